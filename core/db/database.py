@@ -1,0 +1,132 @@
+"""The database handle: one engine, sessions, migrations, and errors a user can act on.
+
+Works on SQLite (the embedded default, foreign keys on) and on PostgreSQL 15+
+(``postgresql+psycopg://...``). Nothing else in the app creates engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import DatabaseError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI callback
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def describe(exc: BaseException, url: str) -> str:
+    """A one-line, actionable description of a database failure."""
+    safe = make_url(url).render_as_string(hide_password=True)
+    msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    low = msg.lower()
+    if "file is not a database" in low or "malformed" in low:
+        return f"the database file at {safe} is corrupt ({msg}); move it away and run `python -m core seed` again"
+    if "locked" in low:
+        return f"the database at {safe} is locked by another process; close it and try again"
+    if "connection refused" in low or "could not connect" in low or "connection failed" in low or "timeout" in low:
+        return f"cannot reach the database server at {safe} ({msg}); start it or fix DATABASE_URL"
+    if "unable to open database file" in low:
+        return f"cannot open the database file at {safe}; check that its folder exists and is writable"
+    return f"database error at {safe}: {msg}"
+
+
+class Database:
+    """Owns the engine and hands out sessions and connections."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        try:
+            parsed = make_url(url)
+        except sa_exc.ArgumentError as exc:
+            raise DatabaseError(f"DATABASE_URL is not a valid SQLAlchemy URL: {url!r}") from exc
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict = {"echo": echo, "pool_pre_ping": True}
+        if self.dialect == "sqlite":
+            db_path = parsed.database
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 5, "check_same_thread": False}
+        elif self.dialect == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": 5}
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        try:
+            with self._sessions.begin() as sess:
+                yield sess
+        except sa_exc.OperationalError as exc:
+            raise DatabaseError(describe(exc, self.url)) from exc
+
+    def check(self) -> None:
+        """Raise DatabaseError unless the database answers a trivial query."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (sa_exc.OperationalError, sa_exc.DatabaseError, sa_exc.InterfaceError) as exc:
+            raise DatabaseError(describe(exc, self.url)) from exc
+
+    # --- migrations -------------------------------------------------------------------
+    def _alembic_config(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return cfg
+
+    def head_revision(self) -> str:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head() or ""
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration.
+
+        Refuses a database stamped with a revision this code does not know (a newer app made it).
+        """
+        cfg = self._alembic_config()
+        script = ScriptDirectory.from_config(cfg)
+        try:
+            current = self.current_revision()
+            if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+                raise DatabaseError(
+                    f"the database is at schema revision {current}, which this version of the app "
+                    "does not know (it was made by a newer version); upgrade the app or use another database"
+                )
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except (sa_exc.OperationalError, sa_exc.DatabaseError, sa_exc.InterfaceError) as exc:
+            raise DatabaseError(describe(exc, self.url)) from exc
+
+    def is_current(self) -> bool:
+        """True when the schema is at the newest migration."""
+        try:
+            return self.current_revision() == self.head_revision()
+        except (sa_exc.OperationalError, sa_exc.DatabaseError, sa_exc.InterfaceError) as exc:
+            raise DatabaseError(describe(exc, self.url)) from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()

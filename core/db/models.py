@@ -1,0 +1,259 @@
+"""SQLAlchemy 2 models: the original design's schema (DESIGN Appendix A) plus what the product needs.
+
+The repositories in core/db/repo.py are the only users of these classes; everything else gets
+plain domain objects or DataFrames.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# The city and country tables mirror the shipped parquet tables column for column
+# (docs/data.md explains each). They are Core tables: bulk-loaded, read as DataFrames.
+AGE_COLUMNS = [f"age_{b}_pct" for b in ("15_24", "25_34", "35_44", "45_54", "55_64", "65plus")]
+
+CITY_COLUMNS: list[tuple[str, type]] = [
+    ("name", String(200)),
+    ("ascii_name", String(200)),
+    ("country_iso2", String(2)),
+    ("country_iso3", String(3)),
+    ("country_name", String(120)),
+    ("admin1_code", String(20)),
+    ("admin1", String(120)),
+    ("lat", Float),
+    ("lon", Float),
+    ("population", Float),
+    ("timezone", String(64)),
+    ("region_income_ratio", Float),
+    ("region_income_source", String(32)),
+    ("region_match_method", String(32)),
+    ("gdp_per_capita_ppp", Float),
+    ("gdp_per_capita_usd", Float),
+    ("income_flag", String(16)),
+    ("internet_users_pct", Float),
+    ("internet_users_pct_flag", String(16)),
+    ("online_buyers_pct", Float),
+    ("online_buyers_pct_flag", String(16)),
+    ("online_buyers_source", String(16)),
+    ("urban_pct", Float),
+    ("urban_pct_flag", String(16)),
+    ("logistics_index", Float),
+    ("logistics_index_flag", String(16)),
+    ("broadband_per100", Float),
+    ("secure_servers_per_million", Float),
+    ("price_level_ratio", Float),
+    ("adult_pct", Float),
+    *[(c, Float) for c in AGE_COLUMNS],
+    ("age_flag", String(16)),
+    ("purchasing_power_index", Float),
+    ("data_year", Integer),
+    ("population_flag", String(16)),
+]
+
+COUNTRY_COLUMNS: list[tuple[str, type]] = [
+    ("iso2", String(2)),
+    ("country_name", String(120)),
+    ("continent", String(2)),
+    ("un_region", String(64)),
+    ("un_subregion", String(64)),
+    ("currency", String(8)),
+    ("population", Float),
+    ("population_year", Float),
+    ("gdp_pc_ppp", Float),
+    ("gdp_pc_ppp_year", Float),
+    ("gdp_pc_ppp_flag", String(16)),
+    ("gdp_pc_usd", Float),
+    ("gdp_pc_usd_year", Float),
+    ("gdp_pc_usd_flag", String(16)),
+    ("price_level_ratio", Float),
+    ("internet_users_pct", Float),
+    ("internet_users_pct_year", Float),
+    ("internet_users_pct_flag", String(16)),
+    ("online_buyers_pct", Float),
+    ("online_buyers_pct_year", Float),
+    ("online_buyers_pct_flag", String(16)),
+    ("online_buyers_source", String(16)),
+    ("urban_pct", Float),
+    ("urban_pct_year", Float),
+    ("urban_pct_flag", String(16)),
+    ("logistics_index", Float),
+    ("logistics_index_year", Float),
+    ("logistics_index_flag", String(16)),
+    ("broadband_per100", Float),
+    ("broadband_per100_year", Float),
+    ("broadband_per100_flag", String(16)),
+    ("secure_servers_per_million", Float),
+    ("secure_servers_per_million_year", Float),
+    ("secure_servers_per_million_flag", String(16)),
+    *[(c, Float) for c in AGE_COLUMNS],
+    ("age_flag", String(16)),
+    ("adult_pct", Float),
+]
+
+cities = Table(
+    "cities",
+    Base.metadata,
+    Column("city_id", BigInteger, primary_key=True, autoincrement=False),
+    *[Column(name, typ) for name, typ in CITY_COLUMNS],
+    Column("updated_at", DateTime(timezone=True), default=utcnow),
+)
+
+countries = Table(
+    "countries",
+    Base.metadata,
+    Column("iso3", String(3), primary_key=True),
+    *[Column(name, typ) for name, typ in COUNTRY_COLUMNS],
+)
+
+
+class Meta(Base):
+    """Key/value facts about the database contents (e.g. the hash of the loaded data)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    hashed_password: Mapped[str] = mapped_column(String(100))
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    subscription_tier: Mapped[str] = mapped_column(String(16), default="basic")
+    subscription_status: Mapped[str] = mapped_column(String(16), default="active")
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    plan_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    current_period_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(120))
+    base_price: Mapped[float] = mapped_column(Float)
+    unit_cost: Mapped[float] = mapped_column(Float)
+    target_ages: Mapped[list] = mapped_column(JSON, default=list)
+    ships_from: Mapped[str | None] = mapped_column(String(200))
+    production_method: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Forecast(Base):
+    """One run: the inputs, the status and the headline of the best city."""
+
+    __tablename__ = "forecasts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    target_city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.city_id"))
+    demand_score: Mapped[float | None] = mapped_column(Float)
+    competition_index: Mapped[float | None] = mapped_column(Float)
+    profitability_score: Mapped[float | None] = mapped_column(Float)
+    expected_sales_volume: Mapped[float | None] = mapped_column(Float)
+    recommended_price: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ForecastResult(Base):
+    """One city's result in one forecast, with every score term (in ``terms``)."""
+
+    __tablename__ = "forecast_results"
+    forecast_id: Mapped[str] = mapped_column(
+        ForeignKey("forecasts.id", ondelete="CASCADE"), primary_key=True
+    )
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.city_id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    demand_score: Mapped[float] = mapped_column(Float)
+    competition_index: Mapped[float] = mapped_column(Float)
+    profitability_score: Mapped[float] = mapped_column(Float)
+    opportunity_score: Mapped[float] = mapped_column(Float)
+    expected_units_month: Mapped[float] = mapped_column(Float)
+    expected_units_low: Mapped[float] = mapped_column(Float)
+    expected_units_high: Mapped[float] = mapped_column(Float)
+    expected_revenue_usd_month: Mapped[float] = mapped_column(Float)
+    recommended_price_usd: Mapped[float] = mapped_column(Float)
+    terms: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AgentLog(Base):
+    __tablename__ = "agent_logs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    forecast_id: Mapped[str] = mapped_column(ForeignKey("forecasts.id", ondelete="CASCADE"))
+    agent_name: Mapped[str] = mapped_column(String(64))
+    input_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    output_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    execution_time_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    tokens_used: Mapped[int] = mapped_column(Integer, default=0)
+    writer: Mapped[str] = mapped_column(String(16), default="template")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeepReport(Base):
+    __tablename__ = "deep_reports"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    forecast_id: Mapped[str] = mapped_column(ForeignKey("forecasts.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    payment_id: Mapped[str | None] = mapped_column(String(255))
+    report_type: Mapped[str] = mapped_column(String(16))
+    price_paid: Mapped[float] = mapped_column(Float, default=0.0)
+    report_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Usage(Base):
+    """Forecasts run per user per calendar month (``period`` = 'YYYY-MM'), counted atomically."""
+
+    __tablename__ = "usage"
+    __table_args__ = (UniqueConstraint("user_id", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    forecasts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,27 @@
+"""The few error types the app raises. Each carries a message a user can act on."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base class: the message says what went wrong and what to do about it."""
+
+
+class InputError(AppError):
+    """The user's input is invalid (bad category, price, file ...)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class DatabaseError(AppError):
+    """The database is unreachable, locked, corrupt or at an unknown schema version."""
+
+
+class LimitError(AppError):
+    """The user's tier does not allow this (quota, depth, number of cities)."""
+
+
+class PermissionDenied(AppError):
+    """The current user may not do this (admin-only work, someone else's forecast)."""

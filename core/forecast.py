@@ -1,0 +1,536 @@
+"""The forecast engine: rank every city for a product (docs/methodology.md explains each line).
+
+Pure and vectorised: numpy over all ~34k cities at once, no database, no network, no UI.
+Two stages keep what-if sliders fast:
+
+- ``prepare(cities, product)`` computes everything that does not depend on price, unit cost,
+  acquisition cost or weights (buyers, spend, fulfilment, competition);
+- ``evaluate(prepared, price=..., unit_cost=..., weights=...)`` computes the rest.
+
+``rank(evaluation, ...)`` turns an evaluation into the ranked table shown everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from core import paths
+from core.categories import AGE_BANDS, Category, parse_age_bands, resolve_category
+from core.errors import InputError
+from core.geo import haversine_km
+from core.text import fold
+
+# --- global parameters (docs/methodology.md, "Parameters"); each is a documented assumption ---
+BASE_SHARE = 2e-5  # share of local category online spend one new seller captures, uncontested
+COMPETITION_SHARE_CUT = 0.5  # at competition 100 the obtainable share halves
+PRICE_LEVEL_PASS_THROUGH = 0.5  # local reference price = typical x price_level ** 0.5
+DELIVERY_ELASTICITY = 0.5  # demand ~ (1 + days) ** -0.5
+REFERENCE_DELIVERY_DAYS = 2.0
+CROSS_BORDER_DAYS = 3.0
+PAYMENT_FEE_PCT = 2.9  # card processing: percentage part (Stripe's published US standard rate)
+PAYMENT_FEE_FIXED_USD = 0.30  # card processing: fixed part per order
+NON_TARGET_AGE_WEIGHT = 0.25  # propensity of age bands outside the target, relative to target
+PRICE_CLIP = (0.5, 3.0)  # recommended price kept within these multiples of the local reference
+SIGMA_BASE = 0.8  # log-sd of the model's error for a city with measured inputs
+SIGMA_IMPUTED_ADOPTION = 0.4
+SIGMA_INHERITED_INCOME = 0.3
+Z80 = 1.2816  # low / high bounds are the 10th and 90th percentiles
+SCORE_DECADES = 4.0  # log-scaled scores span four orders of magnitude below the best city
+MARGIN_FOR_FULL_SCORE = 0.5  # a 50 % contribution margin earns the full margin points
+COMPETITION_WEIGHTS = {"maturity": 0.4, "merchant_density": 0.3, "market_depth": 0.3}
+MERCHANT_DENSITY_TOP = 2e5  # secure servers per million at which merchant density reaches 1
+AMBIGUITY_RATIO = 10.0  # a same-named city wins when it is 10x as populous as the next
+
+
+class ScoreWeights(BaseModel):
+    """Weights of the opportunity score; normalised to sum to one."""
+
+    demand: float = Field(0.5, ge=0)
+    profitability: float = Field(0.3, ge=0)
+    competition: float = Field(0.2, ge=0, description="weight of low competition (100 - index)")
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> ScoreWeights:
+        if self.demand + self.profitability + self.competition <= 0:
+            raise ValueError("at least one score weight must be above zero")
+        return self
+
+    def normalised(self) -> tuple[float, float, float]:
+        total = self.demand + self.profitability + self.competition
+        return self.demand / total, self.profitability / total, self.competition / total
+
+
+class ProductInput(BaseModel):
+    """A product to forecast. Category by Google taxonomy id or name; prices in USD."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    category: str
+    price: float = Field(gt=0, le=1_000_000)
+    unit_cost: float = Field(ge=0, le=1_000_000)
+    target_ages: tuple[str, ...] = ()
+    ships_from: str | None = None
+    weights: ScoreWeights = ScoreWeights()
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _category(cls, v: object) -> str:
+        try:
+            return resolve_category(str(v)).name
+        except InputError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("target_ages", mode="before")
+    @classmethod
+    def _ages(cls, v: object) -> tuple[str, ...]:
+        try:
+            return parse_age_bands(v)  # type: ignore[arg-type]
+        except InputError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("ships_from", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: object) -> object:
+        return None if v is None or str(v).strip() == "" else str(v).strip()
+
+    @property
+    def cost_warning(self) -> str | None:
+        if self.unit_cost >= self.price:
+            return (
+                f"unit cost ${self.unit_cost:,.2f} is not below the price ${self.price:,.2f}: "
+                "every sale loses money at this price"
+            )
+        return None
+
+    def category_row(self) -> Category:
+        return resolve_category(self.category)
+
+
+def validate_product(**fields: object) -> ProductInput:
+    """Build a ProductInput, turning validation errors into one InputError naming the field."""
+    from pydantic import ValidationError
+
+    try:
+        return ProductInput(**fields)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else ""
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise InputError(f"{name.replace('_', ' ')}: {msg}" if name else msg, field=name) from exc
+
+
+# --- the city table as arrays ---------------------------------------------------------------
+@dataclass(frozen=True)
+class CityArrays:
+    """Column arrays of the city table, prepared once per process (cached by the caller)."""
+
+    frame: pd.DataFrame
+    city_id: np.ndarray
+    population: np.ndarray
+    adults: np.ndarray
+    online_buyers: np.ndarray
+    income_ppp: np.ndarray
+    price_level: np.ndarray
+    age_shares: np.ndarray  # (n, 6): share of adults in each band
+    world_age_shares: np.ndarray  # (6,): population-weighted mean of age_shares
+    lat: np.ndarray
+    lon: np.ndarray
+    iso2: np.ndarray
+    logistics: np.ndarray
+    online_pct: np.ndarray
+    servers: np.ndarray
+    sigma: np.ndarray
+    reference_income: float
+    iso2_to_iso3: dict[str, str] = field(default_factory=dict)
+
+
+def city_arrays(cities: pd.DataFrame) -> CityArrays:
+    """Turn the city table (core.db.repo.load_cities) into arrays for the engine."""
+    c = cities.sort_values("city_id").reset_index(drop=True)
+    pop = c["population"].to_numpy(float)
+    adults = pop * c["adult_pct"].to_numpy(float) / 100
+    ages = c[[f"age_{b}_pct" for b in AGE_BANDS]].to_numpy(float)
+    shares = ages / ages.sum(axis=1, keepdims=True)
+    world = (shares * pop[:, None]).sum(axis=0) / pop.sum()
+    us = c["country_iso3"].to_numpy() == "USA"
+    # Reference income: the US (where category spend is measured), population-weighted.
+    ref = float(np.average(c.loc[us, "gdp_per_capita_ppp"], weights=pop[us])) if us.any() else 1.0
+    imputed_adoption = c["online_buyers_pct_flag"].to_numpy() == "imputed"
+    weak_income = np.isin(c["income_flag"].to_numpy(), ["inherited", "imputed"])
+    sigma = np.sqrt(
+        SIGMA_BASE**2
+        + imputed_adoption * SIGMA_IMPUTED_ADOPTION**2
+        + weak_income * SIGMA_INHERITED_INCOME**2
+    )
+    return CityArrays(
+        frame=c,
+        city_id=c["city_id"].to_numpy(np.int64),
+        population=pop,
+        adults=adults,
+        online_buyers=adults * c["online_buyers_pct"].to_numpy(float) / 100,
+        income_ppp=c["gdp_per_capita_ppp"].to_numpy(float),
+        price_level=c["price_level_ratio"].to_numpy(float),
+        age_shares=shares,
+        world_age_shares=world,
+        lat=c["lat"].to_numpy(float),
+        lon=c["lon"].to_numpy(float),
+        iso2=c["country_iso2"].to_numpy(str),
+        logistics=c["logistics_index"].to_numpy(float),
+        online_pct=c["online_buyers_pct"].to_numpy(float),
+        servers=c["secure_servers_per_million"].to_numpy(float),
+        sigma=sigma,
+        reference_income=ref,
+        iso2_to_iso3=dict(zip(c["country_iso2"], c["country_iso3"], strict=False)),
+    )
+
+
+# --- ships-from ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Origin:
+    label: str
+    iso2: str
+    lat: float
+    lon: float
+
+
+def resolve_origin(text: str | None, ca: CityArrays) -> Origin | None:
+    """Resolve "Istanbul, TR", "Istanbul" or "TR" to a location; None means local fulfilment.
+
+    A country resolves to its most populous city. Unknown or ambiguous names raise InputError
+    with suggestions.
+    """
+    if text is None or not text.strip():
+        return None
+    f = ca.frame
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    iso = {i.upper() for i in f["country_iso2"].unique()}
+    iso3 = {v.upper(): k for k, v in ca.iso2_to_iso3.items()}
+
+    def to_iso2(code: str) -> str | None:
+        code = code.upper()
+        return code if code in iso else iso3.get(code)
+
+    def pick(rows: pd.DataFrame) -> Origin:
+        r = rows.sort_values(["population", "city_id"], ascending=[False, True]).iloc[0]
+        return Origin(f"{r['name']}, {r['country_iso2']}", r["country_iso2"], float(r["lat"]), float(r["lon"]))
+
+    if len(parts) == 1 and to_iso2(parts[0]) and len(parts[0]) in (2, 3):
+        code = to_iso2(parts[0])
+        return pick(f[f["country_iso2"] == code])
+    country = None
+    if len(parts) >= 2:
+        country = to_iso2(parts[-1])
+        if country is None:
+            raise InputError(f"unknown country code {parts[-1]!r} in ships-from; use ISO codes like TR or TUR", field="ships_from")
+    name = fold(parts[0])
+    rows = f[(f["ascii_name"] == name) | (f["name"].str.lower() == parts[0].lower())]
+    if country:
+        rows = rows[rows["country_iso2"] == country]
+    if len(parts) == 3:
+        rows = rows[rows["admin1"].map(fold) == fold(parts[1])]
+    if rows.empty:
+        pool = f if country is None else f[f["country_iso2"] == country]
+        near = pool[pool["ascii_name"].str.startswith(name[:3])].nlargest(5, "population")
+        hint = "; ".join(f"{r.name}, {r.country_iso2}" for r in near.itertuples()) or "none"
+        raise InputError(f"unknown ships-from city {text!r}; did you mean: {hint}", field="ships_from")
+    pops = np.sort(rows["population"].to_numpy())[::-1]
+    # Several places share the name: accept the largest only when it dwarfs the next (Paris, FR
+    # over Paris, Texas); otherwise ask for the region or country.
+    if len(pops) > 1 and pops[0] < AMBIGUITY_RATIO * pops[1]:
+        top = rows.nlargest(5, "population")
+        hint = "; ".join(f"{r.name}, {r.admin1}, {r.country_iso2}" for r in top.itertuples())
+        raise InputError(
+            f"ships-from city {text!r} is ambiguous; write it as City, Region, CC, e.g.: {hint}",
+            field="ships_from",
+        )
+    return pick(rows)
+
+
+@cache
+def _shipping_tables() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    ship = pd.read_csv(paths.DATA_DIR / "shipping.csv").set_index("weight_class")
+    bands = pd.read_csv(paths.DATA_DIR / "delivery_bands.csv")
+    return ship, bands["max_km"].to_numpy(float), bands["days"].to_numpy(float)
+
+
+# --- stage 1: price-independent -------------------------------------------------------------
+@dataclass(frozen=True)
+class Prepared:
+    ca: CityArrays
+    product: ProductInput
+    category: Category
+    origin: Origin | None
+    online_buyers: np.ndarray
+    spend_per_buyer_usd_year: np.ndarray
+    market_size_usd_month: np.ndarray
+    reference_price: np.ndarray
+    age_fit: np.ndarray
+    distance_km: np.ndarray
+    delivery_days: np.ndarray
+    delivery_factor: np.ndarray
+    shipping_cost: np.ndarray
+    cross_border: np.ndarray
+    fee_rate: np.ndarray  # fraction of price: card fee + duty where cross-border
+    competition: np.ndarray
+    competition_terms: dict[str, np.ndarray]
+    share: np.ndarray
+    log_terms: dict[str, np.ndarray]  # log-factors of demand that do not depend on price
+
+
+def _scale(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(x)
+
+
+def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
+    """Everything about the product and the cities that does not depend on price or costs."""
+    cat = product.category_row()
+    origin = resolve_origin(product.ships_from, ca)
+    # Spend per buyer: category spend at the reference income, scaled by income ^ elasticity,
+    # converted to US dollars at the local price level.
+    income_ratio = ca.income_ppp / ca.reference_income
+    spend_real = cat.annual_online_spend_per_buyer_usd * income_ratio**cat.income_elasticity
+    spend_usd = spend_real * ca.price_level
+    # Age fit: the city's adult age mix against the world's, weighted by category propensity and
+    # the product's target bands.
+    profile = np.asarray(cat.age_profile)
+    if product.target_ages:
+        mask = np.array([b in product.target_ages for b in AGE_BANDS], dtype=float)
+        profile = profile * (mask + (1 - mask) * NON_TARGET_AGE_WEIGHT)
+    age_fit = (ca.age_shares @ profile) / float(ca.world_age_shares @ profile)
+    market = ca.online_buyers * spend_usd * age_fit / 12.0
+    ref_price = cat.typical_price_usd * ca.price_level**PRICE_LEVEL_PASS_THROUGH
+
+    ship, band_km, band_days = _shipping_tables()
+    rates = ship.loc[cat.weight_class]
+    if origin is None:
+        dist = np.zeros_like(ca.lat)
+        cross = np.zeros(ca.lat.shape, dtype=bool)
+        days = np.clip(1.0 + (5.0 - ca.logistics), 1.0, 5.0)
+        shipping = rates["domestic_usd"] * ca.price_level**PRICE_LEVEL_PASS_THROUGH
+    else:
+        dist = haversine_km(origin.lat, origin.lon, ca.lat, ca.lon)
+        cross = ca.iso2 != origin.iso2
+        idx = np.minimum(np.searchsorted(band_km, dist), len(band_days) - 1)
+        days = band_days[idx] + cross * CROSS_BORDER_DAYS
+        base = np.where(cross, rates["base_usd"], rates["domestic_usd"])
+        shipping = base + rates["per_1000km_usd"] * dist / 1000.0
+    delivery_factor = ((1 + REFERENCE_DELIVERY_DAYS) / (1 + days)) ** DELIVERY_ELASTICITY
+    fee_rate = PAYMENT_FEE_PCT / 100 + cross * cat.duty_pct / 100
+
+    # Competition index: e-commerce maturity, merchant density and market depth (a proxy).
+    log_market = np.log(np.maximum(market, 1e-9))
+    lo, hi = np.quantile(log_market, [0.01, 0.999])
+    comp_terms = {
+        "maturity": COMPETITION_WEIGHTS["maturity"] * np.clip(ca.online_pct / 100, 0, 1),
+        "merchant_density": COMPETITION_WEIGHTS["merchant_density"]
+        * _scale(np.log10(np.maximum(ca.servers, 1.0)), 0.0, np.log10(MERCHANT_DENSITY_TOP)),
+        "market_depth": COMPETITION_WEIGHTS["market_depth"] * _scale(log_market, lo, hi),
+    }
+    comp_terms = {k: 100 * v for k, v in comp_terms.items()}
+    competition = np.clip(sum(comp_terms.values()), 0, 100)
+    share = BASE_SHARE * (1 - COMPETITION_SHARE_CUT * competition / 100)
+
+    log_terms = {
+        "online_buyers": np.log(np.maximum(ca.online_buyers, 1e-9)),
+        "income": cat.income_elasticity * np.log(income_ratio),
+        "price_level": (1 - PRICE_LEVEL_PASS_THROUGH) * np.log(ca.price_level),
+        "age_fit": np.log(age_fit),
+        "delivery": np.log(delivery_factor),
+    }
+    return Prepared(
+        ca=ca, product=product, category=cat, origin=origin,
+        online_buyers=ca.online_buyers, spend_per_buyer_usd_year=spend_usd,
+        market_size_usd_month=market, reference_price=ref_price, age_fit=age_fit,
+        distance_km=dist, delivery_days=days, delivery_factor=delivery_factor,
+        shipping_cost=np.asarray(shipping, float), cross_border=cross, fee_rate=fee_rate,
+        competition=competition, competition_terms=comp_terms, share=share, log_terms=log_terms,
+    )  # fmt: skip
+
+
+# --- stage 2: price-dependent ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Evaluation:
+    prepared: Prepared
+    price: float
+    unit_cost: float
+    cac_per_unit: float
+    weights: ScoreWeights
+    columns: dict[str, np.ndarray]
+
+
+def _log_score(logx: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Scale logs to 0-100: the best city is 100, four decades below it is 0."""
+    top = float(np.max(logx))
+    low = top - SCORE_DECADES * np.log(10)
+    return np.clip(100 * (logx - low) / (top - low), 0, 100), low, top
+
+
+def evaluate(
+    prep: Prepared,
+    *,
+    price: float | None = None,
+    unit_cost: float | None = None,
+    cac_per_unit: float = 0.0,
+    weights: ScoreWeights | None = None,
+) -> Evaluation:
+    """Units, money and scores for every city at this price, unit cost, CAC and weights."""
+    price = float(prep.product.price if price is None else price)
+    unit_cost = float(prep.product.unit_cost if unit_cost is None else unit_cost)
+    weights = weights or prep.product.weights
+    if price <= 0:
+        raise InputError("price must be above zero", field="price")
+    if unit_cost < 0 or cac_per_unit < 0:
+        raise InputError("costs cannot be negative", field="unit_cost")
+    e = prep.category.price_elasticity
+    price_term = -e * np.log(price / prep.reference_price)
+    log_demand_parts = dict(prep.log_terms, price=price_term)
+    log_demand = sum(log_demand_parts.values())
+    demand_score, low, top = _log_score(log_demand)
+    span = top - low
+    demand_terms = {
+        k: 100 * (v - np.median(v)) / span for k, v in log_demand_parts.items()
+    }
+
+    # Units at this price: category units at the local reference price x price response x share.
+    potential_units = (
+        prep.market_size_usd_month / prep.reference_price
+        * (price / prep.reference_price) ** -e * prep.delivery_factor
+    )  # fmt: skip
+    units = potential_units * prep.share
+    sigma = prep.ca.sigma
+    units_low = units * np.exp(-Z80 * sigma)
+    units_high = units * np.exp(Z80 * sigma)
+    revenue = units * price
+
+    total_cost = unit_cost + prep.shipping_cost + PAYMENT_FEE_FIXED_USD + cac_per_unit
+    net_price = price * (1 - prep.fee_rate)
+    unit_margin = net_price - total_cost
+    profit = units * unit_margin
+    margin_rate = unit_margin / price
+
+    # Lerner: with demand P^-e and a fee proportional to price, profit peaks at c e / ((e-1)(1-f)).
+    lerner = total_cost * e / ((e - 1) * (1 - prep.fee_rate))
+    clipped = np.clip(lerner, PRICE_CLIP[0] * prep.reference_price, PRICE_CLIP[1] * prep.reference_price)
+    floor = total_cost * 1.05 / (1 - prep.fee_rate)
+    recommended = np.maximum(clipped, floor)
+
+    margin_points = 100 * np.clip(margin_rate / MARGIN_FOR_FULL_SCORE, 0, 1)
+    log_profit = np.log(np.maximum(profit, 1e-12))
+    volume_points, *_ = _log_score(log_profit)
+    volume_points = np.where(profit > 0, volume_points, 0.0)
+    profitability = 0.5 * margin_points + 0.5 * volume_points
+
+    wd, wp, wc = weights.normalised()
+    opp_terms = {
+        "demand": wd * demand_score,
+        "profitability": wp * profitability,
+        "low_competition": wc * (100 - prep.competition),
+    }
+    opportunity = np.clip(sum(opp_terms.values()), 0, 100)
+
+    cols: dict[str, np.ndarray] = {
+        "demand_score": demand_score,
+        "competition_index": prep.competition,
+        "profitability_score": profitability,
+        "opportunity_score": opportunity,
+        "expected_units_month": units,
+        "expected_units_low": units_low,
+        "expected_units_high": units_high,
+        "expected_revenue_usd_month": revenue,
+        "recommended_price_usd": recommended,
+        # terms: the data behind the scores
+        "online_buyers": prep.online_buyers,
+        "spend_per_buyer_usd_year": prep.spend_per_buyer_usd_year,
+        "market_size_usd_month": prep.market_size_usd_month,
+        "local_reference_price_usd": prep.reference_price,
+        "age_fit": prep.age_fit,
+        "distance_km": prep.distance_km,
+        "delivery_days": prep.delivery_days,
+        "shipping_cost_usd": prep.shipping_cost,
+        "cross_border": prep.cross_border.astype(float),
+        "fee_rate": prep.fee_rate,
+        "total_unit_cost_usd": np.broadcast_to(total_cost, units.shape),
+        "unit_margin_usd": unit_margin,
+        "margin_rate": margin_rate,
+        "profit_usd_month": profit,
+        "obtainable_share": prep.share,
+        **{f"demand_term_{k}": v for k, v in demand_terms.items()},
+        **{f"competition_term_{k}": v for k, v in prep.competition_terms.items()},
+        "profitability_term_margin": 0.5 * margin_points,
+        "profitability_term_volume": 0.5 * volume_points,
+        **{f"opportunity_term_{k}": v for k, v in opp_terms.items()},
+    }
+    return Evaluation(prep, price, unit_cost, cac_per_unit, weights, cols)
+
+
+HEADLINE_COLUMNS = [
+    "rank", "city_id", "city", "region", "country_iso2", "lat", "lon", "population",
+    "demand_score", "competition_index", "profitability_score", "opportunity_score",
+    "expected_units_month", "expected_units_low", "expected_units_high",
+    "expected_revenue_usd_month", "recommended_price_usd",
+]  # fmt: skip
+
+
+def scope_mask(ca: CityArrays, countries: list[str] | None) -> np.ndarray:
+    """Cities in the given countries (ISO2 or ISO3 codes); all cities when None or empty."""
+    if not countries:
+        return np.ones(ca.city_id.shape, dtype=bool)
+    iso3_to_2 = {v: k for k, v in ca.iso2_to_iso3.items()}
+    wanted = set()
+    for code in countries:
+        c = code.strip().upper()
+        if c in ca.iso2_to_iso3:
+            wanted.add(c)
+        elif c in iso3_to_2:
+            wanted.add(iso3_to_2[c])
+        else:
+            raise InputError(f"unknown country code {code!r}; use ISO 3166 codes such as BR or USA", field="countries")
+    return np.isin(ca.iso2, list(wanted))
+
+
+def order(ev: Evaluation, mask: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
+    """Indices of cities in scope, best opportunity first (ties: more units, then city id)."""
+    idx = np.flatnonzero(mask) if mask is not None else np.arange(ev.prepared.ca.city_id.size)
+    c = ev.columns
+    keys = (ev.prepared.ca.city_id[idx], -c["expected_units_month"][idx], -c["opportunity_score"][idx])
+    sorted_idx = idx[np.lexsort(keys)]
+    return sorted_idx[:top] if top else sorted_idx
+
+
+def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = None) -> pd.DataFrame:
+    """The ranking table: headline columns first, then every term column."""
+    if top is not None and top < 1:
+        raise InputError("top must be at least 1", field="top")
+    idx = order(ev, scope_mask(ev.prepared.ca, countries), top)
+    f = ev.prepared.ca.frame
+    out = pd.DataFrame(
+        {
+            "rank": np.arange(1, idx.size + 1),
+            "city_id": ev.prepared.ca.city_id[idx],
+            "city": f["name"].to_numpy()[idx],
+            "region": f["admin1"].to_numpy()[idx],
+            "country_iso2": ev.prepared.ca.iso2[idx],
+            "lat": ev.prepared.ca.lat[idx],
+            "lon": ev.prepared.ca.lon[idx],
+            "population": ev.prepared.ca.population[idx],
+        }
+    )
+    for name, values in ev.columns.items():
+        out[name] = values[idx]
+    return out
+
+
+def rank_product(
+    cities: pd.DataFrame | CityArrays,
+    product: ProductInput,
+    countries: list[str] | None = None,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """Rank cities for a product in one call (prepare + evaluate + rank)."""
+    ca = cities if isinstance(cities, CityArrays) else city_arrays(cities)
+    return rank(evaluate(prepare(ca, product)), countries=countries, top=top)

@@ -1,0 +1,16 @@
+"""Filesystem locations inside the project (never outside it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+RAW_DIR = DATA_DIR / "raw"
+ASSETS_DIR = ROOT / "assets"
+VAR_DIR = ROOT / "var"
+
+CITIES_FILE = DATA_DIR / "cities.parquet"
+COUNTRIES_FILE = DATA_DIR / "countries.parquet"
+BASEMAP_FILE = DATA_DIR / "countries_110m.geojson"
+CATEGORIES_FILE = DATA_DIR / "categories.csv"

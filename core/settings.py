@@ -1,0 +1,96 @@
+"""One typed settings object, built once from environment variables and .streamlit/secrets.toml.
+
+Every field has a description; tests/test_docs.py checks that each is documented in README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core import paths
+
+SECRETS_FILE = paths.ROOT / ".streamlit" / "secrets.toml"
+
+
+class Settings(BaseSettings):
+    """Application settings. Environment variables win over secrets.toml."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(
+        default=f"sqlite:///{paths.VAR_DIR / 'app.db'}",
+        description="SQLAlchemy URL of the database; e.g. postgresql+psycopg://user:pw@host/db.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="API key of OpenAI or an OpenAI-compatible server; enables the LLM writer."
+    )
+    openai_base_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible server (default: OpenAI)."
+    )
+    openai_model: str = Field(default="gpt-4o-mini", description="Chat model used by the LLM writer.")
+    openai_timeout_s: float = Field(default=20.0, description="Timeout of one LLM request, seconds.")
+    stripe_secret_key: SecretStr | None = Field(
+        default=None, description="Stripe secret key; with price IDs enables Checkout Sessions."
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="Signing secret of the Stripe webhook endpoint (whsec_...)."
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Override of Stripe's API base URL (tests point it at a local fake)."
+    )
+    stripe_price_basic: str | None = Field(default=None, description="Stripe price ID of the Basic plan.")
+    stripe_price_pro: str | None = Field(default=None, description="Stripe price ID of the Pro plan.")
+    stripe_price_master: str | None = Field(default=None, description="Stripe price ID of the Master plan.")
+    stripe_link_basic: str | None = Field(default=None, description="Stripe Payment Link of the Basic plan.")
+    stripe_link_pro: str | None = Field(default=None, description="Stripe Payment Link of the Pro plan.")
+    stripe_link_master: str | None = Field(default=None, description="Stripe Payment Link of the Master plan.")
+    cookie_key: SecretStr | None = Field(
+        default=None, description="Key that signs the login cookie; required outside demo mode."
+    )
+    app_base_url: str = Field(
+        default="http://localhost:8501", description="Public URL of the app (Stripe return URLs)."
+    )
+    online_basemap: bool = Field(
+        default=False, description="Draw an online Carto basemap under the maps (needs internet)."
+    )
+    demo_mode: bool | None = Field(
+        default=None, description="Force demo mode on or off; default: on when Stripe is not configured."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=cls._secrets_file())
+        return (init_settings, env_settings, toml)
+
+    @staticmethod
+    def _secrets_file() -> Path:
+        return SECRETS_FILE
+
+    @property
+    def is_demo(self) -> bool:
+        """Demo mode: no Stripe configuration (or forced by DEMO_MODE)."""
+        if self.demo_mode is not None:
+            return self.demo_mode
+        return self.stripe_secret_key is None and not any(
+            (self.stripe_link_basic, self.stripe_link_pro, self.stripe_link_master)
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings once; keyword overrides win (tests use them)."""
+    return Settings(**overrides)
