@@ -162,7 +162,7 @@ def build_countries() -> tuple[pd.DataFrame, dict[str, Fit]]:
     c.loc[use_eu, "online_buyers_pct"] = eu_val[use_eu]
     c.loc[use_eu, "online_buyers_pct_year"] = c.loc[use_eu, "iso3"].map(eu["year"])
     c.loc[use_eu, "online_buyers_source"] = "eurostat_3m"
-    # Adoption model fitted on Findex countries only (one survey definition).
+    # Adoption model fitted on every country with a measured share (Findex, or Eurostat where higher).
     c["online_buyers_pct"], c["online_buyers_pct_flag"], fits["online_buyers"] = impute_on_income(
         c, "online_buyers_pct", "logit_pct"
     )

@@ -23,5 +23,5 @@ class LimitError(AppError):
     """The user's tier does not allow this (quota, depth, number of cities)."""
 
 
-class PermissionDenied(AppError):
+class AccessError(AppError):
     """The current user may not do this (admin-only work, someone else's forecast)."""

@@ -126,6 +126,14 @@ def validate_product(**fields: object) -> ProductInput:
 
 # --- the city table as arrays ---------------------------------------------------------------
 @dataclass(frozen=True)
+class Origin:
+    label: str
+    iso2: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, repr=False)
 class CityArrays:
     """Column arrays of the city table, prepared once per process (cached by the caller)."""
 
@@ -141,12 +149,18 @@ class CityArrays:
     lat: np.ndarray
     lon: np.ndarray
     iso2: np.ndarray
+    names: np.ndarray
+    regions: np.ndarray
     logistics: np.ndarray
     online_pct: np.ndarray
     servers: np.ndarray
     sigma: np.ndarray
     reference_income: float
     iso2_to_iso3: dict[str, str] = field(default_factory=dict)
+    origin_cache: dict[str, Origin | None] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"CityArrays({self.city_id.size} cities)"
 
 
 def city_arrays(cities: pd.DataFrame) -> CityArrays:
@@ -180,6 +194,8 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
         lat=c["lat"].to_numpy(float),
         lon=c["lon"].to_numpy(float),
         iso2=c["country_iso2"].to_numpy(str),
+        names=c["name"].to_numpy(object),
+        regions=c["admin1"].to_numpy(object),
         logistics=c["logistics_index"].to_numpy(float),
         online_pct=c["online_buyers_pct"].to_numpy(float),
         servers=c["secure_servers_per_million"].to_numpy(float),
@@ -190,22 +206,21 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
 
 
 # --- ships-from ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Origin:
-    label: str
-    iso2: str
-    lat: float
-    lon: float
-
-
 def resolve_origin(text: str | None, ca: CityArrays) -> Origin | None:
     """Resolve "Istanbul, TR", "Istanbul" or "TR" to a location; None means local fulfilment.
 
     A country resolves to its most populous city. Unknown or ambiguous names raise InputError
-    with suggestions.
+    with suggestions. Results are remembered per city table.
     """
     if text is None or not text.strip():
         return None
+    key = text.strip()
+    if key not in ca.origin_cache:
+        ca.origin_cache[key] = _resolve_origin(key, ca)
+    return ca.origin_cache[key]
+
+
+def _resolve_origin(text: str, ca: CityArrays) -> Origin:
     f = ca.frame
     parts = [p.strip() for p in text.split(",") if p.strip()]
     iso = {i.upper() for i in f["country_iso2"].unique()}
@@ -259,7 +274,7 @@ def _shipping_tables() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 
 
 # --- stage 1: price-independent -------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Prepared:
     ca: CityArrays
     product: ProductInput
@@ -280,6 +295,8 @@ class Prepared:
     competition_terms: dict[str, np.ndarray]
     share: np.ndarray
     log_terms: dict[str, np.ndarray]  # log-factors of demand that do not depend on price
+    log_term_medians: dict[str, float]
+    median_log_reference_price: float
 
 
 def _scale(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -349,6 +366,8 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         distance_km=dist, delivery_days=days, delivery_factor=delivery_factor,
         shipping_cost=np.asarray(shipping, float), cross_border=cross, fee_rate=fee_rate,
         competition=competition, competition_terms=comp_terms, share=share, log_terms=log_terms,
+        log_term_medians={k: float(np.median(v)) for k, v in log_terms.items()},
+        median_log_reference_price=float(np.median(np.log(ref_price))),
     )  # fmt: skip
 
 
@@ -392,9 +411,10 @@ def evaluate(
     log_demand = sum(log_demand_parts.values())
     demand_score, low, top = _log_score(log_demand)
     span = top - low
-    demand_terms = {
-        k: 100 * (v - np.median(v)) / span for k, v in log_demand_parts.items()
-    }
+    # Each term in score points, relative to the median city (the median of -e*log(P/ref) is
+    # -e*(log P - median log ref), since the map is monotone).
+    medians = dict(prep.log_term_medians, price=-e * (np.log(price) - prep.median_log_reference_price))
+    demand_terms = {k: 100 * (v - medians[k]) / span for k, v in log_demand_parts.items()}
 
     # Units at this price: category units at the local reference price x price response x share.
     potential_units = (
@@ -494,11 +514,17 @@ def scope_mask(ca: CityArrays, countries: list[str] | None) -> np.ndarray:
 
 
 def order(ev: Evaluation, mask: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
-    """Indices of cities in scope, best opportunity first (ties: more units, then city id)."""
-    idx = np.flatnonzero(mask) if mask is not None else np.arange(ev.prepared.ca.city_id.size)
-    c = ev.columns
-    keys = (ev.prepared.ca.city_id[idx], -c["expected_units_month"][idx], -c["opportunity_score"][idx])
-    sorted_idx = idx[np.lexsort(keys)]
+    """Indices of cities in scope, best opportunity first (ties: lower city id first)."""
+    score = ev.columns["opportunity_score"]
+    idx = np.flatnonzero(mask) if mask is not None else np.arange(score.size)
+    key = -score[idx]
+    if top and top < idx.size // 4:
+        # Only the best `top` are needed: partition first, then sort those (O(n) + O(k log k)).
+        cut = np.partition(key, top - 1)[top - 1]
+        idx = idx[key <= cut]
+        key = -score[idx]
+    # City arrays are sorted by city_id, so a stable sort breaks score ties by city id.
+    sorted_idx = idx[np.argsort(key, kind="stable")]
     return sorted_idx[:top] if top else sorted_idx
 
 
@@ -507,21 +533,19 @@ def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = N
     if top is not None and top < 1:
         raise InputError("top must be at least 1", field="top")
     idx = order(ev, scope_mask(ev.prepared.ca, countries), top)
-    f = ev.prepared.ca.frame
-    out = pd.DataFrame(
-        {
-            "rank": np.arange(1, idx.size + 1),
-            "city_id": ev.prepared.ca.city_id[idx],
-            "city": f["name"].to_numpy()[idx],
-            "region": f["admin1"].to_numpy()[idx],
-            "country_iso2": ev.prepared.ca.iso2[idx],
-            "lat": ev.prepared.ca.lat[idx],
-            "lon": ev.prepared.ca.lon[idx],
-            "population": ev.prepared.ca.population[idx],
-        }
-    )
-    for name, values in ev.columns.items():
-        out[name] = values[idx]
+    ca = ev.prepared.ca
+    data: dict[str, np.ndarray] = {
+        "rank": np.arange(1, idx.size + 1),
+        "city_id": ca.city_id[idx],
+        "city": ca.names[idx],
+        "region": ca.regions[idx],
+        "country_iso2": ca.iso2[idx],
+        "lat": ca.lat[idx],
+        "lon": ca.lon[idx],
+        "population": ca.population[idx],
+    }
+    data.update({name: values[idx] for name, values in ev.columns.items()})
+    out = pd.DataFrame(data, copy=False)
     return out
 
 

@@ -1,0 +1,154 @@
+"""Streamlit helpers shared by the pages: cached resources, maps, formatting. No domain math."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from core import paths
+from core.citydata import load_city_frame
+from core.db import repo
+from core.db.database import Database
+from core.forecast import CityArrays, city_arrays
+from core.settings import Settings, load_settings
+
+
+@st.cache_resource
+def get_settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource
+def get_db(url: str) -> Database:
+    return Database(url)
+
+
+def db() -> Database:
+    return get_db(get_settings().database_url)
+
+
+@st.cache_resource(show_spinner="Loading 34,000 cities ...")
+def get_city_arrays(url: str) -> CityArrays:
+    return city_arrays(load_city_frame(get_db(url)))
+
+
+def cities() -> CityArrays:
+    return get_city_arrays(get_settings().database_url)
+
+
+@st.cache_resource
+def get_countries(url: str) -> pd.DataFrame:
+    return repo.load_countries(get_db(url)).set_index("iso3")
+
+
+def countries() -> pd.DataFrame:
+    return get_countries(get_settings().database_url)
+
+
+@st.cache_resource
+def basemap() -> dict:
+    return json.loads(paths.BASEMAP_FILE.read_text())
+
+
+def basemap_layer() -> pdk.Layer:
+    """Country shapes drawn from the bundled Natural Earth file: the offline basemap."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        data=basemap(),
+        id="basemap",
+        stroked=True,
+        filled=True,
+        get_fill_color=[228, 233, 240],
+        get_line_color=[160, 170, 185],
+        line_width_min_pixels=0.5,
+        pickable=False,
+    )
+
+
+def ramp(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> list[list[int]]:
+    """Map values onto a light-yellow to dark-blue colour ramp (RGBA lists)."""
+    v = np.asarray(values, float)
+    lo = float(np.nanmin(v)) if lo is None else lo
+    hi = float(np.nanmax(v)) if hi is None else hi
+    t = np.clip((v - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(v)
+    start, end = np.array([255, 214, 102]), np.array([15, 76, 129])
+    rgb = (start + (end - start) * t[:, None]).round().astype(int)
+    return [[*row, 210] for row in rgb.tolist()]
+
+
+def legend(label: str, lo: str, hi: str) -> None:
+    st.markdown(
+        f"<div style='display:flex;align-items:center;gap:8px;font-size:0.85em'>"
+        f"<span>{label}: {lo}</span>"
+        f"<span style='width:140px;height:10px;background:linear-gradient(90deg,#FFD666,#0F4C81)'></span>"
+        f"<span>{hi}</span></div>",
+        unsafe_allow_html=True,
+    )
+
+
+def deck(layers: list[pdk.Layer], view: pdk.ViewState, tooltip: dict | None) -> pdk.Deck:
+    """A deck with the offline basemap (or Carto's, when ONLINE_BASEMAP is set)."""
+    if get_settings().online_basemap:
+        return pdk.Deck(layers=layers, initial_view_state=view, tooltip=tooltip, map_style="light")
+    return pdk.Deck(
+        layers=[basemap_layer(), *layers], initial_view_state=view, tooltip=tooltip, map_provider=None
+    )
+
+
+def view_for(lat: np.ndarray, lon: np.ndarray) -> pdk.ViewState:
+    """A view that frames the given points."""
+    if len(lat) == 0:
+        return pdk.ViewState(latitude=20, longitude=10, zoom=0.6)
+    lat_span = float(np.ptp(lat)) if len(lat) > 1 else 5.0
+    lon_span = float(np.ptp(lon)) if len(lon) > 1 else 5.0
+    span = max(lat_span, lon_span / 2, 2.0)
+    zoom = float(np.clip(np.log2(180 / span), 0.5, 9))
+    return pdk.ViewState(latitude=float(np.mean(lat)), longitude=float(np.mean(lon)), zoom=zoom)
+
+
+def money(x: float) -> str:
+    return f"${x:,.0f}" if abs(x) >= 100 else f"${x:,.2f}"
+
+
+def selected_object_id(event: object, layer_id: str, key: str = "city_id") -> int | None:
+    """The id of the object clicked on a pydeck chart, if any."""
+    try:
+        objects = event.selection["objects"].get(layer_id, [])  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return int(objects[0][key]) if objects else None
+
+
+FLAG_ICONS = {"measured": "measured", "regional": "regional", "inherited": "inherited", "imputed": "imputed"}
+
+
+def city_detail(city_id: int) -> None:
+    """The full profile of one city: every feature with unit, year, flag and source."""
+    from core.features import city_profile
+
+    frame = cities().frame
+    match = frame[frame["city_id"] == city_id]
+    if match.empty:
+        st.warning(f"City {city_id} is not in the database.")
+        return
+    city = match.iloc[0]
+    ctry = countries()
+    country = ctry.loc[city["country_iso3"]] if city["country_iso3"] in ctry.index else None
+    st.subheader(f"{city['name']}, {city['admin1'] or '-'}, {city['country_name']}")
+    st.caption(
+        f"GeoNames id {city_id} · {city['lat']:.3f}, {city['lon']:.3f} · "
+        f"regional income match: {city['region_match_method']} ({city['region_income_source'] or 'none'})"
+    )
+    profile = city_profile(city, country)
+    st.dataframe(
+        profile,
+        hide_index=True,
+        column_config={
+            "value": st.column_config.NumberColumn("Value", format="localized"),
+            "year": st.column_config.NumberColumn("Year", format="%d"),
+        },
+    )

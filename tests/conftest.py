@@ -1,0 +1,90 @@
+"""Shared fixtures: a seeded SQLite database, a real PostgreSQL, the city arrays."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The whole test session uses its own SQLite file, never the developer's var/app.db.
+_TMP = Path(tempfile.mkdtemp(prefix="aicommerce-tests-"))
+SQLITE_URL = f"sqlite:///{_TMP / 'test.db'}"
+os.environ["DATABASE_URL"] = SQLITE_URL
+for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+    os.environ.pop(key, None)
+
+from core.db.database import Database  # noqa: E402
+from core.db.seed import seed  # noqa: E402
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_db() -> Iterator[Database]:
+    db = Database(SQLITE_URL)
+    seed(db)
+    yield db
+    db.dispose()
+
+
+def _postgres_url(tmp_root: Path) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    try:
+        import pgserver
+    except ImportError:  # pragma: no cover - pgserver is in requirements-dev.txt
+        pgserver = None
+    if pgserver is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no PostgreSQL: set TEST_DATABASE_URL or install pgserver")
+        pytest.skip("no PostgreSQL: set TEST_DATABASE_URL or install pgserver")
+    try:
+        server = pgserver.get_server(tmp_root / "pgdata", cleanup_mode="stop")
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but PostgreSQL could not start: {exc}")
+        pytest.skip(f"PostgreSQL could not start: {exc}")
+    uri = server.get_uri()
+    yield uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from _postgres_url(tmp_path_factory.mktemp("pg"))
+
+
+@pytest.fixture(scope="session")
+def pg_db(pg_url: str) -> Iterator[Database]:
+    db = Database(pg_url)
+    seed(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest) -> Database:
+    """The same data-layer test on SQLite and on a real PostgreSQL."""
+    return request.getfixturevalue("sqlite_db" if request.param == "sqlite" else "pg_db")
+
+
+@pytest.fixture(scope="session")
+def city_frame(sqlite_db: Database):
+    from core.db import repo
+
+    return repo.load_cities(sqlite_db)
+
+
+@pytest.fixture(scope="session")
+def ca(city_frame):
+    from core.forecast import city_arrays
+
+    return city_arrays(city_frame)

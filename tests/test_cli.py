@@ -1,0 +1,109 @@
+"""`python -m core forecast`: the exact command-line contract, run as a real process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from core import paths
+from core.forecast import HEADLINE_COLUMNS
+
+BASE = ["forecast", "--name", "Tee", "--category", "166", "--price", "30", "--unit-cost", "8"]
+
+
+def run(*args: str, db=None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if db is not None:
+        env["DATABASE_URL"] = db.url
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120, cwd=paths.ROOT
+    )
+
+
+def test_csv_top(sqlite_db) -> None:
+    res = run(*BASE, "--top", "25", db=sqlite_db)
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(io.StringIO(res.stdout))
+    assert list(table.columns[: len(HEADLINE_COLUMNS)]) == HEADLINE_COLUMNS
+    assert len(table) == 25
+    assert list(table["rank"]) == list(range(1, 26))
+    assert table["opportunity_score"].is_monotonic_decreasing
+
+
+def test_default_is_every_city_in_scope(sqlite_db) -> None:
+    res = run(*BASE, "--countries", "BR", db=sqlite_db)
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(io.StringIO(res.stdout))
+    frame = pd.read_parquet(paths.CITIES_FILE)
+    assert len(table) == int((frame["country_iso2"] == "BR").sum())
+    assert set(table["country_iso2"]) == {"BR"}
+
+
+def test_json_to_file_with_all_options(sqlite_db, tmp_path) -> None:
+    out = tmp_path / "rank.json"
+    res = run(
+        *BASE, "--description", "organic cotton tee", "--target-ages", "25-34,35-44",
+        "--ships-from", "Istanbul, TR", "--countries", "DE,FR", "--top", "10",
+        "--format", "json", "--out", str(out), db=sqlite_db,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(out.read_text(encoding="utf-8"))
+    assert len(rows) == 10
+    assert set(HEADLINE_COLUMNS) <= set(rows[0])
+    assert {r["country_iso2"] for r in rows} <= {"DE", "FR"}
+    assert all(r["cross_border"] == 1 for r in rows)
+
+
+def test_unit_cost_above_price_warns(sqlite_db) -> None:
+    res = run("forecast", "--name", "X", "--category", "222", "--price", "10", "--unit-cost", "12", "--top", "1",
+              db=sqlite_db)  # fmt: skip
+    assert res.returncode == 0
+    assert res.stderr.startswith("warning:")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--category", "gadgets"], "valid categories: 1 Animals & Pet Supplies"),
+        (["--price", "0"], "price"),
+        (["--price", "-5"], "price"),
+        (["--price", "abc"], "invalid float value"),
+        (["--countries", "BR,XX"], "unknown country code 'XX'"),
+        (["--ships-from", "Istambul, TR"], "did you mean: Istanbul, TR"),
+        (["--ships-from", "Springfield"], "ambiguous"),
+        (["--top", "0"], "top must be at least 1"),
+        (["--format", "xml"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(sqlite_db, args, message) -> None:
+    argv = list(BASE)
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        if flag in argv:
+            argv[argv.index(flag) + 1] = value
+        else:
+            argv += [flag, value]
+    res = run(*argv, db=sqlite_db)
+    assert res.returncode == 2
+    assert message in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in res.stderr
+
+
+def test_missing_required_flag() -> None:
+    res = run("forecast", "--name", "X")
+    assert res.returncode == 2
+    assert "required" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_unseeded_database_says_how_to_fix(tmp_path) -> None:
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}")
+    res = subprocess.run([sys.executable, "-m", "core", *BASE], capture_output=True, text=True, env=env,
+                         timeout=120, cwd=paths.ROOT)  # fmt: skip
+    assert res.returncode == 2
+    assert "python -m core seed" in res.stderr

@@ -1,0 +1,273 @@
+"""The forecast engine: table cases, properties (hypothesis) and sanity scenarios."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.categories import all_categories, parse_age_bands, resolve_category
+from core.errors import InputError
+from core.forecast import (
+    HEADLINE_COLUMNS,
+    ScoreWeights,
+    city_arrays,
+    evaluate,
+    prepare,
+    rank,
+    rank_product,
+    resolve_origin,
+    validate_product,
+)
+
+SCORES = ["demand_score", "competition_index", "profitability_score", "opportunity_score"]
+
+
+def product(**kw):
+    base = {"name": "Test", "category": "Apparel & Accessories", "price": 30.0, "unit_cost": 8.0}
+    return validate_product(**(base | kw))
+
+
+@pytest.fixture(scope="module")
+def small(city_frame: pd.DataFrame):
+    """About 900 cities (every 57th, plus the 300 largest): fast enough for property tests."""
+    return city_arrays(_sample(city_frame))
+
+
+def _sample(city_frame: pd.DataFrame) -> pd.DataFrame:
+    ordered = city_frame.sort_values("city_id")
+    picked = pd.concat([ordered.iloc[::57], ordered.nlargest(300, "population")])
+    return picked.drop_duplicates("city_id").sort_values("city_id").reset_index(drop=True)
+
+
+# --- table cases --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [("166", "Apparel & Accessories"), ("apparel & accessories", "Apparel & Accessories"),
+     (" ELECTRONICS ", "Electronics"), (412, "Food, Beverages & Tobacco"), ("5605", "Religious & Ceremonial")],
+)  # fmt: skip
+def test_resolve_category(given_value, expected) -> None:
+    assert resolve_category(given_value).name == expected
+
+
+def test_taxonomy_has_21_top_level_categories() -> None:
+    cats = all_categories()
+    assert len(cats) == 21
+    assert all(c.price_elasticity > 1 for c in cats)  # the Lerner optimum needs e > 1
+
+
+def test_unknown_category_lists_valid_ones() -> None:
+    with pytest.raises(InputError, match="Apparel & Accessories"):
+        resolve_category("gadgets")
+
+
+@pytest.mark.parametrize(
+    ("text", "bands"),
+    [("25-34,35-44", ("25_34", "35_44")), ("65+", ("65plus",)), ("", ()), (None, ()),
+     ("35-44, 15-24", ("15_24", "35_44"))],
+)  # fmt: skip
+def test_parse_age_bands(text, bands) -> None:
+    assert parse_age_bands(text) == bands
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"price": 0}, "price"), ({"price": -3}, "price"), ({"unit_cost": -1}, "unit_cost"),
+     ({"category": "nope"}, "category"), ({"target_ages": "10-14"}, "target_ages"), ({"name": ""}, "name")],
+)  # fmt: skip
+def test_invalid_product_names_the_field(fields, field) -> None:
+    with pytest.raises(InputError) as info:
+        product(**fields)
+    assert info.value.field == field
+
+
+def test_cost_above_price_is_a_warning_not_an_error() -> None:
+    p = product(price=10, unit_cost=12)
+    assert p.cost_warning and "loses money" in p.cost_warning
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("Istanbul, TR", "Istanbul, TR"), ("TR", "Istanbul, TR"), ("TUR", "Istanbul, TR"),
+     ("sao paulo, BR", "São Paulo, BR"), ("Paris", "Paris, FR"), ("Springfield, Illinois, US", "Springfield, US")],
+)  # fmt: skip
+def test_resolve_origin(ca, text, label) -> None:
+    assert resolve_origin(text, ca).label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("Istambul, TR", "did you mean: Istanbul, TR"), ("Springfield", "ambiguous"), ("Oslo, XX", "unknown country")],
+)
+def test_resolve_origin_errors(ca, text, message) -> None:
+    with pytest.raises(InputError, match=message):
+        resolve_origin(text, ca)
+
+
+def test_no_origin_means_local_fulfilment(ca) -> None:
+    prep = prepare(ca, product())
+    assert prep.origin is None
+    assert not prep.cross_border.any()
+    assert (prep.distance_km == 0).all()
+
+
+def test_headline_columns_first(ca) -> None:
+    table = rank_product(ca, product(), top=5)
+    assert list(table.columns[: len(HEADLINE_COLUMNS)]) == HEADLINE_COLUMNS
+    assert list(table["rank"]) == [1, 2, 3, 4, 5]
+    assert table["opportunity_score"].is_monotonic_decreasing
+
+
+def test_lerner_price_where_not_clipped(ca) -> None:
+    ev = evaluate(prepare(ca, product(price=30, unit_cost=8)))
+    c = ev.columns
+    e = 2.0  # Apparel & Accessories
+    lerner = c["total_unit_cost_usd"] * e / ((e - 1) * (1 - c["fee_rate"]))
+    inside = (lerner > 0.5 * c["local_reference_price_usd"]) & (lerner < 3 * c["local_reference_price_usd"])
+    assert inside.sum() > 1000
+    assert np.allclose(c["recommended_price_usd"][inside], lerner[inside])
+
+
+def test_recommended_price_maximises_profit(ca) -> None:
+    """At an unclipped recommended price, profit beats nearby prices (the optimum is real)."""
+    prep = prepare(ca, product())
+    table = rank(evaluate(prep), countries=["DE"], top=1)
+    best = float(table["recommended_price_usd"].iloc[0])
+    city = table.index[0]
+    profits = [rank(evaluate(prep, price=best * k), countries=["DE"], top=1)["profit_usd_month"].iloc[0]
+               for k in (0.8, 1.0, 1.25)]  # fmt: skip
+    assert profits[1] > profits[0] and profits[1] > profits[2], (city, profits)
+
+
+def test_country_scope_and_top(ca) -> None:
+    table = rank_product(ca, product(), countries=["BR", "usa"], top=50)
+    assert len(table) == 50
+    assert set(table["country_iso2"]) <= {"BR", "US"}
+    with pytest.raises(InputError, match="unknown country"):
+        rank_product(ca, product(), countries=["ZZ"])
+
+
+def test_score_terms_add_up(ca) -> None:
+    table = rank_product(ca, product())
+    opp = table[[c for c in table.columns if c.startswith("opportunity_term_")]].sum(axis=1)
+    assert np.allclose(opp.clip(0, 100), table["opportunity_score"])
+    comp = table[[c for c in table.columns if c.startswith("competition_term_")]].sum(axis=1)
+    assert np.allclose(comp.clip(0, 100), table["competition_index"])
+    prof = table["profitability_term_margin"] + table["profitability_term_volume"]
+    assert np.allclose(prof, table["profitability_score"])
+
+
+def test_bounds_bracket_the_estimate(ca) -> None:
+    t = rank_product(ca, product())
+    assert (t["expected_units_low"] < t["expected_units_month"]).all()
+    assert (t["expected_units_month"] < t["expected_units_high"]).all()
+    assert np.allclose(t["expected_revenue_usd_month"], t["expected_units_month"] * 30)
+
+
+# --- properties ---------------------------------------------------------------------------
+CATEGORY_NAMES = [c.name for c in all_categories()]
+prices = st.floats(min_value=0.5, max_value=5000, allow_nan=False)
+fractions = st.floats(min_value=0.0, max_value=1.5, allow_nan=False)
+weights = st.builds(
+    ScoreWeights,
+    demand=st.floats(0.01, 5),
+    profitability=st.floats(0, 5),
+    competition=st.floats(0, 5),
+)
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@SETTINGS
+@given(cat=st.sampled_from(CATEGORY_NAMES), price=prices, cost_frac=fractions, w=weights,
+       origin=st.sampled_from([None, "Istanbul, TR", "CN", "Berlin, DE"]))  # fmt: skip
+def test_scores_stay_in_range(small, cat, price, cost_frac, w, origin) -> None:
+    p = product(category=cat, price=price, unit_cost=price * cost_frac, ships_from=origin, weights=w)
+    c = evaluate(prepare(small, p)).columns
+    for s in SCORES:
+        assert np.all((c[s] >= 0) & (c[s] <= 100)), s
+    assert np.all(np.isfinite(c["expected_units_month"]))
+
+
+@SETTINGS
+@given(cat=st.sampled_from(CATEGORY_NAMES), price=prices, bump=st.floats(1.01, 3.0))
+def test_units_fall_when_price_rises(small, cat, price, bump) -> None:
+    prep = prepare(small, product(category=cat, price=price, unit_cost=0))
+    low = evaluate(prep, price=price).columns["expected_units_month"]
+    high = evaluate(prep, price=price * bump).columns["expected_units_month"]
+    assert np.all(high < low)
+
+
+@SETTINGS
+@given(cat=st.sampled_from(CATEGORY_NAMES), which=st.integers(0, 10_000), extra=st.floats(0.1, 40))
+def test_more_online_buyers_never_lowers_demand(city_frame, cat, which, extra) -> None:
+    sample = _sample(city_frame)
+    which = which % len(sample)
+    more = sample.copy()
+    more.loc[which, "online_buyers_pct"] = min(100.0, more.loc[which, "online_buyers_pct"] + extra)
+    p = product(category=cat)
+    before = evaluate(prepare(city_arrays(sample), p)).columns["demand_score"]
+    after = evaluate(prepare(city_arrays(more), p)).columns["demand_score"]
+    cid = sample.loc[which, "city_id"]
+    i_before = np.flatnonzero(city_arrays(sample).city_id == cid)[0]
+    assert after[i_before] >= before[i_before] - 1e-9
+
+
+@SETTINGS
+@given(cat=st.sampled_from(CATEGORY_NAMES), price=prices, cost_frac=fractions,
+       origin=st.sampled_from([None, "Istanbul, TR", "US"]), cac=st.floats(0, 50))  # fmt: skip
+def test_recommended_price_above_total_unit_cost(small, cat, price, cost_frac, origin, cac) -> None:
+    p = product(category=cat, price=price, unit_cost=price * cost_frac, ships_from=origin)
+    c = evaluate(prepare(small, p), cac_per_unit=cac).columns
+    assert np.all(c["recommended_price_usd"] > c["total_unit_cost_usd"])
+
+
+@SETTINGS
+@given(cat=st.sampled_from(CATEGORY_NAMES), price=prices)
+def test_same_inputs_same_outputs(small, cat, price) -> None:
+    p = product(category=cat, price=price, unit_cost=price / 3)
+    a = rank(evaluate(prepare(small, p)))
+    b = rank(evaluate(prepare(small, p)))
+    pd.testing.assert_frame_equal(a, b)
+
+
+# --- sanity scenarios ---------------------------------------------------------------------
+def test_apparel_top20_are_large_rich_metros(ca) -> None:
+    top = rank_product(ca, product(price=30, unit_cost=9), top=20)
+    ppi = ca.frame.set_index("city_id").loc[top["city_id"], "purchasing_power_index"]
+    assert (top["population"] >= 1_000_000).all(), top[["city", "population"]]
+    assert (ppi >= 100).all(), ppi
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    return float(pd.Series(a).rank().corr(pd.Series(b).rank()))
+
+
+def test_staple_ranking_is_driven_more_by_population(ca) -> None:
+    apparel = evaluate(prepare(ca, product(price=30, unit_cost=9))).columns["expected_units_month"]
+    staple = evaluate(
+        prepare(ca, product(category="Food, Beverages & Tobacco", price=5, unit_cost=2))
+    ).columns["expected_units_month"]
+    income = ca.income_ppp
+    assert _spearman(staple, ca.population) > _spearman(apparel, ca.population)
+    assert _spearman(staple, income) < _spearman(apparel, income)
+
+
+def test_heavy_item_from_istanbul_favours_near_markets(city_frame) -> None:
+    """Two identical cities (same country, income, adoption) at different distances."""
+    base = city_frame[city_frame["country_iso2"] == "DE"].nlargest(1, "population").iloc[0]
+    istanbul = city_frame[(city_frame["name"] == "Istanbul") & (city_frame["country_iso2"] == "TR")]
+    near = base.copy()
+    far = base.copy()
+    near["city_id"], near["lat"], near["lon"] = 1, 48.2, 16.4  # near Vienna, ~1,250 km
+    far["city_id"], far["lat"], far["lon"] = 2, 41.9, -87.6  # Chicago, ~8,800 km
+    frame = pd.concat([istanbul, pd.DataFrame([near, far])], ignore_index=True)
+    ca = city_arrays(frame)
+    table = rank_product(ca, product(category="Furniture", price=400, unit_cost=150, ships_from="Istanbul, TR"))
+    by_id = table.set_index("city_id")
+    assert by_id.loc[1, "expected_units_month"] > by_id.loc[2, "expected_units_month"]
+    assert by_id.loc[1, "profitability_score"] > by_id.loc[2, "profitability_score"]
+    assert by_id.loc[1, "rank"] < by_id.loc[2, "rank"]
+    assert by_id.loc[1, "delivery_days"] < by_id.loc[2, "delivery_days"]
+    assert by_id.loc[1, "shipping_cost_usd"] < by_id.loc[2, "shipping_cost_usd"]
