@@ -152,3 +152,67 @@ def city_detail(city_id: int) -> None:
             "year": st.column_config.NumberColumn("Year", format="%d"),
         },
     )
+
+
+ORIGIN_MIN_POPULATION = 100_000  # ships-from choices: every country and cities of 100k+ people
+
+
+@st.cache_resource
+def _origin_options(url: str) -> dict[str, str]:
+    frame = get_city_arrays(url).frame
+    names = frame.drop_duplicates("country_iso2").set_index("country_iso2")["country_name"].sort_values()
+    options = {f"{name} ({iso}) - country": iso for iso, name in names.items()}
+    big = frame[frame["population"] >= ORIGIN_MIN_POPULATION].sort_values("population", ascending=False)
+    key = big["ascii_name"] + "|" + big["admin1"] + "|" + big["country_iso2"]
+    big = big[~key.duplicated(keep=False)]
+    for r in big.itertuples():
+        label = f"{r.name}, {r.admin1} ({r.country_iso2})" if r.admin1 else f"{r.name} ({r.country_iso2})"
+        options[label] = f"{r.name}, {r.admin1}, {r.country_iso2}" if r.admin1 else f"{r.name}, {r.country_iso2}"
+    return options
+
+
+def origin_options() -> dict[str, str]:
+    """Ships-from choices: label shown -> the text the engine resolves."""
+    return _origin_options(get_settings().database_url)
+
+
+def country_labels() -> dict[str, str]:
+    frame = cities().frame
+    names = frame.drop_duplicates("country_iso2").set_index("country_iso2")["country_name"]
+    return {iso: f"{names[iso]} ({iso})" for iso in sorted(names.index, key=lambda i: names[i])}
+
+
+def current_user_id() -> str | None:
+    """The logged-in user's id (None until accounts land: forecasts are then anonymous)."""
+    return st.session_state.get("user_id")
+
+
+WHATIF_KEYS = ("rs_price", "rs_cost", "rs_w_demand", "rs_w_profit", "rs_w_comp", "rs_city", "rs_countries",
+               "rs_regions", "rs_minpop")  # fmt: skip
+
+
+def open_forecast(forecast_id: str) -> None:
+    """Make this forecast the current one on Results, with fresh what-if controls."""
+    st.session_state["forecast_id"] = forecast_id
+    for key in WHATIF_KEYS:
+        st.session_state.pop(key, None)
+
+
+def forecast_record(forecast_id: str):  # noqa: ANN201 - repo.ForecastRecord
+    """The stored forecast (read once per session and forecast)."""
+    cache = st.session_state.setdefault("_records", {})
+    if forecast_id not in cache:
+        cache.clear()
+        cache[forecast_id] = repo.load_forecast(db(), forecast_id, current_user_id())
+    return cache[forecast_id]
+
+
+def prepared(forecast_id: str, product):  # noqa: ANN001, ANN201 - ProductInput -> Prepared
+    """The engine's price-independent stage for the open forecast (kept for the what-if sliders)."""
+    from core.forecast import prepare
+
+    cache = st.session_state.setdefault("_prepared", {})
+    if forecast_id not in cache:
+        cache.clear()
+        cache[forecast_id] = prepare(cities(), product)
+    return cache[forecast_id]

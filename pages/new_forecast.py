@@ -1,6 +1,134 @@
-"""New Forecast page (planned)."""
+"""New Forecast: describe a product, validate it inline, run and persist the ranking, open Results."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.title("New Forecast")
-st.info("Describe a product and rank every city for it. Coming with the analyst-app issue.")
+from core.categories import AGE_LABELS, all_categories
+from core.errors import AppError, InputError
+from core.forecast import resolve_origin, scope_mask, validate_product
+from core.service import run_forecast
+from pages import _ui
+
+st.title("New forecast")
+st.caption("Describe the product; every city in scope is ranked for it. Fields marked * are required.")
+
+ca = _ui.cities()
+origins = _ui.origin_options()
+country_names = _ui.country_labels()
+FIELDS = ("name", "category", "price", "unit_cost", "target_ages", "ships_from", "countries", "weights")
+
+
+def _collect() -> dict:
+    ss = st.session_state
+    return {
+        "name": ss.get("nf_name", ""),
+        "description": ss.get("nf_description", ""),
+        "category": ss.get("nf_category"),
+        "price": ss.get("nf_price"),
+        "unit_cost": ss.get("nf_unit_cost"),
+        "target_ages": [k for k, v in AGE_LABELS.items() if v in ss.get("nf_ages", [])],
+        "ships_from": origins.get(ss.get("nf_ships_from"), None),
+        "weights": {
+            "demand": ss.get("nf_w_demand", 0.5),
+            "profitability": ss.get("nf_w_profit", 0.3),
+            "competition": ss.get("nf_w_comp", 0.2),
+        },
+    }
+
+
+def _validate() -> None:
+    """Form callback: check every field; keep the errors by field; queue a valid run."""
+    errors: dict[str, str] = {}
+    fields = _collect()
+    if fields["category"] is None:
+        errors["category"] = "Choose a category."
+    if fields["price"] is None:
+        errors["price"] = "Enter the price in US$."
+    if fields["unit_cost"] is None:
+        errors["unit_cost"] = "Enter the unit cost in US$ (0 if unknown)."
+    product = None
+    if not errors:
+        try:
+            product = validate_product(**fields)
+            resolve_origin(product.ships_from, ca)
+        except InputError as exc:
+            errors[exc.field or "name"] = str(exc)
+    countries = st.session_state.get("nf_countries", [])
+    if product is not None and countries and not scope_mask(ca, countries).any():
+        errors["countries"] = "No city in the chosen countries."
+    st.session_state["nf_errors"] = errors
+    st.session_state["nf_pending"] = None if errors else (product, countries)
+
+
+def _error(field: str) -> None:
+    msg = st.session_state.get("nf_errors", {}).get(field)
+    if msg:
+        st.error(msg, icon=":material/error:")
+
+
+with st.form("new_forecast", border=True):
+    left, right = st.columns(2)
+    with left:
+        st.text_input("Product name *", key="nf_name", max_chars=200, placeholder="Organic cotton T-shirt")
+        _error("name")
+        st.text_area("Description", key="nf_description", max_chars=5000, height=96,
+                     placeholder="What it is, who it is for, what makes it different")  # fmt: skip
+        st.selectbox(
+            "Category * (Google product taxonomy; type to search)",
+            [c.name for c in all_categories()],
+            index=None,
+            key="nf_category",
+            placeholder="Choose a category",
+        )
+        _error("category")
+        c1, c2 = st.columns(2)
+        c1.number_input("Price (US$) *", min_value=0.0, value=None, step=1.0, key="nf_price", format="%.2f")
+        c2.number_input("Unit cost (US$) *", min_value=0.0, value=None, step=1.0, key="nf_unit_cost",
+                        format="%.2f", help="Making or buying one unit, before shipping and fees")  # fmt: skip
+        _error("price")
+        _error("unit_cost")
+    with right:
+        st.multiselect("Target ages", list(AGE_LABELS.values()), key="nf_ages",
+                       help="Leave empty for all adults")  # fmt: skip
+        _error("target_ages")
+        st.selectbox(
+            "Ships from (type to search a city or country)",
+            list(origins),
+            index=None,
+            key="nf_ships_from",
+            placeholder="Local fulfilment in each market",
+        )
+        _error("ships_from")
+        st.multiselect(
+            "Countries (empty = the whole world)",
+            list(country_names),
+            key="nf_countries",
+            format_func=lambda c: country_names[c],
+        )
+        _error("countries")
+        with st.expander("Score weights (optional)"):
+            st.slider("Demand", 0.0, 1.0, 0.5, 0.05, key="nf_w_demand")
+            st.slider("Profitability", 0.0, 1.0, 0.3, 0.05, key="nf_w_profit")
+            st.slider("Low competition", 0.0, 1.0, 0.2, 0.05, key="nf_w_comp")
+            _error("weights")
+    st.form_submit_button("Run forecast", type="primary", on_click=_validate, icon=":material/play_arrow:")
+
+pending = st.session_state.pop("nf_pending", None)
+if st.session_state.get("nf_errors"):
+    st.warning("Fix the fields marked above, then run again. Nothing you entered was lost.")
+elif pending:
+    product, countries = pending
+    if product.cost_warning:
+        st.warning(f"Warning: {product.cost_warning}.")
+    try:
+        with st.status("Running forecast ...", expanded=True) as status:
+            forecast_id = run_forecast(
+                _ui.db(), ca, product, countries, user_id=_ui.current_user_id(), on_step=status.write
+            )
+            status.update(label="Forecast ready", state="complete")
+    except AppError as exc:
+        st.error(str(exc))
+    else:
+        _ui.open_forecast(forecast_id)
+        st.switch_page("pages/results.py")

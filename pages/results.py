@@ -1,6 +1,251 @@
-"""Results page (planned)."""
+"""Results: the ranked cities of one forecast on a map, a table, charts; live what-if; exports."""
 
+from __future__ import annotations
+
+import numpy as np
+import pydeck as pdk
 import streamlit as st
 
+from core import charts, exports, whatif
+from core.errors import AppError
+from core.forecast import ScoreWeights, evaluate, rank
+from core.service import STORED_RESULTS, product_from_params, result_table
+from pages import _ui
+
 st.title("Results")
-st.info("The ranked cities, map, charts, what-if sliders and exports of a forecast. Coming with the analyst-app issue.")
+forecast_id = st.session_state.get("forecast_id")
+if not forecast_id:
+    st.info("No forecast is open. Run one, or reopen one from History.")
+    st.page_link("pages/new_forecast.py", label="New forecast", icon=":material/add_chart:")
+    st.page_link("pages/history.py", label="History", icon=":material/history:")
+    st.stop()
+
+ca = _ui.cities()
+try:
+    record = _ui.forecast_record(forecast_id)
+except AppError as exc:
+    st.error(str(exc))
+    st.stop()
+product = product_from_params(record.params)
+scope = record.params.get("countries") or []
+stored = result_table(record, ca)
+prep = _ui.prepared(forecast_id, product)
+
+st.subheader(product.name)
+st.caption(
+    f"{product.category} · price ${product.price:,.2f} · unit cost ${product.unit_cost:,.2f} · "
+    f"ships from {product.ships_from or 'local fulfilment'} · scope {', '.join(scope) or 'world'} · "
+    f"saved {record.created_at:%Y-%m-%d %H:%M} UTC"
+)
+st.caption(
+    "Expected units are a prior from open data and documented assumptions (docs/methodology.md); the "
+    "competition index is a proxy. Acquisition cost is excluded until an ad budget is set."
+)
+
+
+@st.fragment
+def workspace() -> None:
+    ss = st.session_state
+    with st.container(border=True):
+        st.markdown("**What-if**")
+        c1, c2, c3, c4, c5 = st.columns(5)
+        p0, u0 = product.price, product.unit_cost
+        price = c1.slider("Price (US$)", round(0.3 * p0, 2), round(3 * p0, 2), p0, step=max(0.01, round(p0 / 100, 2)),
+                          key="rs_price")  # fmt: skip
+        cost = c2.slider("Unit cost (US$)", 0.0, round(max(2 * u0, p0), 2), u0, step=max(0.01, round(p0 / 100, 2)),
+                         key="rs_cost")  # fmt: skip
+        w = product.weights
+        wd = c3.slider("Weight: demand", 0.0, 1.0, w.demand, 0.05, key="rs_w_demand")
+        wp = c4.slider("Weight: profitability", 0.0, 1.0, w.profitability, 0.05, key="rs_w_profit")
+        wc = c5.slider("Weight: low competition", 0.0, 1.0, w.competition, 0.05, key="rs_w_comp")
+    if wd + wp + wc == 0:
+        st.error("Set at least one score weight above zero.")
+        return
+    weights = ScoreWeights(demand=wd, profitability=wp, competition=wc)
+    ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
+    live = (price, cost, weights) != (p0, u0, product.weights)
+    table = rank(ev, countries=scope, top=STORED_RESULTS) if live else stored
+    if live:
+        st.caption("Recomputed live for the what-if values; the saved forecast is unchanged.")
+
+    with st.container(horizontal=True):
+        opts = sorted(table["country_iso2"].unique())
+        f_countries = st.multiselect("Filter countries", opts, key="rs_countries")
+        reg_opts = sorted(table.loc[table["country_iso2"].isin(f_countries), "region"].unique()) if f_countries else []
+        f_regions = st.multiselect("Filter regions", reg_opts, key="rs_regions", disabled=not f_countries)
+        f_minpop = st.number_input("Min. population", min_value=0, value=0, step=50_000, key="rs_minpop")
+    shown = whatif.filter_ranking(table, f_countries, f_regions, float(f_minpop))
+    if shown.empty:
+        st.info("No city passes the filters. Clear a filter or lower the minimum population.")
+        return
+
+    m = whatif.headline_metrics(shown)
+    k1, k2, k3, k4, k5 = st.columns(5)
+    k1.metric("Best city", f"{shown.iloc[0]['city']} ({shown.iloc[0]['country_iso2']})")
+    k2.metric("Units / month (shown cities)", f"{m['units']:,.0f}", help=f"80% range per city summed: "
+              f"{m['units_low']:,.0f} - {m['units_high']:,.0f}")  # fmt: skip
+    k3.metric("Revenue / month", _ui.money(m["revenue"]))
+    k4.metric("Profit / month", _ui.money(m["profit"]), help="Before acquisition cost")
+    k5.metric("Recommended price (best city)", _ui.money(float(shown.iloc[0]["recommended_price_usd"])))
+
+    if ss.get("rs_city") not in set(shown["city_id"]):
+        ss["rs_city"] = int(shown.iloc[0]["city_id"])
+
+    tab_map, tab_table, tab_why, tab_charts, tab_export = st.tabs(
+        ["Map", "Ranking", "Why this score", "Charts", "Export"]
+    )
+    with tab_map:
+        _map(shown)
+    with tab_table:
+        _table(shown)
+    selected = shown[shown["city_id"] == ss["rs_city"]].iloc[0]
+    with tab_why:
+        _why(selected)
+    with tab_charts:
+        _charts(ev, shown, selected, price)
+    with tab_export:
+        _exports(shown, price, cost, weights)
+
+
+def _map(shown) -> None:  # noqa: ANN001
+    top = shown.head(1000)
+    units = top["expected_units_month"].to_numpy()
+    data = top[["city_id", "city", "country_iso2", "lat", "lon"]].assign(
+        color=_ui.ramp(top["opportunity_score"].to_numpy(), 0, 100),
+        radius=4000 + 60000 * np.sqrt(units / max(units.max(), 1e-9)),
+        opp=top["opportunity_score"].map("{:.1f}".format),
+        dem=top["demand_score"].map("{:.1f}".format),
+        comp=top["competition_index"].map("{:.1f}".format),
+        units_txt=top["expected_units_month"].map("{:,.1f}".format),
+        price_txt=top["recommended_price_usd"].map("${:,.2f}".format),
+        rank=top["rank"],
+    )
+    layer = pdk.Layer(
+        "ScatterplotLayer", data=data, id="results", get_position=["lon", "lat"], get_fill_color="color",
+        get_radius="radius", radius_min_pixels=3, radius_max_pixels=40, pickable=True, stroked=True,
+        get_line_color=[255, 255, 255], line_width_min_pixels=0.5,
+    )  # fmt: skip
+    tooltip = {"html": "<b>#{rank} {city}</b> ({country_iso2})<br/>Opportunity {opp} · demand {dem} · "
+               "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}"}  # fmt: skip
+    head = top.head(20)
+    event = st.pydeck_chart(
+        _ui.deck([layer], _ui.view_for(head["lat"].to_numpy(), head["lon"].to_numpy()), tooltip),
+        on_select="rerun", selection_mode="single-object", key="rs_map",
+    )  # fmt: skip
+    _ui.legend("Opportunity score (size: expected units)", "0", "100")
+    clicked = _ui.selected_object_id(event, "results")
+    if clicked is not None and clicked != st.session_state.get("rs_city"):
+        st.session_state["rs_city"] = clicked
+        st.rerun(scope="fragment")
+
+
+TABLE_COLUMNS = [
+    "rank", "city", "region", "country_iso2", "population", "opportunity_score", "demand_score",
+    "competition_index", "profitability_score", "expected_units_month", "expected_units_low",
+    "expected_units_high", "expected_revenue_usd_month", "recommended_price_usd", "city_id",
+]  # fmt: skip
+
+
+def _table(shown) -> None:  # noqa: ANN001
+    grid = st.dataframe(
+        shown[TABLE_COLUMNS], hide_index=True, on_select="rerun", selection_mode="single-row", key="rs_table",
+        column_config={
+            "rank": st.column_config.NumberColumn("#", format="%d"),
+            "city": "City", "region": "Region", "country_iso2": "Country",
+            "population": st.column_config.NumberColumn("Population", format="localized"),
+            "opportunity_score": st.column_config.ProgressColumn("Opportunity", min_value=0, max_value=100, format="%.1f"),
+            "demand_score": st.column_config.NumberColumn("Demand", format="%.1f"),
+            "competition_index": st.column_config.NumberColumn("Competition", format="%.1f"),
+            "profitability_score": st.column_config.NumberColumn("Profitability", format="%.1f"),
+            "expected_units_month": st.column_config.NumberColumn("Units/mo", format="%.1f"),
+            "expected_units_low": st.column_config.NumberColumn("Low", format="%.1f"),
+            "expected_units_high": st.column_config.NumberColumn("High", format="%.1f"),
+            "expected_revenue_usd_month": st.column_config.NumberColumn("Revenue/mo", format="dollar"),
+            "recommended_price_usd": st.column_config.NumberColumn("Rec. price", format="$%.2f"),
+            "city_id": st.column_config.NumberColumn("GeoNames id", format="%d"),
+        },
+    )  # fmt: skip
+    rows = grid.selection.rows if grid is not None else []
+    if rows:
+        picked = int(shown.iloc[rows[0]]["city_id"])
+        if picked != st.session_state.get("rs_city"):
+            st.session_state["rs_city"] = picked
+            st.rerun(scope="fragment")
+
+
+def _why(row) -> None:  # noqa: ANN001
+    st.markdown(f"#### #{int(row['rank'])} {row['city']}, {row['region']} ({row['country_iso2']})")
+    s1, s2, s3, s4 = st.columns(4)
+    s1.metric("Opportunity", f"{row['opportunity_score']:.1f}")
+    s2.metric("Demand", f"{row['demand_score']:.1f}")
+    s3.metric("Competition", f"{row['competition_index']:.1f}")
+    s4.metric("Profitability", f"{row['profitability_score']:.1f}")
+    parts = whatif.score_breakdown(row)
+    st.plotly_chart(charts.breakdown_figure(parts), key="rs_why_chart")
+    st.caption("Demand terms are points relative to the median city; the other scores' terms add up to the score.")
+    facts = {
+        "Online buyers": f"{row['online_buyers']:,.0f}",
+        "Spend per buyer (category, US$/yr)": f"{row['spend_per_buyer_usd_year']:,.0f}",
+        "Market size (US$/month)": f"{row['market_size_usd_month']:,.0f}",
+        "Local reference price": f"${row['local_reference_price_usd']:,.2f}",
+        "Age fit": f"{row['age_fit']:.2f}",
+        "Delivery days": f"{row['delivery_days']:.1f}",
+        "Shipping per unit": f"${row['shipping_cost_usd']:,.2f}",
+        "Total unit cost": f"${row['total_unit_cost_usd']:,.2f}",
+        "Margin": f"{100 * row['margin_rate']:.1f} %",
+        "Expected units (low-high)": f"{row['expected_units_month']:,.1f} ({row['expected_units_low']:,.1f}-"
+        f"{row['expected_units_high']:,.1f})",
+    }
+    st.dataframe({"term": list(facts), "value": list(facts.values())}, hide_index=True)
+    _ui.city_detail(int(row["city_id"]))
+
+
+def _charts(ev, shown, selected, price: float) -> None:  # noqa: ANN001
+    n = st.slider("Top N for the charts", 5, 100, 20, 5, key="rs_topn")
+    st.plotly_chart(charts.to_plotly(charts.top_cities_bar(shown, n)), key="rs_top_bar")
+    st.plotly_chart(charts.to_plotly(charts.demand_vs_competition(shown, 200)), key="rs_bubble")
+    grid = whatif.price_grid(price, float(selected["local_reference_price_usd"]))
+    i = np.searchsorted(ev.prepared.ca.city_id, int(selected["city_id"]))
+    city_curve = whatif.price_curve(ev, np.array([i]), grid)
+    st.plotly_chart(
+        charts.to_plotly(charts.price_curve_chart(
+            city_curve, price, float(selected["recommended_price_usd"]), f"Price curve: {selected['city']}")),
+        key="rs_curve_city",
+    )  # fmt: skip
+    idx = np.searchsorted(ev.prepared.ca.city_id, shown.head(n)["city_id"].to_numpy())
+    top_curve = whatif.price_curve(ev, idx, grid)
+    st.plotly_chart(
+        charts.to_plotly(charts.price_curve_chart(
+            top_curve, price, whatif.best_price(top_curve), f"Price curve: top {len(idx)} cities together")),
+        key="rs_curve_top",
+    )  # fmt: skip
+    st.plotly_chart(charts.to_plotly(charts.country_bar(whatif.country_summary(shown))), key="rs_country")
+
+
+def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:  # noqa: ANN001
+    st.markdown("Both files reproduce exactly the ranking shown (filters and what-if values applied).")
+    slug = "".join(ch if ch.isalnum() else "_" for ch in product.name)[:40] or "forecast"
+    st.download_button("Download CSV", exports.csv_bytes(shown), f"{slug}_ranking.csv", "text/csv",
+                       key="rs_csv", icon=":material/table:", on_click="ignore")  # fmt: skip
+    report_product = product.model_dump(mode="json") | {"countries": scope}
+
+    def build_pdf() -> bytes:
+        n = min(20, len(shown))
+        idx = np.searchsorted(prep.ca.city_id, shown.head(n)["city_id"].to_numpy())
+        ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
+        curve = whatif.price_curve(ev, idx, whatif.price_grid(price, float(shown.iloc[0]["local_reference_price_usd"])))
+        specs = [
+            charts.top_cities_bar(shown, 15), charts.demand_vs_competition(shown, 200),
+            charts.price_curve_chart(curve, price, whatif.best_price(curve), f"Price curve: top {n} cities"),
+            charts.country_bar(whatif.country_summary(shown)),
+        ]  # fmt: skip
+        return exports.pdf_bytes(exports.ReportInput(
+            product=report_product, table=shown, charts=specs,
+            what_if={"price": price, "unit_cost": cost, "weights": weights.model_dump()},
+        ))  # fmt: skip
+
+    st.download_button("Download PDF report", build_pdf, f"{slug}_report.pdf", "application/pdf",
+                       key="rs_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip
+
+
+workspace()

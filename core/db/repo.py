@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from core.db import models
 from core.db.database import Database
+from core.errors import AccessError
 
 
 def get_meta(db: Database, key: str) -> str | None:
@@ -63,3 +67,152 @@ def load_cities(db: Database) -> pd.DataFrame:
 def load_countries(db: Database) -> pd.DataFrame:
     with db.engine.connect() as conn:
         return pd.read_sql(select(models.countries).order_by(models.countries.c.iso3), conn)
+
+
+# --- forecasts ---------------------------------------------------------------------------
+RESULT_COLUMNS = [
+    "rank", "demand_score", "competition_index", "profitability_score", "opportunity_score",
+    "expected_units_month", "expected_units_low", "expected_units_high",
+    "expected_revenue_usd_month", "recommended_price_usd",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ForecastSummary:
+    id: str
+    product_name: str
+    category: str
+    price: float
+    unit_cost: float
+    countries: list[str]
+    created_at: datetime
+    status: str
+    top_city_id: int | None
+    n_results: int
+
+
+@dataclass(frozen=True)
+class ForecastRecord:
+    id: str
+    user_id: str | None
+    product: dict
+    params: dict
+    created_at: datetime
+    results: pd.DataFrame  # the stored ranking, best first, with every term column
+
+
+def save_forecast(
+    db: Database, *, user_id: str | None, product: dict, params: dict, table: pd.DataFrame
+) -> str:
+    """Persist a product, its forecast run and the per-city results; returns the forecast id."""
+    headline = table.iloc[0] if len(table) else None
+    with db.session() as s:
+        prod = models.Product(
+            user_id=user_id,
+            name=product["name"],
+            description=product.get("description", ""),
+            category=product["category"],
+            base_price=float(product["price"]),
+            unit_cost=float(product["unit_cost"]),
+            target_ages=list(product.get("target_ages", [])),
+            ships_from=product.get("ships_from"),
+        )
+        s.add(prod)
+        s.flush()
+        fc = models.Forecast(
+            user_id=user_id,
+            product_id=prod.id,
+            target_city_id=int(headline["city_id"]) if headline is not None else None,
+            demand_score=float(headline["demand_score"]) if headline is not None else None,
+            competition_index=float(headline["competition_index"]) if headline is not None else None,
+            profitability_score=float(headline["profitability_score"]) if headline is not None else None,
+            expected_sales_volume=float(headline["expected_units_month"]) if headline is not None else None,
+            recommended_price=float(headline["recommended_price_usd"]) if headline is not None else None,
+            status="completed",
+            params=params,
+        )
+        s.add(fc)
+        s.flush()
+        forecast_id = fc.id
+        term_cols = [c for c in table.columns if c not in RESULT_COLUMNS and c != "city_id"]
+        rows = []
+        for rec in table.to_dict("records"):
+            terms = {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items() if k in term_cols}
+            row = {c: float(rec[c]) for c in RESULT_COLUMNS}
+            row.update(forecast_id=forecast_id, city_id=int(rec["city_id"]), rank=int(rec["rank"]), terms=terms)
+            rows.append(row)
+        if rows:
+            s.execute(insert(models.ForecastResult), rows)
+    return forecast_id
+
+
+def _owned(stmt, user_id: str | None):  # noqa: ANN001, ANN202
+    col = models.Forecast.user_id
+    return stmt.where(col.is_(None) if user_id is None else col == user_id)
+
+
+def list_forecasts(db: Database, user_id: str | None) -> list[ForecastSummary]:
+    """The user's forecasts, newest first."""
+    n_results = (
+        select(func.count())
+        .where(models.ForecastResult.forecast_id == models.Forecast.id)
+        .correlate(models.Forecast)
+        .scalar_subquery()
+    )
+    stmt = _owned(
+        select(models.Forecast, models.Product, n_results).join(models.Product), user_id
+    ).order_by(models.Forecast.created_at.desc())
+    with db.session() as s:
+        return [
+            ForecastSummary(
+                id=f.id, product_name=p.name, category=p.category, price=p.base_price,
+                unit_cost=p.unit_cost, countries=list(f.params.get("countries") or []),
+                created_at=f.created_at, status=f.status, top_city_id=f.target_city_id, n_results=int(n),
+            )  # fmt: skip
+            for f, p, n in s.execute(stmt).all()
+        ]
+
+
+def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> ForecastRecord:
+    """One stored forecast with its results; AccessError if it is not the user's."""
+    with db.session() as s:
+        found = s.execute(
+            _owned(select(models.Forecast, models.Product).join(models.Product), user_id).where(
+                models.Forecast.id == forecast_id
+            )
+        ).first()
+        if found is None:
+            raise AccessError("that forecast does not exist or is not yours")
+        fc, prod = found
+        rows = s.execute(
+            select(models.ForecastResult)
+            .where(models.ForecastResult.forecast_id == forecast_id)
+            .order_by(models.ForecastResult.rank)
+        ).scalars()
+        records = []
+        for r in rows:
+            rec = {"rank": r.rank, "city_id": r.city_id}
+            rec.update({c: getattr(r, c) for c in RESULT_COLUMNS if c != "rank"})
+            rec.update(r.terms)
+            records.append(rec)
+        product = {
+            "name": prod.name, "description": prod.description, "category": prod.category,
+            "price": prod.base_price, "unit_cost": prod.unit_cost, "target_ages": list(prod.target_ages or []),
+            "ships_from": prod.ships_from,
+        }  # fmt: skip
+        return ForecastRecord(
+            id=fc.id, user_id=fc.user_id, product=product, params=dict(fc.params), created_at=fc.created_at,
+            results=pd.DataFrame.from_records(records),
+        )  # fmt: skip
+
+
+def delete_forecast(db: Database, forecast_id: str, user_id: str | None) -> None:
+    with db.session() as s:
+        fc = s.execute(_owned(select(models.Forecast), user_id).where(models.Forecast.id == forecast_id)).scalar()
+        if fc is None:
+            raise AccessError("that forecast does not exist or is not yours")
+        product_id = fc.product_id
+        s.execute(delete(models.ForecastResult).where(models.ForecastResult.forecast_id == forecast_id))
+        s.delete(fc)
+        s.flush()
+        s.execute(delete(models.Product).where(models.Product.id == product_id))

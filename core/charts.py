@@ -1,0 +1,178 @@
+"""Chart definitions shared by the Results page and the PDF report.
+
+A chart is a small spec (data + labels). ``to_plotly`` draws it for the screen; ``to_png`` renders
+the same spec for the PDF with kaleido (Chromium) when available, else with matplotlib.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+PRIMARY = "#0F4C81"
+ACCENT = "#F2A900"
+MUTED = "#8A99AD"
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: str  # "bar" | "bubble" | "lines"
+    title: str
+    x_label: str
+    y_label: str
+    x: list
+    series: dict[str, list]  # name -> y values (bar / lines); "y" for bubble
+    size: list | None = None
+    text: list | None = None
+    markers: dict[str, float] = field(default_factory=dict)  # vertical lines: label -> x
+
+
+def top_cities_bar(table: pd.DataFrame, n: int = 15) -> Chart:
+    top = table.head(n)
+    return Chart(
+        "bar", f"Top {len(top)} cities by opportunity: expected revenue per month", "", "US$ per month",
+        x=[f"{c} ({iso})" for c, iso in zip(top["city"], top["country_iso2"], strict=True)],
+        series={"Expected revenue": top["expected_revenue_usd_month"].round(2).tolist()},
+    )  # fmt: skip
+
+
+def demand_vs_competition(table: pd.DataFrame, n: int = 200) -> Chart:
+    top = table.head(n)
+    size = np.sqrt(top["market_size_usd_month"].to_numpy())
+    return Chart(
+        "bubble", "Demand against competition (bubble size: market size)", "Competition index",
+        "Demand score", x=top["competition_index"].round(2).tolist(),
+        series={"y": top["demand_score"].round(2).tolist()},
+        size=(8 + 40 * size / max(size.max(), 1e-9)).round(1).tolist(),
+        text=[f"{c} ({iso})" for c, iso in zip(top["city"], top["country_iso2"], strict=True)],
+    )  # fmt: skip
+
+
+def price_curve_chart(curve: pd.DataFrame, current: float, optimum: float, title: str) -> Chart:
+    return Chart(
+        "lines", title, "Price (US$)", "per month", x=curve["price"].round(2).tolist(),
+        series={
+            "Units": curve["units"].round(3).tolist(),
+            "Revenue (US$)": curve["revenue"].round(2).tolist(),
+            "Profit (US$)": curve["profit"].round(2).tolist(),
+        },
+        markers={"current price": current, "optimum": optimum},
+    )  # fmt: skip
+
+
+def country_bar(summary: pd.DataFrame, n: int = 15) -> Chart:
+    top = summary.head(n)
+    return Chart(
+        "bar", f"Expected revenue by country (top {len(top)})", "", "US$ per month",
+        x=top["country_iso2"].tolist(), series={"Expected revenue": top["expected_revenue_usd_month"].round(2).tolist()},
+    )  # fmt: skip
+
+
+def to_plotly(chart: Chart) -> go.Figure:
+    fig = go.Figure()
+    if chart.kind == "bar":
+        for name, ys in chart.series.items():
+            fig.add_bar(x=chart.x, y=ys, name=name, marker_color=PRIMARY)
+    elif chart.kind == "bubble":
+        fig.add_scatter(
+            x=chart.x, y=chart.series["y"], mode="markers", text=chart.text,
+            marker={"size": chart.size, "color": PRIMARY, "opacity": 0.55, "line": {"width": 0.5, "color": "white"}},
+            hovertemplate="%{text}<br>competition %{x:.1f}<br>demand %{y:.1f}<extra></extra>",
+        )  # fmt: skip
+    else:
+        colors = [PRIMARY, ACCENT, "#2E8B57"]
+        for (name, ys), color in zip(chart.series.items(), colors, strict=False):
+            axis = "y" if name == "Units" else "y2"
+            fig.add_scatter(x=chart.x, y=ys, name=name, mode="lines", line={"color": color}, yaxis=axis)
+        for label, xv in chart.markers.items():
+            fig.add_vline(x=xv, line_dash="dash" if label == "current price" else "dot", line_color=MUTED,
+                          annotation_text=label)  # fmt: skip
+        fig.update_layout(yaxis={"title": "Units"}, yaxis2={"title": "US$", "overlaying": "y", "side": "right"})
+    fig.update_layout(
+        title=chart.title, xaxis_title=chart.x_label, margin={"l": 40, "r": 40, "t": 50, "b": 40},
+        height=380, template="plotly_white", legend={"orientation": "h", "y": -0.2},
+    )  # fmt: skip
+    if chart.kind != "lines":
+        fig.update_layout(yaxis_title=chart.y_label)
+    return fig
+
+
+@cache
+def kaleido_available() -> bool:
+    """True when kaleido can find a Chromium/Chrome to render with."""
+    if not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")):
+        return False
+    try:
+        import kaleido
+
+        kaleido.start_sync_server(silence_warnings=True)
+    except Exception:  # noqa: BLE001 - any start failure means: use matplotlib
+        return False
+    return True
+
+
+def to_png(chart: Chart, width: int = 900, height: int = 420) -> tuple[bytes, str]:
+    """PNG bytes of the chart and the renderer used ("kaleido" or "matplotlib")."""
+    if kaleido_available():
+        try:
+            return to_plotly(chart).to_image(format="png", width=width, height=height, scale=2), "kaleido"
+        except Exception:  # noqa: BLE001 - fall back to matplotlib on any rendering failure
+            pass
+    return _matplotlib_png(chart, width, height), "matplotlib"
+
+
+def _matplotlib_png(chart: Chart, width: int, height: int) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width / 100, height / 100), dpi=150)
+    if chart.kind == "bar":
+        for name, ys in chart.series.items():
+            ax.bar(range(len(ys)), ys, color=PRIMARY, label=name)
+        ax.set_xticks(range(len(chart.x)), chart.x, rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel(chart.y_label)
+    elif chart.kind == "bubble":
+        ax.scatter(chart.x, chart.series["y"], s=np.square(chart.size) / 4, color=PRIMARY, alpha=0.5)
+        ax.set_xlabel(chart.x_label)
+        ax.set_ylabel(chart.y_label)
+    else:
+        ax2 = ax.twinx()
+        for (name, ys), color in zip(chart.series.items(), [PRIMARY, ACCENT, "#2E8B57"], strict=False):
+            (ax if name == "Units" else ax2).plot(chart.x, ys, color=color, label=name)
+        for label, xv in chart.markers.items():
+            ax.axvline(xv, color=MUTED, linestyle="--" if label == "current price" else ":")
+            ax.annotate(label, (xv, ax.get_ylim()[1]), fontsize=7, rotation=90, va="top")
+        ax.set_xlabel(chart.x_label)
+        ax.set_ylabel("Units")
+        ax2.set_ylabel("US$")
+        fig.legend(loc="lower center", ncol=3, fontsize=7)
+    ax.set_title(chart.title, fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def breakdown_figure(parts: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of each score's terms (core.whatif.score_breakdown), one group per score."""
+    fig = go.Figure()
+    for score, grp in parts.groupby("score", sort=False):
+        fig.add_bar(
+            y=[f"{score}: {t}" for t in grp["term"]], x=grp["points"], orientation="h", name=score,
+            text=[f"{v:+.1f}" for v in grp["points"]], textposition="auto",
+        )  # fmt: skip
+    fig.update_layout(
+        height=420, template="plotly_white", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis={"autorange": "reversed"}, xaxis_title="points", legend={"orientation": "h", "y": -0.15},
+        title="Why this score",
+    )  # fmt: skip
+    return fig

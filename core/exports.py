@@ -1,0 +1,212 @@
+"""CSV and PDF exports of a ranking. Both reproduce exactly the numbers shown on screen."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from core import __version__, charts, paths
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """Neutralise spreadsheet formula injection in text cells (OWASP: prefix with a quote)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe."""
+    safe = table.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+            safe[col] = safe[col].map(safe_cell)
+    return safe.to_csv(index=False).encode("utf-8-sig")
+
+
+def map_png(table: pd.DataFrame, width_in: float = 9.0) -> bytes:
+    """A static map of the cities (sized by units, coloured by opportunity) on the country shapes."""
+    import geopandas as gpd
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    world = gpd.read_file(paths.BASEMAP_FILE)
+    fig, ax = plt.subplots(figsize=(width_in, width_in * 0.5), dpi=150)
+    world.plot(ax=ax, color="#E4E9F0", edgecolor="#A0AAB9", linewidth=0.3)
+    if len(table):
+        units = table["expected_units_month"].to_numpy()
+        size = 10 + 200 * (units / max(units.max(), 1e-9)) ** 0.5
+        sc = ax.scatter(table["lon"], table["lat"], s=size, c=table["opportunity_score"], cmap="YlGnBu",
+                        vmin=0, vmax=100, alpha=0.8, edgecolors="white", linewidths=0.3)  # fmt: skip
+        fig.colorbar(sc, ax=ax, fraction=0.025, pad=0.01, label="Opportunity score")
+        lon_pad = max(5.0, (table["lon"].max() - table["lon"].min()) * 0.1)
+        lat_pad = max(5.0, (table["lat"].max() - table["lat"].min()) * 0.1)
+        ax.set_xlim(max(-180, table["lon"].min() - lon_pad), min(180, table["lon"].max() + lon_pad))
+        ax.set_ylim(max(-90, table["lat"].min() - lat_pad), min(90, table["lat"].max() + lat_pad))
+    ax.set_axis_off()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+@dataclass
+class ReportInput:
+    product: dict
+    table: pd.DataFrame  # the ranking exactly as shown (already limited to what the user may see)
+    charts: list[charts.Chart]
+    what_if: dict = field(default_factory=dict)  # price, unit cost, weights used on screen
+    depth: str = "full"  # summary | detailed | full
+    agent_sections: list[tuple[str, str]] = field(default_factory=list)  # (title, text)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+TABLE_COLUMNS = [
+    ("rank", "#", 8, "{:.0f}"),
+    ("city", "City", 38, "{}"),
+    ("country_iso2", "CC", 10, "{}"),
+    ("opportunity_score", "Opport.", 17, "{:.1f}"),
+    ("demand_score", "Demand", 17, "{:.1f}"),
+    ("competition_index", "Compet.", 17, "{:.1f}"),
+    ("profitability_score", "Profit.", 17, "{:.1f}"),
+    ("expected_units_month", "Units/mo", 20, "{:,.1f}"),
+    ("expected_revenue_usd_month", "Revenue $/mo", 26, "{:,.0f}"),
+    ("recommended_price_usd", "Rec. price $", 22, "{:,.2f}"),
+]
+
+METHOD_SUMMARY = (
+    "Online buyers (adults x Global Findex online-purchase share, adjusted to regional income) x category "
+    "spend per buyer (scaled by regional income ^ income elasticity, converted at the local price level) x "
+    "age fit gives each city's monthly market. A constant-elasticity price response around a local reference "
+    "price, a delivery-time factor from the ships-from distance and a competition-dependent obtainable share "
+    "give expected units; low/high are the 10th/90th percentiles. The recommended price is the Lerner optimum "
+    "c e / ((e - 1)(1 - fees)), clipped to 0.5-3x the local reference price. Scores are 0-100 and decompose "
+    "into named terms. Proxies and assumptions: income stands in for household spending; the competition "
+    "index is a proxy (e-commerce maturity, merchant density, market depth); category spend, elasticities, "
+    "shipping and duty rates are documented assumptions; absolute volumes rest on one assumed share and "
+    "should be calibrated with your own sales. Full method: docs/methodology.md."
+)
+
+SOURCES = (
+    "GeoNames cities15000 (CC BY 4.0); World Bank WDI and ITU internet users (CC BY 4.0); World Bank Global "
+    "Findex 2021 (CC BY 4.0); Eurostat isoc_ec_ib20 (CC BY 4.0); Global Data Lab SHDI 5.0 regional GNI "
+    "(Smits & Permanyer 2019); U.S. BEA SAINC1 2024 (public domain); UN World Population Prospects 2022 "
+    "(CC BY 3.0 IGO); Natural Earth 1:110m countries (public domain). Details: data/SOURCES.md."
+)
+
+
+class _Pdf(FPDF):
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("DejaVu", size=7)
+        self.set_text_color(120, 120, 120)
+        self.cell(0, 8, f"AI-Commerce Intelligence Platform v{__version__} · page {self.page_no()}", align="C")
+
+
+def pdf_bytes(report: ReportInput) -> bytes:
+    """The PDF report: cover, product, top cities, map, charts, agent sections, method, sources."""
+    pdf = _Pdf(orientation="P", unit="mm", format="A4")
+    fonts = paths.ASSETS_DIR / "fonts"
+    pdf.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
+    pdf.set_auto_page_break(auto=True, margin=15)
+    p = report.product
+
+    # Cover
+    pdf.add_page()
+    pdf.image(str(paths.ASSETS_DIR / "logo.png"), x=15, y=15, w=70)
+    pdf.set_y(60)
+    pdf.set_font("DejaVu", "B", 22)
+    pdf.multi_cell(0, 11, f"Market forecast: {p['name']}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("DejaVu", size=11)
+    pdf.ln(4)
+    scope = ", ".join(p.get("countries") or []) or "world"
+    lines = [
+        f"Category: {p['category']}",
+        f"Price: ${report.what_if.get('price', p['price']):,.2f} · unit cost ${report.what_if.get('unit_cost', p['unit_cost']):,.2f}",
+        f"Target ages: {', '.join(p.get('target_ages') or []) or 'all adults'}",
+        f"Ships from: {p.get('ships_from') or 'local fulfilment'} · scope: {scope}",
+        f"Cities in this report: {len(report.table):,} · report depth: {report.depth}",
+        f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · app version {__version__}",
+    ]
+    for line in lines:
+        pdf.cell(0, 7, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if p.get("description"):
+        pdf.ln(3)
+        pdf.set_font("DejaVu", size=10)
+        pdf.multi_cell(0, 5, p["description"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+    pdf.set_font("DejaVu", size=8)
+    pdf.set_text_color(90, 90, 90)
+    pdf.multi_cell(
+        0, 4,
+        "Numbers come from open data and a documented model; values marked as proxies or assumptions are "
+        "explained in the methodology section. Expected units are a prior until calibrated with your sales.",
+        new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+    )  # fmt: skip
+    pdf.set_text_color(0, 0, 0)
+
+    # Top cities
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.cell(0, 9, "Top cities", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("DejaVu", "B", 7)
+    for _col, label, w, _fmt in TABLE_COLUMNS:
+        pdf.cell(w, 6, label, border="B")
+    pdf.ln()
+    pdf.set_font("DejaVu", size=7)
+    limit = {"summary": 10, "detailed": 50}.get(report.depth, 100)
+    for rec in report.table.head(limit).to_dict("records"):
+        for col, _label, w, fmt in TABLE_COLUMNS:
+            text = fmt.format(rec[col])
+            pdf.cell(w, 5, text[:28], align="L" if col in ("city", "country_iso2") else "R")
+        pdf.ln()
+    if len(report.table) > limit:
+        pdf.set_font("DejaVu", size=7)
+        pdf.cell(0, 5, f"... {len(report.table) - limit:,} more cities in the CSV export.",
+                 new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+
+    # Map and charts
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.cell(0, 9, "Map", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.image(io.BytesIO(map_png(report.table.head(500))), w=180)
+    renderers = set()
+    for chart in report.charts:
+        png, renderer = charts.to_png(chart)
+        renderers.add(renderer)
+        if pdf.get_y() > 190:
+            pdf.add_page()
+        pdf.image(io.BytesIO(png), w=180)
+    pdf.set_font("DejaVu", size=6)
+    pdf.cell(0, 4, f"Charts rendered with {', '.join(sorted(renderers)) or 'none'}.",
+             new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+
+    for title, text in report.agent_sections:
+        pdf.add_page()
+        pdf.set_font("DejaVu", "B", 14)
+        pdf.cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font("DejaVu", size=9)
+        pdf.multi_cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.cell(0, 9, "Methodology", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("DejaVu", size=9)
+    pdf.multi_cell(0, 5, METHOD_SUMMARY, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.cell(0, 9, "Data sources", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("DejaVu", size=9)
+    pdf.multi_cell(0, 5, SOURCES, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())

@@ -1,0 +1,120 @@
+"""What-if curves and aggregations over an evaluation (pure)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.forecast import Evaluation
+
+
+def price_grid(current: float, reference: float, n: int = 80) -> np.ndarray:
+    """Prices from 30 % of the lower to 250 % of the higher of the current and reference price."""
+    lo = 0.3 * min(current, reference)
+    hi = 2.5 * max(current, reference)
+    return np.unique(np.concatenate([np.geomspace(lo, hi, n), [current]]))
+
+
+def price_curve(ev: Evaluation, idx: np.ndarray, prices: np.ndarray) -> pd.DataFrame:
+    """Units, revenue and profit per month summed over cities ``idx`` at each price.
+
+    Exact under the model: units scale as (P / P0) ** -e, unit costs do not depend on price and
+    the fee is proportional to price.
+    """
+    e = ev.prepared.category.price_elasticity
+    c = ev.columns
+    units0 = c["expected_units_month"][idx]
+    cost = c["total_unit_cost_usd"][idx]
+    fee = c["fee_rate"][idx]
+    scale = (prices[:, None] / ev.price) ** -e
+    units = units0[None, :] * scale
+    revenue = units * prices[:, None]
+    profit = units * (prices[:, None] * (1 - fee[None, :]) - cost[None, :])
+    return pd.DataFrame(
+        {"price": prices, "units": units.sum(1), "revenue": revenue.sum(1), "profit": profit.sum(1)}
+    )
+
+
+def best_price(curve: pd.DataFrame) -> float:
+    """The price on the curve with the highest profit."""
+    return float(curve.loc[curve["profit"].idxmax(), "price"])
+
+
+def country_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Cities, units, revenue, profit and the mean opportunity score per country, largest first."""
+    g = table.groupby("country_iso2")
+    out = pd.DataFrame(
+        {
+            "cities": g.size(),
+            "expected_units_month": g["expected_units_month"].sum(),
+            "expected_revenue_usd_month": g["expected_revenue_usd_month"].sum(),
+            "profit_usd_month": g["profit_usd_month"].sum(),
+            "mean_opportunity_score": g["opportunity_score"].mean(),
+        }
+    )
+    return out.sort_values("expected_revenue_usd_month", ascending=False).reset_index()
+
+
+def filter_ranking(
+    table: pd.DataFrame,
+    countries: list[str] | None = None,
+    regions: list[str] | None = None,
+    min_population: float = 0.0,
+) -> pd.DataFrame:
+    """The ranking restricted to countries (ISO2), regions and a minimum population; order kept."""
+    mask = table["population"] >= min_population
+    if countries:
+        mask &= table["country_iso2"].isin(countries)
+    if regions:
+        mask &= table["region"].isin(regions)
+    return table.loc[mask].reset_index(drop=True)
+
+
+SCORE_PARTS: dict[str, list[tuple[str, str]]] = {
+    "Demand score": [
+        ("demand_term_online_buyers", "Online buyers"),
+        ("demand_term_income", "Income (spend per buyer)"),
+        ("demand_term_price_level", "Local price level"),
+        ("demand_term_age_fit", "Age fit"),
+        ("demand_term_delivery", "Delivery time"),
+        ("demand_term_price", "Price vs local reference"),
+    ],
+    "Competition index": [
+        ("competition_term_maturity", "E-commerce maturity"),
+        ("competition_term_merchant_density", "Merchant density (proxy)"),
+        ("competition_term_market_depth", "Market depth"),
+    ],
+    "Profitability score": [
+        ("profitability_term_margin", "Unit margin"),
+        ("profitability_term_volume", "Profit volume"),
+    ],
+    "Opportunity score": [
+        ("opportunity_term_demand", "Weighted demand"),
+        ("opportunity_term_profitability", "Weighted profitability"),
+        ("opportunity_term_low_competition", "Weighted low competition"),
+    ],
+}
+
+
+def score_breakdown(row: pd.Series) -> pd.DataFrame:
+    """Every score of one city split into its named terms (points).
+
+    Demand terms are points relative to the median city; the other scores' terms add up to the score.
+    """
+    records = []
+    for score, parts in SCORE_PARTS.items():
+        for col, label in parts:
+            records.append({"score": score, "term": label, "points": float(row[col])})
+    return pd.DataFrame(records)
+
+
+def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """Totals over the shown cities: units, revenue and profit per month."""
+    return {
+        "cities": float(len(table)),
+        "units": float(table["expected_units_month"].sum()),
+        "units_low": float(table["expected_units_low"].sum()),
+        "units_high": float(table["expected_units_high"].sum()),
+        "revenue": float(table["expected_revenue_usd_month"].sum()),
+        "profit": float(table["profit_usd_month"].sum()),
+    }
