@@ -8,34 +8,50 @@ from core import paths
 from core.errors import DatabaseError
 from pages import _ui
 
-st.set_page_config(page_title="AI-Commerce Intelligence", page_icon=":material/public:", layout="wide")
-st.logo(str(paths.ASSETS_DIR / "logo.svg"))
-
-settings = _ui.get_settings()
-try:
-    _ui.cities()
-except DatabaseError as exc:
-    st.title("The database is not available")
-    st.error(str(exc))
-    st.markdown(
-        "Check `DATABASE_URL` (README, *Configuration*), make sure the server is running, "
-        "then run `python -m core seed` (or `make run`) and reload this page."
-    )
-    st.stop()
-
-pages = {
+PAGES = {
     "Forecast": [
-        st.Page("pages/new_forecast.py", title="New Forecast", icon=":material/add_chart:", default=True),
-        st.Page("pages/results.py", title="Results", icon=":material/leaderboard:"),
-        st.Page("pages/history.py", title="History", icon=":material/history:"),
-        st.Page("pages/calibrate.py", title="Calibrate", icon=":material/tune:"),
+        ("pages/new_forecast.py", "New Forecast", ":material/add_chart:"),
+        ("pages/results.py", "Results", ":material/leaderboard:"),
+        ("pages/history.py", "History", ":material/history:"),
+        ("pages/calibrate.py", "Calibrate", ":material/tune:"),
     ],
-    "Data": [st.Page("pages/city_explorer.py", title="City Explorer", icon=":material/travel_explore:")],
+    "Data": [("pages/city_explorer.py", "City Explorer", ":material/travel_explore:")],
     "Account": [
-        st.Page("pages/account.py", title="Account", icon=":material/person:"),
-        st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+        ("pages/account.py", "Account", ":material/person:"),
+        ("pages/admin.py", "Admin", ":material/admin_panel_settings:"),
     ],
 }
-if settings.is_demo:
-    st.sidebar.caption("Demo mode: no Stripe configuration; payments are simulated.")
-st.navigation(pages).run()
+
+
+def main() -> None:
+    st.set_page_config(page_title="AI-Commerce Intelligence", page_icon=":material/public:", layout="wide")
+    st.logo(str(paths.ASSETS_DIR / "logo.svg"))
+    settings = _ui.get_settings()
+    try:
+        _ui.cities()
+    except DatabaseError as exc:
+        st.title("The database is not available")
+        st.error(str(exc))
+        st.markdown(
+            "Check `DATABASE_URL` (README, *Configuration*), make sure the server is running, "
+            "then run `python -m core seed` (or `make run`) and reload this page."
+        )
+        st.stop()
+    pages = {
+        section: [
+            st.Page(str(paths.ROOT / path), title=title, icon=icon, default=(path == "pages/new_forecast.py"))
+            for path, title, icon in items
+        ]
+        for section, items in PAGES.items()
+    }
+    if settings.is_demo:
+        st.sidebar.caption("Demo mode: no Stripe configuration; payments are simulated.")
+    st.session_state[_ui.FRAME_FLAG] = True
+    try:
+        st.navigation(pages).run()
+    finally:
+        st.session_state[_ui.FRAME_FLAG] = False
+
+
+if __name__ == "__main__":
+    main()

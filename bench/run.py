@@ -42,11 +42,91 @@ def main() -> None:
     measure("ranking table, all cities (+ DataFrame of all columns)", lambda: rank(evaluate(prepare(ca, product))))
     measure("what-if recompute (evaluate at a new price + order)", lambda: order(evaluate(prep, price=33.0)))
     measure("what-if, top-50 table (evaluate + rank top 50)", lambda: rank(evaluate(prep, price=33.0), top=50))
-    for extra in EXTRA:
-        extra()
+    bench_app(ca, prep)
+    bench_browser()
 
 
-EXTRA: list[Callable[[], None]] = []
+def bench_app(ca, prep) -> None:
+    """The server-side work of one what-if slider change, and the PDF report."""
+    import numpy as np
+    import pydeck as pdk
+
+    from core import charts, exports, paths, whatif
+    from core.service import STORED_RESULTS
+
+    basemap = pdk.Layer("GeoJsonLayer", data=paths.BASEMAP_URL, id="basemap")  # as the app: a URL
+
+    def engine_and_table():
+        ev = evaluate(prep, price=33.0)
+        shown = whatif.filter_ranking(rank(ev, top=STORED_RESULTS))
+        whatif.headline_metrics(shown)
+        return ev, shown
+
+    def slider_map_view() -> None:
+        _, shown = engine_and_table()
+        layer = pdk.Layer("ScatterplotLayer", data=shown[["lon", "lat", "opportunity_score"]], id="r")
+        pdk.Deck(layers=[basemap, layer], map_provider=None).to_json()
+
+    def slider_charts_view() -> None:
+        ev, shown = engine_and_table()
+        idx = np.searchsorted(ca.city_id, shown.head(20)["city_id"].to_numpy())
+        curve = whatif.price_curve(ev, idx, whatif.price_grid(33.0, 35.0))
+        for spec in (charts.top_cities_bar(shown), charts.demand_vs_competition(shown),
+                     charts.price_curve_chart(curve, 33.0, whatif.best_price(curve), "t"),
+                     charts.country_bar(whatif.country_summary(shown))):  # fmt: skip
+            charts.to_plotly(spec).to_json()
+
+    measure("slider change, server side: engine + ranking table", lambda: engine_and_table(), runs=30)
+    measure("slider change, server side: + Map view (deck JSON)", slider_map_view, runs=15)
+    measure("slider change, server side: + Charts view (4 plotly JSON)", slider_charts_view, runs=15)
+    ev = evaluate(prep)
+    table = rank(ev, top=1000)
+    specs = [charts.top_cities_bar(table), charts.demand_vs_competition(table),
+             charts.country_bar(whatif.country_summary(table))]  # fmt: skip
+    report = exports.ReportInput(product=prep.product.model_dump(mode="json"), table=table, charts=specs)
+    print(f"chart renderer: {'kaleido' if charts.kaleido_available() else 'matplotlib'}")
+    measure("PDF report (cover, 100-row table, map, 3 charts)", lambda: exports.pdf_bytes(report), runs=5, warmup=1)
+
+
+def bench_browser() -> None:
+    """Run -> rendered results in headless Chromium against a real `streamlit run` (median of 5)."""
+    import os
+    import subprocess
+    import urllib.request
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, run_forecast_in_browser
+
+    if not CHROMIUM:
+        print("browser: skipped (no chromium)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.set_default_timeout(60_000)
+            run_forecast_in_browser(page, url)  # warm-up: caches, first map load
+            times = [run_forecast_in_browser(page, url) * 1000 for _ in range(5)]
+            browser.close()
+        print(f"{'browser: Run -> results rendered (map canvas + plotly)':<58} median {statistics.median(times):8.2f} ms"
+              f"   min {min(times):8.2f} ms   runs 5")
+    finally:
+        proc.terminate()
 
 if __name__ == "__main__":
     main()

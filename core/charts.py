@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -112,7 +113,7 @@ def kaleido_available() -> bool:
         import kaleido
 
         kaleido.start_sync_server(silence_warnings=True)
-    except Exception:  # noqa: BLE001 - any start failure means: use matplotlib
+    except Exception:
         return False
     return True
 
@@ -121,8 +122,11 @@ def to_png(chart: Chart, width: int = 900, height: int = 420) -> tuple[bytes, st
     """PNG bytes of the chart and the renderer used ("kaleido" or "matplotlib")."""
     if kaleido_available():
         try:
-            return to_plotly(chart).to_image(format="png", width=width, height=height, scale=2), "kaleido"
-        except Exception:  # noqa: BLE001 - fall back to matplotlib on any rendering failure
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # plotly's "kopts ignored with a server"
+                png = to_plotly(chart).to_image(format="png", width=width, height=height, scale=2)
+            return png, "kaleido"
+        except Exception:
             pass
     return _matplotlib_png(chart, width, height), "matplotlib"
 

@@ -301,7 +301,8 @@ def build(out_dir: Path | None = None) -> dict[str, float]:
     cities = build_cities(countries, fits)
     countries.to_parquet(out / paths.COUNTRIES_FILE.name, index=False)
     cities.to_parquet(out / paths.CITIES_FILE.name, index=False)
-    (out / paths.BASEMAP_FILE.name).write_text(json.dumps(basemap_geojson(), separators=(",", ":")))
+    basemap_dir = paths.STATIC_DIR if out_dir is None else out
+    (basemap_dir / paths.BASEMAP_FILE.name).write_text(json.dumps(basemap_geojson(), separators=(",", ":")))
     regional = cities["region_income_source"] != ""
     summary = {
         "countries": len(countries),

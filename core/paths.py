@@ -12,5 +12,7 @@ VAR_DIR = ROOT / "var"
 
 CITIES_FILE = DATA_DIR / "cities.parquet"
 COUNTRIES_FILE = DATA_DIR / "countries.parquet"
-BASEMAP_FILE = DATA_DIR / "countries_110m.geojson"
+STATIC_DIR = ROOT / "static"  # served by Streamlit at /app/static/ (server.enableStaticServing)
+BASEMAP_FILE = STATIC_DIR / "countries_110m.geojson"
+BASEMAP_URL = "app/static/countries_110m.geojson"
 CATEGORIES_FILE = DATA_DIR / "categories.csv"

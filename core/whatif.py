@@ -118,3 +118,20 @@ def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
         "revenue": float(table["expected_revenue_usd_month"].sum()),
         "profit": float(table["profit_usd_month"].sum()),
     }
+
+
+def compare_rankings(a: pd.DataFrame, b: pd.DataFrame, top: int = 50) -> pd.DataFrame:
+    """Cities in the top ``top`` of either ranking, with both ranks and the change (positive = up in B).
+
+    A city missing from one stored ranking has no rank there (NaN) and no change.
+    """
+    cols = ["city_id", "city", "country_iso2", "rank", "opportunity_score", "expected_units_month"]
+    left = a[cols].rename(columns={"rank": "rank_a", "opportunity_score": "opportunity_a",
+                                   "expected_units_month": "units_a"})  # fmt: skip
+    right = b[cols].rename(columns={"rank": "rank_b", "opportunity_score": "opportunity_b",
+                                    "expected_units_month": "units_b"})  # fmt: skip
+    both = left.merge(right, on=["city_id", "city", "country_iso2"], how="outer")
+    both = both[(both["rank_a"] <= top) | (both["rank_b"] <= top)]
+    both["rank_change"] = both["rank_a"] - both["rank_b"]
+    both["best"] = both[["rank_a", "rank_b"]].min(axis=1)
+    return both.sort_values(["best", "city_id"]).drop(columns="best").reset_index(drop=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pydeck as pdk
@@ -49,16 +47,12 @@ def countries() -> pd.DataFrame:
     return get_countries(get_settings().database_url)
 
 
-@st.cache_resource
-def basemap() -> dict:
-    return json.loads(paths.BASEMAP_FILE.read_text())
-
-
 def basemap_layer() -> pdk.Layer:
-    """Country shapes drawn from the bundled Natural Earth file: the offline basemap."""
+    """Country shapes from the bundled Natural Earth file, which the browser loads from this
+    app's own static route (not re-sent with every rerun): the offline basemap."""
     return pdk.Layer(
         "GeoJsonLayer",
-        data=basemap(),
+        data=paths.BASEMAP_URL,
         id="basemap",
         stroked=True,
         filled=True,
@@ -198,7 +192,7 @@ def open_forecast(forecast_id: str) -> None:
         st.session_state.pop(key, None)
 
 
-def forecast_record(forecast_id: str):  # noqa: ANN201 - repo.ForecastRecord
+def forecast_record(forecast_id: str):
     """The stored forecast (read once per session and forecast)."""
     cache = st.session_state.setdefault("_records", {})
     if forecast_id not in cache:
@@ -207,7 +201,7 @@ def forecast_record(forecast_id: str):  # noqa: ANN201 - repo.ForecastRecord
     return cache[forecast_id]
 
 
-def prepared(forecast_id: str, product):  # noqa: ANN001, ANN201 - ProductInput -> Prepared
+def prepared(forecast_id: str, product):
     """The engine's price-independent stage for the open forecast (kept for the what-if sliders)."""
     from core.forecast import prepare
 
@@ -216,3 +210,20 @@ def prepared(forecast_id: str, product):  # noqa: ANN001, ANN201 - ProductInput 
         cache.clear()
         cache[forecast_id] = prepare(cities(), product)
     return cache[forecast_id]
+
+
+FRAME_FLAG = "_in_frame"
+
+
+def page_guard() -> None:
+    """Run pages only inside app.py's frame (page config, database check, login gate, navigation).
+
+    Streamlit also discovers pages/ by itself and may run a page file without app.py (a first
+    request straight to a page URL, a rerun after switch_page). Such a run renders the frame,
+    which runs the requested page inside it, and then stops.
+    """
+    if not st.session_state.get(FRAME_FLAG):
+        import app
+
+        app.main()
+        st.stop()

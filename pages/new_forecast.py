@@ -10,6 +10,7 @@ from core.forecast import resolve_origin, scope_mask, validate_product
 from core.service import run_forecast
 from pages import _ui
 
+_ui.page_guard()
 st.title("New forecast")
 st.caption("Describe the product; every city in scope is ranked for it. Fields marked * are required.")
 

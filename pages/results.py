@@ -12,6 +12,7 @@ from core.forecast import ScoreWeights, evaluate, rank
 from core.service import STORED_RESULTS, product_from_params, result_table
 from pages import _ui
 
+_ui.page_guard()
 st.title("Results")
 forecast_id = st.session_state.get("forecast_id")
 if not forecast_id:
@@ -91,23 +92,27 @@ def workspace() -> None:
     if ss.get("rs_city") not in set(shown["city_id"]):
         ss["rs_city"] = int(shown.iloc[0]["city_id"])
 
-    tab_map, tab_table, tab_why, tab_charts, tab_export = st.tabs(
-        ["Map", "Ranking", "Why this score", "Charts", "Export"]
+    # One view at a time: a slider change then rebuilds only what is on screen.
+    view = st.segmented_control(
+        "View", VIEWS, default=VIEWS[0], key="rs_view", label_visibility="collapsed", required=True
     )
-    with tab_map:
-        _map(shown)
-    with tab_table:
-        _table(shown)
     selected = shown[shown["city_id"] == ss["rs_city"]].iloc[0]
-    with tab_why:
+    if view == "Map":
+        _map(shown)
+    elif view == "Ranking":
+        _table(shown)
+    elif view == "Why this score":
         _why(selected)
-    with tab_charts:
+    elif view == "Charts":
         _charts(ev, shown, selected, price)
-    with tab_export:
+    else:
         _exports(shown, price, cost, weights)
 
 
-def _map(shown) -> None:  # noqa: ANN001
+VIEWS = ["Map", "Ranking", "Why this score", "Charts", "Export"]
+
+
+def _map(shown) -> None:
     top = shown.head(1000)
     units = top["expected_units_month"].to_numpy()
     data = top[["city_id", "city", "country_iso2", "lat", "lon"]].assign(
@@ -146,7 +151,7 @@ TABLE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _table(shown) -> None:  # noqa: ANN001
+def _table(shown) -> None:
     grid = st.dataframe(
         shown[TABLE_COLUMNS], hide_index=True, on_select="rerun", selection_mode="single-row", key="rs_table",
         column_config={
@@ -173,7 +178,7 @@ def _table(shown) -> None:  # noqa: ANN001
             st.rerun(scope="fragment")
 
 
-def _why(row) -> None:  # noqa: ANN001
+def _why(row) -> None:
     st.markdown(f"#### #{int(row['rank'])} {row['city']}, {row['region']} ({row['country_iso2']})")
     s1, s2, s3, s4 = st.columns(4)
     s1.metric("Opportunity", f"{row['opportunity_score']:.1f}")
@@ -200,7 +205,7 @@ def _why(row) -> None:  # noqa: ANN001
     _ui.city_detail(int(row["city_id"]))
 
 
-def _charts(ev, shown, selected, price: float) -> None:  # noqa: ANN001
+def _charts(ev, shown, selected, price: float) -> None:
     n = st.slider("Top N for the charts", 5, 100, 20, 5, key="rs_topn")
     st.plotly_chart(charts.to_plotly(charts.top_cities_bar(shown, n)), key="rs_top_bar")
     st.plotly_chart(charts.to_plotly(charts.demand_vs_competition(shown, 200)), key="rs_bubble")
@@ -222,7 +227,7 @@ def _charts(ev, shown, selected, price: float) -> None:  # noqa: ANN001
     st.plotly_chart(charts.to_plotly(charts.country_bar(whatif.country_summary(shown))), key="rs_country")
 
 
-def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:  # noqa: ANN001
+def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:
     st.markdown("Both files reproduce exactly the ranking shown (filters and what-if values applied).")
     slug = "".join(ch if ch.isalnum() else "_" for ch in product.name)[:40] or "forecast"
     st.download_button("Download CSV", exports.csv_bytes(shown), f"{slug}_ranking.csv", "text/csv",

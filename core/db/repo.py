@@ -146,7 +146,7 @@ def save_forecast(
     return forecast_id
 
 
-def _owned(stmt, user_id: str | None):  # noqa: ANN001, ANN202
+def _owned(stmt, user_id: str | None):
     col = models.Forecast.user_id
     return stmt.where(col.is_(None) if user_id is None else col == user_id)
 
@@ -168,7 +168,7 @@ def list_forecasts(db: Database, user_id: str | None) -> list[ForecastSummary]:
                 id=f.id, product_name=p.name, category=p.category, price=p.base_price,
                 unit_cost=p.unit_cost, countries=list(f.params.get("countries") or []),
                 created_at=f.created_at, status=f.status, top_city_id=f.target_city_id, n_results=int(n),
-            )  # fmt: skip
+            )
             for f, p, n in s.execute(stmt).all()
         ]
 

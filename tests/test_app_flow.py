@@ -1,0 +1,145 @@
+"""AppTest scenarios of the analyst flow: form -> run -> Results -> what-if -> exports; History."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import paths, whatif
+from core.db import repo
+from core.forecast import ScoreWeights, evaluate, prepare, rank, validate_product
+from core.service import STORED_RESULTS
+
+APP = str(paths.ROOT / "app.py")
+
+
+def fill_and_run(price: float | None = 30.0, cost: float | None = 8.0, countries=("DE", "FR")) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.text_input(key="nf_name").input("Organic tee")
+    at.selectbox(key="nf_category").select("Apparel & Accessories")
+    if price is not None:
+        at.number_input(key="nf_price").set_value(price)
+    if cost is not None:
+        at.number_input(key="nf_unit_cost").set_value(cost)
+    at.multiselect(key="nf_countries").set_value(list(countries))
+    at.button[0].click().run()
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture
+def results(sqlite_db) -> AppTest:
+    at = fill_and_run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Results"
+    return at
+
+
+def expected(ca, price=30.0, cost=8.0, weights=None):
+    product = validate_product(name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0)
+    ev = evaluate(prepare(ca, product), price=price, unit_cost=cost, weights=weights)
+    return rank(ev, countries=["DE", "FR"], top=STORED_RESULTS)
+
+
+def show(at: AppTest, view: str) -> AppTest:
+    at.session_state["rs_view"] = view
+    return at.run()
+
+
+def test_form_run_shows_results(results: AppTest, ca, sqlite_db) -> None:
+    assert len(results.get("deck_gl_json_chart")) == 1
+    assert len(show(results, "Charts").get("plotly_chart")) == 5
+    assert len(show(results, "Why this score").get("plotly_chart")) == 1
+    table = expected(ca)
+    assert metric(results, "Best city") == f"{table.iloc[0]['city']} ({table.iloc[0]['country_iso2']})"
+    assert metric(results, "Units / month (shown cities)") == f"{table['expected_units_month'].sum():,.0f}"
+    # The run was persisted with its results.
+    record = repo.load_forecast(sqlite_db, results.session_state["forecast_id"], None)
+    assert len(record.results) == len(table)
+    assert list(record.results["city_id"]) == list(table["city_id"])
+
+
+def test_price_slider_reranks_as_the_engine_says(results: AppTest, ca) -> None:
+    results.slider(key="rs_price").set_value(45.0).run()
+    assert not results.exception
+    table = expected(ca, price=45.0)
+    m = whatif.headline_metrics(table)
+    assert metric(results, "Units / month (shown cities)") == f"{m['units']:,.0f}"
+    assert metric(results, "Revenue / month") == f"${m['revenue']:,.0f}"
+
+
+def test_cost_slider_changes_profit_as_the_engine_says(results: AppTest, ca) -> None:
+    before = metric(results, "Profit / month")
+    results.slider(key="rs_cost").set_value(14.0).run()
+    table = expected(ca, cost=14.0)
+    after = metric(results, "Profit / month")
+    assert after != before
+    assert after == f"${whatif.headline_metrics(table)['profit']:,.0f}"
+
+
+def test_weight_sliders_rerank(results: AppTest, ca) -> None:
+    results.slider(key="rs_w_demand").set_value(0.0)
+    results.slider(key="rs_w_profit").set_value(0.0)
+    results.slider(key="rs_w_comp").set_value(1.0).run()
+    table = expected(ca, weights=ScoreWeights(demand=0, profitability=0, competition=1))
+    assert metric(results, "Best city") == f"{table.iloc[0]['city']} ({table.iloc[0]['country_iso2']})"
+
+
+def test_all_zero_weights_say_what_to_fix(results: AppTest) -> None:
+    for key in ("rs_w_demand", "rs_w_profit", "rs_w_comp"):
+        results.slider(key=key).set_value(0.0)
+    results.run()
+    assert any("at least one score weight" in e.value for e in results.error)
+
+
+def test_filters_and_selection(results: AppTest) -> None:
+    show(results, "Ranking")
+    results.multiselect(key="rs_countries").set_value(["FR"]).run()
+    table = results.dataframe[0].value
+    assert set(table["country_iso2"]) == {"FR"}
+    city_id = int(table.iloc[3]["city_id"])
+    results.session_state["rs_city"] = city_id
+    show(results, "Why this score")
+    assert any(table.iloc[3]["city"] in m.value for m in results.markdown if m.value.startswith("####"))
+
+
+def test_export_buttons_present(results: AppTest) -> None:
+    show(results, "Export")
+    keys = {b.key for b in results.get("download_button")}
+    assert {"rs_csv", "rs_pdf"} <= keys
+
+
+@pytest.mark.parametrize(
+    ("price", "cost", "message"),
+    [(None, 8.0, "Enter the price"), (0.0, 8.0, "greater than 0"), (30.0, None, "Enter the unit cost")],
+)
+def test_bad_form_input_shows_message_and_keeps_values(sqlite_db, price, cost, message) -> None:
+    at = fill_and_run(price=price, cost=cost)
+    assert at.title[0].value == "New forecast"
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.text_input(key="nf_name").value == "Organic tee"  # nothing the user typed is lost
+
+
+def test_results_without_forecast_says_what_to_do(sqlite_db) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/results.py").run()
+    assert any("No forecast is open" in i.value for i in at.info)
+
+
+def test_history_reopen_compare_delete(sqlite_db) -> None:
+    fill_and_run(countries=("DE",))
+    fill_and_run(countries=("DE", "AT"))
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page("pages/history.py").run()
+    assert not at.exception
+    compare = at.dataframe[-1].value
+    assert {"rank_a", "rank_b", "rank_change"} <= set(compare.columns)
+    n_before = len(repo.list_forecasts(sqlite_db, None))
+    at.checkbox(key="hi_confirm").check().run()
+    at.button(key="hi_delete").click().run()
+    assert len(repo.list_forecasts(sqlite_db, None)) == n_before - 1
+    at.button(key="hi_open").click().run()
+    assert at.title[0].value == "Results"

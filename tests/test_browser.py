@@ -1,0 +1,171 @@
+"""A real headless Chromium against the running app: form -> results -> slider -> CSV and PDF.
+
+Uses Debian's chromium through Playwright's ``executable_path`` (no browser download). Skips when
+no chromium is installed, except with CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from core import paths
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = paths.ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(sqlite_db) -> Iterator[str]:
+    if not CHROMIUM:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=sqlite_db.url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(paths.ROOT / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=paths.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1100}, accept_downloads=True)
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        yield pg
+        context.close()
+        browser.close()
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox by typing into it."""
+    box = page.get_by_label(label, exact=False)
+    box.click()
+    box.fill(option)
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def run_forecast_in_browser(page, app_url: str) -> float:
+    """Fill the form, run it, wait for the map canvas and plotly SVGs; return seconds from Run."""
+    page.goto(app_url)
+    page.get_by_label("Product name *").fill("Browser tee")
+    choose(page, "Category *", "Apparel & Accessories")
+    page.get_by_role("spinbutton", name="Price (US$) *").fill("30")
+    page.get_by_role("spinbutton", name="Unit cost (US$) *").fill("8")
+    countries = page.get_by_label("Countries (empty = the whole world)")
+    for name in ("Germany (DE)", "France (FR)"):
+        countries.click()
+        countries.fill(name.split(" (")[0])
+        page.get_by_role("option", name=name).first.click()
+    page.keyboard.press("Escape")
+    start = time.perf_counter()
+    page.get_by_role("button", name="Run forecast").click()
+    page.get_by_role("heading", name="Results").wait_for()
+    page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for()
+    seconds = time.perf_counter() - start
+    view(page, "Charts")
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(state="attached")
+    view(page, "Map")
+    return seconds
+
+
+def view(page, name: str) -> None:
+    """Switch the Results view (a segmented control)."""
+    page.get_by_role("radio", name=name, exact=True).click()
+
+
+def metric_value(page, label: str) -> str:
+    box = page.locator("[data-testid='stMetric']", has_text=label).first
+    return box.locator("[data-testid='stMetricValue']").inner_text()
+
+
+def test_forecast_slider_and_downloads(page, app_url: str, tmp_path: Path) -> None:
+    seconds = run_forecast_in_browser(page, app_url)
+    page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=False)
+    assert seconds < 60
+
+    before_units = metric_value(page, "Units / month")
+    view(page, "Ranking")
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for()
+    before_grid = grid.screenshot()
+
+    slider = page.get_by_role("slider", name="Price (US$)")
+    slider.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "([label, old]) => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
+        ".find(e => e.innerText.includes(label)); return m && !m.innerText.includes(old); }",
+        arg=["Units / month", before_units],
+    )
+    assert metric_value(page, "Units / month") != before_units
+    page.wait_for_timeout(800)
+    grid = page.locator("[data-testid='stDataFrame']").first
+    assert grid.screenshot() != before_grid  # the ranking table redrew with new numbers
+    page.screenshot(path=str(ARTIFACTS / "results_after_slider.png"))
+
+    view(page, "Export")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download CSV").click()
+    csv_path = tmp_path / "ranking.csv"
+    dl.value.save_as(csv_path)
+    table = pd.read_csv(csv_path, encoding="utf-8-sig")
+    assert {"rank", "city", "opportunity_score", "recommended_price_usd"} <= set(table.columns)
+    assert set(table["country_iso2"]) <= {"DE", "FR"}
+    assert len(table) > 100
+
+    with page.expect_download(timeout=120_000) as dl:
+        page.get_by_role("button", name="Download PDF report").click()
+    pdf_path = tmp_path / "report.pdf"
+    dl.value.save_as(pdf_path)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf_path.read_bytes())).pages)
+    assert "Browser tee" in text and "Methodology" in text
+    assert str(table.iloc[0]["city"]) in text
+    shutil.copy(pdf_path, ARTIFACTS / "report.pdf")

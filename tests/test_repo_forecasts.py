@@ -1,0 +1,34 @@
+"""Persisted forecasts on SQLite and PostgreSQL: save, list, load identical, access, delete."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core.db import repo
+from core.errors import AccessError
+from core.forecast import evaluate, prepare, rank, validate_product
+from core.service import result_table, run_forecast
+
+
+def test_run_save_load_identical(any_db, ca) -> None:
+    p = validate_product(name="Lamp", category="Home & Garden", price=40, unit_cost=12, ships_from="CN")
+    fid = run_forecast(any_db, ca, p, ["BR"], store_top=200)
+    record = repo.load_forecast(any_db, fid, None)
+    fresh = rank(evaluate(prepare(ca, p)), countries=["BR"], top=200)
+    loaded = result_table(record, ca)[fresh.columns]
+    pd.testing.assert_frame_equal(loaded, fresh, check_dtype=False, rtol=1e-12)
+    assert record.params["countries"] == ["BR"]
+    assert any(s.id == fid and s.n_results == 200 for s in repo.list_forecasts(any_db, None))
+
+
+def test_other_users_cannot_open_or_delete(any_db, ca) -> None:
+    p = validate_product(name="Mug", category="Home & Garden", price=15, unit_cost=4)
+    fid = run_forecast(any_db, ca, p, ["DE"], store_top=5)
+    with pytest.raises(AccessError):
+        repo.load_forecast(any_db, fid, "someone-else")
+    with pytest.raises(AccessError):
+        repo.delete_forecast(any_db, fid, "someone-else")
+    repo.delete_forecast(any_db, fid, None)
+    with pytest.raises(AccessError):
+        repo.load_forecast(any_db, fid, None)

@@ -1,0 +1,62 @@
+"""What-if helpers: price curves, filters, breakdowns, comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import whatif
+from core.forecast import evaluate, order, prepare, rank, validate_product
+
+
+@pytest.fixture(scope="module")
+def ev(ca):
+    p = validate_product(name="Tee", category="166", price=30, unit_cost=8)
+    return evaluate(prepare(ca, p))
+
+
+def test_price_curve_matches_the_engine(ev) -> None:
+    idx = order(ev, top=25)
+    prices = np.array([20.0, 30.0, 45.0])
+    curve = whatif.price_curve(ev, idx, prices)
+    for price, units, profit in zip(prices, curve["units"], curve["profit"], strict=True):
+        again = evaluate(ev.prepared, price=price).columns
+        assert units == pytest.approx(again["expected_units_month"][idx].sum(), rel=1e-9)
+        assert profit == pytest.approx(again["profit_usd_month"][idx].sum(), rel=1e-9)
+
+
+def test_best_price_of_one_city_is_the_recommended_price(ev) -> None:
+    i = order(ev, top=1)
+    rec = float(ev.columns["recommended_price_usd"][i][0])
+    grid = np.linspace(rec * 0.5, rec * 2, 3001)
+    assert whatif.best_price(whatif.price_curve(ev, i, grid)) == pytest.approx(rec, rel=2e-3)
+
+
+def test_filter_ranking(ev) -> None:
+    table = rank(ev, top=2000)
+    out = whatif.filter_ranking(table, ["US"], None, 1_000_000)
+    assert set(out["country_iso2"]) == {"US"} and (out["population"] >= 1_000_000).all()
+    assert out["rank"].is_monotonic_increasing
+
+
+def test_score_breakdown_adds_up(ev) -> None:
+    row = rank(ev, top=1).iloc[0]
+    parts = whatif.score_breakdown(row).groupby("score")["points"].sum()
+    assert parts["Opportunity score"] == pytest.approx(row["opportunity_score"])
+    assert parts["Profitability score"] == pytest.approx(row["profitability_score"])
+
+
+def test_compare_rankings() -> None:
+    a = pd.DataFrame({"city_id": [1, 2, 3], "city": list("xyz"), "country_iso2": ["A"] * 3, "rank": [1, 2, 3],
+                      "opportunity_score": [90, 80, 70], "expected_units_month": [3.0, 2.0, 1.0]})  # fmt: skip
+    b = a.assign(rank=[3, 1, 2])
+    cmp = whatif.compare_rankings(a, b).set_index("city_id")
+    assert cmp.loc[1, "rank_change"] == -2 and cmp.loc[2, "rank_change"] == 1
+
+
+def test_country_summary(ev) -> None:
+    table = rank(ev, top=500)
+    s = whatif.country_summary(table)
+    assert s["cities"].sum() == 500
+    assert s["expected_revenue_usd_month"].is_monotonic_decreasing
