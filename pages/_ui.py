@@ -181,7 +181,8 @@ def current_user_id() -> str | None:
     return st.session_state.get("user_id")
 
 
-WHATIF_KEYS = ("rs_price", "rs_cost", "rs_w_demand", "rs_w_profit", "rs_w_comp", "rs_city", "rs_countries",
+WHATIF_KEYS = ("rs_price", "rs_cost", "rs_w_demand", "rs_w_profit", "rs_w_comp", "rs_city", "rs_countries", "rs_view",
+               "_rs_last_click",
                "rs_regions", "rs_minpop")  # fmt: skip
 
 

@@ -93,6 +93,8 @@ def workspace() -> None:
         ss["rs_city"] = int(shown.iloc[0]["city_id"])
 
     # One view at a time: a slider change then rebuilds only what is on screen.
+    if ss.pop("_rs_open_detail", False):
+        ss["rs_view"] = "Why this score"  # a city was clicked on the map: open its detail
     view = st.segmented_control(
         "View", VIEWS, default=VIEWS[0], key="rs_view", label_visibility="collapsed", required=True
     )
@@ -139,8 +141,10 @@ def _map(shown) -> None:
     )  # fmt: skip
     _ui.legend("Opportunity score (size: expected units)", "0", "100")
     clicked = _ui.selected_object_id(event, "results")
-    if clicked is not None and clicked != st.session_state.get("rs_city"):
+    if clicked is not None and clicked != st.session_state.get("_rs_last_click"):
+        st.session_state["_rs_last_click"] = clicked  # act on a new click only, not a kept selection
         st.session_state["rs_city"] = clicked
+        st.session_state["_rs_open_detail"] = True
         st.rerun(scope="fragment")
 
 
