@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import paths
-from core.errors import DatabaseError
+from core import accounts, paths
+from core.errors import AccessError, AppError, DatabaseError
 from pages import _ui
 
 PAGES = {
@@ -16,11 +16,82 @@ PAGES = {
         ("pages/calibrate.py", "Calibrate", ":material/tune:"),
     ],
     "Data": [("pages/city_explorer.py", "City Explorer", ":material/travel_explore:")],
-    "Account": [
-        ("pages/account.py", "Account", ":material/person:"),
-        ("pages/admin.py", "Admin", ":material/admin_panel_settings:"),
-    ],
+    "Account": [("pages/account.py", "Account", ":material/person:")],
+    "Admin": [("pages/admin.py", "Admin", ":material/admin_panel_settings:")],
 }
+
+
+def login_gate() -> accounts.UserInfo:
+    """Show login / registration until a user is signed in; return the signed-in user."""
+    db = _ui.db()
+    try:
+        auth = _ui.build_authenticator()
+    except AccessError as exc:  # no cookie key outside demo mode: refuse to start
+        st.title("The app is not configured")
+        st.error(str(exc))
+        st.stop()
+    if not st.session_state.get("authentication_status"):
+        st.title("AI-Commerce Intelligence Platform")
+        st.caption("Where in the world will your product sell, at what price, with what ad budget?")
+        if _ui.get_settings().is_demo:
+            st.info(
+                "Demo mode. Sign in with a demo account (password `demo-password`): "
+                + ", ".join(f"`{e}`" for e, _t, _r in accounts.DEMO_ACCOUNTS)
+            )
+        login_tab, register_tab = st.tabs(["Log in", "Create account"])
+        with login_tab:
+            _login(auth, db)
+        with register_tab:
+            _register(auth, db)
+        st.stop()
+    user = accounts.get_user(db, email=st.session_state.get("username") or "")
+    if user is None:  # the account was removed while signed in
+        auth.logout(location="unrendered")
+        st.session_state.pop("user_id", None)
+        st.rerun()
+    st.session_state["user_id"] = user.id
+    return user
+
+
+def _login(auth, db) -> None:  # noqa: ANN001
+    creds = st.session_state["_credentials"]["usernames"]
+    before = {name: rec.get("failed_login_attempts", 0) for name, rec in creds.items()}
+    try:
+        auth.login(location="main", max_login_attempts=accounts.MAX_FAILED_LOGINS, key="login",
+                   fields={"Form name": "Log in", "Username": "E-mail", "Password": "Password", "Login": "Log in"})  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - the library raises its own LoginError
+        if "attempts" in str(exc):
+            st.error(f"Too many failed logins for this account. Try again in {accounts.LOCKOUT.seconds // 60} minutes.")
+        else:
+            st.error(str(exc))
+        return
+    for name, rec in creds.items():  # persist what the library counted, so throttling spans sessions
+        if rec.get("failed_login_attempts", 0) > before.get(name, 0):
+            accounts.record_login(db, name, success=False)
+    if st.session_state.get("authentication_status"):
+        accounts.record_login(db, st.session_state["username"], success=True)
+        st.rerun()
+    elif st.session_state.get("authentication_status") is False:
+        st.error("E-mail or password is incorrect.")
+
+
+def _register(auth, db) -> None:  # noqa: ANN001
+    try:
+        email, _username, name = auth.register_user(
+            location="main", captcha=False, roles=["user"], merge_username_email=True, password_hint=False,
+            key="register",
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - the library raises its own RegisterError
+        st.error(str(exc))
+        return
+    if email:
+        rec = st.session_state["_credentials"]["usernames"][email.lower()]
+        try:
+            accounts.create_user(db, email, full_name=name or "", password_hash=rec["password"])
+        except AppError as exc:
+            st.error(str(exc))
+        else:
+            st.success("Account created on the Basic plan. Log in with your e-mail and password.")
 
 
 def main() -> None:
@@ -37,15 +108,20 @@ def main() -> None:
             "then run `python -m core seed` (or `make run`) and reload this page."
         )
         st.stop()
+    user = login_gate()
     pages = {
         section: [
             st.Page(str(paths.ROOT / path), title=title, icon=icon, default=(path == "pages/new_forecast.py"))
             for path, title, icon in items
         ]
         for section, items in PAGES.items()
+        if section != "Admin" or user.is_admin
     }
-    if settings.is_demo:
-        st.sidebar.caption("Demo mode: no Stripe configuration; payments are simulated.")
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.email}** · {user.plan.label} plan")
+        _ui.authenticator().logout("Log out", location="sidebar", key="logout")
+        if settings.is_demo:
+            st.caption("Demo mode: no Stripe configuration; payments are simulated, an admin sets tiers.")
     st.session_state[_ui.FRAME_FLAG] = True
     try:
         st.navigation(pages).run()

@@ -44,9 +44,10 @@ def cmd_data_build(_args: argparse.Namespace) -> int:
 
 def cmd_seed(_args: argparse.Namespace) -> int:
     from core.db.seed import seed
+    from core.settings import load_settings
 
     db = _database()
-    report = seed(db)
+    report = seed(db, demo=load_settings().is_demo)
     state = "loaded" if report.loaded else "already current"
     print(f"database ready: {report.cities} cities ({state}); demo accounts: {', '.join(report.accounts) or 'none'}")
     return 0
@@ -86,6 +87,57 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from core import accounts
+
+    db = _database()
+    if args.users_command == "add":
+        user = accounts.create_user(db, args.email, args.password, tier=args.tier,
+                                    role="admin" if args.admin else "user")  # fmt: skip
+        print(f"added {user.email} ({user.tier}, {user.role})")
+    elif args.users_command == "set-tier":
+        user = accounts.set_tier(db, args.email, args.tier)
+        print(f"{user.email} is now on {user.tier}")
+    elif args.users_command == "set-role":
+        user = accounts.set_role(db, args.email, args.role)
+        print(f"{user.email} is now {user.role}")
+    else:
+        rows = accounts.list_users(db)
+        if args.format == "json":
+            print(json.dumps([{"id": r.id, "email": r.email, "tier": r.tier, "role": r.role, "status": r.status,
+                               "forecasts_this_month": r.forecasts_this_month, "demo": r.is_demo,
+                               "created_at": r.created_at.isoformat()} for r in rows], indent=2))  # fmt: skip
+        else:
+            for r in rows:
+                print(f"{r.email:<32} {r.tier:<7} {r.role:<6} {r.status:<9} {r.forecasts_this_month:>5} forecasts")
+    return 0
+
+
+def cmd_webhook(args: argparse.Namespace) -> int:
+    from core import billing
+    from core.settings import load_settings
+
+    settings = load_settings()
+    if settings.stripe_webhook_secret is None:
+        raise billing.BillingError("STRIPE_WEBHOOK_SECRET is not set; the webhook cannot verify signatures")
+    server = billing.serve_webhook(_database(), settings, args.port, args.host)
+    print(f"Stripe webhook listening on http://{args.host}:{args.port}/webhook", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_billing_sync(_args: argparse.Namespace) -> int:
+    from core import billing
+    from core.settings import load_settings
+
+    for line in billing.sync(_database(), load_settings()):
+        print(line)
+    return 0
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="python -m core", description="AI-Commerce Intelligence Platform commands")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -111,6 +163,34 @@ def build_parser() -> Parser:
     fc.add_argument("--format", choices=["csv", "json"], default="csv")
     fc.add_argument("--out", default=None)
     fc.set_defaults(func=cmd_forecast)
+
+    users = sub.add_parser("users", help="list / add users, set tier and role")
+    users_sub = users.add_subparsers(dest="users_command", required=True, parser_class=Parser)
+    add = users_sub.add_parser("add", help="add a user")
+    add.add_argument("--email", required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--tier", choices=["basic", "pro", "master"], default="basic")
+    add.add_argument("--admin", action="store_true")
+    st_ = users_sub.add_parser("set-tier", help="change a user's tier")
+    st_.add_argument("--email", required=True)
+    st_.add_argument("--tier", choices=["basic", "pro", "master"], required=True)
+    sr = users_sub.add_parser("set-role", help="change a user's role")
+    sr.add_argument("--email", required=True)
+    sr.add_argument("--role", choices=["user", "admin"], required=True)
+    ls = users_sub.add_parser("list", help="list users with their usage this month")
+    ls.add_argument("--format", choices=["text", "json"], default="text")
+    users.set_defaults(func=cmd_users)
+
+    wh = sub.add_parser("webhook", help="serve the Stripe webhook endpoint")
+    wh.add_argument("--port", type=int, default=8502)
+    wh.add_argument("--host", default="127.0.0.1")
+    wh.set_defaults(func=cmd_webhook)
+
+    billing = sub.add_parser("billing", help="Stripe billing")
+    billing_sub = billing.add_subparsers(dest="billing_command", required=True, parser_class=Parser)
+    billing_sub.add_parser("sync", help="reconcile subscription status with Stripe").set_defaults(
+        func=cmd_billing_sync
+    )
 
     for register in EXTRA_COMMANDS:
         register(sub)

@@ -11,6 +11,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from core import __version__, charts, paths
+from core.tiers import Tier, check_cities, check_depth
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -22,8 +23,13 @@ def safe_cell(value: object) -> object:
     return value
 
 
-def csv_bytes(table: pd.DataFrame) -> bytes:
-    """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe."""
+def csv_bytes(table: pd.DataFrame, tier: Tier | None = None) -> bytes:
+    """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe.
+
+    With a tier, a table longer than the tier's city limit is refused.
+    """
+    if tier is not None:
+        check_cities(tier, len(table))
     safe = table.copy()
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
@@ -113,8 +119,14 @@ class _Pdf(FPDF):
         self.cell(0, 8, f"AI-Commerce Intelligence Platform v{__version__} · page {self.page_no()}", align="C")
 
 
-def pdf_bytes(report: ReportInput) -> bytes:
-    """The PDF report: cover, product, top cities, map, charts, agent sections, method, sources."""
+def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
+    """The PDF report: cover, product, top cities, map, charts, agent sections, method, sources.
+
+    With a tier, more cities than it allows, or a deeper report than it includes, are refused.
+    """
+    if tier is not None:
+        check_cities(tier, len(report.table))
+        check_depth(tier, report.depth)
     pdf = _Pdf(orientation="P", unit="mm", format="A4")
     fonts = paths.ASSETS_DIR / "fonts"
     pdf.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))

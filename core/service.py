@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from core.accounts import UserInfo, reserve_forecast
 from core.db import repo
 from core.db.database import Database
 from core.forecast import CityArrays, ProductInput, evaluate, prepare, rank
+from core.tiers import check_cities
 
 STORED_RESULTS = 1000  # results kept per forecast (the best cities in scope); the rest recompute
 
@@ -25,18 +27,35 @@ def product_from_params(params: dict) -> ProductInput:
     return ProductInput(**params["product"])
 
 
+def result_limit(user: UserInfo | None, requested: int | None = None) -> int:
+    """How many cities a user's results may hold (refuses more than the tier allows)."""
+    if user is None:
+        return requested or STORED_RESULTS
+    allowed = check_cities(user.plan, requested)
+    return min(allowed or STORED_RESULTS, STORED_RESULTS)
+
+
 def run_forecast(
     db: Database,
     ca: CityArrays,
     product: ProductInput,
     countries: list[str] | None = None,
     *,
-    user_id: str | None = None,
-    store_top: int = STORED_RESULTS,
+    user: UserInfo | None = None,
+    store_top: int | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> str:
-    """Rank every city in scope, store the best ``store_top`` and return the forecast id."""
+    """Rank every city in scope, store the best cities and return the forecast id.
+
+    With a user, the tier applies: the monthly quota is counted (atomically; refused when used up)
+    and no more cities than the tier allows are stored.
+    """
     step = on_step or (lambda _msg: None)
+    store_top = result_limit(user, store_top)
+    if user is not None:
+        used = reserve_forecast(db, user)
+        limit = user.plan.forecasts_per_month
+        step(f"Quota: forecast {used} of {limit if limit is not None else 'unlimited'} this month")
     step("Preparing buyers, spend, fulfilment and competition for every city")
     prep = prepare(ca, product)
     step("Scoring and ranking cities")
@@ -44,7 +63,7 @@ def run_forecast(
     step(f"Saving the best {len(table):,} cities")
     forecast_id = repo.save_forecast(
         db,
-        user_id=user_id,
+        user_id=user.id if user else None,
         product=product.model_dump(mode="json"),
         params=forecast_params(product, countries),
         table=table,

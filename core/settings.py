@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     online_basemap: bool = Field(
         default=False, description="Draw an online Carto basemap under the maps (needs internet)."
     )
+    login_sleep_s: float = Field(
+        default=0.7, description="Pause before the login form so the login cookie can load (0 in tests)."
+    )
     demo_mode: bool | None = Field(
         default=None, description="Force demo mode on or off; default: on when Stripe is not configured."
     )

@@ -177,8 +177,39 @@ def country_labels() -> dict[str, str]:
 
 
 def current_user_id() -> str | None:
-    """The logged-in user's id (None until accounts land: forecasts are then anonymous)."""
+    """The logged-in user's id (set by app.py's login gate)."""
     return st.session_state.get("user_id")
+
+
+def current_user():  # noqa: ANN201 - accounts.UserInfo | None
+    """The logged-in user, read from the database on every run (tier and role are never taken
+    from session state, so tampering with it changes nothing)."""
+    from core import accounts
+
+    uid = current_user_id()
+    return accounts.get_user(db(), user_id=uid) if uid else None
+
+
+def authenticator():  # noqa: ANN201 - stauth.Authenticate
+    """The run's streamlit-authenticator (built once per run by app.py: it renders a cookie widget)."""
+    return st.session_state["_auth"]
+
+
+def build_authenticator():  # noqa: ANN201 - stauth.Authenticate
+    """streamlit-authenticator over the users in the database (built per run: users change)."""
+    import streamlit_authenticator as stauth
+
+    from core import accounts
+
+    settings = get_settings()
+    key = accounts.cookie_key(db(), settings.cookie_key.get_secret_value() if settings.cookie_key else None,
+                              settings.is_demo)  # fmt: skip
+    creds = accounts.credentials(db())
+    st.session_state["_credentials"] = creds
+    auth = stauth.Authenticate(creds, "aicommerce_auth", key, 30.0, auto_hash=False,
+                               login_sleep_time=settings.login_sleep_s)  # fmt: skip
+    st.session_state["_auth"] = auth
+    return auth
 
 
 WHATIF_KEYS = ("rs_price", "rs_cost", "rs_w_demand", "rs_w_profit", "rs_w_comp", "rs_city", "rs_countries", "rs_view",

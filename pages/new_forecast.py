@@ -125,7 +125,7 @@ elif pending:
     try:
         with st.status("Running forecast ...", expanded=True) as status:
             forecast_id = run_forecast(
-                _ui.db(), ca, product, countries, user_id=_ui.current_user_id(), on_step=status.write
+                _ui.db(), ca, product, countries, user=_ui.current_user(), on_step=status.write
             )
             status.update(label="Forecast ready", state="complete")
     except AppError as exc:

@@ -9,7 +9,7 @@ import streamlit as st
 from core import charts, exports, whatif
 from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank
-from core.service import STORED_RESULTS, product_from_params, result_table
+from core.service import product_from_params, result_limit, result_table
 from pages import _ui
 
 _ui.page_guard()
@@ -22,6 +22,8 @@ if not forecast_id:
     st.stop()
 
 ca = _ui.cities()
+user = _ui.current_user()
+limit = result_limit(user)
 try:
     record = _ui.forecast_record(forecast_id)
 except AppError as exc:
@@ -65,9 +67,12 @@ def workspace() -> None:
     weights = ScoreWeights(demand=wd, profitability=wp, competition=wc)
     ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
     live = (price, cost, weights) != (p0, u0, product.weights)
-    table = rank(ev, countries=scope, top=STORED_RESULTS) if live else stored
+    table = rank(ev, countries=scope, top=limit) if live else stored.head(limit)
     if live:
         st.caption("Recomputed live for the what-if values; the saved forecast is unchanged.")
+    if user is not None and user.plan.max_cities is not None:
+        st.caption(f"The {user.plan.label} plan shows the top {user.plan.max_cities} cities. "
+                   "Upgrade on the Account page to see more.")  # fmt: skip
 
     with st.container(horizontal=True):
         opts = sorted(table["country_iso2"].unique())
@@ -234,7 +239,8 @@ def _charts(ev, shown, selected, price: float) -> None:
 def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:
     st.markdown("Both files reproduce exactly the ranking shown (filters and what-if values applied).")
     slug = "".join(ch if ch.isalnum() else "_" for ch in product.name)[:40] or "forecast"
-    st.download_button("Download CSV", exports.csv_bytes(shown), f"{slug}_ranking.csv", "text/csv",
+    tier = user.plan if user else None
+    st.download_button("Download CSV", exports.csv_bytes(shown, tier), f"{slug}_ranking.csv", "text/csv",
                        key="rs_csv", icon=":material/table:", on_click="ignore")  # fmt: skip
     report_product = product.model_dump(mode="json") | {"countries": scope}
 
@@ -249,9 +255,9 @@ def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:
             charts.country_bar(whatif.country_summary(shown)),
         ]  # fmt: skip
         return exports.pdf_bytes(exports.ReportInput(
-            product=report_product, table=shown, charts=specs,
+            product=report_product, table=shown, charts=specs, depth=tier.report_depth if tier else "full",
             what_if={"price": price, "unit_cost": cost, "weights": weights.model_dump()},
-        ))  # fmt: skip
+        ), tier)  # fmt: skip
 
     st.download_button("Download PDF report", build_pdf, f"{slug}_report.pdf", "application/pdf",
                        key="rs_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip

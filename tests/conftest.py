@@ -14,6 +14,7 @@ import pytest
 _TMP = Path(tempfile.mkdtemp(prefix="aicommerce-tests-"))
 SQLITE_URL = f"sqlite:///{_TMP / 'test.db'}"
 os.environ["DATABASE_URL"] = SQLITE_URL
+os.environ["LOGIN_SLEEP_S"] = "0"
 for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
     os.environ.pop(key, None)
 
@@ -88,3 +89,4 @@ def ca(city_frame):
     from core.forecast import city_arrays
 
     return city_arrays(city_frame)
+

@@ -9,12 +9,15 @@ from core import paths, whatif
 from core.db import repo
 from core.forecast import ScoreWeights, evaluate, prepare, rank, validate_product
 from core.service import STORED_RESULTS
+from tests.helpers import login
 
 APP = str(paths.ROOT / "app.py")
 
 
-def fill_and_run(price: float | None = 30.0, cost: float | None = 8.0, countries=("DE", "FR")) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90).run()
+def fill_and_run(
+    price: float | None = 30.0, cost: float | None = 8.0, countries=("DE", "FR"), email: str = "master@demo.local"
+) -> AppTest:
+    at = login(email)
     at.text_input(key="nf_name").input("Organic tee")
     at.selectbox(key="nf_category").select("Apparel & Accessories")
     if price is not None:
@@ -57,7 +60,7 @@ def test_form_run_shows_results(results: AppTest, ca, sqlite_db) -> None:
     assert metric(results, "Best city") == f"{table.iloc[0]['city']} ({table.iloc[0]['country_iso2']})"
     assert metric(results, "Units / month (shown cities)") == f"{table['expected_units_month'].sum():,.0f}"
     # The run was persisted with its results.
-    record = repo.load_forecast(sqlite_db, results.session_state["forecast_id"], None)
+    record = repo.load_forecast(sqlite_db, results.session_state["forecast_id"], results.session_state["user_id"])
     assert len(record.results) == len(table)
     assert list(record.results["city_id"]) == list(table["city_id"])
 
@@ -124,22 +127,23 @@ def test_bad_form_input_shows_message_and_keeps_values(sqlite_db, price, cost, m
 
 
 def test_results_without_forecast_says_what_to_do(sqlite_db) -> None:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = login()
     at.switch_page("pages/results.py").run()
     assert any("No forecast is open" in i.value for i in at.info)
 
 
 def test_history_reopen_compare_delete(sqlite_db) -> None:
-    fill_and_run(countries=("DE",))
-    fill_and_run(countries=("DE", "AT"))
-    at = AppTest.from_file(APP, default_timeout=90).run()
+    fill_and_run(countries=("DE",), email="pro@demo.local")
+    fill_and_run(countries=("DE", "AT"), email="pro@demo.local")
+    at = login("pro@demo.local")
+    uid = at.session_state["user_id"]
     at.switch_page("pages/history.py").run()
     assert not at.exception
     compare = at.dataframe[-1].value
     assert {"rank_a", "rank_b", "rank_change"} <= set(compare.columns)
-    n_before = len(repo.list_forecasts(sqlite_db, None))
+    n_before = len(repo.list_forecasts(sqlite_db, uid))
     at.checkbox(key="hi_confirm").check().run()
     at.button(key="hi_delete").click().run()
-    assert len(repo.list_forecasts(sqlite_db, None)) == n_before - 1
+    assert len(repo.list_forecasts(sqlite_db, uid)) == n_before - 1
     at.button(key="hi_open").click().run()
     assert at.title[0].value == "Results"

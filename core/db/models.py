@@ -257,3 +257,21 @@ class Usage(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(7))
     forecasts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginFailure(Base):
+    """Failed logins per account, for throttling across sessions and replicas."""
+
+    __tablename__ = "login_failures"
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """Stripe webhook events already applied (idempotency by event id)."""
+
+    __tablename__ = "processed_events"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -216,3 +216,17 @@ def delete_forecast(db: Database, forecast_id: str, user_id: str | None) -> None
         s.delete(fc)
         s.flush()
         s.execute(delete(models.Product).where(models.Product.id == product_id))
+
+
+def recent_agent_logs(db: Database, limit: int = 50) -> pd.DataFrame:
+    """The newest agent log rows (admin view)."""
+    with db.engine.connect() as conn:
+        stmt = (
+            select(
+                models.AgentLog.created_at, models.AgentLog.forecast_id, models.AgentLog.agent_name,
+                models.AgentLog.writer, models.AgentLog.execution_time_ms, models.AgentLog.tokens_used,
+            )  # fmt: skip
+            .order_by(models.AgentLog.created_at.desc())
+            .limit(limit)
+        )
+        return pd.read_sql(stmt, conn)

@@ -29,17 +29,26 @@ class SeedReport:
     accounts: tuple[str, ...] = ()
 
 
-def seed(db: Database) -> SeedReport:
-    """Create or migrate the schema and load cities and countries when they changed."""
+def seed(db: Database, demo: bool = True) -> SeedReport:
+    """Create or migrate the schema, load cities and countries when they changed, and seed the
+    demo accounts (demo mode) or remove them (outside demo mode)."""
+    from core import accounts
+
     db.migrate()
     digest = data_hash()
-    if repo.get_meta(db, DATA_HASH_KEY) == digest and repo.count_cities(db) > 0:
-        return SeedReport(cities=repo.count_cities(db), loaded=False)
-    cities = pd.read_parquet(paths.CITIES_FILE)
-    countries = pd.read_parquet(paths.COUNTRIES_FILE)
-    repo.replace_cities(db, cities, countries)
-    repo.set_meta(db, DATA_HASH_KEY, digest)
-    return SeedReport(cities=len(cities), loaded=True)
+    loaded = False
+    if repo.get_meta(db, DATA_HASH_KEY) != digest or repo.count_cities(db) == 0:
+        cities = pd.read_parquet(paths.CITIES_FILE)
+        countries = pd.read_parquet(paths.COUNTRIES_FILE)
+        repo.replace_cities(db, cities, countries)
+        repo.set_meta(db, DATA_HASH_KEY, digest)
+        loaded = True
+    if demo:
+        made = accounts.ensure_demo_accounts(db)
+    else:
+        accounts.remove_demo_accounts(db)
+        made = ()
+    return SeedReport(cities=repo.count_cities(db), loaded=loaded, accounts=made)
 
 
 def is_seeded(db: Database) -> bool:

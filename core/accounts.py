@@ -1,0 +1,330 @@
+"""Users, roles, tiers, login throttling, demo accounts and monthly usage (database adapter)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import bcrypt
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.db import models
+from core.db.database import Database
+from core.db.repo import get_meta, set_meta
+from core.errors import AccessError, InputError, LimitError
+from core.tiers import Tier, get_tier
+
+ROLES = ("user", "admin")
+MAX_FAILED_LOGINS = 5  # failures in a row before an account is throttled
+LOCKOUT = timedelta(minutes=15)  # how long the throttle lasts after the last failure
+DEMO_PASSWORD = "demo-password"
+DEMO_ACCOUNTS = (  # (email, tier, role) -- seeded in demo mode only
+    ("basic@demo.local", "basic", "user"),
+    ("pro@demo.local", "pro", "user"),
+    ("master@demo.local", "master", "user"),
+    ("admin@demo.local", "master", "admin"),
+)
+COOKIE_KEY_META = "demo_cookie_key"
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: str
+    email: str
+    full_name: str
+    tier: str
+    role: str
+    status: str
+    is_demo: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def plan(self) -> Tier:
+        return get_tier(self.tier)
+
+
+def _info(u: models.User) -> UserInfo:
+    return UserInfo(u.id, u.email, u.full_name, u.subscription_tier, u.role, u.subscription_status, u.is_demo)
+
+
+def as_utc(dt: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def hash_password(password: str) -> str:
+    if not password or len(password) < 8:
+        raise InputError("the password needs at least 8 characters", field="password")
+    if len(password.encode("utf-8")) > 72:
+        raise InputError("the password is longer than bcrypt's 72-byte limit", field="password")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+
+
+def normalise_email(email: str) -> str:
+    e = (email or "").strip().lower()
+    if "@" not in e or e.startswith("@") or e.endswith("@") or " " in e:
+        raise InputError(f"{email!r} is not an e-mail address", field="email")
+    return e
+
+
+def create_user(
+    db: Database, email: str, password: str | None = None, *, full_name: str = "", tier: str = "basic",
+    role: str = "user", is_demo: bool = False, password_hash: str | None = None,
+) -> UserInfo:  # fmt: skip
+    """Add a user; the e-mail must be new. Give a password or an existing bcrypt hash."""
+    get_tier(tier)
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use user or admin", field="role")
+    hashed = password_hash or hash_password(password or "")
+    user = models.User(email=normalise_email(email), hashed_password=hashed, full_name=full_name,
+                       subscription_tier=tier, role=role, is_demo=is_demo)  # fmt: skip
+    try:
+        with db.session() as s:
+            s.add(user)
+            s.flush()
+            return _info(user)
+    except IntegrityError as exc:
+        raise InputError(f"a user with e-mail {email!r} already exists", field="email") from exc
+
+
+def get_user(db: Database, *, email: str | None = None, user_id: str | None = None) -> UserInfo | None:
+    with db.session() as s:
+        if user_id is not None:
+            u = s.get(models.User, user_id)
+        else:
+            u = s.scalar(select(models.User).where(models.User.email == (email or "").strip().lower()))
+        return _info(u) if u else None
+
+
+def require_user(db: Database, email: str) -> UserInfo:
+    user = get_user(db, email=email)
+    if user is None:
+        raise InputError(f"no user with e-mail {email!r}", field="email")
+    return user
+
+
+def set_tier(db: Database, email: str, tier: str, status: str = "active") -> UserInfo:
+    get_tier(tier)
+    with db.session() as s:
+        u = s.scalar(select(models.User).where(models.User.email == email.strip().lower()))
+        if u is None:
+            raise InputError(f"no user with e-mail {email!r}", field="email")
+        u.subscription_tier = tier
+        u.subscription_status = status
+        s.flush()
+        return _info(u)
+
+
+def set_role(db: Database, email: str, role: str) -> UserInfo:
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use user or admin", field="role")
+    with db.session() as s:
+        u = s.scalar(select(models.User).where(models.User.email == email.strip().lower()))
+        if u is None:
+            raise InputError(f"no user with e-mail {email!r}", field="email")
+        u.role = role
+        s.flush()
+        return _info(u)
+
+
+def set_password_hash(db: Database, email: str, hashed: str) -> None:
+    with db.session() as s:
+        s.execute(update(models.User).where(models.User.email == email).values(hashed_password=hashed))
+
+
+def admin_only(actor: UserInfo | None) -> UserInfo:
+    """Fail closed: only an admin may pass."""
+    if actor is None or not actor.is_admin:
+        raise AccessError("only administrators may do this")
+    return actor
+
+
+# --- login throttling ----------------------------------------------------------------------
+def failed_logins(db: Database, email: str, now: datetime | None = None) -> int:
+    """Failures in a row for this account that still count (older than LOCKOUT are forgotten)."""
+    now = now or datetime.now(UTC)
+    with db.session() as s:
+        row = s.get(models.LoginFailure, email.strip().lower())
+        if row is None or now - as_utc(row.last_failed_at) > LOCKOUT:
+            return 0
+        return row.count
+
+
+def record_login(db: Database, email: str, success: bool, now: datetime | None = None) -> int:
+    """Record a login outcome; returns the failures in a row now counted."""
+    now = now or datetime.now(UTC)
+    key = email.strip().lower()
+    with db.session() as s:
+        row = s.get(models.LoginFailure, key)
+        if success:
+            if row is not None:
+                s.delete(row)
+            return 0
+        if row is None:
+            row = models.LoginFailure(email=key, count=0, last_failed_at=now)
+            s.add(row)
+        elif now - as_utc(row.last_failed_at) > LOCKOUT:
+            row.count = 0
+        row.count += 1
+        row.last_failed_at = now
+        return row.count
+
+
+def is_throttled(db: Database, email: str, now: datetime | None = None) -> bool:
+    return failed_logins(db, email, now) >= MAX_FAILED_LOGINS
+
+
+def credentials(db: Database) -> dict:
+    """Users in the shape streamlit-authenticator expects (username = e-mail)."""
+    with db.session() as s:
+        users = s.scalars(select(models.User)).all()
+        return {
+            "usernames": {
+                u.email: {"email": u.email, "name": u.full_name or u.email, "password": u.hashed_password,
+                          "roles": [u.role], "failed_login_attempts": failed_logins(db, u.email)}  # fmt: skip
+                for u in users
+            }
+        }
+
+
+# --- demo mode ---------------------------------------------------------------------------
+def ensure_demo_accounts(db: Database) -> tuple[str, ...]:
+    """One demo account per tier plus an admin (password DEMO_PASSWORD); idempotent."""
+    made = []
+    hashed = None
+    for email, tier, role in DEMO_ACCOUNTS:
+        if get_user(db, email=email) is None:
+            hashed = hashed or hash_password(DEMO_PASSWORD)
+            create_user(db, email, full_name=f"Demo {tier}{' admin' if role == 'admin' else ''}", tier=tier,
+                        role=role, is_demo=True, password_hash=hashed)  # fmt: skip
+        made.append(email)
+    return tuple(made)
+
+
+def remove_demo_accounts(db: Database) -> int:
+    """Outside demo mode the demo accounts must not exist."""
+    with db.session() as s:
+        users = s.scalars(select(models.User).where(models.User.is_demo.is_(True))).all()
+        for u in users:
+            s.delete(u)
+        return len(users)
+
+
+def cookie_key(db: Database, configured: str | None, demo: bool) -> str:
+    """The login-cookie signing key: configured, or (demo mode only) generated once and stored."""
+    if configured:
+        return configured
+    if not demo:
+        raise AccessError(
+            "COOKIE_KEY is not set: outside demo mode the app needs a secret key to sign login cookies "
+            "(set COOKIE_KEY in the environment or .streamlit/secrets.toml)"
+        )
+    key = get_meta(db, COOKIE_KEY_META)
+    if key is None:
+        key = secrets.token_urlsafe(32)
+        set_meta(db, COOKIE_KEY_META, key)
+    return key
+
+
+# --- usage quota -------------------------------------------------------------------------
+def period_of(now: datetime) -> str:
+    return now.strftime("%Y-%m")
+
+
+def next_reset(now: datetime) -> datetime:
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def forecasts_used(db: Database, user_id: str, now: datetime | None = None) -> int:
+    period = period_of(now or datetime.now(UTC))
+    with db.session() as s:
+        n = s.scalar(select(models.Usage.forecasts).where(models.Usage.user_id == user_id,
+                                                          models.Usage.period == period))  # fmt: skip
+        return int(n or 0)
+
+
+def reserve_forecast(db: Database, user: UserInfo, now: datetime | None = None) -> int:
+    """Count one forecast against the user's monthly quota, atomically; refuse when it is used up.
+
+    One conditional UPDATE (``forecasts < limit``) does the check and the increment, so two
+    sessions cannot both take the last unit: PostgreSQL re-checks the condition after the row lock.
+    """
+    now = now or datetime.now(UTC)
+    period = period_of(now)
+    limit = user.plan.forecasts_per_month
+    if db.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    with db.engine.begin() as conn:
+        conn.execute(
+            dialect_insert(models.Usage)
+            .values(user_id=user.id, period=period, forecasts=0)
+            .on_conflict_do_nothing(index_elements=["user_id", "period"])
+        )
+        stmt = (
+            update(models.Usage)
+            .where(models.Usage.user_id == user.id, models.Usage.period == period)
+            .values(forecasts=models.Usage.forecasts + 1)
+            .returning(models.Usage.forecasts)
+        )
+        if limit is not None:
+            stmt = stmt.where(models.Usage.forecasts < limit)
+        used = conn.execute(stmt).scalar()
+    if used is None:
+        raise LimitError(
+            f"you have used all {limit} forecasts of the {user.plan.label} plan this month; the quota resets on "
+            f"{next_reset(now):%Y-%m-%d}. Upgrade on the Account page for more."
+        )
+    return int(used)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: str
+    email: str
+    tier: str
+    role: str
+    status: str
+    is_demo: bool
+    forecasts_this_month: int
+    created_at: datetime
+
+
+def list_users(db: Database, now: datetime | None = None) -> list[UserRow]:
+    period = period_of(now or datetime.now(UTC))
+    used = (
+        select(func.coalesce(func.sum(models.Usage.forecasts), 0))
+        .where(models.Usage.user_id == models.User.id, models.Usage.period == period)
+        .correlate(models.User)
+        .scalar_subquery()
+    )
+    with db.session() as s:
+        rows = s.execute(select(models.User, used).order_by(models.User.created_at, models.User.email)).all()
+        return [UserRow(u.id, u.email, u.subscription_tier, u.role, u.subscription_status, u.is_demo, int(n),
+                        as_utc(u.created_at)) for u, n in rows]  # fmt: skip
+
+
+def admin_set_tier(db: Database, actor: UserInfo | None, email: str, tier: str) -> UserInfo:
+    """An admin changes a user's tier (refused for anyone else)."""
+    admin_only(actor)
+    return set_tier(db, email, tier)
+
+
+def admin_set_role(db: Database, actor: UserInfo | None, email: str, role: str) -> UserInfo:
+    """An admin changes a user's role; an admin cannot demote themself (no lock-out)."""
+    admin_only(actor)
+    if actor is not None and email.strip().lower() == actor.email and role != "admin":
+        raise InputError("you cannot remove your own admin role", field="role")
+    return set_role(db, email, role)
+
+
+def admin_list_users(db: Database, actor: UserInfo | None) -> list[UserRow]:
+    admin_only(actor)
+    return list_users(db)

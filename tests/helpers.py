@@ -1,0 +1,20 @@
+"""Test helpers (not fixtures): signing in through the real login form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+APP_PATH = str(Path(__file__).resolve().parent.parent / "app.py")
+DEMO_PASSWORD = "demo-password"
+
+
+def login(email: str = "master@demo.local", password: str = DEMO_PASSWORD, timeout: int = 90):  # noqa: ANN201
+    """An AppTest of the app, signed in through the real login form."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_PATH, default_timeout=timeout).run()
+    at.text_input[0].input(email)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    return at
