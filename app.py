@@ -53,13 +53,13 @@ def login_gate() -> accounts.UserInfo:
     return user
 
 
-def _login(auth, db) -> None:  # noqa: ANN001
+def _login(auth, db) -> None:
     creds = st.session_state["_credentials"]["usernames"]
     before = {name: rec.get("failed_login_attempts", 0) for name, rec in creds.items()}
     try:
         auth.login(location="main", max_login_attempts=accounts.MAX_FAILED_LOGINS, key="login",
                    fields={"Form name": "Log in", "Username": "E-mail", "Password": "Password", "Login": "Log in"})  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - the library raises its own LoginError
+    except Exception as exc:
         if "attempts" in str(exc):
             st.error(f"Too many failed logins for this account. Try again in {accounts.LOCKOUT.seconds // 60} minutes.")
         else:
@@ -75,13 +75,13 @@ def _login(auth, db) -> None:  # noqa: ANN001
         st.error("E-mail or password is incorrect.")
 
 
-def _register(auth, db) -> None:  # noqa: ANN001
+def _register(auth, db) -> None:
     try:
         email, _username, name = auth.register_user(
             location="main", captcha=False, roles=["user"], merge_username_email=True, password_hint=False,
             key="register",
         )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - the library raises its own RegisterError
+    except Exception as exc:
         st.error(str(exc))
         return
     if email:

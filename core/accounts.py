@@ -186,7 +186,7 @@ def credentials(db: Database) -> dict:
         return {
             "usernames": {
                 u.email: {"email": u.email, "name": u.full_name or u.email, "password": u.hashed_password,
-                          "roles": [u.role], "failed_login_attempts": failed_logins(db, u.email)}  # fmt: skip
+                          "roles": [u.role], "failed_login_attempts": failed_logins(db, u.email)}
                 for u in users
             }
         }

@@ -146,7 +146,7 @@ def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: 
     if settings.stripe_webhook_secret is None:
         return WebhookResult(400, "STRIPE_WEBHOOK_SECRET is not set")
     try:
-        event = stripe.Webhook.construct_event(payload, signature, settings.stripe_webhook_secret.get_secret_value())
+        stripe.Webhook.construct_event(payload, signature, settings.stripe_webhook_secret.get_secret_value())
     except (ValueError, stripe.SignatureVerificationError) as exc:
         return WebhookResult(400, f"invalid payload or signature: {exc}")
     data = json.loads(payload)
@@ -227,7 +227,7 @@ def serve_webhook(db: Database, settings: Settings, port: int, host: str = "127.
     """An HTTP server for POST /webhook (call serve_forever on it)."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
+        def do_POST(self) -> None:
             if self.path.rstrip("/") not in ("/webhook", ""):
                 self.send_error(404)
                 return

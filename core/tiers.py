@@ -45,7 +45,7 @@ def all_tiers() -> tuple[Tier, ...]:
             report_depth=r.report_depth, api_access=bool(r.api_access), custom_reports=bool(r.custom_reports),
             priority_support=bool(r.priority_support), marketplace_integrations=_opt_int(r.marketplace_integrations),
             api_requests_per_minute=int(r.api_requests_per_minute),
-        )  # fmt: skip
+        )
         for r in t.itertuples(index=False)
     )
 

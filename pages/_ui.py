@@ -181,7 +181,7 @@ def current_user_id() -> str | None:
     return st.session_state.get("user_id")
 
 
-def current_user():  # noqa: ANN201 - accounts.UserInfo | None
+def current_user():
     """The logged-in user, read from the database on every run (tier and role are never taken
     from session state, so tampering with it changes nothing)."""
     from core import accounts
@@ -190,12 +190,12 @@ def current_user():  # noqa: ANN201 - accounts.UserInfo | None
     return accounts.get_user(db(), user_id=uid) if uid else None
 
 
-def authenticator():  # noqa: ANN201 - stauth.Authenticate
+def authenticator():
     """The run's streamlit-authenticator (built once per run by app.py: it renders a cookie widget)."""
     return st.session_state["_auth"]
 
 
-def build_authenticator():  # noqa: ANN201 - stauth.Authenticate
+def build_authenticator():
     """streamlit-authenticator over the users in the database (built per run: users change)."""
     import streamlit_authenticator as stauth
 

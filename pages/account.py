@@ -68,7 +68,7 @@ st.subheader("Change password")
 auth = _ui.authenticator()
 try:
     changed = auth.reset_password(st.session_state.get("username", user.email), location="main", key="pw_change")
-except Exception as exc:  # noqa: BLE001 - the library raises its own ResetError with a message
+except Exception as exc:
     st.error(str(exc))
 else:
     if changed:

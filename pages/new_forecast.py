@@ -115,7 +115,9 @@ with st.form("new_forecast", border=True):
             _error("weights")
     st.form_submit_button("Run forecast", type="primary", on_click=_validate, icon=":material/play_arrow:")
 
-pending = st.session_state.pop("nf_pending", None)
+# The queued run stays in session state until it has been saved: a rerun that interrupts it
+# (another widget or component event) then runs it again instead of losing it.
+pending = st.session_state.get("nf_pending")
 if st.session_state.get("nf_errors"):
     st.warning("Fix the fields marked above, then run again. Nothing you entered was lost.")
 elif pending:
@@ -129,7 +131,9 @@ elif pending:
             )
             status.update(label="Forecast ready", state="complete")
     except AppError as exc:
+        st.session_state["nf_pending"] = None
         st.error(str(exc))
     else:
+        st.session_state["nf_pending"] = None
         _ui.open_forecast(forecast_id)
         st.switch_page("pages/results.py")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 APP_PATH = str(Path(__file__).resolve().parent.parent / "app.py")
 DEMO_PASSWORD = "demo-password"
 
 
-def login(email: str = "master@demo.local", password: str = DEMO_PASSWORD, timeout: int = 90):  # noqa: ANN201
+def login(email: str = "master@demo.local", password: str = DEMO_PASSWORD, timeout: int = 90):
     """An AppTest of the app, signed in through the real login form."""
     from streamlit.testing.v1 import AppTest
 

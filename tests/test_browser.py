@@ -45,7 +45,7 @@ def app_url(sqlite_db) -> Iterator[str]:
             pytest.fail("CI=true but chromium is not installed (.ci/run installs Debian's chromium)")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=sqlite_db.url)
+    env = {k: v for k, v in os.environ.items() if k != "LOGIN_SLEEP_S"} | {"DATABASE_URL": sqlite_db.url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(paths.ROOT / "app.py"), "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -91,7 +91,7 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
-def sign_in(page, email: str = "master@demo.local", password: str = "demo-password") -> None:  # noqa: ANN001
+def sign_in(page, email: str = "master@demo.local", password: str = "demo-password") -> None:
     """Log in through the login form when it is shown (the cookie may keep a session)."""
     page.get_by_label("Product name *").or_(page.get_by_label("E-mail")).first.wait_for()
     if page.get_by_label("E-mail").count():
@@ -137,7 +137,11 @@ def metric_value(page, label: str) -> str:
 
 
 def test_forecast_slider_and_downloads(page, app_url: str, tmp_path: Path) -> None:
-    seconds = run_forecast_in_browser(page, app_url)
+    try:
+        seconds = run_forecast_in_browser(page, app_url)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+        raise
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=False)
     assert seconds < 60
 

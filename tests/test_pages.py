@@ -16,7 +16,7 @@ PAGES = [
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_for_admin(sqlite_db, page: str) -> None:  # noqa: ANN001
+def test_every_page_renders_for_admin(sqlite_db, page: str) -> None:
     at = login("admin@demo.local")
     assert not at.exception
     at.switch_page(page).run()
@@ -26,32 +26,32 @@ def test_every_page_renders_for_admin(sqlite_db, page: str) -> None:  # noqa: AN
 
 @pytest.mark.parametrize("email", ["basic@demo.local", "pro@demo.local", "master@demo.local"])
 @pytest.mark.parametrize("page", [p for p in PAGES if p != "pages/admin.py"])
-def test_every_page_renders_per_tier(sqlite_db, email: str, page: str) -> None:  # noqa: ANN001
+def test_every_page_renders_per_tier(sqlite_db, email: str, page: str) -> None:
     at = login(email)
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title
 
 
-def test_admin_page_not_offered_to_users(sqlite_db) -> None:  # noqa: ANN001
+def test_admin_page_not_offered_to_users(sqlite_db) -> None:
     at = login("pro@demo.local")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/admin.py")
 
 
-def test_login_page_is_shown_first(sqlite_db) -> None:  # noqa: ANN001
+def test_login_page_is_shown_first(sqlite_db) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert at.title[0].value == "AI-Commerce Intelligence Platform"
     assert any("demo-password" in i.value for i in at.info)
 
 
-def test_wrong_password_is_refused(sqlite_db) -> None:  # noqa: ANN001
+def test_wrong_password_is_refused(sqlite_db) -> None:
     at = login("pro@demo.local", "wrong-password")
     assert at.title[0].value == "AI-Commerce Intelligence Platform"
     assert any("incorrect" in e.value for e in at.error)
 
 
-def test_city_explorer_search_map_and_detail(sqlite_db) -> None:  # noqa: ANN001
+def test_city_explorer_search_map_and_detail(sqlite_db) -> None:
     at = login()
     at.switch_page("pages/city_explorer.py").run()
     assert len(at.get("deck_gl_json_chart")) == 1
@@ -66,7 +66,7 @@ def test_city_explorer_search_map_and_detail(sqlite_db) -> None:  # noqa: ANN001
     assert profile.set_index("feature").loc["Income per capita (PPP)", "flag"] == "regional"
 
 
-def test_city_explorer_filters(sqlite_db) -> None:  # noqa: ANN001
+def test_city_explorer_filters(sqlite_db) -> None:
     at = login()
     at.switch_page("pages/city_explorer.py").run()
     at.multiselect(key="cx_countries").set_value(["BR"]).run()
@@ -77,14 +77,14 @@ def test_city_explorer_filters(sqlite_db) -> None:  # noqa: ANN001
     assert (table["population"] >= 1_000_000).all()
 
 
-def test_empty_search_says_what_to_do(sqlite_db) -> None:  # noqa: ANN001
+def test_empty_search_says_what_to_do(sqlite_db) -> None:
     at = login()
     at.switch_page("pages/city_explorer.py").run()
     at.text_input(key="cx_query").input("zzzzqqq").run()
     assert any("No city matches" in i.value for i in at.info)
 
 
-def test_unreachable_database_shows_a_clear_page(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+def test_unreachable_database_shows_a_clear_page(monkeypatch, tmp_path) -> None:
     from pages import _ui
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
@@ -99,7 +99,7 @@ def test_unreachable_database_shows_a_clear_page(monkeypatch, tmp_path) -> None:
         _ui.get_settings.clear()
 
 
-def test_no_cookie_key_outside_demo_mode_refuses_to_start(sqlite_db, monkeypatch) -> None:  # noqa: ANN001
+def test_no_cookie_key_outside_demo_mode_refuses_to_start(sqlite_db, monkeypatch) -> None:
     from pages import _ui
 
     monkeypatch.setenv("DEMO_MODE", "false")

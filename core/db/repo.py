@@ -225,7 +225,7 @@ def recent_agent_logs(db: Database, limit: int = 50) -> pd.DataFrame:
             select(
                 models.AgentLog.created_at, models.AgentLog.forecast_id, models.AgentLog.agent_name,
                 models.AgentLog.writer, models.AgentLog.execution_time_ms, models.AgentLog.tokens_used,
-            )  # fmt: skip
+            )
             .order_by(models.AgentLog.created_at.desc())
             .limit(limit)
         )

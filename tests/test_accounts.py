@@ -1,0 +1,269 @@
+"""Accounts, tiers and quotas at the service level (bypassing the UI), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core import accounts, exports
+from core.errors import AccessError, InputError, LimitError
+from core.forecast import evaluate, prepare, rank, validate_product
+from core.service import run_forecast
+from core.tiers import check_cities, check_depth, get_tier, tier_table
+from tests.helpers import login
+
+
+def new_user(db, tier: str = "basic", role: str = "user") -> accounts.UserInfo:
+    return accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@example.com", "a-long-password", tier=tier, role=role)
+
+
+@pytest.mark.parametrize(
+    ("tier", "requested", "allowed"),
+    [("basic", None, 10), ("basic", 10, 10), ("pro", None, 50), ("pro", 20, 20), ("master", None, None),
+     ("master", 5000, 5000)],
+)  # fmt: skip
+def test_check_cities(tier: str, requested, allowed) -> None:
+    assert check_cities(get_tier(tier), requested) == allowed
+
+
+@pytest.mark.parametrize(("tier", "requested"), [("basic", 11), ("basic", 50), ("pro", 51)])
+def test_check_cities_refuses(tier: str, requested: int) -> None:
+    with pytest.raises(LimitError, match="Upgrade"):
+        check_cities(get_tier(tier), requested)
+
+
+@pytest.mark.parametrize(
+    ("tier", "depth", "ok"),
+    [("basic", "summary", True), ("basic", "detailed", False), ("basic", "full", False), ("pro", "detailed", True),
+     ("pro", "full", False), ("master", "full", True)],
+)  # fmt: skip
+def test_check_depth(tier: str, depth: str, ok: bool) -> None:
+    if ok:
+        assert check_depth(get_tier(tier), depth) == depth
+    else:
+        with pytest.raises(LimitError):
+            check_depth(get_tier(tier), depth)
+
+
+def test_tier_table_matches_the_design() -> None:
+    t = tier_table()
+    assert list(t.columns) == ["Basic", "Pro", "Master"]
+    assert list(t.loc["Forecasts per month"]) == ["50", "250", "unlimited"]
+    assert list(t.loc["Cities"]) == ["top 10", "top 50", "all"]
+    assert list(t.loc["Agent reports"]) == ["summary", "detailed", "full"]
+    assert list(t.loc["Marketplace integrations"]) == ["1", "3", "unlimited"]
+
+
+# --- service level ------------------------------------------------------------------------
+PRODUCT = {"name": "Tee", "category": "166", "price": 30, "unit_cost": 8}
+
+
+def test_basic_user_asking_for_50_cities_is_refused(any_db, ca) -> None:
+    user = new_user(any_db, "basic")
+    with pytest.raises(LimitError, match="top 10"):
+        run_forecast(any_db, ca, validate_product(**PRODUCT), ["DE"], user=user, store_top=50)
+
+
+def test_tier_caps_stored_cities(any_db, ca) -> None:
+    from core.db import repo
+
+    for tier, n in [("basic", 10), ("pro", 50)]:
+        user = new_user(any_db, tier)
+        fid = run_forecast(any_db, ca, validate_product(**PRODUCT), ["DE"], user=user)
+        assert len(repo.load_forecast(any_db, fid, user.id).results) == n
+
+
+def test_exports_refuse_more_than_the_tier(ca) -> None:
+    table = rank(evaluate(prepare(ca, validate_product(**PRODUCT))), top=50)
+    with pytest.raises(LimitError):
+        exports.csv_bytes(table, get_tier("basic"))
+    assert exports.csv_bytes(table, get_tier("pro"))
+    report = exports.ReportInput(product=PRODUCT | {"category": "Apparel & Accessories"}, table=table.head(10),
+                                 charts=[], depth="full")  # fmt: skip
+    with pytest.raises(LimitError, match="summary"):
+        exports.pdf_bytes(report, get_tier("basic"))
+
+
+def test_quota_is_enforced(any_db) -> None:
+    user = new_user(any_db, "basic")
+    now = datetime(2026, 11, 15, tzinfo=UTC)
+    for i in range(50):
+        assert accounts.reserve_forecast(any_db, user, now) == i + 1
+    with pytest.raises(LimitError, match="resets on 2026-12-01"):
+        accounts.reserve_forecast(any_db, user, now)
+    # A new month starts a new count.
+    assert accounts.reserve_forecast(any_db, user, datetime(2026, 12, 1, tzinfo=UTC)) == 1
+    assert accounts.forecasts_used(any_db, user.id, now) == 50
+
+
+def test_forecast_service_over_quota_is_refused(any_db, ca) -> None:
+    user = new_user(any_db, "basic")
+    for _ in range(50):
+        accounts.reserve_forecast(any_db, user)
+    with pytest.raises(LimitError, match="all 50 forecasts"):
+        run_forecast(any_db, ca, validate_product(**PRODUCT), ["DE"], user=user)
+
+
+def test_quota_race_on_postgres(pg_db) -> None:
+    """Eight threads race for a 50-forecast quota: exactly 50 succeed."""
+    user = new_user(pg_db, "basic")
+    ok, refused = [], []
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(10):
+            try:
+                ok.append(accounts.reserve_forecast(pg_db, user))
+            except LimitError:
+                refused.append(1)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ok) == 50 and len(refused) == 30
+    assert sorted(ok) == list(range(1, 51))
+    assert accounts.forecasts_used(pg_db, user.id) == 50
+
+
+def test_unlimited_tier(any_db) -> None:
+    user = new_user(any_db, "master")
+    for _ in range(60):
+        accounts.reserve_forecast(any_db, user)
+    assert accounts.forecasts_used(any_db, user.id) == 60
+
+
+def test_admin_actions_fail_closed(any_db) -> None:
+    user, admin = new_user(any_db, "pro"), new_user(any_db, "master", "admin")
+    with pytest.raises(AccessError):
+        accounts.admin_set_tier(any_db, user, user.email, "master")
+    with pytest.raises(AccessError):
+        accounts.admin_set_tier(any_db, None, user.email, "master")
+    assert accounts.admin_set_tier(any_db, admin, user.email, "master").tier == "master"
+    with pytest.raises(InputError, match="own admin role"):
+        accounts.admin_set_role(any_db, admin, admin.email, "user")
+
+
+@pytest.mark.parametrize(("password", "message"), [("short", "8 characters"), ("é" * 40, "72-byte")])
+def test_password_rules(password: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        accounts.hash_password(password)
+
+
+def test_login_throttling_window(any_db) -> None:
+    email = new_user(any_db).email
+    t0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    for i in range(accounts.MAX_FAILED_LOGINS):
+        assert accounts.record_login(any_db, email, False, t0 + timedelta(seconds=i)) == i + 1
+    assert accounts.is_throttled(any_db, email, t0 + timedelta(minutes=1))
+    assert not accounts.is_throttled(any_db, email, t0 + accounts.LOCKOUT + timedelta(minutes=1))
+    accounts.record_login(any_db, email, True, t0)
+    assert accounts.failed_logins(any_db, email, t0) == 0
+
+
+def test_cookie_key(any_db) -> None:
+    first = accounts.cookie_key(any_db, None, demo=True)
+    assert first == accounts.cookie_key(any_db, None, demo=True) and len(first) > 30
+    assert accounts.cookie_key(any_db, "configured", demo=False) == "configured"
+    with pytest.raises(AccessError, match="COOKIE_KEY"):
+        accounts.cookie_key(any_db, None, demo=False)
+
+
+def test_demo_accounts_only_in_demo_mode(tmp_path) -> None:
+    from core.db.database import Database
+    from core.db.seed import seed
+
+    db = Database(f"sqlite:///{tmp_path / 'd.db'}")
+    assert len(seed(db, demo=True).accounts) == 4
+    assert accounts.get_user(db, email="admin@demo.local").is_admin
+    seed(db, demo=False)
+    assert accounts.get_user(db, email="basic@demo.local") is None
+
+
+# --- through the UI -----------------------------------------------------------------------
+def test_throttled_login_in_the_app(sqlite_db) -> None:
+    user = new_user(sqlite_db)
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        at = login(user.email, "wrong-password-x")
+        assert any("incorrect" in e.value for e in at.error)
+    at = login(user.email, "a-long-password")  # right password, but throttled now
+    assert any("Too many failed logins" in e.value for e in at.error)
+    assert "user_id" not in at.session_state
+
+
+def test_session_state_tampering_changes_nothing(sqlite_db) -> None:
+    at = login("basic@demo.local")
+    for key, value in {"tier": "master", "subscription_tier": "master", "role": "admin", "roles": ["admin"]}.items():
+        at.session_state[key] = value
+    at.text_input(key="nf_name").input("Tampered")
+    at.selectbox(key="nf_category").select("Electronics")
+    at.number_input(key="nf_price").set_value(99.0)
+    at.number_input(key="nf_unit_cost").set_value(40.0)
+    at.button[0].click().run()
+    assert at.title[0].value == "Results"
+    at.session_state["rs_view"] = "Ranking"
+    at.run()
+    assert len(at.dataframe[0].value) == 10  # still the Basic top 10
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/admin.py")
+
+
+def test_account_page_shows_usage_per_tier(sqlite_db) -> None:
+    for email, limit in [("basic@demo.local", "/ 50"), ("pro@demo.local", "/ 250"), ("master@demo.local", "unlimited")]:
+        at = login(email)
+        at.switch_page("pages/account.py").run()
+        assert not at.exception
+        usage = next(m.value for m in at.metric if m.label == "Forecasts this month")
+        assert limit in usage
+        assert any("Demo mode" in i.value for i in at.info)
+
+
+def test_admin_changes_a_tier_in_the_app(sqlite_db) -> None:
+    target = new_user(sqlite_db, "basic")
+    at = login("admin@demo.local")
+    at.switch_page("pages/admin.py").run()
+    at.selectbox(key="ad_email").select(target.email)
+    at.selectbox(key="ad_tier").select("pro")
+    at.selectbox(key="ad_role").select("user")
+    at.button[0].click()
+    at.run()
+    assert accounts.get_user(sqlite_db, email=target.email).tier == "pro"
+
+
+# --- CLI ----------------------------------------------------------------------------------
+def cli(*args: str, db) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DATABASE_URL=db.url)
+    return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_users_cli(sqlite_db) -> None:
+    email = f"{uuid.uuid4().hex[:8]}@cli.example"
+    res = cli("users", "add", "--email", email, "--password", "cli-password-1", "--tier", "pro", "--admin", db=sqlite_db)
+    assert res.returncode == 0, res.stderr
+    assert cli("users", "set-tier", "--email", email, "--tier", "master", db=sqlite_db).returncode == 0
+    rows = json.loads(cli("users", "list", "--format", "json", db=sqlite_db).stdout)
+    row = next(r for r in rows if r["email"] == email)
+    assert {"id", "email", "tier", "role", "forecasts_this_month"} <= set(row)
+    assert row["tier"] == "master" and row["role"] == "admin" and row["forecasts_this_month"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["users", "add", "--email", "basic@demo.local", "--password", "whatever-123"], "already exists"),
+     (["users", "add", "--email", "x@y.z", "--password", "short"], "8 characters"),
+     (["users", "set-tier", "--email", "nobody@x.y", "--tier", "pro"], "no user"),
+     (["users", "set-tier", "--email", "basic@demo.local", "--tier", "gold"], "invalid choice")],
+)  # fmt: skip
+def test_users_cli_bad_input(sqlite_db, args, message) -> None:
+    res = cli(*args, db=sqlite_db)
+    assert res.returncode == 2 and message in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

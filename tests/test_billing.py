@@ -1,0 +1,254 @@
+"""Stripe billing against a local fake Stripe server; webhooks with real signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from core import accounts, billing
+from core.settings import load_settings
+from tests.fake_stripe import FakeStripe
+
+SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def fake():
+    with FakeStripe() as f:
+        yield f
+
+
+def settings_for(fake: FakeStripe | None = None, **kw):
+    base = {
+        "stripe_secret_key": "sk_test_123", "stripe_webhook_secret": SECRET,
+        "stripe_price_basic": "price_basic", "stripe_price_pro": "price_pro", "stripe_price_master": "price_master",
+        "stripe_api_base": fake.url if fake else None, "app_base_url": "http://localhost:8501",
+    }  # fmt: skip
+    return load_settings(**(base | kw))
+
+
+def new_user(db, tier: str = "basic") -> accounts.UserInfo:
+    return accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@pay.example", "a-long-password", tier=tier)
+
+
+def test_modes() -> None:
+    assert billing.mode(load_settings(stripe_secret_key=None)) == "demo"
+    assert billing.mode(settings_for()) == "checkout"
+    assert billing.mode(load_settings(stripe_link_pro="https://buy.stripe.com/x")) == "links"
+    assert not load_settings(stripe_link_pro="https://buy.stripe.com/x").is_demo
+
+
+def test_checkout_session_parameters(sqlite_db, fake) -> None:
+    user = new_user(sqlite_db)
+    url = billing.upgrade_url(settings_for(fake), user, "pro")
+    assert url.startswith("https://checkout.stripe.test/cs_test_")
+    method, path, form = fake.requests[-1]
+    assert (method, path) == ("POST", "/v1/checkout/sessions")
+    assert form["mode"] == "subscription"
+    assert form["client_reference_id"] == user.id
+    assert form["metadata[user_id]"] == user.id and form["metadata[tier]"] == "pro"
+    assert form["customer_email"] == user.email
+    assert form["line_items[0][price]"] == "price_pro"
+    assert form["success_url"] == "http://localhost:8501/account?session_id={CHECKOUT_SESSION_ID}"
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"  # nothing changes before Stripe confirms
+
+
+def test_tier_changes_only_after_stripe_confirms(sqlite_db, fake) -> None:
+    s = settings_for(fake)
+    user = new_user(sqlite_db)
+    billing.upgrade_url(s, user, "master")
+    sid = next(iter(fake.sessions))
+    with pytest.raises(billing.BillingError, match="not confirmed"):
+        billing.confirm_checkout(sqlite_db, s, sid, user)
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"
+    fake.sessions[sid] |= {"status": "complete", "payment_status": "paid"}
+    assert billing.confirm_checkout(sqlite_db, s, sid, user) == "master"
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "master"
+
+
+def test_someone_elses_session_is_refused(sqlite_db, fake) -> None:
+    s = settings_for(fake)
+    payer, other = new_user(sqlite_db), new_user(sqlite_db)
+    billing.upgrade_url(s, payer, "pro")
+    sid = next(iter(fake.sessions))
+    fake.sessions[sid] |= {"status": "complete", "payment_status": "paid"}
+    with pytest.raises(billing.BillingError, match="another account"):
+        billing.confirm_checkout(sqlite_db, s, sid, other)
+    assert accounts.get_user(sqlite_db, user_id=other.id).tier == "basic"
+
+
+def test_unknown_session_and_stripe_errors(sqlite_db, fake) -> None:
+    user = new_user(sqlite_db)
+    with pytest.raises(billing.BillingError, match="could not confirm"):
+        billing.confirm_checkout(sqlite_db, settings_for(fake), "cs_test_missing", user)
+    with pytest.raises(billing.BillingError, match="could not start"):
+        billing.upgrade_url(settings_for(fake, stripe_secret_key="rk_wrong"), user, "pro")
+
+
+def test_payment_links_carry_the_reference(sqlite_db) -> None:
+    user = new_user(sqlite_db)
+    url = billing.upgrade_url(load_settings(stripe_link_pro="https://buy.stripe.com/test_pro"), user, "pro")
+    assert url.startswith("https://buy.stripe.com/test_pro?")
+    assert f"client_reference_id={user.id}" in url
+
+
+def test_demo_mode_has_no_payments(sqlite_db) -> None:
+    with pytest.raises(billing.BillingError, match="demo mode"):
+        billing.upgrade_url(load_settings(stripe_secret_key=None), new_user(sqlite_db), "pro")
+
+
+# --- webhooks -----------------------------------------------------------------------------
+def signed(event: dict, secret: str = SECRET, ts: int | None = None) -> tuple[bytes, str]:
+    payload = json.dumps(event).encode()
+    ts = int(time.time()) if ts is None else ts
+    sig = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+    return payload, f"t={ts},v1={sig}"
+
+
+def completed_event(user: accounts.UserInfo, tier: str) -> dict:
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:14]}", "object": "event", "type": "checkout.session.completed",
+        "data": {"object": {"id": f"cs_test_{uuid.uuid4().hex[:8]}", "object": "checkout.session",
+                            "client_reference_id": user.id, "metadata": {"user_id": user.id, "tier": tier},
+                            "subscription": f"sub_{uuid.uuid4().hex[:10]}", "customer": "cus_1",
+                            "status": "complete", "payment_status": "paid"}},
+    }  # fmt: skip
+
+
+def test_webhook_valid_signature_applies(any_db) -> None:
+    user = new_user(any_db)
+    result = billing.handle_webhook(any_db, settings_for(), *signed(completed_event(user, "pro")))
+    assert result.status == 200
+    assert accounts.get_user(any_db, user_id=user.id).tier == "pro"
+
+
+@pytest.mark.parametrize("case", ["wrong secret", "stale timestamp", "no signature", "tampered body"])
+def test_webhook_bad_signature_changes_nothing(any_db, case: str) -> None:
+    user = new_user(any_db)
+    event = completed_event(user, "master")
+    payload, header = signed(event, secret="whsec_other") if case == "wrong secret" else signed(
+        event, ts=int(time.time()) - 3600 if case == "stale timestamp" else None)  # fmt: skip
+    if case == "no signature":
+        header = None
+    if case == "tampered body":
+        payload = payload.replace(b'"master"', b'"pro"')
+    result = billing.handle_webhook(any_db, settings_for(), payload, header)
+    assert result.status == 400
+    assert accounts.get_user(any_db, user_id=user.id).tier == "basic"
+
+
+def test_webhook_replay_is_applied_once(any_db) -> None:
+    user = new_user(any_db)
+    event = completed_event(user, "pro")
+    assert billing.handle_webhook(any_db, settings_for(), *signed(event)).status == 200
+    accounts.set_tier(any_db, user.email, "basic")  # e.g. an admin changed it since
+    again = billing.handle_webhook(any_db, settings_for(), *signed(event))
+    assert again.status == 200 and "already processed" in again.message
+    assert accounts.get_user(any_db, user_id=user.id).tier == "basic"
+
+
+def test_subscription_lifecycle_events(any_db) -> None:
+    s = settings_for()
+    user = new_user(any_db)
+    start = completed_event(user, "pro")
+    sub_id = start["data"]["object"]["subscription"]
+    billing.handle_webhook(any_db, s, *signed(start))
+
+    def event(kind: str, obj: dict) -> dict:
+        return {"id": f"evt_{uuid.uuid4().hex[:14]}", "type": kind, "data": {"object": obj}}
+
+    updated = event("customer.subscription.updated", {"id": sub_id, "status": "active", "customer": "cus_1",
+                    "items": {"data": [{"price": {"id": "price_master"}}]}})  # fmt: skip
+    assert billing.handle_webhook(any_db, s, *signed(updated)).status == 200
+    assert accounts.get_user(any_db, user_id=user.id).tier == "master"
+    failed = event("invoice.payment_failed", {"id": "in_1", "subscription": sub_id})
+    billing.handle_webhook(any_db, s, *signed(failed))
+    assert accounts.get_user(any_db, user_id=user.id).status == "past_due"
+    deleted = event("customer.subscription.deleted", {"id": sub_id, "status": "canceled", "customer": "cus_1"})
+    billing.handle_webhook(any_db, s, *signed(deleted))
+    info = accounts.get_user(any_db, user_id=user.id)
+    assert info.tier == "basic" and info.status == "cancelled"
+
+
+def test_webhook_http_server(sqlite_db) -> None:
+    import threading
+
+    server = billing.serve_webhook(sqlite_db, settings_for(), 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/webhook"
+    user = new_user(sqlite_db)
+    try:
+        payload, header = signed(completed_event(user, "pro"))
+        req = urllib.request.Request(url, payload, {"Stripe-Signature": header, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200
+        bad = urllib.request.Request(url, payload, {"Stripe-Signature": "t=1,v1=00"})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(bad, timeout=10)
+        assert info.value.code == 400
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "pro"
+
+
+def test_billing_sync(sqlite_db, fake) -> None:
+    s = settings_for(fake)
+    user = new_user(sqlite_db)
+    event = completed_event(user, "pro")
+    sub_id = event["data"]["object"]["subscription"]
+    billing.handle_webhook(sqlite_db, s, *signed(event))
+    fake.subscriptions[sub_id] = {"id": sub_id, "object": "subscription", "status": "past_due", "customer": "cus_1",
+                                  "items": {"data": [{"price": {"id": "price_master"}}]}}  # fmt: skip
+    lines = billing.sync(sqlite_db, s)
+    assert any(sub_id in line for line in lines)
+    info = accounts.get_user(sqlite_db, user_id=user.id)
+    assert info.tier == "master" and info.status == "past_due"
+
+
+def test_upgrade_in_the_app_after_stripe_confirms(sqlite_db, fake, monkeypatch) -> None:
+    from pages import _ui
+    from tests.helpers import login
+
+    user = new_user(sqlite_db)
+    for key, value in {"STRIPE_SECRET_KEY": "sk_test_app", "STRIPE_API_BASE": fake.url, "COOKIE_KEY": "k" * 40,
+                       "STRIPE_PRICE_BASIC": "price_basic", "STRIPE_PRICE_PRO": "price_pro",
+                       "STRIPE_PRICE_MASTER": "price_master"}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    _ui.get_settings.clear()
+    try:
+        at = login(user.email, "a-long-password")
+        at.switch_page("pages/account.py").run()
+        at.button(key="up_pro").click().run()
+        assert any("checkout.stripe.test" in str(b.proto) for b in at.get("link_button"))
+        sid = next(iter(fake.sessions))
+        at.query_params["session_id"] = sid  # back from Stripe, not yet paid
+        at.run()
+        assert any("not confirmed" in e.value for e in at.error)
+        assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"
+        fake.sessions[sid] |= {"status": "complete", "payment_status": "paid"}
+        at.query_params["session_id"] = sid
+        at.run()
+        assert any("Pro plan" in s.value for s in at.success)
+        assert accounts.get_user(sqlite_db, user_id=user.id).tier == "pro"
+    finally:
+        monkeypatch.undo()
+        _ui.get_settings.clear()
+
+
+def test_webhook_cli_needs_a_secret(sqlite_db) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_WEBHOOK_SECRET"} | {"DATABASE_URL": sqlite_db.url}
+    res = subprocess.run([sys.executable, "-m", "core", "webhook", "--port", "0"], capture_output=True, text=True,
+                         env=env, timeout=60)  # fmt: skip
+    assert res.returncode == 2 and "STRIPE_WEBHOOK_SECRET" in res.stderr
