@@ -180,3 +180,21 @@ def breakdown_figure(parts: pd.DataFrame) -> go.Figure:
         title="Why this score",
     )  # fmt: skip
     return fig
+
+
+def budget_curves_figure(curves: list, current: dict[str, float], optimal: dict[str, float], max_spend: float) -> go.Figure:
+    """Response curves per platform (core.budget.Curve) with the current and optimal spends marked."""
+    fig = go.Figure()
+    colors = [PRIMARY, ACCENT, "#2E8B57"]
+    for c, color in zip(curves, colors, strict=False):
+        s = np.linspace(0, max_spend, 80)
+        fig.add_scatter(x=s, y=c.conversions(s), mode="lines", name=c.platform.label, line={"color": color})
+        for label, alloc, symbol in (("current", current, "circle-open"), ("optimal", optimal, "star")):
+            x = alloc[c.platform.name]
+            fig.add_scatter(x=[x], y=[float(c.conversions(x))], mode="markers", showlegend=False,
+                            marker={"symbol": symbol, "size": 12, "color": color},
+                            hovertemplate=f"{c.platform.label} {label}: %{{x:,.0f}} US$ -> %{{y:,.1f}} orders<extra></extra>")  # fmt: skip
+    fig.update_layout(title="Response curves (circle: current split, star: optimal)", xaxis_title="Monthly spend (US$)",
+                      yaxis_title="Orders per month", template="plotly_white", height=380,
+                      margin={"l": 40, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2})  # fmt: skip
+    return fig

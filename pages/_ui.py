@@ -213,7 +213,7 @@ def build_authenticator():
 
 
 WHATIF_KEYS = ("rs_price", "rs_cost", "rs_w_demand", "rs_w_profit", "rs_w_comp", "rs_city", "rs_countries", "rs_view",
-               "_rs_last_click",
+               "_rs_last_click", "rs_budget",
                "rs_regions", "rs_minpop")  # fmt: skip
 
 
@@ -259,3 +259,37 @@ def page_guard() -> None:
 
         app.main()
         st.stop()
+
+
+AGENT_LABELS = {
+    "product_analyst": "Product Analyst", "market_profiler": "Market & City Profiler",
+    "advertising_planner": "Advertising Planner", "supply_chain_advisor": "Supply Chain & FASON Advisor",
+    "sales_strategy": "Sales Strategy",
+}  # fmt: skip
+
+
+def run_agents_for(forecast_id: str, product, countries, ad_budget, user, write) -> dict:
+    """Run the agents in this script thread, one progress line per agent as it finishes."""
+    from agents.context import AgentContext
+    from agents.runner import run_agents
+    from agents.writers import make_writer
+
+    depth = user.plan.report_depth if user else "full"
+    request = {"product": product.model_dump(mode="json"), "countries": countries or None, "budget": ad_budget,
+               "depth": depth}  # fmt: skip
+
+    def report(agent: str, out: dict) -> None:
+        extra = "; ".join(out.get("notices", []))
+        write(f"{AGENT_LABELS[agent]}: {out.get('duration_ms', 0):.0f} ms ({out.get('writer')})"
+              + (f" - {extra}" if extra else ""))  # fmt: skip
+
+    return run_agents(AgentContext(cities(), make_writer(get_settings())), request, db=db(),
+                      forecast_id=forecast_id, on_update=report)  # fmt: skip
+
+
+def agent_results(forecast_id: str) -> dict[str, dict]:
+    cache = st.session_state.setdefault("_agent_results", {})
+    if forecast_id not in cache:
+        cache.clear()
+        cache[forecast_id] = repo.load_agent_results(db(), forecast_id)
+    return cache[forecast_id]

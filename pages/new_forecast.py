@@ -59,7 +59,7 @@ def _validate() -> None:
     if product is not None and countries and not scope_mask(ca, countries).any():
         errors["countries"] = "No city in the chosen countries."
     st.session_state["nf_errors"] = errors
-    st.session_state["nf_pending"] = None if errors else (product, countries)
+    st.session_state["nf_pending"] = None if errors else (product, countries, st.session_state.get("nf_budget") or None)
 
 
 def _error(field: str) -> None:
@@ -108,6 +108,8 @@ with st.form("new_forecast", border=True):
             format_func=lambda c: country_names[c],
         )
         _error("countries")
+        st.number_input("Monthly ad budget (US$, optional)", min_value=0.0, value=None, step=100.0, key="nf_budget",
+                        help="Drives the Advertising Planner; empty = 10 % of the top cities' expected revenue")  # fmt: skip
         with st.expander("Score weights (optional)"):
             st.slider("Demand", 0.0, 1.0, 0.5, 0.05, key="nf_w_demand")
             st.slider("Profitability", 0.0, 1.0, 0.3, 0.05, key="nf_w_profit")
@@ -121,14 +123,15 @@ pending = st.session_state.get("nf_pending")
 if st.session_state.get("nf_errors"):
     st.warning("Fix the fields marked above, then run again. Nothing you entered was lost.")
 elif pending:
-    product, countries = pending
+    product, countries, ad_budget = pending
     if product.cost_warning:
         st.warning(f"Warning: {product.cost_warning}.")
+    user = _ui.current_user()
     try:
         with st.status("Running forecast ...", expanded=True) as status:
-            forecast_id = run_forecast(
-                _ui.db(), ca, product, countries, user=_ui.current_user(), on_step=status.write
-            )
+            forecast_id = run_forecast(_ui.db(), ca, product, countries, user=user, on_step=status.write)
+            status.write("Running the five agents ...")
+            _ui.run_agents_for(forecast_id, product, countries, ad_budget, user, status.write)
             status.update(label="Forecast ready", state="complete")
     except AppError as exc:
         st.session_state["nf_pending"] = None

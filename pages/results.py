@@ -112,11 +112,13 @@ def workspace() -> None:
         _why(selected)
     elif view == "Charts":
         _charts(ev, shown, selected, price)
+    elif view == "Agents":
+        _agents(price)
     else:
         _exports(shown, price, cost, weights)
 
 
-VIEWS = ["Map", "Ranking", "Why this score", "Charts", "Export"]
+VIEWS = ["Map", "Ranking", "Why this score", "Charts", "Agents", "Export"]
 
 
 def _map(shown) -> None:
@@ -236,6 +238,103 @@ def _charts(ev, shown, selected, price: float) -> None:
     st.plotly_chart(charts.to_plotly(charts.country_bar(whatif.country_summary(shown))), key="rs_country")
 
 
+def _agents(price: float) -> None:
+    results = _ui.agent_results(forecast_id)
+    if not results:
+        st.info("No agent results were stored for this forecast. Run a new forecast to get them.")
+        return
+    tabs = st.tabs([_ui.AGENT_LABELS[a] for a in _ui.AGENT_LABELS if a in results])
+    for tab, agent in zip(tabs, [a for a in _ui.AGENT_LABELS if a in results], strict=True):
+        out = results[agent]
+        with tab:
+            if "error" in out:
+                st.error(out["error"])
+                continue
+            st.caption(f"written by the {out.get('writer')} writer · {out.get('duration_ms', 0):.0f} ms")
+            for notice in out.get("notices", []):
+                st.warning(notice)
+            st.markdown(out["narrative"]["summary"])
+            _AGENT_VIEWS[agent](out, price)
+
+
+def _view_product(out: dict, _price: float) -> None:
+    st.markdown(f"*{out['narrative']['positioning']}*")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Demand potential", f"{out['demand_potential']:.0f}/100")
+    c2.metric("Market fit", f"{out['market_fit']['score']:.0f}/100")
+    c3.metric("Production complexity", f"{out['production_complexity']['score']:.0f}/100")
+    c4.metric("Expected quality", f"{out['quality_expected']['score']:.0f}/100")
+    for key in ("market_fit", "production_complexity", "quality_expected"):
+        st.caption(f"{key.replace('_', ' ')}: " + "; ".join(out[key]["reasons"]))
+    st.caption("Closest categories for the text: " + ", ".join(f"{n} ({s:.2f})" for n, s in out["suggested_categories"]))
+
+
+def _view_market(out: dict, _price: float) -> None:
+    st.dataframe(out["cities"], hide_index=True)
+    for note in out["narrative"]["cultural_notes"]:
+        st.markdown(f"- **{note['city']}**: {note['note']}")
+
+
+def _view_ads(out: dict, price: float) -> None:
+    from core import budget as bm
+
+    curves = [bm.Curve(bm.Platform(c["platform"], c["label"], 0, 0, 0, 0), c["cpa0"], c["c_max"], c["k"])
+              for c in out["curves"]]  # fmt: skip
+    b0 = float(out["budget_usd_month"])
+    ad_budget = st.slider("Monthly ad budget (US$)", 0.0, round(max(5 * b0, 1000.0), -1), b0, step=max(10.0, round(b0 / 50, -1)),
+                          key="rs_budget")  # fmt: skip
+    if ad_budget <= 0:
+        st.info("Set a budget above zero to see the split.")
+        return
+    plan = bm.plan(curves, ad_budget, price, float(out["unit_margin_usd"]))
+    opt = plan.totals.set_index("split").loc["optimised"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Orders / month (optimised)", f"{opt['conversions']:,.0f}")
+    c2.metric("CAC", _ui.money(float(opt["cac_usd"])))
+    c3.metric("ROAS", f"{opt['roas']:.2f}")
+    c4.metric("Break-even ROAS", f"{plan.break_even_roas:.2f}")
+    st.dataframe(plan.table, hide_index=True, column_config={
+        "spend_usd": st.column_config.NumberColumn("Spend", format="dollar"),
+        "conversions": st.column_config.NumberColumn("Orders", format="%.1f"),
+        "cac_usd": st.column_config.NumberColumn("CAC", format="$%.2f"),
+        "revenue_usd": st.column_config.NumberColumn("Revenue", format="dollar"),
+        "roas": st.column_config.NumberColumn("ROAS", format="%.2f"),
+    })  # fmt: skip
+    st.plotly_chart(charts.budget_curves_figure(curves, plan.current, plan.optimal, ad_budget), key="rs_budget_curves")
+    st.caption("Curves: benchmark CPC / conversion rates scaled to the markets' price level, saturating "
+               "(docs/methodology.md, Advertising). Current = equal split.")  # fmt: skip
+    st.markdown("**Targeting**: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in out["targeting"].items()))
+    st.markdown("**Ad copy**")
+    st.dataframe(out["narrative"]["ad_copies"], hide_index=True)
+    st.markdown("**Creative briefs**\n" + "\n".join(f"- {b}" for b in out["narrative"]["creative_briefs"]))
+
+
+def _view_supply(out: dict, _price: float) -> None:
+    st.markdown(f"**Method**: {out['method']} - " + "; ".join(out["method_reasons"]))
+    st.markdown(f"**Sourcing regions**: {', '.join(out['sourcing_regions'])} · ships from {out['origin']}")
+    st.dataframe(out["landed_costs"], hide_index=True)
+    a = out["aql"]
+    st.markdown(f"**AQL (ISO 2859-1, level II)**: lot {a['lot_size']:,} -> code letter {a['code_letter']}, sample "
+                f"{a['sample_size']}; AQL {a['aql']}: accept {a['accept']}, reject {a['reject']}")  # fmt: skip
+    st.markdown("**QC checklist**\n" + "\n".join(f"- {x}" for x in out["qc_checklist"]))
+    st.markdown(f"**Warehouse**: {out['warehouse']} (demand-weighted distance {out['warehouse_weighted_km']:,.0f} km)")
+
+
+def _view_sales(out: dict, _price: float) -> None:
+    st.dataframe(out["channels"], hide_index=True)
+    n = out["narrative"]
+    for key in ("landing_page", "upsell_downsell", "conversion_tactics", "customer_journey"):
+        st.markdown(f"**{key.replace('_', ' ').capitalize()}**\n" + "\n".join(f"- {x}" for x in n[key]))
+    st.markdown("**Email sequence**")
+    st.dataframe(n["email_sequence"], hide_index=True)
+
+
+_AGENT_VIEWS = {
+    "product_analyst": _view_product, "market_profiler": _view_market, "advertising_planner": _view_ads,
+    "supply_chain_advisor": _view_supply, "sales_strategy": _view_sales,
+}  # fmt: skip
+
+
 def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:
     st.markdown("Both files reproduce exactly the ranking shown (filters and what-if values applied).")
     slug = "".join(ch if ch.isalnum() else "_" for ch in product.name)[:40] or "forecast"
@@ -254,8 +353,12 @@ def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:
             charts.price_curve_chart(curve, price, whatif.best_price(curve), f"Price curve: top {n} cities"),
             charts.country_bar(whatif.country_summary(shown)),
         ]  # fmt: skip
+        agents = _ui.agent_results(forecast_id)
+        sections = [(_ui.AGENT_LABELS[a], agents[a]["narrative"]["summary"]) for a in _ui.AGENT_LABELS
+                    if a in agents and "narrative" in agents[a]]  # fmt: skip
         return exports.pdf_bytes(exports.ReportInput(
             product=report_product, table=shown, charts=specs, depth=tier.report_depth if tier else "full",
+            agent_sections=sections,
             what_if={"price": price, "unit_cost": cost, "weights": weights.model_dump()},
         ), tier)  # fmt: skip
 

@@ -147,3 +147,24 @@ def test_history_reopen_compare_delete(sqlite_db) -> None:
     assert len(repo.list_forecasts(sqlite_db, uid)) == n_before - 1
     at.button(key="hi_open").click().run()
     assert at.title[0].value == "Results"
+
+
+def test_agents_view_and_budget_slider(sqlite_db, ca) -> None:
+    from core import budget as bm
+
+    at = fill_and_run(email="pro@demo.local")
+    record = repo.load_agent_results(sqlite_db, at.session_state["forecast_id"])
+    assert set(record) == {"product_analyst", "market_profiler", "advertising_planner", "supply_chain_advisor",
+                           "sales_strategy"}  # fmt: skip
+    assert len(record["market_profiler"]["cities"]) == 10  # Pro: detailed reports
+    show(at, "Agents")
+    assert not at.exception
+    assert len(at.tabs) == 5
+    ads = record["advertising_planner"]
+    new_budget = round(2 * ads["budget_usd_month"], -1)
+    at.slider(key="rs_budget").set_value(new_budget).run()
+    curves = [bm.Curve(bm.Platform(c["platform"], c["label"], 0, 0, 0, 0), c["cpa0"], c["c_max"], c["k"])
+              for c in ads["curves"]]  # fmt: skip
+    plan = bm.plan(curves, new_budget, 30.0, ads["unit_margin_usd"])
+    expected = plan.totals.set_index("split").loc["optimised", "conversions"]
+    assert metric(at, "Orders / month (optimised)") == f"{expected:,.0f}"

@@ -65,7 +65,11 @@ def app_url(sqlite_db) -> Iterator[str]:
         pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
     yield url
     proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +93,12 @@ def choose(page, label: str, option: str) -> None:
     box.click()
     box.fill(option)
     page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def wait_idle(page) -> None:
+    """Wait until Streamlit has no script run in progress (its status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
 
 
 def sign_in(page, email: str = "master@demo.local", password: str = "demo-password") -> None:
@@ -115,9 +125,15 @@ def run_forecast_in_browser(page, app_url: str) -> float:
         countries.fill(name.split(" (")[0])
         page.get_by_role("option", name=name).first.click()
     page.keyboard.press("Escape")
+    wait_idle(page)
     start = time.perf_counter()
     page.get_by_role("button", name="Run forecast").click()
-    page.get_by_role("heading", name="Results").wait_for()
+    try:
+        page.get_by_role("heading", name="Results").wait_for(timeout=20_000)
+    except Exception:
+        wait_idle(page)
+        page.get_by_role("button", name="Run forecast").click()
+        page.get_by_role("heading", name="Results").wait_for()
     page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for()
     seconds = time.perf_counter() - start
     view(page, "Charts")

@@ -230,3 +230,23 @@ def recent_agent_logs(db: Database, limit: int = 50) -> pd.DataFrame:
             .limit(limit)
         )
         return pd.read_sql(stmt, conn)
+
+
+def save_agent_logs(db: Database, forecast_id: str, request: dict, results: dict[str, dict]) -> None:
+    """One agent_logs row per agent: input, output, duration, tokens and which writer was used."""
+    with db.session() as s:
+        for name, out in results.items():
+            s.add(models.AgentLog(
+                forecast_id=forecast_id, agent_name=name, input_data=request, output_data=out,
+                execution_time_ms=float(out.get("duration_ms", 0.0)), tokens_used=int(out.get("tokens_used", 0)),
+                writer=str(out.get("writer", "template")),
+            ))  # fmt: skip
+
+
+def load_agent_results(db: Database, forecast_id: str) -> dict[str, dict]:
+    """The newest stored result of each agent for a forecast."""
+    with db.session() as s:
+        rows = s.scalars(
+            select(models.AgentLog).where(models.AgentLog.forecast_id == forecast_id).order_by(models.AgentLog.created_at)
+        ).all()
+        return {r.agent_name: dict(r.output_data) for r in rows}

@@ -1,0 +1,1 @@
+"""The five agents as a LangGraph state machine (see graph.py for the wiring)."""

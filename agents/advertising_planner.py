@@ -1,0 +1,72 @@
+"""Advertising Planner: response curves, optimal budget split, CAC/ROAS, targeting, ad copy."""
+
+from __future__ import annotations
+
+import numpy as np
+from langgraph.runtime import Runtime
+
+from agents.common import request_product, run_agent
+from agents.context import DEPTH_CITIES, AgentContext
+from agents.schemas import AdNarrative, AdvertisingPlannerResult, CurveParams, PlatformLine
+from agents.state import AgentState
+from core import budget as bm
+from core.categories import AGE_BANDS, AGE_LABELS
+from core.errors import InputError
+
+NAME = "advertising_planner"
+DEFAULT_BUDGET_SHARE = 0.10  # without a budget: 10 % of the top cities' expected monthly revenue
+
+
+def targets(state: AgentState, ctx: AgentContext):
+    product = request_product(state)
+    ev = ctx.evaluation(product)
+    n = max(10, DEPTH_CITIES[state["request"].get("depth", "full")])
+    top = ctx.ranking(product, state["request"].get("countries"), n)
+    idx = np.searchsorted(ctx.cities.city_id, top["city_id"].to_numpy())
+    prep = ev.prepared
+    e = prep.category.price_elasticity
+    # The category's monthly units in the targets at this price (before one seller's share).
+    units = (prep.market_size_usd_month[idx] / prep.reference_price[idx]
+             * (product.price / prep.reference_price[idx]) ** -e * prep.delivery_factor[idx])  # fmt: skip
+    level = float(np.average(ctx.cities.price_level[idx], weights=np.maximum(units, 1e-12)))
+    return top, float(units.sum()), level
+
+
+def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
+    product = request_product(state)
+    top, cat_units, level = targets(state, ctx)
+    requested = state["request"].get("budget")
+    if requested is not None and requested <= 0:
+        raise InputError("the monthly ad budget must be above zero")
+    budget = requested or max(10.0, round(DEFAULT_BUDGET_SHARE * float(top["expected_revenue_usd_month"].sum()), -1))
+    margin = float(np.average(top["unit_margin_usd"], weights=np.maximum(top["expected_units_month"], 1e-12)))
+    cs = bm.curves(product.category_row().id, level, cat_units)
+    p = bm.plan(cs, budget, product.price, margin)
+    opt = p.totals.set_index("split").loc["optimised"]
+    split = [PlatformLine(**{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()})
+             for row in p.table.to_dict("records")]  # fmt: skip
+    ages = [AGE_LABELS[a] for a in (product.target_ages or AGE_BANDS[:4])]
+    targeting = {
+        "ages": ages,
+        "cities": [f"{c} ({i})" for c, i in zip(top["city"].head(10), top["country_iso2"].head(10), strict=True)],
+        "interests": list(product.category_row().keywords[:8]),
+    }
+    fields = {
+        "budget_usd_month": budget, "price_level": level, "category_units_month": cat_units,
+        "unit_margin_usd": margin,
+        "curves": [CurveParams(platform=c.platform.name, label=c.platform.label, cpa0=c.cpa0, c_max=c.c_max, k=c.k)
+                   for c in cs],
+        "split": split, "break_even_roas": p.break_even_roas, "expected_conversions": float(opt["conversions"]),
+        "cac_usd": float(opt["cac_usd"]), "roas": float(opt["roas"]), "targeting": targeting,
+    }  # fmt: skip
+    facts = {
+        "name": product.name, "category": product.category, "budget": budget, "conversions": float(opt["conversions"]),
+        "cac": float(opt["cac_usd"]), "roas": float(opt["roas"]), "break_even_roas": p.break_even_roas,
+        "optimised": p.table[p.table["split"] == "optimised"].to_dict("records"),
+        "audience": "adults aged " + ", ".join(ages), "top_city": str(top.iloc[0]["city"]),
+    }  # fmt: skip
+    return fields, facts
+
+
+def node(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    return run_agent(NAME, state, runtime, analyse, AdNarrative, AdvertisingPlannerResult)

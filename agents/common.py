@@ -1,0 +1,44 @@
+"""Shared helpers of the agent nodes: timing, writing, result packing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
+
+from agents.context import AgentContext
+from agents.state import AgentState
+from core.forecast import ProductInput
+
+
+def request_product(state: AgentState) -> ProductInput:
+    return ProductInput(**state["request"]["product"])
+
+
+def run_agent(
+    name: str, state: AgentState, runtime: Runtime[AgentContext],
+    analyse: Callable[[AgentState, AgentContext], tuple[dict, dict]],
+    narrative_schema: type[BaseModel], result_model: type[BaseModel],
+) -> dict:  # fmt: skip
+    """Analyse (numbers), write (text), pack into the agent's Pydantic result; time it.
+
+    ``analyse`` returns (fields of the result, facts for the writer).
+    """
+    t0 = time.perf_counter()
+    ctx = runtime.context
+    depth = state["request"].get("depth", "full")
+    try:
+        fields, facts = analyse(state, ctx)
+    except Exception as exc:
+        notice = f"{name} could not complete: {exc}"
+        failed = {"error": str(exc), "writer": "none", "tokens_used": 0, "notices": [notice],
+                  "duration_ms": (time.perf_counter() - t0) * 1000}  # fmt: skip
+        return {"results": {name: failed}, "notices": [notice]}
+    written = ctx.writer.write(name, facts, narrative_schema, depth)
+    result = result_model(
+        **fields, narrative=written.output, writer=written.writer, tokens_used=written.tokens,
+        notices=written.notices, duration_ms=(time.perf_counter() - t0) * 1000,
+    )  # fmt: skip
+    return {"results": {name: result.model_dump(mode="json")}, "notices": written.notices}

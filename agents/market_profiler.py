@@ -1,0 +1,35 @@
+"""Market & City Profiler: the engine's ranking plus a profile of the top cities."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agents.common import request_product, run_agent
+from agents.context import DEPTH_CITIES, AgentContext
+from agents.schemas import CityProfile, MarketNarrative, MarketProfilerResult
+from agents.state import AgentState
+
+NAME = "market_profiler"
+
+
+def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
+    product = request_product(state)
+    n = DEPTH_CITIES[state["request"].get("depth", "full")]
+    top = ctx.ranking(product, state["request"].get("countries"), n)
+    info = ctx.cities.frame.set_index("city_id").loc[top["city_id"]]
+    cities = [
+        CityProfile(
+            rank=int(r.rank), city=str(r.city), country_iso2=str(r.country_iso2),
+            opportunity_score=float(r.opportunity_score), demand_score=float(r.demand_score),
+            competition_index=float(r.competition_index), demographic_match=100 * float(r.age_fit),
+            purchasing_power_index=float(ppi), online_buyers_pct=float(ob),
+            expected_units_month=float(r.expected_units_month),
+        )
+        for r, ppi, ob in zip(top.itertuples(), info["purchasing_power_index"], info["online_buyers_pct"], strict=True)
+    ]
+    fields = {"cities": cities}
+    return fields, {"cities": [c.model_dump() for c in cities]}
+
+
+def node(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    return run_agent(NAME, state, runtime, analyse, MarketNarrative, MarketProfilerResult)

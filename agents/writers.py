@@ -1,0 +1,83 @@
+"""The LLM port: an OpenAI(-compatible) writer and a deterministic template writer.
+
+``write`` never raises: an LLM failure (timeout, rate limit after retries, malformed output) falls
+back to the template writer for that agent and says so in ``notices``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from agents import templates
+from agents.prompts import PROMPTS
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class WriteResult:
+    output: BaseModel
+    writer: str
+    tokens: int = 0
+    notices: list[str] = field(default_factory=list)
+
+
+class Writer(Protocol):
+    name: str
+
+    def write(self, agent: str, facts: dict, schema: type[T], depth: str) -> WriteResult: ...
+
+
+class TemplateWriter:
+    """Deterministic, offline text from the facts (agents/templates.py)."""
+
+    name = "template"
+
+    def write(self, agent: str, facts: dict, schema: type[T], depth: str) -> WriteResult:
+        return WriteResult(templates.render(agent, facts, depth), "template")
+
+
+class LLMWriter:
+    """OpenAI or any OpenAI-compatible server, with structured output; falls back to templates."""
+
+    name = "llm"
+
+    def __init__(self, api_key: str, model: str, base_url: str | None = None, timeout_s: float = 20.0,
+                 max_retries: int = 2) -> None:  # fmt: skip
+        from openai import OpenAI
+
+        self.model = model
+        self.client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries)
+        self.fallback = TemplateWriter()
+
+    def write(self, agent: str, facts: dict, schema: type[T], depth: str) -> WriteResult:
+        try:
+            completion = self.client.chat.completions.parse(
+                model=self.model,
+                messages=[
+                    {"role": "system", "content": PROMPTS[agent]},
+                    {"role": "user", "content": json.dumps({"depth": depth, "facts": facts}, default=str)},
+                ],
+                response_format=schema,
+            )
+            parsed = completion.choices[0].message.parsed
+            if parsed is None:
+                raise ValueError("the model returned no structured output")
+            tokens = completion.usage.total_tokens if completion.usage else 0
+            return WriteResult(parsed, "llm", tokens)
+        except Exception as exc:
+            result = self.fallback.write(agent, facts, schema, depth)
+            reason = type(exc).__name__ + (f": {str(exc)[:160]}" if str(exc) else "")
+            result.notices.append(f"LLM writer failed ({reason}); template text used for this agent")
+            return result
+
+
+def make_writer(settings) -> Writer:
+    if settings.openai_api_key is None:
+        return TemplateWriter()
+    return LLMWriter(settings.openai_api_key.get_secret_value(), settings.openai_model, settings.openai_base_url,
+                     settings.openai_timeout_s)  # fmt: skip

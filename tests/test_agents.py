@@ -1,0 +1,199 @@
+"""The agents: each node alone, the whole graph offline, the LLM path against a fake server, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from langgraph.checkpoint.memory import MemorySaver
+from langgraph.graph import END, START, StateGraph
+
+from agents import advertising_planner, market_profiler, product_analyst, sales_strategy, supply_chain_advisor
+from agents.context import AgentContext
+from agents.graph import AGENTS
+from agents.runner import run_agents
+from agents.schemas import (
+    AdvertisingPlannerResult,
+    MarketProfilerResult,
+    ProductAnalystResult,
+    SalesStrategyResult,
+    SupplyChainResult,
+)
+from agents.state import AgentState
+from agents.writers import LLMWriter, TemplateWriter
+from core.db import repo
+from core.forecast import validate_product
+from tests.fake_openai import FakeOpenAI
+
+PRODUCT = validate_product(name="Organic tee", description="organic cotton t-shirt", category="166", price=30,
+                           unit_cost=8, ships_from="Istanbul, TR")  # fmt: skip
+REQUEST = {"product": PRODUCT.model_dump(mode="json"), "countries": ["DE", "FR", "TR"], "budget": 3000.0,
+           "depth": "detailed"}  # fmt: skip
+MODULES = {"product_analyst": (product_analyst, ProductAnalystResult),
+           "market_profiler": (market_profiler, MarketProfilerResult),
+           "advertising_planner": (advertising_planner, AdvertisingPlannerResult),
+           "supply_chain_advisor": (supply_chain_advisor, SupplyChainResult),
+           "sales_strategy": (sales_strategy, SalesStrategyResult)}  # fmt: skip
+
+
+def single_node_graph(name: str):
+    g = StateGraph(AgentState, context_schema=AgentContext)
+    g.add_node(name, MODULES[name][0].node)
+    g.add_edge(START, name)
+    g.add_edge(name, END)
+    return g.compile(checkpointer=MemorySaver())
+
+
+@pytest.fixture(scope="module")
+def offline(ca):
+    return run_agents(AgentContext(ca), REQUEST)
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_each_node_alone(ca, offline, name: str) -> None:
+    upstream = {k: v for k, v in offline.items() if k in ("advertising_planner", "supply_chain_advisor")}
+    out = single_node_graph(name).invoke(
+        {"request": REQUEST, "results": upstream if name == "sales_strategy" else {}, "notices": []},
+        {"configurable": {"thread_id": f"t-{name}"}}, context=AgentContext(ca),
+    )  # fmt: skip
+    result = MODULES[name][1].model_validate(out["results"][name])
+    assert result.writer == "template" and result.duration_ms > 0 and result.notices == []
+
+
+def test_whole_graph_offline(offline) -> None:
+    assert list(offline) == list(AGENTS) or set(offline) == set(AGENTS)
+    ads = AdvertisingPlannerResult.model_validate(offline["advertising_planner"])
+    optimised = [x for x in ads.split if x.split == "optimised"]
+    assert sum(x.spend_usd for x in optimised) == pytest.approx(3000.0)
+    assert 5 <= len(ads.narrative.ad_copies) <= 10
+    supply = SupplyChainResult.model_validate(offline["supply_chain_advisor"])
+    assert supply.origin == "Istanbul, TR" and supply.aql["code_letter"] in "ABCDEFGHJKLMNPQ"
+    assert {x.country_iso2 for x in supply.landed_costs} <= {"DE", "FR", "TR"}
+    tr = next(x for x in supply.landed_costs if x.country_iso2 == "TR")
+    assert tr.duty_usd == 0 and tr.import_vat_usd == 0  # domestic: no duty, no import VAT
+    sales = SalesStrategyResult.model_validate(offline["sales_strategy"])
+    assert sum(c.recommended for c in sales.channels) == len({c.country_iso2 for c in sales.channels})
+    market = MarketProfilerResult.model_validate(offline["market_profiler"])
+    assert len(market.cities) == 10  # detailed depth
+
+
+def test_depth_changes_the_report(ca) -> None:
+    summary = run_agents(AgentContext(ca), REQUEST | {"depth": "summary"})
+    full = run_agents(AgentContext(ca), REQUEST | {"depth": "full"})
+    assert len(summary["market_profiler"]["cities"]) == 5 and len(full["market_profiler"]["cities"]) == 20
+    assert len(summary["advertising_planner"]["narrative"]["ad_copies"]) == 5
+    assert len(full["advertising_planner"]["narrative"]["ad_copies"]) == 10
+
+
+def test_deterministic_offline(ca, offline) -> None:
+    again = run_agents(AgentContext(ca), REQUEST)
+    strip = lambda r: {k: {kk: vv for kk, vv in v.items() if kk != "duration_ms"} for k, v in r.items()}  # noqa: E731
+    assert strip(again) == strip(offline)
+
+
+def test_sales_strategy_survives_failed_upstream(ca) -> None:
+    failed = {"advertising_planner": {"error": "boom"}, "supply_chain_advisor": {"error": "boom"}}
+    out = single_node_graph("sales_strategy").invoke({"request": REQUEST, "results": failed, "notices": []},
+                                                     {"configurable": {"thread_id": "x"}}, context=AgentContext(ca))  # fmt: skip
+    assert SalesStrategyResult.model_validate(out["results"]["sales_strategy"]).channels
+
+
+def test_failing_agent_keeps_the_others(ca) -> None:
+    bad = REQUEST | {"product": REQUEST["product"] | {"unit_cost": 8}, "budget": -1.0}  # the planner refuses
+    results = run_agents(AgentContext(ca), bad)
+    assert "error" in results["advertising_planner"]
+    for name in ("product_analyst", "market_profiler", "supply_chain_advisor", "sales_strategy"):
+        assert "error" not in results[name], name
+
+
+def test_persisted_with_checkpointer(any_db, ca) -> None:
+    from core.service import run_forecast
+
+    fid = run_forecast(any_db, ca, PRODUCT, ["DE"], store_top=20)
+    run_agents(AgentContext(ca), REQUEST, db=any_db, forecast_id=fid)
+    run_agents(AgentContext(ca), REQUEST, db=any_db, forecast_id=fid)  # a second run: a new thread id
+    stored = repo.load_agent_results(any_db, fid)
+    assert set(stored) == set(AGENTS)
+    logs = repo.recent_agent_logs(any_db, 200)
+    assert (logs["forecast_id"] == fid).sum() == 10
+    assert set(logs.loc[logs["forecast_id"] == fid, "writer"]) == {"template"}
+
+
+# --- the LLM path against a local fake OpenAI-compatible server ------------------------------
+def llm(fake: FakeOpenAI, timeout_s: float = 5.0) -> LLMWriter:
+    return LLMWriter("sk-test", "fake-model", base_url=fake.url, timeout_s=timeout_s, max_retries=2)
+
+
+def test_llm_valid_structured_reply(ca) -> None:
+    with FakeOpenAI("ok") as fake:
+        results = run_agents(AgentContext(ca, llm(fake)), REQUEST)
+    for name in AGENTS:
+        assert results[name]["writer"] == "llm", name
+        assert results[name]["tokens_used"] == 123
+        assert results[name]["notices"] == []
+    # Numbers still come from the cores, not from the LLM.
+    offline = run_agents(AgentContext(ca, TemplateWriter()), REQUEST)
+    assert results["advertising_planner"]["split"] == offline["advertising_planner"]["split"]
+    assert results["advertising_planner"]["narrative"]["summary"] == "Written by the fake LLM."
+
+
+@pytest.mark.parametrize(("mode", "reason"), [("malformed", "ValidationError"), ("timeout", "Timeout")])
+def test_llm_failure_falls_back_to_template(ca, mode: str, reason: str) -> None:
+    with FakeOpenAI(mode, delay_s=2.0) as fake:
+        writer = llm(fake, timeout_s=0.5)
+        writer.client = writer.client.with_options(max_retries=0) if mode == "timeout" else writer.client
+        result = writer.write("product_analyst", {"name": "x", "category": "Apparel & Accessories",
+                              "category_matches_text": True, "price": 30.0, "demand_potential": 50.0,
+                              "market_fit": 50.0, "complexity": 40.0, "quality": 50.0, "position": "mid-market",
+                              "audience": "adults"}, ProductAnalystResult.model_fields["narrative"].annotation,
+                              "full")  # fmt: skip
+    assert result.writer == "template"
+    assert result.tokens == 0
+    assert any("LLM writer failed" in n and reason in n for n in result.notices), result.notices
+
+
+def test_llm_429_then_success(ca) -> None:
+    with FakeOpenAI("429-then-ok") as fake:
+        results = run_agents(AgentContext(ca, llm(fake)), REQUEST)
+        assert fake.calls == len(AGENTS) + 1  # one retry after the 429
+    assert all(results[n]["writer"] == "llm" for n in AGENTS)
+
+
+# --- CLI ----------------------------------------------------------------------------------
+def cli(*args: str, db) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DATABASE_URL=db.url)
+    return subprocess.run([sys.executable, "-m", "agents", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+BASE = ["run", "--name", "Tee", "--category", "166", "--price", "30", "--unit-cost", "8", "--countries", "DE"]
+
+
+def test_cli_json(sqlite_db, tmp_path) -> None:
+    out = tmp_path / "agents.json"
+    res = cli(*BASE, "--budget", "2000", "--depth", "summary", "--out", str(out), db=sqlite_db)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(out.read_text())
+    assert list(data) == list(AGENTS)
+    for name in AGENTS:
+        assert {"writer", "duration_ms", "notices"} <= set(data[name])
+        assert data[name]["writer"] == "template"
+
+
+def test_cli_markdown(sqlite_db) -> None:
+    res = cli(*BASE, "--format", "md", db=sqlite_db)
+    assert res.returncode == 0 and res.stdout.startswith("# Agent report: Tee")
+    assert "## Advertising Planner" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--budget", "-5"], "budget"), (["--depth", "deep"], "invalid choice"), (["--ships-from", "Atlantis, XX"], "unknown country")],
+)
+def test_cli_bad_input(sqlite_db, extra, message) -> None:
+    argv = [a for a in BASE]
+    res = cli(*argv, *extra, db=sqlite_db)
+    assert res.returncode == 2 and message in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
