@@ -42,8 +42,18 @@ def main() -> None:
     measure("ranking table, all cities (+ DataFrame of all columns)", lambda: rank(evaluate(prepare(ca, product))))
     measure("what-if recompute (evaluate at a new price + order)", lambda: order(evaluate(prep, price=33.0)))
     measure("what-if, top-50 table (evaluate + rank top 50)", lambda: rank(evaluate(prep, price=33.0), top=50))
+    bench_agents(ca, product)
     bench_app(ca, prep)
     bench_browser()
+
+
+def bench_agents(ca, product) -> None:  # noqa: ANN001
+    """The whole agent graph, offline (template writer), as the app runs it (no database)."""
+    from agents.context import AgentContext
+    from agents.runner import run_agents
+
+    request = {"product": product.model_dump(mode="json"), "countries": None, "budget": 5000.0, "depth": "full"}
+    measure("agents: whole graph offline (5 agents, full depth)", lambda: run_agents(AgentContext(ca), request), runs=10)
 
 
 def bench_app(ca, prep) -> None:
