@@ -47,7 +47,7 @@ def main() -> None:
     bench_browser()
 
 
-def bench_agents(ca, product) -> None:  # noqa: ANN001
+def bench_agents(ca, product) -> None:
     """The whole agent graph, offline (template writer), as the app runs it (no database)."""
     from agents.context import AgentContext
     from agents.runner import run_agents

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 
+# Letters that Unicode does not decompose into a base letter + accent.
+_SPECIAL = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "ss", "Æ": "AE",
+                          "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th", "ı": "i", "Ħ": "H", "ħ": "h"})  # fmt: skip
+
 
 def fold(text: str) -> str:
-    """Lower-case ASCII form of a name: accents stripped ("São Paulo" -> "sao paulo")."""
-    nfkd = unicodedata.normalize("NFKD", str(text))
+    """Lower-case ASCII form of a name: accents stripped ("São Paulo" -> "sao paulo", "Łódź" -> "lodz")."""
+    nfkd = unicodedata.normalize("NFKD", str(text).translate(_SPECIAL))
     ascii_text = nfkd.encode("ascii", "ignore").decode("ascii")
     return " ".join(ascii_text.lower().replace("-", " ").split())

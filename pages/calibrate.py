@@ -1,9 +1,117 @@
-"""Calibrate page (planned)."""
+"""Calibrate: upload your sales by city; see the match report, honest accuracy, predictions, twins."""
 
+from __future__ import annotations
+
+import numpy as np
+import pydeck as pdk
 import streamlit as st
 
+from core import calibration
+from core.categories import all_categories
+from core.db import repo
+from core.errors import AppError
+from core.forecast import evaluate, prepare, validate_product
 from pages import _ui
 
 _ui.page_guard()
-st.title("Calibrate")
-st.info("Upload your own sales by city to calibrate the forecast. Coming with the calibration issue.")
+st.title("Calibrate with your sales")
+st.caption(
+    "Upload past sales by city (CSV: `city`, `country` (ISO2, ISO3 or name), optional `region`, exactly one of "
+    "`units`, `orders` or `revenue`, optional `period`). A model fitted on your cities predicts the others; "
+    "its cross-validated accuracy is shown next to a population-only model."
+)
+user = _ui.current_user()
+ca = _ui.cities()
+country_names = _ui.country_labels()
+
+with st.form("calibrate"):
+    upload = st.file_uploader("Sales file (CSV, UTF-8)", type=["csv", "txt"], key="cal_file")
+    c1, c2, c3 = st.columns(3)
+    category = c1.selectbox("Category", [c.name for c in all_categories()], key="cal_category")
+    price = c2.number_input("Price (US$)", min_value=0.01, value=30.0, key="cal_price")
+    cost = c3.number_input("Unit cost (US$)", min_value=0.0, value=10.0, key="cal_cost")
+    countries = st.multiselect("Predict for countries (empty = the countries in the file)", list(country_names),
+                               format_func=lambda c: country_names[c], key="cal_countries")  # fmt: skip
+    name = st.text_input("Name for this calibration", value="My sales", key="cal_name")
+    run = st.form_submit_button("Calibrate", type="primary")
+
+if run:
+    if upload is None:
+        st.error("Choose a sales file first.")
+    else:
+        try:
+            rows, measure = calibration.read_sales(upload.getvalue(), upload.name)
+            product = validate_product(name=name or "sales", category=category, price=price, unit_cost=cost)
+            with st.status("Calibrating ...", expanded=False) as status:
+                status.write("Matching cities and fitting the model")
+                result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries or None)
+                status.update(label="Calibration ready", state="complete")
+        except AppError as exc:
+            st.error(str(exc))
+        else:
+            metrics = {"cv_spearman": result.cv.spearman, "baseline_cv_spearman": result.cv.baseline_spearman,
+                       "cv_rmsle": result.cv.rmsle, "baseline_cv_rmsle": result.cv.baseline_rmsle,
+                       "n_train": int(result.predictions["in_training"].sum()), "n_folds": result.cv.n_folds}  # fmt: skip
+            report = {"matched_rows": result.report.matched_rows, "unmatched_rows": result.report.unmatched,
+                      "twins": result.twins.to_dict("records")}  # fmt: skip
+            params = {"category": category, "price": price, "unit_cost": cost, "countries": countries}
+            cid = repo.save_calibration(_ui.db(), user.id if user else None, name or "My sales", measure, params,
+                                        metrics, report, result.predictions)  # fmt: skip
+            st.session_state["calibration_id"] = cid
+            st.success("Calibration saved. Use it on Results with the 'Rank by calibrated predictions' switch.")
+
+saved = repo.list_calibrations(_ui.db(), user.id if user else None)
+if not saved:
+    st.info("No calibration yet: upload a sales file above.")
+    st.stop()
+ids = [c["id"] for c in saved]
+labels = {c["id"]: f"{c['created_at']:%Y-%m-%d %H:%M} · {c['name']} ({c['measure']})" for c in saved}
+current = st.session_state.get("calibration_id")
+pick = st.selectbox("Saved calibrations", ids, index=ids.index(current) if current in ids else 0,
+                    format_func=labels.get, key="cal_pick")  # fmt: skip
+cal = repo.load_calibration(_ui.db(), pick, user.id if user else None)
+m, rep = cal["metrics"], cal["report"]
+
+st.subheader("Match report")
+st.write(f"**{rep['matched_rows']}** rows matched, **{len(rep['unmatched_rows'])}** not matched.")
+if rep["unmatched_rows"]:
+    st.dataframe(rep["unmatched_rows"], hide_index=True)
+
+st.subheader("Accuracy (cross-validated)")
+a1, a2, a3 = st.columns(3)
+a1.metric("Rank correlation (Spearman)", f"{m['cv_spearman']:.2f}", f"{m['cv_spearman'] - m['baseline_cv_spearman']:+.2f} vs population-only")
+a2.metric("Error (RMSE of log sales)", f"{m['cv_rmsle']:.2f}", f"{m['cv_rmsle'] - m['baseline_cv_rmsle']:+.2f} vs population-only",
+          delta_color="inverse")  # fmt: skip
+a3.metric("Cities in training", f"{m['n_train']}", help=f"{m['n_folds']}-fold cross-validation")
+if m["cv_spearman"] > m["baseline_cv_spearman"]:
+    st.success("Calibration ranks your cities better than population alone.")
+else:
+    st.warning("Calibration does not beat a population-only model on your data: treat its predictions with care.")
+
+preds = cal["predictions"]
+f = ca.frame.set_index("city_id").loc[preds["city_id"]]
+preds = preds.assign(city=f["name"].to_numpy(), region=f["admin1"].to_numpy(), country_iso2=f["country_iso2"].to_numpy(),
+                     lat=f["lat"].to_numpy(), lon=f["lon"].to_numpy(), population=f["population"].to_numpy())  # fmt: skip
+new = preds[~preds["in_training"]].head(1000)
+st.subheader(f"Predicted {cal['measure']} in cities you do not sell in yet")
+if new.empty:
+    st.info("Every city in scope is already in your sales file.")
+else:
+    v = new["predicted"].to_numpy()
+    data = new[["city", "country_iso2", "lat", "lon"]].assign(
+        color=_ui.ramp(np.log1p(v)), radius=3000 + 50000 * np.sqrt(v / max(v.max(), 1e-9)),
+        pred=new["predicted"].map("{:,.1f}".format))  # fmt: skip
+    layer = pdk.Layer("ScatterplotLayer", data=data, id="cal", get_position=["lon", "lat"], get_fill_color="color",
+                      get_radius="radius", radius_min_pixels=2, radius_max_pixels=30, pickable=True)  # fmt: skip
+    st.pydeck_chart(_ui.deck([layer], _ui.view_for(new["lat"].head(50).to_numpy(), new["lon"].head(50).to_numpy()),
+                             {"html": "<b>{city}</b> ({country_iso2})<br/>predicted {pred}"}), key="cal_map")  # fmt: skip
+    st.dataframe(new[["city", "region", "country_iso2", "population", "predicted", "predicted_low", "predicted_high"]],
+                 hide_index=True, column_config={"population": st.column_config.NumberColumn(format="localized"),
+                                                 "predicted": st.column_config.NumberColumn(format="%.1f"),
+                                                 "predicted_low": st.column_config.NumberColumn("80 % low", format="%.1f"),
+                                                 "predicted_high": st.column_config.NumberColumn("80 % high", format="%.1f")})  # fmt: skip
+
+st.subheader("Twin cities of your best cities")
+st.caption("Most similar cities you do not sell in yet: standardised city features, PCA, nearest neighbours.")
+st.dataframe(rep["twins"], hide_index=True, column_config={
+    "city_id": None, "twin_id": None, "similarity": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f")})  # fmt: skip

@@ -6,7 +6,8 @@ import numpy as np
 import pydeck as pdk
 import streamlit as st
 
-from core import charts, exports, whatif
+from core import calibration, charts, exports, whatif
+from core.db import repo
 from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank
 from core.service import product_from_params, result_limit, result_table
@@ -81,6 +82,16 @@ def workspace() -> None:
         f_regions = st.multiselect("Filter regions", reg_opts, key="rs_regions", disabled=not f_countries)
         f_minpop = st.number_input("Min. population", min_value=0, value=0, step=50_000, key="rs_minpop")
     shown = whatif.filter_ranking(table, f_countries, f_regions, float(f_minpop))
+    calibrations = repo.list_calibrations(_ui.db(), user.id if user else None)
+    if calibrations and st.toggle("Rank by calibrated predictions", key="rs_calibrated",
+                                  help="Re-rank by a saved calibration on your own sales (Calibrate page)"):  # fmt: skip
+        cal_ids = [c["id"] for c in calibrations]
+        pick = st.selectbox("Calibration", cal_ids, key="rs_cal_pick",
+                            format_func=lambda i: next(c["name"] for c in calibrations if c["id"] == i))  # fmt: skip
+        cal = repo.load_calibration(_ui.db(), pick, user.id if user else None)
+        shown = calibration.apply_calibration(shown, cal["predictions"])
+        st.caption(f"Ranked by predicted {cal['measure']} from your sales; cities without a prediction follow in "
+                   "prior order. `prior_rank` keeps the open-data rank.")  # fmt: skip
     if shown.empty:
         st.info("No city passes the filters. Clear a filter or lower the minimum population.")
         return
@@ -160,11 +171,12 @@ TABLE_COLUMNS = [
     "competition_index", "profitability_score", "expected_units_month", "expected_units_low",
     "expected_units_high", "expected_revenue_usd_month", "recommended_price_usd", "city_id",
 ]  # fmt: skip
+CALIBRATED_COLUMNS = ["calibrated_prediction", "prior_rank"]
 
 
 def _table(shown) -> None:
     grid = st.dataframe(
-        shown[TABLE_COLUMNS], hide_index=True, on_select="rerun", selection_mode="single-row", key="rs_table",
+        shown[TABLE_COLUMNS + [c for c in CALIBRATED_COLUMNS if c in shown.columns]], hide_index=True, on_select="rerun", selection_mode="single-row", key="rs_table",
         column_config={
             "rank": st.column_config.NumberColumn("#", format="%d"),
             "city": "City", "region": "Region", "country_iso2": "Country",

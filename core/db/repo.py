@@ -250,3 +250,35 @@ def load_agent_results(db: Database, forecast_id: str) -> dict[str, dict]:
             select(models.AgentLog).where(models.AgentLog.forecast_id == forecast_id).order_by(models.AgentLog.created_at)
         ).all()
         return {r.agent_name: dict(r.output_data) for r in rows}
+
+
+# --- calibrations -----------------------------------------------------------------------------
+def save_calibration(db: Database, user_id: str | None, name: str, measure: str, params: dict, metrics: dict,
+                     report: dict, predictions: pd.DataFrame) -> str:  # fmt: skip
+    cols = ["city_id", "predicted", "predicted_low", "predicted_high", "in_training"]
+    records = [{k: (bool(v) if k == "in_training" else int(v) if k == "city_id" else float(v)) for k, v in r.items()}
+               for r in predictions[cols].to_dict("records")]  # fmt: skip
+    with db.session() as s:
+        row = models.CalibrationRecord(user_id=user_id, name=name, measure=measure, params=params, metrics=metrics,
+                                       report=report, predictions=records)  # fmt: skip
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def list_calibrations(db: Database, user_id: str | None) -> list[dict]:
+    col = models.CalibrationRecord.user_id
+    with db.session() as s:
+        rows = s.scalars(select(models.CalibrationRecord).where(col.is_(None) if user_id is None else col == user_id)
+                         .order_by(models.CalibrationRecord.created_at.desc())).all()  # fmt: skip
+        return [{"id": r.id, "name": r.name, "measure": r.measure, "params": dict(r.params), "metrics": dict(r.metrics),
+                 "created_at": r.created_at} for r in rows]  # fmt: skip
+
+
+def load_calibration(db: Database, calibration_id: str, user_id: str | None) -> dict:
+    with db.session() as s:
+        r = s.get(models.CalibrationRecord, calibration_id)
+        if r is None or r.user_id != user_id:
+            raise AccessError("that calibration does not exist or is not yours")
+        return {"id": r.id, "name": r.name, "measure": r.measure, "params": dict(r.params), "metrics": dict(r.metrics),
+                "report": dict(r.report), "predictions": pd.DataFrame(r.predictions)}  # fmt: skip

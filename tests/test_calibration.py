@@ -1,0 +1,209 @@
+"""Calibration on a user's sales: reading, matching, the estimator, accuracy vs baseline, twins, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from core import calibration as cal
+from core.errors import InputError
+from core.forecast import evaluate, prepare, validate_product
+from tests.helpers import login
+
+PRODUCT = validate_product(name="Tee", category="166", price=30, unit_cost=8)
+
+
+@pytest.fixture(scope="module")
+def ev(ca):
+    return evaluate(prepare(ca, PRODUCT))
+
+
+def synthetic(ca, iso2: str, n: int, income_power: float, noise: float, seed: int = 0) -> bytes:
+    """Sales generated from a known relationship: population x income ** income_power x noise."""
+    f = ca.frame[ca.frame["country_iso2"] == iso2].nlargest(n, "population")
+    rng = np.random.default_rng(seed)
+    y = f["population"] / 1e4 * (f["gdp_per_capita_ppp"] / 2e4) ** income_power * np.exp(rng.normal(0, noise, len(f)))
+    lines = ["city,country,region,units"] + [f'"{c}",{iso2},"{r}",{v:.2f}' for c, r, v in zip(f["name"], f["admin1"], y, strict=True)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def run(data: bytes, ev, countries=None):
+    rows, measure = cal.read_sales(data)
+    return cal.calibrate(rows, measure, ev, countries)
+
+
+def test_recovers_income_effect_and_beats_baseline(ca, ev) -> None:
+    result = run(synthetic(ca, "BR", 80, income_power=2.0, noise=0.3), ev, ["BR"])
+    assert result.cv.spearman > result.cv.baseline_spearman + 0.05
+    assert result.cv.rmsle < result.cv.baseline_rmsle
+    assert result.cv.spearman > 0.75  # noise (sd 0.3 in logs) caps what any model can reach
+    # Out of sample: rank the next 80 cities, not in the file, against the same relationship.
+    f = ca.frame[ca.frame["country_iso2"] == "BR"].nlargest(160, "population").iloc[80:]
+    truth = f["population"] * f["gdp_per_capita_ppp"] ** 2
+    pred = result.predictions.set_index("city_id").loc[f["city_id"], "predicted"]
+    assert pd.Series(pred.to_numpy()).corr(pd.Series(truth.to_numpy()), method="spearman") > 0.8
+    assert not result.predictions.set_index("city_id").loc[f["city_id"], "in_training"].any()
+
+
+def test_population_only_truth_gives_no_false_gain(ca, ev) -> None:
+    result = run(synthetic(ca, "DE", 60, income_power=0.0, noise=0.2), ev, ["DE"])
+    assert result.cv.baseline_spearman > 0.85
+    assert result.cv.spearman < result.cv.baseline_spearman + 0.1
+
+
+def test_intervals_and_scope(ca, ev) -> None:
+    result = run(synthetic(ca, "BR", 40, 1.0, 0.3), ev)
+    p = result.predictions
+    assert set(p["country_iso2"]) == {"BR"}  # default scope: the countries in the file
+    assert (p["predicted_low"] <= p["predicted"]).all() and (p["predicted"] <= p["predicted_high"]).all()
+    assert p["in_training"].sum() == 40
+
+
+def test_twins_are_unsold_similar_cities(ca, ev) -> None:
+    result = run(synthetic(ca, "BR", 40, 1.0, 0.3), ev)
+    t = result.twins
+    assert len(t) == 15
+    assert not set(t["twin_id"]) & set(result.report.matched["city_id"])
+    assert t["similarity"].between(0, 100).all()
+
+
+def test_estimator_contract(ca, ev) -> None:
+    model = cal.SalesModel(alpha=2.0)
+    assert model.get_params() == {"alpha": 2.0, "features": tuple(cal.FEATURES)}
+    assert clone(model).set_params(alpha=3.0).alpha == 3.0
+    X = cal.feature_frame(ev).iloc[:50]  # noqa: N806
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    y = np.arange(1, 51, dtype=float)
+    assert model.fit(X, y) is model
+    assert hasattr(model, "pipeline_") and model.n_features_in_ == len(cal.FEATURES)
+    assert model.predict(X).shape == (50,)
+    np.testing.assert_allclose(model.predict(X), cal.SalesModel(alpha=2.0).fit(X, y).predict(X))  # deterministic
+
+
+# --- matching -----------------------------------------------------------------------------
+def match(ca, csv_text: str):
+    rows, measure = cal.read_sales(csv_text.encode())
+    return cal.match_cities(rows, measure, ca)
+
+
+def city_of(ca, report, row: int) -> str:
+    cid = int(report.matched.set_index("row").loc[row, "city_id"])
+    return str(ca.frame.set_index("city_id").loc[cid, "name"])
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("sao paulo,BR,,5", "São Paulo"), ("SÃO PAULO,Brazil,,5", "São Paulo"), ("lodz,POL,,5", "Łódź"),
+     ("New York,US,,5", "New York City"), ("Springfield,US,Illinois,5", "Springfield"),
+     ("Springfield,US,US-IL,5", "Springfield"), ("Springfield,US,MA,5", "Springfield"),
+     ("Paris,France,,5", "Paris"), ("Koln,DE,,5", "Köln")],
+)  # fmt: skip
+def test_matching(ca, line: str, expected: str) -> None:
+    report = match(ca, "city,country,region,units\n" + line + "\n")
+    assert report.unmatched == [], report.unmatched
+    assert city_of(ca, report, 2) == expected
+
+
+def test_same_name_in_two_regions(ca) -> None:
+    report = match(ca, "city,country,region,units\nSpringfield,US,Illinois,5\nSpringfield,US,Missouri,7\nSpringfield,US,,1\n")
+    ids = report.matched["city_id"].tolist()
+    assert len(ids) == 2 and ids[0] != ids[1]
+    assert report.unmatched[0]["row"] == 4 and "ambiguous" in report.unmatched[0]["reason"]
+
+
+def test_unmatched_rows_are_reported_with_reasons(ca) -> None:
+    report = match(ca, "city,country,units\nAtlantis,BR,3\nBerlin,Narnia,2\nBerlin,DE,9\n")
+    reasons = {u["row"]: u["reason"] for u in report.unmatched}
+    assert "no city 'Atlantis'" in reasons[2] and "unknown country" in reasons[3]
+    assert report.matched_rows == 1
+
+
+# --- bad files ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [(b"", "empty"), (b"city,country,units\n", "no sales rows"),
+     ("city,country,units\nSão Paulo,BR,5\n".encode("latin-1"), "UTF-8"),
+     (b"city,units\nBerlin,5\n", "lacks the column(s) country"),
+     (b"city,country\nBerlin,DE\n", "exactly one of"), (b"city,country,units,revenue\nBerlin,DE,1,2\n", "exactly one of"),
+     (b"city,country,units\nBerlin,DE,-3\n", "negative on row(s) 2"), (b"city,country,units\nBerlin,DE,lots\n", "not a number on row(s) 2"),
+     (b"city,country,units\nBerlin,DE,3\nBerlin,DE,4\n", "rows 2, 3 repeat"),
+     (b"city|country|units\n", "no sales rows"), (b"x" * (cal.MAX_BYTES + 1), "limit is 20 MB")],
+)  # fmt: skip
+def test_bad_files(data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        cal.read_sales(data)
+
+
+def test_semicolons_and_utf8_bom_are_fine() -> None:
+    rows, measure = cal.read_sales("\ufeffcity;country;orders;period\nBerlin;DE;5;2026-01\nBerlin;DE;7;2026-02\n".encode())
+    assert measure == "orders" and len(rows) == 2
+
+
+def test_periods_average(ca) -> None:
+    rows, measure = cal.read_sales(b"city,country,units,period\nBerlin,DE,10,2026-01\nBerlin,DE,20,2026-02\nHamburg,DE,6,2026-01\n")
+    agg = cal.aggregate(cal.match_cities(rows, measure, ca).matched)
+    assert sorted(agg.tolist()) == [3.0, 15.0]
+
+
+# --- CLI and app --------------------------------------------------------------------------
+def test_cli(sqlite_db, ca, tmp_path) -> None:
+    sales = tmp_path / "sales.csv"
+    sales.write_bytes(synthetic(ca, "BR", 40, 2.0, 0.3) + b"Atlantis,BR,,4\n")
+    out, rep = tmp_path / "pred.csv", tmp_path / "report.json"
+    env = dict(os.environ, DATABASE_URL=sqlite_db.url)
+    res = subprocess.run([sys.executable, "-m", "core", "calibrate", "--sales", str(sales), "--category", "166",
+                          "--price", "30", "--unit-cost", "8", "--countries", "BR", "--out", str(out),
+                          "--report", str(rep)], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    pred = pd.read_csv(out)
+    assert list(pred.columns) == ["city_id", "city", "region", "country_iso2", "population", "predicted",
+                                  "predicted_low", "predicted_high", "in_training"]  # fmt: skip
+    assert set(pred["country_iso2"]) == {"BR"} and pred["in_training"].sum() == 40
+    report = json.loads(rep.read_text())
+    assert {"matched_rows", "unmatched_rows", "n_train", "cv_spearman", "baseline_cv_spearman", "measure"} <= set(report)
+    assert report["matched_rows"] == 40 and report["unmatched_rows"][0]["row"] == 42
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"city,country,units\nBerlin,DE,-1\n")
+    res = subprocess.run([sys.executable, "-m", "core", "calibrate", "--sales", str(bad), "--category", "166",
+                          "--price", "30", "--unit-cost", "8"], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert res.returncode == 2 and "negative" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
+    from core import accounts
+    from core.db import repo
+
+    user = accounts.get_user(sqlite_db, email="pro@demo.local")
+    result = run(synthetic(ca, "DE", 40, 1.0, 0.3), ev, ["DE"])
+    repo.save_calibration(sqlite_db, user.id, "German shop", result.measure, {}, {
+        "cv_spearman": result.cv.spearman, "baseline_cv_spearman": result.cv.baseline_spearman,
+        "cv_rmsle": result.cv.rmsle, "baseline_cv_rmsle": result.cv.baseline_rmsle, "n_train": 40, "n_folds": 5},
+        {"matched_rows": 40, "unmatched_rows": [], "twins": result.twins.to_dict("records")}, result.predictions)  # fmt: skip
+    at = login("pro@demo.local")
+    at.switch_page("pages/calibrate.py").run()
+    assert not at.exception
+    assert any(m.label == "Rank correlation (Spearman)" for m in at.metric)
+    at.switch_page("pages/new_forecast.py").run()
+    at.text_input(key="nf_name").input("Tee")
+    at.selectbox(key="nf_category").select("Apparel & Accessories")
+    at.number_input(key="nf_price").set_value(30.0)
+    at.number_input(key="nf_unit_cost").set_value(8.0)
+    at.multiselect(key="nf_countries").set_value(["DE"])
+    at.button[0].click().run()
+    at.session_state["rs_view"] = "Ranking"
+    at.switch_page("pages/results.py").run()
+    assert at.title[0].value == "Results", [t.value for t in at.title] + [e.value for e in at.error]
+    at.toggle(key="rs_calibrated").set_value(True).run()
+    table = at.dataframe[0].value
+    assert "calibrated_prediction" in table.columns and "prior_rank" in table.columns
+    top = table.iloc[0]["city_id"]
+    assert top == result.predictions.set_index("city_id").loc[table["city_id"], "predicted"].idxmax()
