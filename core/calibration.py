@@ -203,7 +203,7 @@ class SalesModel(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.features = features
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> SalesModel:  # noqa: N803 - sklearn convention
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> SalesModel:
         y = np.asarray(y, float)
         if len(y) < 3:
             raise InputError("calibration needs sales in at least 3 matched cities")
@@ -212,11 +212,11 @@ class SalesModel(RegressorMixin, BaseEstimator):
         self.n_features_in_ = len(self.features)
         return self
 
-    def predict_log(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+    def predict_log(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "pipeline_")
         return self.pipeline_.predict(np.asarray(X[list(self.features)], float))
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
         return np.maximum(np.expm1(self.predict_log(X)), 0.0)
 
 
@@ -276,8 +276,8 @@ def calibrate(
     y_by_city = aggregate(report.matched)
     if len(y_by_city) < 5:
         raise InputError(f"only {len(y_by_city)} cities matched; calibration needs at least 5 (see the unmatched rows)")
-    X_all = feature_frame(ev)  # noqa: N806
-    X = X_all.loc[y_by_city.index]  # noqa: N806
+    X_all = feature_frame(ev)
+    X = X_all.loc[y_by_city.index]
     y = y_by_city.to_numpy()
     cv = cross_validate(X, y, alpha)
     model = SalesModel(alpha).fit(X, y)
@@ -304,8 +304,8 @@ def twin_cities(X_all: pd.DataFrame, y_by_city: pd.Series, mask: np.ndarray, ca:
     areas): standardised features without the prior, PCA to 5 components, Euclidean nearest neighbours.
     Similarity = 100 / (1 + distance)."""
     feats = [c for c in FEATURES if c != "log_prior"]
-    Z = StandardScaler().fit_transform(X_all[feats].to_numpy(float))  # noqa: N806
-    P = PCA(n_components=5, random_state=0).fit_transform(Z)  # noqa: N806
+    Z = StandardScaler().fit_transform(X_all[feats].to_numpy(float))
+    P = PCA(n_components=5, random_state=0).fit_transform(Z)
     pos = pd.Series(np.arange(len(X_all)), index=X_all.index)
     sold = set(y_by_city.index)
     pool = np.flatnonzero(mask & ~np.isin(ca.city_id, list(sold)))

@@ -79,7 +79,7 @@ def test_estimator_contract(ca, ev) -> None:
     model = cal.SalesModel(alpha=2.0)
     assert model.get_params() == {"alpha": 2.0, "features": tuple(cal.FEATURES)}
     assert clone(model).set_params(alpha=3.0).alpha == 3.0
-    X = cal.feature_frame(ev).iloc[:50]  # noqa: N806
+    X = cal.feature_frame(ev).iloc[:50]
     with pytest.raises(NotFittedError):
         model.predict(X)
     y = np.arange(1, 51, dtype=float)
