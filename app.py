@@ -119,7 +119,7 @@ def main() -> None:
     }
     with st.sidebar:
         st.caption(f"Signed in as **{user.email}** · {user.plan.label} plan")
-        _ui.authenticator().logout("Log out", location="sidebar", key="logout")
+        _ui.authenticator().logout("Log out", location="sidebar", key="sidebar_logout")  # not "logout": the library keeps its own state under that name
         if settings.is_demo:
             st.caption("Demo mode: no Stripe configuration; payments are simulated, an admin sets tiers.")
     st.session_state[_ui.FRAME_FLAG] = True

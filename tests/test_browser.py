@@ -200,3 +200,6 @@ def test_forecast_slider_and_downloads(page, app_url: str, tmp_path: Path) -> No
     assert "Browser tee" in text and "Methodology" in text
     assert str(table.iloc[0]["city"]) in text
     shutil.copy(pdf_path, ARTIFACTS / "report.pdf")
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_label("E-mail").first.wait_for()  # back on the login form
