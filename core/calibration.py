@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from core import paths
 from core.errors import InputError
 from core.forecast import AMBIGUITY_RATIO, CityArrays, Evaluation
 from core.text import fold
@@ -118,6 +120,11 @@ def _country_lookup(ca: CityArrays) -> dict[str, str]:
     return out
 
 
+@cache
+def _alternate_names() -> pd.DataFrame:
+    return pd.read_parquet(paths.ALT_NAMES_FILE)
+
+
 def _strip_generic(name: str) -> str:
     return " ".join(w for w in name.split() if w not in GENERIC_WORDS)
 
@@ -133,6 +140,12 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
     for i, (name, iso) in enumerate(zip(f["ascii_name"], f["country_iso2"], strict=True)):
         by_name.setdefault((iso, name), []).append(i)
         by_loose.setdefault((iso, _strip_generic(name)), []).append(i)
+    by_alt: dict[tuple[str, str], list[int]] = {}
+    alt = _alternate_names()
+    idx = np.searchsorted(ca.city_id, alt["city_id"].to_numpy())  # city arrays are sorted by id
+    ok = (idx < len(ca.city_id)) & (ca.city_id[np.minimum(idx, len(ca.city_id) - 1)] == alt["city_id"].to_numpy())
+    for i, iso, name in zip(idx[ok].tolist(), ca.iso2[idx[ok]].tolist(), alt["alt_name"].to_numpy()[ok].tolist(), strict=True):
+        by_alt.setdefault((iso, name), []).append(i)
     admin_fold = f["admin1"].map(fold).to_numpy()
     admin_code = f["admin1_code"].str.lower().to_numpy()
     pop = f["population"].to_numpy()
@@ -143,7 +156,8 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
             unmatched.append({"row": r.row, "city": r.city, "country": r.country, "reason": f"unknown country {r.country!r}"})
             continue
         name = fold(r.city)
-        cand = by_name.get((iso, name)) or by_loose.get((iso, _strip_generic(name))) or []
+        cand = (by_name.get((iso, name)) or by_loose.get((iso, _strip_generic(name)))
+                or by_alt.get((iso, name)) or [])  # GeoNames alternate names ("Cologne" = Köln)
         region = fold(r.region)
         if cand and region:
             raw = str(r.region).strip().lower()

@@ -285,6 +285,16 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
     return cities
 
 
+def build_alternate_names(cities: pd.DataFrame) -> pd.DataFrame:
+    """Folded GeoNames alternate names per city (for matching users' city names), without the
+    names that fold to the city's own name."""
+    raw = pd.read_csv(paths.RAW_DIR / "city_alternate_names.csv.gz", keep_default_na=False)
+    alt = pd.DataFrame({"city_id": raw["geonameid"].astype("int64"), "alt_name": raw["name"].map(fold)})
+    alt = alt[alt["city_id"].isin(cities["city_id"])].drop_duplicates()
+    own = alt["city_id"].map(cities.set_index("city_id")["ascii_name"])
+    return alt[alt["alt_name"] != own].sort_values(["city_id", "alt_name"]).reset_index(drop=True)
+
+
 def basemap_geojson() -> dict:
     """The Natural Earth shapes, read with geopandas, with only the columns the map needs."""
     import geopandas as gpd
@@ -301,6 +311,7 @@ def build(out_dir: Path | None = None) -> dict[str, float]:
     cities = build_cities(countries, fits)
     countries.to_parquet(out / paths.COUNTRIES_FILE.name, index=False)
     cities.to_parquet(out / paths.CITIES_FILE.name, index=False)
+    build_alternate_names(cities).to_parquet(out / paths.ALT_NAMES_FILE.name, index=False)
     basemap_dir = paths.STATIC_DIR if out_dir is None else out
     (basemap_dir / paths.BASEMAP_FILE.name).write_text(json.dumps(basemap_geojson(), separators=(",", ":")))
     regional = cities["region_income_source"] != ""

@@ -16,3 +16,4 @@ STATIC_DIR = ROOT / "static"  # served by Streamlit at /app/static/ (server.enab
 BASEMAP_FILE = STATIC_DIR / "countries_110m.geojson"
 BASEMAP_URL = "app/static/countries_110m.geojson"
 CATEGORIES_FILE = DATA_DIR / "categories.csv"
+ALT_NAMES_FILE = DATA_DIR / "alternate_names.parquet"

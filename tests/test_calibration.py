@@ -105,7 +105,8 @@ def city_of(ca, report, row: int) -> str:
     [("sao paulo,BR,,5", "São Paulo"), ("SÃO PAULO,Brazil,,5", "São Paulo"), ("lodz,POL,,5", "Łódź"),
      ("New York,US,,5", "New York City"), ("Springfield,US,Illinois,5", "Springfield"),
      ("Springfield,US,US-IL,5", "Springfield"), ("Springfield,US,MA,5", "Springfield"),
-     ("Paris,France,,5", "Paris"), ("Koln,DE,,5", "Köln")],
+     ("Paris,France,,5", "Paris"), ("Koln,DE,,5", "Köln"),
+     ("Cologne,DE,,5", "Köln"), ("Bombay,IN,,5", "Mumbai"), ("Peking,CN,,5", "Beijing")],  # alternate names
 )  # fmt: skip
 def test_matching(ca, line: str, expected: str) -> None:
     report = match(ca, "city,country,region,units\n" + line + "\n")
