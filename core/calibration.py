@@ -38,6 +38,21 @@ FEATURES = [
 ]  # fmt: skip
 BASELINE_FEATURES = ["log_population"]
 GENERIC_WORDS = {"city", "st", "saint", "santa", "sao", "san", "the", "de", "of"}
+REGION_WORDS = {"state", "province", "region", "oblast", "governorate", "county", "department", "prefecture",
+                "district", "autonomous", "community", "federal", "capital", "territory", "of", "the", "land"}  # fmt: skip
+
+
+def _region_key(name: str) -> str:
+    return " ".join(w for w in fold(name).split() if w not in REGION_WORDS)
+
+
+@cache
+def iso_subdivision_name(code: str) -> str | None:
+    """The name of an ISO 3166-2 subdivision ("BR-SP" -> "São Paulo"), from pycountry."""
+    import pycountry
+
+    sub = pycountry.subdivisions.get(code=code.upper())
+    return sub.name if sub is not None else None
 Z80 = 1.2816
 
 
@@ -161,10 +176,15 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
         region = fold(r.region)
         if cand and region:
             raw = str(r.region).strip().lower()
-            # ISO 3166-2 ("US-IL", "BR-SP") or a bare code ("IL"): compare with GeoNames' admin1 code.
-            code = raw.split("-", 1)[1] if re.fullmatch(r"[a-z]{2}-[a-z0-9]{1,3}", raw) else raw
+            # ISO 3166-2 ("US-IL", "BR-SP") or a bare code ("IL"): GeoNames' admin1 code where it is the
+            # same (US states), else the ISO subdivision's name (pycountry) matched to the admin1 name.
+            iso_code = re.fullmatch(r"[a-z]{2}-[a-z0-9]{1,3}", raw) is not None
+            code = raw.split("-", 1)[1] if iso_code else raw
+            keys = {_region_key(r.region)}
+            if iso_code and (sub := iso_subdivision_name(raw)):
+                keys.add(_region_key(sub))
             narrowed = [i for i in cand if admin_fold[i] == region or admin_code[i] == code
-                        or _strip_generic(admin_fold[i]) == _strip_generic(region)]  # fmt: skip
+                        or _region_key(f["admin1"].iat[i]) in keys]  # fmt: skip
             if not narrowed:
                 unmatched.append({"row": r.row, "city": r.city, "country": r.country,
                                   "reason": f"no {r.city!r} in region {r.region!r}"})  # fmt: skip

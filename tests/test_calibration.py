@@ -106,7 +106,8 @@ def city_of(ca, report, row: int) -> str:
      ("New York,US,,5", "New York City"), ("Springfield,US,Illinois,5", "Springfield"),
      ("Springfield,US,US-IL,5", "Springfield"), ("Springfield,US,MA,5", "Springfield"),
      ("Paris,France,,5", "Paris"), ("Koln,DE,,5", "Köln"),
-     ("Cologne,DE,,5", "Köln"), ("Bombay,IN,,5", "Mumbai"), ("Peking,CN,,5", "Beijing")],  # alternate names
+     ("Cologne,DE,,5", "Köln"), ("Bombay,IN,,5", "Mumbai"), ("Peking,CN,,5", "Beijing"),  # alternate names
+     ("Campinas,BR,BR-SP,5", "Campinas"), ("Santa Maria,BR,BR-RS,5", "Santa Maria"), ("Istanbul,TR,TR-34,5", "Istanbul")],
 )  # fmt: skip
 def test_matching(ca, line: str, expected: str) -> None:
     report = match(ca, "city,country,region,units\n" + line + "\n")
