@@ -92,6 +92,11 @@ def curves(category_id: int, price_level: float, category_units_month: float) ->
     return out
 
 
+def curves_from_params(params: list[dict]) -> list[Curve]:
+    """Rebuild curves stored by the Advertising Planner (platform, label, cpa0, c_max, k)."""
+    return [Curve(Platform(p["platform"], p["label"], 0.0, 0.0, 0.0, 0.0), p["cpa0"], p["c_max"], p["k"]) for p in params]
+
+
 def optimise(cs: list[Curve], budget: float, bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, float]:
     """Split ``budget`` to maximise conversions, within per-platform bounds (shares of budget).
 

@@ -298,6 +298,16 @@ class Calibration:
     predictions: pd.DataFrame  # one row per city in scope
     twins: pd.DataFrame
 
+    def metrics(self) -> dict:
+        """Accuracy next to the population-only baseline (what the page, CLI and database keep)."""
+        return {"cv_spearman": self.cv.spearman, "baseline_cv_spearman": self.cv.baseline_spearman,
+                "cv_rmsle": self.cv.rmsle, "baseline_cv_rmsle": self.cv.baseline_rmsle,
+                "n_train": int(self.predictions["in_training"].sum()), "n_folds": self.cv.n_folds}  # fmt: skip
+
+    def report_dict(self) -> dict:
+        return {"matched_rows": self.report.matched_rows, "unmatched_rows": self.report.unmatched,
+                "twins": self.twins.to_dict("records")}  # fmt: skip
+
 
 def calibrate(
     sales: pd.DataFrame, measure: str, ev: Evaluation, countries: list[str] | None = None, alpha: float = 1.0,

@@ -157,13 +157,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cols = ["city_id", "city", "region", "country_iso2", "population", "predicted", "predicted_low",
             "predicted_high", "in_training"]  # fmt: skip
     write_table(result.predictions[cols].round(6), "csv", args.out)
-    report = {
-        "matched_rows": result.report.matched_rows, "unmatched_rows": result.report.unmatched,
-        "n_train": int(result.predictions["in_training"].sum()), "cv_spearman": result.cv.spearman,
-        "baseline_cv_spearman": result.cv.baseline_spearman, "cv_rmsle": result.cv.rmsle,
-        "baseline_cv_rmsle": result.cv.baseline_rmsle, "measure": measure,
-        "twins": result.twins.to_dict("records"),
-    }  # fmt: skip
+    report = result.report_dict() | result.metrics() | {"measure": measure}
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     print(f"calibrated on {report['n_train']} cities: CV Spearman {result.cv.spearman:.2f} "

@@ -49,11 +49,7 @@ if run:
         except AppError as exc:
             st.error(str(exc))
         else:
-            metrics = {"cv_spearman": result.cv.spearman, "baseline_cv_spearman": result.cv.baseline_spearman,
-                       "cv_rmsle": result.cv.rmsle, "baseline_cv_rmsle": result.cv.baseline_rmsle,
-                       "n_train": int(result.predictions["in_training"].sum()), "n_folds": result.cv.n_folds}  # fmt: skip
-            report = {"matched_rows": result.report.matched_rows, "unmatched_rows": result.report.unmatched,
-                      "twins": result.twins.to_dict("records")}  # fmt: skip
+            metrics, report = result.metrics(), result.report_dict()
             params = {"category": category, "price": price, "unit_cost": cost, "countries": countries}
             cid = repo.save_calibration(_ui.db(), user.id if user else None, name or "My sales", measure, params,
                                         metrics, report, result.predictions)  # fmt: skip

@@ -47,6 +47,9 @@ st.caption(
 )
 
 
+calibrations = repo.list_calibrations(_ui.db(), user.id if user else None)  # read once, not per slider move
+
+
 @st.fragment
 def workspace() -> None:
     ss = st.session_state
@@ -82,7 +85,6 @@ def workspace() -> None:
         f_regions = st.multiselect("Filter regions", reg_opts, key="rs_regions", disabled=not f_countries)
         f_minpop = st.number_input("Min. population", min_value=0, value=0, step=50_000, key="rs_minpop")
     shown = whatif.filter_ranking(table, f_countries, f_regions, float(f_minpop))
-    calibrations = repo.list_calibrations(_ui.db(), user.id if user else None)
     if calibrations and st.toggle("Rank by calibrated predictions", key="rs_calibrated",
                                   help="Re-rank by a saved calibration on your own sales (Calibrate page)"):  # fmt: skip
         cal_ids = [c["id"] for c in calibrations]
@@ -290,8 +292,7 @@ def _view_market(out: dict, _price: float) -> None:
 def _view_ads(out: dict, price: float) -> None:
     from core import budget as bm
 
-    curves = [bm.Curve(bm.Platform(c["platform"], c["label"], 0, 0, 0, 0), c["cpa0"], c["c_max"], c["k"])
-              for c in out["curves"]]  # fmt: skip
+    curves = bm.curves_from_params(out["curves"])
     b0 = float(out["budget_usd_month"])
     ad_budget = st.slider("Monthly ad budget (US$)", 0.0, round(max(5 * b0, 1000.0), -1), b0, step=max(10.0, round(b0 / 50, -1)),
                           key="rs_budget")  # fmt: skip

@@ -163,8 +163,7 @@ def test_agents_view_and_budget_slider(sqlite_db, ca) -> None:
     ads = record["advertising_planner"]
     new_budget = round(2 * ads["budget_usd_month"], -1)
     at.slider(key="rs_budget").set_value(new_budget).run()
-    curves = [bm.Curve(bm.Platform(c["platform"], c["label"], 0, 0, 0, 0), c["cpa0"], c["c_max"], c["k"])
-              for c in ads["curves"]]  # fmt: skip
+    curves = bm.curves_from_params(ads["curves"])
     plan = bm.plan(curves, new_budget, 30.0, ads["unit_margin_usd"])
     expected = plan.totals.set_index("split").loc["optimised", "conversions"]
     assert metric(at, "Orders / month (optimised)") == f"{expected:,.0f}"

@@ -186,10 +186,8 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
 
     user = accounts.get_user(sqlite_db, email="pro@demo.local")
     result = run(synthetic(ca, "DE", 40, 1.0, 0.3), ev, ["DE"])
-    repo.save_calibration(sqlite_db, user.id, "German shop", result.measure, {}, {
-        "cv_spearman": result.cv.spearman, "baseline_cv_spearman": result.cv.baseline_spearman,
-        "cv_rmsle": result.cv.rmsle, "baseline_cv_rmsle": result.cv.baseline_rmsle, "n_train": 40, "n_folds": 5},
-        {"matched_rows": 40, "unmatched_rows": [], "twins": result.twins.to_dict("records")}, result.predictions)  # fmt: skip
+    repo.save_calibration(sqlite_db, user.id, "German shop", result.measure, {}, result.metrics(),
+                          result.report_dict(), result.predictions)
     at = login("pro@demo.local")
     at.switch_page("pages/calibrate.py").run()
     assert not at.exception
