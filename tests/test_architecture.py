@@ -9,7 +9,10 @@ import pytest
 
 from core import paths
 
-PURE_DOMAIN = ["categories.py", "forecast.py", "features.py", "explore.py", "geo.py", "text.py", "errors.py"]
+PURE_DOMAIN = [
+    "categories.py", "forecast.py", "features.py", "explore.py", "geo.py", "text.py", "errors.py", "budget.py",
+    "supply.py", "sales.py", "product_analysis.py", "calibration.py", "tiers.py", "whatif.py", "charts.py", "exports.py",
+]  # fmt: skip
 FORBIDDEN_IN_PURE = {"streamlit", "sqlalchemy", "stripe", "openai", "alembic", "psycopg", "langgraph"}
 
 
@@ -39,3 +42,11 @@ def test_pages_run_no_sql_and_no_sdk() -> None:
     for path in (paths.ROOT / "pages").glob("*.py"):
         bad = imports_of(path) & {"sqlalchemy", "stripe", "openai", "psycopg"}
         assert not bad, f"{path.name} imports {bad}"
+
+
+def test_agents_import_no_ui_or_sdk_except_the_writer() -> None:
+    for path in (paths.ROOT / "agents").glob("*.py"):
+        names = imports_of(path)
+        assert "streamlit" not in names, path
+        if path.name != "writers.py":
+            assert "openai" not in names, f"{path.name}: only agents/writers.py talks to the LLM"
