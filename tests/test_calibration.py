@@ -207,3 +207,19 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     assert "calibrated_prediction" in table.columns and "prior_rank" in table.columns
     top = table.iloc[0]["city_id"]
     assert top == result.predictions.set_index("city_id").loc[table["city_id"], "predicted"].idxmax()
+
+
+def test_upload_in_the_app(sqlite_db, ca) -> None:
+    at = login("master@demo.local")
+    at.switch_page("pages/calibrate.py").run()
+    at.file_uploader(key="cal_file").set_value(("bad.csv", b"city,country,units\nBerlin,DE,-4\n", "text/csv"))
+    at.button[0].click().run()
+    assert any("negative on row(s) 2" in e.value for e in at.error)
+    at.file_uploader(key="cal_file").set_value(("sales.csv", synthetic(ca, "BR", 40, 2.0, 0.3), "text/csv"))
+    at.text_input(key="cal_name").input("Brazil shop")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Calibration saved" in s.value for s in at.success)
+    assert any(m.label == "Rank correlation (Spearman)" for m in at.metric)
+    assert any("better than population alone" in s.value for s in at.success)
+    assert len(at.get("deck_gl_json_chart")) == 1
