@@ -43,7 +43,8 @@ st.caption(
 )
 st.caption(
     "Expected units are a prior from open data and documented assumptions (docs/methodology.md); the "
-    "competition index is a proxy. Acquisition cost is excluded until an ad budget is set."
+    "competition index is a proxy. Unit costs exclude customer acquisition: the Agents view plans the ad "
+    "budget, CAC and ROAS."
 )
 
 
