@@ -156,6 +156,7 @@ class CityArrays:
     servers: np.ndarray
     sigma: np.ndarray
     reference_income: float
+    medians: dict[str, float] = field(default_factory=dict)  # of the product-independent log terms
     iso2_to_iso3: dict[str, str] = field(default_factory=dict)
     origin_cache: dict[str, Origin | None] = field(default_factory=dict)
 
@@ -201,6 +202,11 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
         servers=c["secure_servers_per_million"].to_numpy(float),
         sigma=sigma,
         reference_income=ref,
+        medians={
+            "log_online_buyers": float(np.median(np.log(np.maximum(adults * c["online_buyers_pct"].to_numpy(float) / 100, 1e-9)))),
+            "log_income_ratio": float(np.median(np.log(c["gdp_per_capita_ppp"].to_numpy(float) / ref))),
+            "log_price_level": float(np.median(np.log(c["price_level_ratio"].to_numpy(float)))),
+        },
         iso2_to_iso3=dict(zip(c["country_iso2"], c["country_iso3"], strict=False)),
     )
 
@@ -366,7 +372,14 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         distance_km=dist, delivery_days=days, delivery_factor=delivery_factor,
         shipping_cost=np.asarray(shipping, float), cross_border=cross, fee_rate=fee_rate,
         competition=competition, competition_terms=comp_terms, share=share, log_terms=log_terms,
-        log_term_medians={k: float(np.median(v)) for k, v in log_terms.items()},
+        # Medians of monotone transforms of city-table columns come precomputed with the table.
+        log_term_medians={
+            "online_buyers": ca.medians["log_online_buyers"],
+            "income": cat.income_elasticity * ca.medians["log_income_ratio"],
+            "price_level": (1 - PRICE_LEVEL_PASS_THROUGH) * ca.medians["log_price_level"],
+            "age_fit": float(np.median(log_terms["age_fit"])),
+            "delivery": float(np.median(log_terms["delivery"])),
+        },
         median_log_reference_price=float(np.median(np.log(ref_price))),
     )  # fmt: skip
 

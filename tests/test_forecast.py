@@ -271,3 +271,10 @@ def test_heavy_item_from_istanbul_favours_near_markets(city_frame) -> None:
     assert by_id.loc[1, "rank"] < by_id.loc[2, "rank"]
     assert by_id.loc[1, "delivery_days"] < by_id.loc[2, "delivery_days"]
     assert by_id.loc[1, "shipping_cost_usd"] < by_id.loc[2, "shipping_cost_usd"]
+
+
+@pytest.mark.parametrize("origin", [None, "Istanbul, TR"])
+def test_precomputed_medians_match(ca, origin) -> None:
+    prep = prepare(ca, product(category="Health & Beauty", ships_from=origin, target_ages="25-34"))
+    for name, values in prep.log_terms.items():
+        assert prep.log_term_medians[name] == pytest.approx(float(np.median(values)), abs=1e-12), name
