@@ -204,3 +204,8 @@ def budget_curves_figure(curves: list, current: dict[str, float], optimal: dict[
                       yaxis_title="Orders per month", height=380,
                       margin={"l": 40, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2})  # fmt: skip
     return fig
+
+
+def warm_up() -> str:
+    """Render one tiny chart so the renderer (kaleido's Chromium) is running before the first PDF."""
+    return to_png(Chart("bar", "", "", "", x=["a"], series={"s": [1.0]}), 100, 100)[1]

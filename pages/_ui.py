@@ -293,3 +293,16 @@ def agent_results(forecast_id: str) -> dict[str, dict]:
         cache.clear()
         cache[forecast_id] = repo.load_agent_results(db(), forecast_id)
     return cache[forecast_id]
+
+
+@st.cache_resource
+def warm_chart_renderer():
+    """Start the PDF chart renderer in the background once per process, so the first PDF does not
+    wait ~2-4 s for kaleido's Chromium to launch."""
+    import threading
+
+    from core import charts
+
+    thread = threading.Thread(target=charts.warm_up, daemon=True, name="chart-renderer-warm-up")
+    thread.start()
+    return thread

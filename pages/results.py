@@ -23,6 +23,7 @@ if not forecast_id:
     st.stop()
 
 ca = _ui.cities()
+_ui.warm_chart_renderer()
 user = _ui.current_user()
 limit = result_limit(user)
 try:

@@ -64,3 +64,7 @@ def test_chart_png_falls_back_to_matplotlib(monkeypatch, report_table) -> None:
         charts.kaleido_available.cache_clear()
     assert renderer == "matplotlib"
     assert png.startswith(b"\x89PNG")
+
+
+def test_warm_up_renders() -> None:
+    assert charts.warm_up() in {"kaleido", "matplotlib"}
