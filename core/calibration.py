@@ -25,9 +25,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from core import paths
 from core.errors import InputError
 from core.forecast import AMBIGUITY_RATIO, CityArrays, Evaluation
+from core.names import alternate_names
 from core.text import fold
 
 MAX_BYTES = 20 * 1024 * 1024  # same as the upload limit in .streamlit/config.toml
@@ -135,11 +135,6 @@ def _country_lookup(ca: CityArrays) -> dict[str, str]:
     return out
 
 
-@cache
-def _alternate_names() -> pd.DataFrame:
-    return pd.read_parquet(paths.ALT_NAMES_FILE)
-
-
 def _strip_generic(name: str) -> str:
     return " ".join(w for w in name.split() if w not in GENERIC_WORDS)
 
@@ -156,7 +151,7 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
         by_name.setdefault((iso, name), []).append(i)
         by_loose.setdefault((iso, _strip_generic(name)), []).append(i)
     by_alt: dict[tuple[str, str], list[int]] = {}
-    alt = _alternate_names()
+    alt = alternate_names()
     idx = np.searchsorted(ca.city_id, alt["city_id"].to_numpy())  # city arrays are sorted by id
     ok = (idx < len(ca.city_id)) & (ca.city_id[np.minimum(idx, len(ca.city_id) - 1)] == alt["city_id"].to_numpy())
     for i, iso, name in zip(idx[ok].tolist(), ca.iso2[idx[ok]].tolist(), alt["alt_name"].to_numpy()[ok].tolist(), strict=True):

@@ -23,6 +23,7 @@ from core import paths
 from core.categories import AGE_BANDS, Category, parse_age_bands, resolve_category
 from core.errors import InputError
 from core.geo import haversine_km
+from core.names import cities_called
 from core.text import fold
 
 # --- global parameters (docs/methodology.md, "Parameters"); each is a documented assumption ---
@@ -250,6 +251,8 @@ def _resolve_origin(text: str, ca: CityArrays) -> Origin:
             raise InputError(f"unknown country code {parts[-1]!r} in ships-from; use ISO codes like TR or TUR", field="ships_from")
     name = fold(parts[0])
     rows = f[(f["ascii_name"] == name) | (f["name"].str.lower() == parts[0].lower())]
+    if rows.empty or (country and not (rows["country_iso2"] == country).any()):
+        rows = f[f["city_id"].isin(cities_called(name))]  # alternate names: "Cologne" -> Köln
     if country:
         rows = rows[rows["country_iso2"] == country]
     if len(parts) == 3:

@@ -75,7 +75,7 @@ def test_unit_cost_above_price_warns(sqlite_db) -> None:
         (["--price", "-5"], "price"),
         (["--price", "abc"], "invalid float value"),
         (["--countries", "BR,XX"], "unknown country code 'XX'"),
-        (["--ships-from", "Istambul, TR"], "did you mean: Istanbul, TR"),
+        (["--ships-from", "Istanbool, TR"], "did you mean: Istanbul, TR"),
         (["--ships-from", "Springfield"], "ambiguous"),
         (["--top", "0"], "top must be at least 1"),
         (["--format", "xml"], "invalid choice"),
