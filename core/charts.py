@@ -16,6 +16,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+# plotly warns on every image that kaleido's server ignores per-call options; nothing to act on.
+# A module-level filter, because catch_warnings is not thread-safe (the renderer warms in a thread).
+warnings.filterwarnings("ignore", message="The kopts argument is ignored", category=UserWarning)
+
 PRIMARY = "#0F4C81"
 ACCENT = "#F2A900"
 MUTED = "#8A99AD"
@@ -126,11 +130,9 @@ def to_png(chart: Chart, width: int = 900, height: int = 420) -> tuple[bytes, st
     """PNG bytes of the chart and the renderer used ("kaleido" or "matplotlib")."""
     if kaleido_available():
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # plotly's "kopts ignored with a server"
-                # The screen gets Streamlit's theme; the PDF a plain white template (costly, so only here).
-                fig = to_plotly(chart).update_layout(template="plotly_white")
-                png = fig.to_image(format="png", width=width, height=height, scale=2)
+            # The screen gets Streamlit's theme; the PDF a plain white template (costly, so only here).
+            fig = to_plotly(chart).update_layout(template="plotly_white")
+            png = fig.to_image(format="png", width=width, height=height, scale=2)
             return png, "kaleido"
         except Exception:
             pass
