@@ -101,13 +101,6 @@ def get_user(db: Database, *, email: str | None = None, user_id: str | None = No
         return _info(u) if u else None
 
 
-def require_user(db: Database, email: str) -> UserInfo:
-    user = get_user(db, email=email)
-    if user is None:
-        raise InputError(f"no user with e-mail {email!r}", field="email")
-    return user
-
-
 def set_tier(db: Database, email: str, tier: str, status: str = "active") -> UserInfo:
     get_tier(tier)
     with db.session() as s:

@@ -166,8 +166,3 @@ def plan(
     totals["roas"] = totals["revenue_usd"] / totals["spend_usd"]
     be = price / unit_margin if unit_margin > 0 else float("inf")
     return BudgetPlan(table, totals, be, cs, optimal, current)
-
-
-def curve_points(c: Curve, max_spend: float, n: int = 60) -> pd.DataFrame:
-    s = np.linspace(0, max_spend, n)
-    return pd.DataFrame({"spend_usd": s, "conversions": c.conversions(s), "platform": c.platform.label})

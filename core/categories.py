@@ -53,10 +53,6 @@ def all_categories() -> tuple[Category, ...]:
     )
 
 
-def category_names() -> list[str]:
-    return [c.name for c in all_categories()]
-
-
 def resolve_category(value: str | int) -> Category:
     """Find a category by id ("166") or name ("apparel & accessories"), case-insensitive."""
     key = str(value).strip().lower()

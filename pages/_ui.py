@@ -117,9 +117,6 @@ def selected_object_id(event: object, layer_id: str, key: str = "city_id") -> in
     return int(objects[0][key]) if objects else None
 
 
-FLAG_ICONS = {"measured": "measured", "regional": "regional", "inherited": "inherited", "imputed": "imputed"}
-
-
 def city_detail(city_id: int) -> None:
     """The full profile of one city: every feature with unit, year, flag and source."""
     from core.features import city_profile
