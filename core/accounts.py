@@ -138,14 +138,17 @@ def admin_only(actor: UserInfo | None) -> UserInfo:
 
 
 # --- login throttling ----------------------------------------------------------------------
+def _counted(row: models.LoginFailure | None, now: datetime) -> int:
+    """Failures that still count: those older than LOCKOUT are forgotten."""
+    if row is None or now - as_utc(row.last_failed_at) > LOCKOUT:
+        return 0
+    return row.count
+
+
 def failed_logins(db: Database, email: str, now: datetime | None = None) -> int:
-    """Failures in a row for this account that still count (older than LOCKOUT are forgotten)."""
-    now = now or datetime.now(UTC)
+    """Failures in a row for this account that still count."""
     with db.session() as s:
-        row = s.get(models.LoginFailure, email.strip().lower())
-        if row is None or now - as_utc(row.last_failed_at) > LOCKOUT:
-            return 0
-        return row.count
+        return _counted(s.get(models.LoginFailure, email.strip().lower()), now or datetime.now(UTC))
 
 
 def record_login(db: Database, email: str, success: bool, now: datetime | None = None) -> int:
@@ -173,14 +176,20 @@ def is_throttled(db: Database, email: str, now: datetime | None = None) -> bool:
 
 
 def credentials(db: Database) -> dict:
-    """Users in the shape streamlit-authenticator expects (username = e-mail)."""
+    """Users in the shape streamlit-authenticator expects (username = e-mail).
+
+    Built on every full page run, so it is one query (users joined to their login failures).
+    """
+    now = datetime.now(UTC)
+    stmt = select(models.User, models.LoginFailure).outerjoin(
+        models.LoginFailure, models.LoginFailure.email == models.User.email
+    )
     with db.session() as s:
-        users = s.scalars(select(models.User)).all()
         return {
             "usernames": {
                 u.email: {"email": u.email, "name": u.full_name or u.email, "password": u.hashed_password,
-                          "roles": [u.role], "failed_login_attempts": failed_logins(db, u.email)}
-                for u in users
+                          "roles": [u.role], "failed_login_attempts": _counted(f, now)}
+                for u, f in s.execute(stmt).all()
             }
         }
 
