@@ -151,8 +151,7 @@ ORIGIN_MIN_POPULATION = 100_000  # ships-from choices: every country and cities 
 @st.cache_resource
 def _origin_options(url: str) -> dict[str, str]:
     frame = get_city_arrays(url).frame
-    names = frame.drop_duplicates("country_iso2").set_index("country_iso2")["country_name"].sort_values()
-    options = {f"{name} ({iso}) - country": iso for iso, name in names.items()}
+    options = {f"{label} - country": iso for iso, label in _country_labels(url).items()}
     big = frame[frame["population"] >= ORIGIN_MIN_POPULATION].sort_values("population", ascending=False)
     key = big["ascii_name"] + "|" + big["admin1"] + "|" + big["country_iso2"]
     big = big[~key.duplicated(keep=False)]
@@ -167,10 +166,16 @@ def origin_options() -> dict[str, str]:
     return _origin_options(get_settings().database_url)
 
 
-def country_labels() -> dict[str, str]:
-    frame = cities().frame
+@st.cache_resource
+def _country_labels(url: str) -> dict[str, str]:
+    frame = get_city_arrays(url).frame
     names = frame.drop_duplicates("country_iso2").set_index("country_iso2")["country_name"]
     return {iso: f"{names[iso]} ({iso})" for iso in sorted(names.index, key=lambda i: names[i])}
+
+
+def country_labels() -> dict[str, str]:
+    """ISO2 -> "Country name (ISO2)", sorted by name (computed once per process)."""
+    return _country_labels(get_settings().database_url)
 
 
 def current_user_id() -> str | None:

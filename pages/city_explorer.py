@@ -23,11 +23,8 @@ frame = ca.frame
 
 with st.container(horizontal=True):
     query = st.text_input("Search city or country", key="cx_query", placeholder="e.g. Sao Paulo, Germany")
-    country_opts = sorted(frame["country_iso2"].unique())
-    names = frame.drop_duplicates("country_iso2").set_index("country_iso2")["country_name"]
-    picked = st.multiselect(
-        "Countries", country_opts, key="cx_countries", format_func=lambda c: f"{names[c]} ({c})"
-    )
+    labels = _ui.country_labels()
+    picked = st.multiselect("Countries", list(labels), key="cx_countries", format_func=labels.get)
     region_opts = sorted(frame.loc[frame["country_iso2"].isin(picked), "admin1"].unique()) if picked else []
     regions = st.multiselect("Regions", region_opts, key="cx_regions", disabled=not picked)
     min_pop = st.number_input("Min. population", min_value=0, value=0, step=50_000, key="cx_minpop")
