@@ -8,6 +8,7 @@ from agents.common import request_product, run_agent
 from agents.context import DEPTH_CITIES, AgentContext
 from agents.schemas import CityProfile, MarketNarrative, MarketProfilerResult
 from agents.state import AgentState
+from core.forecast import city_info
 
 NAME = "market_profiler"
 
@@ -16,7 +17,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     product = request_product(state)
     n = DEPTH_CITIES[state["request"].get("depth", "full")]
     top = ctx.ranking(product, state["request"].get("countries"), n)
-    info = ctx.cities.frame.set_index("city_id").loc[top["city_id"]]
+    info = city_info(ctx.cities, top["city_id"], extra=("purchasing_power_index", "online_buyers_pct"))
     cities = [
         CityProfile(
             rank=int(r.rank), city=str(r.city), country_iso2=str(r.country_iso2),

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from core.errors import InputError
-from core.forecast import AMBIGUITY_RATIO, CityArrays, Evaluation
+from core.forecast import AMBIGUITY_RATIO, CityArrays, Evaluation, city_info
 from core.names import alternate_names
 from core.text import fold
 
@@ -320,19 +320,15 @@ def calibrate(
     y = y_by_city.to_numpy()
     cv = cross_validate(X, y, alpha)
     model = SalesModel(alpha).fit(X, y)
-    covered = sorted(ca.frame.set_index("city_id").loc[y_by_city.index, "country_iso2"].unique())
+    covered = sorted(city_info(ca, y_by_city.index)["country_iso2"].unique())
     mask = scope_mask(ca, countries or covered)
     ids = ca.city_id[mask]
     log_pred = model.predict_log(X_all.loc[ids])
     lo, hi = cv.residual_quantiles
-    f = ca.frame.set_index("city_id").loc[ids]
-    predictions = pd.DataFrame({
-        "city_id": ids, "city": f["name"].to_numpy(), "region": f["admin1"].to_numpy(),
-        "country_iso2": f["country_iso2"].to_numpy(), "lat": f["lat"].to_numpy(), "lon": f["lon"].to_numpy(),
-        "population": f["population"].to_numpy(),
-        "predicted": np.maximum(np.expm1(log_pred), 0), "predicted_low": np.maximum(np.expm1(log_pred + lo), 0),
-        "predicted_high": np.maximum(np.expm1(log_pred + hi), 0), "in_training": np.isin(ids, y_by_city.index),
-    }).sort_values(["predicted", "city_id"], ascending=[False, True]).reset_index(drop=True)  # fmt: skip
+    predictions = pd.concat([pd.DataFrame({"city_id": ids}), city_info(ca, ids)], axis=1).assign(
+        predicted=np.maximum(np.expm1(log_pred), 0), predicted_low=np.maximum(np.expm1(log_pred + lo), 0),
+        predicted_high=np.maximum(np.expm1(log_pred + hi), 0), in_training=np.isin(ids, y_by_city.index),
+    ).sort_values(["predicted", "city_id"], ascending=[False, True]).reset_index(drop=True)
     twins = twin_cities(X_all, y_by_city, mask, ca)
     return Calibration(measure, report, cv, predictions, twins)
 

@@ -512,6 +512,23 @@ HEADLINE_COLUMNS = [
 ]  # fmt: skip
 
 
+_city_columns = {"name": "city", "admin1": "region", "country_iso2": "country_iso2", "lat": "lat", "lon": "lon",
+             "population": "population"}  # fmt: skip
+
+
+def city_info(ca: CityArrays, ids: object, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """City, region, ISO code, position and population (plus ``extra`` columns) for city ids, in order.
+
+    The arrays are sorted by city id, so this is a binary search, not an index rebuild.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    pos = np.searchsorted(ca.city_id, ids)
+    if ids.size and (pos.max() >= ca.city_id.size or not np.array_equal(ca.city_id[pos], ids)):
+        raise InputError("unknown city id in the request", field="city_id")
+    cols = {**_city_columns, **{c: c for c in extra}}
+    return pd.DataFrame({new: ca.frame[old].to_numpy()[pos] for old, new in cols.items()})
+
+
 def scope_mask(ca: CityArrays, countries: list[str] | None) -> np.ndarray:
     """Cities in the given countries (ISO2 or ISO3 codes); all cities when None or empty."""
     if not countries:

@@ -9,7 +9,7 @@ import pandas as pd
 from core.accounts import UserInfo, reserve_forecast
 from core.db import repo
 from core.db.database import Database
-from core.forecast import CityArrays, ProductInput, evaluate, prepare, rank
+from core.forecast import CityArrays, ProductInput, city_info, evaluate, prepare, rank
 from core.tiers import check_cities
 
 STORED_RESULTS = 1000  # results kept per forecast (the best cities in scope); the rest recompute
@@ -73,10 +73,8 @@ def run_forecast(
 
 def result_table(record: repo.ForecastRecord, ca: CityArrays) -> pd.DataFrame:
     """A stored ranking with the city name, region, ISO code, position and population joined."""
-    f = ca.frame.set_index("city_id")
     res = record.results.copy()
-    info = f.loc[res["city_id"], ["name", "admin1", "country_iso2", "lat", "lon", "population"]]
-    info = info.rename(columns={"name": "city", "admin1": "region"}).reset_index(drop=True)
+    info = city_info(ca, res["city_id"])
     for col in info.columns:
         res[col] = info[col].to_numpy()
     return res

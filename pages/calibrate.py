@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
@@ -10,7 +11,7 @@ from core import calibration
 from core.categories import all_categories
 from core.db import repo
 from core.errors import AppError
-from core.forecast import evaluate, prepare, validate_product
+from core.forecast import city_info, evaluate, prepare, validate_product
 from pages import _ui
 
 _ui.page_guard()
@@ -85,9 +86,7 @@ else:
     st.warning("Calibration does not beat a population-only model on your data: treat its predictions with care.")
 
 preds = cal["predictions"]
-f = ca.frame.set_index("city_id").loc[preds["city_id"]]
-preds = preds.assign(city=f["name"].to_numpy(), region=f["admin1"].to_numpy(), country_iso2=f["country_iso2"].to_numpy(),
-                     lat=f["lat"].to_numpy(), lon=f["lon"].to_numpy(), population=f["population"].to_numpy())  # fmt: skip
+preds = pd.concat([preds.reset_index(drop=True), city_info(ca, preds["city_id"])], axis=1)
 new = preds[~preds["in_training"]].head(1000)
 st.subheader(f"Predicted {cal['measure']} in cities you do not sell in yet")
 if new.empty:

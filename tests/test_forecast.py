@@ -14,6 +14,7 @@ from core.forecast import (
     HEADLINE_COLUMNS,
     ScoreWeights,
     city_arrays,
+    city_info,
     evaluate,
     prepare,
     rank,
@@ -279,3 +280,12 @@ def test_precomputed_medians_match(ca, origin) -> None:
     prep = prepare(ca, product(category="Health & Beauty", ships_from=origin, target_ages="25-34"))
     for name, values in prep.log_terms.items():
         assert prep.log_term_medians[name] == pytest.approx(float(np.median(values)), abs=1e-12), name
+
+
+def test_city_info_keeps_order_and_refuses_unknown_ids(ca) -> None:
+    ids = [3448439, 2950159, 5128581]  # São Paulo, Berlin, New York City
+    info = city_info(ca, ids, extra=("online_buyers_pct",))
+    assert list(info["city"]) == ["São Paulo", "Berlin", "New York City"]
+    assert list(info.columns) == ["city", "region", "country_iso2", "lat", "lon", "population", "online_buyers_pct"]
+    with pytest.raises(InputError):
+        city_info(ca, [1])
