@@ -512,21 +512,19 @@ HEADLINE_COLUMNS = [
 ]  # fmt: skip
 
 
-_city_columns = {"name": "city", "admin1": "region", "country_iso2": "country_iso2", "lat": "lat", "lon": "lon",
-             "population": "population"}  # fmt: skip
-
-
 def city_info(ca: CityArrays, ids: object, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """City, region, ISO code, position and population (plus ``extra`` columns) for city ids, in order.
 
-    The arrays are sorted by city id, so this is a binary search, not an index rebuild.
+    The arrays are sorted by city id, so this is a binary search into the prepared arrays.
     """
     ids = np.asarray(ids, dtype=np.int64)
     pos = np.searchsorted(ca.city_id, ids)
     if ids.size and (pos.max() >= ca.city_id.size or not np.array_equal(ca.city_id[pos], ids)):
         raise InputError("unknown city id in the request", field="city_id")
-    cols = {**_city_columns, **{c: c for c in extra}}
-    return pd.DataFrame({new: ca.frame[old].to_numpy()[pos] for old, new in cols.items()})
+    out = {"city": ca.names[pos], "region": ca.regions[pos], "country_iso2": ca.iso2[pos], "lat": ca.lat[pos],
+           "lon": ca.lon[pos], "population": ca.population[pos]}  # fmt: skip
+    out.update({c: ca.frame[c].to_numpy()[pos] for c in extra})
+    return pd.DataFrame(out)
 
 
 def scope_mask(ca: CityArrays, countries: list[str] | None) -> np.ndarray:
