@@ -1,9 +1,10 @@
 """Learn from your own sales: read a sales file, match cities, fit a model, predict, find twin cities.
 
 The model is a scikit-learn estimator (params in __init__, fit returns self, learned attributes end
-in ``_``, check_is_fitted in predict). It regresses log sales on log city features and the log of the
-prior forecast, so with little data it leans on the prior and with more it learns the user's market.
-Accuracy is cross-validated and reported next to a population-only model fitted the same way.
+in ``_``, check_is_fitted in predict). It regresses log sales on log city features, the log of the
+prior forecast and (with enough cities) shrunken region effects, so with little data it leans on the
+prior and with more it learns the user's market. Accuracy is cross-validated fold by fold next to a
+population-only model fitted the same way.
 """
 
 from __future__ import annotations
@@ -18,89 +19,148 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from core.errors import InputError
 from core.forecast import AMBIGUITY_RATIO, CityArrays, Evaluation, city_info
-from core.names import alternate_names
+from core.names import alternate_names, country_names
 from core.text import fold
 
 MAX_BYTES = 20 * 1024 * 1024  # same as the upload limit in .streamlit/config.toml
+MAX_COLUMNS = 50  # a sales file needs 3-6 columns; more is a wrong file, refused before parsing
+MAX_ROWS = 200_000  # sales rows per file (one row per city and period)
 MEASURES = ("units", "orders", "revenue")
 FEATURES = [
     "log_prior", "log_population", "log_income", "online_buyers_pct", "internet_users_pct", "urban_pct",
     "age_15_24_pct", "age_25_34_pct", "age_35_44_pct", "age_65plus_pct", "logistics_index",
 ]  # fmt: skip
 BASELINE_FEATURES = ["log_population"]
-GENERIC_WORDS = {"city", "st", "saint", "santa", "sao", "san", "the", "de", "of"}
+REGION_COLUMN = "region_code"  # the integer code of a city's admin-1 region (a model group)
+MIN_REGION_CITIES = 3  # a region gets its own effect once this many training cities are in it
+MIN_CITIES_FOR_CLAIM = 20  # "better than population" needs at least this many cities ...
+PARTICLES = {"de", "do", "da", "dos", "das", "del", "della", "di", "du", "of", "the", "la", "le", "el"}
+SYNONYMS = {"st": "saint", "ste": "sainte", "sta": "santa", "sto": "santo", "s": "sao", "mt": "mount", "ft": "fort"}
 REGION_WORDS = {"state", "province", "region", "oblast", "governorate", "county", "department", "prefecture",
-                "district", "autonomous", "community", "federal", "capital", "territory", "of", "the", "land"}  # fmt: skip
+                "district", "autonomous", "community", "capital", "territory", "of", "the", "land", "estado",
+                "provincia", "departamento", "regiao", "do", "de", "da", "ili", "il"}  # fmt: skip
+FEDERAL_DISTRICT = "federal district"  # "Distrito Federal", "Federal District", "Capital District" ...
+Z80 = 1.2816
+
+# Match methods, as the report names them.
+EXACT, ALTERNATE, LOOSE, DISTRICT = "exact", "alternate name", "loose", "district folded"
 
 
 def _region_key(name: str) -> str:
-    return " ".join(w for w in fold(name).split() if w not in REGION_WORDS)
+    words = fold(name).split()
+    if "federal" in words or ("capital" in words and ("district" in words or "distrito" in words)):
+        return FEDERAL_DISTRICT
+    words = [w for w in words if w not in REGION_WORDS and w != "distrito"]
+    return " ".join(words)
 
 
 @cache
-def iso_subdivision_name(code: str) -> str | None:
-    """The name of an ISO 3166-2 subdivision ("BR-SP" -> "São Paulo"), from pycountry."""
+def iso_subdivision_names(code: str) -> tuple[str, ...]:
+    """The local and English names of an ISO 3166-2 subdivision ("DE-BY" -> Bayern, Bavaria), from pycountry."""
+    import gettext
+
     import pycountry
 
-    sub = pycountry.subdivisions.get(code=code.upper())
-    return sub.name if sub is not None else None
-Z80 = 1.2816
+    try:
+        sub = pycountry.subdivisions.get(code=code.upper())
+    except (KeyError, LookupError):
+        return ()
+    if sub is None:
+        return ()
+    english = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["en"], fallback=True)
+    return tuple(dict.fromkeys([sub.name, english.gettext(sub.name)]))
+
+
+def loose_key(folded_name: str) -> str:
+    """A name with abbreviations spelled out and particles and a trailing "city" dropped:
+    "st louis" -> "saint louis", "new york city" -> "new york", "sao joao del rei" -> "sao joao rei"."""
+    words = [SYNONYMS.get(w.rstrip("."), w.rstrip(".")) for w in folded_name.replace("'", " ").split()]
+    if len(words) > 1 and words[-1] == "city":
+        words = words[:-1]
+    return " ".join(w for w in words if w not in PARTICLES)
 
 
 # --- reading ------------------------------------------------------------------------------
+def _decode(data: bytes, name: str) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{name} looks like UTF-16 text without a byte-order mark; save it as 'CSV UTF-8'")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name} is not UTF-8 text; save it as 'CSV UTF-8' and upload it again") from None
+
+
+def _numbers(values: pd.Series, sep: str) -> pd.Series:
+    """Parse numbers as spreadsheets write them: "1,234.5"; with ; or tab separators also "1.234,5"."""
+    text = values.str.strip().str.replace(" ", "", regex=False)
+    if sep != ",":
+        european = text.str.fullmatch(r"-?\d{1,3}(\.\d{3})*(,\d+)?|-?\d+,\d+")
+        text = text.where(~european, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    return pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+
+
 def read_sales(data: bytes, name: str = "sales.csv") -> tuple[pd.DataFrame, str]:
-    """Parse a sales CSV into (rows, measure). Every problem raises InputError saying what to fix."""
+    """Parse a sales CSV into (rows, measure). Every problem raises InputError saying what to fix.
+
+    Size is bounded before parsing (bytes, columns, rows), so a hostile file costs little."""
     if len(data) > MAX_BYTES:
         raise InputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. Split the file.")
     if not data.strip():
         raise InputError(f"{name} is empty; it needs a header row and at least one sales row")
-    for encoding in ("utf-8-sig", "utf-16"):
-        try:
-            text = data.decode(encoding)
-            if encoding == "utf-16" and data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
-                raise UnicodeDecodeError(encoding, data, 0, 1, "no BOM")
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputError(f"{name} is not UTF-8 text; save it as 'CSV UTF-8' and upload it again")
+    text = _decode(data, name)
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in ",;\t|"}
+    sep = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
+    if counts[sep] + 1 > MAX_COLUMNS:
+        raise InputError(f"{name} has {counts[sep] + 1:,} columns; a sales file needs city, country, "
+                         f"[region], units|orders|revenue, [period] (at most {MAX_COLUMNS} columns)")  # fmt: skip
+    lines = text.count("\n")
+    if lines > MAX_ROWS + 1:
+        raise InputError(f"{name} has {lines:,} rows; the limit is {MAX_ROWS:,}. Sum the sales per city and period first.")
     try:
-        dialect = csv.Sniffer().sniff(text[:5000], delimiters=",;\t|")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{name} could not be read as CSV ({exc}); use commas between columns") from exc
-    frame.columns = [c.strip().lower() for c in frame.columns]
+        records = list(csv.reader(io.StringIO(text), delimiter=sep))
+    except csv.Error as exc:
+        raise InputError(f"{name} could not be read as CSV ({exc}); use commas between columns") from None
+    records = [r for r in records if any(cell.strip() for cell in r)]
+    columns = [c.strip().lower() for c in records[0]]
+    width = len(columns)
+    for i, r in enumerate(records[1:], start=2):
+        if len(r) > width and any(cell.strip() for cell in r[width:]):
+            raise InputError(f"row {i} has {len(r)} fields but the header has {width}; "
+                             "quote names that contain the separator, or remove the extra fields")  # fmt: skip
+    frame = pd.DataFrame([(r + [""] * width)[:width] for r in records[1:]], columns=columns, dtype=str)
     if len(frame.columns) == 1 and any(d in frame.columns[0] for d in ";\t|"):
         raise InputError(f"{name} has one column only; separate columns with commas (or semicolons)")
     missing = [c for c in ("city", "country") if c not in frame.columns]
     if missing:
-        raise InputError(f"{name} lacks the column(s) {', '.join(missing)}; columns found: {', '.join(frame.columns)}")
+        raise InputError(f"{name} lacks the column(s) {', '.join(missing)}; columns found: {', '.join(frame.columns)[:200]}")
     measures = [m for m in MEASURES if m in frame.columns]
     if len(measures) != 1:
         raise InputError(f"{name} needs exactly one of the columns units, orders or revenue; found {measures or 'none'}")
     measure = measures[0]
     if frame.empty:
         raise InputError(f"{name} has a header but no sales rows")
-    values = pd.to_numeric(frame[measure].str.replace(",", "", regex=False).str.strip(), errors="coerce")
-    bad = frame.index[values.isna()].tolist()
+    values = _numbers(frame[measure], sep)
+    bad = frame.index[values.isna() | ~np.isfinite(values.fillna(0))].tolist()
     if bad:
-        raise InputError(f"{measure} is not a number on row(s) {', '.join(str(i + 2) for i in bad[:10])}")
+        raise InputError(f"{measure} is not a finite number on row(s) {', '.join(str(i + 2) for i in bad[:10])}")
     neg = frame.index[values < 0].tolist()
     if neg:
         raise InputError(f"{measure} is negative on row(s) {', '.join(str(i + 2) for i in neg[:10])}")
+    if values.max() > 1e12:
+        raise InputError(f"{measure} above 10^12 on row {int(values.idxmax()) + 2}: check the column")
     frame[measure] = values
     for col in ("region", "period"):
         if col not in frame.columns:
@@ -117,93 +177,162 @@ def read_sales(data: bytes, name: str = "sales.csv") -> tuple[pd.DataFrame, str]
 # --- matching ------------------------------------------------------------------------------
 @dataclass
 class MatchReport:
-    matched: pd.DataFrame  # row, city_id, measure value, period
+    matched: pd.DataFrame  # row, city_id, period, value, method, as_written, matched_city
     unmatched: list[dict] = field(default_factory=list)  # row, city, country, reason
 
     @property
     def matched_rows(self) -> int:
         return len(self.matched)
 
+    def methods(self) -> dict[str, int]:
+        """Rows per match method (exact / alternate name / loose / district folded)."""
+        return {k: int(v) for k, v in self.matched["method"].value_counts().items()}
 
-def _country_lookup(ca: CityArrays) -> dict[str, str]:
-    f = ca.frame.drop_duplicates("country_iso2")
-    out = {}
-    for r in f.itertuples():
-        out[r.country_iso2.lower()] = r.country_iso2
-        out[r.country_iso3.lower()] = r.country_iso2
-        out[fold(r.country_name)] = r.country_iso2
-    return out
+    def to_confirm(self) -> list[dict]:
+        """Loose and district matches, to show the user for confirmation."""
+        rows = self.matched[self.matched["method"].isin([LOOSE, DISTRICT])]
+        return rows[["row", "as_written", "matched_city", "method"]].to_dict("records")
 
 
-def _strip_generic(name: str) -> str:
-    return " ".join(w for w in name.split() if w not in GENERIC_WORDS)
+class MatchError(InputError):
+    """Too few rows matched; carries the report so the unmatched rows can be shown."""
+
+    def __init__(self, message: str, report: MatchReport) -> None:
+        super().__init__(message, field="sales")
+        self.report = report
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Lookups from (country, folded name) to positions in the city arrays, with the match method."""
+
+    exact: dict[tuple[str, str], list[int]]
+    district: dict[tuple[str, str], list[int]]
+    alternate: dict[tuple[str, str], list[tuple[int, str]]]
+    loose: dict[tuple[str, str], list[tuple[int, str]]]
+
+
+def _index(ca: CityArrays) -> _Index:
+    pos_of = pd.Series(np.arange(ca.city_id.size), index=ca.city_id)
+    exact: dict[tuple[str, str], list[int]] = {}
+    loose: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for i, (name, iso) in enumerate(zip(ca.frame["ascii_name"], ca.iso2, strict=True)):
+        exact.setdefault((iso, name), []).append(i)
+        loose.setdefault((iso, loose_key(name)), []).append((i, LOOSE))
+    district: dict[tuple[str, str], list[int]] = {}
+    sec = ca.sections
+    parent_pos = pos_of.reindex(sec["parent_city_id"].to_numpy()).to_numpy() if len(sec) else np.array([])
+    for name, iso, p in zip(sec["ascii_name"], sec["country_iso2"], parent_pos, strict=True):
+        if np.isfinite(p):
+            district.setdefault((iso, name), []).append(int(p))
+            loose.setdefault((iso, loose_key(name)), []).append((int(p), DISTRICT))
+    # Alternate names of cities, and of districts (which lead to their city).
+    section_parent = dict(zip(sec["city_id"], parent_pos, strict=True))
+    alternate: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    alt = alternate_names()
+    for cid, name in zip(alt["city_id"].to_numpy(), alt["alt_name"].to_numpy(), strict=True):
+        if cid in pos_of.index:
+            p, method = int(pos_of[cid]), ALTERNATE
+        elif cid in section_parent and np.isfinite(section_parent[cid]):
+            p, method = int(section_parent[cid]), DISTRICT
+        else:
+            continue
+        alternate.setdefault((str(ca.iso2[p]), name), []).append((p, method))
+    return _Index(exact, district, alternate, loose)
+
+
+_INDEX_CACHE: dict[int, tuple[CityArrays, _Index]] = {}
+
+
+def match_index(ca: CityArrays) -> _Index:
+    """The lookups for a city table, built once per table (~0.5 s) and reused."""
+    hit = _INDEX_CACHE.get(id(ca))
+    if hit is None or hit[0] is not ca:
+        _INDEX_CACHE.clear()
+        hit = _INDEX_CACHE[id(ca)] = (ca, _index(ca))
+    return hit[1]
+
+
+def _region_filter(region: str, iso: str, ca: CityArrays) -> tuple[set[str], str]:
+    """Region keys and the bare code for a region as written: a name, a GeoNames code, an ISO 3166-2
+    code ("BR-SP", "US-IL") or its bare suffix ("SP", "DF", "34")."""
+    raw = str(region).strip()
+    keys = {_region_key(raw)}
+    m = re.fullmatch(r"([A-Za-z]{2})-([A-Za-z0-9]{1,3})", raw)
+    code = (m.group(2) if m else raw).lower()
+    if m or re.fullmatch(r"[A-Za-z0-9]{1,3}", raw):
+        full = raw.upper() if m else f"{iso}-{raw.upper()}"
+        keys |= {_region_key(n) for n in iso_subdivision_names(full)}
+    keys.discard("")
+    return keys, code
 
 
 def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchReport:
-    """Match each row to a city: accents and case folded, generic words tolerated, region (name,
-    GeoNames code or ISO 3166-2 code like US-CA) to tell same-named cities apart. Unmatched and
-    ambiguous rows are reported with the reason, never dropped silently."""
-    f = ca.frame
-    countries = _country_lookup(ca)
-    by_name: dict[tuple[str, str], list[int]] = {}
-    by_loose: dict[tuple[str, str], list[int]] = {}
-    for i, (name, iso) in enumerate(zip(f["ascii_name"], f["country_iso2"], strict=True)):
-        by_name.setdefault((iso, name), []).append(i)
-        by_loose.setdefault((iso, _strip_generic(name)), []).append(i)
-    by_alt: dict[tuple[str, str], list[int]] = {}
-    alt = alternate_names()
-    idx = np.searchsorted(ca.city_id, alt["city_id"].to_numpy())  # city arrays are sorted by id
-    ok = (idx < len(ca.city_id)) & (ca.city_id[np.minimum(idx, len(ca.city_id) - 1)] == alt["city_id"].to_numpy())
-    for i, iso, name in zip(idx[ok].tolist(), ca.iso2[idx[ok]].tolist(), alt["alt_name"].to_numpy()[ok].tolist(), strict=True):
-        by_alt.setdefault((iso, name), []).append(i)
-    admin_fold = f["admin1"].map(fold).to_numpy()
-    admin_code = f["admin1_code"].str.lower().to_numpy()
-    pop = f["population"].to_numpy()
+    """Match each row to a city: accents and case folded, GeoNames alternate names, districts to the
+    city that contains them, abbreviations spelled out (loose), and a region (name, GeoNames code, ISO
+    3166-2 code or its bare suffix) to tell same-named cities apart. Every row gets its method, and
+    unmatched and ambiguous rows are reported with the reason, never dropped silently."""
+    idx = match_index(ca)
+    countries = country_names()
+    known_iso = set(np.unique(ca.iso2))
+    admin_fold = ca.frame["admin1"].map(fold).to_numpy()
+    admin_key = ca.frame["admin1"].map(_region_key).to_numpy()
+    admin_code = ca.frame["admin1_code"].astype(str).str.lower().to_numpy()
+    pop = ca.population
     matched, unmatched = [], []
     for r in rows.itertuples():
-        iso = countries.get(fold(r.country)) or countries.get(str(r.country).strip().lower())
-        if iso is None:
+        iso = countries.get(fold(r.country))
+        if iso is None or iso not in known_iso:
             unmatched.append({"row": r.row, "city": r.city, "country": r.country, "reason": f"unknown country {r.country!r}"})
             continue
         name = fold(r.city)
-        cand = (by_name.get((iso, name)) or by_loose.get((iso, _strip_generic(name)))
-                or by_alt.get((iso, name)) or [])  # GeoNames alternate names ("Cologne" = Köln)
-        region = fold(r.region)
-        if cand and region:
-            raw = str(r.region).strip().lower()
-            # ISO 3166-2 ("US-IL", "BR-SP") or a bare code ("IL"): GeoNames' admin1 code where it is the
-            # same (US states), else the ISO subdivision's name (pycountry) matched to the admin1 name.
-            iso_code = re.fullmatch(r"[a-z]{2}-[a-z0-9]{1,3}", raw) is not None
-            code = raw.split("-", 1)[1] if iso_code else raw
-            keys = {_region_key(r.region)}
-            if iso_code and (sub := iso_subdivision_name(raw)):
-                keys.add(_region_key(sub))
-            narrowed = [i for i in cand if admin_fold[i] == region or admin_code[i] == code
-                        or _region_key(f["admin1"].iat[i]) in keys]  # fmt: skip
-            if not narrowed:
-                unmatched.append({"row": r.row, "city": r.city, "country": r.country,
-                                  "reason": f"no {r.city!r} in region {r.region!r}"})  # fmt: skip
+        sources = [
+            [(i, EXACT) for i in idx.exact.get((iso, name), [])],
+            [(i, DISTRICT) for i in idx.district.get((iso, name), [])],
+            idx.alternate.get((iso, name), []),
+            idx.loose.get((iso, loose_key(name)), []),
+        ]
+        region = str(r.region).strip()
+        keys, code = _region_filter(region, iso, ca) if region else (set(), "")
+        cand: list[tuple[int, str]] = []
+        seen_any = False
+        for source in sources:
+            pool = list(dict.fromkeys(source))  # distinct, in order
+            if not pool:
                 continue
-            cand = narrowed
+            seen_any = True
+            if region:
+                pool = [(i, m) for i, m in pool if admin_fold[i] == fold(region) or admin_code[i] == code
+                        or admin_key[i] in keys]  # fmt: skip
+            if pool:
+                cand = pool
+                break
         if not cand:
-            unmatched.append({"row": r.row, "city": r.city, "country": r.country,
-                              "reason": f"no city {r.city!r} in {iso} among cities of 15,000+ people"})  # fmt: skip
+            reason = (f"no {r.city!r} in region {region!r}" if seen_any and region
+                      else f"no city {r.city!r} in {iso} among cities of 15,000+ people")  # fmt: skip
+            unmatched.append({"row": r.row, "city": r.city, "country": r.country, "reason": reason})
             continue
-        if len(cand) > 1:
-            ordered = sorted(cand, key=lambda i: -pop[i])
+        positions = list(dict.fromkeys(i for i, _ in cand))
+        if len(positions) > 1:
+            ordered = sorted(positions, key=lambda i: -pop[i])
             if pop[ordered[0]] < AMBIGUITY_RATIO * pop[ordered[1]]:
-                options = "; ".join(f"{f['admin1'].iat[i]}" for i in ordered[:4])
+                options = "; ".join(f"{ca.regions[i]}" for i in ordered[:4])
                 unmatched.append({"row": r.row, "city": r.city, "country": r.country,
-                                  "reason": f"ambiguous: {len(cand)} cities named {r.city!r} in {iso}; add a region ({options})"})  # fmt: skip
+                                  "reason": f"ambiguous: {len(positions)} cities named {r.city!r} in {iso}; add a region ({options})"})  # fmt: skip
                 continue
-            cand = ordered[:1]
-        matched.append({"row": r.row, "city_id": int(ca.city_id[cand[0]]), "period": r.period,
-                        "value": float(getattr(r, measure))})  # fmt: skip
-    return MatchReport(pd.DataFrame(matched, columns=["row", "city_id", "period", "value"]), unmatched)
+            positions = ordered[:1]
+        pick = positions[0]
+        method = next(m for i, m in cand if i == pick)
+        matched.append({"row": r.row, "city_id": int(ca.city_id[pick]), "period": r.period,
+                        "value": float(getattr(r, measure)), "method": method, "as_written": str(r.city),
+                        "matched_city": f"{ca.names[pick]}, {ca.regions[pick]}, {ca.iso2[pick]}"})  # fmt: skip
+    cols = ["row", "city_id", "period", "value", "method", "as_written", "matched_city"]
+    return MatchReport(pd.DataFrame(matched, columns=cols), unmatched)
 
 
 def aggregate(matched: pd.DataFrame) -> pd.Series:
-    """Sales per city: the mean over the periods given (a total when there is no period)."""
+    """Sales per city: the mean over the periods given (a total when there is no period). Rows that
+    name districts of one city add up in that city."""
     if matched.empty:
         return pd.Series(dtype=float)
     n_periods = max(1, matched["period"].replace("", np.nan).nunique())
@@ -212,41 +341,73 @@ def aggregate(matched: pd.DataFrame) -> pd.Series:
 
 # --- features and model ---------------------------------------------------------------------
 def feature_frame(ev: Evaluation) -> pd.DataFrame:
-    """City features, indexed by city_id, with the prior forecast as a feature."""
-    f = ev.prepared.ca.frame
+    """City features, indexed by city_id, with the prior forecast as a feature and the admin-1 region
+    as an integer code (the model's group column)."""
+    ca = ev.prepared.ca
+    f = ca.frame
+    region = pd.factorize(f["country_iso2"].astype(str) + "-" + f["admin1_code"].astype(str))[0]
     return pd.DataFrame(
         {
             "log_prior": np.log(np.maximum(ev.columns["expected_units_month"], 1e-9)),
             "log_population": np.log(f["population"].to_numpy()),
             "log_income": np.log(f["gdp_per_capita_ppp"].to_numpy()),
             **{c: f[c].to_numpy(float) for c in FEATURES if c in f.columns},
+            REGION_COLUMN: region.astype(float),
         },
-        index=pd.Index(ev.prepared.ca.city_id, name="city_id"),
-    )[FEATURES]
+        index=pd.Index(ca.city_id, name="city_id"),
+    )[[*FEATURES, REGION_COLUMN]]
+
+
+GROUP_COLUMN = len(FEATURES)  # position of REGION_COLUMN in feature_frame
+POPULATION_COLUMN = FEATURES.index("log_population")
 
 
 class SalesModel(RegressorMixin, BaseEstimator):
-    """Ridge regression of log(1 + sales) on standardised features; predicts sales (same measure)."""
+    """Ridge regression of log(1 + sales) on standardised numeric features, with optional group effects.
 
-    def __init__(self, alpha: float = 1.0, features: tuple[str, ...] = tuple(FEATURES)) -> None:
+    ``X`` is numeric. With ``group_column`` set, that column holds integer group codes (the city's
+    region): one-hot encoded, groups with fewer than ``min_group_size`` training rows pooled, and shrunk
+    by the same ridge penalty, so a region's effect grows with the evidence for it (like a random
+    effect). Sales cannot be negative: negative targets count as zero. Predictions are sales.
+    """
+
+    def __init__(self, alpha: float = 1.0, group_column: int | None = None, min_group_size: int = MIN_REGION_CITIES) -> None:
         self.alpha = alpha
-        self.features = features
+        self.group_column = group_column
+        self.min_group_size = min_group_size
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> SalesModel:
-        y = np.asarray(y, float)
-        if len(y) < 3:
-            raise InputError("calibration needs sales in at least 3 matched cities")
-        self.pipeline_ = make_pipeline(StandardScaler(), Ridge(alpha=self.alpha))
-        self.pipeline_.fit(np.asarray(X[list(self.features)], float), np.log1p(y))
-        self.n_features_in_ = len(self.features)
+    def fit(self, X: object, y: object) -> SalesModel:
+        X, y = validate_data(self, X, y, y_numeric=True)
+        numeric = [j for j in range(X.shape[1]) if j != self.group_column]
+        parts: list[tuple] = [("num", StandardScaler(), numeric)]
+        if self.group_column is not None:
+            parts.append(("group", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=self.min_group_size,
+                                                 sparse_output=False), [self.group_column]))  # fmt: skip
+        self.pipeline_ = Pipeline([("features", ColumnTransformer(parts)), ("ridge", Ridge(alpha=self.alpha))])
+        self.pipeline_.fit(X, np.log1p(np.maximum(y, 0.0)))
         return self
 
-    def predict_log(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_log(self, X: object) -> np.ndarray:
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict(np.asarray(X[list(self.features)], float))
+        X = validate_data(self, X, reset=False)
+        return self.pipeline_.predict(X)
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: object) -> np.ndarray:
         return np.maximum(np.expm1(self.predict_log(X)), 0.0)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True  # fits log(1 + max(y, 0)): arbitrary real targets fit poorly
+        return tags
+
+
+def full_model(alpha: float = 1.0) -> SalesModel:
+    """The calibration model: every feature, the prior and region effects."""
+    return SalesModel(alpha, group_column=GROUP_COLUMN)
+
+
+def baseline_columns(X: np.ndarray) -> np.ndarray:
+    return X[:, [POPULATION_COLUMN]]
 
 
 @dataclass
@@ -257,32 +418,64 @@ class CVReport:
     baseline_rmsle: float
     residual_quantiles: tuple[float, float]  # 10th and 90th percentile of out-of-fold log residuals
     n_folds: int
+    fold_spearman: list[float] = field(default_factory=list)
+    fold_baseline_spearman: list[float] = field(default_factory=list)
+
+    @property
+    def folds_better(self) -> int:
+        return sum(a > b for a, b in zip(self.fold_spearman, self.fold_baseline_spearman, strict=True))
+
+    @property
+    def beats_population(self) -> bool:
+        """The claim "better than population alone" holds only when every fold says so, on enough cities."""
+        n = len(self.fold_spearman)
+        return n >= 3 and self.folds_better == n and self.n_cities >= MIN_CITIES_FOR_CLAIM
+
+    n_cities: int = 0
 
 
-def _oof(model: SalesModel, X: pd.DataFrame, y: np.ndarray, folds: KFold) -> np.ndarray:
-    pred = np.empty_like(y, dtype=float)
-    for tr, te in folds.split(X):
-        pred[te] = model.__class__(**model.get_params()).fit(X.iloc[tr], y[tr]).predict_log(X.iloc[te])
-    return pred
+def _rho(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2:
+        return 0.0
+    r = spearmanr(a, b).statistic
+    return float(r) if np.isfinite(r) else 0.0
 
 
-def cross_validate(X: pd.DataFrame, y: np.ndarray, alpha: float = 1.0, seed: int = 0) -> CVReport:
-    """K-fold (up to 5) out-of-fold accuracy of the model and of the population-only baseline."""
+def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0) -> CVReport:
+    """K-fold (up to 5) out-of-fold accuracy of the model and of the population-only baseline, overall
+    and fold by fold."""
+    X = np.asarray(X, float)
+    y = np.asarray(y, float)
     n = len(y)
     if n < 5:
         raise InputError("cross-validation needs sales in at least 5 matched cities")
     folds = KFold(n_splits=min(5, n), shuffle=True, random_state=seed)
     ly = np.log1p(y)
-    full = _oof(SalesModel(alpha), X, y, folds)
-    base = _oof(SalesModel(alpha, tuple(BASELINE_FEATURES)), X, y, folds)
+    full, base = np.empty(n), np.empty(n)
+    fold_full, fold_base = [], []
+    for tr, te in folds.split(X):
+        full[te] = full_model(alpha).fit(X[tr], y[tr]).predict_log(X[te])
+        base[te] = SalesModel(alpha).fit(baseline_columns(X[tr]), y[tr]).predict_log(baseline_columns(X[te]))
+        fold_full.append(_rho(full[te], ly[te]))
+        fold_base.append(_rho(base[te], ly[te]))
     resid = ly - full
+    return CVReport(_rho(full, ly), _rho(base, ly), float(np.sqrt(np.mean(resid**2))), float(np.sqrt(np.mean((ly - base) ** 2))),
+                    (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9))), folds.get_n_splits(),
+                    fold_full, fold_base, n)  # fmt: skip
 
-    def rho(pred: np.ndarray) -> float:
-        r = spearmanr(pred, ly).statistic
-        return float(r) if np.isfinite(r) else 0.0
 
-    return CVReport(rho(full), rho(base), float(np.sqrt(np.mean(resid**2))), float(np.sqrt(np.mean((ly - base) ** 2))),
-                    (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9))), folds.get_n_splits())  # fmt: skip
+def accuracy_claim(metrics: dict) -> tuple[bool, str]:
+    """What the page may say about accuracy, from stored metrics: (is it a success, the sentence)."""
+    folds = metrics.get("fold_spearman") or []
+    better = metrics.get("folds_better", 0)
+    n = metrics.get("n_train", 0)
+    if metrics.get("beats_population"):
+        return True, f"Calibration ranks your cities better than population alone in every one of {len(folds)} cross-validation folds."
+    if n < MIN_CITIES_FOR_CLAIM:
+        return False, (f"Only {n} cities in your file: too few to say whether calibration beats population alone "
+                       f"(that needs {MIN_CITIES_FOR_CLAIM}+ cities and every fold to agree).")  # fmt: skip
+    return False, (f"Calibration beats population alone in {better} of {len(folds)} folds: not consistently, "
+                   "so treat its predictions with care.")  # fmt: skip
 
 
 @dataclass
@@ -297,11 +490,25 @@ class Calibration:
         """Accuracy next to the population-only baseline (what the page, CLI and database keep)."""
         return {"cv_spearman": self.cv.spearman, "baseline_cv_spearman": self.cv.baseline_spearman,
                 "cv_rmsle": self.cv.rmsle, "baseline_cv_rmsle": self.cv.baseline_rmsle,
-                "n_train": int(self.predictions["in_training"].sum()), "n_folds": self.cv.n_folds}  # fmt: skip
+                "n_train": int(self.predictions["in_training"].sum()), "n_folds": self.cv.n_folds,
+                "fold_spearman": self.cv.fold_spearman, "fold_baseline_spearman": self.cv.fold_baseline_spearman,
+                "folds_better": self.cv.folds_better, "beats_population": self.cv.beats_population}  # fmt: skip
 
     def report_dict(self) -> dict:
         return {"matched_rows": self.report.matched_rows, "unmatched_rows": self.report.unmatched,
+                "match_methods": self.report.methods(), "to_confirm": self.report.to_confirm(),
                 "twins": self.twins.to_dict("records")}  # fmt: skip
+
+
+def matched_sales(sales: pd.DataFrame, measure: str, ca: CityArrays, minimum: int = 5) -> tuple[MatchReport, pd.Series]:
+    """Match the rows and sum them per city; too few cities raises MatchError carrying the report."""
+    report = match_cities(sales, measure, ca)
+    y_by_city = aggregate(report.matched)
+    if len(y_by_city) < minimum:
+        first = "; ".join(f"row {u['row']}: {u['reason']}" for u in report.unmatched[:3])
+        raise MatchError(f"only {len(y_by_city)} cities matched ({report.matched_rows} of {len(sales)} rows); "
+                         f"at least {minimum} are needed. {first}", report)  # fmt: skip
+    return report, y_by_city
 
 
 def calibrate(
@@ -311,19 +518,16 @@ def calibrate(
     from core.forecast import scope_mask
 
     ca = ev.prepared.ca
-    report = match_cities(sales, measure, ca)
-    y_by_city = aggregate(report.matched)
-    if len(y_by_city) < 5:
-        raise InputError(f"only {len(y_by_city)} cities matched; calibration needs at least 5 (see the unmatched rows)")
+    report, y_by_city = matched_sales(sales, measure, ca)
     X_all = feature_frame(ev)
-    X = X_all.loc[y_by_city.index]
+    X = X_all.loc[y_by_city.index].to_numpy(float)
     y = y_by_city.to_numpy()
     cv = cross_validate(X, y, alpha)
-    model = SalesModel(alpha).fit(X, y)
+    model = full_model(alpha).fit(X, y)
     covered = sorted(city_info(ca, y_by_city.index)["country_iso2"].unique())
     mask = scope_mask(ca, countries or covered)
     ids = ca.city_id[mask]
-    log_pred = model.predict_log(X_all.loc[ids])
+    log_pred = model.predict_log(X_all.loc[ids].to_numpy(float))
     lo, hi = cv.residual_quantiles
     predictions = pd.concat([pd.DataFrame({"city_id": ids}), city_info(ca, ids)], axis=1).assign(
         predicted=np.maximum(np.expm1(log_pred), 0), predicted_low=np.maximum(np.expm1(log_pred + lo), 0),
@@ -344,15 +548,13 @@ def twin_cities(X_all: pd.DataFrame, y_by_city: pd.Series, mask: np.ndarray, ca:
     pos = pd.Series(np.arange(len(X_all)), index=X_all.index)
     sold = set(y_by_city.index)
     pool = np.flatnonzero(mask & ~np.isin(ca.city_id, list(sold)))
-    names = ca.frame.set_index("city_id")
     rows = []
     for cid in y_by_city.sort_values(ascending=False).index[:best]:
         d = np.linalg.norm(P[pool] - P[pos[cid]], axis=1)
         for j in np.argsort(d, kind="stable")[:per_city]:
-            twin = int(ca.city_id[pool[j]])
-            rows.append({"city_id": int(cid), "city": names.at[cid, "name"], "twin_id": twin,
-                         "twin": names.at[twin, "name"], "twin_country": names.at[twin, "country_iso2"],
-                         "similarity": 100 / (1 + float(d[j]))})  # fmt: skip
+            twin = pool[j]
+            rows.append({"city_id": int(cid), "city": ca.names[pos[cid]], "twin_id": int(ca.city_id[twin]),
+                         "twin": ca.names[twin], "twin_country": ca.iso2[twin], "similarity": 100 / (1 + float(d[j]))})  # fmt: skip
     return pd.DataFrame(rows)
 
 

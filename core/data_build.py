@@ -19,9 +19,22 @@ from core import paths
 from core.text import fold
 
 # Ratio of a region's income to its country's, clipped to this range (docs/data.md, "Regional
-# income"). Beyond 3x, GDL's regional GNI reflects where output is booked (capital regions,
+# income"). Beyond 2x (or below 1/2), GDL's regional GNI reflects where output is booked (capital regions,
 # extractive enclaves: Addis Ababa 5.6, PNG's NCD 6.6) more than what residents earn and spend.
-RATIO_MIN, RATIO_MAX = 1 / 3, 3.0
+RATIO_MIN, RATIO_MAX = 0.5, 2.0
+# Urban scaling: income per head rises with city size, total wages ~ N^1.12 across cities (Bettencourt
+# et al. 2007, PNAS 104(17)), i.e. per head ~ N^0.12, relative to the country's population-weighted mean
+# city size in its country, so the country's level is kept.
+CITY_SIZE_INCOME_EXPONENT = 0.12
+
+# One row per city (docs/data.md, "One row per city"): districts listed beside their city are folded.
+SECTION_DENSITY = 5000.0  # persons per km²: the area a parent's population occupies sets its reach
+PARENT_MIN_POP = 500_000  # only cities this large have districts listed separately in GeoNames
+CITY_REGION_SHARE = 0.5  # a parent holding half its region's (or country's) listed people is a city-region
+SECTION_MAX_SHARE = 0.5  # a section is at most half its parent (except in a city-state)
+CITY_REGION_REACH = 3.0  # a city-region or city-state reaches 3x its radius ...
+CITY_REGION_EXTRA_KM = 25.0  # ... but no more than 25 km beyond it
+CAPITAL_DISTRICT_WORDS = ("federal district", "capital district", "capital territory", "distrito federal")
 
 # Territories with cities in GeoNames but no row in the World Bank tables: they take their
 # sovereign's indicators (flag "imputed").
@@ -214,10 +227,74 @@ def _region_ratios(cities: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Serie
     return ratio.clip(RATIO_MIN, RATIO_MAX), source, method
 
 
+def _feature_codes() -> pd.DataFrame:
+    codes = pd.read_csv(paths.RAW_DIR / "city_feature_codes.csv.gz", keep_default_na=False, dtype=str)
+    return codes.assign(geonameid=codes["geonameid"].astype("int64")).set_index("geonameid")
+
+
+def fold_sections(raw: pd.DataFrame, country_population: pd.Series) -> pd.Series:
+    """The parent city of every GeoNames place that is a district of a bigger city (else NA).
+
+    ``raw`` has geonameid, name, iso2, iso3, admin1_code, lat, lon, population; ``country_population``
+    is indexed by ISO3. The rule (docs/data.md, "One row per city"), for parents of 500,000+ people
+    taken from the largest down (a city-region holds half its region's listed people or is a federal /
+    capital district; a city-state half its country's): a place is a section of parent A when it is in A's country and
+    admin-1 region (anywhere in the country for a city-state), within A's reach, smaller than A, not a
+    capital or regional seat, at most half A's size, not kept separate by
+    data/city_sections_overrides.csv, and not a separate municipality (a different GeoNames admin-2
+    code). In a city-state every place within reach folds. The overrides file also folds
+    places the rule cannot see (Mexico City's alcaldías carry their own admin-2 code).
+    """
+    from core.geo import haversine_km
+
+    codes = _feature_codes()
+    overrides = pd.read_csv(paths.DATA_DIR / "city_sections_overrides.csv")
+    keep = set(overrides.loc[overrides["action"] == "keep", "city_id"])
+    ids = raw["geonameid"].to_numpy(np.int64)
+    pop = raw["population"].to_numpy(float)
+    lat, lon = raw["lat"].to_numpy(float), raw["lon"].to_numpy(float)
+    iso = raw["iso3"].to_numpy(str)
+    adm = raw["admin1_code"].fillna("").astype(str).to_numpy()
+    a2 = raw["geonameid"].map(codes["admin2_code"]).fillna("").to_numpy(str)
+    fcode = raw["geonameid"].map(codes["feature_code"]).fillna("").to_numpy(str)
+    capital_district = raw["admin1_name"].fillna("").map(fold).str.contains("|".join(CAPITAL_DISTRICT_WORDS)).to_numpy()
+    region_pop = raw.groupby(["iso3", raw["admin1_code"].fillna("")])["population"].transform("sum").to_numpy()
+    nat_pop = raw["iso3"].map(country_population).fillna(0).to_numpy(float)
+    parent = np.full(len(raw), -1, dtype=np.int64)
+    seat = np.isin(fcode, ["PPLC", "PPLA"])  # capitals and regional seats are cities in their own right
+    for a in np.argsort(-pop, kind="stable"):
+        if pop[a] < PARENT_MIN_POP:
+            break
+        if parent[a] >= 0:
+            continue
+        city_state = nat_pop[a] > 0 and pop[a] >= CITY_REGION_SHARE * nat_pop[a]
+        city_region = city_state or capital_district[a] or pop[a] >= CITY_REGION_SHARE * region_pop[a]
+        radius = np.sqrt(pop[a] / (np.pi * SECTION_DENSITY))
+        reach = min(CITY_REGION_REACH * radius, radius + CITY_REGION_EXTRA_KM) if city_region else radius
+        cand = (iso == iso[a]) & (parent < 0) & (pop < pop[a]) & ~np.isin(ids, list(keep))
+        cand[a] = False
+        if not city_state:
+            cand &= (adm == adm[a]) & (pop <= SECTION_MAX_SHARE * pop[a]) & ~seat
+            if a2[a]:
+                cand &= (a2 == "") | (a2 == a2[a])
+        idx = np.flatnonzero(cand)
+        dist = haversine_km(lat[a], lon[a], lat[idx], lon[idx])
+        near = idx[dist <= reach][np.argsort(dist[dist <= reach], kind="stable")]
+        parent[near] = ids[a]
+    for row in overrides[overrides["action"] == "fold"].itertuples():
+        parent[ids == row.city_id] = int(row.parent_id)
+    return pd.Series(np.where(parent >= 0, parent, pd.NA), index=raw.index, dtype="Int64")
+
+
 def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
-    """One row per GeoNames city with the features of DESIGN §3, each with its flag."""
+    """One row per GeoNames place with the features of DESIGN §3, each with its flag.
+
+    Districts folded into their city keep a row (so stored results that name them stay valid) with
+    ``parent_city_id`` set; the engine, maps and totals use only rows without a parent.
+    """
     raw = _read("world_cities_15000.csv")
-    raw = raw[raw["population"] > 0]  # GeoNames lists abandoned places (Plymouth, MSR) at 0
+    raw = raw[raw["population"] > 0].reset_index(drop=True)  # GeoNames lists abandoned places at 0
+    parent = fold_sections(raw, countries.set_index("iso3")["population"])
     cities = pd.DataFrame(
         {
             "city_id": raw["geonameid"].astype("int64"),
@@ -231,8 +308,10 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
             "lon": raw["lon"].astype(float),
             "population": raw["population"].astype(float),
             "timezone": raw["timezone"],
+            "parent_city_id": parent,
         }
     ).reset_index(drop=True)
+    cities["sections_folded"] = cities["city_id"].map(parent.value_counts()).fillna(0).astype("int64")
     lookup_iso3 = cities["country_iso3"].map(lambda k: SOVEREIGN.get(k, k))
     ctry = countries.set_index("iso3").loc[lookup_iso3].reset_index(drop=True)
     territory = cities["country_iso3"].isin(SOVEREIGN.keys()).to_numpy()
@@ -247,6 +326,10 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
     cities["region_match_method"] = ratio_method
     cities["gdp_per_capita_ppp"] = ctry["gdp_pc_ppp"] * ratio
     cities["gdp_per_capita_usd"] = ctry["gdp_pc_usd"] * ratio
+    # Urban scaling is a model term, kept apart from the sourced regional income (docs/methodology.md):
+    # it raises spend (in the engine) and adoption (here) in bigger cities.
+    cities["city_size_factor"] = city_size_factor(cities)
+    income_factor = ratio.to_numpy() * cities["city_size_factor"].to_numpy()
     country_income_flag = np.where(territory, IMPUTED, ctry["gdp_pc_ppp_flag"])
     cities["income_flag"] = np.where(
         country_income_flag == IMPUTED, IMPUTED, np.where(has_ratio, REGIONAL, INHERITED)
@@ -254,7 +337,7 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
 
     # Adoption inside a country: shift the country's measured share along the cross-country
     # logit-income slope by the region's log income ratio (docs/data.md, "Regional adoption").
-    log_ratio = np.log(ratio.to_numpy())
+    log_ratio = np.log(income_factor)
     for col, fit_key in [("internet_users_pct", "internet"), ("online_buyers_pct", "online_buyers")]:
         base = _logit(ctry[col].to_numpy() / 100)
         cities[col] = 100 * _expit(base + fits[fit_key].slope * log_ratio)
@@ -275,14 +358,32 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
 
     # Purchasing-power index: city PPP income against the population-weighted world median
     # city income (100 = the median city dweller in the dataset).
-    order = np.argsort(cities["gdp_per_capita_ppp"].to_numpy())
-    inc = cities["gdp_per_capita_ppp"].to_numpy()[order]
-    cum = np.cumsum(cities["population"].to_numpy()[order])
+    top = cities["parent_city_id"].isna().to_numpy()
+    order = np.argsort(cities["gdp_per_capita_ppp"].to_numpy()[top])
+    inc = cities["gdp_per_capita_ppp"].to_numpy()[top][order]
+    cum = np.cumsum(cities["population"].to_numpy()[top][order])
     median_income = float(inc[np.searchsorted(cum, cum[-1] / 2)])
     cities["purchasing_power_index"] = 100 * cities["gdp_per_capita_ppp"] / median_income
     cities["data_year"] = ctry["gdp_pc_ppp_year"].fillna(0).astype(int).to_numpy()
     cities["population_flag"] = MEASURED
     return cities
+
+
+def city_size_factor(cities: pd.DataFrame) -> np.ndarray:
+    """(population / the country's population-weighted geometric-mean city size) ^ 0.12.
+
+    Districts (rows with a parent) take their parent's factor and do not count in the mean.
+    """
+    top = cities["parent_city_id"].isna().to_numpy()
+    pop = cities["population"].to_numpy(float)
+    logp = pd.Series(np.log(pop) * pop * top, index=cities.index)
+    w = pd.Series(pop * top, index=cities.index)
+    grp = cities["country_iso3"]
+    mean_log = (logp.groupby(grp).transform("sum") / w.groupby(grp).transform("sum")).to_numpy()
+    factor = pd.Series(np.exp(CITY_SIZE_INCOME_EXPONENT * (np.log(pop) - mean_log)), index=cities["city_id"].to_numpy())
+    own = factor.to_numpy()
+    parent_ids = cities["parent_city_id"].to_numpy(dtype=float, na_value=np.nan)
+    return np.where(top, own, factor.reindex(parent_ids).to_numpy())
 
 
 def build_alternate_names(cities: pd.DataFrame) -> pd.DataFrame:
@@ -314,10 +415,12 @@ def build(out_dir: Path | None = None) -> dict[str, float]:
     build_alternate_names(cities).to_parquet(out / paths.ALT_NAMES_FILE.name, index=False)
     basemap_dir = paths.STATIC_DIR if out_dir is None else out
     (basemap_dir / paths.BASEMAP_FILE.name).write_text(json.dumps(basemap_geojson(), separators=(",", ":")))
+    cities = cities[cities["parent_city_id"].isna()]
     regional = cities["region_income_source"] != ""
     summary = {
         "countries": len(countries),
         "cities": len(cities),
+        "sections_folded": int(cities["sections_folded"].sum()),
         "regional_income_share_cities": float(regional.mean()),
         "regional_income_share_population": float(
             cities.loc[regional, "population"].sum() / cities["population"].sum()

@@ -31,6 +31,8 @@ BASE_SHARE = 2e-5  # share of local category online spend one new seller capture
 COMPETITION_SHARE_CUT = 0.5  # at competition 100 the obtainable share halves
 PRICE_LEVEL_PASS_THROUGH = 0.5  # local reference price = typical x price_level ** 0.5
 DELIVERY_ELASTICITY = 0.5  # demand ~ (1 + days) ** -0.5
+LPI_REFERENCE = 4.0  # parcel transit times of the delivery bands hold at this logistics performance
+LPI_DAYS_FACTOR = (0.8, 2.0)  # bounds of the delivery-time multiplier LPI_REFERENCE / LPI
 REFERENCE_DELIVERY_DAYS = 2.0
 CROSS_BORDER_DAYS = 3.0
 PAYMENT_FEE_PCT = 2.9  # card processing: percentage part (Stripe's published US standard rate)
@@ -144,6 +146,7 @@ class CityArrays:
     adults: np.ndarray
     online_buyers: np.ndarray
     income_ppp: np.ndarray
+    city_size: np.ndarray  # urban-scaling factor of income per head (docs/data.md)
     price_level: np.ndarray
     age_shares: np.ndarray  # (n, 6): share of adults in each band
     world_age_shares: np.ndarray  # (6,): population-weighted mean of age_shares
@@ -153,11 +156,14 @@ class CityArrays:
     names: np.ndarray
     regions: np.ndarray
     logistics: np.ndarray
+    hub_lat: np.ndarray  # each city's domestic fulfilment hub: its country's most populous city
+    hub_lon: np.ndarray
     online_pct: np.ndarray
     servers: np.ndarray
     sigma: np.ndarray
     reference_income: float
     medians: dict[str, float] = field(default_factory=dict)  # of the product-independent log terms
+    sections: pd.DataFrame = field(default_factory=pd.DataFrame)  # districts folded into a city
     iso2_to_iso3: dict[str, str] = field(default_factory=dict)
     origin_cache: dict[str, Origin | None] = field(default_factory=dict)
 
@@ -166,8 +172,17 @@ class CityArrays:
 
 
 def city_arrays(cities: pd.DataFrame) -> CityArrays:
-    """Turn the city table (core.db.repo.load_cities) into arrays for the engine."""
+    """Turn the city table (core.db.repo.load_cities) into arrays for the engine.
+
+    Districts folded into their city (rows with a ``parent_city_id``, docs/data.md "One row per city")
+    are kept aside in ``sections`` for name matching; every number uses the cities only.
+    """
     c = cities.sort_values("city_id").reset_index(drop=True)
+    sections = pd.DataFrame(columns=["city_id", "name", "ascii_name", "country_iso2", "admin1", "admin1_code", "parent_city_id"])
+    if "parent_city_id" in c.columns:
+        folded = c["parent_city_id"].notna()
+        sections = c.loc[folded, sections.columns].astype({"parent_city_id": "int64"}).reset_index(drop=True)
+        c = c[~folded].reset_index(drop=True)
     pop = c["population"].to_numpy(float)
     adults = pop * c["adult_pct"].to_numpy(float) / 100
     ages = c[[f"age_{b}_pct" for b in AGE_BANDS]].to_numpy(float)
@@ -183,6 +198,9 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
         + imputed_adoption * SIGMA_IMPUTED_ADOPTION**2
         + weak_income * SIGMA_INHERITED_INCOME**2
     )
+    # Domestic hub: the most populous city of each country (where a domestic seller's stock sits).
+    hubs = c.sort_values(["population", "city_id"], ascending=[False, True]).drop_duplicates("country_iso2")
+    hub = hubs.set_index("country_iso2")
     return CityArrays(
         frame=c,
         city_id=c["city_id"].to_numpy(np.int64),
@@ -190,6 +208,7 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
         adults=adults,
         online_buyers=adults * c["online_buyers_pct"].to_numpy(float) / 100,
         income_ppp=c["gdp_per_capita_ppp"].to_numpy(float),
+        city_size=c["city_size_factor"].to_numpy(float) if "city_size_factor" in c else np.ones(len(c)),
         price_level=c["price_level_ratio"].to_numpy(float),
         age_shares=shares,
         world_age_shares=world,
@@ -199,6 +218,8 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
         names=c["name"].to_numpy(object),
         regions=c["admin1"].to_numpy(object),
         logistics=c["logistics_index"].to_numpy(float),
+        hub_lat=c["country_iso2"].map(hub["lat"]).to_numpy(float),
+        hub_lon=c["country_iso2"].map(hub["lon"]).to_numpy(float),
         online_pct=c["online_buyers_pct"].to_numpy(float),
         servers=c["secure_servers_per_million"].to_numpy(float),
         sigma=sigma,
@@ -207,8 +228,10 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
             "log_online_buyers": float(np.median(np.log(np.maximum(adults * c["online_buyers_pct"].to_numpy(float) / 100, 1e-9)))),
             "log_income_ratio": float(np.median(np.log(c["gdp_per_capita_ppp"].to_numpy(float) / ref))),
             "log_price_level": float(np.median(np.log(c["price_level_ratio"].to_numpy(float)))),
+            "log_city_size": float(np.median(np.log(c["city_size_factor"].to_numpy(float)))) if "city_size_factor" in c else 0.0,
         },
         iso2_to_iso3=dict(zip(c["country_iso2"], c["country_iso3"], strict=False)),
+        sections=sections,
     )
 
 
@@ -319,7 +342,7 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     # Spend per buyer: category spend at the reference income, scaled by income ^ elasticity,
     # converted to US dollars at the local price level.
     income_ratio = ca.income_ppp / ca.reference_income
-    spend_real = cat.annual_online_spend_per_buyer_usd * income_ratio**cat.income_elasticity
+    spend_real = cat.annual_online_spend_per_buyer_usd * (income_ratio * ca.city_size) ** cat.income_elasticity
     spend_usd = spend_real * ca.price_level
     # Age fit: the city's adult age mix against the world's, weighted by category propensity and
     # the product's target bands.
@@ -333,18 +356,19 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
 
     ship, band_km, band_days = _shipping_tables()
     rates = ship.loc[cat.weight_class]
-    if origin is None:
-        dist = np.zeros_like(ca.lat)
+    # Transit days by distance band, slower where logistics perform worse (destination's LPI).
+    lpi_factor = np.clip(LPI_REFERENCE / ca.logistics, *LPI_DAYS_FACTOR)
+    if origin is None:  # domestic sellers: every country served from its own hub
+        dist = haversine_km(ca.hub_lat, ca.hub_lon, ca.lat, ca.lon)
         cross = np.zeros(ca.lat.shape, dtype=bool)
-        days = np.clip(1.0 + (5.0 - ca.logistics), 1.0, 5.0)
-        shipping = rates["domestic_usd"] * ca.price_level**PRICE_LEVEL_PASS_THROUGH
+        base = rates["domestic_usd"] * ca.price_level**PRICE_LEVEL_PASS_THROUGH
     else:
         dist = haversine_km(origin.lat, origin.lon, ca.lat, ca.lon)
         cross = ca.iso2 != origin.iso2
-        idx = np.minimum(np.searchsorted(band_km, dist), len(band_days) - 1)
-        days = band_days[idx] + cross * CROSS_BORDER_DAYS
         base = np.where(cross, rates["base_usd"], rates["domestic_usd"])
-        shipping = base + rates["per_1000km_usd"] * dist / 1000.0
+    idx = np.minimum(np.searchsorted(band_km, dist), len(band_days) - 1)
+    days = band_days[idx] * lpi_factor + cross * CROSS_BORDER_DAYS
+    shipping = base + rates["per_1000km_usd"] * dist / 1000.0
     delivery_factor = ((1 + REFERENCE_DELIVERY_DAYS) / (1 + days)) ** DELIVERY_ELASTICITY
     fee_rate = PAYMENT_FEE_PCT / 100 + cross * cat.duty_pct / 100
 
@@ -364,6 +388,7 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     log_terms = {
         "online_buyers": np.log(np.maximum(ca.online_buyers, 1e-9)),
         "income": cat.income_elasticity * np.log(income_ratio),
+        "city_size": cat.income_elasticity * np.log(ca.city_size),
         "price_level": (1 - PRICE_LEVEL_PASS_THROUGH) * np.log(ca.price_level),
         "age_fit": np.log(age_fit),
         "delivery": np.log(delivery_factor),
@@ -379,6 +404,7 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         log_term_medians={
             "online_buyers": ca.medians["log_online_buyers"],
             "income": cat.income_elasticity * ca.medians["log_income_ratio"],
+            "city_size": cat.income_elasticity * ca.medians["log_city_size"],
             "price_level": (1 - PRICE_LEVEL_PASS_THROUGH) * ca.medians["log_price_level"],
             "age_fit": float(np.median(log_terms["age_fit"])),
             "delivery": float(np.median(log_terms["delivery"])),

@@ -24,3 +24,41 @@ def _index() -> dict[str, tuple[int, ...]]:
 def cities_called(folded_name: str) -> tuple[int, ...]:
     """Ids of the cities that have this (folded) alternate name ("cologne" -> Köln's id)."""
     return _index().get(folded_name, ())
+
+
+# --- countries in the words people write them ----------------------------------------------
+COUNTRY_LANGUAGES = ("pt", "es", "de", "fr", "it", "tr", "nl", "pl", "sv", "da", "cs", "ro", "hu", "id", "vi")
+COUNTRY_ALIASES = {  # common English forms not among ISO / pycountry names
+    "usa": "US", "u s a": "US", "u s": "US", "united states of america": "US", "america": "US",
+    "uk": "GB", "u k": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "northern ireland": "GB", "turkey": "TR", "turkiye": "TR", "russia": "RU",
+    "south korea": "KR", "korea": "KR", "north korea": "KP", "vietnam": "VN", "iran": "IR", "syria": "SY",
+    "czech republic": "CZ", "czechia": "CZ", "holland": "NL", "the netherlands": "NL", "uae": "AE",
+    "ivory coast": "CI", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD",
+    "laos": "LA", "taiwan": "TW", "macedonia": "MK", "palestine": "PS", "vatican": "VA",
+}  # fmt: skip
+
+
+@cache
+def country_names() -> dict[str, str]:
+    """Folded country name -> ISO2: ISO codes, ISO names (short, official, common), their translations in
+    major Latin-script languages (pycountry's iso3166-1 catalogues: "Brasil", "Deutschland", "Türkiye")
+    and common English forms ("USA", "UK", "Turkey")."""
+    import gettext
+
+    import pycountry
+
+    from core.text import fold
+
+    out: dict[str, str] = {}
+    catalogues = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+                  for lang in COUNTRY_LANGUAGES]  # fmt: skip
+    for c in pycountry.countries:
+        names = {c.name, getattr(c, "official_name", c.name), getattr(c, "common_name", c.name)}
+        names |= {t.gettext(n) for t in catalogues for n in list(names)}
+        for n in names:
+            out.setdefault(fold(n), c.alpha_2)
+        out[c.alpha_2.lower()] = c.alpha_2
+        out[c.alpha_3.lower()] = c.alpha_2
+    out.update(COUNTRY_ALIASES)
+    return out

@@ -76,17 +76,58 @@ def test_twins_are_unsold_similar_cities(ca, ev) -> None:
 
 
 def test_estimator_contract(ca, ev) -> None:
-    model = cal.SalesModel(alpha=2.0)
-    assert model.get_params() == {"alpha": 2.0, "features": tuple(cal.FEATURES)}
+    model = cal.full_model(alpha=2.0)
+    assert model.get_params() == {"alpha": 2.0, "group_column": cal.GROUP_COLUMN, "min_group_size": cal.MIN_REGION_CITIES}
     assert clone(model).set_params(alpha=3.0).alpha == 3.0
-    X = cal.feature_frame(ev).iloc[:50]
+    X = cal.feature_frame(ev).iloc[:50].to_numpy(float)
     with pytest.raises(NotFittedError):
         model.predict(X)
     y = np.arange(1, 51, dtype=float)
     assert model.fit(X, y) is model
-    assert hasattr(model, "pipeline_") and model.n_features_in_ == len(cal.FEATURES)
+    assert hasattr(model, "pipeline_") and model.n_features_in_ == len(cal.FEATURES) + 1
     assert model.predict(X).shape == (50,)
-    np.testing.assert_allclose(model.predict(X), cal.SalesModel(alpha=2.0).fit(X, y).predict(X))  # deterministic
+    np.testing.assert_allclose(model.predict(X), cal.full_model(alpha=2.0).fit(X, y).predict(X))  # deterministic
+
+
+@pytest.mark.parametrize("estimator", [cal.SalesModel(), cal.SalesModel(group_column=0)])
+def test_sklearn_check_estimator(estimator) -> None:
+    """scikit-learn's own contract checks, all of them (poor_score is declared: the model fits log(1 + sales))."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(estimator)
+
+
+def test_region_effects_are_learned_and_small_regions_pooled() -> None:
+    """Sales twice as high in region 1 than in region 0 with the same features: the model with a group
+    column learns the gap, the one without cannot; a region with fewer than min_group_size rows gets no
+    effect of its own."""
+    rng = np.random.default_rng(0)
+    n = 300
+    x = rng.normal(size=n)
+    group = np.where(np.arange(n) < 150, 0.0, 1.0)
+    group[:2] = 2.0  # a region with two cities only
+    y = np.expm1(2 + 0.5 * x + np.log(2) * (group == 1) + rng.normal(0, 0.05, n))
+    X = np.column_stack([x, group])
+    with_regions = cal.SalesModel(alpha=0.01, group_column=1).fit(X, y)
+    without = cal.SalesModel(alpha=0.01).fit(X[:, :1], y)
+    probe = np.array([[0.0, 0.0], [0.0, 1.0]])
+    lo, hi = with_regions.predict_log(probe)
+    assert hi - lo == pytest.approx(np.log(2), abs=0.05)
+    assert np.ptp(without.predict_log(probe[:, :1])) == 0
+    encoder = with_regions.pipeline_.named_steps["features"].named_transformers_["group"]
+    assert encoder.infrequent_categories_[0].tolist() == [2.0]
+
+
+def test_claim_needs_every_fold(ca, ev) -> None:
+    report = cal.CVReport(0.8, 0.6, 0.5, 0.7, (-1, 1), 5, [0.8, 0.7, 0.9, 0.65, 0.8], [0.6, 0.6, 0.6, 0.6, 0.6], n_cities=100)
+    assert report.beats_population
+    report.fold_spearman[3] = 0.55  # one fold where population wins
+    report.fold_baseline_spearman[3] = 0.6
+    assert not report.beats_population and report.folds_better == 4
+    few = cal.CVReport(0.9, 0.1, 0.5, 0.7, (-1, 1), 5, [0.9] * 5, [0.1] * 5, n_cities=8)
+    assert not few.beats_population  # 8 cities: no claim whatever the folds say
+    ok, text = cal.accuracy_claim({"n_train": 8, "fold_spearman": [0.9] * 5, "folds_better": 5})
+    assert not ok and "too few" in text
 
 
 # --- matching -----------------------------------------------------------------------------
@@ -107,12 +148,55 @@ def city_of(ca, report, row: int) -> str:
      ("Springfield,US,US-IL,5", "Springfield"), ("Springfield,US,MA,5", "Springfield"),
      ("Paris,France,,5", "Paris"), ("Koln,DE,,5", "Köln"),
      ("Cologne,DE,,5", "Köln"), ("Bombay,IN,,5", "Mumbai"), ("Peking,CN,,5", "Beijing"),  # alternate names
-     ("Campinas,BR,BR-SP,5", "Campinas"), ("Santa Maria,BR,BR-RS,5", "Santa Maria"), ("Istanbul,TR,TR-34,5", "Istanbul")],
+     ("Campinas,BR,BR-SP,5", "Campinas"), ("Santa Maria,BR,BR-RS,5", "Santa Maria"), ("Istanbul,TR,TR-34,5", "Istanbul"),
+     # bare ISO 3166-2 suffixes, lower case as Olist writes them; federal districts; country names in other languages
+     ("campinas,BR,sp,5", "Campinas"), ("niteroi,Brasil,RJ,5", "Niterói"), ("salvador,BR,ba,5", "Salvador"),
+     ("brasilia,BR,df,5", "Brasília"), ("Brasilia,BR,Distrito Federal,5", "Brasília"), ("Brasília,BR,BR-DF,5", "Brasília"),
+     ("Istanbul,Turkiye,34,5", "Istanbul"), ("Istanbul,Turkey,,5", "Istanbul"), ("Köln,Deutschland,,5", "Köln"),
+     ("Munich,Germany,BY,5", "Munich"), ("Atlantis,United States of America,,5", None)],
 )  # fmt: skip
-def test_matching(ca, line: str, expected: str) -> None:
+def test_matching(ca, line: str, expected: str | None) -> None:
+    report = match(ca, "city,country,region,units\n" + line + "\n")
+    if expected is None:
+        assert report.matched_rows == 0 and len(report.unmatched) == 1
+        return
+    assert report.unmatched == [], report.unmatched
+    assert city_of(ca, report, 2) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected", "method"),
+    [("Sao Paulo,BR,,5", "São Paulo", "exact"), ("Cologne,DE,,5", "Köln", "alternate name"),
+     ("Brooklyn,US,,5", "New York City", "district folded"), ("Esenyurt,TR,,5", "Istanbul", "district folded"),
+     ("Taguatinga,BR,DF,5", "Brasília", "district folded"), ("Ft Lauderdale,US,FL,5", "Fort Lauderdale", "loose")],
+)  # fmt: skip
+def test_match_methods(ca, line: str, expected: str, method: str) -> None:
     report = match(ca, "city,country,region,units\n" + line + "\n")
     assert report.unmatched == [], report.unmatched
     assert city_of(ca, report, 2) == expected
+    assert report.matched["method"].tolist() == [method]
+    assert (method in ("loose", "district folded")) == bool(report.to_confirm())
+
+
+@pytest.mark.parametrize("line", ["Cruz,BR,,5", "Jose,US,,5", "Paulo,BR,,5"])
+def test_loose_matching_never_drops_a_name_word(ca, line: str) -> None:
+    """A bare "Cruz" must not become Santa Cruz, nor "Jose" San Jose."""
+    report = match(ca, "city,country,region,units\n" + line + "\n")
+    assert report.matched_rows == 0 and "no city" in report.unmatched[0]["reason"]
+
+
+def test_districts_add_up_in_their_city(ca) -> None:
+    rows, measure = cal.read_sales(b"city,country,units\nNew York,US,10\nBrooklyn,US,5\nQueens,US,2\n")
+    agg = cal.aggregate(cal.match_cities(rows, measure, ca).matched)
+    assert agg.tolist() == [17.0]
+
+
+def test_too_few_matches_carry_the_unmatched_rows(ca, ev) -> None:
+    rows, measure = cal.read_sales(b"city,country,units\nAtlantis,BR,3\nBerlin,DE,2\n")
+    with pytest.raises(cal.MatchError) as err:
+        cal.calibrate(rows, measure, ev)
+    assert "row 2: no city 'Atlantis'" in str(err.value)
+    assert err.value.report.unmatched[0]["row"] == 2
 
 
 def test_same_name_in_two_regions(ca) -> None:
@@ -136,13 +220,29 @@ def test_unmatched_rows_are_reported_with_reasons(ca) -> None:
      ("city,country,units\nSão Paulo,BR,5\n".encode("latin-1"), "UTF-8"),
      (b"city,units\nBerlin,5\n", "lacks the column(s) country"),
      (b"city,country\nBerlin,DE\n", "exactly one of"), (b"city,country,units,revenue\nBerlin,DE,1,2\n", "exactly one of"),
-     (b"city,country,units\nBerlin,DE,-3\n", "negative on row(s) 2"), (b"city,country,units\nBerlin,DE,lots\n", "not a number on row(s) 2"),
+     (b"city,country,units\nBerlin,DE,-3\n", "negative on row(s) 2"), (b"city,country,units\nBerlin,DE,lots\n", "not a finite number on row(s) 2"),
+     (b"city,country,units\nBerlin,DE,inf\n", "not a finite number on row(s) 2"),
+     (b"city,country,units\nBerlin,DE,1e309\n", "not a finite number on row(s) 2"),
+     (b"city,country,units\nParis,FR,1,2,3\n", "row 2 has 5 fields but the header has 3"),
+     ("city,country,units\nBerlin,DE,3\n".encode("utf-16-le"), "UTF-16 text without a byte-order mark"),
+     (b"city," + b",".join(b"c%d" % i for i in range(300_000)) + b"\n", "columns"),
+     (b"city,country,units\n" + b"Berlin,DE,1\n" * (cal.MAX_ROWS + 5), "the limit is 200,000"),
      (b"city,country,units\nBerlin,DE,3\nBerlin,DE,4\n", "rows 2, 3 repeat"),
      (b"city|country|units\n", "no sales rows"), (b"x" * (cal.MAX_BYTES + 1), "limit is 20 MB")],
 )  # fmt: skip
 def test_bad_files(data: bytes, message: str) -> None:
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cal.read_sales(data)
+
+
+def test_semicolon_files_with_decimal_commas() -> None:
+    rows, measure = cal.read_sales("city;country;revenue\nBerlin;DE;10,5\nHamburg;DE;1.234,5\nKöln;DE;7\n".encode())
+    assert rows["revenue"].tolist() == [10.5, 1234.5, 7.0]
+
+
+def test_utf16_with_bom_is_fine() -> None:
+    rows, _ = cal.read_sales("city,country,units\nBerlin,DE,3\n".encode("utf-16"))
+    assert rows["units"].tolist() == [3.0]
 
 
 def test_semicolons_and_utf8_bom_are_fine() -> None:

@@ -41,8 +41,10 @@ def test_default_is_every_city_in_scope(sqlite_db) -> None:
     assert res.returncode == 0, res.stderr
     table = pd.read_csv(io.StringIO(res.stdout))
     frame = pd.read_parquet(paths.CITIES_FILE)
-    assert len(table) == int((frame["country_iso2"] == "BR").sum())
+    cities = frame[frame["parent_city_id"].isna()]  # districts are folded into their city
+    assert len(table) == int((cities["country_iso2"] == "BR").sum())
     assert set(table["country_iso2"]) == {"BR"}
+    assert table["city_id"].is_unique and not set(table["city_id"]) & set(frame.loc[frame["parent_city_id"].notna(), "city_id"])
 
 
 def test_json_to_file_with_all_options(sqlite_db, tmp_path) -> None:

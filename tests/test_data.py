@@ -105,7 +105,9 @@ def test_territories_inherit_from_sovereign(cities: pd.DataFrame) -> None:
 
 def test_build_is_deterministic(tmp_path) -> None:
     summary = build(tmp_path)
-    assert summary["cities"] == 34_003
+    shipped_rows = pd.read_parquet(paths.CITIES_FILE)
+    assert summary["cities"] == int(shipped_rows["parent_city_id"].isna().sum())
+    assert summary["sections_folded"] == int(shipped_rows["parent_city_id"].notna().sum())
     shipped = pd.read_parquet(paths.CITIES_FILE)
     rebuilt = pd.read_parquet(tmp_path / paths.CITIES_FILE.name)
     pd.testing.assert_frame_equal(shipped, rebuilt)
@@ -118,3 +120,70 @@ def test_basemap_is_geojson() -> None:
     shapes = json.loads(paths.BASEMAP_FILE.read_text())
     assert shapes["type"] == "FeatureCollection"
     assert len(shapes["features"]) == 177
+
+
+# --- one row per city: districts folded into the city that contains them ---------------------
+def _parent_of(cities: pd.DataFrame, name: str, iso2: str) -> str | None:
+    row = cities[(cities["name"] == name) & (cities["country_iso2"] == iso2)].iloc[0]
+    if pd.isna(row["parent_city_id"]):
+        return None
+    return str(cities.loc[cities["city_id"] == row["parent_city_id"], "name"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "iso2", "parent"),
+    [("Brooklyn", "US", "New York City"), ("Queens", "US", "New York City"), ("Manhattan", "US", "New York City"),
+     ("The Bronx", "US", "New York City"), ("Staten Island", "US", "New York City"),
+     ("Esenyurt", "TR", "Istanbul"), ("Küçükçekmece", "TR", "Istanbul"), ("Bağcılar", "TR", "Istanbul"),
+     ("Şişli", "TR", "Istanbul"), ("Kowloon", "HK", "Hong Kong"), ("New Territories", "HK", "Hong Kong"),
+     ("Hong Kong Island", "HK", "Hong Kong"), ("Ceilândia", "BR", "Brasília"), ("Iztapalapa", "MX", "Mexico City"),
+     ("Puxi", "CN", "Shanghai"),
+     # separate municipalities next to a big city stay separate
+     ("Guarulhos", "BR", None), ("Osasco", "BR", None), ("Navi Mumbai", "IN", None), ("Thāne", "IN", None),
+     ("Newark", "US", None), ("Yonkers", "US", None), ("Giza", "EG", None), ("Foshan", "CN", None),
+     ("Kawasaki", "JP", None), ("Incheon", "KR", None)],
+)  # fmt: skip
+def test_districts_fold_into_their_city(cities: pd.DataFrame, name: str, iso2: str, parent: str | None) -> None:
+    assert _parent_of(cities, name, iso2) == parent
+
+
+def test_city_states_are_one_city(cities: pd.DataFrame) -> None:
+    for iso2, capital in (("SG", "Singapore"), ("HK", "Hong Kong")):
+        rows = cities[cities["country_iso2"] == iso2]
+        top = rows[rows["parent_city_id"].isna()]
+        assert list(top["name"]) == [capital]
+        assert int(top["sections_folded"].iloc[0]) == len(rows) - 1
+
+
+def test_fold_is_one_level_and_counts_match(cities: pd.DataFrame) -> None:
+    sections = cities[cities["parent_city_id"].notna()]
+    parents = cities.set_index("city_id").loc[sections["parent_city_id"].astype("int64")]
+    assert parents["parent_city_id"].isna().all()  # a parent is never itself a district
+    assert (parents["population"].to_numpy() > sections["population"].to_numpy()).all()
+    counts = sections["parent_city_id"].value_counts()
+    top = cities[cities["parent_city_id"].isna()].set_index("city_id")["sections_folded"]
+    assert top.sum() == len(sections)
+    assert (top.loc[counts.index.astype("int64")].to_numpy() == counts.to_numpy()).all()
+
+
+def test_overrides_file_is_applied(cities: pd.DataFrame) -> None:
+    overrides = pd.read_csv(paths.DATA_DIR / "city_sections_overrides.csv")
+    by_id = cities.set_index("city_id")["parent_city_id"]
+    for row in overrides.itertuples():
+        if row.action == "keep":
+            assert pd.isna(by_id[row.city_id]), row.name
+        else:
+            assert by_id[row.city_id] == row.parent_id, row.name
+
+
+def test_city_size_factor_keeps_each_countrys_level(cities: pd.DataFrame) -> None:
+    from core.data_build import CITY_SIZE_INCOME_EXPONENT
+
+    top = cities[cities["parent_city_id"].isna()]
+    # population-weighted mean of log factor is zero in every country
+    mean_log = (np.log(top["city_size_factor"]) * top["population"]).groupby(top["country_iso3"]).sum()
+    assert np.allclose(mean_log, 0, atol=1e-6 * top["population"].sum())
+    br = top[top["country_iso2"] == "BR"].set_index("name")
+    ratio = br.loc["São Paulo", "city_size_factor"] / br.loc["Guarulhos", "city_size_factor"]
+    expected = (br.loc["São Paulo", "population"] / br.loc["Guarulhos", "population"]) ** CITY_SIZE_INCOME_EXPONENT
+    assert ratio == pytest.approx(expected)

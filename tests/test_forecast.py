@@ -38,7 +38,7 @@ def small(city_frame: pd.DataFrame):
 
 
 def _sample(city_frame: pd.DataFrame) -> pd.DataFrame:
-    ordered = city_frame.sort_values("city_id")
+    ordered = city_frame[city_frame["parent_city_id"].isna()].sort_values("city_id")
     picked = pd.concat([ordered.iloc[::57], ordered.nlargest(300, "population")])
     return picked.drop_duplicates("city_id").sort_values("city_id").reset_index(drop=True)
 
@@ -108,11 +108,19 @@ def test_resolve_origin_errors(ca, text, message) -> None:
         resolve_origin(text, ca)
 
 
-def test_no_origin_means_local_fulfilment(ca) -> None:
+def test_no_origin_means_domestic_fulfilment_from_each_countrys_hub(ca) -> None:
     prep = prepare(ca, product())
     assert prep.origin is None
     assert not prep.cross_border.any()
-    assert (prep.distance_km == 0).all()
+    for iso in ("BR", "TR", "US"):
+        inside = np.flatnonzero(ca.iso2 == iso)
+        hub = inside[np.argmax(ca.population[inside])]
+        assert prep.distance_km[hub] == 0
+        # every other city of the country is served from that hub: same distance as shipping from it
+        origin = f"{ca.names[hub]}, {iso}"
+        shipped = prepare(ca, product(ships_from=origin))
+        np.testing.assert_allclose(prep.distance_km[inside], shipped.distance_km[inside])
+        np.testing.assert_allclose(prep.delivery_days[inside], shipped.delivery_days[inside])
 
 
 def test_headline_columns_first(ca) -> None:
