@@ -12,12 +12,13 @@ from agents.schemas import (
     SalesNarrative,
     SupplyNarrative,
 )
+from core.formatting import money
 
 N_COPIES = {"summary": 5, "detailed": 8, "full": 10}
 
 
 def _money(x: float) -> str:
-    return f"${x:,.0f}" if abs(x) >= 100 else f"${x:,.2f}"
+    return money(x)
 
 
 def product(f: dict, depth: str) -> ProductNarrative:

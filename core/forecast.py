@@ -38,7 +38,11 @@ CROSS_BORDER_DAYS = 3.0
 PAYMENT_FEE_PCT = 2.9  # card processing: percentage part (Stripe's published US standard rate)
 PAYMENT_FEE_FIXED_USD = 0.30  # card processing: fixed part per order
 NON_TARGET_AGE_WEIGHT = 0.25  # propensity of age bands outside the target, relative to target
-PRICE_CLIP = (0.5, 3.0)  # recommended price kept within these multiples of the local reference
+# Recommended price kept within these multiples of the local reference price: category elasticities are
+# measured on price variation of about this order around market prices; beyond it the constant-elasticity
+# curve is an extrapolation (docs/methodology.md, section 7).
+PRICE_CLIP = (2 / 3, 1.5)
+FLAT_PROFIT_SHARE = 0.95  # the "good price range": prices earning at least 95 % of the best profit
 SIGMA_BASE = 0.8  # log-sd of the model's error for a city with measured inputs
 SIGMA_IMPUTED_ADOPTION = 0.4
 SIGMA_INHERITED_INCOME = 0.3
@@ -480,6 +484,8 @@ def evaluate(
     clipped = np.clip(lerner, PRICE_CLIP[0] * prep.reference_price, PRICE_CLIP[1] * prep.reference_price)
     floor = total_cost * 1.05 / (1 - prep.fee_rate)
     recommended = np.maximum(clipped, floor)
+    # Costs force a price above the market range: selling here means pricing out of the local market.
+    above_market = floor > PRICE_CLIP[1] * prep.reference_price
 
     margin_points = 100 * np.clip(margin_rate / MARGIN_FOR_FULL_SCORE, 0, 1)
     log_profit = np.log(np.maximum(profit, 1e-12))
@@ -505,6 +511,8 @@ def evaluate(
         "expected_units_high": units_high,
         "expected_revenue_usd_month": revenue,
         "recommended_price_usd": recommended,
+        "loss_making": unit_margin < 0,  # every sale in this city loses money at this price and cost
+        "price_above_market": above_market,
         # terms: the data behind the scores
         "online_buyers": prep.online_buyers,
         "spend_per_buyer_usd_year": prep.spend_per_buyer_usd_year,
@@ -602,8 +610,28 @@ def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = N
         "population": ca.population[idx],
     }
     data.update({name: values[idx] for name, values in ev.columns.items()})
+    data.update(good_price_range(ev, idx))
     out = pd.DataFrame(data, copy=False)
     return out
+
+
+def good_price_range(ev: Evaluation, idx: np.ndarray, points: int = 41) -> dict[str, np.ndarray]:
+    """Per city, the prices inside the recommended-price bounds that earn at least 95 % of the best
+    profit there: how flat the profit curve is around the recommended price. NaN where no price in the
+    bounds makes a profit."""
+    prep = ev.prepared
+    e = prep.category.price_elasticity
+    ref = prep.reference_price[idx]
+    cost = ev.columns["total_unit_cost_usd"][idx]
+    keep = 1 - prep.fee_rate[idx]
+    mult = np.geomspace(PRICE_CLIP[0], PRICE_CLIP[1], points)
+    prices = ref[:, None] * mult[None, :]
+    profit = prices ** -e * (prices * keep[:, None] - cost[:, None])  # proportional to profit per city
+    best = profit.max(axis=1)
+    good = (profit >= FLAT_PROFIT_SHARE * best[:, None]) & (best[:, None] > 0)
+    low = np.where(good.any(axis=1), np.where(good, prices, np.inf).min(axis=1), np.nan)
+    high = np.where(good.any(axis=1), np.where(good, prices, -np.inf).max(axis=1), np.nan)
+    return {"good_price_low_usd": low, "good_price_high_usd": high}
 
 
 def rank_product(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from core.accounts import UserInfo, reserve_forecast
@@ -77,4 +78,10 @@ def result_table(record: repo.ForecastRecord, ca: CityArrays) -> pd.DataFrame:
     info = city_info(ca, res["city_id"])
     for col in info.columns:
         res[col] = info[col].to_numpy()
+    # Forecasts saved before these columns existed: derive what the stored terms allow.
+    if "loss_making" not in res and "profit_usd_month" in res:
+        res["loss_making"] = res["profit_usd_month"] < 0
+    for col in ("price_above_market", "good_price_low_usd", "good_price_high_usd"):
+        if col not in res:
+            res[col] = False if col == "price_above_market" else np.nan
     return res

@@ -109,14 +109,18 @@ def score_breakdown(row: pd.Series) -> pd.DataFrame:
 
 
 def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
-    """Totals over the shown cities: units, revenue and profit per month."""
+    """Totals over the shown cities: units, revenue, the profit of the profitable cities and, apart,
+    the losses of the cities that lose money at this price and cost (never netted into the profit)."""
+    loss = table["profit_usd_month"] < 0
     return {
         "cities": float(len(table)),
         "units": float(table["expected_units_month"].sum()),
         "units_low": float(table["expected_units_low"].sum()),
         "units_high": float(table["expected_units_high"].sum()),
         "revenue": float(table["expected_revenue_usd_month"].sum()),
-        "profit": float(table["profit_usd_month"].sum()),
+        "profit": float(table.loc[~loss, "profit_usd_month"].sum()),
+        "loss": float(table.loc[loss, "profit_usd_month"].sum()),
+        "loss_cities": float(loss.sum()),
     }
 
 

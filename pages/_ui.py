@@ -7,7 +7,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import paths
+from core import formatting, paths
 from core.citydata import load_city_frame
 from core.db import repo
 from core.db.database import Database
@@ -105,7 +105,7 @@ def view_for(lat: np.ndarray, lon: np.ndarray) -> pdk.ViewState:
 
 
 def money(x: float) -> str:
-    return f"${x:,.0f}" if abs(x) >= 100 else f"${x:,.2f}"
+    return formatting.money(x)
 
 
 def selected_object_id(event: object, layer_id: str, key: str = "city_id") -> int | None:

@@ -47,6 +47,9 @@ if run:
                 status.write("Matching cities and fitting the model")
                 result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries or None)
                 status.update(label="Calibration ready", state="complete")
+        except calibration.MatchError as exc:
+            st.error(str(exc))
+            st.dataframe(exc.report.unmatched, hide_index=True)
         except AppError as exc:
             st.error(str(exc))
         else:
@@ -70,8 +73,14 @@ cal = repo.load_calibration(_ui.db(), pick, user.id if user else None)
 m, rep = cal["metrics"], cal["report"]
 
 st.subheader("Match report")
-st.write(f"**{rep['matched_rows']}** rows matched, **{len(rep['unmatched_rows'])}** not matched.")
+methods = rep.get("match_methods", {})
+st.write(f"**{rep['matched_rows']}** rows matched, **{len(rep['unmatched_rows'])}** not matched."
+         + (" Matched by: " + ", ".join(f"{k} {v}" for k, v in methods.items()) if methods else ""))  # fmt: skip
+if rep.get("to_confirm"):
+    st.caption("Please confirm these matches: spelled differently from the city's name, or a district counted in its city.")
+    st.dataframe(rep["to_confirm"], hide_index=True, column_config={"as_written": "In your file", "matched_city": "Matched to"})
 if rep["unmatched_rows"]:
+    st.caption("Not matched (left out of the model):")
     st.dataframe(rep["unmatched_rows"], hide_index=True)
 
 st.subheader("Accuracy (cross-validated)")
@@ -80,10 +89,8 @@ a1.metric("Rank correlation (Spearman)", f"{m['cv_spearman']:.2f}", f"{m['cv_spe
 a2.metric("Error (RMSE of log sales)", f"{m['cv_rmsle']:.2f}", f"{m['cv_rmsle'] - m['baseline_cv_rmsle']:+.2f} vs population-only",
           delta_color="inverse")  # fmt: skip
 a3.metric("Cities in training", f"{m['n_train']}", help=f"{m['n_folds']}-fold cross-validation")
-if m["cv_spearman"] > m["baseline_cv_spearman"]:
-    st.success("Calibration ranks your cities better than population alone.")
-else:
-    st.warning("Calibration does not beat a population-only model on your data: treat its predictions with care.")
+ok, sentence = calibration.accuracy_claim(m)
+(st.success if ok else st.warning)(sentence)
 
 preds = cal["predictions"]
 preds = pd.concat([preds.reset_index(drop=True), city_info(ca, preds["city_id"])], axis=1)

@@ -106,8 +106,15 @@ def workspace() -> None:
     k2.metric("Units / month (shown cities)", f"{m['units']:,.0f}", help=f"80% range per city summed: "
               f"{m['units_low']:,.0f} - {m['units_high']:,.0f}")  # fmt: skip
     k3.metric("Revenue / month", _ui.money(m["revenue"]))
-    k4.metric("Profit / month", _ui.money(m["profit"]), help="Before acquisition cost")
+    k4.metric("Profit / month", _ui.money(m["profit"]),
+              help="Sum over the cities that make money at this price and cost, before acquisition cost. "
+                   "Loss-making cities are counted apart, below.")  # fmt: skip
     k5.metric("Recommended price (best city)", _ui.money(float(shown.iloc[0]["recommended_price_usd"])))
+
+    if m["loss_cities"]:
+        st.warning(f"{m['loss_cities']:,.0f} of the {m['cities']:,.0f} shown cities lose money at this price and unit "
+                   f"cost ({_ui.money(m['loss'])} / month, not in the profit above): shipping and fees there exceed the "
+                   "margin. They are flagged in the ranking, the map and the exports.")  # fmt: skip
 
     if ss.get("rs_city") not in set(shown["city_id"]):
         ss["rs_city"] = int(shown.iloc[0]["city_id"])
@@ -148,14 +155,16 @@ def _map(shown) -> None:
         units_txt=top["expected_units_month"].map("{:,.1f}".format),
         price_txt=top["recommended_price_usd"].map("${:,.2f}".format),
         rank=top["rank"],
+        loss_txt=np.where(top["loss_making"], "<br/><b>Loses money at this price and cost</b>", ""),
+        line=[[200, 30, 30] if x else [255, 255, 255] for x in top["loss_making"]],
     )
     layer = pdk.Layer(
         "ScatterplotLayer", data=data, id="results", get_position=["lon", "lat"], get_fill_color="color",
         get_radius="radius", radius_min_pixels=3, radius_max_pixels=40, pickable=True, stroked=True,
-        get_line_color=[255, 255, 255], line_width_min_pixels=0.5,
+        get_line_color="line", line_width_min_pixels=1,
     )  # fmt: skip
     tooltip = {"html": "<b>#{rank} {city}</b> ({country_iso2})<br/>Opportunity {opp} · demand {dem} · "
-               "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}"}  # fmt: skip
+               "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}{loss_txt}"}  # fmt: skip
     head = top.head(20)
     event = st.pydeck_chart(
         _ui.deck([layer], _ui.view_for(head["lat"].to_numpy(), head["lon"].to_numpy()), tooltip),
@@ -173,7 +182,8 @@ def _map(shown) -> None:
 TABLE_COLUMNS = [
     "rank", "city", "region", "country_iso2", "population", "opportunity_score", "demand_score",
     "competition_index", "profitability_score", "expected_units_month", "expected_units_low",
-    "expected_units_high", "expected_revenue_usd_month", "recommended_price_usd", "city_id",
+    "expected_units_high", "expected_revenue_usd_month", "profit_usd_month", "loss_making", "recommended_price_usd",
+    "good_price_low_usd", "good_price_high_usd", "city_id",
 ]  # fmt: skip
 CALIBRATED_COLUMNS = ["calibrated_prediction", "prior_rank"]
 

@@ -236,7 +236,7 @@ def test_bad_files(data: bytes, message: str) -> None:
 
 
 def test_semicolon_files_with_decimal_commas() -> None:
-    rows, measure = cal.read_sales("city;country;revenue\nBerlin;DE;10,5\nHamburg;DE;1.234,5\nKöln;DE;7\n".encode())
+    rows, _ = cal.read_sales("city;country;revenue\nBerlin;DE;10,5\nHamburg;DE;1.234,5\nKöln;DE;7\n".encode())
     assert rows["revenue"].tolist() == [10.5, 1234.5, 7.0]
 
 

@@ -297,3 +297,77 @@ def test_city_info_keeps_order_and_refuses_unknown_ids(ca) -> None:
     assert list(info.columns) == ["city", "region", "country_iso2", "lat", "lon", "population", "online_buyers_pct"]
     with pytest.raises(InputError):
         city_info(ca, [1])
+
+
+# --- honest headline numbers ---------------------------------------------------------------
+def test_loss_making_cities_are_flagged_and_kept_out_of_profit(ca) -> None:
+    from core import whatif
+
+    table = rank_product(ca, product(category="Home & Garden", price=25, unit_cost=10, ships_from="Istanbul, TR"), top=200)
+    loss = table["profit_usd_month"] < 0
+    assert loss.any() and (~loss).any()
+    assert (table["loss_making"] == (table["unit_margin_usd"] < 0)).all()
+    m = whatif.headline_metrics(table)
+    assert m["profit"] == pytest.approx(table.loc[~loss, "profit_usd_month"].sum())
+    assert m["loss"] == pytest.approx(table.loc[loss, "profit_usd_month"].sum()) and m["loss"] < 0
+    assert m["loss_cities"] == loss.sum()
+
+
+@SETTINGS
+@given(cat=st.sampled_from(CATEGORY_NAMES), price=prices, cost_frac=fractions, origin=st.sampled_from([None, "Istanbul, TR"]))
+def test_recommended_price_within_market_bounds_unless_costs_force_it(small, cat, price, cost_frac, origin) -> None:
+    from core.forecast import PRICE_CLIP
+
+    c = evaluate(prepare(small, product(category=cat, price=price, unit_cost=price * cost_frac, ships_from=origin))).columns
+    ref, rec = c["local_reference_price_usd"], c["recommended_price_usd"]
+    inside = (rec >= PRICE_CLIP[0] * ref * (1 - 1e-9)) & (rec <= PRICE_CLIP[1] * ref * (1 + 1e-9))
+    assert np.all(inside | c["price_above_market"])
+    assert np.all(~c["price_above_market"] | (rec > PRICE_CLIP[1] * ref))
+
+
+def test_good_price_range_brackets_the_best_price(ca) -> None:
+    from core.forecast import FLAT_PROFIT_SHARE, PRICE_CLIP
+
+    p = product(category="Home & Garden", price=25, unit_cost=10)
+    ev = evaluate(prepare(ca, p))
+    table = rank(ev, top=100)
+    ok = table["good_price_low_usd"].notna()
+    assert ok.any()
+    t = table[ok]
+    ref = t["local_reference_price_usd"]
+    assert (t["good_price_low_usd"] <= t["good_price_high_usd"]).all()
+    assert (t["good_price_low_usd"] >= PRICE_CLIP[0] * ref * 0.999).all() and (t["good_price_high_usd"] <= PRICE_CLIP[1] * ref * 1.001).all()
+    # profit at the range's ends is at least FLAT_PROFIT_SHARE of the best profit in the bounds
+    e = ev.prepared.category.price_elasticity
+    keep = (1 - t["fee_rate"]).to_numpy()
+    cost = t["total_unit_cost_usd"].to_numpy()
+
+    def profit(price):
+        price = np.asarray(price, float)
+        return price ** -e * (price * keep - cost)
+
+    grid = np.geomspace(PRICE_CLIP[0], PRICE_CLIP[1], 401)[:, None] * ref.to_numpy()[None, :]
+    best = np.max(profit(grid), axis=0)
+    assert (profit(t["good_price_low_usd"]) >= FLAT_PROFIT_SHARE * best * 0.999).all()
+    assert (profit(t["good_price_high_usd"]) >= FLAT_PROFIT_SHARE * best * 0.999).all()
+
+
+def test_no_district_in_any_ranking(ca) -> None:
+    sections = set(ca.sections["city_id"])
+    assert len(sections) > 3000
+    for cat in ("Home & Garden", "Electronics", "Apparel & Accessories"):
+        table = rank_product(ca, product(category=cat), top=50)
+        assert table["city_id"].is_unique and not sections & set(table["city_id"])
+        names = set(table["city"])
+        assert not names & {"Brooklyn", "Queens", "Manhattan", "Kowloon", "Esenyurt", "Puxi", "Pudong"}
+
+
+def test_bigger_cities_have_more_demand_per_person(ca) -> None:
+    """Urban scaling: inside a country, expected units per inhabitant rise with city size."""
+    ev = evaluate(prepare(ca, product(category="Home & Garden", price=25, unit_cost=10)))
+    units = ev.columns["expected_units_month"]
+    for iso in ("BR", "TR", "US"):
+        inside = np.flatnonzero((ca.iso2 == iso) & (ev.columns["delivery_days"] <= np.median(ev.columns["delivery_days"])))
+        per_head = np.log(units[inside] / ca.population[inside])
+        slope = np.polyfit(np.log(ca.population[inside]), per_head, 1)[0]
+        assert slope > 0, iso

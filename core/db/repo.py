@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -137,13 +138,19 @@ def save_forecast(
         term_cols = [c for c in table.columns if c not in RESULT_COLUMNS and c != "city_id"]
         rows = []
         for rec in table.to_dict("records"):
-            terms = {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items() if k in term_cols}
+            terms = {k: _json_value(v) for k, v in rec.items() if k in term_cols}
             row = {c: float(rec[c]) for c in RESULT_COLUMNS}
             row.update(forecast_id=forecast_id, city_id=int(rec["city_id"]), rank=int(rec["rank"]), terms=terms)
             rows.append(row)
         if rows:
             s.execute(insert(models.ForecastResult), rows)
     return forecast_id
+
+
+def _json_value(v: object) -> object:
+    """A plain JSON value: numpy scalars unwrapped, NaN / infinity as null (PostgreSQL's JSON has no NaN)."""
+    v = v.item() if hasattr(v, "item") else v
+    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 def _owned(stmt, user_id: str | None):

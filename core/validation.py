@@ -1,0 +1,145 @@
+"""Validate the forecast against real orders per city (docs/validation.md).
+
+Measures, never fits: the prior's rank correlation with real orders next to population alone, the
+split-half noise ceiling of the orders themselves, and the calibration trained on a random half of the
+cities and scored on the other half. Pure: no database, no UI.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from core.calibration import (
+    MatchReport,
+    SalesModel,
+    baseline_columns,
+    feature_frame,
+    full_model,
+    match_cities,
+    read_sales,
+)
+from core.errors import InputError
+from core.forecast import CityArrays, Evaluation
+
+SPLITS = 10  # random half splits averaged for the calibrated and noise-ceiling figures
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Real orders per city (districts added into their city) and how the file was matched."""
+
+    orders: pd.Series  # indexed by city_id
+    rows: int
+    unmatched: list[dict]
+    methods: dict[str, int]
+
+
+def read_truth(data: bytes, ca: CityArrays, name: str = "truth.csv") -> Truth:
+    """Orders per city from a truth file: columns ``geonameid, orders`` (GeoNames ids; ids of districts
+    count for their city), or city / country / [region] / orders matched like a sales file."""
+    head = data[:4096].decode("utf-8-sig", errors="replace").splitlines()[0].lower() if data.strip() else ""
+    columns = [c.strip() for c in head.split(",")]
+    if "geonameid" in columns and "orders" in columns:
+        frame = pd.read_csv(io.BytesIO(data), usecols=["geonameid", "orders"], dtype=str)
+        frame["orders"] = pd.to_numeric(frame["orders"], errors="coerce")
+        frame["geonameid"] = pd.to_numeric(frame["geonameid"], errors="coerce")
+        if frame["orders"].isna().any() or (frame["orders"] < 0).any() or not np.isfinite(frame["orders"]).all():
+            raise InputError(f"{name}: orders must be numbers of zero or more on every row")
+        if frame["geonameid"].isna().any():
+            raise InputError(f"{name}: geonameid must be a GeoNames id (a whole number) on every row")
+        frame["geonameid"] = frame["geonameid"].astype("int64")
+        parent = dict(zip(ca.sections["city_id"], ca.sections["parent_city_id"], strict=True))
+        ids = frame["geonameid"].map(lambda g: parent.get(g, g)).astype("int64")
+        known = np.isin(ids, ca.city_id)
+        unmatched = [{"row": int(i) + 2, "city": str(g), "country": "", "reason": "unknown GeoNames id"}
+                     for i, g in zip(frame.index[~known], frame["geonameid"][~known], strict=True)]  # fmt: skip
+        folded = int((ids != frame["geonameid"]).sum())
+        orders = frame.loc[known, "orders"].groupby(ids[known]).sum().astype(float)
+        methods = {"geonameid": int(known.sum()) - folded, "district folded": folded}
+        return Truth(orders, len(frame), unmatched, {k: v for k, v in methods.items() if v})
+    rows, measure = read_sales(data, name)
+    report: MatchReport = match_cities(rows, measure, ca)
+    orders = report.matched.groupby("city_id")["value"].sum().astype(float)
+    return Truth(orders, len(rows), report.unmatched, report.methods())
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    cities: int
+    rows: int
+    unmatched_rows: int
+    prior_spearman: float
+    population_spearman: float
+    noise_ceiling: float
+    calibrated_half_spearman: float  # mean over SPLITS random halves: trained on one, scored on the other
+    calibrated_half_min: float
+    prior_half_spearman: float  # the prior on the same held-out halves
+    population_half_spearman: float  # a population-only model trained on the same halves
+    size_bias: float  # slope of ln(orders / prior) on ln(population): > 0 = big cities under-predicted
+    match_methods: dict[str, int]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rho(a: np.ndarray, b: np.ndarray) -> float:
+    r = spearmanr(a, b).statistic
+    return float(r) if np.isfinite(r) else 0.0
+
+
+def noise_ceiling(orders: np.ndarray, splits: int = SPLITS, seed: int = 0) -> float:
+    """How well any forecast could rank these cities given the orders' own noise: split each city's
+    orders at random into two halves (binomial), correlate the halves (Spearman), Spearman-Brown correct
+    to the full count, take the square root; the mean over ``splits`` splits."""
+    rng = np.random.default_rng(seed)
+    counts = np.round(orders).astype(np.int64)
+    out = []
+    for _ in range(splits):
+        a = rng.binomial(counts, 0.5)
+        r = _rho(a, counts - a)
+        full = 2 * r / (1 + r) if r > -1 else 0.0
+        out.append(np.sqrt(max(full, 0.0)))
+    return float(np.mean(out))
+
+
+def size_bias(orders: np.ndarray, prior: np.ndarray, population: np.ndarray) -> float:
+    """Least-squares slope of ln(orders / prior) on ln(population), over cities with orders: 0 when the
+    prior's orders per inhabitant follow city size as the real ones do."""
+    ok = (orders > 0) & (prior > 0)
+    return float(np.polyfit(np.log(population[ok]), np.log(orders[ok] / prior[ok]), 1)[0])
+
+
+def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) -> ValidationResult:
+    """Rank correlations of the prior, population alone and the half-trained calibration with real orders."""
+    ca = ev.prepared.ca
+    ids = truth.orders.index.to_numpy(np.int64)
+    if ids.size < 10:
+        raise InputError(f"only {ids.size} cities in the truth file matched; validation needs at least 10")
+    pos = np.searchsorted(ca.city_id, ids)
+    y = truth.orders.to_numpy(float)
+    prior = ev.columns["expected_units_month"][pos]
+    X = feature_frame(ev).to_numpy(float)[pos]
+    rng = np.random.default_rng(seed)
+    cal, cal_prior, cal_pop = [], [], []
+    for _ in range(splits):
+        train = np.zeros(ids.size, dtype=bool)
+        train[rng.permutation(ids.size)[: ids.size // 2]] = True
+        test = ~train
+        model = full_model().fit(X[train], y[train])
+        base = SalesModel().fit(baseline_columns(X[train]), y[train])
+        cal.append(_rho(model.predict_log(X[test]), y[test]))
+        cal_prior.append(_rho(prior[test], y[test]))
+        cal_pop.append(_rho(base.predict_log(baseline_columns(X[test])), y[test]))
+    return ValidationResult(
+        cities=int(ids.size), rows=truth.rows, unmatched_rows=len(truth.unmatched),
+        prior_spearman=_rho(prior, y), population_spearman=_rho(ca.population[pos], y),
+        noise_ceiling=noise_ceiling(y, splits, seed),
+        calibrated_half_spearman=float(np.mean(cal)), calibrated_half_min=float(np.min(cal)),
+        prior_half_spearman=float(np.mean(cal_prior)), population_half_spearman=float(np.mean(cal_pop)),
+        size_bias=size_bias(y, prior, ca.population[pos]), match_methods=truth.methods,
+    )  # fmt: skip
