@@ -15,11 +15,15 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 setup: $(STAMP)
 
+# `make run` is the local demo: demo accounts and simulated payments (DEMO_MODE=true). A deployment
+# sets its own environment (README, Configuration) and gets no demo accounts unless it asks.
+DEMO ?= true
+
 seed: $(STAMP)
-	$(BIN)/python -m core seed
+	DEMO_MODE=$(DEMO) $(BIN)/python -m core seed
 
 run: seed
-	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
+	DEMO_MODE=$(DEMO) $(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

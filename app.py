@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 import streamlit as st
+from sqlalchemy import exc as sa_exc
 
 from core import accounts, paths
+from core.db.database import describe
 from core.errors import AccessError, AppError, DatabaseError
+from core.logs import configure_logging
 from pages import _ui
+
+log = logging.getLogger("app")
 
 PAGES = {
     "Forecast": [
@@ -94,20 +102,51 @@ def _register(auth, db) -> None:
             st.success("Account created on the Basic plan. Log in with your e-mail and password.")
 
 
+def database_unavailable(exc: DatabaseError) -> None:
+    """The page shown whenever the database fails, on any page; the next run tries again."""
+    log.error("database unavailable: %s", exc)
+    st.title("The database is not available")
+    st.error(str(exc))
+    st.markdown(
+        "Check `DATABASE_URL` (README, *Configuration*), make sure the server is running, "
+        "then run `python -m core seed` (or `make run`) and reload this page. Nothing you entered is lost: "
+        "it is kept in this browser session."
+    )
+
+
+def guarded(run) -> None:
+    """Run a page: a domain error becomes its message, a database failure the page above, anything
+    else a short message with a reference while the log keeps the traceback. Streamlit's own control
+    flow (st.stop, st.rerun, switch_page) passes through."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
+
+    try:
+        run()
+    except (StopException, RerunException):
+        raise
+    except DatabaseError as exc:
+        database_unavailable(exc)
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:  # a raw driver error: same page
+        database_unavailable(DatabaseError(describe(exc, _ui.get_settings().database_url)))
+    except AppError as exc:
+        st.error(str(exc))
+    except Exception:
+        ref = uuid.uuid4().hex[:8].upper()
+        log.exception("unexpected error on a page (ref %s)", ref)
+        st.error(f"Something went wrong (ref {ref}). Your inputs are kept; try again, and quote the reference "
+                 "if you report it.")  # fmt: skip
+
+
 def main() -> None:
     st.set_page_config(page_title="AI-Commerce Intelligence", page_icon=":material/public:", layout="wide")
     st.logo(str(paths.ASSETS_DIR / "logo.svg"))
     settings = _ui.get_settings()
-    try:
-        _ui.cities()
-    except DatabaseError as exc:
-        st.title("The database is not available")
-        st.error(str(exc))
-        st.markdown(
-            "Check `DATABASE_URL` (README, *Configuration*), make sure the server is running, "
-            "then run `python -m core seed` (or `make run`) and reload this page."
-        )
-        st.stop()
+    configure_logging(settings.log_level)
+    guarded(lambda: _frame(settings))
+
+
+def _frame(settings) -> None:
+    _ui.cities()
     user = login_gate()
     pages = {
         section: [

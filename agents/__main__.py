@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from core.cli import EXIT_BAD_INPUT, Parser
 from core.errors import AppError
@@ -54,17 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agents.runner import run_agents
         from agents.writers import make_writer
         from core.citydata import city_arrays_from_db
+        from core.cli import checked_out, write_text_atomic
         from core.db.database import Database
         from core.forecast import resolve_origin, scope_mask, validate_product
         from core.settings import load_settings
 
+        out = checked_out(args.out)
         if args.budget is not None and args.budget <= 0:
             raise AppError("budget: the monthly ad budget must be above zero")
         product = validate_product(name=args.name, description=args.description, category=args.category,
                                    price=args.price, unit_cost=args.unit_cost, target_ages=args.target_ages,
                                    ships_from=args.ships_from)  # fmt: skip
         settings = load_settings()
-        ca = city_arrays_from_db(Database(settings.database_url))
+        ca = city_arrays_from_db(Database(settings.database_url, create=False))
         resolve_origin(product.ships_from, ca)
         countries = [c for c in (args.countries or "").split(",") if c.strip()] or None
         scope_mask(ca, countries)
@@ -77,8 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     text = json.dumps(results, indent=2, ensure_ascii=False) if args.format == "json" else to_markdown(
         product.model_dump(), results)  # fmt: skip
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    if out is not None:
+        try:
+            write_text_atomic(out, text + "\n")
+        except AppError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     else:
         print(text)
     return 0

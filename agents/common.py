@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -10,7 +11,11 @@ from pydantic import BaseModel
 
 from agents.context import AgentContext
 from agents.state import AgentState
+from core.errors import AppError
 from core.forecast import ProductInput
+from core.logs import redact
+
+log = logging.getLogger(__name__)
 
 
 def request_product(state: AgentState) -> ProductInput:
@@ -32,8 +37,15 @@ def run_agent(
     try:
         fields, facts = analyse(state, ctx)
     except Exception as exc:
-        notice = f"{name} could not complete: {exc}"
-        failed = {"error": str(exc), "writer": "none", "tokens_used": 0, "notices": [notice],
+        # A domain error's message is meant for users; anything else is logged, not shown.
+        if isinstance(exc, AppError):
+            reason = redact(str(exc))
+            log.warning("agent %s refused: %s", name, reason)
+        else:
+            reason = f"internal error ({type(exc).__name__})"
+            log.exception("agent %s failed", name)
+        notice = f"{name} could not complete: {reason}"
+        failed = {"error": reason, "writer": "none", "tokens_used": 0, "notices": [notice],
                   "duration_ms": (time.perf_counter() - t0) * 1000}  # fmt: skip
         return {"results": {name: failed}, "notices": [notice]}
     written = ctx.writer.write(name, facts, narrative_schema, depth)

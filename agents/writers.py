@@ -7,6 +7,7 @@ back to the template writer for that agent and says so in ``notices``.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -16,6 +17,26 @@ from agents import templates
 from agents.prompts import PROMPTS
 
 T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger(__name__)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A classified reason for an LLM failure, never the upstream text (which may echo credentials)."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError | TimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return "authentication refused"
+    if isinstance(exc, openai.RateLimitError):
+        return "rate limit"
+    if isinstance(exc, openai.APIConnectionError):
+        return "server unreachable"
+    if isinstance(exc, openai.APIStatusError):
+        return f"server error (HTTP {exc.status_code})"
+    if isinstance(exc, ValueError | TypeError | KeyError | json.JSONDecodeError) or type(exc).__name__ == "ValidationError":
+        return "bad output"
+    return "unexpected error"
 
 
 @dataclass
@@ -71,7 +92,8 @@ class LLMWriter:
             return WriteResult(parsed, "llm", tokens)
         except Exception as exc:
             result = self.fallback.write(agent, facts, schema, depth)
-            reason = type(exc).__name__ + (f": {str(exc)[:160]}" if str(exc) else "")
+            reason = failure_reason(exc)
+            log.warning("LLM writer failed for agent %s (%s, %s); template fallback", agent, reason, type(exc).__name__)
             result.notices.append(f"LLM writer failed ({reason}); template text used for this agent")
             return result
 

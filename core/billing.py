@@ -49,12 +49,13 @@ def price_to_tier(settings: Settings) -> dict[str, str]:
 
 
 def mode(settings: Settings) -> str:
-    """'checkout' (secret key + price IDs), 'links' (Payment Links) or 'demo'."""
+    """'checkout' (secret key + price IDs), 'links' (Payment Links), 'demo' (DEMO_MODE, simulated) or
+    'none' (no payments configured: an admin sets plans)."""
     if settings.stripe_secret_key is not None and all(price_id(settings, t) for t in PAID_TIERS):
         return "checkout"
     if any(getattr(settings, f"stripe_link_{t}") for t in PAID_TIERS):
         return "links"
-    return "demo"
+    return "demo" if settings.is_demo else "none"
 
 
 def upgrade_url(settings: Settings, user: accounts.UserInfo, tier: str) -> str:
@@ -83,7 +84,7 @@ def upgrade_url(settings: Settings, user: accounts.UserInfo, tier: str) -> str:
             raise BillingError(f"no Payment Link is configured for the {tier} plan (STRIPE_LINK_{tier.upper()})")
         query = urlencode({"client_reference_id": user.id, "prefilled_email": user.email})
         return f"{link}{'&' if '?' in link else '?'}{query}"
-    raise BillingError("payments are not configured: the app is in demo mode, where an admin sets tiers")
+    raise BillingError("payments are not configured on this server; an administrator sets plans on the Admin page")
 
 
 def _upsert_subscription(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,11 +28,42 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _database():
+def _database(create: bool = False):
+    """The configured database; only ``seed`` (create=True) may create a new SQLite file."""
     from core.db.database import Database
     from core.settings import load_settings
 
-    return Database(load_settings().database_url)
+    return Database(load_settings().database_url, create=create)
+
+
+def checked_out(path: str | None) -> Path | None:
+    """An --out / --report path that can be written, checked before any work (exit 2 otherwise)."""
+    from core.errors import InputError
+
+    if path is None:
+        return None
+    out = Path(path)
+    if out.is_dir():
+        raise InputError(f"{path} is a folder; give a file name")
+    if not out.parent.is_dir():
+        raise InputError(f"the folder {out.parent} does not exist; create it first")
+    special = str(out.resolve()).startswith(("/proc/", "/sys/", "/dev/"))
+    if special or not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise InputError(f"cannot write {path}; choose a writable file")
+    return out
+
+
+def write_text_atomic(out: Path, text: str) -> None:
+    """Write to a temporary file beside ``out`` and rename: never a half-written file."""
+    from core.errors import InputError
+
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
 def cmd_data_build(_args: argparse.Namespace) -> int:
@@ -46,7 +78,7 @@ def cmd_seed(_args: argparse.Namespace) -> int:
     from core.db.seed import seed
     from core.settings import load_settings
 
-    db = _database()
+    db = _database(create=True)
     report = seed(db, demo=load_settings().is_demo)
     state = "loaded" if report.loaded else "already current"
     print(f"database ready: {report.cities} cities ({state}); demo accounts: {', '.join(report.accounts) or 'none'}")
@@ -60,12 +92,13 @@ def write_table(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
     else:
         text = frame.to_csv(index=False)
     if out:
-        Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        write_text_atomic(checked_out(out), text if text.endswith("\n") else text + "\n")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
+    checked_out(args.out)
     from core.citydata import city_arrays_from_db
     from core.forecast import rank_product, validate_product
 
@@ -144,6 +177,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from core.errors import InputError
     from core.forecast import evaluate, prepare, scope_mask, validate_product
 
+    checked_out(args.out), checked_out(args.report)
     path = Path(args.sales)
     if not path.is_file():
         raise InputError(f"no such file: {args.sales}")
@@ -159,7 +193,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     write_table(result.predictions[cols].round(6), "csv", args.out)
     report = result.report_dict() | result.metrics() | {"measure": measure}
     if args.report:
-        Path(args.report).write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        write_text_atomic(checked_out(args.report), json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
     print(f"calibrated on {report['n_train']} cities: CV Spearman {result.cv.spearman:.2f} "
           f"(population-only {result.cv.baseline_spearman:.2f}); {len(result.report.unmatched)} rows unmatched",
           file=sys.stderr)  # fmt: skip
@@ -285,6 +319,9 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.logs import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"))  # a CLI's stdout is data: quiet by default
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -34,7 +34,9 @@ def csv_bytes(table: pd.DataFrame, tier: Tier | None = None) -> bytes:
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
             safe[col] = safe[col].map(safe_cell)
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    # CRLF rows (RFC 4180): the csv module then quotes every field holding a CR or LF, so a bare "\r"
+    # inside a cell cannot start a new row in a spreadsheet.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def map_png(table: pd.DataFrame, width_in: float = 9.0) -> bytes:

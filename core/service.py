@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from core.accounts import UserInfo, reserve_forecast
+from core.accounts import UserInfo, check_quota, reserve_forecast
 from core.db import repo
 from core.db.database import Database
 from core.forecast import CityArrays, ProductInput, city_info, evaluate, prepare, rank
 from core.tiers import check_cities
+
+log = logging.getLogger(__name__)
 
 STORED_RESULTS = 1000  # results kept per forecast (the best cities in scope); the rest recompute
 
@@ -54,21 +57,28 @@ def run_forecast(
     step = on_step or (lambda _msg: None)
     store_top = result_limit(user, store_top)
     if user is not None:
-        used = reserve_forecast(db, user)
-        limit = user.plan.forecasts_per_month
-        step(f"Quota: forecast {used} of {limit if limit is not None else 'unlimited'} this month")
+        check_quota(db, user)  # refuse early; the charge itself is made with the save, below
     step("Preparing buyers, spend, fulfilment and competition for every city")
     prep = prepare(ca, product)
     step("Scoring and ranking cities")
     table = rank(evaluate(prep), countries=countries, top=store_top)
     step(f"Saving the best {len(table):,} cities")
+
+    def charge(session) -> None:  # in the save's transaction: a run killed before commit costs nothing
+        if user is not None:
+            used = reserve_forecast(db, user, session=session)
+            limit = user.plan.forecasts_per_month
+            step(f"Quota: forecast {used} of {limit if limit is not None else 'unlimited'} this month")
+
     forecast_id = repo.save_forecast(
         db,
         user_id=user.id if user else None,
         product=product.model_dump(mode="json"),
         params=forecast_params(product, countries),
         table=table,
+        before_commit=charge,
     )
+    log.info("forecast %s saved for user %s (%d cities)", forecast_id, user.id if user else "-", len(table))
     return forecast_id
 
 
@@ -84,4 +94,6 @@ def result_table(record: repo.ForecastRecord, ca: CityArrays) -> pd.DataFrame:
     for col in ("price_above_market", "good_price_low_usd", "good_price_high_usd"):
         if col not in res:
             res[col] = False if col == "price_above_market" else np.nan
+    for col in ("good_price_low_usd", "good_price_high_usd"):  # stored as JSON null where undefined
+        res[col] = pd.to_numeric(res[col], errors="coerce").astype(float)
     return res

@@ -6,6 +6,7 @@ Every field has a description; tests/test_docs.py checks that each is documented
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -64,9 +65,14 @@ class Settings(BaseSettings):
     login_sleep_s: float = Field(
         default=0.7, description="Pause before the login form so the login cookie can load (0 in tests)."
     )
-    demo_mode: bool | None = Field(
-        default=None, description="Force demo mode on or off; default: on when Stripe is not configured."
+    demo_mode: bool = Field(
+        default=False,
+        description="Demo mode: seeded demo accounts, simulated payments. Off unless set (`make run` sets it).",
     )
+    demo_force: bool = Field(
+        default=False, description="Allow demo mode although APP_BASE_URL is not localhost (a public demo)."
+    )
+    log_level: str = Field(default="INFO", description="Level of the app's log (DEBUG, INFO, WARNING, ERROR).")
 
     @classmethod
     def settings_customise_sources(
@@ -85,13 +91,15 @@ class Settings(BaseSettings):
         return SECRETS_FILE
 
     @property
+    def is_local(self) -> bool:
+        host = urlsplit(self.app_base_url).hostname or ""
+        return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
+
+    @property
     def is_demo(self) -> bool:
-        """Demo mode: no Stripe configuration (or forced by DEMO_MODE)."""
-        if self.demo_mode is not None:
-            return self.demo_mode
-        return self.stripe_secret_key is None and not any(
-            (self.stripe_link_basic, self.stripe_link_pro, self.stripe_link_master)
-        )
+        """Demo mode only when asked for (DEMO_MODE=true), and on a public URL only when forced too:
+        a deployment that merely lacks Stripe keys is never open to the README's demo passwords."""
+        return self.demo_mode and (self.is_local or self.demo_force)
 
 
 def load_settings(**overrides: object) -> Settings:

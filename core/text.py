@@ -14,3 +14,13 @@ def fold(text: str) -> str:
     nfkd = unicodedata.normalize("NFKD", str(text).translate(_SPECIAL))
     ascii_text = nfkd.encode("ascii", "ignore").decode("ascii")
     return " ".join(ascii_text.lower().replace("-", " ").split())
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def md_escape(text: object) -> str:
+    """User or generated text made inert for Markdown renderers (Streamlit's st.markdown and friends):
+    every Markdown / HTML special character is backslash-escaped, so "![x](http://host/p.png)" shows as
+    those characters instead of making every viewer's browser fetch the URL."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))

@@ -50,6 +50,8 @@ st.dataframe(tier_table(), width="stretch")
 how = billing.mode(settings)
 if how == "demo":
     st.info("Demo mode: payments are not configured, so upgrades are simulated. An admin can set your plan on the Admin page.")
+elif how == "none":
+    st.info("Payments are not configured on this server. An administrator sets plans on the Admin page.")
 else:
     cols = st.columns(len(all_tiers()))
     for col, t in zip(cols, all_tiers(), strict=True):

@@ -11,6 +11,7 @@ from core.db import repo
 from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank
 from core.service import product_from_params, result_limit, result_table
+from core.text import md_escape
 from pages import _ui
 
 _ui.page_guard()
@@ -36,10 +37,10 @@ scope = record.params.get("countries") or []
 stored = result_table(record, ca)
 prep = _ui.prepared(forecast_id, product)
 
-st.subheader(product.name)
+st.subheader(md_escape(product.name))
 st.caption(
     f"{product.category} · price ${product.price:,.2f} · unit cost ${product.unit_cost:,.2f} · "
-    f"ships from {product.ships_from or 'local fulfilment'} · scope {', '.join(scope) or 'world'} · "
+    f"ships from {md_escape(product.ships_from) if product.ships_from else 'each country’s largest city'} · scope {', '.join(scope) or 'world'} · "
     f"saved {record.created_at:%Y-%m-%d %H:%M} UTC"
 )
 st.caption(
@@ -279,12 +280,12 @@ def _agents(price: float) -> None:
             st.caption(f"written by the {out.get('writer')} writer · {out.get('duration_ms', 0):.0f} ms")
             for notice in out.get("notices", []):
                 st.warning(notice)
-            st.markdown(out["narrative"]["summary"])
+            st.markdown(md_escape(out["narrative"]["summary"]))
             _AGENT_VIEWS[agent](out, price)
 
 
 def _view_product(out: dict, _price: float) -> None:
-    st.markdown(f"*{out['narrative']['positioning']}*")
+    st.markdown(f"*{md_escape(out['narrative']['positioning'])}*")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Demand potential", f"{out['demand_potential']:.0f}/100")
     c2.metric("Market fit", f"{out['market_fit']['score']:.0f}/100")
@@ -298,7 +299,7 @@ def _view_product(out: dict, _price: float) -> None:
 def _view_market(out: dict, _price: float) -> None:
     st.dataframe(out["cities"], hide_index=True)
     for note in out["narrative"]["cultural_notes"]:
-        st.markdown(f"- **{note['city']}**: {note['note']}")
+        st.markdown(f"- **{md_escape(note['city'])}**: {md_escape(note['note'])}")
 
 
 def _view_ads(out: dict, price: float) -> None:
@@ -331,17 +332,17 @@ def _view_ads(out: dict, price: float) -> None:
     st.markdown("**Targeting**: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in out["targeting"].items()))
     st.markdown("**Ad copy**")
     st.dataframe(out["narrative"]["ad_copies"], hide_index=True)
-    st.markdown("**Creative briefs**\n" + "\n".join(f"- {b}" for b in out["narrative"]["creative_briefs"]))
+    st.markdown("**Creative briefs**\n" + "\n".join(f"- {md_escape(b)}" for b in out["narrative"]["creative_briefs"]))
 
 
 def _view_supply(out: dict, _price: float) -> None:
-    st.markdown(f"**Method**: {out['method']} - " + "; ".join(out["method_reasons"]))
+    st.markdown(f"**Method**: {md_escape(out['method'])} - " + md_escape("; ".join(out["method_reasons"])))
     st.markdown(f"**Sourcing regions**: {', '.join(out['sourcing_regions'])} · ships from {out['origin']}")
     st.dataframe(out["landed_costs"], hide_index=True)
     a = out["aql"]
     st.markdown(f"**AQL (ISO 2859-1, level II)**: lot {a['lot_size']:,} -> code letter {a['code_letter']}, sample "
                 f"{a['sample_size']}; AQL {a['aql']}: accept {a['accept']}, reject {a['reject']}")  # fmt: skip
-    st.markdown("**QC checklist**\n" + "\n".join(f"- {x}" for x in out["qc_checklist"]))
+    st.markdown("**QC checklist**\n" + "\n".join(f"- {md_escape(x)}" for x in out["qc_checklist"]))
     st.markdown(f"**Warehouse**: {out['warehouse']} (demand-weighted distance {out['warehouse_weighted_km']:,.0f} km)")
 
 
@@ -349,7 +350,7 @@ def _view_sales(out: dict, _price: float) -> None:
     st.dataframe(out["channels"], hide_index=True)
     n = out["narrative"]
     for key in ("landing_page", "upsell_downsell", "conversion_tactics", "customer_journey"):
-        st.markdown(f"**{key.replace('_', ' ').capitalize()}**\n" + "\n".join(f"- {x}" for x in n[key]))
+        st.markdown(f"**{key.replace('_', ' ').capitalize()}**\n" + "\n".join(f"- {md_escape(x)}" for x in n[key]))
     st.markdown("**Email sequence**")
     st.dataframe(n["email_sequence"], hide_index=True)
 

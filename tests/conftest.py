@@ -15,6 +15,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="aicommerce-tests-"))
 SQLITE_URL = f"sqlite:///{_TMP / 'test.db'}"
 os.environ["DATABASE_URL"] = SQLITE_URL
 os.environ["LOGIN_SLEEP_S"] = "0"
+os.environ["DEMO_MODE"] = "true"  # demo accounts, as `make run` has them; tests of the default set it off
 for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
     os.environ.pop(key, None)
 

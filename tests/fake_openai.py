@@ -35,7 +35,8 @@ def instance(schema: dict, defs: dict) -> object:
 
 
 class FakeOpenAI:
-    """``mode``: "ok", "malformed", "timeout", "429-then-ok"."""
+    """``mode``: "ok", "malformed", "timeout", "429-then-ok", "echo-auth" (a 400 whose error message
+    echoes the request's Authorization header, as a careless proxy does)."""
 
     def __init__(self, mode: str = "ok", delay_s: float = 5.0) -> None:
         self.mode = mode
@@ -59,6 +60,9 @@ class FakeOpenAI:
                 req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 if fake.mode == "timeout":
                     time.sleep(fake.delay_s)
+                if fake.mode == "echo-auth":
+                    return self._send(400, {"error": {"message": f"bad request from {self.headers.get('Authorization')}",
+                                                      "type": "invalid_request_error"}})  # fmt: skip
                 if fake.mode == "429-then-ok" and fake.calls == 1:
                     return self._send(429, {"error": {"message": "Rate limit", "type": "rate_limit"}},
                                       {"retry-after-ms": "10"})  # fmt: skip

@@ -140,7 +140,8 @@ def test_llm_valid_structured_reply(ca) -> None:
     assert results["advertising_planner"]["narrative"]["summary"] == "Written by the fake LLM."
 
 
-@pytest.mark.parametrize(("mode", "reason"), [("malformed", "ValidationError"), ("timeout", "Timeout")])
+@pytest.mark.parametrize(("mode", "reason"), [("malformed", "bad output"), ("timeout", "timeout"),
+                                              ("echo-auth", "server error (HTTP 400)")])
 def test_llm_failure_falls_back_to_template(ca, mode: str, reason: str) -> None:
     with FakeOpenAI(mode, delay_s=2.0) as fake:
         writer = llm(fake, timeout_s=0.5)
@@ -153,6 +154,25 @@ def test_llm_failure_falls_back_to_template(ca, mode: str, reason: str) -> None:
     assert result.writer == "template"
     assert result.tokens == 0
     assert any("LLM writer failed" in n and reason in n for n in result.notices), result.notices
+    assert not any("sk-" in n or "Bearer" in n for n in result.notices)  # classified, never upstream text
+
+
+def test_llm_key_never_reaches_notices_or_logs(ca, caplog) -> None:
+    """A server that echoes the Authorization header: the key shows up nowhere a user or the log sees."""
+    import logging
+
+    from core.logs import RedactingFilter
+
+    with FakeOpenAI("echo-auth") as fake:
+        writer = LLMWriter("sk-proj-Abc123def456GHI789", "fake-model", base_url=fake.url, max_retries=0)
+        with caplog.at_level(logging.DEBUG):
+            for handler in [caplog.handler]:
+                handler.addFilter(RedactingFilter())
+            logging.getLogger("leak-check").error("upstream said: Authorization: Bearer %s", writer.client.api_key)
+            results = run_agents(AgentContext(ca, writer), REQUEST)
+    key = writer.client.api_key
+    assert key and key not in json.dumps(results)
+    assert key not in caplog.text and "[redacted" in caplog.text
 
 
 def test_llm_429_then_success(ca) -> None:

@@ -39,10 +39,30 @@ def new_user(db, tier: str = "basic") -> accounts.UserInfo:
 
 
 def test_modes() -> None:
-    assert billing.mode(load_settings(stripe_secret_key=None)) == "demo"
+    assert billing.mode(load_settings(stripe_secret_key=None, demo_mode=True)) == "demo"
+    assert billing.mode(load_settings(stripe_secret_key=None, demo_mode=False)) == "none"
     assert billing.mode(settings_for()) == "checkout"
     assert billing.mode(load_settings(stripe_link_pro="https://buy.stripe.com/x")) == "links"
-    assert not load_settings(stripe_link_pro="https://buy.stripe.com/x").is_demo
+
+
+@pytest.mark.parametrize(
+    ("demo", "force", "url", "expected"),
+    [(False, False, "http://localhost:8501", False),  # no Stripe keys alone never means demo
+     (True, False, "http://localhost:8501", True), (True, False, "http://127.0.0.1:8501", True),
+     (True, False, "https://shop.example.com", False),  # a public URL refuses demo accounts ...
+     (True, True, "https://demo.example.com", True)],  # ... unless forced
+)  # fmt: skip
+def test_demo_mode_is_explicit(demo, force, url, expected) -> None:
+    assert load_settings(demo_mode=demo, demo_force=force, app_base_url=url, stripe_secret_key=None).is_demo is expected
+
+
+def test_seed_without_demo_mode_makes_no_demo_accounts(tmp_path) -> None:
+    from core.db.database import Database
+    from core.db.seed import seed
+
+    db = Database(f"sqlite:///{tmp_path / 'prod.db'}")
+    assert seed(db, demo=load_settings(demo_mode=False).is_demo).accounts == ()
+    assert accounts.get_user(db, email="admin@demo.local") is None
 
 
 def test_checkout_session_parameters(sqlite_db, fake) -> None:
@@ -100,7 +120,7 @@ def test_payment_links_carry_the_reference(sqlite_db) -> None:
 
 
 def test_demo_mode_has_no_payments(sqlite_db) -> None:
-    with pytest.raises(billing.BillingError, match="demo mode"):
+    with pytest.raises(billing.BillingError, match="payments are not configured"):
         billing.upgrade_url(load_settings(stripe_secret_key=None), new_user(sqlite_db), "pro")
 
 

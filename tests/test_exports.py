@@ -29,6 +29,16 @@ def test_csv_is_utf8_and_injection_safe() -> None:
     assert back["units"].tolist() == [-1.5, 2.0]
 
 
+@pytest.mark.parametrize("text", ["\r=1", "a\rb", "line\nbreak", "x\r\n=2"])
+def test_csv_quotes_every_field_with_a_line_break(text) -> None:
+    import csv
+
+    data = exports.csv_bytes(pd.DataFrame({"city": [text, "Köln"], "units": [1, 2]})).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(data, newline="")))
+    assert len(rows) == 3  # header + 2: the break inside the cell does not start a row
+    assert rows[1][0].lstrip("'") == text and rows[2] == ["Köln", "2"]
+
+
 @pytest.fixture(scope="module")
 def report_table(ca):
     p = validate_product(name="Łódź İstanbul São Paulo tee", category="166", price=30, unit_cost=8,

