@@ -1,4 +1,4 @@
-"""The frame of the app: page config, settings, database check, navigation over pages/."""
+"""The frame of the app: page config, settings, database check, navigation over views/."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ from core import accounts, paths
 from core.db.database import describe
 from core.errors import AccessError, AppError, DatabaseError
 from core.logs import configure_logging
-from pages import _ui
+from views import _ui
 
 log = logging.getLogger("app")
 
 PAGES = {
     "Forecast": [
-        ("pages/new_forecast.py", "New Forecast", ":material/add_chart:"),
-        ("pages/results.py", "Results", ":material/leaderboard:"),
-        ("pages/history.py", "History", ":material/history:"),
-        ("pages/calibrate.py", "Calibrate", ":material/tune:"),
+        ("views/new_forecast.py", "New Forecast", ":material/add_chart:"),
+        ("views/results.py", "Results", ":material/leaderboard:"),
+        ("views/history.py", "History", ":material/history:"),
+        ("views/calibrate.py", "Calibrate", ":material/tune:"),
     ],
-    "Data": [("pages/city_explorer.py", "City Explorer", ":material/travel_explore:")],
-    "Account": [("pages/account.py", "Account", ":material/person:")],
-    "Admin": [("pages/admin.py", "Admin", ":material/admin_panel_settings:")],
+    "Data": [("views/city_explorer.py", "City Explorer", ":material/travel_explore:")],
+    "Account": [("views/account.py", "Account", ":material/person:")],
+    "Admin": [("views/admin.py", "Admin", ":material/admin_panel_settings:")],
 }
 
 
@@ -150,7 +150,7 @@ def _frame(settings) -> None:
     user = login_gate()
     pages = {
         section: [
-            st.Page(str(paths.ROOT / path), title=title, icon=icon, default=(path == "pages/new_forecast.py"))
+            st.Page(str(paths.ROOT / path), title=title, icon=icon, default=(path == "views/new_forecast.py"))
             for path, title, icon in items
         ]
         for section, items in PAGES.items()
@@ -161,11 +161,7 @@ def _frame(settings) -> None:
         _ui.authenticator().logout("Log out", location="sidebar", key="sidebar_logout")  # not "logout": the library keeps its own state under that name
         if settings.is_demo:
             st.caption("Demo mode: no Stripe configuration; payments are simulated, an admin sets tiers.")
-    st.session_state[_ui.FRAME_FLAG] = True
-    try:
-        st.navigation(pages).run()
-    finally:
-        st.session_state[_ui.FRAME_FLAG] = False
+    st.navigation(pages).run()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ from core.db.database import Database
 from core.db.repo import get_meta, set_meta
 from core.errors import AccessError, InputError, LimitError
 from core.tiers import Tier, get_tier
+
+log = logging.getLogger(__name__)
 
 ROLES = ("user", "admin")
 MAX_FAILED_LOGINS = 5  # failures in a row before an account is throttled
@@ -102,28 +105,63 @@ def get_user(db: Database, *, email: str | None = None, user_id: str | None = No
         return _info(u) if u else None
 
 
-def set_tier(db: Database, email: str, tier: str, status: str = "active") -> UserInfo:
-    get_tier(tier)
+def audit(s: Session, actor_id: str | None, user_id: str, field: str, new_value: str, source: str,
+          old_value: str | None = None) -> None:  # fmt: skip
+    """Record a plan or role change in the audit trail (same transaction as the change) and log it."""
+    s.add(models.AuditEvent(actor_id=actor_id, user_id=user_id, field=field, old_value=old_value,
+                            new_value=new_value, source=source))  # fmt: skip
+    log.info("audit: %s of user %s %s -> %s by %s (%s)", field, user_id, old_value, new_value, actor_id or "system", source)
+
+
+def update_user(db: Database, email: str, *, tier: str | None = None, role: str | None = None,
+                status: str = "active", actor: UserInfo | None = None, source: str = "cli") -> UserInfo:  # fmt: skip
+    """Change a user's plan and/or role in one transaction, with an audit record for each change.
+
+    Every check runs before anything is written: a refused role leaves the plan unchanged too.
+    """
+    if tier is not None:
+        get_tier(tier)
+    if role is not None and role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use user or admin", field="role")
+    email = email.strip().lower()
+    if actor is not None and role is not None and email == actor.email and role != "admin":
+        raise InputError("you cannot remove your own admin role", field="role")
     with db.session() as s:
-        u = s.scalar(select(models.User).where(models.User.email == email.strip().lower()))
+        u = s.scalar(select(models.User).where(models.User.email == email))
         if u is None:
             raise InputError(f"no user with e-mail {email!r}", field="email")
-        u.subscription_tier = tier
-        u.subscription_status = status
+        actor_id = actor.id if actor else None
+        if tier is not None and (tier != u.subscription_tier or status != u.subscription_status):
+            audit(s, actor_id, u.id, "plan", tier, source, old_value=u.subscription_tier)
+            u.subscription_tier, u.subscription_status = tier, status
+        if role is not None and role != u.role:
+            audit(s, actor_id, u.id, "role", role, source, old_value=u.role)
+            u.role = role
         s.flush()
         return _info(u)
+
+
+def set_tier(db: Database, email: str, tier: str, status: str = "active") -> UserInfo:
+    return update_user(db, email, tier=tier, status=status)
 
 
 def set_role(db: Database, email: str, role: str) -> UserInfo:
-    if role not in ROLES:
-        raise InputError(f"unknown role {role!r}; use user or admin", field="role")
+    return update_user(db, email, role=role)
+
+
+def recent_audit(db: Database, limit: int = 50) -> list[dict]:
+    """The newest plan and role changes, with e-mails, for the Admin page."""
+    actor = models.User.__table__.alias("actor")
     with db.session() as s:
-        u = s.scalar(select(models.User).where(models.User.email == email.strip().lower()))
-        if u is None:
-            raise InputError(f"no user with e-mail {email!r}", field="email")
-        u.role = role
-        s.flush()
-        return _info(u)
+        rows = s.execute(
+            select(models.AuditEvent, models.User.email, actor.c.email)
+            .join(models.User, models.User.id == models.AuditEvent.user_id, isouter=True)
+            .join(actor, actor.c.id == models.AuditEvent.actor_id, isouter=True)
+            .order_by(models.AuditEvent.at.desc(), models.AuditEvent.id.desc())
+            .limit(limit)
+        ).all()
+    return [{"when": e.at, "user": email or e.user_id, "change": e.field, "from": e.old_value, "to": e.new_value,
+             "by": actor_email or "system", "source": e.source} for e, email, actor_email in rows]  # fmt: skip
 
 
 def set_password_hash(db: Database, email: str, hashed: str) -> None:
@@ -331,16 +369,19 @@ def list_users(db: Database, now: datetime | None = None) -> list[UserRow]:
 
 def admin_set_tier(db: Database, actor: UserInfo | None, email: str, tier: str) -> UserInfo:
     """An admin changes a user's tier (refused for anyone else)."""
-    admin_only(actor)
-    return set_tier(db, email, tier)
+    return admin_update(db, actor, email, tier=tier)
 
 
 def admin_set_role(db: Database, actor: UserInfo | None, email: str, role: str) -> UserInfo:
     """An admin changes a user's role; an admin cannot demote themself (no lock-out)."""
+    return admin_update(db, actor, email, role=role)
+
+
+def admin_update(db: Database, actor: UserInfo | None, email: str, *, tier: str | None = None,
+                 role: str | None = None) -> UserInfo:  # fmt: skip
+    """An admin changes a user's plan and role together: all or nothing, audited."""
     admin_only(actor)
-    if actor is not None and email.strip().lower() == actor.email and role != "admin":
-        raise InputError("you cannot remove your own admin role", field="role")
-    return set_role(db, email, role)
+    return update_user(db, email, tier=tier, role=role, actor=actor, source="admin page")
 
 
 def admin_list_users(db: Database, actor: UserInfo | None) -> list[UserRow]:

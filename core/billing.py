@@ -8,6 +8,8 @@ mode and none of this runs.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,13 +18,17 @@ from urllib.parse import urlencode
 import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core import accounts
+from core.accounts import audit
 from core.db import models
 from core.db.database import Database
 from core.errors import AppError, InputError
 from core.settings import Settings
 from core.tiers import get_tier
+
+log = logging.getLogger(__name__)
 
 PAID_TIERS = ("basic", "pro", "master")
 
@@ -88,36 +94,44 @@ def upgrade_url(settings: Settings, user: accounts.UserInfo, tier: str) -> str:
 
 
 def _upsert_subscription(
-    db: Database, user_id: str, tier: str, status: str, sub_id: str | None, customer: str | None,
+    s: Session, user_id: str, tier: str, status: str, sub_id: str | None, customer: str | None,
     period: tuple[int | None, int | None] = (None, None),
 ) -> None:  # fmt: skip
-    start, end = (datetime.fromtimestamp(t, UTC) if t else None for t in period)
-    with db.session() as s:
-        row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
-            if sub_id else None  # fmt: skip
-        if row is None:
-            row = models.Subscription(user_id=user_id, stripe_subscription_id=sub_id, plan_type=tier, status=status)
-            s.add(row)
-        row.plan_type, row.status, row.stripe_customer_id = tier, status, customer or row.stripe_customer_id
-        row.current_period_start = start or row.current_period_start
-        row.current_period_end = end or row.current_period_end
-        u = s.get(models.User, user_id)
-        if u is not None:
-            u.subscription_tier = tier if status in ("active", "trialing", "past_due") else "basic"
-            u.subscription_status = status
+    start, end = (datetime.fromtimestamp(t, UTC) if isinstance(t, int | float) and t else None for t in period)
+    row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
+        if sub_id else None  # fmt: skip
+    if row is None:
+        row = models.Subscription(user_id=user_id, stripe_subscription_id=sub_id, plan_type=tier, status=status)
+        s.add(row)
+    row.plan_type, row.status, row.stripe_customer_id = tier, status, customer or row.stripe_customer_id
+    row.current_period_start = start or row.current_period_start
+    row.current_period_end = end or row.current_period_end
+    u = s.get(models.User, user_id)
+    if u is not None:
+        u.subscription_tier = tier if status in ("active", "trialing", "past_due") else "basic"
+        u.subscription_status = status
 
 
-def _apply_completed_session(db: Database, session: dict) -> str:
+def _apply_completed_session(s: Session, session: dict) -> str:
     """Apply a completed Checkout Session (from retrieval or a webhook). Returns the tier."""
-    meta = session.get("metadata") or {}
+    meta = _dict(session.get("metadata"))
     user_id = session.get("client_reference_id") or meta.get("user_id")
     tier = meta.get("tier")
-    if not user_id or tier not in PAID_TIERS:
+    if not isinstance(user_id, str) or tier not in PAID_TIERS:
         raise BillingError("the checkout session carries no user reference or plan")
-    if accounts.get_user(db, user_id=user_id) is None:
+    if s.get(models.User, user_id) is None:
         raise BillingError("the checkout session refers to an unknown user")
-    _upsert_subscription(db, user_id, tier, "active", session.get("subscription"), session.get("customer"))
+    _upsert_subscription(s, user_id, tier, "active", _str(session.get("subscription")), _str(session.get("customer")))
+    audit(s, None, user_id, "plan", tier, source="stripe checkout")
     return tier
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def confirm_checkout(db: Database, settings: Settings, session_id: str, user: accounts.UserInfo) -> str:
@@ -133,7 +147,10 @@ def confirm_checkout(db: Database, settings: Settings, session_id: str, user: ac
         raise BillingError("Stripe has not confirmed this payment yet; the plan is unchanged")
     if data.get("client_reference_id") != user.id:
         raise BillingError("this checkout belongs to another account; the plan is unchanged")
-    return _apply_completed_session(db, data)
+    with db.session() as s:
+        tier = _apply_completed_session(s, data)
+    log.info("checkout %s confirmed on return: user %s -> %s", session_id, user.id, tier)
+    return tier
 
 
 @dataclass(frozen=True)
@@ -142,68 +159,120 @@ class WebhookResult:
     message: str
 
 
-def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: str | None) -> WebhookResult:
-    """Verify, de-duplicate and apply one Stripe event. A bad signature changes nothing (400)."""
+MAX_WEBHOOK_BYTES = 1024 * 1024  # Stripe events are a few kB; anything larger is refused unread
+TIMESTAMP_TOLERANCE_S = 300  # Stripe's default, applied to the past (by the library) and the future (here)
+
+
+def _signature_time(signature: str | None) -> int | None:
+    for part in (signature or "").split(","):
+        key, _, value = part.partition("=")
+        if key.strip() == "t" and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: str | None,
+                   now: float | None = None) -> WebhookResult:  # fmt: skip
+    """Verify, de-duplicate and apply one Stripe event.
+
+    A bad signature, a stale or future timestamp or a malformed event changes nothing (400). The event
+    is applied and its id recorded in one transaction: an event that fails to apply is not recorded,
+    and the non-2xx answer (400 for a malformed event, 500 for anything unexpected) makes Stripe retry.
+    """
     if settings.stripe_webhook_secret is None:
         return WebhookResult(400, "STRIPE_WEBHOOK_SECRET is not set")
     try:
-        stripe.Webhook.construct_event(payload, signature, settings.stripe_webhook_secret.get_secret_value())
+        stripe.Webhook.construct_event(payload, signature, settings.stripe_webhook_secret.get_secret_value(),
+                                       tolerance=TIMESTAMP_TOLERANCE_S)  # fmt: skip
     except (ValueError, stripe.SignatureVerificationError) as exc:
-        return WebhookResult(400, f"invalid payload or signature: {exc}")
-    data = json.loads(payload)
-    event_id, kind = data["id"], data["type"]
-    obj = data["data"]["object"]
+        log.warning("webhook refused: invalid payload or signature (%s)", type(exc).__name__)
+        return WebhookResult(400, "invalid payload or signature")
+    sent = _signature_time(signature)
+    if sent is None or sent > (now or time.time()) + TIMESTAMP_TOLERANCE_S:
+        log.warning("webhook refused: timestamp in the future (%s)", sent)
+        return WebhookResult(400, "timestamp outside the tolerance")
+    try:
+        data = json.loads(payload)
+        event_id, kind, obj = data["id"], data["type"], data["data"]["object"]
+        if not (isinstance(event_id, str) and isinstance(kind, str) and isinstance(obj, dict)):
+            raise TypeError("id, type or data.object has the wrong type")
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("webhook refused: malformed event (%s)", exc)
+        return WebhookResult(400, "malformed event: it needs id, type and data.object")
     try:
         with db.session() as s:
-            s.add(models.ProcessedEvent(id=event_id, type=kind))
-    except IntegrityError:
+            _claim(s, event_id, kind)
+            message = _apply_event(s, settings, kind, obj)  # a failure rolls the claim back too
+    except _AlreadyProcessedError:
+        log.info("webhook %s (%s): already processed", event_id, kind)
         return WebhookResult(200, f"event {event_id} already processed")
-    try:
-        message = _apply_event(db, settings, kind, obj)
     except AppError as exc:
-        with db.session() as s:  # let Stripe retry: forget the event id
-            s.delete(s.get(models.ProcessedEvent, event_id))
+        log.warning("webhook %s (%s) not applied: %s", event_id, kind, exc)
         return WebhookResult(400, str(exc))
+    except Exception:
+        log.exception("webhook %s (%s) failed; not recorded, Stripe will retry", event_id, kind)
+        return WebhookResult(500, "the event could not be applied; it was not recorded and can be retried")
+    log.info("webhook %s (%s): %s", event_id, kind, message)
     return WebhookResult(200, message)
 
 
-def _apply_event(db: Database, settings: Settings, kind: str, obj: dict) -> str:
+class _AlreadyProcessedError(Exception):
+    """The event id was recorded by an earlier (or a concurrent) delivery."""
+
+
+def _claim(s: Session, event_id: str, kind: str) -> None:
+    """Record the event id first in this transaction (rolled back with it if applying fails); raise
+    _AlreadyProcessedError when it is recorded already. Only this insert's unique-key error means a duplicate:
+    an integrity error while applying is a failure (500), not a duplicate."""
+    if s.get(models.ProcessedEvent, event_id) is not None:
+        raise _AlreadyProcessedError
+    s.add(models.ProcessedEvent(id=event_id, type=kind))
+    try:
+        s.flush()
+    except IntegrityError as exc:
+        raise _AlreadyProcessedError from exc
+
+
+def _apply_event(s: Session, settings: Settings, kind: str, obj: dict) -> str:
     if kind == "checkout.session.completed":
-        return f"tier set to {_apply_completed_session(db, obj)}"
+        return f"tier set to {_apply_completed_session(s, obj)}"
     if kind in ("customer.subscription.updated", "customer.subscription.deleted"):
-        return _apply_subscription(db, settings, obj, deleted=kind.endswith("deleted"))
+        return _apply_subscription(s, settings, obj, deleted=kind.endswith("deleted"))
     if kind == "invoice.payment_failed":
-        sub_id = obj.get("subscription") or (obj.get("parent") or {}).get("subscription_details", {}).get("subscription")
-        with db.session() as s:
-            row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id))
-            if row is None:
-                return "no matching subscription"
-            row.status = "past_due"
-            u = s.get(models.User, row.user_id)
-            if u is not None:
-                u.subscription_status = "past_due"
+        details = _dict(_dict(obj.get("parent")).get("subscription_details"))
+        sub_id = _str(obj.get("subscription")) or _str(details.get("subscription"))
+        row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
+            if sub_id else None  # fmt: skip
+        if row is None:
+            return "no matching subscription"
+        row.status = "past_due"
+        u = s.get(models.User, row.user_id)
+        if u is not None:
+            u.subscription_status = "past_due"
         return "subscription marked past_due"
     return f"ignored {kind}"
 
 
-def _apply_subscription(db: Database, settings: Settings, obj: dict, deleted: bool) -> str:
-    sub_id = obj.get("id")
-    with db.session() as s:
-        row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id))
-        user_id = row.user_id if row else (obj.get("metadata") or {}).get("user_id")
-    if not user_id:
+def _apply_subscription(s: Session, settings: Settings, obj: dict, deleted: bool) -> str:
+    sub_id = _str(obj.get("id"))
+    row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
+        if sub_id else None  # fmt: skip
+    user_id = row.user_id if row else _str(_dict(obj.get("metadata")).get("user_id"))
+    if not user_id or s.get(models.User, user_id) is None:
         return "no matching subscription"
     if deleted:
-        _upsert_subscription(db, user_id, "basic", "cancelled", sub_id, obj.get("customer"))
+        _upsert_subscription(s, user_id, "basic", "cancelled", sub_id, _str(obj.get("customer")))
+        audit(s, None, user_id, "plan", "basic", source="stripe subscription deleted")
         return "subscription cancelled: back to basic"
-    items = (obj.get("items") or {}).get("data") or []
-    prices = [((i.get("price") or {}).get("id")) for i in items]
+    items = _dict(obj.get("items")).get("data")
+    prices = [_dict(i.get("price")).get("id") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
     tiers = [price_to_tier(settings)[p] for p in prices if p in price_to_tier(settings)]
     if not tiers:
         return "subscription price maps to no tier"
-    status = {"active": "active", "trialing": "active", "past_due": "past_due"}.get(obj.get("status", ""), "cancelled")
-    _upsert_subscription(db, user_id, tiers[0], status, sub_id, obj.get("customer"),
+    status = {"active": "active", "trialing": "active", "past_due": "past_due"}.get(str(obj.get("status", "")), "cancelled")
+    _upsert_subscription(s, user_id, tiers[0], status, sub_id, _str(obj.get("customer")),
                          (obj.get("current_period_start"), obj.get("current_period_end")))  # fmt: skip
+    audit(s, None, user_id, "plan", tiers[0] if status != "cancelled" else "basic", source=f"stripe subscription {status}")
     return f"subscription {status}: {tiers[0]}"
 
 
@@ -220,7 +289,8 @@ def sync(db: Database, settings: Settings) -> list[str]:
             out.append(f"{sub_id}: {exc.user_message or exc}")
             continue
         data = sub.to_dict() if hasattr(sub, "to_dict") else dict(sub)
-        out.append(f"{sub_id}: " + _apply_subscription(db, settings, data, deleted=data.get("status") == "canceled"))
+        with db.session() as s:
+            out.append(f"{sub_id}: " + _apply_subscription(s, settings, data, deleted=data.get("status") == "canceled"))
     return out
 
 
@@ -232,8 +302,15 @@ def serve_webhook(db: Database, settings: Settings, port: int, host: str = "127.
             if self.path.rstrip("/") not in ("/webhook", ""):
                 self.send_error(404)
                 return
-            length = int(self.headers.get("Content-Length", 0))
-            result = handle_webhook(db, settings, self.rfile.read(length), self.headers.get("Stripe-Signature"))
+            raw = self.headers.get("Content-Length")
+            if raw is None or not raw.strip().isdigit():
+                result = WebhookResult(411 if raw is None else 400, "a valid Content-Length is required")
+                self.close_connection = True
+            elif int(raw) > MAX_WEBHOOK_BYTES:
+                result = WebhookResult(413, f"body over {MAX_WEBHOOK_BYTES // 1024} kB")
+                self.close_connection = True  # not read: the connection is dropped after the answer
+            else:
+                result = handle_webhook(db, settings, self.rfile.read(int(raw)), self.headers.get("Stripe-Signature"))
             body = json.dumps({"message": result.message}).encode()
             self.send_response(result.status)
             self.send_header("Content-Type", "application/json")

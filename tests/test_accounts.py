@@ -214,13 +214,13 @@ def test_session_state_tampering_changes_nothing(sqlite_db) -> None:
     at.run()
     assert len(at.dataframe[0].value) == 10  # still the Basic top 10
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/admin.py")
+        at.switch_page("views/admin.py")
 
 
 def test_account_page_shows_usage_per_tier(sqlite_db) -> None:
     for email, limit in [("basic@demo.local", "/ 50"), ("pro@demo.local", "/ 250"), ("master@demo.local", "unlimited")]:
         at = login(email)
-        at.switch_page("pages/account.py").run()
+        at.switch_page("views/account.py").run()
         assert not at.exception
         usage = next(m.value for m in at.metric if m.label == "Forecasts this month")
         assert limit in usage
@@ -230,13 +230,34 @@ def test_account_page_shows_usage_per_tier(sqlite_db) -> None:
 def test_admin_changes_a_tier_in_the_app(sqlite_db) -> None:
     target = new_user(sqlite_db, "basic")
     at = login("admin@demo.local")
-    at.switch_page("pages/admin.py").run()
-    at.selectbox(key="ad_email").select(target.email)
-    at.selectbox(key="ad_tier").select("pro")
-    at.selectbox(key="ad_role").select("user")
+    at.switch_page("views/admin.py").run()
+    at.selectbox(key="ad_email").select(target.email).run()
+    # the boxes start at the chosen user's values
+    assert at.selectbox(key=f"ad_tier_{target.id}").value == "basic"
+    assert at.selectbox(key=f"ad_role_{target.id}").value == "user"
+    at.selectbox(key=f"ad_tier_{target.id}").select("pro")
     at.button[0].click()
     at.run()
     assert accounts.get_user(sqlite_db, email=target.email).tier == "pro"
+    assert any(f"{target.email}: tier pro" in s.value for s in at.success)
+    trail = accounts.recent_audit(sqlite_db)
+    assert trail[0]["user"] == target.email and trail[0]["to"] == "pro" and trail[0]["from"] == "basic"
+    assert trail[0]["by"] == "admin@demo.local" and trail[0]["source"] == "admin page"
+
+
+def test_admin_apply_is_all_or_nothing(sqlite_db) -> None:
+    """Demoting yourself is refused, and the plan chosen in the same form is not changed either."""
+    admin = accounts.get_user(sqlite_db, email="admin@demo.local")
+    at = login("admin@demo.local")
+    at.switch_page("views/admin.py").run()
+    at.selectbox(key="ad_email").select("admin@demo.local").run()
+    at.selectbox(key=f"ad_tier_{admin.id}").select("pro")
+    at.selectbox(key=f"ad_role_{admin.id}").select("user")
+    at.button[0].click()
+    at.run()
+    assert any("cannot remove your own admin role" in e.value for e in at.error)
+    after = accounts.get_user(sqlite_db, email="admin@demo.local")
+    assert after.tier == admin.tier and after.role == "admin"
 
 
 # --- CLI ----------------------------------------------------------------------------------

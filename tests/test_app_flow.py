@@ -128,7 +128,7 @@ def test_bad_form_input_shows_message_and_keeps_values(sqlite_db, price, cost, m
 
 def test_results_without_forecast_says_what_to_do(sqlite_db) -> None:
     at = login()
-    at.switch_page("pages/results.py").run()
+    at.switch_page("views/results.py").run()
     assert any("No forecast is open" in i.value for i in at.info)
 
 
@@ -137,7 +137,7 @@ def test_history_reopen_compare_delete(sqlite_db) -> None:
     fill_and_run(countries=("DE", "AT"), email="pro@demo.local")
     at = login("pro@demo.local")
     uid = at.session_state["user_id"]
-    at.switch_page("pages/history.py").run()
+    at.switch_page("views/history.py").run()
     assert not at.exception
     compare = at.dataframe[-1].value
     assert {"rank_a", "rank_b", "rank_change"} <= set(compare.columns)

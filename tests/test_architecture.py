@@ -39,7 +39,7 @@ def test_pure_domain_modules_import_no_adapters(name: str) -> None:
 
 
 def test_pages_run_no_sql_and_no_sdk() -> None:
-    for path in (paths.ROOT / "pages").glob("*.py"):
+    for path in (paths.ROOT / "views").glob("*.py"):
         bad = imports_of(path) & {"sqlalchemy", "stripe", "openai", "psycopg"}
         assert not bad, f"{path.name} imports {bad}"
 

@@ -30,7 +30,7 @@ def test_register_then_login(sqlite_db) -> None:
 def test_password_change_persists(sqlite_db) -> None:
     user = accounts.create_user(sqlite_db, f"pw-{uuid.uuid4().hex[:8]}@example.com", "Old!Passw0rd")
     at = login(user.email, "Old!Passw0rd")
-    at.switch_page("pages/account.py").run()
+    at.switch_page("views/account.py").run()
     fields = {"Current password": "Old!Passw0rd", "New password": "New!Passw0rd9", "Repeat password": "New!Passw0rd9"}
     for t in at.text_input:
         if t.label in fields:

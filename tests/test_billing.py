@@ -197,6 +197,88 @@ def test_subscription_lifecycle_events(any_db) -> None:
     assert info.tier == "basic" and info.status == "cancelled"
 
 
+def _event(kind: str, data: object) -> dict:
+    return {"id": f"evt_{uuid.uuid4().hex[:14]}", "type": kind, "data": data}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [_event("invoice.payment_failed", {"object": {"id": "in_1", "parent": {"subscription_details": None}}}),
+     {"id": "evt_nodata_1", "type": "checkout.session.completed"},
+     _event("checkout.session.completed", {"object": ["a", "list"]}),
+     _event("checkout.session.completed", {"object": "a string"}),
+     _event("checkout.session.completed", {"object": {"metadata": "a string", "client_reference_id": 5}}),
+     _event("customer.subscription.updated", {"object": {"id": 7, "items": "x", "metadata": "y"}})],
+)  # fmt: skip
+def test_signed_odd_events_never_crash_and_are_not_lost(any_db, event) -> None:
+    """Each answer is a clear status; an event that was not applied is not recorded, so a retry is applied."""
+    from core.db import models
+
+    result = billing.handle_webhook(any_db, settings_for(), *signed(event))
+    assert result.status in (200, 400)
+    with any_db.session() as s:
+        recorded = s.get(models.ProcessedEvent, event["id"]) is not None
+    assert recorded == (result.status == 200)
+
+
+def test_failed_apply_is_retried_not_lost(sqlite_db) -> None:
+    """A database fault while applying answers 500 and records nothing; Stripe's retry then applies it.
+    The fault is real: a SQLite trigger makes the subscriptions insert fail."""
+    from sqlalchemy import text
+
+    user = new_user(sqlite_db)
+    event = completed_event(user, "pro")
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(text("CREATE TRIGGER fail_subs BEFORE INSERT ON subscriptions BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+    try:
+        first = billing.handle_webhook(sqlite_db, settings_for(), *signed(event))
+    finally:
+        with sqlite_db.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER fail_subs"))
+    assert first.status == 500 and "disk full" not in first.message
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"
+    retry = billing.handle_webhook(sqlite_db, settings_for(), *signed(event))
+    assert retry.status == 200 and "already" not in retry.message
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "pro"
+
+
+def test_future_timestamp_is_refused(sqlite_db) -> None:
+    user = new_user(sqlite_db)
+    result = billing.handle_webhook(sqlite_db, settings_for(), *signed(completed_event(user, "pro"), ts=int(time.time()) + 400))
+    assert result.status == 400
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"
+
+
+def test_webhook_http_server_bounds_the_body(sqlite_db) -> None:
+    import http.client
+    import threading
+
+    server = billing.serve_webhook(sqlite_db, settings_for(), 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+
+    def post(length: str, body: bytes = b"") -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.putrequest("POST", "/webhook")
+        conn.putheader("Content-Length", length)
+        conn.endheaders()
+        if body:
+            conn.send(body)
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    try:
+        t0 = time.perf_counter()
+        assert post("-1") == 400
+        assert post("abc") == 400
+        assert post(str(200 * 1024 * 1024)) == 413  # answered without reading 200 MB
+        assert time.perf_counter() - t0 < 5
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_webhook_http_server(sqlite_db) -> None:
     import threading
 
@@ -234,8 +316,8 @@ def test_billing_sync(sqlite_db, fake) -> None:
 
 
 def test_upgrade_in_the_app_after_stripe_confirms(sqlite_db, fake, monkeypatch) -> None:
-    from pages import _ui
     from tests.helpers import login
+    from views import _ui
 
     user = new_user(sqlite_db)
     for key, value in {"STRIPE_SECRET_KEY": "sk_test_app", "STRIPE_API_BASE": fake.url, "COOKIE_KEY": "k" * 40,
@@ -245,7 +327,7 @@ def test_upgrade_in_the_app_after_stripe_confirms(sqlite_db, fake, monkeypatch) 
     _ui.get_settings.clear()
     try:
         at = login(user.email, "a-long-password")
-        at.switch_page("pages/account.py").run()
+        at.switch_page("views/account.py").run()
         at.button(key="up_pro").click().run()
         assert any("checkout.stripe.test" in str(b.proto) for b in at.get("link_button"))
         sid = next(iter(fake.sessions))

@@ -289,10 +289,10 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     repo.save_calibration(sqlite_db, user.id, "German shop", result.measure, {}, result.metrics(),
                           result.report_dict(), result.predictions)
     at = login("pro@demo.local")
-    at.switch_page("pages/calibrate.py").run()
+    at.switch_page("views/calibrate.py").run()
     assert not at.exception
     assert any(m.label == "Rank correlation (Spearman)" for m in at.metric)
-    at.switch_page("pages/new_forecast.py").run()
+    at.switch_page("views/new_forecast.py").run()
     at.text_input(key="nf_name").input("Tee")
     at.selectbox(key="nf_category").select("Apparel & Accessories")
     at.number_input(key="nf_price").set_value(30.0)
@@ -300,7 +300,7 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     at.multiselect(key="nf_countries").set_value(["DE"])
     at.button[0].click().run()
     at.session_state["rs_view"] = "Ranking"
-    at.switch_page("pages/results.py").run()
+    at.switch_page("views/results.py").run()
     assert at.title[0].value == "Results", [t.value for t in at.title] + [e.value for e in at.error]
     at.toggle(key="rs_calibrated").set_value(True).run()
     table = at.dataframe[0].value
@@ -311,7 +311,7 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
 
 def test_upload_in_the_app(sqlite_db, ca) -> None:
     at = login("master@demo.local")
-    at.switch_page("pages/calibrate.py").run()
+    at.switch_page("views/calibrate.py").run()
     at.file_uploader(key="cal_file").set_value(("bad.csv", b"city,country,units\nBerlin,DE,-4\n", "text/csv"))
     at.button[0].click().run()
     assert any("negative on row(s) 2" in e.value for e in at.error)

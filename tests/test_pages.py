@@ -10,8 +10,8 @@ from tests.helpers import login
 
 APP = paths.ROOT / "app.py"
 PAGES = [
-    "pages/new_forecast.py", "pages/results.py", "pages/history.py", "pages/calibrate.py",
-    "pages/city_explorer.py", "pages/account.py", "pages/admin.py",
+    "views/new_forecast.py", "views/results.py", "views/history.py", "views/calibrate.py",
+    "views/city_explorer.py", "views/account.py", "views/admin.py",
 ]  # fmt: skip
 
 
@@ -25,7 +25,7 @@ def test_every_page_renders_for_admin(sqlite_db, page: str) -> None:
 
 
 @pytest.mark.parametrize("email", ["basic@demo.local", "pro@demo.local", "master@demo.local"])
-@pytest.mark.parametrize("page", [p for p in PAGES if p != "pages/admin.py"])
+@pytest.mark.parametrize("page", [p for p in PAGES if p != "views/admin.py"])
 def test_every_page_renders_per_tier(sqlite_db, email: str, page: str) -> None:
     at = login(email)
     at.switch_page(page).run()
@@ -36,7 +36,7 @@ def test_every_page_renders_per_tier(sqlite_db, email: str, page: str) -> None:
 def test_admin_page_not_offered_to_users(sqlite_db) -> None:
     at = login("pro@demo.local")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/admin.py")
+        at.switch_page("views/admin.py")
 
 
 def test_login_page_is_shown_first(sqlite_db) -> None:
@@ -53,7 +53,7 @@ def test_wrong_password_is_refused(sqlite_db) -> None:
 
 def test_city_explorer_search_map_and_detail(sqlite_db) -> None:
     at = login()
-    at.switch_page("pages/city_explorer.py").run()
+    at.switch_page("views/city_explorer.py").run()
     assert len(at.get("deck_gl_json_chart")) == 1
     at.text_input(key="cx_query").input("sao paulo").run()
     assert "**4** cities match." in [m.value for m in at.markdown]
@@ -68,7 +68,7 @@ def test_city_explorer_search_map_and_detail(sqlite_db) -> None:
 
 def test_city_explorer_filters(sqlite_db) -> None:
     at = login()
-    at.switch_page("pages/city_explorer.py").run()
+    at.switch_page("views/city_explorer.py").run()
     at.multiselect(key="cx_countries").set_value(["BR"]).run()
     at.multiselect(key="cx_regions").set_value(["Sao Paulo"]).run()
     at.number_input(key="cx_minpop").set_value(1_000_000).run()
@@ -79,13 +79,13 @@ def test_city_explorer_filters(sqlite_db) -> None:
 
 def test_empty_search_says_what_to_do(sqlite_db) -> None:
     at = login()
-    at.switch_page("pages/city_explorer.py").run()
+    at.switch_page("views/city_explorer.py").run()
     at.text_input(key="cx_query").input("zzzzqqq").run()
     assert any("No city matches" in i.value for i in at.info)
 
 
 def test_unreachable_database_shows_a_clear_page(monkeypatch, tmp_path) -> None:
-    from pages import _ui
+    from views import _ui
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     _ui.get_settings.clear()
@@ -100,7 +100,7 @@ def test_unreachable_database_shows_a_clear_page(monkeypatch, tmp_path) -> None:
 
 
 def test_no_cookie_key_outside_demo_mode_refuses_to_start(sqlite_db, monkeypatch) -> None:
-    from pages import _ui
+    from views import _ui
 
     monkeypatch.setenv("DEMO_MODE", "false")
     monkeypatch.delenv("COOKIE_KEY", raising=False)

@@ -271,6 +271,20 @@ class LoginFailure(Base):
     last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class AuditEvent(Base):
+    """Who changed which user's plan or role, when, and through what (admin page, CLI, Stripe)."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(36))  # None: the system (Stripe, CLI)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    field: Mapped[str] = mapped_column(String(16))  # plan | role
+    old_value: Mapped[str | None] = mapped_column(String(32))
+    new_value: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(64))
+
+
 class ProcessedEvent(Base):
     """Stripe webhook events already applied (idempotency by event id)."""
 

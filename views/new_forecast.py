@@ -8,9 +8,8 @@ from core.categories import AGE_LABELS, all_categories
 from core.errors import AppError, InputError
 from core.forecast import resolve_origin, scope_mask, validate_product
 from core.service import run_forecast
-from pages import _ui
+from views import _ui
 
-_ui.page_guard()
 st.title("New forecast")
 st.caption("Describe the product; every city in scope is ranked for it. Fields marked * are required.")
 
@@ -139,4 +138,4 @@ elif pending:
     else:
         st.session_state["nf_pending"] = None
         _ui.open_forecast(forecast_id)
-        st.switch_page("pages/results.py")
+        st.switch_page("views/results.py")

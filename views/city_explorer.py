@@ -7,11 +7,10 @@ import pydeck as pdk
 import streamlit as st
 
 from core.explore import filter_cities
-from pages import _ui
+from views import _ui
 
 MAP_LIMIT = 5000  # the map draws the largest cities of the selection
 
-_ui.page_guard()
 st.title("City Explorer")
 st.caption(
     "34,000 cities of 15,000+ people (GeoNames) with income, online adoption and age data. "

@@ -9,15 +9,14 @@ from core import whatif
 from core.db import repo
 from core.errors import AppError
 from core.service import result_table
-from pages import _ui
+from views import _ui
 
-_ui.page_guard()
 st.title("History")
 user = _ui.current_user_id()
 items = repo.list_forecasts(_ui.db(), user)
 if not items:
     st.info("No forecasts yet. Run your first one on New forecast.")
-    st.page_link("pages/new_forecast.py", label="New forecast", icon=":material/add_chart:")
+    st.page_link("views/new_forecast.py", label="New forecast", icon=":material/add_chart:")
     st.stop()
 
 names = _ui.cities().frame.set_index("city_id")["name"]
@@ -46,7 +45,7 @@ chosen = st.selectbox("Forecast", ids, format_func=labels.get, key="hi_pick")
 c1, c2 = st.columns(2)
 if c1.button("Open in Results", type="primary", icon=":material/open_in_new:", key="hi_open"):
     _ui.open_forecast(chosen)
-    st.switch_page("pages/results.py")
+    st.switch_page("views/results.py")
 confirm = c2.checkbox("Yes, delete it", key="hi_confirm")
 if c2.button("Delete", icon=":material/delete:", key="hi_delete", disabled=not confirm):
     try:

@@ -9,9 +9,8 @@ import streamlit as st
 from core import accounts, billing
 from core.errors import AppError
 from core.tiers import all_tiers, tier_table
-from pages import _ui
+from views import _ui
 
-_ui.page_guard()
 st.title("Account")
 user = _ui.current_user()
 settings = _ui.get_settings()

@@ -12,9 +12,8 @@ from core.categories import all_categories
 from core.db import repo
 from core.errors import AppError
 from core.forecast import city_info, evaluate, prepare, validate_product
-from pages import _ui
+from views import _ui
 
-_ui.page_guard()
 st.title("Calibrate with your sales")
 st.caption(
     "Upload past sales by city (CSV: `city`, `country` (ISO2, ISO3 or name), optional `region`, exactly one of "

@@ -12,15 +12,14 @@ from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank
 from core.service import product_from_params, result_limit, result_table
 from core.text import md_escape
-from pages import _ui
+from views import _ui
 
-_ui.page_guard()
 st.title("Results")
 forecast_id = st.session_state.get("forecast_id")
 if not forecast_id:
     st.info("No forecast is open. Run one, or reopen one from History.")
-    st.page_link("pages/new_forecast.py", label="New forecast", icon=":material/add_chart:")
-    st.page_link("pages/history.py", label="History", icon=":material/history:")
+    st.page_link("views/new_forecast.py", label="New forecast", icon=":material/add_chart:")
+    st.page_link("views/history.py", label="History", icon=":material/history:")
     st.stop()
 
 ca = _ui.cities()

@@ -246,23 +246,6 @@ def prepared(forecast_id: str, product):
     return cache[forecast_id]
 
 
-FRAME_FLAG = "_in_frame"
-
-
-def page_guard() -> None:
-    """Run pages only inside app.py's frame (page config, database check, login gate, navigation).
-
-    Streamlit also discovers pages/ by itself and may run a page file without app.py (a first
-    request straight to a page URL, a rerun after switch_page). Such a run renders the frame,
-    which runs the requested page inside it, and then stops.
-    """
-    if not st.session_state.get(FRAME_FLAG):
-        import app
-
-        app.main()
-        st.stop()
-
-
 AGENT_LABELS = {
     "product_analyst": "Product Analyst", "market_profiler": "Market & City Profiler",
     "advertising_planner": "Advertising Planner", "supply_chain_advisor": "Supply Chain & FASON Advisor",

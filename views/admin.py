@@ -1,0 +1,60 @@
+"""Admin: users, tiers, usage, recent agent logs; change a user's tier or role (admins only)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import accounts
+from core.db import repo
+from core.errors import AppError
+from core.tiers import all_tiers
+from views import _ui
+
+st.title("Admin")
+actor = _ui.current_user()
+db = _ui.db()
+try:
+    rows = accounts.admin_list_users(db, actor)
+except AppError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.dataframe(
+    pd.DataFrame([r.__dict__ for r in rows]).drop(columns=["id"]),
+    hide_index=True,
+    column_config={"forecasts_this_month": st.column_config.NumberColumn("Forecasts this month")},
+)
+
+st.subheader("Change a user")
+if done := st.session_state.pop("ad_done", None):
+    st.success(done)
+email = st.selectbox("User", [r.email for r in rows], key="ad_email")
+chosen = next(r for r in rows if r.email == email)
+tiers, roles = [t.name for t in all_tiers()], list(accounts.ROLES)
+with st.form(f"admin_change_{chosen.id}"):  # a new form per user: the boxes start at that user's values
+    tier = st.selectbox("Tier", tiers, index=tiers.index(chosen.tier), key=f"ad_tier_{chosen.id}")
+    role = st.selectbox("Role", roles, index=roles.index(chosen.role), key=f"ad_role_{chosen.id}")
+    submitted = st.form_submit_button("Apply", type="primary")
+if submitted:
+    try:
+        accounts.admin_update(db, actor, email, tier=tier, role=role)
+    except AppError as exc:
+        st.error(str(exc))  # nothing was changed: the plan and the role are one transaction
+    else:
+        st.session_state["ad_done"] = f"{email}: tier {tier}, role {role}."
+        st.rerun()
+
+st.subheader("Plan and role changes (audit trail)")
+trail = accounts.recent_audit(db)
+if trail:
+    st.dataframe(trail, hide_index=True)
+else:
+    st.info("No plan or role changes recorded yet.")
+
+st.subheader("Recent agent runs")
+logs = repo.recent_agent_logs(db)
+if logs.empty:
+    st.info("No agent runs logged yet.")
+else:
+    st.dataframe(logs, hide_index=True)
