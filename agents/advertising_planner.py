@@ -64,6 +64,8 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "cac": float(opt["cac_usd"]), "roas": float(opt["roas"]), "break_even_roas": p.break_even_roas,
         "optimised": p.table[p.table["split"] == "optimised"].to_dict("records"),
         "audience": "adults aged " + ", ".join(ages), "top_city": str(top.iloc[0]["city"]),
+        "price": product.price, "forecast_units": float(top["expected_units_month"].sum()),
+        "delivery_days": float(top["delivery_days"].iloc[0]),
     }  # fmt: skip
     return fields, facts
 

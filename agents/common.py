@@ -49,8 +49,11 @@ def run_agent(
                   "duration_ms": (time.perf_counter() - t0) * 1000}  # fmt: skip
         return {"results": {name: failed}, "notices": [notice]}
     written = ctx.writer.write(name, facts, narrative_schema, depth)
+    notices = list(fields.pop("notices", [])) + written.notices  # the analysis' own caveats first
+    for notice in notices:
+        log.info("agent %s notice: %s", name, notice)
     result = result_model(
         **fields, narrative=written.output, writer=written.writer, tokens_used=written.tokens,
-        notices=written.notices, duration_ms=(time.perf_counter() - t0) * 1000,
+        notices=notices, duration_ms=(time.perf_counter() - t0) * 1000,
     )  # fmt: skip
-    return {"results": {name: result.model_dump(mode="json")}, "notices": written.notices}
+    return {"results": {name: result.model_dump(mode="json")}, "notices": notices}

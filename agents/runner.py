@@ -65,4 +65,5 @@ def run_agents(
                     on_update(agent, out["results"][agent])
     if db is not None and forecast_id is not None:
         repo.save_agent_logs(db, forecast_id, request, results)
-    return results
+    # The graph order, whichever parallel branch finished first (stable JSON for the CLI and the logs).
+    return {a: results[a] for a in AGENTS if a in results}

@@ -8,29 +8,41 @@ from agents.common import request_product, run_agent
 from agents.context import AgentContext
 from agents.schemas import ChannelLine, SalesNarrative, SalesStrategyResult
 from agents.state import AgentState
-from core import sales
+from core import sales, supply
 
 NAME = "sales_strategy"
 
 
 def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     product = request_product(state)
-    # Either upstream agent may have failed: fall back to the forecast's own costs.
+    cat = product.category_row()
     ads = state["results"].get("advertising_planner", {})
-    supply = {x["country_iso2"]: x for x in state["results"].get("supply_chain_advisor", {}).get("landed_costs", [])}
-    cac = float(ads.get("cac_usd") or 0.0)
+    notices = []
+    if "error" in ads or ads.get("cac_usd") is None:
+        cac = 0.0
+        notices.append("The Advertising Planner has no acquisition cost for this run: own-shop margins below "
+                       "exclude paid acquisition.")  # fmt: skip
+    else:
+        cac = float(ads["cac_usd"])
     top = ctx.ranking(product, state["request"].get("countries"), 50).drop_duplicates("country_iso2").head(5)
     lines = []
-    for r in top.itertuples():
-        landed = supply.get(r.country_iso2, {}).get("landed_cost_usd", product.unit_cost + float(r.shipping_cost_usd))
-        margins = sales.channel_margins(str(r.country_iso2), product.price, float(landed), cac)
+    for _, r in top.iterrows():
+        lc = supply.landed_cost(cat.id, product.unit_cost, product.price, r)  # the ranking's own costs
+        duty_rate = lc["duty_usd"] / product.price
+        margins = sales.channel_margins(str(r.country_iso2), product.price, product.unit_cost, lc["freight_usd"],
+                                        duty_rate, cac)  # fmt: skip
         best = sales.recommend_channel(margins)
-        lines += [ChannelLine(country_iso2=str(r.country_iso2), channel=m.channel, fees_usd=m.fees_usd,
-                              acquisition_usd=m.acquisition_usd, unit_margin_usd=m.unit_margin_usd,
-                              margin_rate=m.margin_rate, recommended=m.channel == best)
+        lines += [ChannelLine(country_iso2=str(r.country_iso2), city=str(r.city), channel=m.channel,
+                              landed_cost_usd=m.landed_cost_usd, fees_usd=m.fees_usd, acquisition_usd=m.acquisition_usd,
+                              unit_margin_usd=m.unit_margin_usd, margin_rate=m.margin_rate,
+                              break_even_price_usd=m.break_even_price_usd, max_unit_cost_usd=m.max_unit_cost_usd,
+                              max_cac_usd=m.max_cac_usd, recommended=m.channel == best)
                   for m in margins.itertuples()]  # fmt: skip
-    fields = {"channels": lines}
-    return fields, {"name": product.name, "channels": [x.model_dump() for x in lines]}
+    fields = {"channels": lines, "notices": notices}
+    facts = {"name": product.name, "category": cat.name, "price": product.price, "cac": cac,
+             "channels": [x.model_dump() for x in lines],
+             "delivery_days": {str(r.country_iso2): float(r.delivery_days) for _, r in top.iterrows()}}  # fmt: skip
+    return fields, facts
 
 
 def node(state: AgentState, runtime: Runtime[AgentContext]) -> dict:

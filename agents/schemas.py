@@ -162,11 +162,16 @@ class SupplyChainResult(AgentMeta):
 
 class ChannelLine(BaseModel):
     country_iso2: str
+    city: str = ""  # the country's top city, whose shipping and duty the line uses
     channel: str
+    landed_cost_usd: float = 0.0  # unit cost + the ranking's shipping + duty
     fees_usd: float
     acquisition_usd: float
-    unit_margin_usd: float
+    unit_margin_usd: float  # contribution per unit after every cost
     margin_rate: float
+    break_even_price_usd: float = 0.0
+    max_unit_cost_usd: float = 0.0
+    max_cac_usd: float = 0.0
     recommended: bool
 
 

@@ -24,14 +24,12 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     method = supply.choose_method(cat.id, monthly, product.unit_cost)
     regions = supply.sourcing_regions(cat.id)
     origin = resolve_origin(product.ships_from, ctx.cities)
-    if origin is None:  # no ships-from: the first sourcing country (or the top market for local production)
-        first = next((r for r in regions if r != "local"), str(top.iloc[0]["country_iso2"]))
-        origin = resolve_origin(first, ctx.cities)
+    # The same fulfilment as the ranking: the ships-from city, or each country served from its own hub.
+    origin_label = origin.label if origin else "each market's own country hub (domestic fulfilment)"
     markets = top.drop_duplicates("country_iso2").head(5)
     lines = []
-    for r in markets.itertuples():
-        lc = supply.landed_cost(cat.id, product.unit_cost, product.price, cat.weight_class, cat.duty_pct,
-                                (origin.lat, origin.lon, origin.iso2), (r.lat, r.lon, r.country_iso2))  # fmt: skip
+    for _, r in markets.iterrows():
+        lc = supply.landed_cost(cat.id, product.unit_cost, product.price, r)
         lead = supply.lead_time_days(cat.id, monthly, lc["transit_days"])
         lines.append(LandedCostLine(market=str(r.city), country_iso2=str(r.country_iso2), mode=lc["mode"],
                                     distance_km=lc["distance_km"], materials_usd=lc["materials_usd"],
@@ -45,7 +43,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     wh = supply.best_warehouse(candidates, demand).iloc[0]
     fields = {
         "method": method.method, "method_reasons": method.reasons, "sourcing_regions": regions,
-        "origin": origin.label, "landed_costs": lines, "aql": aql, "qc_checklist": supply.qc_checklist(cat.id),
+        "origin": origin_label, "landed_costs": lines, "aql": aql, "qc_checklist": supply.qc_checklist(cat.id),
         "warehouse": f"{wh['city']} ({wh['country_iso2']})", "warehouse_weighted_km": float(wh["weighted_km"]),
     }  # fmt: skip
     facts = {k: v for k, v in fields.items() if k != "landed_costs"} | {"landed_costs": [x.model_dump() for x in lines]}

@@ -60,76 +60,109 @@ def market(f: dict, depth: str) -> MarketNarrative:
 
 
 def ads(f: dict, depth: str) -> AdNarrative:
-    name, cat = f["name"], f["category"]
+    name, cat, price, city = f["name"], f["category"], f["price"], f["top_city"]
     best = max(f["optimised"], key=lambda r: r["spend_usd"])
     summary = (
         f"With {_money(f['budget'])} a month, the optimised split puts most spend on {best['platform']} and is "
-        f"expected to bring {f['conversions']:,.0f} orders at a CAC of {_money(f['cac'])} and a ROAS of "
-        f"{f['roas']:.2f} (break-even ROAS {f['break_even_roas']:.2f}). "
-        + ("Paid acquisition is below break-even at this price: improve margin, AOV or repeat rate before scaling."
-           if f["roas"] < f["break_even_roas"] else "Paid acquisition clears break-even at this price.")
+        f"expected to buy {f['conversions']:,.0f} orders at a CAC of {_money(f['cac'])} and a ROAS of "
+        f"{f['roas']:.2f} (break-even ROAS {f['break_even_roas']:.2f}). These are paid orders from the budget; the "
+        f"forecast's {f['forecast_units']:,.0f} units a month in the same cities assume no paid acquisition. "
+        + ("Paid acquisition is below break-even at this price: improve the margin, the order value or repeat "
+           "purchases before scaling." if f["roas"] < f["break_even_roas"] else "Paid acquisition clears break-even at this price.")
     )  # fmt: skip
-    angles = [
-        ("Google Search", f"{name} - {cat}", f"Looking for {cat.lower()}? {name}, delivered fast.", "Shop now"),
-        ("Meta", f"Meet {name}", f"Made for {f['audience']}. See why customers choose {name}.", "Learn more"),
-        ("TikTok", f"POV: you found {name}", f"The {cat.lower()} everyone in {f['top_city']} is talking about.", "Shop the look"),
-        ("Google Search", f"{name} | Free returns", f"{name}: quality {cat.lower()} with easy returns.", "Order today"),
-        ("Meta", "Your new favourite", f"{name} for {f['audience']}. Limited launch stock.", "Get yours"),
-        ("TikTok", "Unboxing day", f"Watch us unbox {name} - then get your own.", "Try it"),
-        ("Meta", "Bundle and save", f"Pair {name} with a second item and save on shipping.", "See bundles"),
-        ("Google Search", f"Buy {name} online", f"{name} in stock. Secure checkout.", "Buy now"),
-        ("TikTok", "3 ways to use it", f"Three quick ways to use {name}.", "Watch more"),
-        ("Meta", "Loved by early buyers", f"Early buyers in {f['top_city']} rate {name} highly - join them.", "Shop now"),
+    days = f"{f['delivery_days']:.0f}-day delivery"
+    angles = [  # every claim is a fact of this forecast: category, price, destination, delivery time
+        ("Google Search", f"{name} - {cat}", f"{cat} at {_money(price)}. {days} to {city}.", "Shop now"),
+        ("Meta", f"Meet {name}", f"{cat} made for {f['audience']}, {_money(price)}.", "Learn more"),
+        ("TikTok", f"{name} in 15 seconds", f"What {name} is and what it costs: {_money(price)}.", "Shop now"),
+        ("Google Search", f"Buy {name} online", f"{name}: {cat.lower()}, {days} to {city}.", "Order now"),
+        ("Meta", f"{name} at {_money(price)}", f"{cat} for {f['audience']}, shipped to {city}.", "Shop now"),
+        ("TikTok", f"Unboxing {name}", f"Unboxing {name}: what arrives after a {days}.", "Watch"),
+        ("Meta", "Two is better", f"Order two {name} in one parcel: one shipping cost.", "See offer"),
+        ("Google Search", f"{name} {_money(price)}", f"{name} in {cat.lower()}. Secure checkout.", "Buy now"),
+        ("TikTok", "3 ways to use it", f"Three ways to use {name}.", "Watch more"),
+        ("Meta", f"{name} for {city}", f"{cat} delivered in {days} to {city}.", "Shop now"),
     ]  # fmt: skip
     copies = [AdCopy(platform=p, headline=h, body=b, call_to_action=c) for p, h, b, c in angles[: N_COPIES[depth]]]
     briefs = [
-        f"Search: capture intent on '{cat.lower()}' terms in {f['top_city']} and the other top cities; lead with delivery speed.",
-        f"Meta: carousel showing {name} in use by {f['audience']}; test 3 hooks in the first 3 seconds.",
-        "TikTok: creator-led 15-second demo; native, unpolished; end on the offer.",
+        f"Search: bid on '{cat.lower()}' terms in {city} and the other top cities; state price and delivery time.",
+        f"Meta: carousel of {name} in use by {f['audience']}; test 3 opening hooks.",
+        "TikTok: a 15-second demonstration of the product; end on price and delivery time.",
     ]  # fmt: skip
-    return AdNarrative(summary=summary, ad_copies=copies, creative_briefs=briefs)
+    if depth == "full":  # alternatives and sensitivities
+        briefs.append(f"Sensitivity: at break-even ROAS {f['break_even_roas']:.2f}, each order may cost at most "
+                      f"{_money(price / f['break_even_roas'])} in ads.")  # fmt: skip
+    return AdNarrative(summary=summary, ad_copies=copies, creative_briefs=briefs if depth != "summary" else briefs[:1])
+
+
+FASON = ("FASON is the Turkish trade term for cut-make-trim contract manufacturing: you supply the design and "
+         "usually the fabric or materials, the factory cuts, sews or assembles and finishes to your spec.")
 
 
 def supply(f: dict, depth: str) -> SupplyNarrative:
     lc = f["landed_costs"]
-    first = lc[0] if lc else None
-    txt = (
-        f"Recommended method: {f['method']} ({'; '.join(f['method_reasons'])}). Sourcing regions: "
-        f"{', '.join(f['sourcing_regions'])}; shipping from {f['origin']}. "
-    )
-    if first:
-        txt += (f"Landed cost to {first['market']} is {_money(first['landed_cost_usd'])} per unit by {first['mode']} "
-                f"({first['total_lead_days']:.0f} days door to door). ")  # fmt: skip
+    txt = (f"Recommended method: {f['method']} ({'; '.join(f['method_reasons'])}). Fulfilment: {f['origin']}, as "
+           f"in the ranking. ")  # fmt: skip
+    if "FASON" in f["method"]:
+        txt += FASON + " "
+    if lc:
+        first = lc[0]
+        txt += (f"Landed cost to {first['market']} is {_money(first['landed_cost_usd'])} per unit (unit cost + "
+                f"{_money(first['freight_usd'])} parcel shipping" + (f" + {_money(first['duty_usd'])} duty" if first["duty_usd"] else "")
+                + f"), delivered in {first['transit_days']:.1f} days; {first['total_lead_days']:.0f} days from order "
+                "to customer including production. ")  # fmt: skip
     txt += (f"Inspect each lot of {f['aql']['lot_size']:,} units with code letter {f['aql']['code_letter']} "
             f"(sample {f['aql']['sample_size']}), AQL 2.5: accept at {f['aql']['accept']} defects, reject at "
             f"{f['aql']['reject']}. Warehouse in {f['warehouse']} minimises demand-weighted distance.")  # fmt: skip
     return SupplyNarrative(summary=txt)
 
 
+def _channel_sentence(country: str, lines: list[dict]) -> str:
+    rec = next((c for c in lines if c["recommended"]), None)
+    if rec is not None:
+        return (f"{country}: {rec['channel']}, {_money(rec['unit_margin_usd'])} per unit "
+                f"({100 * rec['margin_rate']:.0f} % of the price) after all costs")  # fmt: skip
+    best = max(lines, key=lambda c: c["unit_margin_usd"])
+    return (f"{country}: no channel makes money at this price ({best['channel']} loses "
+            f"{_money(-best['unit_margin_usd'])} per unit); it would break even at a price of "
+            f"{_money(best['break_even_price_usd'])} or a unit cost of {_money(best['max_unit_cost_usd'])}")  # fmt: skip
+
+
 def sales(f: dict, depth: str) -> SalesNarrative:
-    name = f["name"]
-    recs = [c for c in f["channels"] if c["recommended"]]
-    summary = "Recommended channel by country: " + "; ".join(
-        f"{c['country_iso2']}: {c['channel']} ({100 * c['margin_rate']:.0f} % margin)" for c in recs
-    ) + ". Margins are after marketplace or card fees and, for the own shop, acquisition cost."
-    return SalesNarrative(
-        summary=summary,
-        landing_page=["Hero: product photo, one-line promise, price, primary CTA",
-                      "Social proof: reviews and early-buyer quotes", "Benefits in three bullets",
-                      "Details: materials, sizes or specs; delivery and returns", "FAQ", "Final CTA with guarantee"],
-        email_sequence=[EmailStep(day=0, subject=f"Welcome - your {name} guide", goal="deliver value, set expectations"),
-                        EmailStep(day=2, subject=f"Why people choose {name}", goal="social proof"),
-                        EmailStep(day=5, subject="Still thinking it over?", goal="handle objections, returns policy"),
-                        EmailStep(day=9, subject="A small thank-you", goal="time-limited incentive"),
-                        EmailStep(day=30, subject="How is it going?", goal="review request and cross-sell")],
-        upsell_downsell=["Upsell: bundle of two at a lower unit price", "Cross-sell: a complementary accessory",
-                         "Downsell: a smaller or basic variant at checkout exit"],
-        conversion_tactics=["Free shipping threshold above the average order", "Clear delivery date on the product page",
-                            "Easy returns stated above the fold", "Reviews with photos"],
-        customer_journey=["Discover (ads, marketplace search)", "Consider (landing page, reviews)",
-                          "Buy (checkout, payment options)", "Receive (tracking, unboxing)",
-                          "Repeat (email, loyalty)"],
-    )  # fmt: skip
+    name, cat, price = f["name"], f["category"].lower(), f["price"]
+    by_country: dict[str, list[dict]] = {}
+    for c in f["channels"]:
+        by_country.setdefault(c["country_iso2"], []).append(c)
+    summary = "By country: " + "; ".join(_channel_sentence(k, v) for k, v in by_country.items()) + "."
+    own = [c for c in f["channels"] if c["channel"].startswith("Own web shop")]
+    if own and f["cac"] > 0:
+        worst = min(own, key=lambda c: c["max_cac_usd"])
+        summary += (f" The own shop can afford at most {_money(worst['max_cac_usd'])} of acquisition per order in "
+                    f"{worst['country_iso2']}; the plan's CAC is {_money(f['cac'])}.")  # fmt: skip
+    days = f.get("delivery_days", {})
+    fastest = min(days.values()) if days else None
+    landing = [f"Hero: {name}, the price ({_money(price)}) and one primary call to action",
+               "What it is: the three facts a buyer of " + cat + " compares (materials or specs, size, care)",
+               (f"Delivery promise: {fastest:.0f}-{max(days.values()):.0f} days in the top markets" if days else
+                "Delivery promise and returns policy"),
+               "Reviews, once there are some (none are claimed before they exist)", "FAQ: delivery, returns, sizing",
+               "Final call to action"]
+    emails = [EmailStep(day=0, subject=f"Your {name} order / guide", goal="confirm, set the delivery date"),
+              EmailStep(day=3, subject=f"How to get the most from your {cat}", goal="use and care"),
+              EmailStep(day=14, subject="How is it going?", goal="ask for a review"),
+              EmailStep(day=30, subject=f"More {cat}", goal="cross-sell within the category")]  # fmt: skip
+    upsell = [f"Bundle: two units at a lower unit price (keeps the {_money(price)} anchor)",
+              f"Cross-sell: a complementary {cat} item at checkout"]  # fmt: skip
+    tactics = [f"Show the delivery date ({fastest:.0f}+ days) on the product page" if fastest is not None
+               else "Show the delivery date on the product page",
+               "State the returns policy above the fold", "Offer the payment methods of each market"]  # fmt: skip
+    journey = ["Discover: ads or marketplace search", "Consider: product page, delivery date, reviews when they exist",
+               "Buy: checkout", "Receive: tracking", "Repeat: email at day 30"]  # fmt: skip
+    if depth == "summary":
+        return SalesNarrative(summary=summary, landing_page=landing[:3], email_sequence=emails[:2],
+                              upsell_downsell=upsell[:1], conversion_tactics=tactics[:2], customer_journey=journey)  # fmt: skip
+    return SalesNarrative(summary=summary, landing_page=landing, email_sequence=emails, upsell_downsell=upsell,
+                          conversion_tactics=tactics, customer_journey=journey)  # fmt: skip
 
 
 RENDERERS = {

@@ -26,14 +26,7 @@ AQL_25_ACCEPT: dict[int, tuple[int, int]] = {
     315: (14, 15), 500: (21, 22),
 }  # fmt: skip
 
-# Freight per kg by mode (assumption: 2024-25 market order of magnitude) and speed.
-FREIGHT = {
-    "sea": {"usd_per_kg_per_1000km": 0.02, "base_usd_per_kg": 0.15, "km_per_day": 650, "fixed_days": 10},
-    "air": {"usd_per_kg_per_1000km": 0.45, "base_usd_per_kg": 1.5, "km_per_day": 8000, "fixed_days": 4},
-    "road": {"usd_per_kg_per_1000km": 0.12, "base_usd_per_kg": 0.1, "km_per_day": 500, "fixed_days": 2},
-}  # fmt: skip
 DEFAULT_VAT_PCT = 15.0  # world median standard VAT rate (assumption), for countries not in the table
-WEIGHT_KG = {"small": 0.5, "medium": 2.0, "large": 10.0, "bulky": 30.0}
 
 
 def aql_plan(lot_size: int) -> dict:
@@ -101,41 +94,31 @@ def sourcing_regions(category_id: int) -> list[str]:
     return str(_manufacturing().loc[category_id, "sourcing_regions"]).split(";")
 
 
-def freight_mode(distance_km: float, weight_class: str, same_landmass: bool) -> str:
-    if distance_km < 2500 and same_landmass:
-        return "road"
-    return "air" if weight_class == "small" else "sea"
+def landed_cost(category_id: int, unit_cost: float, price: float, city: pd.Series | dict) -> dict:
+    """Per-unit landed cost to one ranked city, from the forecast engine's own terms for that city.
 
-
-def landed_cost(
-    category_id: int, unit_cost: float, price: float, weight_class: str, duty_pct: float,
-    origin: tuple[float, float, str], dest: tuple[float, float, str],
-) -> dict:  # fmt: skip
-    """Per-unit landed cost from origin (lat, lon, iso2) to a destination (lat, lon, iso2).
-
-    Duty is on the customs value (unit cost + freight); VAT on customs value + duty, recoverable by a
-    VAT-registered seller but shown because it is cash paid at import.
+    ``city`` is a row of the ranking (core.forecast.rank): its ``shipping_cost_usd`` (parcel to the
+    customer), ``fee_rate`` (card fee + duty when cross-border), ``cross_border``, ``delivery_days`` and
+    ``distance_km`` are the numbers the ranking charged, so the advisor and "why this score" never
+    disagree. Duty = price x (fee_rate - card fee), as the engine charges it. Import VAT is shown as cash
+    paid at import (recoverable by a VAT-registered seller), not added.
     """
+    from core.forecast import PAYMENT_FEE_PCT
+
     m = _manufacturing().loc[category_id]
-    d = float(haversine_km(origin[0], origin[1], np.array([dest[0]]), np.array([dest[1]]))[0])
-    cross = origin[2] != dest[2]
-    mode = freight_mode(d, weight_class, d < 2500)
-    f = FREIGHT[mode]
-    kg = WEIGHT_KG[weight_class]
-    freight = kg * (f["base_usd_per_kg"] + f["usd_per_kg_per_1000km"] * d / 1000) if d > 0 else 0.0
-    customs_value = unit_cost + freight
-    duty = customs_value * duty_pct / 100 if cross else 0.0
-    vat = (customs_value + duty) * vat_pct(dest[2]) / 100 if cross else 0.0
-    out = {
+    iso2 = str(city["country_iso2"])
+    cross = bool(city["cross_border"])
+    freight = float(city["shipping_cost_usd"])
+    duty = max(0.0, price * (float(city["fee_rate"]) - PAYMENT_FEE_PCT / 100))
+    vat = (unit_cost + freight + duty) * vat_pct(iso2) / 100 if cross else 0.0
+    return {
         "materials_usd": unit_cost * float(m["materials_share"]),
         "labour_usd": unit_cost * float(m["labour_share"]),
         "overhead_usd": unit_cost * float(m["overhead_share"]),
-        "freight_usd": freight, "mode": mode, "distance_km": d,
-        "duty_usd": duty, "import_vat_usd": vat,
+        "freight_usd": freight, "mode": "parcel", "distance_km": float(city["distance_km"]),
+        "duty_usd": duty, "import_vat_usd": vat, "landed_cost_usd": unit_cost + freight + duty,
+        "transit_days": float(city["delivery_days"]),
     }  # fmt: skip
-    out["landed_cost_usd"] = unit_cost + freight + duty
-    out["transit_days"] = (f["fixed_days"] + d / f["km_per_day"]) if d > 0 else 0.0
-    return out
 
 
 def lead_time_days(category_id: int, monthly_units: float, transit_days: float) -> dict:

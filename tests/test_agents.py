@@ -216,3 +216,59 @@ def test_cli_bad_input(sqlite_db, extra, message) -> None:
     res = cli(*BASE, *extra, db=sqlite_db)
     assert res.returncode == 2 and message in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+# --- agents agree with the engine (issue 12) ----------------------------------------------
+def test_supply_and_sales_use_the_rankings_costs(ca) -> None:
+    from core.forecast import PAYMENT_FEE_PCT, evaluate, prepare, rank, validate_product
+
+    request = {"product": {"name": "Bath towel set", "category": "Home & Garden", "price": 25, "unit_cost": 10,
+                           "ships_from": "Istanbul, TR"}, "countries": None, "budget": None, "depth": "full"}  # fmt: skip
+    out = run_agents(AgentContext(ca), request)
+    p = validate_product(**request["product"])
+    table = rank(evaluate(prepare(ca, p)), top=50).set_index("city")
+    for line in out["supply_chain_advisor"]["landed_costs"]:
+        row = table.loc[line["market"]]
+        duty = p.price * (row["fee_rate"] - PAYMENT_FEE_PCT / 100)
+        assert line["landed_cost_usd"] == pytest.approx(p.unit_cost + row["shipping_cost_usd"] + duty)
+        assert line["transit_days"] == pytest.approx(row["delivery_days"])
+    for ch in out["sales_strategy"]["channels"]:
+        row = table.loc[ch["city"]]
+        duty = p.price * (row["fee_rate"] - PAYMENT_FEE_PCT / 100)
+        assert ch["landed_cost_usd"] == pytest.approx(p.unit_cost + row["shipping_cost_usd"] + duty)
+        if ch["recommended"]:
+            assert ch["unit_margin_usd"] > 0  # never a losing channel
+    # the own shop carries the ad planner's CAC
+    cac = out["advertising_planner"]["cac_usd"]
+    assert all(c["acquisition_usd"] == pytest.approx(cac) for c in out["sales_strategy"]["channels"]
+               if c["channel"].startswith("Own web shop"))
+
+
+def test_losing_countries_get_break_even_advice_not_a_recommendation(ca) -> None:
+    request = {"product": {"name": "Heavy thing", "category": "Home & Garden", "price": 12, "unit_cost": 11,
+                           "ships_from": "Istanbul, TR"}, "countries": ["US", "BR"], "budget": None, "depth": "full"}  # fmt: skip
+    out = run_agents(AgentContext(ca), request)["sales_strategy"]
+    assert not any(c["recommended"] for c in out["channels"])
+    assert "no channel makes money" in out["narrative"]["summary"] and "break even at a price of" in out["narrative"]["summary"]
+
+
+def test_sales_says_when_the_ad_planner_failed(ca) -> None:
+    from agents import sales_strategy
+
+    state = {"request": REQUEST, "results": {"advertising_planner": {"error": "internal error (RuntimeError)"}}}
+    fields, _facts = sales_strategy.analyse(state, AgentContext(ca))
+    assert fields["notices"] and "exclude paid acquisition" in fields["notices"][0]
+
+
+def test_no_invented_claims_in_template_text(ca) -> None:
+    out = run_agents(AgentContext(ca), REQUEST | {"depth": "full"})
+    text = json.dumps(out).lower()
+    for claim in ("talking about", "rate ", "loved by", "early buyers", "why customers choose", "limited launch",
+                  "free returns", "social proof"):
+        assert claim not in text, claim
+
+
+def test_ad_summary_relates_paid_orders_to_the_forecast(ca) -> None:
+    out = run_agents(AgentContext(ca), REQUEST)["advertising_planner"]
+    assert "paid orders from the budget" in out["narrative"]["summary"]
+    assert "assume no paid acquisition" in out["narrative"]["summary"]

@@ -26,38 +26,40 @@ def test_aql_needs_a_lot() -> None:
         supply.aql_plan(1)
 
 
-ISTANBUL = (41.01, 28.95, "TR")
+def _rows(ca, ships_from: str | None, countries: list[str]):
+    from core.forecast import evaluate, prepare, rank, validate_product
+
+    p = validate_product(name="Tee", category="166", price=30, unit_cost=10, ships_from=ships_from)
+    return p, rank(evaluate(prepare(ca, p)), countries=countries, top=20)
 
 
-def test_landed_cost_domestic_has_no_duty_or_vat() -> None:
-    lc = supply.landed_cost(166, 10.0, 30.0, "small", 12.0, ISTANBUL, (39.93, 32.86, "TR"))
-    assert lc["duty_usd"] == 0 and lc["import_vat_usd"] == 0
-    assert lc["mode"] == "road"
-    assert lc["materials_usd"] + lc["labour_usd"] + lc["overhead_usd"] == pytest.approx(10.0)
-    assert lc["landed_cost_usd"] == pytest.approx(10.0 + lc["freight_usd"])
+def test_landed_cost_is_the_rankings_cost(ca) -> None:
+    """Landed cost = unit cost + the ranking's shipping + the ranking's duty; transit = its delivery days."""
+    from core.forecast import PAYMENT_FEE_PCT
+
+    p, rows = _rows(ca, "Istanbul, TR", ["TR", "DE", "US"])
+    for _, r in rows.iterrows():
+        lc = supply.landed_cost(166, p.unit_cost, p.price, r)
+        duty = p.price * (r["fee_rate"] - PAYMENT_FEE_PCT / 100)
+        assert lc["freight_usd"] == pytest.approx(r["shipping_cost_usd"])
+        assert lc["duty_usd"] == pytest.approx(duty, abs=1e-9)
+        assert lc["landed_cost_usd"] == pytest.approx(p.unit_cost + r["shipping_cost_usd"] + duty)
+        assert lc["transit_days"] == pytest.approx(r["delivery_days"])
+        assert lc["materials_usd"] + lc["labour_usd"] + lc["overhead_usd"] == pytest.approx(p.unit_cost)
+        if r["country_iso2"] == "TR":
+            assert lc["duty_usd"] == 0 and lc["import_vat_usd"] == 0
+        elif r["country_iso2"] == "DE":
+            assert lc["import_vat_usd"] == pytest.approx((p.unit_cost + lc["freight_usd"] + duty) * 0.19)
+        else:
+            assert lc["import_vat_usd"] == 0  # US: no VAT
 
 
-def test_landed_cost_cross_border() -> None:
-    lc = supply.landed_cost(166, 10.0, 30.0, "small", 12.0, ISTANBUL, (52.52, 13.41, "DE"))
-    customs = 10.0 + lc["freight_usd"]
-    assert lc["duty_usd"] == pytest.approx(customs * 0.12)
-    assert lc["import_vat_usd"] == pytest.approx((customs + lc["duty_usd"]) * 0.19)  # German VAT
-    assert lc["mode"] == "road"  # ~1,700 km over land
-
-
-@pytest.mark.parametrize(("weight", "mode"), [("small", "air"), ("bulky", "sea")])
-def test_far_modes(weight: str, mode: str) -> None:
-    lc = supply.landed_cost(436, 100.0, 300.0, weight, 5.0, ISTANBUL, (40.71, -74.0, "US"))
-    assert lc["mode"] == mode
-    assert lc["import_vat_usd"] == 0  # US: no VAT (sales tax is the buyer's)
-    assert lc["transit_days"] > 3
-
-
-def test_sea_is_slower_and_cheaper_than_air() -> None:
-    sea = supply.landed_cost(436, 100.0, 300.0, "bulky", 5.0, ISTANBUL, (40.71, -74.0, "US"))
-    air_like = supply.FREIGHT["air"]
-    assert sea["transit_days"] > air_like["fixed_days"] + 8000 / air_like["km_per_day"]
-    assert sea["freight_usd"] < 30 * (air_like["base_usd_per_kg"] + air_like["usd_per_kg_per_1000km"] * 8)
+def test_istanbul_to_istanbul_is_the_rankings_one_day(ca) -> None:
+    p, rows = _rows(ca, "Istanbul, TR", ["TR"])
+    ist = rows[rows["city"] == "Istanbul"].iloc[0]
+    lc = supply.landed_cost(166, p.unit_cost, p.price, ist)
+    assert lc["distance_km"] == 0 and lc["transit_days"] == pytest.approx(ist["delivery_days"]) and lc["transit_days"] < 2
+    assert lc["landed_cost_usd"] == pytest.approx(p.unit_cost + ist["shipping_cost_usd"])
 
 
 @pytest.mark.parametrize(
@@ -79,10 +81,25 @@ def test_warehouse_minimises_weighted_distance() -> None:
 
 
 def test_channel_margins() -> None:
-    t = sales.channel_margins("DE", 30.0, 12.0, cac_per_unit=20.0)
+    t = sales.channel_margins("DE", 30.0, 12.0, freight_usd=4.0, duty_rate=0.12, cac_per_unit=20.0)
     own = t.set_index("channel").loc["Own web shop (D2C)"]
-    assert own["unit_margin_usd"] == pytest.approx(30 - 12 - (30 * 0.029 + 0.30) - 20)
+    assert own["unit_margin_usd"] == pytest.approx(30 - 12 - 4 - 30 * 0.12 - (30 * 0.029 + 0.30) - 20)
     amazon = t.set_index("channel").loc["Amazon.de"]
-    assert amazon["unit_margin_usd"] == pytest.approx(30 - 12 - 4.5)
-    assert sales.recommend_channel(t) == t.iloc[0]["channel"]
+    assert amazon["unit_margin_usd"] == pytest.approx(30 - 12 - 4 - 30 * 0.12 - 4.5)
     assert t["unit_margin_usd"].is_monotonic_decreasing
+    assert sales.recommend_channel(t) == t.iloc[0]["channel"] and t.iloc[0]["unit_margin_usd"] > 0
+
+
+@pytest.mark.parametrize("price", [8.0, 20.0, 30.0, 90.0])
+def test_break_even_figures_are_exact(price) -> None:
+    t = sales.channel_margins("DE", price, 12.0, freight_usd=4.0, duty_rate=0.12, cac_per_unit=6.0)
+    for r in t.itertuples():
+        at_be = sales.channel_margins("DE", r.break_even_price_usd, 12.0, 4.0, 0.12, 6.0).set_index("channel")
+        assert at_be.loc[r.channel, "unit_margin_usd"] == pytest.approx(0, abs=1e-9)
+        at_cost = sales.channel_margins("DE", price, r.max_unit_cost_usd, 4.0, 0.12, 6.0).set_index("channel")
+        assert at_cost.loc[r.channel, "unit_margin_usd"] == pytest.approx(0, abs=1e-9)
+
+
+def test_no_losing_channel_is_recommended() -> None:
+    t = sales.channel_margins("DE", 10.0, 12.0, freight_usd=4.0, duty_rate=0.0)
+    assert not t["profitable"].any() and sales.recommend_channel(t) is None
