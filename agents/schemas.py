@@ -76,7 +76,8 @@ class ProductAnalystResult(AgentMeta):
     quality_expected: Rated
     market_fit: Rated
     production_complexity: Rated
-    demand_potential: float
+    demand_potential: float  # expected units a month in the top 10 cities in scope (the engine's ranking)
+    demand_revenue_usd_month: float = 0.0
     narrative: ProductNarrative
 
 

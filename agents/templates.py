@@ -22,13 +22,20 @@ def _money(x: float) -> str:
 
 
 def product(f: dict, depth: str) -> ProductNarrative:
-    fit = "fits" if f["category_matches_text"] else "may not fit"
+    if not f["described"]:
+        check = "No description was given, so the category is taken as chosen."
+    elif f["category_matches_text"]:
+        check = "The description matches the category."
+    else:
+        check = f"The description reads more like {f['suggested']}: check the category."
     summary = (
-        f"{f['name']} is classified as {f['category']}; the description {fit} that category. "
-        f"Demand potential is {f['demand_potential']:.0f}/100 (mean demand score of the top cities), "
-        f"market fit {f['market_fit']:.0f}/100, production complexity {f['complexity']:.0f}/100. "
-        f"At {_money(f['price'])} it sits in the {f['position']} segment of the category."
+        f"{f['name']} is in {f['category']}. {check} In the top {f['cities']} cities the forecast expects "
+        f"{f['units']:,.0f} units and {_money(f['revenue'])} a month at {_money(f['price'])}. "
+        f"Price fit: {f['market_fit']:.0f}/100 ({'; '.join(f['fit_reasons'])})."
     )
+    if depth != "summary":
+        summary += (f" At {f['price_ratio']:.2f}x the category's typical price it takes a {f['position']} position; "
+                    f"the category's production complexity is {f['complexity_1to5']:.0f}/5 (a category table value).")  # fmt: skip
     return ProductNarrative(summary=summary, positioning=f"A {f['position']} {f['category'].lower()} product "
                             f"for {f['audience']}, priced at {_money(f['price'])}.")  # fmt: skip
 
@@ -41,10 +48,7 @@ def _city_note(c: dict) -> str:
         bits.append("a growing online market: marketplaces and social commerce drive discovery")
     else:
         bits.append("an early online market: cash-on-delivery and marketplace trust matter")
-    if c["purchasing_power_index"] >= 200:
-        bits.append("high purchasing power supports premium positioning")
-    elif c["purchasing_power_index"] < 80:
-        bits.append("price sensitivity is likely high")
+    bits.append(f"purchasing-power index {c['purchasing_power_index']:.0f} (100 = the median city dweller)")
     return "; ".join(bits) + "."
 
 

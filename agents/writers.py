@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -53,6 +54,43 @@ class Writer(Protocol):
     def write(self, agent: str, facts: dict, schema: type[T], depth: str) -> WriteResult: ...
 
 
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+SMALL_COUNTS = 10  # whole numbers up to 10 are counts and ordinals ("3 hooks", "day 2"), allowed in text
+
+
+def _fact_numbers(value: object, out: set[float]) -> set[float]:
+    if isinstance(value, bool):
+        return out
+    if isinstance(value, int | float):
+        v = float(value)
+        out.update({v, abs(v), 100 * v, abs(100 * v)})
+    elif isinstance(value, dict):
+        for x in value.values():
+            _fact_numbers(x, out)
+    elif isinstance(value, list | tuple):
+        for x in value:
+            _fact_numbers(x, out)
+    elif isinstance(value, str):
+        out.update(float(m.replace(",", "")) for m in _NUMBER.findall(value))
+    return out
+
+
+def unsupported_numbers(narrative: BaseModel, facts: dict) -> list[str]:
+    """Numbers in a narrative that are not in the facts (as given, as a percentage, or rounded to the
+    shown precision), except small counts: the rule an LLM narrative must pass to be shown."""
+    allowed = _fact_numbers(facts, set())
+    text = json.dumps(narrative.model_dump(mode="json"))
+    bad = []
+    for token in _NUMBER.findall(text):
+        n = float(token.replace(",", ""))
+        decimals = len(token.split(".")[1]) if "." in token else 0
+        if abs(n) <= SMALL_COUNTS and n == int(n):
+            continue
+        if not any(abs(round(a, decimals) - n) <= 10 ** -decimals / 2 + 1e-9 for a in allowed):
+            bad.append(token)
+    return bad
+
+
 class TemplateWriter:
     """Deterministic, offline text from the facts (agents/templates.py)."""
 
@@ -89,6 +127,15 @@ class LLMWriter:
             if parsed is None:
                 raise ValueError("the model returned no structured output")
             tokens = completion.usage.total_tokens if completion.usage else 0
+            bad = unsupported_numbers(parsed, facts)
+            if bad:  # a figure the facts do not support: never shown
+                log.warning("LLM narrative for agent %s had figures not in the facts (%s); template used",
+                            agent, ", ".join(bad[:5]))  # fmt: skip
+                result = self.fallback.write(agent, facts, schema, depth)
+                result.tokens = tokens
+                result.notices.append(f"The LLM text named figures that are not in the analysis ({', '.join(bad[:3])}); "
+                                      "template text used for this agent")  # fmt: skip
+                return result
             return WriteResult(parsed, "llm", tokens)
         except Exception as exc:
             result = self.fallback.write(agent, facts, schema, depth)

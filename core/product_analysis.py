@@ -35,23 +35,44 @@ class Rating:
     reasons: list[str]
 
 
-def market_fit(top_demand_scores: list[float], category_matches: bool) -> Rating:
-    """Fit = mean demand score of the top cities, less 15 points if the text suggests another category."""
-    base = float(np.mean(top_demand_scores)) if top_demand_scores else 0.0
-    reasons = [f"mean demand score of the top cities is {base:.0f}/100"]
-    if not category_matches:
-        base -= 15
-        reasons.append("the description reads like another category: check the category choice")
-    return Rating(max(0.0, min(100.0, base)), reasons)
+def market_fit(price: float, good_low: list[float], good_high: list[float], cities: list[str]) -> Rating:
+    """How well the price fits the top cities' markets: the share of them where the price lies inside the
+    range that earns at least 95 % of the best profit there (core.forecast.good_price_range). It moves with
+    the price, the unit cost, the category's elasticity and the scope."""
+    inside = below = above = unprofitable = 0
+    for lo, hi in zip(good_low, good_high, strict=True):
+        if lo != lo or hi != hi:  # NaN: no price in the bounds makes money there
+            unprofitable += 1
+        elif price < lo:
+            below += 1
+        elif price > hi:
+            above += 1
+        else:
+            inside += 1
+    n = len(cities)
+    score = 100.0 * inside / n if n else 0.0
+    reasons = [f"price inside the best-profit range in {inside} of the top {n} cities"]
+    if below:
+        reasons.append(f"below it in {below} (room to raise the price)")
+    if above:
+        reasons.append(f"above it in {above} (volume lost to the price)")
+    if unprofitable:
+        reasons.append(f"no profitable price in {unprofitable} (costs exceed what the market pays)")
+    return Rating(score, reasons)
 
 
 def production_complexity(complexity_1to5: int) -> Rating:
-    return Rating(20.0 * complexity_1to5, [f"category complexity {complexity_1to5}/5 (data/manufacturing.csv)"])
+    """The category's production complexity (1-5, data/manufacturing.csv, an assumption per category): it
+    does not look at the product itself, and says so."""
+    return Rating(20.0 * complexity_1to5, [f"category complexity {complexity_1to5}/5 from the category table "
+                                           "(an assumption for the whole category, not this product)"])  # fmt: skip
 
 
 def expected_quality(price: float, typical_price: float) -> Rating:
-    """Quality buyers expect at this price: the price's position against the category's typical price."""
+    """Price position: where the price sits against the category's typical price (0 = far below, 50 =
+    typical, 100 = far above). What buyers will expect at that price, not a measured quality."""
     ratio = price / typical_price
     score = float(np.clip(50 + 35 * np.log2(ratio), 0, 100))
     tier = "premium" if ratio > 1.5 else "mid-market" if ratio > 0.67 else "value"
-    return Rating(score, [f"price is {ratio:.2f}x the category's typical ${typical_price:,.0f}: a {tier} position"])
+    return Rating(score, [f"price is {ratio:.2f}x the category's typical ${typical_price:,.0f}: a {tier} position "
+                          "(buyers' expectation at this price, not a quality measurement)"])  # fmt: skip

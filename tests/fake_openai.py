@@ -12,36 +12,38 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def instance(schema: dict, defs: dict) -> object:
+def instance(schema: dict, defs: dict, text: str = "Written by the fake LLM.") -> object:
     """A minimal valid JSON value for a JSON schema (objects, arrays, strings, numbers, refs)."""
     if "$ref" in schema:
-        return instance(defs[schema["$ref"].split("/")[-1]], defs)
+        return instance(defs[schema["$ref"].split("/")[-1]], defs, text)
     if "anyOf" in schema:
-        return instance(schema["anyOf"][0], defs)
+        return instance(schema["anyOf"][0], defs, text)
     t = schema.get("type")
     if t == "object":
-        return {k: instance(v, defs) for k, v in schema.get("properties", {}).items()}
+        return {k: instance(v, defs, text) for k, v in schema.get("properties", {}).items()}
     if t == "array":
         if "prefixItems" in schema:
-            return [instance(s, defs) for s in schema["prefixItems"]]
-        return [instance(schema.get("items", {"type": "string"}), defs)]
+            return [instance(s, defs, text) for s in schema["prefixItems"]]
+        return [instance(schema.get("items", {"type": "string"}), defs, text)]
     if t == "integer":
         return 1
     if t == "number":
         return 1.0
     if t == "boolean":
         return True
-    return "Written by the fake LLM."
+    return text
 
 
 class FakeOpenAI:
     """``mode``: "ok", "malformed", "timeout", "429-then-ok", "echo-auth" (a 400 whose error message
     echoes the request's Authorization header, as a careless proxy does)."""
 
-    def __init__(self, mode: str = "ok", delay_s: float = 5.0) -> None:
+    def __init__(self, mode: str = "ok", delay_s: float = 5.0, text: str = "Written by the fake LLM.") -> None:
         self.mode = mode
         self.delay_s = delay_s
+        self.text = text
         self.calls = 0
+        self.requests: list[dict] = []  # request bodies as received (headers are not kept)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,6 +60,7 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 fake.calls += 1
                 req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                fake.requests.append(req)
                 if fake.mode == "timeout":
                     time.sleep(fake.delay_s)
                 if fake.mode == "echo-auth":
@@ -67,7 +70,7 @@ class FakeOpenAI:
                     return self._send(429, {"error": {"message": "Rate limit", "type": "rate_limit"}},
                                       {"retry-after-ms": "10"})  # fmt: skip
                 schema = req["response_format"]["json_schema"]["schema"]
-                content = "not json {" if fake.mode == "malformed" else json.dumps(instance(schema, schema.get("$defs", {})))
+                content = "not json {" if fake.mode == "malformed" else json.dumps(instance(schema, schema.get("$defs", {}), fake.text))
                 self._send(200, {
                     "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                     "model": req["model"],

@@ -286,12 +286,15 @@ def _agents(price: float) -> None:
 def _view_product(out: dict, _price: float) -> None:
     st.markdown(f"*{md_escape(out['narrative']['positioning'])}*")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Demand potential", f"{out['demand_potential']:.0f}/100")
-    c2.metric("Market fit", f"{out['market_fit']['score']:.0f}/100")
-    c3.metric("Production complexity", f"{out['production_complexity']['score']:.0f}/100")
-    c4.metric("Expected quality", f"{out['quality_expected']['score']:.0f}/100")
-    for key in ("market_fit", "production_complexity", "quality_expected"):
-        st.caption(f"{key.replace('_', ' ')}: " + "; ".join(out[key]["reasons"]))
+    c1.metric("Units / month, top 10 cities", f"{out['demand_potential']:,.0f}",
+              help=f"Revenue {_ui.money(out.get('demand_revenue_usd_month', 0.0))} a month (the forecast's ranking)")
+    c2.metric("Price fit", f"{out['market_fit']['score']:.0f}/100", help="Share of the top 10 cities where the price "
+              "earns at least 95 % of the best profit")  # fmt: skip
+    c3.metric("Category complexity", f"{out['production_complexity']['score'] / 20:.0f}/5",
+              help="A category table value (assumption), not a rating of this product")
+    c4.metric("Price position", f"{out['quality_expected']['score']:.0f}/100", help="50 = the category's typical price")
+    for key, label in (("market_fit", "price fit"), ("production_complexity", "complexity"), ("quality_expected", "price position")):
+        st.caption(f"{label}: " + md_escape("; ".join(out[key]["reasons"])))
     st.caption("Closest categories for the text: " + ", ".join(f"{n} ({s:.2f})" for n, s in out["suggested_categories"]))
 
 
