@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test seed data bench lint setup clean
+.PHONY: run test seed data bench lint setup clean mutate
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,14 @@ data: $(STAMP)
 bench: seed
 	$(BIN)/python bench/run.py
 
+# Mutation testing of the agents and their cores ([tool.mutmut] in pyproject.toml); prints the kill rate.
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet "mutmut==3.8.1"
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python bench/mutation_score.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf var .pytest_cache test-artifacts
+	rm -rf var .pytest_cache test-artifacts mutants

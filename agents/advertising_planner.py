@@ -23,11 +23,9 @@ def targets(state: AgentState, ctx: AgentContext):
     n = max(10, DEPTH_CITIES[state["request"].get("depth", "full")])
     top = ctx.ranking(product, state["request"].get("countries"), n)
     idx = np.searchsorted(ctx.cities.city_id, top["city_id"].to_numpy())
-    prep = ev.prepared
-    e = prep.category.price_elasticity
-    # The category's monthly units in the targets at this price (before one seller's share).
-    units = (prep.market_size_usd_month[idx] / prep.reference_price[idx]
-             * (product.price / prep.reference_price[idx]) ** -e * prep.delivery_factor[idx])  # fmt: skip
+    # The category's monthly units in the targets at this price (before one seller's share): the
+    # engine's own column, so delivery time, price and scope act here exactly as in the ranking.
+    units = ev.columns["category_units_month"][idx]
     level = float(np.average(ctx.cities.price_level[idx], weights=np.maximum(units, 1e-12)))
     return top, float(units.sum()), level
 

@@ -435,6 +435,12 @@ def _log_score(logx: np.ndarray) -> tuple[np.ndarray, float, float]:
     return np.clip(100 * (logx - low) / (top - low), 0, 100), low, top
 
 
+def price_response(price: float | np.ndarray, reference: float | np.ndarray, elasticity: float) -> np.ndarray:
+    """Demand at ``price`` relative to demand at ``reference``: (price / reference) ^ -elasticity. The one
+    price-response function: the ranking, the what-if curves and the ad planner all use it."""
+    return (np.asarray(price, float) / reference) ** -elasticity
+
+
 def evaluate(
     prep: Prepared,
     *,
@@ -464,8 +470,8 @@ def evaluate(
 
     # Units at this price: category units at the local reference price x price response x share.
     potential_units = (
-        prep.market_size_usd_month / prep.reference_price
-        * (price / prep.reference_price) ** -e * prep.delivery_factor
+        prep.market_size_usd_month / prep.reference_price * price_response(price, prep.reference_price, e)
+        * prep.delivery_factor
     )  # fmt: skip
     units = potential_units * prep.share
     sigma = prep.ca.sigma
@@ -529,6 +535,7 @@ def evaluate(
         "margin_rate": margin_rate,
         "profit_usd_month": profit,
         "obtainable_share": prep.share,
+        "category_units_month": potential_units,  # the whole category's units at this price, before one seller's share
         **{f"demand_term_{k}": v for k, v in demand_terms.items()},
         **{f"competition_term_{k}": v for k, v in prep.competition_terms.items()},
         "profitability_term_margin": 0.5 * margin_points,

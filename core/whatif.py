@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.forecast import Evaluation
+from core.forecast import Evaluation, price_response
 
 
 def price_grid(current: float, reference: float, n: int = 80) -> np.ndarray:
@@ -26,7 +26,7 @@ def price_curve(ev: Evaluation, idx: np.ndarray, prices: np.ndarray) -> pd.DataF
     units0 = c["expected_units_month"][idx]
     cost = c["total_unit_cost_usd"][idx]
     fee = c["fee_rate"][idx]
-    scale = (prices[:, None] / ev.price) ** -e
+    scale = price_response(prices[:, None], ev.price, e)
     units = units0[None, :] * scale
     revenue = units * prices[:, None]
     profit = units * (prices[:, None] * (1 - fee[None, :]) - cost[None, :])

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from langgraph.checkpoint.memory import MemorySaver
 from langgraph.graph import END, START, StateGraph
@@ -328,3 +329,22 @@ def test_prompt_injection_in_the_product_changes_no_number_and_leaks_no_setting(
         assert {k: v for k, v in results[name].items() if k not in ("narrative", "writer", "tokens_used", "notices", "duration_ms")} \
             == {k: v for k, v in offline[name].items() if k not in ("narrative", "writer", "tokens_used", "notices", "duration_ms")}
     assert results["advertising_planner"]["writer"] == "template"  # "$12,345.67" is not a fact: refused
+
+
+def test_ad_planner_uses_the_engines_category_units(ca) -> None:
+    """The planner's market is the engine's category units in the targeted cities (delivery time and
+    price included): shipping from farther away leaves fewer units to buy."""
+    from agents import advertising_planner
+    from core.forecast import evaluate, prepare, validate_product
+
+    def planned(ships_from: str) -> tuple[float, float]:
+        req = REQUEST | {"product": REQUEST["product"] | {"ships_from": ships_from}, "countries": ["DE"]}
+        top, units, _level = advertising_planner.targets({"request": req, "results": {}}, AgentContext(ca))
+        ev = evaluate(prepare(ca, validate_product(**req["product"])))
+        idx = np.searchsorted(ca.city_id, top["city_id"].to_numpy())
+        return units, float(ev.columns["category_units_month"][idx].sum())
+
+    near, near_engine = planned("Berlin, DE")
+    far, far_engine = planned("Sydney, AU")
+    assert near == pytest.approx(near_engine) and far == pytest.approx(far_engine)
+    assert far < near

@@ -167,3 +167,11 @@ def test_agents_view_and_budget_slider(sqlite_db, ca) -> None:
     plan = bm.plan(curves, new_budget, 30.0, ads["unit_margin_usd"])
     expected = plan.totals.set_index("split").loc["optimised", "conversions"]
     assert metric(at, "Orders / month (optimised)") == f"{expected:,.0f}"
+
+
+def test_cost_above_price_warns_on_results(sqlite_db) -> None:
+    at = fill_and_run(price=10.0, cost=12.0, countries=("DE",))
+    assert at.title[0].value == "Results"
+    warnings = [w.value for w in at.warning]
+    assert any("every sale loses money" in w for w in warnings), warnings
+    assert any("lose money at this price" in w for w in warnings)  # the loss-making cities, apart from profit

@@ -31,3 +31,25 @@ def test_methodology_documents_every_parameter() -> None:
     params = [n for n in own if n != "HEADLINE_COLUMNS"]
     missing = [n for n in params if f"`{n}`" not in text]
     assert not missing, f"docs/methodology.md does not document {missing}"
+
+
+def test_documented_parameter_values_match_the_code() -> None:
+    """The "Parameters at a glance" table states each value; the code must use the value it states (a
+    change to either without the other fails, e.g. the forecast's uncertainty 0.8 -> 0.01)."""
+    import re
+
+    from core import forecast
+
+    text = (paths.ROOT / "docs" / "methodology.md").read_text(encoding="utf-8")
+    table = text[text.index("## Parameters at a glance"):]
+    for names, value_text in re.findall(r"^\| (`[A-Z0-9_]+`(?:, `[A-Z0-9_]+`)*) \| ([^|]+) \|", table, flags=re.M):
+        params = re.findall(r"`([A-Z0-9_]+)`", names)
+        numbers = [float(x.replace(",", "")) for x in re.findall(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?:e-?\d+)?", value_text)]
+        for name in params:
+            if not hasattr(forecast, name):
+                continue
+            value = getattr(forecast, name)
+            values = list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, tuple) else [value]
+            for v in values:
+                assert any(abs(float(v) - n) <= 1e-9 + 0.01 * abs(n) or abs(100 * float(v) - n) < 1e-6 for n in numbers) \
+                    or any(abs(float(v) - a / b) < 1e-9 for a in numbers for b in numbers if b), (name, v, value_text)

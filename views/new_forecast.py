@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import accounts
 from core.categories import AGE_LABELS, all_categories
 from core.errors import AppError, InputError
 from core.forecast import resolve_origin, scope_mask, validate_product
@@ -127,6 +128,8 @@ elif pending:
         st.warning(f"Warning: {product.cost_warning}.")
     user = _ui.current_user()
     try:
+        if user is not None:
+            accounts.check_quota(_ui.db(), user)  # a refusal is a message, not an empty progress box
         with st.status("Running forecast ...", expanded=True) as status:
             forecast_id = run_forecast(_ui.db(), ca, product, countries, user=user, on_step=status.write)
             status.write("Running the five agents ...")
@@ -137,5 +140,7 @@ elif pending:
         st.error(str(exc))
     else:
         st.session_state["nf_pending"] = None
+        if product.cost_warning:  # shown again on Results, where the user lands
+            st.session_state["rs_warning"] = f"Warning: {product.cost_warning}."
         _ui.open_forecast(forecast_id)
         st.switch_page("views/results.py")

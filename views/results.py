@@ -37,6 +37,8 @@ stored = result_table(record, ca)
 prep = _ui.prepared(forecast_id, product)
 
 st.subheader(md_escape(product.name))
+if warning := st.session_state.pop("rs_warning", None):
+    st.warning(warning)
 st.caption(
     f"{product.category} · price ${product.price:,.2f} · unit cost ${product.unit_cost:,.2f} · "
     f"ships from {md_escape(product.ships_from) if product.ships_from else 'each country’s largest city'} · scope {', '.join(scope) or 'world'} · "
