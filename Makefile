@@ -32,7 +32,7 @@ data: $(STAMP)
 	$(BIN)/python -m core data build
 
 bench: seed
-	$(BIN)/python bench/run.py
+	DEMO_MODE=$(DEMO) $(BIN)/python bench/run.py
 
 # Mutation testing of the agents and their cores ([tool.mutmut] in pyproject.toml); prints the kill rate.
 mutate: $(STAMP)

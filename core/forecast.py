@@ -622,23 +622,32 @@ def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = N
     return out
 
 
-def good_price_range(ev: Evaluation, idx: np.ndarray, points: int = 41) -> dict[str, np.ndarray]:
+def good_price_range(ev: Evaluation, idx: np.ndarray) -> dict[str, np.ndarray]:
     """Per city, the prices inside the recommended-price bounds that earn at least 95 % of the best
     profit there: how flat the profit curve is around the recommended price. NaN where no price in the
-    bounds makes a profit."""
+    bounds makes a profit.
+
+    With demand ~ P^-e and unit margin P(1 - f) - c, profit relative to its unconstrained peak P* is
+    r(x) = x^-e (e x - e + 1) with x = P / P*, whatever the city's costs: one curve per category, so
+    the range is two interpolations per city (O(n)), not a search.
+    """
     prep = ev.prepared
     e = prep.category.price_elasticity
     ref = prep.reference_price[idx]
     cost = ev.columns["total_unit_cost_usd"][idx]
     keep = 1 - prep.fee_rate[idx]
-    mult = np.geomspace(PRICE_CLIP[0], PRICE_CLIP[1], points)
-    prices = ref[:, None] * mult[None, :]
-    profit = prices ** -e * (prices * keep[:, None] - cost[:, None])  # proportional to profit per city
-    best = profit.max(axis=1)
-    good = (profit >= FLAT_PROFIT_SHARE * best[:, None]) & (best[:, None] > 0)
-    low = np.where(good.any(axis=1), np.where(good, prices, np.inf).min(axis=1), np.nan)
-    high = np.where(good.any(axis=1), np.where(good, prices, -np.inf).max(axis=1), np.nan)
-    return {"good_price_low_usd": low, "good_price_high_usd": high}
+    lo, hi = PRICE_CLIP[0] * ref, PRICE_CLIP[1] * ref
+    peak = cost * e / ((e - 1) * keep)
+    x = np.geomspace((e - 1) / e, 50.0, 4001)  # r rises from 0 at (e-1)/e to 1 at x = 1, then falls
+    r = x**-e * (e * x - e + 1)
+    top = int(np.argmax(r))
+    xb = np.clip(peak, lo, hi) / peak  # the best price the bounds allow, relative to the peak
+    target = FLAT_PROFIT_SHARE * xb**-e * (e * xb - e + 1)
+    left = np.interp(target, r[: top + 1], x[: top + 1])
+    right = np.interp(target, r[top:][::-1], x[top:][::-1])
+    low, high = np.maximum(left * peak, lo), np.minimum(right * peak, hi)
+    ok = target > 0  # some price in the bounds makes money
+    return {"good_price_low_usd": np.where(ok, low, np.nan), "good_price_high_usd": np.where(ok, high, np.nan)}
 
 
 def rank_product(
