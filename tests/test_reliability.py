@@ -214,3 +214,23 @@ def test_security_doc_exists() -> None:
     doc = Path(paths.ROOT / "docs" / "security.md").read_text()
     for topic in ("threat model", "webhook", "quota", "demo mode", "tests/test_reliability.py"):
         assert topic.lower() in doc.lower(), topic
+
+
+def test_sqlite_lock_is_a_database_message_not_a_driver_error(sqlite_db, ca) -> None:
+    """Another process holds BEGIN EXCLUSIVE: the forecast is refused with the database's message (a
+    DatabaseError the pages show as the database page), not a raw OperationalError, and nothing is charged."""
+    import sqlite3
+
+    from core.errors import DatabaseError
+
+    user = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@lock.example", "a-long-password", tier="basic")
+    holder = sqlite3.connect(sqlite_db.url.removeprefix("sqlite:///"), timeout=1, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseError, match="locked"):
+            run_forecast(sqlite_db, ca, validate_product(name="Mug", category="Home & Garden", price=15, unit_cost=4),
+                         ["DE"], user=user)  # fmt: skip
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert accounts.forecasts_used(sqlite_db, user.id) == 0
