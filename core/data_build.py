@@ -283,6 +283,7 @@ def fold_sections(raw: pd.DataFrame, country_population: pd.Series) -> pd.Series
         parent[near] = ids[a]
     for row in overrides[overrides["action"] == "fold"].itertuples():
         parent[ids == row.city_id] = int(row.parent_id)
+        parent[parent == row.city_id] = int(row.parent_id)  # its own districts follow it: one level only
     return pd.Series(np.where(parent >= 0, parent, pd.NA), index=raw.index, dtype="Int64")
 
 

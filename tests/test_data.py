@@ -139,7 +139,7 @@ def _parent_of(cities: pd.DataFrame, name: str, iso2: str) -> str | None:
      ("Hong Kong Island", "HK", "Hong Kong"), ("Ceilândia", "BR", "Brasília"), ("Iztapalapa", "MX", "Mexico City"),
      ("Puxi", "CN", "Shanghai"),
      # separate municipalities next to a big city stay separate
-     ("Guarulhos", "BR", None), ("Osasco", "BR", None), ("Navi Mumbai", "IN", None), ("Thāne", "IN", None),
+     ("Pest", "HU", "Budapest"), ("Guarulhos", "BR", None), ("Osasco", "BR", None), ("Navi Mumbai", "IN", None), ("Thāne", "IN", None),
      ("Newark", "US", None), ("Yonkers", "US", None), ("Giza", "EG", None), ("Foshan", "CN", None),
      ("Kawasaki", "JP", None), ("Incheon", "KR", None)],
 )  # fmt: skip
