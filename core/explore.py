@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.names import country_of
 from core.text import fold
 
 EXPLORER_COLUMNS = [
@@ -28,11 +29,10 @@ def filter_cities(
     if regions:
         mask &= frame["admin1"].isin(regions)
     q = fold(query.strip())
-    if q:
-        mask &= (
-            frame["ascii_name"].str.contains(q, regex=False)
-            | frame["country_name"].map(fold).str.contains(q, regex=False)
-            | (frame["country_iso2"].str.lower() == q)
-        )
+    country = country_of(query)
+    if country is not None:  # "US", "United States", "Turkey", "Deutschland": that country's cities
+        mask &= frame["country_iso2"] == country
+    elif q:
+        mask &= frame["ascii_name"].str.contains(q, regex=False) | frame["country_name"].map(fold).str.contains(q, regex=False)
     out = frame.loc[mask, EXPLORER_COLUMNS]
     return out.sort_values(["population", "city_id"], ascending=[False, True]).reset_index(drop=True)

@@ -62,3 +62,18 @@ def country_names() -> dict[str, str]:
         out[c.alpha_3.lower()] = c.alpha_2
     out.update(COUNTRY_ALIASES)
     return out
+
+
+DISPLAY_NAMES = {"US": "United States", "GB": "United Kingdom"}  # the source table abbreviates these two
+
+
+def country_display_name(iso2: str, name: str) -> str:
+    """The country name shown to people: the table's name, spelled out where it is an abbreviation."""
+    return DISPLAY_NAMES.get(iso2, name)
+
+
+def country_of(text: str) -> str | None:
+    """ISO2 when ``text`` is a country's code or name in any of the known forms ("Turkey", "USA"), else None."""
+    from core.text import fold
+
+    return country_names().get(fold(text)) if text.strip() else None

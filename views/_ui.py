@@ -12,6 +12,7 @@ from core.citydata import load_city_frame
 from core.db import repo
 from core.db.database import Database
 from core.forecast import CityArrays, city_arrays
+from core.names import country_display_name
 from core.settings import Settings, load_settings
 
 
@@ -169,8 +170,9 @@ def origin_options() -> dict[str, str]:
 @st.cache_resource
 def _country_labels(url: str) -> dict[str, str]:
     frame = get_city_arrays(url).frame
-    names = frame.drop_duplicates("country_iso2").set_index("country_iso2")["country_name"]
-    return {iso: f"{names[iso]} ({iso})" for iso in sorted(names.index, key=lambda i: names[i])}
+    raw = frame.drop_duplicates("country_iso2").set_index("country_iso2")["country_name"]
+    names = {iso: country_display_name(iso, raw[iso]) for iso in raw.index}
+    return {iso: f"{names[iso]} ({iso})" for iso in sorted(names, key=names.get)}
 
 
 def country_labels() -> dict[str, str]:
