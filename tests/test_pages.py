@@ -112,3 +112,21 @@ def test_no_cookie_key_outside_demo_mode_refuses_to_start(sqlite_db, monkeypatch
     finally:
         monkeypatch.undo()
         _ui.get_settings.clear()
+
+
+def test_city_explorer_keeps_the_selected_city_when_filters_change(sqlite_db) -> None:
+    """The profile follows the chosen city, and each filter state has its own table, so a row selection
+    (by position) cannot carry over to another table and silently pick another city."""
+    at = login()
+    at.switch_page("views/city_explorer.py").run()
+    at.text_input(key="cx_query").input("Bucharest").run()
+    before = at.dataframe[0].key
+    at.session_state["city_id"] = int(at.dataframe[0].value.iloc[0]["city_id"])
+    at.run()
+    assert any("Bucharest" in s.value for s in at.subheader)
+    at.text_input(key="cx_query").input("").run()
+    at.multiselect(key="cx_countries").set_value(["BR"]).run()
+    at.number_input(key="cx_minpop").set_value(500_000).run()
+    assert at.dataframe[0].key.startswith("cx_table_") and at.dataframe[0].key != before  # a new table widget
+    assert any("Bucharest" in s.value for s in at.subheader)
+    assert not any("São Paulo" in s.value for s in at.subheader)

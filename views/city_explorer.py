@@ -1,4 +1,4 @@
-"""City Explorer: search, filter and map the 34,000 cities; open one city's full profile."""
+"""City Explorer: search, filter and map the cities; open one city's full profile."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from views import _ui
 MAP_LIMIT = 5000  # the map draws the largest cities of the selection
 
 st.title("City Explorer")
-st.caption(
-    "34,000 cities of 15,000+ people (GeoNames) with income, online adoption and age data. "
-    "Flags say whether a value is measured, regional, inherited from the country or imputed."
-)
-
 ca = _ui.cities()
 frame = ca.frame
+st.caption(
+    f"{len(frame):,} cities of 15,000+ people (GeoNames; districts such as Brooklyn are counted in their city) "
+    "with income, online adoption and age data. Flags say whether a value is measured, regional, inherited "
+    "from the country or imputed."
+)
 
 with st.container(horizontal=True):
     query = st.text_input("Search city or country", key="cx_query", placeholder="e.g. Sao Paulo, Germany")
@@ -70,7 +70,9 @@ grid = st.dataframe(
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
-    key="cx_table",
+    # A new table per filter: a row selection never carries over to another table (it selects by
+    # position), so the chosen city stays the city, not the row number.
+    key=f"cx_table_{abs(hash((query, tuple(picked), tuple(regions), float(min_pop))))}",
     column_config={
         "city_id": st.column_config.NumberColumn("GeoNames id", format="%d"),
         "name": "City",
