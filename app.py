@@ -87,7 +87,7 @@ def _register(auth, db) -> None:
     try:
         email, _username, name = auth.register_user(
             location="main", captcha=False, roles=["user"], merge_username_email=True, password_hint=False,
-            key="register",
+            key="register", fields={"Form name": "Create account", "Email": "E-mail", "Register": "Create account"},
         )  # fmt: skip
     except Exception as exc:
         st.error(str(exc))

@@ -61,11 +61,25 @@ def as_utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+MIN_PASSWORD_CHARS = 8  # NIST SP 800-63B: at least 8, no composition rules, long passphrases welcome
+MAX_PASSWORD_BYTES = 72  # bcrypt's limit
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is refused (one sentence), or None: the one rule for the CLI, registration and
+    password change."""
+    if not password or len(password) < MIN_PASSWORD_CHARS:
+        return f"The password needs at least {MIN_PASSWORD_CHARS} characters."
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return f"The password is longer than {MAX_PASSWORD_BYTES} bytes (bcrypt's limit)."
+    if len(set(password)) == 1:
+        return "The password cannot be one repeated character."
+    return None
+
+
 def hash_password(password: str) -> str:
-    if not password or len(password) < 8:
-        raise InputError("the password needs at least 8 characters", field="password")
-    if len(password.encode("utf-8")) > 72:
-        raise InputError("the password is longer than bcrypt's 72-byte limit", field="password")
+    if problem := password_problem(password):
+        raise InputError(problem, field="password")
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
 
 

@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import accounts
 from tests.helpers import APP_PATH, login
 
 
-def test_register_then_login(sqlite_db) -> None:
-    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+def register(email: str, password: str) -> AppTest:
     at = AppTest.from_file(APP_PATH, default_timeout=60).run()
     labels = [t.label for t in at.text_input]
-    form = {"First name": "Ada", "Last name": "Lovelace", "Email": email, "Password": "Str0ng!Pass", "Repeat password": "Str0ng!Pass"}
+    form = {"First name": "Ada", "Last name": "Lovelace", "E-mail": email, "Password": password, "Repeat password": password}
     start = labels.index("First name")
     for i, label in enumerate(labels[start:], start):
         at.text_input[i].input(form[label])
-    next(b for b in at.button if b.label == "Register").click().run()
+    next(b for b in at.button if b.label == "Create account").click().run()
+    return at
+
+
+@pytest.mark.parametrize("password", ["Str0ng!Pass", "correct horse battery staple in a long line"])
+def test_register_then_login(sqlite_db, password) -> None:
+    """Passphrases longer than 20 characters and without symbols are welcome (NIST SP 800-63B)."""
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    at = register(email, password)
     assert any("Account created" in s.value for s in at.success), [e.value for e in at.error]
     user = accounts.get_user(sqlite_db, email=email)
     assert user is not None and user.tier == "basic" and user.role == "user"
     assert user.full_name == "Ada Lovelace"
-    signed = login(email, "Str0ng!Pass")
+    signed = login(email, password)
     assert signed.session_state["user_id"] == user.id
+
+
+def test_short_password_is_refused_with_the_rule(sqlite_db) -> None:
+    at = register(f"new-{uuid.uuid4().hex[:8]}@example.com", "short")
+    assert any(e.value == accounts.password_problem("short") for e in at.error), [e.value for e in at.error]
 
 
 def test_password_change_persists(sqlite_db) -> None:

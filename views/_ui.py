@@ -199,6 +199,23 @@ def authenticator():
     return st.session_state["_auth"]
 
 
+def _password_validator():
+    """The library's validator with our password rule (core.accounts.password_problem) instead of its
+    8-20 characters with forced symbols, which refused passphrases and the demo password."""
+    from streamlit_authenticator.utilities.validator import Validator
+
+    from core import accounts
+
+    class PasswordRule(Validator):
+        def validate_password(self, password: str) -> bool:
+            return accounts.password_problem(password) is None
+
+        def diagnose_password(self, password: str) -> str:
+            return accounts.password_problem(password) or ""
+
+    return PasswordRule()
+
+
 def build_authenticator():
     """streamlit-authenticator over the users in the database (built per run: users change)."""
     import streamlit_authenticator as stauth
@@ -211,7 +228,7 @@ def build_authenticator():
     creds = accounts.credentials(db())
     st.session_state["_credentials"] = creds
     auth = stauth.Authenticate(creds, "aicommerce_auth", key, 30.0, auto_hash=False,
-                               login_sleep_time=settings.login_sleep_s)  # fmt: skip
+                               login_sleep_time=settings.login_sleep_s, validator=_password_validator())  # fmt: skip
     st.session_state["_auth"] = auth
     return auth
 
