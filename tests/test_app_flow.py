@@ -175,3 +175,23 @@ def test_cost_above_price_warns_on_results(sqlite_db) -> None:
     warnings = [w.value for w in at.warning]
     assert any("every sale loses money" in w for w in warnings), warnings
     assert any("lose money at this price" in w for w in warnings)  # the loss-making cities, apart from profit
+
+
+def test_map_scales_to_the_shown_cities_and_names_the_best(results: AppTest, ca) -> None:
+    """Colour spans the shown scores (not 0-100), dot size follows expected units, every shown city is in
+    the first view, and the top cities are labelled."""
+    import json
+
+    spec = json.loads(results.get("deck_gl_json_chart")[0].proto.json)
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    dots = layers["results"]["data"]
+    colours = {tuple(d["color"]) for d in dots}
+    radii = [d["radius"] for d in dots]
+    table = expected(ca)
+    # the ramp's two ends are both used: the best shown city is dark blue, the weakest light yellow
+    assert (15, 76, 129, 210) in colours and (255, 214, 102, 210) in colours and len(colours) > 50
+    assert max(radii) == 20 and min(radii) < 10  # pixels, proportional to sqrt(units)
+    assert [d["label"].split(". ", 1)[1] for d in layers["labels"]["data"]] == list(table["city"].head(10))
+    view = spec["initialViewState"]
+    half_lon = 180 / 2 ** view["zoom"]
+    assert all(abs(d["lon"] - view["longitude"]) <= half_lon * 1.01 for d in dots)

@@ -100,9 +100,12 @@ def view_for(lat: np.ndarray, lon: np.ndarray) -> pdk.ViewState:
         return pdk.ViewState(latitude=20, longitude=10, zoom=0.6)
     lat_span = float(np.ptp(lat)) if len(lat) > 1 else 5.0
     lon_span = float(np.ptp(lon)) if len(lon) > 1 else 5.0
-    span = max(lat_span, lon_span / 2, 2.0)
-    zoom = float(np.clip(np.log2(180 / span), 0.5, 9))
-    return pdk.ViewState(latitude=float(np.mean(lat)), longitude=float(np.mean(lon)), zoom=zoom)
+    span = max(lat_span * 1.3, lon_span / 2 * 1.3, 2.0)  # a margin so edge cities are not cut
+    zoom = float(np.clip(np.log2(180 / span), 0.3, 9))
+    # The middle of the bounding box, not the mean: every shown city is inside the first view.
+    mid_lat = (float(np.min(lat)) + float(np.max(lat))) / 2
+    mid_lon = (float(np.min(lon)) + float(np.max(lon))) / 2
+    return pdk.ViewState(latitude=mid_lat, longitude=mid_lon, zoom=zoom)
 
 
 def money(x: float) -> str:

@@ -145,12 +145,17 @@ def workspace() -> None:
 VIEWS = ["Map", "Ranking", "Why this score", "Charts", "Agents", "Export"]
 
 
+MAP_LABELS = 10  # the best cities are named on the map
+
+
 def _map(shown) -> None:
     top = shown.head(1000)
     units = top["expected_units_month"].to_numpy()
+    opp = top["opportunity_score"].to_numpy()
+    lo, hi = float(opp.min()), float(opp.max())  # the colour scale spans the shown cities, not 0-100
     data = top[["city_id", "city", "country_iso2", "lat", "lon"]].assign(
-        color=_ui.ramp(top["opportunity_score"].to_numpy(), 0, 100),
-        radius=4000 + 60000 * np.sqrt(units / max(units.max(), 1e-9)),
+        color=_ui.ramp(opp, lo, hi),
+        radius=4 + 16 * np.sqrt(units / max(units.max(), 1e-9)),  # pixels: size = expected units
         opp=top["opportunity_score"].map("{:.1f}".format),
         dem=top["demand_score"].map("{:.1f}".format),
         comp=top["competition_index"].map("{:.1f}".format),
@@ -162,17 +167,23 @@ def _map(shown) -> None:
     )
     layer = pdk.Layer(
         "ScatterplotLayer", data=data, id="results", get_position=["lon", "lat"], get_fill_color="color",
-        get_radius="radius", radius_min_pixels=3, radius_max_pixels=40, pickable=True, stroked=True,
+        get_radius="radius", radius_units="pixels", pickable=True, stroked=True,
         get_line_color="line", line_width_min_pixels=1,
+    )  # fmt: skip
+    labels = data.head(MAP_LABELS).assign(label=[f"{r}. {c}" for r, c in zip(data["rank"].head(MAP_LABELS), data["city"].head(MAP_LABELS), strict=True)])
+    names = pdk.Layer(
+        "TextLayer", data=labels[["lon", "lat", "label"]], id="labels", get_position=["lon", "lat"],
+        get_text="label", get_size=12, get_color=[20, 20, 20], get_alignment_baseline="'bottom'",
+        get_pixel_offset=[0, -10], character_set="auto",
     )  # fmt: skip
     tooltip = {"html": "<b>#{rank} {city}</b> ({country_iso2})<br/>Opportunity {opp} · demand {dem} · "
                "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}{loss_txt}"}  # fmt: skip
-    head = top.head(20)
     event = st.pydeck_chart(
-        _ui.deck([layer], _ui.view_for(head["lat"].to_numpy(), head["lon"].to_numpy()), tooltip),
+        _ui.deck([layer, names], _ui.view_for(top["lat"].to_numpy(), top["lon"].to_numpy()), tooltip),
         on_select="rerun", selection_mode="single-object", key="rs_map",
     )  # fmt: skip
-    _ui.legend("Opportunity score (size: expected units)", "0", "100")
+    _ui.legend(f"Opportunity score of the shown cities (dot size: expected units, {units.min():,.1f} - "
+               f"{units.max():,.1f} a month; red outline: loses money)", f"{lo:.1f}", f"{hi:.1f}")  # fmt: skip
     clicked = _ui.selected_object_id(event, "results")
     if clicked is not None and clicked != st.session_state.get("_rs_last_click"):
         st.session_state["_rs_last_click"] = clicked  # act on a new click only, not a kept selection
