@@ -102,8 +102,10 @@ def to_plotly(chart: Chart) -> go.Figure:
         data = [{"type": "scatter", "x": chart.x, "y": ys, "name": name, "mode": "lines", "line": {"color": color},
                  "yaxis": "y" if name == "Units" else "y2"}
                 for (name, ys), color in zip(chart.series.items(), colors, strict=False)]  # fmt: skip
-        layout["yaxis"] = {"title": {"text": "Units"}}
-        layout["yaxis2"] = {"title": {"text": "US$"}, "overlaying": "y", "side": "right"}
+        layout["yaxis"] = {"title": {"text": "Units"}, "rangemode": "tozero"}
+        # Round dollar ticks chosen on their own axis (tickmode auto), not synced to the units' grid.
+        layout["yaxis2"] = {"title": {"text": "US$"}, "overlaying": "y", "side": "right", "tickmode": "auto",
+                            "nticks": 6, "tickformat": "$,~s", "showgrid": False, "zeroline": True}
         layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": xv, "x1": xv, "y0": 0, "y1": 1,
                              "line": {"color": MUTED, "dash": "dash" if label == "current price" else "dot"}}
                             for label, xv in chart.markers.items()]  # fmt: skip

@@ -195,3 +195,22 @@ def test_map_scales_to_the_shown_cities_and_names_the_best(results: AppTest, ca)
     view = spec["initialViewState"]
     half_lon = 180 / 2 ** view["zoom"]
     assert all(abs(d["lon"] - view["longitude"]) <= half_lon * 1.01 for d in dots)
+
+
+def test_top_n_slider_stops_at_the_plans_cities(sqlite_db) -> None:
+    at = fill_and_run(email="basic@demo.local")
+    at = show(at, "Charts")
+    slider = at.slider(key="rs_topn")
+    assert slider.max == 10 and slider.value == 10  # Basic shows 10 cities
+
+
+def test_price_curve_dollar_axis_has_round_ticks() -> None:
+    import pandas as pd
+
+    from core import charts
+
+    curve = pd.DataFrame({"price": [10.0, 20.0, 30.0], "units": [5.0, 3.0, 2.0], "revenue": [50.0, 60.0, 60.0],
+                          "profit": [-20.0, 15.0, 25.0]})  # fmt: skip
+    fig = charts.to_plotly(charts.price_curve_chart(curve, 20.0, 30.0, "t"))
+    y2 = fig.layout.yaxis2
+    assert y2.tickmode == "auto" and y2.tickformat == "$,~s" and y2.overlaying == "y"

@@ -256,7 +256,9 @@ def _why(row) -> None:
 
 
 def _charts(ev, shown, selected, price: float) -> None:
-    n = st.slider("Top N for the charts", 5, 100, 20, 5, key="rs_topn")
+    most = min(100, len(shown))  # never more than the plan shows (Basic: 10)
+    n = most if most <= 5 else st.slider("Top N for the charts", 5, most, min(20, most), 5 if most >= 10 else 1,
+                                         key="rs_topn")  # fmt: skip
     st.plotly_chart(charts.to_plotly(charts.top_cities_bar(shown, n)), key="rs_top_bar")
     st.plotly_chart(charts.to_plotly(charts.demand_vs_competition(shown, 200)), key="rs_bubble")
     grid = whatif.price_grid(price, float(selected["local_reference_price_usd"]))
