@@ -24,3 +24,10 @@ def md_escape(text: object) -> str:
     every Markdown / HTML special character is backslash-escaped, so "![x](http://host/p.png)" shows as
     those characters instead of making every viewer's browser fetch the URL."""
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+
+
+def ascii_label(text: str) -> str:
+    """A name in ASCII letters with its case kept ("Köln" -> "Koln", "İstanbul" -> "Istanbul"), for
+    renderers that only have ASCII glyphs."""
+    nfkd = unicodedata.normalize("NFKD", str(text).translate(_SPECIAL))
+    return nfkd.encode("ascii", "ignore").decode("ascii")

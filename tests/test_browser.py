@@ -139,6 +139,9 @@ def run_forecast_in_browser(page, app_url: str) -> float:
     view(page, "Charts")
     page.locator(".js-plotly-plot .main-svg").first.wait_for(state="attached")
     view(page, "Map")
+    wait_idle(page)
+    page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for()
+    page.wait_for_timeout(1500)  # let deck.gl draw before the screenshot artifact is taken
     return seconds
 
 

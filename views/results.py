@@ -11,7 +11,7 @@ from core.db import repo
 from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank
 from core.service import product_from_params, result_limit, result_table
-from core.text import md_escape
+from core.text import ascii_label, md_escape
 from views import _ui
 
 st.title("Results")
@@ -104,14 +104,16 @@ def workspace() -> None:
 
     m = whatif.headline_metrics(shown)
     k1, k2, k3, k4, k5 = st.columns(5)
-    k1.metric("Best city", f"{shown.iloc[0]['city']} ({shown.iloc[0]['country_iso2']})")
-    k2.metric("Units / month (shown cities)", f"{m['units']:,.0f}", help=f"80% range per city summed: "
-              f"{m['units_low']:,.0f} - {m['units_high']:,.0f}")  # fmt: skip
-    k3.metric("Revenue / month", _ui.money(m["revenue"]))
+    best = shown.iloc[0]
+    k1.metric("Best city", str(best["city"]), help=f"{best['city']}, {best['region']} ({best['country_iso2']})")
+    k2.metric("Units / month", f"{m['units']:,.0f}", help=f"Sum over the {m['cities']:,.0f} shown cities; 80 % "
+              f"range per city summed: {m['units_low']:,.0f} - {m['units_high']:,.0f}")  # fmt: skip
+    k3.metric("Revenue / month", _ui.money(m["revenue"]), help="Sum over the shown cities")
     k4.metric("Profit / month", _ui.money(m["profit"]),
-              help="Sum over the cities that make money at this price and cost, before acquisition cost. "
+              help="Sum over the shown cities that make money at this price and cost, before acquisition cost. "
                    "Loss-making cities are counted apart, below.")  # fmt: skip
-    k5.metric("Recommended price (best city)", _ui.money(float(shown.iloc[0]["recommended_price_usd"])))
+    k5.metric("Best city's price", _ui.money(float(best["recommended_price_usd"])),
+              help="Recommended price in the best city (bounded to 2/3 - 1.5x its local reference price)")
 
     if m["loss_cities"]:
         st.warning(f"{m['loss_cities']:,.0f} of the {m['cities']:,.0f} shown cities lose money at this price and unit "
@@ -124,8 +126,9 @@ def workspace() -> None:
     # One view at a time: a slider change then rebuilds only what is on screen.
     if ss.pop("_rs_open_detail", False):
         ss["rs_view"] = "Why this score"  # a city was clicked on the map: open its detail
+    ss.setdefault("rs_view", VIEWS[0])  # set through session state only: no default beside it (no warning)
     view = st.segmented_control(
-        "View", VIEWS, default=VIEWS[0], key="rs_view", label_visibility="collapsed", required=True
+        "View", VIEWS, key="rs_view", label_visibility="collapsed", required=True
     )
     selected = shown[shown["city_id"] == ss["rs_city"]].iloc[0]
     if view == "Map":
@@ -153,9 +156,13 @@ def _map(shown) -> None:
     units = top["expected_units_month"].to_numpy()
     opp = top["opportunity_score"].to_numpy()
     lo, hi = float(opp.min()), float(opp.max())  # the colour scale spans the shown cities, not 0-100
+    view = _ui.view_for(top["lat"].to_numpy(), top["lon"].to_numpy())
+    px = 4 + 16 * np.sqrt(units / max(units.max(), 1e-9))  # dot size in pixels at the first view: expected units
     data = top[["city_id", "city", "country_iso2", "lat", "lon"]].assign(
         color=_ui.ramp(opp, lo, hi),
-        radius=4 + 16 * np.sqrt(units / max(units.max(), 1e-9)),  # pixels: size = expected units
+        px=px,
+        # metres, so a dot is ``px`` pixels at the first view and grows with the map when zooming in
+        radius=px * _ui.METERS_PER_PIXEL_ZOOM0 * np.cos(np.radians(view.latitude)) / 2**view.zoom,
         opp=top["opportunity_score"].map("{:.1f}".format),
         dem=top["demand_score"].map("{:.1f}".format),
         comp=top["competition_index"].map("{:.1f}".format),
@@ -165,21 +172,24 @@ def _map(shown) -> None:
         loss_txt=np.where(top["loss_making"], "<br/><b>Loses money at this price and cost</b>", ""),
         line=[[200, 30, 30] if x else [255, 255, 255] for x in top["loss_making"]],
     )
-    layer = pdk.Layer(
-        "ScatterplotLayer", data=data, id="results", get_position=["lon", "lat"], get_fill_color="color",
-        get_radius="radius", radius_units="pixels", pickable=True, stroked=True,
+    layer = pdk.Layer(  # drawn worst first, so the best cities' dots sit on top
+        "ScatterplotLayer", data=data.iloc[::-1], id="results", get_position=["lon", "lat"], get_fill_color="color",
+        get_radius="radius", radius_min_pixels=2, pickable=True, stroked=True,
         get_line_color="line", line_width_min_pixels=1,
     )  # fmt: skip
-    labels = data.head(MAP_LABELS).assign(label=[f"{r}. {c}" for r, c in zip(data["rank"].head(MAP_LABELS), data["city"].head(MAP_LABELS), strict=True)])
+    # deck.gl's text layer draws ASCII glyphs: names are written without accents on the map (Koln, Sao
+    # Paulo); the tooltip and the tables keep the real spelling.
+    labels = data.head(MAP_LABELS).assign(label=[f"{r}. {ascii_label(c)}" for r, c in
+                                                 zip(data["rank"].head(MAP_LABELS), data["city"].head(MAP_LABELS), strict=True)])  # fmt: skip
     names = pdk.Layer(
         "TextLayer", data=labels[["lon", "lat", "label"]], id="labels", get_position=["lon", "lat"],
-        get_text="label", get_size=12, get_color=[20, 20, 20], get_alignment_baseline="'bottom'",
-        get_pixel_offset=[0, -10], character_set="auto",
+        get_text="label", get_size=14, get_color=[20, 20, 20, 255], get_text_anchor="'start'",
+        get_pixel_offset=[9, 0],
     )  # fmt: skip
     tooltip = {"html": "<b>#{rank} {city}</b> ({country_iso2})<br/>Opportunity {opp} · demand {dem} · "
                "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}{loss_txt}"}  # fmt: skip
     event = st.pydeck_chart(
-        _ui.deck([layer, names], _ui.view_for(top["lat"].to_numpy(), top["lon"].to_numpy()), tooltip),
+        _ui.deck([layer, names], view, tooltip),
         on_select="rerun", selection_mode="single-object", key="rs_map",
     )  # fmt: skip
     _ui.legend(f"Opportunity score of the shown cities (dot size: expected units, {units.min():,.1f} - "
