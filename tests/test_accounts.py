@@ -153,7 +153,10 @@ def test_admin_actions_fail_closed(any_db) -> None:
         accounts.admin_set_role(any_db, admin, admin.email, "user")
 
 
-@pytest.mark.parametrize(("password", "message"), [("short", "8 characters"), ("é" * 40, "72-byte")])
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("short", "8 characters"), ("é" * 40, "72 bytes"), ("aaaaaaaaaa", "one repeated character")],
+)
 def test_password_rules(password: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         accounts.hash_password(password)
