@@ -622,6 +622,15 @@ def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = N
     return out
 
 
+@cache
+def _relative_profit_curve(e: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """r(x) = x^-e (e x - e + 1): profit at x times the peak price over the peak profit; it rises from 0
+    at x = (e-1)/e to 1 at x = 1, then falls. Computed once per elasticity."""
+    x = np.geomspace((e - 1) / e, 50.0, 4001)
+    r = x**-e * (e * x - e + 1)
+    return x, r, int(np.argmax(r))
+
+
 def good_price_range(ev: Evaluation, idx: np.ndarray) -> dict[str, np.ndarray]:
     """Per city, the prices inside the recommended-price bounds that earn at least 95 % of the best
     profit there: how flat the profit curve is around the recommended price. NaN where no price in the
@@ -638,9 +647,7 @@ def good_price_range(ev: Evaluation, idx: np.ndarray) -> dict[str, np.ndarray]:
     keep = 1 - prep.fee_rate[idx]
     lo, hi = PRICE_CLIP[0] * ref, PRICE_CLIP[1] * ref
     peak = cost * e / ((e - 1) * keep)
-    x = np.geomspace((e - 1) / e, 50.0, 4001)  # r rises from 0 at (e-1)/e to 1 at x = 1, then falls
-    r = x**-e * (e * x - e + 1)
-    top = int(np.argmax(r))
+    x, r, top = _relative_profit_curve(e)
     xb = np.clip(peak, lo, hi) / peak  # the best price the bounds allow, relative to the peak
     target = FLAT_PROFIT_SHARE * xb**-e * (e * xb - e + 1)
     left = np.interp(target, r[: top + 1], x[: top + 1])

@@ -25,24 +25,34 @@ def channel_margins(iso2: str, price: float, unit_cost: float, freight_usd: floa
     PAYMENT_FEE_*) and acquisition (``cac_per_unit``); marketplaces charge their referral and fixed fees
     and bring their own traffic (no CAC, an assumption stated in the note).
     """
-    rows = [{"channel": "Own web shop (D2C)", "pct_fee": PAYMENT_FEE_PCT / 100, "fixed_fee": PAYMENT_FEE_FIXED_USD,
-             "acquisition_usd": cac_per_unit, "note": "card fees; you buy the traffic"}]  # fmt: skip
-    for r in _marketplaces()[lambda t: t["iso2"] == iso2].itertuples():
-        rows.append({"channel": r.marketplace, "pct_fee": r.referral_fee_pct / 100, "fixed_fee": float(r.fixed_fee_usd),
-                     "acquisition_usd": 0.0, "note": str(r.note) if isinstance(r.note, str) else ""})  # fmt: skip
-    t = pd.DataFrame(rows)
-    keep = 1 - t["pct_fee"] - duty_rate  # share of the price left after percentage fees and duty
-    t["fees_usd"] = price * t["pct_fee"] + t["fixed_fee"]
-    t["duty_usd"] = price * duty_rate
-    t["landed_cost_usd"] = unit_cost + freight_usd + t["duty_usd"]
-    t["unit_margin_usd"] = price * keep - unit_cost - freight_usd - t["fixed_fee"] - t["acquisition_usd"]
-    t["margin_rate"] = t["unit_margin_usd"] / price
-    fixed_costs = unit_cost + freight_usd + t["fixed_fee"] + t["acquisition_usd"]
-    t["break_even_price_usd"] = fixed_costs / keep  # the price at which this channel stops losing money
-    t["max_unit_cost_usd"] = price * keep - freight_usd - t["fixed_fee"] - t["acquisition_usd"]
-    t["max_cac_usd"] = price * keep - unit_cost - freight_usd - t["fixed_fee"]  # acquisition it can afford
-    t["profitable"] = t["unit_margin_usd"] > 0
-    return t.drop(columns=["pct_fee", "fixed_fee"]).sort_values("unit_margin_usd", ascending=False).reset_index(drop=True)
+    channels = [("Own web shop (D2C)", PAYMENT_FEE_PCT / 100, PAYMENT_FEE_FIXED_USD, cac_per_unit,
+                 "card fees; you buy the traffic")]  # fmt: skip
+    channels += _country_marketplaces().get(iso2, [])
+    rows = []
+    for channel, pct_fee, fixed_fee, acquisition, note in channels:
+        keep = 1 - pct_fee - duty_rate  # share of the price left after percentage fees and duty
+        fixed_costs = unit_cost + freight_usd + fixed_fee + acquisition
+        margin = price * keep - fixed_costs
+        rows.append({
+            "channel": channel, "acquisition_usd": acquisition, "note": note,
+            "fees_usd": price * pct_fee + fixed_fee, "duty_usd": price * duty_rate,
+            "landed_cost_usd": unit_cost + freight_usd + price * duty_rate, "unit_margin_usd": margin,
+            "margin_rate": margin / price, "break_even_price_usd": fixed_costs / keep,  # price where it stops losing
+            "max_unit_cost_usd": price * keep - freight_usd - fixed_fee - acquisition,
+            "max_cac_usd": price * keep - unit_cost - freight_usd - fixed_fee,  # acquisition it can afford
+            "profitable": margin > 0,
+        })  # fmt: skip
+    return pd.DataFrame(rows).sort_values("unit_margin_usd", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@cache
+def _country_marketplaces() -> dict[str, list[tuple[str, float, float, float, str]]]:
+    """Marketplaces per country as plain tuples (name, referral share, fixed fee, CAC 0, note): read once."""
+    out: dict[str, list] = {}
+    for r in _marketplaces().itertuples():
+        note = str(r.note) if isinstance(r.note, str) else ""
+        out.setdefault(r.iso2, []).append((r.marketplace, r.referral_fee_pct / 100, float(r.fixed_fee_usd), 0.0, note))
+    return out
 
 
 def recommend_channel(margins: pd.DataFrame) -> str | None:
