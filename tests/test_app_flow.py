@@ -216,3 +216,15 @@ def test_price_curve_dollar_axis_has_round_ticks() -> None:
     fig = charts.to_plotly(charts.price_curve_chart(curve, 20.0, 30.0, "t"))
     y2 = fig.layout.yaxis2
     assert y2.tickmode == "auto" and y2.tickformat == "$,~s" and y2.overlaying == "y"
+
+
+def test_ranking_shows_the_analysts_columns_first(results: AppTest) -> None:
+    show(results, "Ranking")
+    table = results.dataframe[0].value
+    for col in ("city", "opportunity_score", "expected_units_month", "expected_revenue_usd_month", "profit_usd_month",
+                "loss_making", "recommended_price_usd"):  # fmt: skip
+        assert col in table.columns
+    assert "demand_score" not in table.columns
+    results.multiselect(key="rs_more_cols").set_value(["demand_score", "good_price_low_usd"]).run()
+    table = results.dataframe[0].value
+    assert {"demand_score", "good_price_low_usd"} <= set(table.columns)
