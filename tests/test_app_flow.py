@@ -228,3 +228,16 @@ def test_ranking_shows_the_analysts_columns_first(results: AppTest) -> None:
     results.multiselect(key="rs_more_cols").set_value(["demand_score", "good_price_low_usd"]).run()
     table = results.dataframe[0].value
     assert {"demand_score", "good_price_low_usd"} <= set(table.columns)
+
+
+def test_agent_tables_are_readable(sqlite_db) -> None:
+    """Agent tables: labelled headers, margins as percentages, no raw field names."""
+    at = fill_and_run(email="master@demo.local")
+    show(at, "Agents")
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    channels = next(f for f in frames if "channel" in f.columns)
+    record = repo.load_agent_results(sqlite_db, at.session_state["forecast_id"])["sales_strategy"]["channels"]
+    assert channels["margin_rate"].tolist() == pytest.approx([100 * c["margin_rate"] for c in record])
+    cities = next(f for f in frames if "demographic_match" in f.columns)
+    assert "rank" in cities.columns and len(cities) > 0

@@ -141,7 +141,13 @@ def city_detail(city_id: int) -> None:
         f"GeoNames id {city_id} · {city['lat']:.3f}, {city['lon']:.3f} · "
         f"regional income match: {city['region_match_method']} ({city['region_income_source'] or 'none'})"
     )
+    folded = cities().sections
+    parts = folded.loc[folded["parent_city_id"] == city_id, "name"].tolist()
+    if parts:
+        st.caption(f"Includes {len(parts)} district(s) GeoNames lists separately, counted here once: "
+                   + ", ".join(parts[:8]) + (" ..." if len(parts) > 8 else ""))  # fmt: skip
     profile = city_profile(city, country)
+    profile["year"] = profile["year"].astype("Float64")  # a missing year shows blank, not "None"
     st.dataframe(
         profile,
         hide_index=True,
@@ -316,3 +322,27 @@ def warm_chart_renderer():
     thread = threading.Thread(target=charts.warm_up, daemon=True, name="chart-renderer-warm-up")
     thread.start()
     return thread
+
+
+def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str | None = None) -> None:
+    """An agent's table with readable headers and units: ``columns`` maps a field to (label, kind), kind
+    one of text, int, num, money, pct (a share shown x100 with %), km, days, bool. Fields not listed are
+    left out; empty numbers show as blank, never "None"."""
+    frame = pd.DataFrame(rows)
+    keep = [c for c in columns if c in frame.columns]
+    frame = frame[keep].copy()
+    config: dict = {}
+    formats = {"int": "%d", "num": "%.1f", "money": "$%.2f", "pct": "%.1f %%", "km": "%,.0f km", "days": "%.1f"}
+    for col in keep:
+        label, kind = columns[col]
+        if kind == "pct":
+            frame[col] = 100 * pd.to_numeric(frame[col], errors="coerce")
+        if kind == "bool":
+            config[col] = st.column_config.CheckboxColumn(label)
+        elif kind in formats:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+            config[col] = st.column_config.NumberColumn(label, format=formats[kind].replace("%,", "%"))
+        else:
+            frame[col] = frame[col].fillna("").astype(str)
+            config[col] = st.column_config.TextColumn(label)
+    st.dataframe(frame, hide_index=True, column_config=config, key=key)

@@ -341,7 +341,13 @@ def _view_product(out: dict, _price: float) -> None:
 
 
 def _view_market(out: dict, _price: float) -> None:
-    st.dataframe(out["cities"], hide_index=True)
+    _ui.agent_table(out["cities"], {
+        "rank": ("#", "int"), "city": ("City", "text"), "country_iso2": ("Country", "text"),
+        "opportunity_score": ("Opportunity", "num"), "demand_score": ("Demand", "num"),
+        "competition_index": ("Competition", "num"), "demographic_match": ("Age fit (100 = world mix)", "num"),
+        "purchasing_power_index": ("Purchasing power (100 = median)", "num"),
+        "online_buyers_pct": ("Online buyers %", "num"), "expected_units_month": ("Units/mo", "num"),
+    })  # fmt: skip
     for note in out["narrative"]["cultural_notes"]:
         st.markdown(f"- **{md_escape(note['city'])}**: {md_escape(note['note'])}")
 
@@ -382,7 +388,14 @@ def _view_ads(out: dict, price: float) -> None:
 def _view_supply(out: dict, _price: float) -> None:
     st.markdown(f"**Method**: {md_escape(out['method'])} - " + md_escape("; ".join(out["method_reasons"])))
     st.markdown(f"**Sourcing regions**: {', '.join(out['sourcing_regions'])} · ships from {out['origin']}")
-    st.dataframe(out["landed_costs"], hide_index=True)
+    st.caption("Per unit, to each top country's best city, with the ranking's own shipping, duty and delivery time.")
+    _ui.agent_table(out["landed_costs"], {
+        "market": ("City", "text"), "country_iso2": ("Country", "text"), "distance_km": ("Distance km", "int"),
+        "materials_usd": ("Materials", "money"), "labour_usd": ("Labour", "money"), "overhead_usd": ("Overhead", "money"),
+        "freight_usd": ("Shipping", "money"), "duty_usd": ("Duty", "money"), "landed_cost_usd": ("Landed cost", "money"),
+        "import_vat_usd": ("Import VAT (recoverable)", "money"), "transit_days": ("Delivery days", "days"),
+        "total_lead_days": ("Order to customer, days", "days"),
+    })  # fmt: skip
     a = out["aql"]
     st.markdown(f"**AQL (ISO 2859-1, level II)**: lot {a['lot_size']:,} -> code letter {a['code_letter']}, sample "
                 f"{a['sample_size']}; AQL {a['aql']}: accept {a['accept']}, reject {a['reject']}")  # fmt: skip
@@ -391,7 +404,15 @@ def _view_supply(out: dict, _price: float) -> None:
 
 
 def _view_sales(out: dict, _price: float) -> None:
-    st.dataframe(out["channels"], hide_index=True)
+    st.caption("Per unit after every cost: unit cost, the ranking's shipping and duty, channel fees and (own shop) "
+               "acquisition. A channel is recommended only when it makes money.")  # fmt: skip
+    _ui.agent_table(out["channels"], {
+        "country_iso2": ("Country", "text"), "city": ("City", "text"), "channel": ("Channel", "text"),
+        "landed_cost_usd": ("Landed cost", "money"), "fees_usd": ("Fees", "money"),
+        "acquisition_usd": ("Acquisition", "money"), "unit_margin_usd": ("Contribution / unit", "money"),
+        "margin_rate": ("Margin", "pct"), "break_even_price_usd": ("Break-even price", "money"),
+        "recommended": ("Recommended", "bool"),
+    })  # fmt: skip
     n = out["narrative"]
     for key in ("landing_page", "upsell_downsell", "conversion_tactics", "customer_journey"):
         st.markdown(f"**{key.replace('_', ' ').capitalize()}**\n" + "\n".join(f"- {md_escape(x)}" for x in n[key]))
