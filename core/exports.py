@@ -23,14 +23,40 @@ def safe_cell(value: object) -> object:
     return value
 
 
+def rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """Numbers at the precision they carry: money to the cent, scores, units and terms to 2 decimals,
+    coordinates to 5, rates and shares to 6 significant digits; whole numbers stay whole."""
+    out = table.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        if col in ("lat", "lon"):
+            out[col] = out[col].round(5)
+        elif col.endswith(("_rate", "_share")) or col == "obtainable_share":
+            out[col] = out[col].map(lambda v: float(f"{v:.6g}") if pd.notna(v) else v)
+        elif col in ("population", "distance_km"):
+            out[col] = out[col].round(0)
+        else:
+            out[col] = out[col].round(2)
+    return out
+
+
+def csv_metadata(product: dict, what_if: dict, scope: list[str], plan: str | None, generated_at: datetime) -> dict:
+    """What produced an export: the sidecar JSON offered next to the CSV."""
+    return {"product": product, "what_if": what_if, "scope": scope or ["world"], "plan": plan,
+            "generated_at": generated_at.isoformat(timespec="seconds"), "app_version": __version__,
+            "method": "docs/methodology.md"}  # fmt: skip
+
+
 def csv_bytes(table: pd.DataFrame, tier: Tier | None = None) -> bytes:
-    """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe.
+    """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe, numbers
+    rounded to the precision they carry (``rounded``).
 
     With a tier, a table longer than the tier's city limit is refused.
     """
     if tier is not None:
         check_cities(tier, len(table))
-    safe = table.copy()
+    safe = rounded(table)
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
             safe[col] = safe[col].map(safe_cell)

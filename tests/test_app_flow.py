@@ -112,7 +112,7 @@ def test_filters_and_selection(results: AppTest) -> None:
 def test_export_buttons_present(results: AppTest) -> None:
     show(results, "Export")
     keys = {b.key for b in results.get("download_button")}
-    assert {"rs_csv", "rs_pdf"} <= keys
+    assert {"rs_csv", "rs_pdf", "rs_meta"} <= keys
 
 
 @pytest.mark.parametrize(

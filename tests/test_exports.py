@@ -78,3 +78,20 @@ def test_chart_png_falls_back_to_matplotlib(monkeypatch, report_table) -> None:
 
 def test_warm_up_renders() -> None:
     assert charts.warm_up() in {"kaleido", "matplotlib"}
+
+
+def test_csv_numbers_are_rounded_to_their_precision(report_table) -> None:
+    _p, _ev, table = report_table
+    back = pd.read_csv(io.BytesIO(exports.csv_bytes(table)), encoding="utf-8-sig")
+    for col in ("expected_units_month", "opportunity_score", "recommended_price_usd", "profit_usd_month"):
+        assert (back[col].round(2) == back[col]).all(), col
+        assert back[col].to_numpy() == pytest.approx(table[col].to_numpy(), abs=0.005)  # the same numbers, rounded
+    assert (back["population"] == table["population"].round(0)).all()
+
+
+def test_csv_metadata_says_what_produced_it() -> None:
+    from datetime import UTC, datetime
+
+    meta = exports.csv_metadata({"name": "Tee", "price": 30.0}, {"price": 33.0}, ["DE"], "pro", datetime(2026, 1, 2, tzinfo=UTC))
+    assert meta["product"]["name"] == "Tee" and meta["what_if"]["price"] == 33.0 and meta["scope"] == ["DE"]
+    assert meta["plan"] == "pro" and meta["generated_at"].startswith("2026-01-02")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import numpy as np
 import pydeck as pdk
 import streamlit as st
@@ -433,6 +436,13 @@ def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:
     st.download_button("Download CSV", exports.csv_bytes(shown, tier), f"{slug}_ranking.csv", "text/csv",
                        key="rs_csv", icon=":material/table:", on_click="ignore")  # fmt: skip
     report_product = product.model_dump(mode="json") | {"countries": scope}
+    meta = exports.csv_metadata(product.model_dump(mode="json"), {"price": price, "unit_cost": cost,
+                                "weights": weights.model_dump()}, scope, tier.name if tier else None,
+                                datetime.now(UTC))  # fmt: skip
+    st.download_button("Download parameters (JSON)", json.dumps(meta, indent=2, ensure_ascii=False),
+                       f"{slug}_ranking_parameters.json", "application/json", key="rs_meta",
+                       icon=":material/data_object:", on_click="ignore",
+                       help="What produced the CSV: product, price, cost, ships-from, scope, plan, date")  # fmt: skip
 
     def build_pdf() -> bytes:
         n = min(20, len(shown))
