@@ -11,6 +11,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from core import __version__, charts, paths
+from core.categories import AGE_LABELS
 from core.tiers import Tier, check_cities, check_depth
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -174,7 +175,7 @@ def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
     lines = [
         f"Category: {p['category']}",
         f"Price: ${report.what_if.get('price', p['price']):,.2f} · unit cost ${report.what_if.get('unit_cost', p['unit_cost']):,.2f}",
-        f"Target ages: {', '.join(p.get('target_ages') or []) or 'all adults'}",
+        f"Target ages: {', '.join(AGE_LABELS.get(a, a) for a in p.get('target_ages') or []) or 'all adults'}",
         f"Ships from: {p.get('ships_from') or 'local fulfilment'} · scope: {scope}",
         f"Cities in this report: {len(report.table):,} · report depth: {report.depth}",
         f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · app version {__version__}",

@@ -95,3 +95,11 @@ def test_csv_metadata_says_what_produced_it() -> None:
     meta = exports.csv_metadata({"name": "Tee", "price": 30.0}, {"price": 33.0}, ["DE"], "pro", datetime(2026, 1, 2, tzinfo=UTC))
     assert meta["product"]["name"] == "Tee" and meta["what_if"]["price"] == 33.0 and meta["scope"] == ["DE"]
     assert meta["plan"] == "pro" and meta["generated_at"].startswith("2026-01-02")
+
+
+def test_pdf_cover_writes_age_bands_as_people_do(report_table) -> None:
+    p, _ev, table = report_table
+    product = p.model_dump(mode="json") | {"target_ages": ["25_34", "35_44"], "countries": ["PL"]}
+    pdf = exports.pdf_bytes(exports.ReportInput(product=product, table=table.head(5), charts=[], depth="summary"))
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "25-34, 35-44" in text and "25_34" not in text
