@@ -241,3 +241,18 @@ def test_agent_tables_are_readable(sqlite_db) -> None:
     assert channels["margin_rate"].tolist() == pytest.approx([100 * c["margin_rate"] for c in record])
     cities = next(f for f in frames if "demographic_match" in f.columns)
     assert "rank" in cities.columns and len(cities) > 0
+
+
+def test_what_if_reset_and_save_as_new_forecast(results: AppTest, sqlite_db) -> None:
+    first = results.session_state["forecast_id"]
+    results.slider(key="rs_price").set_value(36.0).run()
+    results.button(key="rs_reset").click().run()
+    assert results.slider(key="rs_price").value == 30.0  # back to the saved value
+    results.slider(key="rs_price").set_value(36.0).run()
+    results.button(key="rs_save_new").click().run()
+    assert not results.exception
+    new = results.session_state["forecast_id"]
+    assert new != first
+    record = repo.load_forecast(sqlite_db, new, results.session_state["user_id"])
+    assert record.product["price"] == 36.0
+    assert set(repo.load_agent_results(sqlite_db, new)) >= {"sales_strategy"}

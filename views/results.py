@@ -13,7 +13,7 @@ from core import calibration, charts, exports, whatif
 from core.db import repo
 from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank
-from core.service import product_from_params, result_limit, result_table
+from core.service import product_from_params, result_limit, result_table, run_forecast
 from core.text import ascii_label, md_escape
 from views import _ui
 
@@ -57,6 +57,29 @@ st.caption(
 calibrations = repo.list_calibrations(_ui.db(), user.id if user else None)  # read once, not per slider move
 
 
+def _reset_what_if() -> None:
+    """Back to the saved forecast's values (a callback: it runs before the sliders are drawn)."""
+    ss = st.session_state
+    ss["rs_price"], ss["rs_cost"] = product.price, product.unit_cost
+    w = product.weights
+    ss["rs_w_demand"], ss["rs_w_profit"], ss["rs_w_comp"] = w.demand, w.profitability, w.competition
+
+
+def _save_what_if(price: float, cost: float, weights: ScoreWeights) -> None:
+    """The what-if values become a forecast of their own (same product, scope and ships-from)."""
+    new = product.model_copy(update={"price": price, "unit_cost": cost, "weights": weights})
+    try:
+        with st.status("Saving the what-if as a new forecast ...", expanded=True) as status:
+            new_id = run_forecast(_ui.db(), ca, new, scope or None, user=user, on_step=status.write)
+            _ui.run_agents_for(new_id, new, scope or None, None, user, status.write)
+            status.update(label="Saved", state="complete")
+    except AppError as exc:
+        st.error(str(exc))
+        return
+    _ui.open_forecast(new_id)  # the new forecast, with fresh what-if controls
+    st.rerun()
+
+
 @st.fragment
 def workspace() -> None:
     ss = st.session_state
@@ -80,7 +103,12 @@ def workspace() -> None:
     live = (price, cost, weights) != (p0, u0, product.weights)
     table = rank(ev, countries=scope, top=limit) if live else stored.head(limit)
     if live:
-        st.caption("Recomputed live for the what-if values; the saved forecast is unchanged.")
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption("Recomputed live for the what-if values; the saved forecast is unchanged.")
+            st.button("Reset what-if", key="rs_reset", on_click=_reset_what_if, icon=":material/restart_alt:")
+            if st.button("Save as a new forecast", key="rs_save_new", icon=":material/save:",
+                         help="Runs and saves a forecast with these values (counts against the monthly quota)"):
+                _save_what_if(price, cost, weights)
     if user is not None and user.plan.max_cities is not None:
         st.caption(f"The {user.plan.label} plan shows the top {user.plan.max_cities} cities. "
                    "Upgrade on the Account page to see more.")  # fmt: skip
