@@ -323,3 +323,14 @@ def test_upload_in_the_app(sqlite_db, ca) -> None:
     assert any(m.label == "Rank correlation (Spearman)" for m in at.metric)
     assert any("better than population alone" in s.value for s in at.success)
     assert len(at.get("deck_gl_json_chart")) == 1
+
+
+def test_a_new_calibration_is_the_one_shown(sqlite_db, ca) -> None:
+    at = login("master@demo.local")
+    at.switch_page("views/calibrate.py").run()
+    for name, iso in (("First shop", "BR"), ("Second shop", "DE")):
+        at.file_uploader(key="cal_file").set_value(("sales.csv", synthetic(ca, iso, 40, 1.0, 0.3), "text/csv"))
+        at.text_input(key="cal_name").set_value(name)
+        at.button[0].click().run()
+        assert not at.exception
+        assert name in at.selectbox(key="cal_pick").format_func(at.selectbox(key="cal_pick").value)

@@ -57,6 +57,7 @@ if run:
             cid = repo.save_calibration(_ui.db(), user.id if user else None, name or "My sales", measure, params,
                                         metrics, report, result.predictions)  # fmt: skip
             st.session_state["calibration_id"] = cid
+            st.session_state["cal_pick"] = cid  # the picker shows the new calibration, not the one it had
             st.success("Calibration saved. Use it on Results with the 'Rank by calibrated predictions' switch.")
 
 saved = repo.list_calibrations(_ui.db(), user.id if user else None)
