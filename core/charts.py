@@ -71,6 +71,15 @@ def price_curve_chart(curve: pd.DataFrame, current: float, optimum: float, title
     )  # fmt: skip
 
 
+def rank_change_bar(cmp: pd.DataFrame, n: int = 25) -> Chart:
+    """Rank change per city between two forecasts (positive = higher in B), cities in both only."""
+    both = cmp.dropna(subset=["rank_change"]).head(n)
+    return Chart(
+        "bar", f"Rank change from A to B (top {len(both)} cities in both)", "", "places up in B",
+        x=both["city"].tolist(), series={"Rank change": both["rank_change"].astype(float).tolist()},
+    )  # fmt: skip
+
+
 def country_bar(summary: pd.DataFrame, n: int = 15) -> Chart:
     top = summary.head(n)
     return Chart(

@@ -139,3 +139,31 @@ def compare_rankings(a: pd.DataFrame, b: pd.DataFrame, top: int = 50) -> pd.Data
     both["rank_change"] = both["rank_a"] - both["rank_b"]
     both["best"] = both[["rank_a", "rank_b"]].min(axis=1)
     return both.sort_values(["best", "city_id"]).drop(columns="best").reset_index(drop=True)
+
+
+INPUT_FIELDS = [("name", "Product"), ("category", "Category"), ("price", "Price (US$)"), ("unit_cost", "Unit cost (US$)"),
+                ("target_ages", "Target ages"), ("ships_from", "Ships from"), ("weights", "Score weights")]  # fmt: skip
+
+
+def input_differences(params_a: dict, params_b: dict) -> list[dict]:
+    """The inputs two stored forecasts differ in (product fields, weights, scope): field, A, B."""
+    pa, pb = params_a.get("product", {}), params_b.get("product", {})
+    rows = []
+    for key, label in INPUT_FIELDS:
+        a, b = pa.get(key), pb.get(key)
+        if a != b:
+            rows.append({"input": label, "A": _show(a), "B": _show(b)})
+    ca, cb = params_a.get("countries") or [], params_b.get("countries") or []
+    if sorted(ca) != sorted(cb):
+        rows.append({"input": "Countries", "A": ", ".join(ca) or "world", "B": ", ".join(cb) or "world"})
+    return rows
+
+
+def _show(value: object) -> str:
+    if value is None or value == [] or value == "":
+        return "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -141,6 +141,9 @@ def test_history_reopen_compare_delete(sqlite_db) -> None:
     assert not at.exception
     compare = at.dataframe[-1].value
     assert {"rank_a", "rank_b", "rank_change"} <= set(compare.columns)
+    diffs = next(d.value for d in at.dataframe if "input" in d.value.columns)
+    assert diffs.set_index("input").loc["Countries"].tolist() == ["DE", "AT, DE"]  # A is the older one (stored sorted)
+    assert len(at.get("plotly_chart")) == 1  # the rank-change chart
     n_before = len(repo.list_forecasts(sqlite_db, uid))
     at.checkbox(key="hi_confirm").check().run()
     at.button(key="hi_delete").click().run()

@@ -60,3 +60,15 @@ def test_country_summary(ev) -> None:
     s = whatif.country_summary(table)
     assert s["cities"].sum() == 500
     assert s["expected_revenue_usd_month"].is_monotonic_decreasing
+
+
+def test_input_differences_name_what_changed() -> None:
+    from core.whatif import input_differences
+
+    a = {"product": {"name": "Tee", "price": 30.0, "unit_cost": 8.0, "ships_from": None,
+                     "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2}}, "countries": ["DE"]}  # fmt: skip
+    b = {"product": {"name": "Tee", "price": 36.0, "unit_cost": 8.0, "ships_from": "Istanbul, TR",
+                     "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2}}, "countries": []}  # fmt: skip
+    diffs = {d["input"]: (d["A"], d["B"]) for d in input_differences(a, b)}
+    assert diffs == {"Price (US$)": ("30", "36"), "Ships from": ("-", "Istanbul, TR"), "Countries": ("DE", "world")}
+    assert input_differences(a, a) == []

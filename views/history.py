@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import whatif
+from core import charts, whatif
 from core.db import repo
 from core.errors import AppError
 from core.service import result_table
@@ -68,12 +68,19 @@ else:
     b = b_col.selectbox("B", ids, index=0, format_func=labels.get, key="hi_b")
     ca = _ui.cities()
     try:
-        ta = result_table(repo.load_forecast(_ui.db(), a, user), ca)
-        tb = result_table(repo.load_forecast(_ui.db(), b, user), ca)
+        rec_a, rec_b = repo.load_forecast(_ui.db(), a, user), repo.load_forecast(_ui.db(), b, user)
+        ta, tb = result_table(rec_a, ca), result_table(rec_b, ca)
     except AppError as exc:
         st.error(str(exc))
     else:
+        diffs = whatif.input_differences(rec_a.params, rec_b.params)
+        st.markdown("**What differs between A and B**")
+        if diffs:
+            st.dataframe(diffs, hide_index=True)
+        else:
+            st.caption("The two forecasts have the same inputs.")
         cmp = whatif.compare_rankings(ta, tb, top=25)
+        st.plotly_chart(charts.to_plotly(charts.rank_change_bar(cmp)), key="hi_rank_chart")
         st.caption("Cities in the top 25 of either forecast; rank change > 0 means the city ranks higher in B.")
         st.dataframe(cmp, hide_index=True, column_config={
             "city_id": None,
