@@ -147,6 +147,7 @@ def main() -> None:
 
 def _frame(settings) -> None:
     _ui.cities()
+    _ui.warm_first_run()  # agents' imports and graph, in the background: the first forecast does not wait
     user = login_gate()
     pages = {
         section: [

@@ -130,3 +130,17 @@ def test_city_explorer_keeps_the_selected_city_when_filters_change(sqlite_db) ->
     assert at.dataframe[0].key.startswith("cx_table_") and at.dataframe[0].key != before  # a new table widget
     assert any("Bucharest" in s.value for s in at.subheader)
     assert not any("São Paulo" in s.value for s in at.subheader)
+
+
+def test_first_run_warm_up_finishes(sqlite_db) -> None:
+    """The app starts the agents' warm-up in the background at start; it completes without error."""
+    import threading
+
+    login()  # the frame starts it
+    warm = [t for t in threading.enumerate() if t.name == "first-run-warm-up"]
+    from views import _ui
+
+    _ui._warm_first_run()  # the same work, in this thread: raises if anything in it is broken
+    for t in warm:
+        t.join(60)
+        assert not t.is_alive()
