@@ -115,9 +115,15 @@ def supply(f: dict, depth: str) -> SupplyNarrative:
                 f"{_money(first['freight_usd'])} parcel shipping" + (f" + {_money(first['duty_usd'])} duty" if first["duty_usd"] else "")
                 + f"), delivered in {first['transit_days']:.1f} days; {first['total_lead_days']:.0f} days from order "
                 "to customer including production. ")  # fmt: skip
+    if depth == "summary":  # the decisions only
+        return SupplyNarrative(summary=txt.strip())
     txt += (f"Inspect each lot of {f['aql']['lot_size']:,} units with code letter {f['aql']['code_letter']} "
             f"(sample {f['aql']['sample_size']}), AQL 2.5: accept at {f['aql']['accept']} defects, reject at "
             f"{f['aql']['reject']}. Warehouse in {f['warehouse']} minimises demand-weighted distance.")  # fmt: skip
+    if depth == "full" and len(lc) > 1:  # the alternatives: every top market's landed cost and delivery
+        txt += " By market: " + "; ".join(
+            f"{x['market']} ({x['country_iso2']}) {_money(x['landed_cost_usd'])} in {x['transit_days']:.1f} days"
+            for x in lc) + "."  # fmt: skip
     return SupplyNarrative(summary=txt)
 
 

@@ -348,3 +348,11 @@ def test_ad_planner_uses_the_engines_category_units(ca) -> None:
     far, far_engine = planned("Sydney, AU")
     assert near == pytest.approx(near_engine) and far == pytest.approx(far_engine)
     assert far < near
+
+
+def test_supply_text_differs_by_depth(ca) -> None:
+    texts = {d: run_agents(AgentContext(ca), REQUEST | {"depth": d})["supply_chain_advisor"]["narrative"]["summary"]
+             for d in ("summary", "detailed", "full")}  # fmt: skip
+    assert "AQL" not in texts["summary"] and "AQL" in texts["detailed"]
+    assert "By market:" in texts["full"] and "By market:" not in texts["detailed"]
+    assert len(texts["summary"]) < len(texts["detailed"]) < len(texts["full"])
