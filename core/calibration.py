@@ -253,7 +253,7 @@ def match_index(ca: CityArrays) -> _Index:
     return hit[1]
 
 
-def _region_filter(region: str, iso: str, ca: CityArrays) -> tuple[set[str], str]:
+def _region_filter(region: str, iso: str) -> tuple[set[str], str]:
     """Region keys and the bare code for a region as written: a name, a GeoNames code, an ISO 3166-2
     code ("BR-SP", "US-IL") or its bare suffix ("SP", "DF", "34")."""
     raw = str(region).strip()
@@ -293,7 +293,7 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
             idx.loose.get((iso, loose_key(name)), []),
         ]
         region = str(r.region).strip()
-        keys, code = _region_filter(region, iso, ca) if region else (set(), "")
+        keys, code = _region_filter(region, iso) if region else (set(), "")
         cand: list[tuple[int, str]] = []
         seen_any = False
         for source in sources:
@@ -420,6 +420,7 @@ class CVReport:
     n_folds: int
     fold_spearman: list[float] = field(default_factory=list)
     fold_baseline_spearman: list[float] = field(default_factory=list)
+    n_cities: int = 0
 
     @property
     def folds_better(self) -> int:
@@ -430,8 +431,6 @@ class CVReport:
         """The claim "better than population alone" holds only when every fold says so, on enough cities."""
         n = len(self.fold_spearman)
         return n >= 3 and self.folds_better == n and self.n_cities >= MIN_CITIES_FOR_CLAIM
-
-    n_cities: int = 0
 
 
 def _rho(a: np.ndarray, b: np.ndarray) -> float:

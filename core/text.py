@@ -11,9 +11,7 @@ _SPECIAL = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D",
 
 def fold(text: str) -> str:
     """Lower-case ASCII form of a name: accents stripped ("São Paulo" -> "sao paulo", "Łódź" -> "lodz")."""
-    nfkd = unicodedata.normalize("NFKD", str(text).translate(_SPECIAL))
-    ascii_text = nfkd.encode("ascii", "ignore").decode("ascii")
-    return " ".join(ascii_text.lower().replace("-", " ").split())
+    return " ".join(ascii_label(text).lower().replace("-", " ").split())
 
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")

@@ -111,7 +111,7 @@ def score_breakdown(row: pd.Series) -> pd.DataFrame:
 def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
     """Totals over the shown cities: units, revenue, the profit of the profitable cities and, apart,
     the losses of the cities that lose money at this price and cost (never netted into the profit)."""
-    loss = table["profit_usd_month"] < 0
+    loss = table["loss_making"].astype(bool)  # the engine's flag: one definition of "loses money"
     return {
         "cities": float(len(table)),
         "units": float(table["expected_units_month"].sum()),

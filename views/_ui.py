@@ -352,13 +352,13 @@ def warm_first_run():
 
 def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str | None = None) -> None:
     """An agent's table with readable headers and units: ``columns`` maps a field to (label, kind), kind
-    one of text, int, num, money, pct (a share shown x100 with %), km, days, bool. Fields not listed are
+    one of text, int, num, money, pct (a share shown x100 with %), days, bool. Fields not listed are
     left out; empty numbers show as blank, never "None"."""
     frame = pd.DataFrame(rows)
     keep = [c for c in columns if c in frame.columns]
     frame = frame[keep].copy()
     config: dict = {}
-    formats = {"int": "%d", "num": "%.1f", "money": "$%.2f", "pct": "%.1f %%", "km": "%,.0f km", "days": "%.1f"}
+    formats = {"int": "%d", "num": "%.1f", "money": "$%.2f", "pct": "%.1f %%", "days": "%.1f"}
     for col in keep:
         label, kind = columns[col]
         if kind == "pct":
@@ -367,7 +367,7 @@ def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str 
             config[col] = st.column_config.CheckboxColumn(label)
         elif kind in formats:
             frame[col] = pd.to_numeric(frame[col], errors="coerce")
-            config[col] = st.column_config.NumberColumn(label, format=formats[kind].replace("%,", "%"))
+            config[col] = st.column_config.NumberColumn(label, format=formats[kind])
         else:
             frame[col] = frame[col].fillna("").astype(str)
             config[col] = st.column_config.TextColumn(label)

@@ -148,8 +148,8 @@ def workspace() -> None:
 
     if m["loss_cities"]:
         st.warning(f"{m['loss_cities']:,.0f} of the {m['cities']:,.0f} shown cities lose money at this price and unit "
-                   f"cost ({_ui.money(m['loss'])} / month, not in the profit above): shipping and fees there exceed the "
-                   "margin. They are flagged in the ranking, the map and the exports.")  # fmt: skip
+                   f"cost ({_ui.money(m['loss'])} / month, not in the profit above): unit cost, shipping, fees and duty there "
+                   "exceed the price. They are flagged in the ranking, the map and the exports.")  # fmt: skip
 
     if ss.get("rs_city") not in set(shown["city_id"]):
         ss["rs_city"] = int(shown.iloc[0]["city_id"])
