@@ -19,26 +19,25 @@ DEFAULT_BUDGET_SHARE = 0.10  # without a budget: 10 % of the top cities' expecte
 
 def targets(state: AgentState, ctx: AgentContext):
     product = request_product(state)
-    ev = ctx.evaluation(product)
     n = max(10, DEPTH_CITIES[state["request"].get("depth", "full")])
     top = ctx.ranking(product, state["request"].get("countries"), n)
     idx = np.searchsorted(ctx.cities.city_id, top["city_id"].to_numpy())
-    # The category's monthly units in the targets at this price (before one seller's share): the
-    # engine's own column, so delivery time, price and scope act here exactly as in the ranking.
-    units = ev.columns["category_units_month"][idx]
+    # The ranking's expected units in the targets (so delivery time, price and scope act here exactly
+    # as in the ranking) set the ceiling of paid orders.
+    units = top["expected_units_month"].to_numpy(float)
     level = float(np.average(ctx.cities.price_level[idx], weights=np.maximum(units, 1e-12)))
     return top, float(units.sum()), level
 
 
 def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     product = request_product(state)
-    top, cat_units, level = targets(state, ctx)
+    top, units, level = targets(state, ctx)
     requested = state["request"].get("budget")
     if requested is not None and requested <= 0:
         raise InputError("the monthly ad budget must be above zero")
     budget = requested or max(10.0, round(DEFAULT_BUDGET_SHARE * float(top["expected_revenue_usd_month"].sum()), -1))
     margin = float(np.average(top["unit_margin_usd"], weights=np.maximum(top["expected_units_month"], 1e-12)))
-    cs = bm.curves(product.category_row().id, level, cat_units)
+    cs = bm.curves(product.category_row().id, level, units)
     p = bm.plan(cs, budget, product.price, margin)
     opt = p.totals.set_index("split").loc["optimised"]
     split = [PlatformLine(**{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()})
@@ -50,7 +49,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "interests": list(product.category_row().keywords[:8]),
     }
     fields = {
-        "budget_usd_month": budget, "price_level": level, "category_units_month": cat_units,
+        "budget_usd_month": budget, "price_level": level, "forecast_units_month": units,
         "unit_margin_usd": margin,
         "curves": [CurveParams(platform=c.platform.name, label=c.platform.label, cpa0=c.cpa0, c_max=c.c_max, k=c.k)
                    for c in cs],
@@ -64,6 +63,8 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "audience": "adults aged " + ", ".join(ages), "top_city": str(top.iloc[0]["city"]),
         "price": product.price, "forecast_units": float(top["expected_units_month"].sum()),
         "delivery_days": float(top["delivery_days"].iloc[0]),
+        "paid_ceiling": float(sum(c.c_max for c in cs)),
+        "cac_at_double": float(bm.plan(cs, 2 * budget, product.price, margin).totals.set_index("split").loc["optimised", "cac_usd"]),
     }  # fmt: skip
     return fields, facts
 

@@ -120,7 +120,7 @@ class CurveParams(BaseModel):
 class AdvertisingPlannerResult(AgentMeta):
     budget_usd_month: float
     price_level: float
-    category_units_month: float
+    forecast_units_month: float
     unit_margin_usd: float
     curves: list[CurveParams]
     split: list[PlatformLine]

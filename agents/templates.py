@@ -71,6 +71,9 @@ def ads(f: dict, depth: str) -> AdNarrative:
         f"expected to buy {f['conversions']:,.0f} orders at a CAC of {_money(f['cac'])} and a ROAS of "
         f"{f['roas']:.2f} (break-even ROAS {f['break_even_roas']:.2f}). These are paid orders from the budget; the "
         f"forecast's {f['forecast_units']:,.0f} units a month in the same cities assume no paid acquisition. "
+        + (f"Paid orders are assumed to level off at {f['paid_ceiling']:,.0f} a month (as many as the forecast's own), "
+           f"so each extra dollar buys less: at twice the budget the CAC would be {_money(f['cac_at_double'])}. "
+           if depth != "summary" else "")
         + ("Paid acquisition is below break-even at this price: improve the margin, the order value or repeat "
            "purchases before scaling." if f["roas"] < f["break_even_roas"] else "Paid acquisition clears break-even at this price.")
     )  # fmt: skip

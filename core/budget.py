@@ -4,7 +4,8 @@ Each platform's monthly conversions follow a Hill curve with shape 1 (Michaelis-
 ``C(s) = C_max s / (K + s)``: concave, so the optimum equalises marginal returns and is unique.
 The curve is seeded from published benchmarks: at small spend one conversion costs
 ``CPA0 = CPC / CVR`` (so ``K = C_max x CPA0``), with CPC scaled to the target markets' price level.
-``C_max`` is the platform's share of a ceiling of paid conversions in the targeted cities.
+``C_max`` is the platform's share of a ceiling of paid orders: ``PAID_CEILING_RATIO`` x the orders the
+forecast expects in the targeted cities without ads (the seller's own in-market demand there).
 docs/methodology.md ("Advertising") documents every parameter.
 """
 
@@ -20,7 +21,9 @@ from core import paths
 from core.errors import InputError
 
 TIKTOK_CPM_USD = 9.0  # midpoint of the 6-12 USD e-commerce CPM range (data/raw/ad_benchmarks_facts.csv)
-MAX_PAID_SHARE = 5e-4  # ceiling of paid conversions: 0.05 % of the category's monthly units in the targets
+# Ceiling of paid orders, as a multiple of the forecast's own (unpaid) orders in the targets: ads can at
+# most double the seller's orders there. An assumption (docs/methodology.md, section 13), not fitted.
+PAID_CEILING_RATIO = 1.0
 DEFAULT_BOUNDS = (0.0, 0.7)  # each platform gets 0-70 % of the budget unless the user says otherwise
 
 
@@ -75,15 +78,16 @@ class Curve:
         return self.c_max * self.k / (self.k + s) ** 2
 
 
-def curves(category_id: int, price_level: float, category_units_month: float) -> list[Curve]:
+def curves(category_id: int, price_level: float, forecast_units_month: float) -> list[Curve]:
     """Response curves for the targeted cities.
 
     ``price_level``: demand-weighted PPP/FX price level of the targets (USA = 1) -- ad auction prices
-    are scaled by it. ``category_units_month``: the category's monthly units in the targets.
+    are scaled by it. ``forecast_units_month``: the forecast's expected units a month in the targets
+    (the engine's ``expected_units_month``), so price, delivery time and scope act here as in the ranking.
     """
-    if price_level <= 0 or category_units_month <= 0:
+    if price_level <= 0 or forecast_units_month <= 0:
         raise InputError("the targeted cities have no market to advertise to")
-    ceiling = MAX_PAID_SHARE * category_units_month
+    ceiling = PAID_CEILING_RATIO * forecast_units_month
     out = []
     for p in platforms(category_id):
         cpa0 = p.cpc_usd_us * price_level / p.cvr

@@ -331,23 +331,24 @@ def test_prompt_injection_in_the_product_changes_no_number_and_leaks_no_setting(
     assert results["advertising_planner"]["writer"] == "template"  # "$12,345.67" is not a fact: refused
 
 
-def test_ad_planner_uses_the_engines_category_units(ca) -> None:
-    """The planner's market is the engine's category units in the targeted cities (delivery time and
-    price included): shipping from farther away leaves fewer units to buy."""
-    from agents import advertising_planner
-    from core.forecast import evaluate, prepare, validate_product
+def test_ad_planner_saturates_at_the_rankings_units(ca) -> None:
+    """The ceiling of paid orders is the ranking's expected units in the targeted cities (delivery time
+    and price included): shipping from farther away leaves fewer orders to buy, and CAC rises with budget."""
+    from core import budget as bm
 
-    def planned(ships_from: str) -> tuple[float, float]:
+    def planned(ships_from: str) -> tuple[float, float, list]:
         req = REQUEST | {"product": REQUEST["product"] | {"ships_from": ships_from}, "countries": ["DE"]}
         top, units, _level = advertising_planner.targets({"request": req, "results": {}}, AgentContext(ca))
-        ev = evaluate(prepare(ca, validate_product(**req["product"])))
-        idx = np.searchsorted(ca.city_id, top["city_id"].to_numpy())
-        return units, float(ev.columns["category_units_month"][idx].sum())
+        out = run_agents(AgentContext(ca), req)["advertising_planner"]
+        return units, float(top["expected_units_month"].sum()), bm.curves_from_params(out["curves"])
 
-    near, near_engine = planned("Berlin, DE")
-    far, far_engine = planned("Sydney, AU")
-    assert near == pytest.approx(near_engine) and far == pytest.approx(far_engine)
+    near, near_ranking, curves = planned("Berlin, DE")
+    far, far_ranking, _ = planned("Sydney, AU")
+    assert near == pytest.approx(near_ranking) and far == pytest.approx(far_ranking)
     assert far < near
+    assert sum(c.c_max for c in curves) == pytest.approx(bm.PAID_CEILING_RATIO * near, rel=1e-6)
+    cac = [float(bm.plan(curves, b, 20.0, 5.0).totals.set_index("split").loc["optimised", "cac_usd"]) for b in (100, 2000)]
+    assert cac[1] > 1.1 * cac[0]  # not a straight line at a few thousand dollars
 
 
 def test_supply_text_differs_by_depth(ca) -> None:

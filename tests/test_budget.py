@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from core import budget as bm
 from core.errors import InputError
 
-CURVES = bm.curves(166, 0.8, 60e6)
+CURVES = bm.curves(166, 0.8, 30e3)
 
 
 def test_seeded_from_benchmarks() -> None:
@@ -19,9 +19,19 @@ def test_seeded_from_benchmarks() -> None:
     assert by["meta"].platform.cpc_usd_us == pytest.approx(0.83)
     assert by["tiktok"].platform.cpc_usd_us == pytest.approx(9.0 / (1000 * 0.008))
     # Costs scale with the markets' price level; the initial slope is 1 / CPA0.
-    cheap = {c.platform.name: c for c in bm.curves(166, 0.4, 60e6)}
+    cheap = {c.platform.name: c for c in bm.curves(166, 0.4, 30e3)}
     assert cheap["meta"].cpa0 == pytest.approx(by["meta"].cpa0 / 2)
     assert float(by["meta"].marginal(0.0)) == pytest.approx(1 / by["meta"].cpa0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(units=st.floats(1.0, 1e7), spend=st.floats(1.0, 1e7))
+def test_ceiling_is_the_forecast_and_cac_rises_with_spend(units: float, spend: float) -> None:
+    cs = bm.curves(166, 0.8, units)
+    assert sum(c.c_max for c in cs) == pytest.approx(bm.PAID_CEILING_RATIO * units, rel=1e-9)
+    for c in cs:  # Hill shape 1: CAC(s) = s / C(s) = CPA0 (1 + s / K), and C never exceeds the ceiling
+        assert spend / float(c.conversions(spend)) == pytest.approx(c.cpa0 * (1 + spend / c.k), rel=1e-9)
+        assert float(c.conversions(spend)) < c.c_max
 
 
 budgets = st.floats(min_value=1.0, max_value=5e6, allow_nan=False)

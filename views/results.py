@@ -407,9 +407,11 @@ def _view_ads(out: dict, price: float) -> None:
         "revenue_usd": st.column_config.NumberColumn("Revenue", format="dollar"),
         "roas": st.column_config.NumberColumn("ROAS", format="%.2f"),
     })  # fmt: skip
-    st.plotly_chart(charts.budget_curves_figure(curves, plan.current, plan.optimal, ad_budget), key="rs_budget_curves")
-    st.caption("Curves: benchmark CPC / conversion rates scaled to the markets' price level, saturating "
-               "(docs/methodology.md, Advertising). Current = equal split.")  # fmt: skip
+    st.plotly_chart(charts.budget_curves_figure(curves, plan.current, plan.optimal, 2 * ad_budget), key="rs_budget_curves")
+    ceiling = sum(c.c_max for c in curves)
+    st.caption(f"Curves: benchmark CPC / conversion rates scaled to the markets' price level; paid orders level off at "
+               f"{ceiling:,.0f} a month, as many as the forecast's own in these cities (an assumption, docs/methodology.md "
+               "section 13). Current = equal split.")  # fmt: skip
     st.markdown("**Targeting**: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in out["targeting"].items()))
     st.markdown("**Ad copy**")
     st.dataframe(out["narrative"]["ad_copies"], hide_index=True)
