@@ -235,6 +235,13 @@ def _claim(s: Session, event_id: str, kind: str) -> None:
 
 def _apply_event(s: Session, settings: Settings, kind: str, obj: dict) -> str:
     if kind == "checkout.session.completed":
+        purpose = _dict(obj.get("metadata")).get("kind")
+        if purpose == "deep_report":
+            from core.deep_reports import apply_payment
+
+            return apply_payment(s, obj)
+        if purpose == "white_label":
+            return _apply_white_label(s, obj)
         return f"tier set to {_apply_completed_session(s, obj)}"
     if kind in ("customer.subscription.updated", "customer.subscription.deleted"):
         return _apply_subscription(s, settings, obj, deleted=kind.endswith("deleted"))
@@ -253,7 +260,47 @@ def _apply_event(s: Session, settings: Settings, kind: str, obj: dict) -> str:
     return f"ignored {kind}"
 
 
+def _apply_white_label(s: Session, obj: dict) -> str:
+    user_id = _dict(obj.get("metadata")).get("user_id") or obj.get("client_reference_id")
+    if not isinstance(user_id, str) or s.get(models.User, user_id) is None:
+        raise BillingError("the checkout session refers to an unknown user")
+    row = s.get(models.Branding, user_id) or models.Branding(user_id=user_id, company_name="", colour="#1F4E79")
+    row.active = True
+    s.add(row)
+    return "white-label add-on activated"
+
+
+def white_label_url(settings: Settings, user: accounts.UserInfo) -> str | None:
+    """Checkout for the white-label add-on (subscription, STRIPE_PRICE_WHITE_LABEL); None in demo mode,
+    where the caller activates it at once."""
+    how = mode(settings)
+    if how == "demo":
+        return None
+    if how != "checkout" or not settings.stripe_price_white_label:
+        raise BillingError("the white-label add-on is sold through Stripe Checkout (STRIPE_SECRET_KEY and "
+                           "STRIPE_PRICE_WHITE_LABEL); this server has neither")  # fmt: skip
+    try:
+        session = client(settings).v1.checkout.sessions.create(params={
+            "mode": "subscription", "line_items": [{"price": settings.stripe_price_white_label, "quantity": 1}],
+            "client_reference_id": user.id, "metadata": {"kind": "white_label", "user_id": user.id},
+            "subscription_data": {"metadata": {"kind": "white_label", "user_id": user.id}},
+            "customer_email": user.email,
+            "success_url": f"{settings.app_base_url}/account?white_label=ok",
+            "cancel_url": f"{settings.app_base_url}/account?checkout=cancelled",
+        })  # fmt: skip
+    except stripe.StripeError as exc:
+        raise BillingError(f"Stripe could not start the checkout: {exc.user_message or exc}") from exc
+    return str(session.url)
+
+
 def _apply_subscription(s: Session, settings: Settings, obj: dict, deleted: bool) -> str:
+    meta = _dict(obj.get("metadata"))
+    if meta.get("kind") == "white_label":  # the add-on's own subscription, not the plan
+        row = s.get(models.Branding, _str(meta.get("user_id")) or "")
+        if row is None:
+            return "no matching white-label add-on"
+        row.active = not deleted and obj.get("status") in ("active", "trialing", "past_due")
+        return f"white-label add-on {'active' if row.active else 'inactive'}"
     sub_id = _str(obj.get("id"))
     row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
         if sub_id else None  # fmt: skip

@@ -12,6 +12,7 @@ from fpdf.enums import XPos, YPos
 
 from core import __version__, charts, paths
 from core.categories import AGE_LABELS
+from core.forecast import PRICE_CLIP
 from core.tiers import Tier, check_cities, check_depth
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -95,6 +96,21 @@ def map_png(table: pd.DataFrame, width_in: float = 9.0) -> bytes:
     return buf.getvalue()
 
 
+@dataclass(frozen=True)
+class Branding:
+    """White-label settings (core.branding): shown instead of ours on the cover, headings and footer."""
+
+    company_name: str
+    colour: str = "#1F4E79"  # "#RRGGBB"
+    logo: bytes | None = None
+    logo_type: str | None = None  # png | svg
+
+    @property
+    def rgb(self) -> tuple[int, int, int]:
+        h = self.colour.lstrip("#")
+        return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
 @dataclass
 class ReportInput:
     product: dict
@@ -104,6 +120,10 @@ class ReportInput:
     depth: str = "full"  # summary | detailed | full
     agent_sections: list[tuple[str, str]] = field(default_factory=list)  # (title, text)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    title: str = "Market forecast"
+    row_limit: int | None = None  # cities listed in the table (None: 10 / 50 / 100 by depth)
+    extra_tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)  # (title, note, table)
+    branding: Branding | None = None
 
 
 TABLE_COLUMNS = [
@@ -125,7 +145,8 @@ METHOD_SUMMARY = (
     "age fit gives each city's monthly market. A constant-elasticity price response around a local reference "
     "price, a delivery-time factor from the ships-from distance and a competition-dependent obtainable share "
     "give expected units; low/high are the 10th/90th percentiles. The recommended price is the Lerner optimum "
-    "c e / ((e - 1)(1 - fees)), clipped to 0.5-3x the local reference price. Scores are 0-100 and decompose "
+    f"c e / ((e - 1)(1 - fees)), clipped to {PRICE_CLIP[0]:.2f}-{PRICE_CLIP[1]:.2f}x the local reference price "
+    "(a price above that band is flagged). Scores are 0-100 and decompose "
     "into named terms. Proxies and assumptions: income stands in for household spending; the competition "
     "index is a proxy (e-commerce maturity, merchant density, market depth); category spend, elasticities, "
     "shipping and duty rates are documented assumptions; absolute volumes rest on one assumed share and "
@@ -140,23 +161,72 @@ SOURCES = (
 )
 
 
+DEFAULT_COLOUR = (31, 78, 121)
+
+
 class _Pdf(FPDF):
+    footer_text = f"AI-Commerce Intelligence Platform v{__version__}"
+
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("DejaVu", size=7)
         self.set_text_color(120, 120, 120)
-        self.cell(0, 8, f"AI-Commerce Intelligence Platform v{__version__} · page {self.page_no()}", align="C")
+        self.cell(0, 8, f"{self.footer_text} · page {self.page_no()}", align="C")
+
+
+def _heading(pdf: _Pdf, text: str, rgb: tuple[int, int, int], room: float = 40.0) -> None:
+    """A section heading that starts a new page only when less than ``room`` mm is left on this one."""
+    if pdf.get_y() > pdf.h - pdf.b_margin - room:
+        pdf.add_page()
+    else:
+        pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.set_text_color(*rgb)
+    pdf.cell(0, 9, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0, 0, 0)
+
+
+def _paragraph(pdf: _Pdf, text: str, size: float = 9) -> None:
+    pdf.set_font("DejaVu", size=size)
+    pdf.multi_cell(0, 4.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _logo(pdf: _Pdf, report: ReportInput) -> None:
+    b = report.branding
+    if b is None:
+        pdf.image(str(paths.ASSETS_DIR / "logo.png"), x=15, y=15, w=70)
+    elif b.logo:
+        pdf.image(io.BytesIO(b.logo), x=15, y=15, h=25)
+
+
+def _generic_table(pdf: _Pdf, table: pd.DataFrame) -> None:
+    cols = list(table.columns)
+    width = (pdf.w - pdf.l_margin - pdf.r_margin) / max(len(cols), 1)
+    pdf.set_font("DejaVu", "B", 7)
+    for c in cols:
+        pdf.cell(width, 6, str(c)[:24], border="B")
+    pdf.ln()
+    pdf.set_font("DejaVu", size=7)
+    for rec in table.itertuples(index=False):
+        for v in rec:
+            text = f"{v:,.2f}" if isinstance(v, float) else str(v)
+            pdf.cell(width, 5, text[:26], align="R" if isinstance(v, int | float) else "L")
+        pdf.ln()
 
 
 def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
     """The PDF report: cover, product, top cities, map, charts, agent sections, method, sources.
 
-    With a tier, more cities than it allows, or a deeper report than it includes, are refused.
+    Sections flow one after another (a heading starts a new page only near the bottom of one). With a
+    tier, more cities than it allows, or a deeper report than it includes, are refused.
     """
     if tier is not None:
         check_cities(tier, len(report.table))
         check_depth(tier, report.depth)
     pdf = _Pdf(orientation="P", unit="mm", format="A4")
+    rgb = report.branding.rgb if report.branding else DEFAULT_COLOUR
+    if report.branding:
+        pdf.footer_text = report.branding.company_name
     fonts = paths.ASSETS_DIR / "fonts"
     pdf.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
@@ -165,14 +235,17 @@ def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
 
     # Cover
     pdf.add_page()
-    pdf.image(str(paths.ASSETS_DIR / "logo.png"), x=15, y=15, w=70)
+    _logo(pdf, report)
     pdf.set_y(60)
     pdf.set_font("DejaVu", "B", 22)
-    pdf.multi_cell(0, 11, f"Market forecast: {p['name']}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*rgb)
+    pdf.multi_cell(0, 11, f"{report.title}: {p['name']}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0, 0, 0)
     pdf.set_font("DejaVu", size=11)
     pdf.ln(4)
     scope = ", ".join(p.get("countries") or []) or "world"
     lines = [
+        *([f"Prepared by {report.branding.company_name}"] if report.branding else []),
         f"Category: {p['category']}",
         f"Price: ${report.what_if.get('price', p['price']):,.2f} · unit cost ${report.what_if.get('unit_cost', p['unit_cost']):,.2f}",
         f"Target ages: {', '.join(AGE_LABELS.get(a, a) for a in p.get('target_ages') or []) or 'all adults'}",
@@ -184,29 +257,22 @@ def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
         pdf.cell(0, 7, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if p.get("description"):
         pdf.ln(3)
-        pdf.set_font("DejaVu", size=10)
-        pdf.multi_cell(0, 5, p["description"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _paragraph(pdf, p["description"], 10)
     pdf.ln(4)
-    pdf.set_font("DejaVu", size=8)
     pdf.set_text_color(90, 90, 90)
-    pdf.multi_cell(
-        0, 4,
-        "Numbers come from open data and a documented model; values marked as proxies or assumptions are "
-        "explained in the methodology section. Expected units are a prior until calibrated with your sales.",
-        new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-    )  # fmt: skip
+    _paragraph(pdf, "Numbers come from open data and a documented model; values marked as proxies or assumptions are "
+               "explained in the methodology section. Expected units are a prior until calibrated with your sales.", 8)  # fmt: skip
     pdf.set_text_color(0, 0, 0)
 
     # Top cities
     pdf.add_page()
-    pdf.set_font("DejaVu", "B", 14)
-    pdf.cell(0, 9, "Top cities", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _heading(pdf, "Top cities", rgb)
     pdf.set_font("DejaVu", "B", 7)
     for _col, label, w, _fmt in TABLE_COLUMNS:
         pdf.cell(w, 6, label, border="B")
     pdf.ln()
     pdf.set_font("DejaVu", size=7)
-    limit = {"summary": 10, "detailed": 50}.get(report.depth, 100)
+    limit = report.row_limit or {"summary": 10, "detailed": 50}.get(report.depth, 100)
     for rec in report.table.head(limit).to_dict("records"):
         for col, _label, w, fmt in TABLE_COLUMNS:
             text = fmt.format(rec[col])
@@ -217,37 +283,32 @@ def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
         pdf.cell(0, 5, f"... {len(report.table) - limit:,} more cities in the CSV export.",
                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
 
-    # Map and charts
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 14)
-    pdf.cell(0, 9, "Map", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    # Map and charts: 180 mm wide, two to a page
+    _heading(pdf, "Map", rgb, room=110)
     pdf.image(io.BytesIO(map_png(report.table.head(500))), w=180)
     renderers = set()
     for chart in report.charts:
         png, renderer = charts.to_png(chart)
         renderers.add(renderer)
-        if pdf.get_y() > 190:
+        if pdf.get_y() > pdf.h - pdf.b_margin - 105:
             pdf.add_page()
         pdf.image(io.BytesIO(png), w=180)
     pdf.set_font("DejaVu", size=6)
     pdf.cell(0, 4, f"Charts rendered with {', '.join(sorted(renderers)) or 'none'}.",
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
 
-    for title, text in report.agent_sections:
-        pdf.add_page()
-        pdf.set_font("DejaVu", "B", 14)
-        pdf.cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font("DejaVu", size=9)
-        pdf.multi_cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for title, note, table in report.extra_tables:
+        _heading(pdf, title, rgb)
+        if note:
+            _paragraph(pdf, note, 8)
+        _generic_table(pdf, table)
 
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 14)
-    pdf.cell(0, 9, "Methodology", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("DejaVu", size=9)
-    pdf.multi_cell(0, 5, METHOD_SUMMARY, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(4)
-    pdf.set_font("DejaVu", "B", 14)
-    pdf.cell(0, 9, "Data sources", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("DejaVu", size=9)
-    pdf.multi_cell(0, 5, SOURCES, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for title, text in report.agent_sections:
+        _heading(pdf, title, rgb)
+        _paragraph(pdf, text)
+
+    _heading(pdf, "Methodology", rgb)
+    _paragraph(pdf, METHOD_SUMMARY)
+    _heading(pdf, "Data sources", rgb)
+    _paragraph(pdf, SOURCES)
     return bytes(pdf.output())

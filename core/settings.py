@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     stripe_price_basic: str | None = Field(default=None, description="Stripe price ID of the Basic plan.")
     stripe_price_pro: str | None = Field(default=None, description="Stripe price ID of the Pro plan.")
     stripe_price_master: str | None = Field(default=None, description="Stripe price ID of the Master plan.")
+    stripe_price_white_label: str | None = Field(
+        default=None, description="Stripe price ID of the white-label add-on (Master, subscription)."
+    )
     stripe_link_basic: str | None = Field(default=None, description="Stripe Payment Link of the Basic plan.")
     stripe_link_pro: str | None = Field(default=None, description="Stripe Payment Link of the Pro plan.")
     stripe_link_master: str | None = Field(default=None, description="Stripe Payment Link of the Master plan.")

@@ -7,7 +7,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import formatting, paths
+from core import formatting, paths, reports
 from core.citydata import load_city_frame
 from core.db import repo
 from core.db.database import Database
@@ -277,11 +277,14 @@ def prepared(forecast_id: str, product):
     return cache[forecast_id]
 
 
-AGENT_LABELS = {
-    "product_analyst": "Product Analyst", "market_profiler": "Market & City Profiler",
-    "advertising_planner": "Advertising Planner", "supply_chain_advisor": "Supply Chain & FASON Advisor",
-    "sales_strategy": "Sales Strategy",
-}  # fmt: skip
+AGENT_LABELS = reports.AGENT_LABELS
+
+
+def user_branding():
+    """The signed-in user's white-label settings for exports (None: ours)."""
+    from core import branding
+
+    return branding.for_reports(db(), current_user())
 
 
 def run_agents_for(forecast_id: str, product, countries, ad_budget, user, write) -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 import pydeck as pdk
 import streamlit as st
 
-from core import calibration, charts, exports, whatif
+from core import calibration, charts, exports, reports, whatif
 from core.db import repo
 from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank
@@ -465,7 +465,6 @@ def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:
     tier = user.plan if user else None
     st.download_button("Download CSV", exports.csv_bytes(shown, tier), f"{slug}_ranking.csv", "text/csv",
                        key="rs_csv", icon=":material/table:", on_click="ignore")  # fmt: skip
-    report_product = product.model_dump(mode="json") | {"countries": scope}
     meta = exports.csv_metadata(product.model_dump(mode="json"), {"price": price, "unit_cost": cost,
                                 "weights": weights.model_dump()}, scope, tier.name if tier else None,
                                 datetime.now(UTC))  # fmt: skip
@@ -475,23 +474,10 @@ def _exports(shown, price: float, cost: float, weights: ScoreWeights) -> None:
                        help="What produced the CSV: product, price, cost, ships-from, scope, plan, date")  # fmt: skip
 
     def build_pdf() -> bytes:
-        n = min(20, len(shown))
-        idx = np.searchsorted(prep.ca.city_id, shown.head(n)["city_id"].to_numpy())
-        ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
-        curve = whatif.price_curve(ev, idx, whatif.price_grid(price, float(shown.iloc[0]["local_reference_price_usd"])))
-        specs = [
-            charts.top_cities_bar(shown, 15), charts.demand_vs_competition(shown, 200),
-            charts.price_curve_chart(curve, price, whatif.best_price(curve), f"Price curve: top {n} cities"),
-            charts.country_bar(whatif.country_summary(shown)),
-        ]  # fmt: skip
-        agents = _ui.agent_results(forecast_id)
-        sections = [(_ui.AGENT_LABELS[a], agents[a]["narrative"]["summary"]) for a in _ui.AGENT_LABELS
-                    if a in agents and "narrative" in agents[a]]  # fmt: skip
-        return exports.pdf_bytes(exports.ReportInput(
-            product=report_product, table=shown, charts=specs, depth=tier.report_depth if tier else "full",
-            agent_sections=sections,
-            what_if={"price": price, "unit_cost": cost, "weights": weights.model_dump()},
-        ), tier)  # fmt: skip
+        report = reports.ranking_report(prep, shown, _ui.agent_results(forecast_id), price=price, cost=cost,
+                                        weights=weights, depth=tier.report_depth if tier else "full", scope=scope,
+                                        branding=_ui.user_branding())  # fmt: skip
+        return exports.pdf_bytes(report, tier)
 
     st.download_button("Download PDF report", build_pdf, f"{slug}_report.pdf", "application/pdf",
                        key="rs_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -249,6 +250,46 @@ class DeepReport(Base):
     price_paid: Mapped[float] = mapped_column(Float, default=0.0)
     report_data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending_payment")  # pending_payment | ready | failed
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255))
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 and a display prefix are stored; the key is shown once."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateCount(Base):
+    """Requests per API key per minute window, incremented atomically (shared by every API process)."""
+
+    __tablename__ = "api_rate_counts"
+    key_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # unix minute
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Branding(Base):
+    """White-label settings of a Master account (the add-on): company name, logo and colour on exports."""
+
+    __tablename__ = "branding"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    active: Mapped[bool] = mapped_column(default=False)  # the add-on is paid for
+    company_name: Mapped[str] = mapped_column(String(120), default="")
+    colour: Mapped[str] = mapped_column(String(7), default="#1F4E79")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_type: Mapped[str | None] = mapped_column(String(16))  # png | svg
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class Usage(Base):

@@ -1,0 +1,42 @@
+"""Build a paid deep report: run the five agents at full depth for a stored forecast and render the
+PDF (core.reports.deep_report), then store it with the report record (core.deep_reports)."""
+
+from __future__ import annotations
+
+import logging
+
+from agents.context import AgentContext
+from agents.runner import run_agents
+from core import branding, deep_reports, exports
+from core.accounts import get_user
+from core.db import repo
+from core.db.database import Database
+from core.forecast import CityArrays, prepare
+from core.reports import deep_report, report_type
+from core.service import product_from_params, result_table
+
+log = logging.getLogger(__name__)
+
+
+def build(db: Database, ca: CityArrays, writer, report_id: str, user_id: str) -> deep_reports.DeepReportInfo:
+    """Build and store the PDF of a paid deep report (once; a ready report is returned as it is)."""
+    info = deep_reports.get(db, user_id, report_id)
+    if info.status in ("ready", "pending_payment"):
+        return info
+    try:
+        record = repo.load_forecast(db, info.forecast_id, user_id)
+        product = product_from_params(record.params)
+        scope = list(record.params.get("countries") or [])
+        request = {"product": product.model_dump(mode="json"), "countries": scope or None, "budget": None, "depth": "full"}
+        agents = run_agents(AgentContext(ca, writer), request, db=db, forecast_id=record.id)
+        kind = report_type(info.report_type)
+        shown = result_table(record, ca)
+        content = exports.pdf_bytes(deep_report(prepare(ca, product), shown, agents, kind, scope,
+                                                branding.for_reports(db, get_user(db, user_id=user_id))))  # fmt: skip
+    except Exception as exc:
+        log.exception("deep report %s could not be built", report_id)
+        deep_reports.store(db, report_id, None, error=type(exc).__name__)
+        raise
+    deep_reports.store(db, report_id, content)
+    log.info("deep report %s built (%d bytes)", report_id, len(content))
+    return deep_reports.get(db, user_id, report_id)

@@ -1,0 +1,302 @@
+"""The HTTP API: every endpoint and its errors (TestClient), plan rules shared with the app, API keys,
+rate limits shared across processes through the database, deep reports, the moved webhook, and a
+property-based run of the OpenAPI schema (Schemathesis)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.app import create_app
+from core import accounts, apikeys, ratelimit
+from core.db import models
+from core.errors import InputError, LimitError
+from core.forecast import validate_product
+from core.service import result_table, run_forecast
+from core.settings import load_settings
+from core.tiers import get_tier
+from tests.fake_stripe import FakeStripe
+from tests.test_billing import SECRET, completed_event, settings_for, signed
+
+PRODUCT = {"name": "Bath towel set", "category": "Home & Garden", "price": 25.0, "unit_cost": 10.0,
+           "ships_from": "Istanbul, TR"}  # fmt: skip
+
+
+def new_user(db, tier: str) -> accounts.UserInfo:
+    return accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@api.example", "a-long-password", tier=tier)
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def demo_api(sqlite_db):
+    app = create_app(load_settings(database_url=sqlite_db.url, demo_mode=True, stripe_secret_key=None,
+                                   stripe_webhook_secret=SECRET, openai_api_key=None), sqlite_db)  # fmt: skip
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def pro(sqlite_db):
+    user = new_user(sqlite_db, "pro")
+    return user, apikeys.create_key(sqlite_db, user, "tests")[1]
+
+
+def test_keys_are_stored_hashed_listed_by_prefix_and_revocable(sqlite_db) -> None:
+    user = new_user(sqlite_db, "master")
+    info, token = apikeys.create_key(sqlite_db, user, "ci")
+    assert token.startswith("aci_") and len(token) > 40 and info.prefix == token[:12]
+    with sqlite_db.session() as s:
+        stored = s.scalar(select(models.ApiKey).where(models.ApiKey.id == info.id))
+        assert token not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
+    assert [k.prefix for k in apikeys.list_keys(sqlite_db, user.id)] == [info.prefix]
+    assert apikeys.authenticate(sqlite_db, token)[0].id == user.id
+    apikeys.revoke_key(sqlite_db, user.id, info.prefix)
+    with pytest.raises(apikeys.AuthError):
+        apikeys.authenticate(sqlite_db, token)
+    with pytest.raises(InputError):
+        apikeys.revoke_key(sqlite_db, new_user(sqlite_db, "pro").id, info.id)  # not someone else's key
+
+
+def test_basic_has_no_api_access(sqlite_db, demo_api) -> None:
+    basic = new_user(sqlite_db, "basic")
+    with pytest.raises(LimitError, match="Pro and Master"):
+        apikeys.create_key(sqlite_db, basic, "x")
+    user = new_user(sqlite_db, "pro")  # a key made on Pro, then the plan lapses to Basic
+    _info, token = apikeys.create_key(sqlite_db, user, "x")
+    accounts.set_tier(sqlite_db, user.email, "basic")
+    r = demo_api.get("/api/v1/subscriptions/me", headers=bearer(token))
+    assert r.status_code == 403 and "Pro and Master" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer aci_not-a-key"}, {"Authorization": "Basic abc"}])
+def test_missing_or_unknown_key_is_401(demo_api, headers) -> None:
+    r = demo_api.get("/api/v1/forecasts", headers=headers)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer" and r.json()["detail"]
+
+
+def test_forecast_matches_the_app_for_the_plan(sqlite_db, ca, demo_api, pro) -> None:
+    user, token = pro
+    r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["DE", "FR"]}, headers=bearer(token))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    # What the app stores and shows for the same product, scope and plan (core.service, the page's call).
+    app_id = run_forecast(sqlite_db, ca, validate_product(**PRODUCT), ["DE", "FR"], user=user)
+    shown = result_table(__import__("core.db.repo", fromlist=["repo"]).load_forecast(sqlite_db, app_id, user.id), ca)
+    assert len(body["cities"]) == len(shown) == get_tier("pro").max_cities
+    assert [c["city_id"] for c in body["cities"]] == shown["city_id"].tolist()
+    assert body["cities"][0]["expected_units_month"] == pytest.approx(shown.iloc[0]["expected_units_month"], abs=0.01)
+    assert r.headers["X-RateLimit-Limit"] == str(get_tier("pro").api_requests_per_minute)
+
+    got = demo_api.get(f"/api/v1/forecasts/{body['id']}", headers=bearer(token)).json()
+    assert got["cities"] == body["cities"] and got["product"]["name"] == PRODUCT["name"]
+    listed = demo_api.get("/api/v1/forecasts?per_page=1&page=1", headers=bearer(token)).json()
+    assert listed["total"] == 2 and len(listed["items"]) == 1 and listed["items"][0]["id"] in (body["id"], app_id)
+
+    csv = demo_api.get(f"/api/v1/forecasts/{body['id']}/export.csv", headers=bearer(token))
+    table = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert table["city_id"].tolist() == [c["city_id"] for c in body["cities"]]
+
+    me = demo_api.get("/api/v1/subscriptions/me", headers=bearer(token)).json()
+    assert me["plan"] == "pro" and me["usage"]["forecasts"] == accounts.forecasts_used(sqlite_db, user.id) == 2
+    assert me["limits"]["max_cities"] == get_tier("pro").max_cities
+
+
+def test_plan_rules_apply(sqlite_db, demo_api, pro) -> None:
+    _user, token = pro
+    r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"top": 51}, headers=bearer(token))
+    assert r.status_code == 403 and "top 50" in r.json()["detail"]
+    r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"category": "Spaceships"}, headers=bearer(token))
+    assert r.status_code == 422 and "category" in r.json()["detail"]
+    r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"price": -1}, headers=bearer(token))
+    assert r.status_code == 422 and "price" in r.json()["detail"]
+    r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["XX"]}, headers=bearer(token))
+    assert r.status_code == 422 and "XX" in r.json()["detail"]
+    # Quota: the same monthly counter as the app.
+    basic_like = new_user(sqlite_db, "pro")
+    _i, t2 = apikeys.create_key(sqlite_db, basic_like, "q")
+    with sqlite_db.session() as s:
+        s.add(models.Usage(user_id=basic_like.id, period=accounts.period_of(__import__("datetime").datetime.now(
+            __import__("datetime").UTC)), forecasts=get_tier("pro").forecasts_per_month))
+    r = demo_api.post("/api/v1/forecasts", json=PRODUCT, headers=bearer(t2))
+    assert r.status_code == 403 and "forecasts of the Pro plan" in r.json()["detail"]
+
+
+def test_someone_elses_forecast_is_404(sqlite_db, demo_api, pro) -> None:
+    _user, token = pro
+    other = new_user(sqlite_db, "master")
+    _i, other_token = apikeys.create_key(sqlite_db, other, "o")
+    fid = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["NL"]}, headers=bearer(other_token)).json()["id"]
+    for path in (f"/api/v1/forecasts/{fid}", f"/api/v1/forecasts/{fid}/export.csv", f"/api/v1/forecasts/{fid}/export.pdf"):
+        assert demo_api.get(path, headers=bearer(token)).status_code == 404
+    assert demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token)).status_code == 404
+
+
+def test_agents_and_pdf_at_the_plans_depth(demo_api, pro) -> None:
+    from pypdf import PdfReader
+
+    _user, token = pro
+    fid = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)).json()["id"]
+    out = demo_api.post(f"/api/v1/forecasts/{fid}/agents", json={"budget": 500}, headers=bearer(token))
+    assert out.status_code == 200, out.text
+    results = out.json()
+    assert list(results) == ["product_analyst", "market_profiler", "advertising_planner", "supply_chain_advisor", "sales_strategy"]
+    assert results["advertising_planner"]["budget_usd_month"] == 500
+    pdf = demo_api.get(f"/api/v1/forecasts/{fid}/export.pdf", headers=bearer(token))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Bath towel set" in text and "report depth: detailed" in text and "Advertising Planner" in text
+
+
+def test_rate_limit_on_the_plans_minute_budget(sqlite_db, demo_api) -> None:
+    user = new_user(sqlite_db, "master")
+    info, token = apikeys.create_key(sqlite_db, user, "rl")
+    limit = get_tier("master").api_requests_per_minute
+    for _attempt in range(3):  # retried only if the minute turns over between setup and requests
+        window = int(time.time() // ratelimit.WINDOW_S)
+        with sqlite_db.session() as s:
+            s.merge(models.RateCount(key_id=info.id, window=window, count=limit - 1))
+        last_ok = demo_api.get("/api/v1/subscriptions/me", headers=bearer(token))  # request number `limit`
+        over = demo_api.get("/api/v1/subscriptions/me", headers=bearer(token))  # number limit + 1
+        if int(time.time() // ratelimit.WINDOW_S) == window:
+            break
+    assert last_ok.status_code == 200 and last_ok.headers["X-RateLimit-Remaining"] == "0"
+    assert over.status_code == 429 and 1 <= int(over.headers["Retry-After"]) <= 60
+    assert f"over {limit} requests" in over.json()["detail"]
+
+
+def test_rate_limit_counts_exactly(any_db) -> None:
+    db = any_db
+    key = f"k-{uuid.uuid4().hex[:8]}"
+    t = 1_000_000 * 60.0 + 5
+    decisions = [ratelimit.hit(db, key, 5, now=t) for _ in range(7)]
+    assert [d.allowed for d in decisions] == [True] * 5 + [False] * 2
+    assert decisions[0].retry_after == 55 and decisions[4].remaining == 0
+    assert ratelimit.hit(db, key, 5, now=t + 60).allowed  # a new minute
+
+
+def test_two_processes_share_one_rate_limit(any_db) -> None:
+    """Two OS processes hitting the same key: exactly ``limit`` requests pass between them."""
+    db = any_db
+    key = f"shared-{uuid.uuid4().hex[:8]}"
+    now = time.time()
+    code = ("import sys; from core.db.database import Database; from core import ratelimit; db = Database(sys.argv[1]); "
+            "print(sum(ratelimit.hit(db, sys.argv[2], 30, now=float(sys.argv[3])).allowed for _ in range(25)))")  # fmt: skip
+    env = os.environ | {"PYTHONPATH": os.getcwd()}
+    procs = [subprocess.Popen([sys.executable, "-c", code, db.url, key, str(now)], stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]  # fmt: skip
+    allowed = [int(p.communicate(timeout=120)[0].strip()) for p in procs]
+    assert sum(allowed) == 30 and all(a >= 5 for a in allowed)
+
+
+def test_deep_report_in_demo_mode_completes_at_once(sqlite_db, demo_api, pro) -> None:
+    from pypdf import PdfReader
+
+    _user, token = pro
+    fid = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)).json()["id"]
+    r = demo_api.post("/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "standard"}, headers=bearer(token))
+    assert r.status_code == 201, r.text
+    rep = r.json()
+    assert rep["status"] == "ready" and rep["price_usd"] == 10 and rep["checkout_url"] is None
+    assert demo_api.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"] == "ready"
+    pdf = demo_api.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Deep report (standard)" in text and "Price sensitivity" in text and "report depth: full" in text
+    assert "Ad budget sensitivity" in text and "Methodology" in text
+    assert demo_api.post("/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "gold"},
+                         headers=bearer(token)).status_code == 422  # fmt: skip
+    other = new_user(sqlite_db, "master")
+    _i, other_token = apikeys.create_key(sqlite_db, other, "o")
+    assert demo_api.get(f"/api/v1/reports/{rep['id']}", headers=bearer(other_token)).status_code == 404
+
+
+def test_deep_report_paid_through_checkout_and_webhook(sqlite_db) -> None:
+    import json
+
+    with FakeStripe() as fake:
+        app = create_app(settings_for(fake, database_url=sqlite_db.url, openai_api_key=None), sqlite_db)
+        with TestClient(app) as client:
+            user = new_user(sqlite_db, "master")
+            _i, token = apikeys.create_key(sqlite_db, user, "pay")
+            fid = client.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)).json()["id"]
+            rep = client.post("/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "premium"},
+                              headers=bearer(token)).json()  # fmt: skip
+            assert rep["status"] == "pending_payment" and rep["checkout_url"].startswith("https://checkout.stripe.test/")
+            _m, _p, form = fake.requests[-1]
+            assert form["mode"] == "payment" and form["line_items[0][price_data][unit_amount]"] == "2500"
+            assert form["metadata[deep_report_id]"] == rep["id"]
+            assert client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token)).status_code == 403
+            session = fake.sessions[form and next(iter(fake.sessions))] | {"status": "complete", "payment_status": "paid",
+                                                                         "payment_intent": "pi_1"}  # fmt: skip
+            event = {"id": f"evt_{uuid.uuid4().hex[:10]}", "type": "checkout.session.completed", "data": {"object": session}}
+            payload, header = signed(event)
+            forged = client.post("/webhook", content=payload, headers={"Stripe-Signature": "t=1,v1=00"})
+            assert forged.status_code == 400
+            ok = client.post("/webhook", content=payload, headers={"Stripe-Signature": header})
+            assert ok.status_code == 200 and "paid" in ok.json()["message"], ok.text
+            assert accounts.get_user(sqlite_db, user_id=user.id).tier == "master"  # the plan is untouched
+            pdf = client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
+            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+            assert client.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"] == "ready"
+            assert json.loads(client.post("/webhook", content=payload, headers={"Stripe-Signature": header}).text)[
+                "message"].endswith("already processed")  # fmt: skip
+
+
+def test_webhook_moved_to_the_api(sqlite_db, demo_api) -> None:
+    user = new_user(sqlite_db, "basic")
+    payload, header = signed(completed_event(user, "pro"))
+    assert demo_api.post("/webhook", content=payload, headers={"Stripe-Signature": header}).status_code == 200
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "pro"
+    assert demo_api.post("/webhook", content=payload, headers={"Stripe-Signature": "t=1,v1=00"}).status_code == 400
+
+
+def test_python_m_api_serves_docs_and_bounds_the_webhook_body(sqlite_db, tmp_path) -> None:
+    import http.client
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = os.environ | {"DATABASE_URL": sqlite_db.url, "STRIPE_WEBHOOK_SECRET": SECRET}
+    proc = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/docs", timeout=2) as r:
+                    assert r.status == 200 and b"swagger" in r.read().lower()
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the API did not start")
+
+        def post(length: str) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.putrequest("POST", "/webhook")
+            conn.putheader("Content-Length", length)
+            conn.endheaders()
+            status = conn.getresponse().status
+            conn.close()
+            return status
+
+        t0 = time.perf_counter()
+        assert post(str(200 * 1024 * 1024)) == 413  # answered without reading 200 MB
+        assert post("abc") == 400
+        assert time.perf_counter() - t0 < 10
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
