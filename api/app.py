@@ -95,7 +95,7 @@ class Services:
         return make_writer(self.settings)
 
 
-class _RateLimited(Exception):
+class _RateLimitedError(Exception):
     def __init__(self, decision: ratelimit.RateDecision) -> None:
         super().__init__("rate limited")
         self.decision = decision
@@ -116,7 +116,7 @@ def client(request: Request, response: Response, authorization: Annotated[str | 
     response.headers["X-RateLimit-Remaining"] = str(d.remaining)
     if not d.allowed:
         log.info("rate limit: key %s over %d requests/min", key_id, d.limit)
-        raise _RateLimited(d)
+        raise _RateLimitedError(d)
     request.state.key_id = key_id
     return user
 
@@ -155,8 +155,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         log.exception("api error ref %s", ref)
         return _error(500, f"something went wrong (ref {ref}); the log has the detail")
 
-    @app.exception_handler(_RateLimited)
-    async def limited(_request: Request, exc: _RateLimited) -> JSONResponse:
+    @app.exception_handler(_RateLimitedError)
+    async def limited(_request: Request, exc: _RateLimitedError) -> JSONResponse:
         return _error(429, f"over {exc.decision.limit} requests a minute on this plan; retry in {exc.decision.retry_after} s",
                       {"Retry-After": str(exc.decision.retry_after), "X-RateLimit-Limit": str(exc.decision.limit),
                        "X-RateLimit-Remaining": "0"})  # fmt: skip
@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         """Rank every city for the product; returns the id and the ranking within the plan's top-N."""
         product = validate_product(**body.model_dump(exclude={"countries", "top"}))
         forecast_id = run_forecast(services.db, services.ca, product, body.countries or None, user=user, store_top=body.top)
-        record, table = _table(user, forecast_id)
+        _record, table = _table(user, forecast_id)
         return {"id": forecast_id, "status": "completed", "plan": user.tier, "warnings": [w for w in [product.cost_warning] if w],
                 "cities": _cities(table)}  # fmt: skip
 

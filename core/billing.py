@@ -12,7 +12,6 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import stripe
@@ -339,33 +338,3 @@ def sync(db: Database, settings: Settings) -> list[str]:
         with db.session() as s:
             out.append(f"{sub_id}: " + _apply_subscription(s, settings, data, deleted=data.get("status") == "canceled"))
     return out
-
-
-def serve_webhook(db: Database, settings: Settings, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """An HTTP server for POST /webhook (call serve_forever on it)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            if self.path.rstrip("/") not in ("/webhook", ""):
-                self.send_error(404)
-                return
-            raw = self.headers.get("Content-Length")
-            if raw is None or not raw.strip().isdigit():
-                result = WebhookResult(411 if raw is None else 400, "a valid Content-Length is required")
-                self.close_connection = True
-            elif int(raw) > MAX_WEBHOOK_BYTES:
-                result = WebhookResult(413, f"body over {MAX_WEBHOOK_BYTES // 1024} kB")
-                self.close_connection = True  # not read: the connection is dropped after the answer
-            else:
-                result = handle_webhook(db, settings, self.rfile.read(int(raw)), self.headers.get("Stripe-Signature"))
-            body = json.dumps({"message": result.message}).encode()
-            self.send_response(result.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    return ThreadingHTTPServer((host, port), Handler)

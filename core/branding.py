@@ -19,10 +19,11 @@ from core.db import models
 from core.db.database import Database
 from core.errors import InputError, LimitError
 from core.exports import Branding
+from core.tiers import WHITE_LABEL_USD
 
 log = logging.getLogger(__name__)
 
-ADDON_PRICE_USD = 299
+ADDON_PRICE_USD = WHITE_LABEL_USD
 MAX_LOGO_BYTES = 300 * 1024
 MAX_LOGO_PX = 2000
 COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")

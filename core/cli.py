@@ -134,6 +134,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     elif args.users_command == "set-role":
         user = accounts.set_role(db, args.email, args.role)
         print(f"{user.email} is now {user.role}")
+    elif args.users_command == "api-key":
+        return _api_key(db, args)
     else:
         rows = accounts.list_users(db)
         if args.format == "json":
@@ -146,20 +148,39 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_key(db, args: argparse.Namespace) -> int:
+    from core import accounts, apikeys
+    from core.errors import InputError
+
+    user = accounts.get_user(db, email=args.email)
+    if user is None:
+        raise InputError(f"no user {args.email!r}; add one with `users add`", field="email")
+    if args.key_command == "create":
+        info, token = apikeys.create_key(db, user, args.name)
+        print(f"created key {info.prefix}... ({info.name or 'unnamed'}) for {user.email}; it is shown once:")
+        print(token)
+    elif args.key_command == "revoke":
+        info = apikeys.revoke_key(db, user.id, args.key)
+        print(f"revoked {info.prefix}... ({info.name or 'unnamed'})")
+    else:
+        for k in apikeys.list_keys(db, user.id):
+            state = "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d}"
+            used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
+            print(f"{k.prefix}...  {k.name or '-':<20} created {k.created_at:%Y-%m-%d}  last used {used}  {state}")
+    return 0
+
+
 def cmd_webhook(args: argparse.Namespace) -> int:
+    """Serve the API, whose POST /webhook receives Stripe's events (python -m api does the same)."""
     from core import billing
     from core.settings import load_settings
 
-    settings = load_settings()
-    if settings.stripe_webhook_secret is None:
+    if load_settings().stripe_webhook_secret is None:
         raise billing.BillingError("STRIPE_WEBHOOK_SECRET is not set; the webhook cannot verify signatures")
-    server = billing.serve_webhook(_database(), settings, args.port, args.host)
-    print(f"Stripe webhook listening on http://{args.host}:{args.port}/webhook", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
+    from api.__main__ import main as serve_api
+
+    print(f"Stripe webhook (and the API) on http://{args.host}:{args.port}/webhook", flush=True)
+    return serve_api(["--host", args.host, "--port", str(args.port)])
 
 
 def cmd_billing_sync(_args: argparse.Namespace) -> int:
@@ -294,12 +315,22 @@ def build_parser() -> Parser:
     sr = users_sub.add_parser("set-role", help="change a user's role")
     sr.add_argument("--email", required=True)
     sr.add_argument("--role", choices=["user", "admin"], required=True)
+    key = users_sub.add_parser("api-key", help="create, list or revoke a user's API keys")
+    key_sub = key.add_subparsers(dest="key_command", required=True, parser_class=Parser)
+    kc = key_sub.add_parser("create", help="create a key (printed once)")
+    kc.add_argument("--email", required=True)
+    kc.add_argument("--name", default="")
+    kl = key_sub.add_parser("list", help="list keys by prefix")
+    kl.add_argument("--email", required=True)
+    kr = key_sub.add_parser("revoke", help="revoke a key by prefix or id")
+    kr.add_argument("--email", required=True)
+    kr.add_argument("--key", required=True, help="the key's prefix (aci_...) or id")
     ls = users_sub.add_parser("list", help="list users with their usage this month")
     ls.add_argument("--format", choices=["text", "json"], default="text")
     users.set_defaults(func=cmd_users)
 
-    wh = sub.add_parser("webhook", help="serve the Stripe webhook endpoint")
-    wh.add_argument("--port", type=int, default=8502)
+    wh = sub.add_parser("webhook", help="serve the API, whose POST /webhook takes Stripe's events")
+    wh.add_argument("--port", type=int, default=8000)
     wh.add_argument("--host", default="127.0.0.1")
     wh.set_defaults(func=cmd_webhook)
 

@@ -69,7 +69,7 @@ def create(db: Database, settings: Settings, user: UserInfo, forecast_id: str, k
             session = billing.client(settings).v1.checkout.sessions.create(params={
                 "mode": "payment",
                 "line_items": [{"quantity": 1, "price_data": {
-                    "currency": "usd", "unit_amount": int(round(rt.price_usd * 100)),
+                    "currency": "usd", "unit_amount": round(rt.price_usd * 100),
                     "product_data": {"name": f"Deep report ({rt.name})"}}}],
                 "client_reference_id": user.id,
                 "metadata": {"kind": "deep_report", "deep_report_id": report_id, "user_id": user.id},

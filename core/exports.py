@@ -67,6 +67,34 @@ def csv_bytes(table: pd.DataFrame, tier: Tier | None = None) -> bytes:
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
+def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out += _flatten(v, f"{key}.")
+        else:
+            out.append((key, ", ".join(map(str, v)) if isinstance(v, list | tuple) else ("" if v is None else str(v))))
+    return out
+
+
+def xlsx_bytes(table: pd.DataFrame, metadata: dict, tier: Tier | None = None) -> bytes:
+    """The ranking as an Excel workbook: sheet "Ranking" (the CSV's rows, rounded and injection-safe)
+    and sheet "Parameters" (what produced it: ``csv_metadata``)."""
+    if tier is not None:
+        check_cities(tier, len(table))
+    safe = rounded(table)
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+            safe[col] = safe[col].map(safe_cell)
+    params = pd.DataFrame([(k, safe_cell(v)) for k, v in _flatten(metadata)], columns=["parameter", "value"])
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        safe.to_excel(xl, sheet_name="Ranking", index=False, freeze_panes=(1, 0))
+        params.to_excel(xl, sheet_name="Parameters", index=False)
+    return buf.getvalue()
+
+
 def map_png(table: pd.DataFrame, width_in: float = 9.0) -> bytes:
     """A static map of the cities (sized by units, coloured by opportunity) on the country shapes."""
     import geopandas as gpd

@@ -11,6 +11,7 @@ from core import paths
 from core.errors import LimitError
 
 DEPTHS = ("summary", "detailed", "full")
+WHITE_LABEL_USD = 299  # the Master add-on (core.branding)
 
 
 @dataclass(frozen=True)
@@ -86,19 +87,25 @@ def check_depth(tier: Tier, depth: str) -> str:
 
 
 def tier_table() -> pd.DataFrame:
-    """The tier comparison shown on the Account page."""
+    """The tier comparison shown on the Account page: only what the product does today.
+
+    Marketplace integrations and priority support stay in data/tiers.csv for when they exist; they
+    are not offered here until then.
+    """
 
     def fmt(v: int | None, unit: str = "") -> str:
         return "unlimited" if v is None else f"{v:,}{unit}"
 
+    from core.reports import report_types
+
+    deep = ", ".join(f"{t.name} ${t.price_usd:,.0f}" for t in report_types().values())
     rows = {
         "Price": [f"${t.price_usd_month:,.0f}/mo" for t in all_tiers()],
         "Forecasts per month": [fmt(t.forecasts_per_month) for t in all_tiers()],
         "Cities": [("all" if t.max_cities is None else f"top {t.max_cities}") for t in all_tiers()],
         "Agent reports": [t.report_depth for t in all_tiers()],
-        "API access": ["yes" if t.api_access else "no" for t in all_tiers()],
-        "Custom reports": ["yes" if t.custom_reports else "no" for t in all_tiers()],
-        "Priority support": ["yes" if t.priority_support else "no" for t in all_tiers()],
-        "Marketplace integrations": [fmt(t.marketplace_integrations) for t in all_tiers()],
+        "API access": [f"yes, {t.api_requests_per_minute:,} requests/min" if t.api_access else "no" for t in all_tiers()],
+        "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.custom_reports else "no" for t in all_tiers()],
+        "Deep reports (each)": [deep for _t in all_tiers()],
     }
     return pd.DataFrame(rows, index=[t.label for t in all_tiers()]).T

@@ -112,7 +112,22 @@ def test_filters_and_selection(results: AppTest) -> None:
 def test_export_buttons_present(results: AppTest) -> None:
     show(results, "Export")
     keys = {b.key for b in results.get("download_button")}
-    assert {"rs_csv", "rs_pdf", "rs_meta"} <= keys
+    assert {"rs_csv", "rs_pdf", "rs_meta", "rs_xlsx"} <= keys
+
+
+def test_deep_report_bought_in_demo_mode_is_built_and_downloadable(results: AppTest, sqlite_db) -> None:
+    from core import deep_reports
+
+    show(results, "Export")
+    results.selectbox(key="rs_deep_type").set_value("standard")
+    results.button(key="rs_deep_buy").click().run()
+    assert not results.exception, [e.value for e in results.exception]
+    fid = results.session_state["forecast_id"]
+    user_id = results.session_state["user_id"]
+    mine = [r for r in deep_reports.list_for(sqlite_db, user_id) if r.forecast_id == fid]
+    assert [r.status for r in mine] == ["ready"]
+    assert deep_reports.pdf(sqlite_db, user_id, mine[0].id).startswith(b"%PDF")
+    assert f"rs_deep_{mine[0].id}" in {b.key for b in results.get("download_button")}
 
 
 @pytest.mark.parametrize(

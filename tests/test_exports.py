@@ -103,3 +103,101 @@ def test_pdf_cover_writes_age_bands_as_people_do(report_table) -> None:
     pdf = exports.pdf_bytes(exports.ReportInput(product=product, table=table.head(5), charts=[], depth="summary"))
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "25-34, 35-44" in text and "25_34" not in text
+
+
+def test_excel_export_has_the_ranking_and_its_parameters(ca) -> None:
+    from datetime import UTC, datetime
+
+    import openpyxl
+
+    from core import exports
+    from core.forecast import rank_product, validate_product
+
+    product = validate_product(name="=HYPERLINK(1)", category="Home & Garden", price=25, unit_cost=10)
+    table = rank_product(ca, product, countries=["DE"], top=10)
+    meta = exports.csv_metadata(product.model_dump(mode="json"), {"price": 25, "unit_cost": 10}, ["DE"], "pro",
+                                datetime(2026, 1, 2, tzinfo=UTC))  # fmt: skip
+    book = openpyxl.load_workbook(io.BytesIO(exports.xlsx_bytes(table, meta)))
+    assert book.sheetnames == ["Ranking", "Parameters"]
+    rows = list(book["Ranking"].values)
+    header = list(rows[0])
+    assert len(rows) == 11 and header == list(table.columns)
+    assert [r[header.index("city_id")] for r in rows[1:]] == table["city_id"].tolist()
+    params = {k: v for k, v in list(book["Parameters"].values)[1:]}
+    assert params["product.name"] == "'=HYPERLINK(1)"  # formula injection neutralised on both sheets
+    assert params["scope"] == "DE" and params["plan"] == "pro" and params["what_if.price"] == "25"
+    from core.tiers import get_tier
+
+    from core.errors import LimitError
+
+    with pytest.raises(LimitError):
+        exports.xlsx_bytes(rank_product(ca, product, countries=["DE"], top=20), meta, get_tier("basic"))
+
+
+def test_pdf_sections_flow_without_near_blank_pages(report_table) -> None:
+    """Agent sections, method and sources follow one another; no page but the last is nearly empty."""
+    p, _ev, table = report_table
+    sections = [(f"Agent {i}", "A short paragraph of agent text. " * 6) for i in range(5)]
+    pdf = exports.pdf_bytes(exports.ReportInput(product=p.model_dump(mode="json"), table=table, charts=[],
+                                                depth="detailed", agent_sections=sections))  # fmt: skip
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    texts = [page.extract_text() for page in pages]
+    assert len(pages) <= 4, [len(t) for t in texts]  # cover, cities, map (+ sections), method
+    for i, (page, text) in enumerate(zip(pages[:-1], texts[:-1], strict=True)):
+        assert len(text) > 400 or len(page.images) > 0, (i, text[:200])
+    assert texts.index(next(t for t in texts if "Agent 4" in t)) == texts.index(next(t for t in texts if "Agent 0" in t))
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_logo_checks() -> None:
+    from core import branding
+    from core.errors import InputError
+
+    assert branding.logo_type(_png(120, 40)) == "png"
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#c00"/></svg>'
+    assert branding.logo_type(svg) == "svg"
+    for bad, why in ((_png(2400, 40), "2000 px"), (b"GIF89a....", "PNG or an SVG"),
+                     (b"\x89PNG\r\n\x1a\n" + b"\0" * 8 + (100).to_bytes(4, "big") * 2 + b"broken", "could not be read"),
+                     (b'<!DOCTYPE svg [<!ENTITY x "y">]><svg/>', "DOCTYPE"),
+                     (b"\x89PNG\r\n\x1a\n" + b"\0" * (branding.MAX_LOGO_BYTES + 1), "300 kB")):  # fmt: skip
+        with pytest.raises(InputError, match=why):
+            branding.logo_type(bad)
+
+
+def test_white_label_pdf_carries_the_company_not_us(report_table) -> None:
+    p, _ev, table = report_table
+    brand = exports.Branding("Acme Analytics", "#AA3300", _png(300, 100), "png")
+    pdf = exports.pdf_bytes(exports.ReportInput(product=p.model_dump(mode="json"), table=table.head(10), charts=[],
+                                                depth="summary", branding=brand))  # fmt: skip
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Prepared by Acme Analytics" in text and "Acme Analytics · page 1" in text
+    assert "AI-Commerce Intelligence Platform v" not in text
+    assert len(reader.pages[0].images) == 1  # their logo instead of ours
+
+
+def test_white_label_only_for_an_active_master_add_on(sqlite_db) -> None:
+    import uuid
+
+    from core import accounts, branding
+    from core.errors import LimitError
+
+    pro = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@wl.example", "a-long-password", tier="pro")
+    with pytest.raises(LimitError, match="Master"):
+        branding.save(sqlite_db, pro, "Acme", "#112233")
+    master = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@wl.example", "a-long-password", tier="master")
+    with pytest.raises(LimitError, match="add-on"):
+        branding.save(sqlite_db, master, "Acme", "#112233")  # not bought yet
+    branding.activate(sqlite_db, master.id)
+    branding.save(sqlite_db, master, "  Acme   Ltd ", "#112233", _png(60, 20))
+    got = branding.for_reports(sqlite_db, master)
+    assert (got.company_name, got.colour, got.logo_type) == ("Acme Ltd", "#112233", "png")
+    accounts.set_tier(sqlite_db, master.email, "pro")  # downgraded: our branding again
+    assert branding.for_reports(sqlite_db, accounts.get_user(sqlite_db, user_id=master.id)) is None

@@ -144,3 +144,49 @@ def test_first_run_warm_up_finishes(sqlite_db) -> None:
     for t in warm:
         t.join(60)
         assert not t.is_alive()
+
+
+def test_account_api_key_created_once_listed_and_revoked(sqlite_db) -> None:
+    from core import accounts, apikeys
+
+    at = login("pro@demo.local")
+    at.switch_page("views/account.py").run()
+    form_name = [t for t in at.text_input if t.label == "Key name"][0]
+    form_name.input("page test")
+    [b for b in at.button if b.label == "Create API key"][0].click().run()
+    assert not at.exception
+    token = at.code[0].value
+    user = accounts.get_user(sqlite_db, email="pro@demo.local")
+    assert apikeys.authenticate(sqlite_db, token)[0].id == user.id  # the shown key works
+    at.run()
+    assert not at.code  # shown once
+    listed = at.dataframe[-1].value
+    assert f"{token[:12]}..." in set(listed["Key"]) and "page test" in set(listed["Name"])
+    at.selectbox(key="api_key_revoke").set_value(next(o for o in at.selectbox(key="api_key_revoke").options
+                                                      if o.startswith(token[:12]))).run()  # fmt: skip
+    at.button(key="api_key_revoke_btn").click().run()
+    with pytest.raises(apikeys.AuthError):
+        apikeys.authenticate(sqlite_db, token)
+
+
+def test_account_basic_sees_no_api_and_no_unbuilt_features(sqlite_db) -> None:
+    at = login("basic@demo.local")
+    at.switch_page("views/account.py").run()
+    assert any("no API access" in i.value for i in at.info)
+    plans = at.dataframe[0].value
+    assert "Marketplace integrations" not in plans.index and "API access" in plans.index
+
+
+def test_account_white_label_demo_purchase_and_settings(sqlite_db) -> None:
+    from core import branding
+
+    at = login("master@demo.local")
+    at.switch_page("views/account.py").run()
+    at.button(key="wl_buy").click().run()
+    assert not at.exception
+    [t for t in at.text_input if t.label == "Company name on reports"][0].input("Acme Analytics")
+    [b for b in at.button if b.label == "Save white-label settings"][0].click().run()
+    assert any("Saved" in s.value for s in at.success), [e.value for e in at.error]
+    user = __import__("core.accounts", fromlist=["x"]).get_user(sqlite_db, email="master@demo.local")
+    assert branding.for_reports(sqlite_db, user).company_name == "Acme Analytics"
+    branding.activate(sqlite_db, user.id, active=False)  # leave the shared demo account as it was

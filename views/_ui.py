@@ -287,6 +287,14 @@ def user_branding():
     return branding.for_reports(db(), current_user())
 
 
+def build_deep_report(report_id: str):
+    """Run the agents at full depth and store the deep report's PDF (agents.deep_report.build)."""
+    from agents.deep_report import build
+    from agents.writers import make_writer
+
+    return build(db(), cities(), make_writer(get_settings()), report_id, current_user_id())
+
+
 def run_agents_for(forecast_id: str, product, countries, ad_budget, user, write) -> dict:
     """Run the agents in this script thread, one progress line per agent as it finishes."""
     from agents.context import AgentContext

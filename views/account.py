@@ -1,4 +1,4 @@
-"""Account: plan, usage meter, tier table, upgrades (Stripe or demo), password change."""
+"""Account: plan, usage meter, tier table, upgrades (Stripe or demo), API keys, white-label, password change."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core import accounts, billing
+from core import accounts, apikeys, billing, branding
 from core.errors import AppError
 from core.tiers import all_tiers, tier_table
 from views import _ui
@@ -64,6 +64,73 @@ else:
             else:
                 st.link_button(f"Continue to Stripe to pay for {t.label}", url, type="primary")
                 st.caption("Your plan changes once Stripe confirms the payment.")
+
+st.subheader("API keys")
+if not plan.api_access:
+    st.info(f"The {plan.label} plan has no API access; it comes with the {' and '.join(apikeys.plans_with_api())} plans.")
+else:
+    st.caption(f"Use a key as `Authorization: Bearer <key>` against the API (docs at /docs on the API server); "
+               f"{plan.api_requests_per_minute:,} requests a minute per key on {plan.label}.")  # fmt: skip
+    with st.form("api_key_new", clear_on_submit=True):
+        name = st.text_input("Key name", max_chars=100, placeholder="e.g. reporting script")
+        if st.form_submit_button("Create API key"):
+            try:
+                info, token = apikeys.create_key(db, user, name)
+            except AppError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["new_api_key"] = token
+    if token := st.session_state.pop("new_api_key", None):
+        st.success("Your new API key. Copy it now: it is shown only once and cannot be recovered.")
+        st.code(token, language=None)
+    keys = apikeys.list_keys(db, user.id)
+    if keys:
+        st.dataframe([{"Key": f"{k.prefix}...", "Name": k.name, "Created": f"{k.created_at:%Y-%m-%d %H:%M}",
+                       "Last used": f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never",
+                       "Status": "active" if k.active else "revoked"} for k in keys], hide_index=True)  # fmt: skip
+        active = {f"{k.prefix}... {k.name}".strip(): k.id for k in keys if k.active}
+        if active:
+            c1, c2 = st.columns([3, 1])
+            which = c1.selectbox("Revoke a key", list(active), key="api_key_revoke")
+            if c2.button("Revoke", key="api_key_revoke_btn"):
+                apikeys.revoke_key(db, user.id, active[which])
+                st.success(f"Revoked {which}.")
+                st.rerun()
+
+st.subheader("White-label reports")
+if plan.name != "master":
+    st.info(f"Your company's name, logo and colour on PDF exports and deep reports: an add-on of the Master plan "
+            f"(${branding.ADDON_PRICE_USD}/month).")  # fmt: skip
+else:
+    row = branding.get(db, user.id)
+    if st.query_params.get("white_label") == "ok":
+        st.success("Stripe confirmed the white-label add-on; it is active once the payment is recorded.")
+    if row is None or not row.active:
+        if st.button(f"Add white-label reports - ${branding.ADDON_PRICE_USD}/mo", key="wl_buy"):
+            try:
+                url = billing.white_label_url(settings, user)
+            except AppError as exc:
+                st.error(str(exc))
+            else:
+                if url is None:  # demo mode: simulated purchase
+                    branding.activate(db, user.id)
+                    st.rerun()
+                st.link_button("Continue to Stripe to pay for the add-on", url, type="primary")
+    else:
+        with st.form("white_label"):
+            company = st.text_input("Company name on reports", value=row.company_name, max_chars=120)
+            colour = st.color_picker("Heading colour", value=row.colour)
+            logo = st.file_uploader("Logo (PNG or SVG, at most 300 kB)", type=["png", "svg"])
+            remove = st.checkbox("Remove the current logo", disabled=row.logo is None)
+            if st.form_submit_button("Save white-label settings"):
+                try:
+                    branding.save(db, user, company, colour, logo.getvalue() if logo else None, remove_logo=remove)
+                except AppError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success("Saved: your PDF exports and deep reports now carry these.")
+        if row.logo and row.logo_type == "png":
+            st.image(row.logo, caption="Current logo", width=160)
 
 st.subheader("Change password")
 auth = _ui.authenticator()
