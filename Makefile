@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+API_PORT ?= 8000
 
-.PHONY: run test seed data bench lint setup clean mutate
+.PHONY: run api test seed data bench lint setup clean mutate
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +23,14 @@ DEMO ?= true
 seed: $(STAMP)
 	DEMO_MODE=$(DEMO) $(BIN)/python -m core seed
 
+# The app on $(PORT) and the HTTP API (docs at /docs) on $(API_PORT); stopping one stops both.
 run: seed
+	DEMO_MODE=$(DEMO) API_PORT=$(API_PORT) $(BIN)/python -m api & api=$$!; \
+	trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
 	DEMO_MODE=$(DEMO) $(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
+
+api: seed
+	DEMO_MODE=$(DEMO) API_PORT=$(API_PORT) $(BIN)/python -m api
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

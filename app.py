@@ -39,6 +39,7 @@ def login_gate() -> accounts.UserInfo:
         st.error(str(exc))
         st.stop()
     if not st.session_state.get("authentication_status"):
+        remember_requested_page()
         st.title("AI-Commerce Intelligence Platform")
         st.caption("Where in the world will your product sell, at what price, with what ad budget?")
         if _ui.get_settings().is_demo:
@@ -77,10 +78,35 @@ def _login(auth, db) -> None:
         if rec.get("failed_login_attempts", 0) > before.get(name, 0):
             accounts.record_login(db, name, success=False)
     if st.session_state.get("authentication_status"):
+        # No st.rerun() here: the library has just rendered the component that writes the login cookie,
+        # and a rerun now could remove it before the browser runs it (no cookie, F5 logs out). The
+        # component answers once the cookie is written, and that answer reruns the script into the app.
         accounts.record_login(db, st.session_state["username"], success=True)
-        st.rerun()
+        st.success("Signed in. Opening the app ...")
     elif st.session_state.get("authentication_status") is False:
         st.error("E-mail or password is incorrect.")
+
+
+def remember_requested_page() -> None:
+    """Keep the page and query a signed-out visitor asked for (a deep link such as /results, or Stripe's
+    return to /account?session_id=...) so the first run after login goes there."""
+    if "_requested_page" in st.session_state:
+        return
+    url = st.context.url or ""
+    path = url.split("://", 1)[-1].partition("/")[2].strip("/").rsplit("/", 1)[-1]
+    st.session_state["_requested_page"] = (path, dict(st.query_params))
+
+
+def open_requested_page(nav_pages: dict[str, list]) -> None:
+    """After login: switch once to the page remembered by remember_requested_page, with its query."""
+    path, query = st.session_state.pop("_requested_page", ("", {}))
+    if not path:
+        return
+    for page in (p for items in nav_pages.values() for p in items):
+        if page.url_path == path:
+            log.info("after login: opening the requested page /%s", path)
+            st.query_params.from_dict(query)
+            st.switch_page(page)
 
 
 def _register(auth, db) -> None:
@@ -162,7 +188,9 @@ def _frame(settings) -> None:
         _ui.authenticator().logout("Log out", location="sidebar", key="sidebar_logout")  # not "logout": the library keeps its own state under that name
         if settings.is_demo:
             st.caption("Demo mode: no Stripe configuration; payments are simulated, an admin sets tiers.")
-    st.navigation(pages).run()
+    nav = st.navigation(pages)
+    open_requested_page(pages)
+    nav.run()
 
 
 if __name__ == "__main__":

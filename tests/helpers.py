@@ -16,4 +16,8 @@ def login(email: str = "master@demo.local", password: str = DEMO_PASSWORD, timeo
     at.text_input[0].input(email)
     at.text_input[1].input(password)
     at.button[0].click().run()
+    # In a browser the cookie component's answer reruns the script into the app (app._login); AppTest
+    # has no browser to answer, so run once more as that answer would.
+    if at.session_state["authentication_status"]:
+        at.run()
     return at

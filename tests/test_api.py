@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from core import accounts, apikeys, ratelimit
-from core.db import models
+from core.db import models, repo
 from core.errors import InputError, LimitError
 from core.forecast import validate_product
 from core.service import result_table, run_forecast
@@ -93,7 +94,7 @@ def test_forecast_matches_the_app_for_the_plan(sqlite_db, ca, demo_api, pro) -> 
     body = r.json()
     # What the app stores and shows for the same product, scope and plan (core.service, the page's call).
     app_id = run_forecast(sqlite_db, ca, validate_product(**PRODUCT), ["DE", "FR"], user=user)
-    shown = result_table(__import__("core.db.repo", fromlist=["repo"]).load_forecast(sqlite_db, app_id, user.id), ca)
+    shown = result_table(repo.load_forecast(sqlite_db, app_id, user.id), ca)
     assert len(body["cities"]) == len(shown) == get_tier("pro").max_cities
     assert [c["city_id"] for c in body["cities"]] == shown["city_id"].tolist()
     assert body["cities"][0]["expected_units_month"] == pytest.approx(shown.iloc[0]["expected_units_month"], abs=0.01)
@@ -128,8 +129,8 @@ def test_plan_rules_apply(sqlite_db, demo_api, pro) -> None:
     basic_like = new_user(sqlite_db, "pro")
     _i, t2 = apikeys.create_key(sqlite_db, basic_like, "q")
     with sqlite_db.session() as s:
-        s.add(models.Usage(user_id=basic_like.id, period=accounts.period_of(__import__("datetime").datetime.now(
-            __import__("datetime").UTC)), forecasts=get_tier("pro").forecasts_per_month))
+        s.add(models.Usage(user_id=basic_like.id, period=accounts.period_of(datetime.now(UTC)),
+                           forecasts=get_tier("pro").forecasts_per_month))
     r = demo_api.post("/api/v1/forecasts", json=PRODUCT, headers=bearer(t2))
     assert r.status_code == 403 and "forecasts of the Pro plan" in r.json()["detail"]
 
@@ -238,8 +239,8 @@ def test_deep_report_paid_through_checkout_and_webhook(sqlite_db) -> None:
             assert form["mode"] == "payment" and form["line_items[0][price_data][unit_amount]"] == "2500"
             assert form["metadata[deep_report_id]"] == rep["id"]
             assert client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token)).status_code == 403
-            session = fake.sessions[form and next(iter(fake.sessions))] | {"status": "complete", "payment_status": "paid",
-                                                                         "payment_intent": "pi_1"}  # fmt: skip
+            session = fake.sessions[next(iter(fake.sessions))] | {"status": "complete", "payment_status": "paid",
+                                                                  "payment_intent": "pi_1"}  # fmt: skip
             event = {"id": f"evt_{uuid.uuid4().hex[:10]}", "type": "checkout.session.completed", "data": {"object": session}}
             payload, header = signed(event)
             forged = client.post("/webhook", content=payload, headers={"Stripe-Signature": "t=1,v1=00"})

@@ -206,3 +206,88 @@ def test_forecast_slider_and_downloads(page, app_url: str, tmp_path: Path) -> No
 
     page.get_by_role("button", name="Log out").click()
     page.get_by_label("E-mail").first.wait_for()  # back on the login form
+
+
+@pytest.fixture
+def fresh_page(page):
+    """A new browser context (no cookies) on the same browser."""
+    context = page.context.browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def cpu_load() -> Iterator[None]:
+    """Busy loops on every core, as on the busy machine where the login cookie went missing."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
+    try:
+        yield
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+
+
+def test_login_cookie_is_written_under_cpu_load_and_survives_reload(fresh_page, app_url: str, cpu_load) -> None:
+    pg = fresh_page
+    pg.goto(app_url)
+    sign_in(pg, "pro@demo.local")
+    wait_idle(pg)
+    names = {c["name"] for c in pg.context.cookies()}
+    assert "aicommerce_auth" in names, names
+    pg.reload()
+    pg.get_by_label("Product name *").wait_for()  # still signed in: the app, not the login form
+    assert pg.get_by_label("E-mail").count() == 0
+
+
+def test_deep_link_lands_where_it_points_after_login(fresh_page, app_url: str) -> None:
+    pg = fresh_page
+    pg.goto(f"{app_url}/history")
+    pg.get_by_label("E-mail").first.wait_for()
+    pg.get_by_label("E-mail").first.fill("pro@demo.local")
+    pg.get_by_label("Password", exact=True).first.fill("demo-password")
+    pg.get_by_role("button", name="Log in").click()
+    pg.get_by_role("heading", name="History").wait_for()
+    assert pg.url.rstrip("/").endswith("/history")
+
+
+def test_api_key_made_on_the_account_page_works_against_the_api(fresh_page, app_url: str, sqlite_db) -> None:
+    import json
+
+    pg = fresh_page
+    pg.goto(f"{app_url}/account")
+    pg.get_by_label("E-mail").first.wait_for()
+    pg.get_by_label("E-mail").first.fill("master@demo.local")
+    pg.get_by_label("Password", exact=True).first.fill("demo-password")
+    pg.get_by_role("button", name="Log in").click()
+    pg.get_by_role("heading", name="API keys").wait_for()
+    pg.get_by_label("Key name").fill("browser test")
+    pg.get_by_role("button", name="Create API key").click()
+    code = pg.locator("[data-testid='stCode'] code").first
+    code.wait_for()
+    token = code.inner_text().strip()
+    assert token.startswith("aci_")
+
+    port = free_port()
+    env = os.environ | {"DATABASE_URL": sqlite_db.url}
+    api = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port)], cwd=paths.ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/subscriptions/me",
+                                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    me = json.loads(r.read())
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert me["email"] == "master@demo.local" and me["plan"] == "master"
+    finally:
+        api.terminate()
+        api.wait(timeout=30)

@@ -126,9 +126,8 @@ def test_excel_export_has_the_ranking_and_its_parameters(ca) -> None:
     params = {k: v for k, v in list(book["Parameters"].values)[1:]}
     assert params["product.name"] == "'=HYPERLINK(1)"  # formula injection neutralised on both sheets
     assert params["scope"] == "DE" and params["plan"] == "pro" and params["what_if.price"] == "25"
-    from core.tiers import get_tier
-
     from core.errors import LimitError
+    from core.tiers import get_tier
 
     with pytest.raises(LimitError):
         exports.xlsx_bytes(rank_product(ca, product, countries=["DE"], top=20), meta, get_tier("basic"))

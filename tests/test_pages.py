@@ -151,9 +151,9 @@ def test_account_api_key_created_once_listed_and_revoked(sqlite_db) -> None:
 
     at = login("pro@demo.local")
     at.switch_page("views/account.py").run()
-    form_name = [t for t in at.text_input if t.label == "Key name"][0]
+    form_name = next(t for t in at.text_input if t.label == "Key name")
     form_name.input("page test")
-    [b for b in at.button if b.label == "Create API key"][0].click().run()
+    next(b for b in at.button if b.label == "Create API key").click().run()
     assert not at.exception
     token = at.code[0].value
     user = accounts.get_user(sqlite_db, email="pro@demo.local")
@@ -184,9 +184,11 @@ def test_account_white_label_demo_purchase_and_settings(sqlite_db) -> None:
     at.switch_page("views/account.py").run()
     at.button(key="wl_buy").click().run()
     assert not at.exception
-    [t for t in at.text_input if t.label == "Company name on reports"][0].input("Acme Analytics")
-    [b for b in at.button if b.label == "Save white-label settings"][0].click().run()
+    next(t for t in at.text_input if t.label == "Company name on reports").input("Acme Analytics")
+    next(b for b in at.button if b.label == "Save white-label settings").click().run()
     assert any("Saved" in s.value for s in at.success), [e.value for e in at.error]
-    user = __import__("core.accounts", fromlist=["x"]).get_user(sqlite_db, email="master@demo.local")
+    from core import accounts
+
+    user = accounts.get_user(sqlite_db, email="master@demo.local")
     assert branding.for_reports(sqlite_db, user).company_name == "Acme Analytics"
     branding.activate(sqlite_db, user.id, active=False)  # leave the shared demo account as it was
