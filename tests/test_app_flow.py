@@ -274,3 +274,16 @@ def test_what_if_reset_and_save_as_new_forecast(results: AppTest, sqlite_db) -> 
     record = repo.load_forecast(sqlite_db, new, results.session_state["user_id"])
     assert record.product["price"] == 36.0
     assert set(repo.load_agent_results(sqlite_db, new)) >= {"sales_strategy"}
+
+
+def test_map_offers_country_and_region_choropleths(results: AppTest) -> None:
+    show(results, "Map")
+    results.segmented_control(key="rs_map_mode").set_value("Countries").run()
+    assert not results.exception, [e.value for e in results.exception]
+    decks = results.get("deck_gl_json_chart")
+    assert len(decks) == 1 and '"choropleth"' in decks[0].proto.json
+    results.selectbox(key="rs_map_measure").set_value("revenue")
+    results.segmented_control(key="rs_map_mode").set_value("Regions (approximate borders)").run()
+    assert not results.exception, [e.value for e in results.exception]
+    assert any("approximate" in c.value for c in results.caption)
+    assert '"Ile-de-France"' in results.get("deck_gl_json_chart")[0].proto.json

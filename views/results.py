@@ -9,7 +9,7 @@ import numpy as np
 import pydeck as pdk
 import streamlit as st
 
-from core import calibration, charts, deep_reports, exports, reports, whatif
+from core import calibration, charts, choropleth, deep_reports, exports, reports, whatif
 from core.db import repo
 from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank
@@ -182,7 +182,17 @@ VIEWS = ["Map", "Ranking", "Why this score", "Charts", "Agents", "Export"]
 MAP_LABELS = 10  # the best cities are named on the map
 
 
+MAP_MODES = ["Cities", "Countries", "Regions (approximate borders)"]
+
+
 def _map(shown) -> None:
+    c1, c2 = st.columns([2, 2])
+    mode = c1.segmented_control("Map of", MAP_MODES, key="rs_map_mode", default=MAP_MODES[0], required=True)
+    if mode != MAP_MODES[0]:
+        measure = c2.selectbox("Measure", list(choropleth.MEASURES), key="rs_map_measure",
+                               format_func=lambda m: choropleth.MEASURES[m][0])  # fmt: skip
+        _choropleth_map(shown, mode, measure)
+        return
     top = shown.head(1000)
     units = top["expected_units_month"].to_numpy()
     opp = top["opportunity_score"].to_numpy()
@@ -231,6 +241,45 @@ def _map(shown) -> None:
         st.session_state["rs_city"] = clicked
         st.session_state["_rs_open_detail"] = True
         st.rerun(scope="fragment")
+
+
+def _choropleth_map(shown, mode: str, measure: str) -> None:
+    try:
+        ch = (choropleth.countries if mode == MAP_MODES[1] else choropleth.regions)(shown, ca, measure)
+    except AppError as exc:
+        st.info(str(exc))
+        return
+    if ch.shapes.empty:
+        st.info("None of the shown cities lies in an area with a shape at this scale.")
+        return
+    values = ch.shapes["value"].to_numpy(float)
+    lo, hi = float(values.min()), float(values.max())
+    money_measure = measure in ("revenue", "profit")
+    data = ch.shapes.assign(
+        color=_ui.ramp(values, lo, hi),
+        value_txt=[_ui.money(v) if money_measure else f"{v:,.1f}" for v in values],
+    )
+    layer = pdk.Layer("GeoJsonLayer", data=data.__geo_interface__, id="choropleth", stroked=True, filled=True,
+                      get_fill_color="properties.color", get_line_color=[255, 255, 255], line_width_min_pixels=0.5,
+                      pickable=True)  # fmt: skip
+    bounds = ch.shapes.total_bounds  # minx, miny, maxx, maxy
+    view = _ui.view_for(np.array([bounds[1], bounds[3]]), np.array([bounds[0], bounds[2]]))
+    tooltip = {"html": "<b>{name}</b> ({country_iso2})<br/>" + ch.label + ": {value_txt}<br/>{cities} ranked cities"}
+    st.pydeck_chart(_ui.deck([layer], view, tooltip), key="rs_choropleth")
+    _ui.legend(ch.label + (" over the shown cities" if MEASURES_SUMMED.get(measure) else ""), data["value_txt"].iloc[int(
+        np.argmin(values))], data["value_txt"].iloc[int(np.argmax(values))])  # fmt: skip
+    notes = []
+    if ch.approximate:
+        notes.append("Region borders are approximate: each region is the area closer to its own cities than to "
+                     "others' (Voronoi cells of every city, clipped to the country); the values are exact sums.")  # fmt: skip
+    if ch.unmapped_cities:
+        notes.append(f"{ch.unmapped_cities:,} shown cities lie in areas too small for the 1:110m shapes "
+                     "(e.g. Singapore) and are not drawn.")  # fmt: skip
+    if notes:
+        st.caption(" ".join(notes))
+
+
+MEASURES_SUMMED = {m: how == "sum" for m, (_l, _c, how) in choropleth.MEASURES.items()}
 
 
 TABLE_LABELS = {  # column -> (label, shown by default): what an analyst reads first is on by default
