@@ -12,6 +12,7 @@ from agents.state import AgentState
 from core import budget as bm
 from core.categories import AGE_BANDS, AGE_LABELS
 from core.errors import InputError
+from core.forecast import positions
 
 NAME = "advertising_planner"
 DEFAULT_BUDGET_SHARE = 0.10  # without a budget: 10 % of the top cities' expected monthly revenue
@@ -21,7 +22,7 @@ def targets(state: AgentState, ctx: AgentContext):
     product = request_product(state)
     n = max(10, DEPTH_CITIES[state["request"].get("depth", "full")])
     top = ctx.ranking(product, state["request"].get("countries"), n)
-    idx = np.searchsorted(ctx.cities.city_id, top["city_id"].to_numpy())
+    idx = positions(ctx.cities, top["city_id"])
     # The ranking's expected units in the targets (so delivery time, price and scope act here exactly
     # as in the ranking) set the ceiling of paid orders.
     units = top["expected_units_month"].to_numpy(float)

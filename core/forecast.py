@@ -553,15 +553,19 @@ HEADLINE_COLUMNS = [
 ]  # fmt: skip
 
 
-def city_info(ca: CityArrays, ids: object, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """City, region, ISO code, position and population (plus ``extra`` columns) for city ids, in order.
-
-    The arrays are sorted by city id, so this is a binary search into the prepared arrays.
-    """
-    ids = np.asarray(ids, dtype=np.int64)
+def positions(ca: CityArrays, ids: object) -> np.ndarray:
+    """Where cities (GeoNames ids, any order) sit in the prepared arrays: a binary search, since the
+    arrays are sorted by city id. InputError for an id that is not a city of the table."""
+    ids = np.asarray(ids, dtype=np.int64).ravel()
     pos = np.searchsorted(ca.city_id, ids)
     if ids.size and (pos.max() >= ca.city_id.size or not np.array_equal(ca.city_id[pos], ids)):
         raise InputError("unknown city id in the request", field="city_id")
+    return pos
+
+
+def city_info(ca: CityArrays, ids: object, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """City, region, ISO code, position and population (plus ``extra`` columns) for city ids, in order."""
+    pos = positions(ca, ids)
     out = {"city": ca.names[pos], "region": ca.regions[pos], "country_iso2": ca.iso2[pos], "lat": ca.lat[pos],
            "lon": ca.lon[pos], "population": ca.population[pos]}  # fmt: skip
     out.update({c: ca.frame[c].to_numpy()[pos] for c in extra})

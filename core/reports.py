@@ -15,7 +15,7 @@ import pandas as pd
 from core import budget as bm
 from core import charts, exports, paths, whatif
 from core.errors import InputError
-from core.forecast import Prepared, ScoreWeights, evaluate
+from core.forecast import Prepared, ScoreWeights, evaluate, positions
 
 AGENT_LABELS = {
     "product_analyst": "Product Analyst", "market_profiler": "Market & City Profiler",
@@ -50,7 +50,7 @@ def report_type(name: str) -> ReportType:
 def ranking_charts(prep: Prepared, shown: pd.DataFrame, price: float, cost: float, weights: ScoreWeights) -> list[charts.Chart]:
     """The four charts of the ranking report: top cities, demand vs competition, price curve, countries."""
     n = min(20, len(shown))
-    idx = np.searchsorted(prep.ca.city_id, shown.head(n)["city_id"].to_numpy())
+    idx = positions(prep.ca, shown.head(n)["city_id"])
     ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
     curve = whatif.price_curve(ev, idx, whatif.price_grid(price, float(shown.iloc[0]["local_reference_price_usd"])))
     return [
@@ -84,7 +84,7 @@ def price_sensitivity(prep: Prepared, shown: pd.DataFrame, n: int, steps: tuple[
     ev = evaluate(prep)
     rows = []
     for rec in shown.head(n).itertuples(index=False):
-        idx = np.searchsorted(prep.ca.city_id, np.array([rec.city_id]))
+        idx = positions(prep.ca, [rec.city_id])
         curve = whatif.price_curve(ev, idx, np.array([prep.product.price * s for s in steps]))
         row: dict[str, object] = {"City": rec.city, "Country": rec.country_iso2}
         for s, profit in zip(steps, curve["profit"], strict=True):

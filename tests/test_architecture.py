@@ -50,3 +50,15 @@ def test_agents_import_no_ui_or_sdk_except_the_writer() -> None:
         assert "streamlit" not in names, path
         if path.name != "writers.py":
             assert "openai" not in names, f"{path.name}: only agents/writers.py talks to the LLM"
+
+
+def test_views_do_no_index_lookups_on_the_engines_arrays() -> None:
+    """Pages ask core for positions (core.forecast.positions) instead of searching the engine's arrays."""
+    for path in (paths.ROOT / "views").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "searchsorted" not in text and ".city_id[" not in text, path
+
+
+def test_results_page_has_one_module_per_view() -> None:
+    names = {p.stem for p in (paths.ROOT / "views" / "results_views").glob("*_view.py")}
+    assert names == {"map_view", "ranking_view", "why_view", "charts_view", "agents_view", "export_view"}

@@ -1,0 +1,80 @@
+"""Results -> Export: CSV, Excel, parameters, PDF, and deep reports to buy."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from core import deep_reports, exports, reports
+from core.errors import AppError
+from core.forecast import ScoreWeights
+from views import _ui
+from views.results_views.context import ResultsContext
+
+
+def render(ctx: ResultsContext, shown, price: float, cost: float, weights: ScoreWeights) -> None:
+    st.markdown("Both files reproduce exactly the ranking shown (filters and what-if values applied).")
+    slug = "".join(ch if ch.isalnum() else "_" for ch in ctx.product.name)[:40] or "forecast"
+    tier = ctx.user.plan if ctx.user else None
+    st.download_button("Download CSV", exports.csv_bytes(shown, tier), f"{slug}_ranking.csv", "text/csv",
+                       key="rs_csv", icon=":material/table:", on_click="ignore")  # fmt: skip
+    meta = exports.csv_metadata(ctx.product.model_dump(mode="json"), {"price": price, "unit_cost": cost,
+                                "weights": weights.model_dump()}, ctx.scope, tier.name if tier else None,
+                                datetime.now(UTC))  # fmt: skip
+    st.download_button("Download Excel", lambda: exports.xlsx_bytes(shown, meta, tier), f"{slug}_ranking.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="rs_xlsx",
+                       icon=":material/grid_on:", on_click="ignore",
+                       help="The ranking on one sheet, the parameters that produced it on a second")  # fmt: skip
+    st.download_button("Download parameters (JSON)", json.dumps(meta, indent=2, ensure_ascii=False),
+                       f"{slug}_ranking_parameters.json", "application/json", key="rs_meta",
+                       icon=":material/data_object:", on_click="ignore",
+                       help="What produced the CSV: product, price, cost, ships-from, scope, plan, date")  # fmt: skip
+
+    def build_pdf() -> bytes:
+        report = reports.ranking_report(ctx.prep, shown, _ui.agent_results(ctx.forecast_id), price=price, cost=cost,
+                                        weights=weights, depth=tier.report_depth if tier else "full", scope=ctx.scope,
+                                        branding=_ui.user_branding())  # fmt: skip
+        return exports.pdf_bytes(report, tier)
+
+    st.download_button("Download PDF report", build_pdf, f"{slug}_report.pdf", "application/pdf",
+                       key="rs_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip
+    if ctx.user is not None:
+        _deep_reports(ctx)
+
+
+def _deep_reports(ctx: ResultsContext) -> None:
+    """Buy a deep report of this forecast (any plan); paid ones are built once and downloadable again."""
+    st.markdown("**Deep report**: every agent at full depth, more cities, price and ad-budget sensitivity, method "
+                "and sources, on your white-label if you have it.")  # fmt: skip
+    types = reports.report_types()
+    c1, c2 = st.columns([3, 1])
+    kind = c1.selectbox("Deep report type", list(types), key="rs_deep_type",
+                        format_func=lambda k: f"{k.capitalize()} - ${types[k].price_usd:,.0f}: {types[k].description}")  # fmt: skip
+    if c2.button("Buy deep report", key="rs_deep_buy"):
+        try:
+            info = deep_reports.create(_ui.db(), _ui.get_settings(), ctx.user, ctx.forecast_id, kind)
+            if info.status == "paid":  # demo mode: paid at once
+                with st.spinner("Running the agents at full depth and writing the report ..."):
+                    info = _ui.build_deep_report(info.id)
+        except AppError as exc:
+            st.error(str(exc))
+        else:
+            if info.checkout_url:
+                st.link_button("Continue to Stripe to pay for the report", info.checkout_url, type="primary")
+                st.caption("The report is built once Stripe confirms the payment; it then appears below.")
+    for info in [r for r in deep_reports.list_for(_ui.db(), ctx.user.id) if r.forecast_id == ctx.forecast_id]:
+        label = f"{info.report_type.capitalize()} deep report, {info.created_at:%Y-%m-%d %H:%M} UTC"
+        if info.status == "ready":
+            st.download_button(f"Download {label}", lambda rid=info.id: deep_reports.pdf(_ui.db(), ctx.user.id, rid) or b"",
+                               f"deep_report_{info.id[:8]}.pdf", "application/pdf", key=f"rs_deep_{info.id}",
+                               icon=":material/description:", on_click="ignore")  # fmt: skip
+        elif info.status == "paid" and st.button(f"Build {label} (paid)", key=f"rs_deep_build_{info.id}"):
+            try:
+                _ui.build_deep_report(info.id)
+            except AppError as exc:
+                st.error(str(exc))
+            st.rerun()
+        elif info.status != "paid":
+            st.caption(f"{label}: {info.status.replace('_', ' ')}")

@@ -1,0 +1,59 @@
+"""Results -> Ranking: the analyst's columns first, the rest on request; a row selects the city."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from views.results_views.context import ResultsContext
+
+TABLE_LABELS = {  # column -> (label, shown by default): what an analyst reads first is on by default
+    "rank": ("#", True), "city": ("City", True), "country_iso2": ("Country", True),
+    "opportunity_score": ("Opportunity", True), "expected_units_month": ("Units/mo", True),
+    "expected_revenue_usd_month": ("Revenue/mo", True), "profit_usd_month": ("Profit/mo", True),
+    "loss_making": ("Loses money", True), "recommended_price_usd": ("Rec. price", True),
+    "region": ("Region", False), "population": ("Population", False), "demand_score": ("Demand", False),
+    "competition_index": ("Competition", False), "profitability_score": ("Profitability", False),
+    "expected_units_low": ("Units low", False), "expected_units_high": ("Units high", False),
+    "good_price_low_usd": ("Good price from", False), "good_price_high_usd": ("Good price to", False),
+    "city_id": ("GeoNames id", False),
+}  # fmt: skip
+TABLE_COLUMNS = list(TABLE_LABELS)
+CALIBRATED_COLUMNS = ["calibrated_prediction", "prior_rank"]
+
+
+def render(ctx: ResultsContext, shown) -> None:
+    extra = [c for c, (_label, default) in TABLE_LABELS.items() if not default]
+    more = st.multiselect("More columns", extra, key="rs_more_cols", format_func=lambda c: TABLE_LABELS[c][0])
+    columns = [c for c, (_label, default) in TABLE_LABELS.items() if default or c in more or c == "city_id"]
+    grid = st.dataframe(
+        shown[columns + [c for c in CALIBRATED_COLUMNS if c in shown.columns]], hide_index=True, on_select="rerun",
+        selection_mode="single-row", key="rs_table", height=560,
+        column_config={
+            "rank": st.column_config.NumberColumn("#", format="%d"),
+            "city": "City", "region": "Region", "country_iso2": "Country",
+            "population": st.column_config.NumberColumn("Population", format="localized"),
+            "opportunity_score": st.column_config.ProgressColumn("Opportunity", min_value=0, max_value=100, format="%.1f"),
+            "demand_score": st.column_config.NumberColumn("Demand", format="%.1f"),
+            "competition_index": st.column_config.NumberColumn("Competition", format="%.1f"),
+            "profitability_score": st.column_config.NumberColumn("Profitability", format="%.1f"),
+            "expected_units_month": st.column_config.NumberColumn("Units/mo", format="%.1f"),
+            "expected_units_low": st.column_config.NumberColumn("Units low", format="%.1f"),
+            "expected_units_high": st.column_config.NumberColumn("Units high", format="%.1f"),
+            "expected_revenue_usd_month": st.column_config.NumberColumn("Revenue/mo", format="dollar"),
+            "profit_usd_month": st.column_config.NumberColumn("Profit/mo", format="dollar",
+                                                              help="Before acquisition cost"),
+            "loss_making": st.column_config.CheckboxColumn("Loses money"),
+            "recommended_price_usd": st.column_config.NumberColumn("Rec. price", format="$%.2f"),
+            "good_price_low_usd": st.column_config.NumberColumn("Good price from", format="$%.2f",
+                                                                help="Prices earning 95 % of the best profit"),
+            "good_price_high_usd": st.column_config.NumberColumn("Good price to", format="$%.2f"),
+            # the id travels with every row (selection, tests) and is shown only when asked for
+            "city_id": st.column_config.NumberColumn("GeoNames id", format="%d") if "city_id" in more else None,
+        },
+    )  # fmt: skip
+    rows = grid.selection.rows if grid is not None else []
+    if rows:
+        picked = int(shown.iloc[rows[0]]["city_id"])
+        if picked != st.session_state.get("rs_city"):
+            st.session_state["rs_city"] = picked
+            st.rerun(scope="fragment")

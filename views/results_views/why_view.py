@@ -1,0 +1,36 @@
+"""Results -> Why this score: the selected city's score terms, facts and profile."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import charts, whatif
+from views import _ui
+from views.results_views.context import ResultsContext
+
+
+def render(ctx: ResultsContext, row) -> None:
+    st.markdown(f"#### #{int(row['rank'])} {row['city']}, {row['region']} ({row['country_iso2']})")
+    s1, s2, s3, s4 = st.columns(4)
+    s1.metric("Opportunity", f"{row['opportunity_score']:.1f}")
+    s2.metric("Demand", f"{row['demand_score']:.1f}")
+    s3.metric("Competition", f"{row['competition_index']:.1f}")
+    s4.metric("Profitability", f"{row['profitability_score']:.1f}")
+    parts = whatif.score_breakdown(row)
+    st.plotly_chart(charts.breakdown_figure(parts), key="rs_why_chart")
+    st.caption("Demand terms are points relative to the median city; the other scores' terms add up to the score.")
+    facts = {
+        "Online buyers": f"{row['online_buyers']:,.0f}",
+        "Spend per buyer (category, US$/yr)": f"{row['spend_per_buyer_usd_year']:,.0f}",
+        "Market size (US$/month)": f"{row['market_size_usd_month']:,.0f}",
+        "Local reference price": f"${row['local_reference_price_usd']:,.2f}",
+        "Age fit": f"{row['age_fit']:.2f}",
+        "Delivery days": f"{row['delivery_days']:.1f}",
+        "Shipping per unit": f"${row['shipping_cost_usd']:,.2f}",
+        "Total unit cost": f"${row['total_unit_cost_usd']:,.2f}",
+        "Margin": f"{100 * row['margin_rate']:.1f} %",
+        "Expected units (low-high)": f"{row['expected_units_month']:,.1f} ({row['expected_units_low']:,.1f}-"
+        f"{row['expected_units_high']:,.1f})",
+    }
+    st.dataframe({"term": list(facts), "value": list(facts.values())}, hide_index=True)
+    _ui.city_detail(int(row["city_id"]))
