@@ -280,6 +280,18 @@ def prepared(forecast_id: str, product):
 AGENT_LABELS = reports.AGENT_LABELS
 
 
+def preload_plotly() -> None:
+    """Mount one blank 1-pixel plotly chart, so the browser loads plotly's code (a lazily loaded part of
+    Streamlit's frontend, ~2 s) while the user reads the map: the first chart view (Why this score after
+    a map click, Charts) then draws in ~0.8 s instead of ~2 s (measured in headless Chromium)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(layout={"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+                            "xaxis": {"visible": False}, "yaxis": {"visible": False}})  # fmt: skip
+    with st.container(height=1, border=False):
+        st.plotly_chart(fig, key="_plotly_preload", config={"displayModeBar": False, "staticPlot": True})
+
+
 def user_branding():
     """The signed-in user's white-label settings for exports (None: ours)."""
     from core import branding

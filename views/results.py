@@ -52,6 +52,7 @@ st.caption(
 )
 
 
+_ui.preload_plotly()
 calibrations = repo.list_calibrations(_ui.db(), user.id if user else None)  # read once, not per slider move
 
 
