@@ -367,3 +367,53 @@ def test_white_label_add_on_through_stripe_leaves_the_plan_alone(sqlite_db) -> N
         {"id": f"evt_{uuid.uuid4().hex[:8]}", "type": "customer.subscription.deleted", "data": {"object": sub}}))
     assert gone.status == 200 and not branding.get(sqlite_db, user.id).active
     assert accounts.get_user(sqlite_db, user_id=user.id).tier == "master"  # the add-on's end is not the plan's
+
+
+def test_two_api_servers_share_one_rate_limit_on_postgresql(pg_db) -> None:
+    """Two `python -m api` processes on one PostgreSQL: a key's minute budget is spent across both."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    user = new_user(pg_db, "pro")
+    info, token = apikeys.create_key(pg_db, user, "two servers")
+    limit = get_tier("pro").api_requests_per_minute
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    env = os.environ | {"DATABASE_URL": pg_db.url}
+    servers = [subprocess.Popen([sys.executable, "-m", "api", "--port", str(p)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for p in ports]  # fmt: skip
+
+    def get(port: int) -> int:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/subscriptions/me", headers=bearer(token))
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        for port in ports:  # both up (these two requests count too)
+            for _ in range(240):
+                try:
+                    if get(port) == 200:
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                pytest.fail("an API server did not start")
+        for _attempt in range(3):  # retried only if the minute turns over mid-test
+            window = int(time.time() // ratelimit.WINDOW_S)
+            with pg_db.session() as s:
+                s.merge(models.RateCount(key_id=info.id, window=window, count=limit - 4))
+            statuses = [get(ports[i % 2]) for i in range(6)]  # alternate between the two servers
+            if int(time.time() // ratelimit.WINDOW_S) == window:
+                break
+        assert statuses == [200, 200, 200, 200, 429, 429], statuses
+    finally:
+        for s in servers:
+            s.terminate()
+            s.wait(timeout=30)
