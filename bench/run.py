@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.citydata import city_arrays_from_db
 from core.db.database import Database
-from core.forecast import evaluate, order, prepare, rank, validate_product
+from core.forecast import evaluate, order, positions, prepare, rank, validate_product
 from core.settings import load_settings
 
 
@@ -79,7 +79,7 @@ def bench_app(ca, prep) -> None:
 
     def slider_charts_view() -> None:
         ev, shown = engine_and_table()
-        idx = np.searchsorted(ca.city_id, shown.head(20)["city_id"].to_numpy())
+        idx = positions(ca, shown.head(20)["city_id"])
         curve = whatif.price_curve(ev, idx, whatif.price_grid(33.0, 35.0))
         for spec in (charts.top_cities_bar(shown), charts.demand_vs_competition(shown),
                      charts.price_curve_chart(curve, 33.0, whatif.best_price(curve), "t"),
