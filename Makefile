@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 API_PORT ?= 8000
 
-.PHONY: run api test seed data bench lint setup clean mutate
+.PHONY: run api test seed data bench bench-scale load cluster lint setup clean mutate
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ data: $(STAMP)
 
 bench: seed
 	DEMO_MODE=$(DEMO) $(BIN)/python bench/run.py
+
+# Ranking time and memory against the number of cities (34k real, 100k and 1M synthetic).
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
+
+# Two app and two API replicas on one PostgreSQL behind nginx (apt-get install nginx-light); Ctrl-C stops.
+cluster: $(STAMP)
+	DEMO_MODE=$(DEMO) $(BIN)/python deploy/cluster.py
 
 # Mutation testing of the agents and their cores ([tool.mutmut] in pyproject.toml); prints the kill rate.
 mutate: $(STAMP)

@@ -58,7 +58,6 @@ def bench_agents(ca, product) -> None:
 
 def bench_app(ca, prep) -> None:
     """The server-side work of one what-if slider change, and the PDF report."""
-    import numpy as np
     import pydeck as pdk
 
     from core import charts, exports, paths, whatif
