@@ -45,6 +45,11 @@ bench: seed
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
 
+# N analysts at once in headless Chromium against one app process on PostgreSQL (docs/performance.md).
+LEVELS ?= 1,5,10,20,40
+load: $(STAMP)
+	$(BIN)/python bench/load.py --levels $(LEVELS)
+
 # Two app and two API replicas on one PostgreSQL behind nginx (apt-get install nginx-light); Ctrl-C stops.
 cluster: $(STAMP)
 	DEMO_MODE=$(DEMO) $(BIN)/python deploy/cluster.py

@@ -24,7 +24,8 @@ PAGES = {
         ("views/calibrate.py", "Calibrate", ":material/tune:"),
     ],
     "Data": [("views/city_explorer.py", "City Explorer", ":material/travel_explore:")],
-    "Account": [("views/account.py", "Account", ":material/person:")],
+    "Account": [("views/account.py", "Account", ":material/person:"),
+                ("views/connections.py", "Connections", ":material/storefront:")],
     "Admin": [("views/admin.py", "Admin", ":material/admin_panel_settings:")],
 }
 
@@ -83,6 +84,20 @@ def _login(auth, db) -> None:
         # component answers once the cookie is written, and that answer reruns the script into the app.
         accounts.record_login(db, st.session_state["username"], success=True)
         st.success("Signed in. Opening the app ...")
+        st.session_state["_login_waits"] = 0
+        _open_app_after_login()
+
+
+@st.fragment(run_every=2.0)
+def _open_app_after_login() -> None:
+    """Fallback for a browser whose cookie component never answers (blocked iframe, very slow
+    machine): two seconds after login, open the app anyway (the session is signed in; only the
+    cookie that survives a refresh may be missing)."""
+    waits = st.session_state.get("_login_waits", 0)
+    st.session_state["_login_waits"] = waits + 1
+    if waits >= 1 and st.session_state.get("authentication_status"):
+        log.info("login: the cookie component did not answer within 2 s; opening the app")
+        st.rerun()
     elif st.session_state.get("authentication_status") is False:
         st.error("E-mail or password is incorrect.")
 

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = Field(
         default=None, description="Override of Stripe's API base URL (tests point it at a local fake)."
     )
+    shopify_api_base: str | None = Field(
+        default=None, description="Override of the Shopify shop URL (tests point it at a local fake)."
+    )
+    etsy_api_base: str | None = Field(
+        default=None, description="Override of Etsy's API and token URL base (tests point it at a local fake)."
+    )
     stripe_price_basic: str | None = Field(default=None, description="Stripe price ID of the Basic plan.")
     stripe_price_pro: str | None = Field(default=None, description="Stripe price ID of the Pro plan.")
     stripe_price_master: str | None = Field(default=None, description="Stripe price ID of the Master plan.")
@@ -58,6 +64,9 @@ class Settings(BaseSettings):
     stripe_link_master: str | None = Field(default=None, description="Stripe Payment Link of the Master plan.")
     cookie_key: SecretStr | None = Field(
         default=None, description="Key that signs the login cookie; required outside demo mode."
+    )
+    connector_key: SecretStr | None = Field(
+        default=None, description="Fernet key that encrypts marketplace credentials at rest; required outside demo mode."
     )
     app_base_url: str = Field(
         default="http://localhost:8501", description="Public URL of the app (Stripe return URLs)."

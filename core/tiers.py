@@ -89,8 +89,7 @@ def check_depth(tier: Tier, depth: str) -> str:
 def tier_table() -> pd.DataFrame:
     """The tier comparison shown on the Account page: only what the product does today.
 
-    Marketplace integrations and priority support stay in data/tiers.csv for when they exist; they
-    are not offered here until then.
+    Priority support stays in data/tiers.csv but is not offered here: nothing in the product provides it.
     """
 
     def fmt(v: int | None, unit: str = "") -> str:
@@ -107,5 +106,6 @@ def tier_table() -> pd.DataFrame:
         "API access": [f"yes, {t.api_requests_per_minute:,} requests/min" if t.api_access else "no" for t in all_tiers()],
         "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.custom_reports else "no" for t in all_tiers()],
         "Deep reports (each)": [deep for _t in all_tiers()],
+        "Marketplace connections (Shopify, Etsy)": [fmt(t.marketplace_integrations) for t in all_tiers()],
     }
     return pd.DataFrame(rows, index=[t.label for t in all_tiers()]).T

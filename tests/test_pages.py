@@ -11,7 +11,7 @@ from tests.helpers import login
 APP = paths.ROOT / "app.py"
 PAGES = [
     "views/new_forecast.py", "views/results.py", "views/history.py", "views/calibrate.py",
-    "views/city_explorer.py", "views/account.py", "views/admin.py",
+    "views/city_explorer.py", "views/account.py", "views/connections.py", "views/admin.py",
 ]  # fmt: skip
 
 

@@ -292,6 +292,12 @@ def preload_plotly() -> None:
         st.plotly_chart(fig, key="_plotly_preload", config={"displayModeBar": False, "staticPlot": True})
 
 
+@st.cache_resource
+def sync_jobs() -> dict:
+    """Marketplace syncs running in this process, by connection id (thread, orders so far)."""
+    return {}
+
+
 def user_branding():
     """The signed-in user's white-label settings for exports (None: ours)."""
     from core import branding

@@ -7,7 +7,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import calibration
+from core import calibration, connections
 from core.categories import all_categories
 from core.db import repo
 from core.errors import AppError
@@ -24,8 +24,21 @@ user = _ui.current_user()
 ca = _ui.cities()
 country_names = _ui.country_labels()
 
+my_connections = [c for c in connections.list_for(_ui.db(), user.id) if c.orders] if user else []
+source = "Sales file"
+if my_connections:
+    source = st.segmented_control("Sales from", ["Sales file", "Marketplace connections"], key="cal_source",
+                                  default="Sales file", required=True)  # fmt: skip
+
 with st.form("calibrate"):
-    upload = st.file_uploader("Sales file (CSV, UTF-8)", type=["csv", "txt"], key="cal_file")
+    if source == "Sales file":
+        upload = st.file_uploader("Sales file (CSV, UTF-8)", type=["csv", "txt"], key="cal_file")
+    else:
+        upload = None
+        labels = {c.id: f"{c.name} ({connections.KINDS[c.kind]}, {c.orders:,} orders)" for c in my_connections}
+        picked = st.multiselect("Connections", list(labels), default=list(labels)[:1], format_func=labels.get,
+                                key="cal_connections")  # fmt: skip
+        conn_measure = st.selectbox("Measure", ["units", "orders", "revenue"], key="cal_conn_measure")
     c1, c2, c3 = st.columns(3)
     category = c1.selectbox("Category", [c.name for c in all_categories()], key="cal_category")
     price = c2.number_input("Price (US$)", min_value=0.01, value=30.0, key="cal_price")
@@ -36,11 +49,16 @@ with st.form("calibrate"):
     run = st.form_submit_button("Calibrate", type="primary")
 
 if run:
-    if upload is None:
+    if source == "Sales file" and upload is None:
         st.error("Choose a sales file first.")
+    elif source != "Sales file" and not picked:
+        st.error("Choose at least one connection.")
     else:
         try:
-            rows, measure = calibration.read_sales(upload.getvalue(), upload.name)
+            if source == "Sales file":
+                rows, measure = calibration.read_sales(upload.getvalue(), upload.name)
+            else:
+                rows, measure = connections.sales(_ui.db(), user.id, picked, conn_measure), conn_measure
             product = validate_product(name=name or "sales", category=category, price=price, unit_cost=cost)
             with st.status("Calibrating ...", expanded=False) as status:
                 status.write("Matching cities and fitting the model")

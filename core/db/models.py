@@ -348,3 +348,36 @@ class CalibrationRecord(Base):
     report: Mapped[dict] = mapped_column(JSON, default=dict)
     predictions: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Connection(Base):
+    """A marketplace connection: its credentials encrypted (Fernet), its sync cursor and status."""
+
+    __tablename__ = "connections"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # shopify | etsy
+    name: Mapped[str] = mapped_column(String(200), default="")
+    credentials: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet token of the JSON credentials
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new | syncing | ok | error | revoked
+    cursor: Mapped[str | None] = mapped_column(String(500))
+    since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportedOrder(Base):
+    """One marketplace order reduced to what calibration needs (no names, e-mails or street addresses)."""
+
+    __tablename__ = "imported_orders"
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    city: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    amount: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,0 +1,156 @@
+"""`make load`: N analysts at once against one app process on PostgreSQL, in real headless Chromium.
+
+Each analyst (its own browser context) signs in, runs a forecast, moves the price slider, opens the
+map and downloads the CSV. Sessions start together (concurrency is real: one thread per browser, the
+app's script threads serve them at once). Printed per N: p50 / p95 seconds per action, errors, the
+server's CPU seconds and resident memory (RSS growth per session), and the first N at which the p95
+of a slider move passes 2 s. Bounded: --levels (default 1,5,10,20,40), one round per level, a time
+limit per action; localhost only (a throwaway PostgreSQL from pgserver unless DATABASE_URL is one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ACTIONS = ("login", "forecast", "slider", "map", "csv")
+
+
+def analyst(browser_path: str, args: list[str], url: str, i: int, out: dict, timeout_ms: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import choose, view, wait_idle
+
+    times: dict[str, float] = {}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=browser_path, headless=True, args=args)
+            page = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True).new_page()
+            page.set_default_timeout(timeout_ms)
+            t = time.perf_counter()
+            page.goto(url)
+            page.get_by_label("E-mail").first.fill("master@demo.local")
+            page.get_by_label("Password", exact=True).first.fill("demo-password")
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_label("Product name *").wait_for()
+            times["login"] = time.perf_counter() - t
+            page.get_by_label("Product name *").fill(f"Load tee {i}")
+            choose(page, "Category *", "Apparel & Accessories")
+            page.get_by_role("spinbutton", name="Price (US$) *").fill("30")
+            page.get_by_role("spinbutton", name="Unit cost (US$) *").fill("8")
+            wait_idle(page)
+            t = time.perf_counter()
+            page.get_by_role("button", name="Run forecast").click()
+            page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for()
+            times["forecast"] = time.perf_counter() - t
+            wait_idle(page)
+            before = page.locator("[data-testid='stMetric']", has_text="Units / month").first.inner_text()
+            t = time.perf_counter()
+            slider = page.get_by_role("slider", name="Price (US$)")
+            slider.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "old => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
+                ".find(e => e.innerText.includes('Units / month')); return m && m.innerText !== old; }", arg=before)
+            times["slider"] = time.perf_counter() - t
+            wait_idle(page)
+            t = time.perf_counter()
+            view(page, "Ranking")
+            view(page, "Map")
+            page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for()
+            times["map"] = time.perf_counter() - t
+            view(page, "Export")
+            t = time.perf_counter()
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="Download CSV").click()
+            dl.value.path()
+            times["csv"] = time.perf_counter() - t
+            browser.close()
+        out[i] = times
+    except Exception as exc:  # recorded as an error of this session; the others go on
+        step = next((a for a in ACTIONS if a not in times), "after csv")
+        out[i] = times | {"error": f"during {step}: {type(exc).__name__}: {str(exc).splitlines()[0][:100]}"}
+
+
+def p(values: list[float], q: float) -> float:
+    return float(statistics.quantiles(values, n=100, method="inclusive")[q - 1]) if len(values) > 1 else values[0]
+
+
+def main() -> int:
+    import psutil
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port
+
+    parser = argparse.ArgumentParser(description="load test: N analysts at once")
+    parser.add_argument("--levels", default="1,5,10,20,40")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds one action may take")
+    args = parser.parse_args()
+    if not CHROMIUM:
+        print("load: needs Debian's chromium (apt-get install chromium)")
+        return 2
+    env = dict(os.environ)
+    server = None
+    if not env.get("DATABASE_URL", "").startswith("postgresql"):
+        import pgserver
+
+        server = pgserver.get_server(ROOT / "var" / "load_pg", cleanup_mode="stop")
+        env["DATABASE_URL"] = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    env["DEMO_MODE"] = "true"
+    subprocess.run([sys.executable, "-m", "core", "seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                            "--server.headless", "true"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    proc = psutil.Process(app.pid)
+    crossed = None
+    print(f"{'N':>4} {'errors':>6} " + " ".join(f"{a + ' p50/p95 s':>20}" for a in ACTIONS) + f" {'CPU s':>7} {'RSS MB':>7} {'MB/session':>10}")
+    try:
+        for n in [int(x) for x in args.levels.split(",")]:
+            rss0, cpu0 = proc.memory_info().rss, sum(proc.cpu_times()[:2])
+            out: dict[int, dict] = {}
+            threads = [threading.Thread(target=analyst, args=(CHROMIUM, CHROMIUM_ARGS, url, i, out, int(args.timeout * 1000)))
+                       for i in range(n)]  # fmt: skip
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            rss1, cpu1 = proc.memory_info().rss, sum(proc.cpu_times()[:2])
+            errors = [o["error"] for o in out.values() if "error" in o]
+            cells = []
+            for a in ACTIONS:
+                vals = [o[a] for o in out.values() if a in o]
+                cells.append(f"{p(vals, 50):>9.2f}/{p(vals, 95):<9.2f}" if vals else f"{'-':>20}")
+                if a == "slider" and vals and crossed is None and p(vals, 95) > 2.0:
+                    crossed = n
+            print(f"{n:>4} {len(errors):>6} " + " ".join(f"{c:>20}" for c in cells)
+                  + f" {cpu1 - cpu0:>7.1f} {rss1 / 1e6:>7.0f} {(rss1 - rss0) / 1e6 / n:>10.1f}", flush=True)  # fmt: skip
+            for e in sorted(set(errors))[:3]:
+                print(f"      error: {e}")
+        print(f"slider p95 passes 2 s at N = {crossed}" if crossed else "slider p95 stayed under 2 s at every N tried")
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+        if server is not None:
+            server.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""Marketplace connections: credentials encrypted at rest, plan limits, resumable idempotent sync,
+and the imported orders as sales by city for calibration (the CSV path's matcher and report).
+
+Sync is page by page: each page's orders and the cursor after it are written in one transaction, so
+a sync stopped at any point (crash, restart) resumes from the last committed page and an order is
+stored once per connection (its id is the key; a repeated page inserts nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import func, select
+
+from core.accounts import UserInfo, as_utc
+from core.db import models
+from core.db.database import Database
+from core.db.repo import get_meta, set_meta
+from core.errors import AccessError, AppError, InputError, LimitError
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KINDS = {"shopify": "Shopify", "etsy": "Etsy"}
+CREDENTIAL_FIELDS = {"shopify": ("shop", "access_token"), "etsy": ("keystring", "shop_id", "access_token", "refresh_token")}
+DEMO_KEY_META = "demo_connector_key"
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    id: str
+    kind: str
+    name: str
+    status: str
+    orders: int
+    skipped: int
+    last_sync_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+
+def _info(c: models.Connection) -> ConnectionInfo:
+    return ConnectionInfo(c.id, c.kind, c.name, c.status, c.orders, c.skipped,
+                          as_utc(c.last_sync_at) if c.last_sync_at else None, c.last_error, as_utc(c.created_at))  # fmt: skip
+
+
+def fernet(db: Database, settings: Settings) -> Fernet:
+    """The credential cipher: CONNECTOR_KEY, or (demo mode only) a key generated once and stored."""
+    if settings.connector_key is not None:
+        try:
+            return Fernet(settings.connector_key.get_secret_value().encode())
+        except ValueError as exc:
+            raise AccessError("CONNECTOR_KEY is not a Fernet key (32 url-safe base64 bytes: "
+                              "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')") from exc  # fmt: skip
+    if not settings.is_demo:
+        raise AccessError("CONNECTOR_KEY is not set: outside demo mode marketplace credentials are not stored "
+                          "without a key to encrypt them")  # fmt: skip
+    key = get_meta(db, DEMO_KEY_META)
+    if key is None:
+        key = Fernet.generate_key().decode()
+        set_meta(db, DEMO_KEY_META, key)
+    return Fernet(key.encode())
+
+
+def connection_limit(user: UserInfo) -> int | None:
+    return user.plan.marketplace_integrations
+
+
+def add(db: Database, settings: Settings, user: UserInfo, kind: str, credentials: dict, name: str = "",
+        since: datetime | None = None, test: Callable[[str, dict], str] | None = None) -> ConnectionInfo:  # fmt: skip
+    """Store a connection after ``test`` (connect and read the shop's name) succeeds; refuse past the
+    plan's number of connections."""
+    if kind not in KINDS:
+        raise InputError(f"unknown marketplace {kind!r}; use one of {', '.join(KINDS)}", field="kind")
+    missing = [f for f in CREDENTIAL_FIELDS[kind] if not str(credentials.get(f) or "").strip()]
+    if missing:
+        raise InputError(f"{KINDS[kind]} needs {', '.join(missing)}", field=missing[0])
+    limit = connection_limit(user)
+    with db.session() as s:
+        active = s.scalar(select(func.count()).select_from(models.Connection).where(
+            models.Connection.user_id == user.id, models.Connection.status != "revoked")) or 0  # fmt: skip
+    if limit is not None and active >= limit:
+        raise LimitError(f"the {user.plan.label} plan includes {limit} marketplace connection"
+                         f"{'s' if limit != 1 else ''}; remove one or upgrade on the Account page for more")  # fmt: skip
+    cipher = fernet(db, settings)
+    shop_name = test(kind, credentials) if test else ""
+    with db.session() as s:
+        row = models.Connection(user_id=user.id, kind=kind, name=(name or shop_name or KINDS[kind])[:200],
+                                credentials=cipher.encrypt(json.dumps(credentials).encode()), status="new",
+                                since=since)  # fmt: skip
+        s.add(row)
+        s.flush()
+        info = _info(row)
+    log.info("connection %s (%s) added for user %s", info.id, kind, user.id)
+    return info
+
+
+def list_for(db: Database, user_id: str) -> list[ConnectionInfo]:
+    with db.session() as s:
+        rows = s.scalars(select(models.Connection).where(models.Connection.user_id == user_id)
+                         .order_by(models.Connection.created_at)).all()  # fmt: skip
+        return [_info(r) for r in rows]
+
+
+def _own(s, user_id: str | None, connection_id: str) -> models.Connection:
+    row = s.get(models.Connection, connection_id)
+    if row is None or (user_id is not None and row.user_id != user_id):
+        raise AccessError("that connection does not exist or is not yours")
+    return row
+
+
+def revoke(db: Database, user_id: str, connection_id: str) -> None:
+    """Forget the credentials (overwritten) and stop syncing; imported orders stay for calibration."""
+    with db.session() as s:
+        row = _own(s, user_id, connection_id)
+        row.credentials, row.status, row.cursor = secrets.token_bytes(16), "revoked", None
+    log.info("connection %s revoked", connection_id)
+
+
+def credentials(db: Database, settings: Settings, connection_id: str, user_id: str | None = None) -> tuple[str, dict]:
+    with db.session() as s:
+        row = _own(s, user_id, connection_id)
+        if row.status == "revoked":
+            raise AccessError("this connection was removed; connect the shop again")
+        kind, blob = row.kind, row.credentials
+    try:
+        return kind, json.loads(fernet(db, settings).decrypt(blob))
+    except InvalidToken as exc:
+        raise AccessError("the stored credentials cannot be decrypted with this CONNECTOR_KEY; connect again") from exc
+
+
+def sync(db: Database, settings: Settings, connection_id: str, connector, user_id: str | None = None,
+         on_progress: Callable[[int, int], None] | None = None) -> ConnectionInfo:  # fmt: skip
+    """Import new orders page by page from the stored cursor (module doc). ``connector`` is a
+    connectors.base.Connector built from ``credentials``; renewed tokens are stored again."""
+    with db.session() as s:
+        row = _own(s, user_id, connection_id)
+        cursor, since, added = row.cursor, row.since, 0
+        row.status, row.last_error = "syncing", None
+    dialect_insert = _insert(db)
+    try:
+        for page in connector.pages(since, cursor):
+            with db.session() as s:
+                if page.orders:
+                    stmt = dialect_insert(models.ImportedOrder).values([
+                        {"connection_id": connection_id, "order_id": o.order_id, "created_at": o.created_at,
+                         "city": o.city[:200], "region": o.region[:200], "country": o.country, "quantity": o.quantity,
+                         "amount": o.amount} for o in page.orders]).on_conflict_do_nothing()  # fmt: skip
+                    added += max(s.execute(stmt).rowcount or 0, 0)
+                row = _own(s, None, connection_id)
+                row.cursor = page.next_cursor or _resume_cursor(connector, page, row.cursor)
+                row.skipped += page.skipped
+                row.orders = s.scalar(select(func.count()).select_from(models.ImportedOrder)
+                                      .where(models.ImportedOrder.connection_id == connection_id)) or 0  # fmt: skip
+                total = row.orders
+            if on_progress:
+                on_progress(total, added)
+    except AppError as exc:
+        _finish(db, settings, connection_id, connector, "error", str(exc))
+        log.warning("connection %s sync failed: %s", connection_id, exc)
+        raise
+    except Exception as exc:
+        _finish(db, settings, connection_id, connector, "error", f"unexpected {type(exc).__name__}; see the log")
+        log.exception("connection %s sync failed", connection_id)
+        raise
+    info = _finish(db, settings, connection_id, connector, "ok", None)
+    log.info("connection %s synced: %d new orders, %d in all", connection_id, added, info.orders)
+    return info
+
+
+def _resume_cursor(connector, page, previous: str | None) -> str | None:
+    """After the last page: where the next incremental sync starts. Offset APIs (Etsy) continue from the
+    count reached; cursor APIs (Shopify) from the last page's end cursor."""
+    return getattr(page, "resume", None) or previous
+
+
+def _finish(db: Database, settings: Settings, connection_id: str, connector, status: str, error: str | None) -> ConnectionInfo:
+    with db.session() as s:
+        row = _own(s, None, connection_id)
+        row.status, row.last_error, row.last_sync_at = status, error, datetime.now(UTC)
+        if row.status != "revoked" and hasattr(connector, "credentials"):
+            row.credentials = fernet(db, settings).encrypt(json.dumps(connector.credentials()).encode())
+        return _info(row)
+
+
+def _insert(db: Database):
+    if db.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def sales(db: Database, user_id: str, connection_ids: list[str], measure: str = "units") -> pd.DataFrame:
+    """Imported orders as the calibration's sales rows (the shape core.calibration.read_sales gives a
+    CSV): one row per city, region, country and month, with units, orders or revenue, and a row number
+    for the match report."""
+    if measure not in ("units", "orders", "revenue"):
+        raise InputError("measure is units, orders or revenue", field="measure")
+    with db.session() as s:
+        for cid in connection_ids:
+            _own(s, user_id, cid)
+        rows = s.execute(select(models.ImportedOrder.city, models.ImportedOrder.region, models.ImportedOrder.country,
+                                models.ImportedOrder.created_at, models.ImportedOrder.quantity,
+                                models.ImportedOrder.amount)
+                         .where(models.ImportedOrder.connection_id.in_(connection_ids))).all()  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["city", "region", "country", "created_at", "quantity", "amount"])
+    if frame.empty:
+        raise InputError("no orders imported yet: sync the connection first")
+    frame["period"] = pd.to_datetime(frame["created_at"], utc=True).dt.strftime("%Y-%m")
+    value = {"units": frame["quantity"], "orders": pd.Series(1, index=frame.index), "revenue": frame["amount"]}[measure]
+    frame[measure] = value.astype(float)
+    out = frame.groupby(["city", "country", "region", "period"], as_index=False)[measure].sum()
+    out.insert(0, "row", range(1, len(out) + 1))
+    return out
+
+
+def build_connector(settings: Settings, kind: str, creds: dict):
+    """The connector for these credentials (SHOPIFY_API_BASE / ETSY_API_BASE redirect it, for tests)."""
+    if kind == "shopify":
+        from connectors.shopify import ShopifyConnector
+
+        return ShopifyConnector(creds["shop"], creds["access_token"], base_url=settings.shopify_api_base)
+    if kind == "etsy":
+        from connectors.etsy import EtsyConnector
+
+        base = settings.etsy_api_base
+        return EtsyConnector(creds["keystring"], creds["shop_id"], creds["access_token"], creds["refresh_token"],
+                             base_url=base, token_url=f"{base.rstrip('/')}/v3/public/oauth/token" if base else None)  # fmt: skip
+    raise InputError(f"unknown marketplace {kind!r}", field="kind")
+
+
+def test_credentials(settings: Settings) -> Callable[[str, dict], str]:
+    """For ``add``: connect with the credentials and return the shop's name (ConnectorError if refused)."""
+    return lambda kind, creds: build_connector(settings, kind, creds).test_connection()
+
+
+def sync_stored(db: Database, settings: Settings, connection_id: str, user_id: str | None = None,
+                on_progress: Callable[[int, int], None] | None = None) -> ConnectionInfo:  # fmt: skip
+    """Sync a stored connection with its own (decrypted) credentials: the page's and the CLI's entry."""
+    kind, creds = credentials(db, settings, connection_id, user_id)
+    return sync(db, settings, connection_id, build_connector(settings, kind, creds), user_id, on_progress)

@@ -1,0 +1,143 @@
+"""Local HTTP servers speaking the Shopify Admin GraphQL and Etsy Open API v3 wire formats.
+
+They serve an in-memory list of orders with the documented shapes and can play the marketplace's
+awkward side: a THROTTLED GraphQL answer with its cost extension, 429 with Retry-After, 500s (an
+outage), an expired access token (401) that the OAuth token endpoint renews.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class _Server:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.fail_next: list[int] = []  # statuses to answer next, one per request (e.g. [429] or [500]*20)
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def reply(self, status: int, body: dict, headers: dict | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def body(self) -> bytes:
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def handle_one(self, method: str) -> None:
+                fake.requests.append((method, self.path))
+                raw = self.body() if method == "POST" else b""
+                if fake.fail_next:
+                    status = fake.fail_next.pop(0)
+                    return self.reply(status, {"errors": "slow down" if status == 429 else "internal error"},
+                                      {"Retry-After": "1"} if status == 429 else None)  # fmt: skip
+                return fake.route(self, method, raw)
+
+            def do_GET(self) -> None:
+                self.handle_one("GET")
+
+            def do_POST(self) -> None:
+                self.handle_one("POST")
+
+            def log_message(self, *_a) -> None:
+                pass
+
+        return Handler
+
+
+class FakeShopify(_Server):
+    def __init__(self, orders: list[dict], token: str = "shpat_test") -> None:
+        self.orders, self.token, self.throttle_next = orders, token, 0
+        super().__init__()
+
+    def route(self, h, method: str, raw: bytes) -> None:
+        if method != "POST" or not h.path.endswith("/admin/api/2025-10/graphql.json"):
+            return h.reply(404, {"errors": "Not Found"})
+        if h.headers.get("X-Shopify-Access-Token") != self.token:
+            return h.reply(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+        req = json.loads(raw)
+        cost = {"requestedQueryCost": 252, "actualQueryCost": 252,
+                "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1748, "restoreRate": 100.0}}
+        if self.throttle_next:
+            self.throttle_next -= 1
+            cost["throttleStatus"]["currentlyAvailable"] = 52
+            return h.reply(200, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                                 "extensions": {"cost": cost}})  # fmt: skip
+        if "shop" in req["query"] and "orders" not in req["query"]:
+            return h.reply(200, {"data": {"shop": {"name": "Fake Towels Ltd"}}, "extensions": {"cost": cost}})
+        v = req.get("variables") or {}
+        start = int(v.get("after") or 0)
+        first = int(v.get("first") or 50)
+        chunk = self.orders[start:start + first]
+        end = start + len(chunk)
+        return h.reply(200, {"data": {"orders": {
+            "edges": [{"cursor": str(start + i + 1), "node": node} for i, node in enumerate(chunk)],
+            "pageInfo": {"hasNextPage": end < len(self.orders), "endCursor": str(end) if chunk else None}}},
+            "extensions": {"cost": cost}})  # fmt: skip
+
+
+def shopify_order(i: int, city: str | None, province: str, country: str, qty: int = 1) -> dict:
+    node = {"id": f"gid://shopify/Order/{1000 + i}", "createdAt": f"2026-0{1 + i % 9}-1{i % 10}T10:00:00Z",
+            "currentTotalPriceSet": {"shopMoney": {"amount": f"{25 * qty:.2f}", "currencyCode": "EUR"}},
+            "lineItems": {"edges": [{"node": {"quantity": qty}}]}}  # fmt: skip
+    node["shippingAddress"] = None if city is None else {"city": city, "provinceCode": province, "countryCodeV2": country}
+    return node
+
+
+class FakeEtsy(_Server):
+    def __init__(self, receipts: list[dict], shop_id: str = "12345678") -> None:
+        self.receipts, self.shop_id = receipts, shop_id
+        self.valid_tokens, self.refreshes = {"good-token"}, 0
+        super().__init__()
+
+    def route(self, h, method: str, raw: bytes) -> None:
+        url = urlsplit(h.path)
+        if method == "POST" and url.path == "/v3/public/oauth/token":
+            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != "refresh-1":
+                return h.reply(400, {"error": "invalid_grant", "error_description": "refresh token is invalid"})
+            self.refreshes += 1
+            self.valid_tokens.add(f"renewed-{self.refreshes}")
+            return h.reply(200, {"access_token": f"renewed-{self.refreshes}", "token_type": "Bearer",
+                                 "expires_in": 3600, "refresh_token": "refresh-1"})  # fmt: skip
+        if h.headers.get("x-api-key") != "keystring-1":
+            return h.reply(403, {"error": "Invalid API key"})
+        if h.headers.get("Authorization", "").removeprefix("Bearer ") not in self.valid_tokens:
+            return h.reply(401, {"error": "invalid_token"})
+        if url.path == f"/v3/application/shops/{self.shop_id}":
+            return h.reply(200, {"shop_id": int(self.shop_id), "shop_name": "FakeTowelShop"})
+        if url.path == f"/v3/application/shops/{self.shop_id}/receipts":
+            q = {k: v[0] for k, v in parse_qs(url.query).items()}
+            offset, limit = int(q.get("offset", 0)), min(int(q.get("limit", 25)), 100)
+            return h.reply(200, {"count": len(self.receipts), "results": self.receipts[offset:offset + limit]})
+        return h.reply(404, {"error": "Not Found"})
+
+
+def etsy_receipt(i: int, city: str | None, state: str, country: str, qty: int = 1) -> dict:
+    return {"receipt_id": 900000 + i, "created_timestamp": 1767225600 + 3600 * i, "city": city, "state": state,
+            "country_iso": country, "name": "Buyer Name", "first_line": "1 Street",
+            "grandtotal": {"amount": 2500 * qty, "divisor": 100, "currency_code": "USD"},
+            "transactions": [{"transaction_id": i, "quantity": qty}]}  # fmt: skip

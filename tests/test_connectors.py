@@ -1,0 +1,206 @@
+"""Marketplace connectors against local servers speaking Shopify's and Etsy's wire formats: paging,
+throttling, token renewal, malformed orders, plan limits, encryption at rest, resumable idempotent
+sync, and orders -> match report -> calibration -> a ranking by it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from connectors.base import ConnectorError
+from connectors.etsy import EtsyConnector
+from connectors.shopify import ShopifyConnector
+from core import accounts, calibration, connections
+from core.db import models
+from core.errors import AccessError, LimitError
+from core.forecast import evaluate, prepare, validate_product
+from core.settings import load_settings
+from tests.fake_marketplaces import FakeEtsy, FakeShopify, etsy_receipt, shopify_order
+
+DEMO = load_settings(demo_mode=True, connector_key=None)
+
+
+def new_user(db, tier: str) -> accounts.UserInfo:
+    return accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@shop.example", "a-long-password", tier=tier)
+
+
+def german_orders(ca, n: int, seed: int = 3) -> list[tuple[str, str, str, int]]:
+    """``n`` orders over German cities, more in bigger ones (population^1.1 with noise)."""
+    rng = np.random.default_rng(seed)
+    de = ca.frame[ca.frame["country_iso2"] == "DE"].nlargest(300, "population")
+    w = de["population"].to_numpy() ** 1.1 * rng.lognormal(0, 0.3, len(de))
+    pick = rng.choice(len(de), size=n, p=w / w.sum())
+    return [(de.iloc[k]["name"], de.iloc[k]["admin1"], "DE", int(rng.integers(1, 4))) for k in pick]
+
+
+def no_sleep(waits: list[float]):
+    return waits.append
+
+
+def test_shopify_pages_throttle_429_and_bad_orders() -> None:
+    orders = [shopify_order(i, "Berlin", "BE", "DE") for i in range(600)]
+    orders[10] = shopify_order(10, None, "", "DE")  # digital order: no shipping address
+    orders[20]["createdAt"] = "not a date"  # malformed
+    with FakeShopify(orders) as fake:
+        fake.throttle_next, fake.fail_next = 1, [429]
+        waits: list[float] = []
+        shop = ShopifyConnector("towels.myshopify.com", "shpat_test", base_url=fake.url, sleep=no_sleep(waits))
+        assert shop.test_connection() == "Fake Towels Ltd"
+        pages = list(shop.pages(None, None))
+    assert [len(p.orders) + p.skipped for p in pages] == [250, 250, 100]
+    assert sum(len(p.orders) for p in pages) == 598 and sum(p.skipped for p in pages) == 2
+    assert pages[-1].next_cursor is None and pages[0].next_cursor == "250"
+    # 429: waited Retry-After (1 s); THROTTLED: (cost 252 - available 52) / restore 100 = 2 s
+    assert waits == [1.0, 2.0]
+    with FakeShopify(orders) as fake, pytest.raises(ConnectorError, match="refused the access token"):
+        ShopifyConnector("towels.myshopify.com", "wrong", base_url=fake.url).test_connection()
+
+
+def test_etsy_renews_an_expired_token_and_pages_by_offset() -> None:
+    receipts = [etsy_receipt(i, "Austin", "TX", "US", qty=2) for i in range(250)]
+    receipts[5]["country_iso"] = None
+    with FakeEtsy(receipts) as fake:
+        etsy = EtsyConnector("keystring-1", "12345678", "expired-token", "refresh-1", base_url=fake.url,
+                             token_url=f"{fake.url}/v3/public/oauth/token", sleep=no_sleep([]))  # fmt: skip
+        assert etsy.test_connection() == "FakeTowelShop"
+        pages = list(etsy.pages(None, None))
+        assert fake.refreshes == 1 and etsy.credentials()["access_token"] == "renewed-1"
+    assert [p.next_cursor for p in pages] == ["100", "200", None]
+    got = [o for p in pages for o in p.orders]
+    assert len(got) == 249 and got[0].quantity == 2 and got[0].amount == 50.0 and got[0].region == "TX"
+    # nothing personal is carried: the Order has no name or street fields
+    assert not {"name", "first_line"} & set(vars(got[0]))
+
+
+def test_connections_per_plan_encrypted_and_revocable(sqlite_db) -> None:
+    pro = new_user(sqlite_db, "pro")
+    creds = {"shop": "a.myshopify.com", "access_token": "shpat_secret_value"}
+    for i in range(3):
+        connections.add(sqlite_db, DEMO, pro, "shopify", creds, name=f"shop {i}")
+    with pytest.raises(LimitError, match="Pro plan includes 3 marketplace connections"):
+        connections.add(sqlite_db, DEMO, pro, "shopify", creds)
+    basic = new_user(sqlite_db, "basic")
+    connections.add(sqlite_db, DEMO, basic, "shopify", creds)
+    with pytest.raises(LimitError, match="1 marketplace connection;"):
+        connections.add(sqlite_db, DEMO, basic, "etsy", {"keystring": "k", "shop_id": "1", "access_token": "a",
+                                                         "refresh_token": "r"})  # fmt: skip
+    with sqlite_db.session() as s:
+        rows = s.scalars(select(models.Connection).where(models.Connection.user_id == pro.id)).all()
+        assert all(b"shpat_secret_value" not in r.credentials for r in rows)  # encrypted at rest
+        first = rows[0].id
+    assert connections.credentials(sqlite_db, DEMO, first, pro.id)[1] == creds
+    with pytest.raises(AccessError, match="CONNECTOR_KEY"):  # outside demo mode, no key: nothing stored
+        connections.add(sqlite_db, load_settings(demo_mode=False, connector_key=None), new_user(sqlite_db, "master"),
+                        "shopify", creds)  # fmt: skip
+    connections.revoke(sqlite_db, pro.id, first)
+    with pytest.raises(AccessError, match="removed"):
+        connections.credentials(sqlite_db, DEMO, first, pro.id)
+    connections.add(sqlite_db, DEMO, pro, "shopify", creds)  # a revoked connection frees its place
+    with pytest.raises(AccessError):
+        connections.credentials(sqlite_db, DEMO, first, basic.id)  # not someone else's
+
+
+def test_ten_thousand_orders_resume_after_an_outage_without_duplicates(sqlite_db, ca) -> None:
+    rows = german_orders(ca, 10_000)
+    orders = [shopify_order(i, c, r, k, q) for i, (c, r, k, q) in enumerate(rows)]
+    user = new_user(sqlite_db, "pro")
+    with FakeShopify(orders) as fake:
+        info = connections.add(sqlite_db, DEMO, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"})
+        shop = ShopifyConnector("t.myshopify.com", "shpat_test", base_url=fake.url, sleep=no_sleep([]))
+        progress: list[int] = []
+        original_pages = shop.pages
+
+        def outage_after_15_pages(since, cursor):  # the server goes down mid-import (20 x 500)
+            for n, page in enumerate(original_pages(since, cursor)):
+                yield page
+                if n == 14:
+                    fake.fail_next = [500] * 20
+        shop.pages = outage_after_15_pages
+        t0 = time.perf_counter()
+        with pytest.raises(ConnectorError, match="kept answering 500"):
+            connections.sync(sqlite_db, DEMO, info.id, shop, user.id, on_progress=lambda total, _n: progress.append(total))
+        assert progress[-1] == 15 * 250  # every committed page is kept
+        assert connections.list_for(sqlite_db, user.id)[0].status == "error"
+        fake.fail_next = []
+        shop = ShopifyConnector("t.myshopify.com", "shpat_test", base_url=fake.url, sleep=no_sleep([]))
+        done = connections.sync(sqlite_db, DEMO, info.id, shop, user.id)  # a restart resumes from the cursor
+        seconds = time.perf_counter() - t0
+        again = connections.sync(sqlite_db, DEMO, info.id, shop, user.id)  # nothing new: nothing added
+    assert done.orders == again.orders == 10_000 and done.status == "ok"
+    with sqlite_db.session() as s:
+        assert s.query(models.ImportedOrder).filter_by(connection_id=info.id).count() == 10_000
+    print(f"10,000 orders imported in {seconds:.1f} s (with a 15-page outage and resume)")
+
+    # Orders -> the CSV path's matcher and report -> calibration -> a ranking by it
+    sales = connections.sales(sqlite_db, user.id, [info.id], "units")
+    assert sales["units"].sum() == sum(q for *_x, q in rows)
+    product = validate_product(name="Towels", category="Home & Garden", price=25, unit_cost=10)
+    result = calibration.calibrate(sales, "units", evaluate(prepare(ca, product)), ["DE"])
+    assert result.report.matched_rows == len(sales) and not result.report.unmatched
+    assert set(sales["period"]) == {f"2026-0{m}" for m in range(1, 10)}  # per month, as the orders were dated
+    assert result.cv.spearman > result.cv.baseline_spearman - 0.05
+    top = result.predictions.head(5)["city"].tolist()
+    assert "Berlin" in top
+
+
+def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqlite_db, ca, monkeypatch) -> None:
+    """The Connections page end to end (AppTest, fake marketplaces): connect a Shopify store and an Etsy
+    shop, sync in the background with progress, a fourth connection refused with the plan message, then
+    calibrate from the imported orders on the Calibrate page."""
+    from tests.helpers import login
+
+    user = new_user(sqlite_db, "pro")
+    rows = german_orders(ca, 2_000)
+    shop_orders = [shopify_order(i, c, r, k, q) for i, (c, r, k, q) in enumerate(rows)]
+    receipts = [etsy_receipt(i, c, r, k, q) for i, (c, r, k, q) in enumerate(german_orders(ca, 300, seed=5))]
+    with FakeShopify(shop_orders) as shopify, FakeEtsy(receipts) as etsy:
+        monkeypatch.setenv("SHOPIFY_API_BASE", shopify.url)
+        monkeypatch.setenv("ETSY_API_BASE", etsy.url)
+        from views import _ui
+
+        _ui.get_settings.clear()
+        try:
+            at = login(user.email, "a-long-password")
+            at.switch_page("views/connections.py").run()
+            fields = {t.label: t for t in at.text_input}
+            fields["Shop domain"].input("towels.myshopify.com")
+            fields["Admin API access token"].input("shpat_test")
+            next(b for b in at.button if b.label == "Connect").click().run()
+            assert not at.exception and not at.error, [e.value for e in at.error]
+            at.segmented_control(key="cn_kind").set_value("etsy").run()
+            fields = {t.label: t for t in at.text_input}
+            fields["App keystring"].input("keystring-1")
+            fields["Shop id"].input("12345678")
+            fields["Access token"].input("good-token")
+            fields["Refresh token"].input("refresh-1")
+            next(b for b in at.button if b.label == "Connect").click().run()
+            assert not at.error, [e.value for e in at.error]
+            mine = connections.list_for(sqlite_db, user.id)
+            assert [c.name for c in mine] == ["Fake Towels Ltd", "FakeTowelShop"]
+            for c in mine:
+                at.button(key=f"cn_sync_{c.id}").click().run()
+                _ui.sync_jobs()[c.id]["thread"].join(timeout=60)
+                at.run()
+            assert [c.orders for c in connections.list_for(sqlite_db, user.id)] == [2_000, 300]
+            assert any("2,000 orders imported" in m.value for m in at.caption)
+            # a third is allowed on Pro, a fourth is refused with the plan's message
+            connections.add(sqlite_db, DEMO, user, "shopify", {"shop": "x.myshopify.com", "access_token": "shpat_test"})
+            at.segmented_control(key="cn_kind").set_value("shopify").run()
+            fields = {t.label: t for t in at.text_input}
+            fields["Shop domain"].input("towels.myshopify.com")
+            fields["Admin API access token"].input("shpat_test")
+            next(b for b in at.button if b.label == "Connect").click().run()
+            assert any("Pro plan includes 3 marketplace connections" in e.value for e in at.error)
+
+            at.switch_page("views/calibrate.py").run()
+            at.segmented_control(key="cal_source").set_value("Marketplace connections").run()
+            at.multiselect(key="cal_connections").set_value([c.id for c in mine])
+            next(b for b in at.button if b.label == "Calibrate").click().run()
+            assert not at.exception and not at.error, [e.value for e in at.error]
+            assert "calibration_id" in at.session_state
+        finally:
+            _ui.get_settings.clear()

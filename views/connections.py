@@ -1,0 +1,96 @@
+"""Connections: marketplace shops (Shopify, Etsy) whose orders feed calibration; add, sync, remove."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import streamlit as st
+
+from core import connections
+from core.errors import AppError
+from views import _ui
+
+st.title("Marketplace connections")
+st.caption("Connect a shop and its orders become sales by city for the Calibrate page (the same matching and "
+           "match report as a CSV). Only city, region, country, date, quantity and amount of each order are kept; "
+           "credentials are encrypted and never shown again.")  # fmt: skip
+user = _ui.current_user()
+db, settings = _ui.db(), _ui.get_settings()
+limit = connections.connection_limit(user)
+running = _ui.sync_jobs()
+
+mine = connections.list_for(db, user.id)
+active = [c for c in mine if c.status != "revoked"]
+st.markdown(f"**{len(active)}** of {limit if limit is not None else 'unlimited'} connections on the {user.plan.label} plan.")
+
+
+@st.fragment(run_every=1.0)
+def progress(connection_id: str) -> None:
+    job = running.get(connection_id)
+    if job is None:
+        return
+    if job["thread"].is_alive():
+        st.progress(0.0 if not job["total"] else 1.0, text=f"Importing: {job['total']:,} orders so far ({job['new']:,} new)")
+    else:
+        running.pop(connection_id, None)
+        st.rerun()  # the table below shows the finished sync
+
+
+for c in mine:
+    with st.container(border=True):
+        c1, c2 = st.columns([3, 1])
+        c1.markdown(f"**{c.name}** · {connections.KINDS.get(c.kind, c.kind)} · status **{c.status}**")
+        last = f"{c.last_sync_at:%Y-%m-%d %H:%M} UTC" if c.last_sync_at else "never"
+        c1.caption(f"{c.orders:,} orders imported · {c.skipped:,} without a usable shipping city · last sync {last}")
+        if c.last_error:
+            c1.error(c.last_error)
+        if c.status == "revoked":
+            continue
+        if c.id in running:
+            progress(c.id)
+        elif c.status == "syncing":
+            c1.warning("The last sync was interrupted; syncing again resumes where it stopped.")
+        if c.id not in running and c2.button("Sync now", key=f"cn_sync_{c.id}"):
+            job = {"total": c.orders, "new": 0}
+
+            def on_progress(total: int, new: int, job=job) -> None:
+                job["total"], job["new"] = total, new
+
+            def work(cid: str = c.id) -> None:
+                # A failure is stored on the connection as last_error and shown above after the rerun.
+                with contextlib.suppress(AppError):
+                    connections.sync_stored(db, settings, cid, user.id, on_progress)
+
+            job["thread"] = threading.Thread(target=work, daemon=True, name=f"sync-{c.id[:8]}")
+            running[c.id] = job
+            job["thread"].start()
+            st.rerun()
+        if c2.button("Remove", key=f"cn_remove_{c.id}", help="Forget the credentials; imported orders stay"):
+            connections.revoke(db, user.id, c.id)
+            st.rerun()
+
+st.subheader("Connect a shop")
+kind = st.segmented_control("Marketplace", list(connections.KINDS), format_func=connections.KINDS.get,
+                            key="cn_kind", default="shopify", required=True)  # fmt: skip
+with st.form("cn_add", clear_on_submit=False):
+    if kind == "shopify":
+        st.caption("A custom app's Admin API access token with the read_orders scope (Shopify admin -> Settings -> "
+                   "Apps and sales channels -> Develop apps).")  # fmt: skip
+        creds = {"shop": st.text_input("Shop domain", placeholder="my-shop.myshopify.com"),
+                 "access_token": st.text_input("Admin API access token", type="password")}  # fmt: skip
+    else:
+        st.caption("Your Etsy app's keystring, the shop id, and an OAuth access and refresh token with the "
+                   "transactions_r scope (Etsy's OAuth 2 with PKCE).")  # fmt: skip
+        creds = {"keystring": st.text_input("App keystring"), "shop_id": st.text_input("Shop id"),
+                 "access_token": st.text_input("Access token", type="password"),
+                 "refresh_token": st.text_input("Refresh token", type="password")}  # fmt: skip
+    name = st.text_input("Name (optional)")
+    if st.form_submit_button("Connect", type="primary"):
+        try:
+            info = connections.add(db, settings, user, kind, creds, name, test=connections.test_credentials(settings))
+        except AppError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Connected {info.name}. Sync it to import its orders.")
+            st.rerun()
