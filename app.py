@@ -86,6 +86,8 @@ def _login(auth, db) -> None:
         st.success("Signed in. Opening the app ...")
         st.session_state["_login_waits"] = 0
         _open_app_after_login()
+    elif st.session_state.get("authentication_status") is False:
+        st.error("E-mail or password is incorrect.")
 
 
 @st.fragment(run_every=2.0)
@@ -98,8 +100,6 @@ def _open_app_after_login() -> None:
     if waits >= 1 and st.session_state.get("authentication_status"):
         log.info("login: the cookie component did not answer within 2 s; opening the app")
         st.rerun()
-    elif st.session_state.get("authentication_status") is False:
-        st.error("E-mail or password is incorrect.")
 
 
 def remember_requested_page() -> None:
