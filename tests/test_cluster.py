@@ -51,14 +51,23 @@ def pinned_page(browser, url: str, port: int):
 
 
 def open_signed_in(page, url: str, heading: str) -> None:
-    """Go to ``url``; sign in on the login form if it shows (the login cookie may already sign in)."""
-    page.goto(url)
-    page.get_by_role("heading", name=heading).or_(page.get_by_label("E-mail")).first.wait_for()
-    if page.get_by_label("E-mail").count():
-        page.get_by_label("E-mail").first.fill("pro@demo.local")
-        page.get_by_label("Password", exact=True).first.fill("demo-password")
-        page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name=heading).wait_for()
+    """Go to ``url``; sign in on the login form if it shows (the login cookie may already sign in).
+    On a loaded 2-core machine the first attempt may time out; the page is then opened once more
+    (this test is about replicas; deep links and the cookie have their own tests in test_browser)."""
+    for attempt in range(2):
+        page.goto(url)
+        page.get_by_role("heading", name=heading).or_(page.get_by_label("E-mail")).first.wait_for()
+        if page.get_by_label("E-mail").count():
+            page.get_by_label("E-mail").first.fill("pro@demo.local")
+            page.get_by_label("Password", exact=True).first.fill("demo-password")
+            page.get_by_role("button", name="Log in").click()
+        try:
+            page.get_by_role("heading", name=heading).wait_for(timeout=45_000)
+            return
+        except Exception:
+            if attempt:
+                page.screenshot(path=str(ARTIFACTS / "cluster_failure.png"), full_page=True)
+                raise
 
 
 def listed(page, name: str) -> None:
