@@ -242,7 +242,7 @@ def test_login_cookie_is_written_under_cpu_load_and_survives_reload(fresh_page, 
     assert pg.get_by_label("E-mail").count() == 0
 
 
-def test_deep_link_lands_where_it_points_after_login(fresh_page, app_url: str) -> None:
+def test_deep_link_lands_where_it_points_after_login(fresh_page, app_url: str, cpu_load) -> None:
     pg = fresh_page
     pg.goto(f"{app_url}/history")
     pg.get_by_label("E-mail").first.wait_for()
