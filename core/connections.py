@@ -28,8 +28,11 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-KINDS = {"shopify": "Shopify", "etsy": "Etsy"}
-CREDENTIAL_FIELDS = {"shopify": ("shop", "access_token"), "etsy": ("keystring", "shop_id", "access_token", "refresh_token")}
+KINDS = {"shopify": "Shopify", "etsy": "Etsy", "amazon": "Amazon"}
+CREDENTIAL_FIELDS = {
+    "shopify": ("shop", "access_token"), "etsy": ("keystring", "shop_id", "access_token", "refresh_token"),
+    "amazon": ("client_id", "client_secret", "refresh_token", "marketplace_ids", "region"),
+}  # fmt: skip
 DEMO_KEY_META = "demo_connector_key"
 
 
@@ -234,6 +237,13 @@ def build_connector(settings: Settings, kind: str, creds: dict):
         base = settings.etsy_api_base
         return EtsyConnector(creds["keystring"], creds["shop_id"], creds["access_token"], creds["refresh_token"],
                              base_url=base, token_url=f"{base.rstrip('/')}/v3/public/oauth/token" if base else None)  # fmt: skip
+    if kind == "amazon":
+        from connectors.amazon import AmazonConnector
+
+        base = settings.amazon_api_base
+        return AmazonConnector(creds["client_id"], creds["client_secret"], creds["refresh_token"], creds["marketplace_ids"],
+                               creds.get("region") or "eu", base_url=base,
+                               token_url=f"{base.rstrip('/')}/auth/o2/token" if base else None)  # fmt: skip
     raise InputError(f"unknown marketplace {kind!r}", field="kind")
 
 

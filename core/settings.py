@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     etsy_api_base: str | None = Field(
         default=None, description="Override of Etsy's API and token URL base (tests point it at a local fake)."
     )
+    amazon_api_base: str | None = Field(
+        default=None, description="Override of the SP-API endpoint and LWA token URL base (tests point it at a local fake)."
+    )
     stripe_price_basic: str | None = Field(default=None, description="Stripe price ID of the Basic plan.")
     stripe_price_pro: str | None = Field(default=None, description="Stripe price ID of the Pro plan.")
     stripe_price_master: str | None = Field(default=None, description="Stripe price ID of the Master plan.")

@@ -106,6 +106,6 @@ def tier_table() -> pd.DataFrame:
         "API access": [f"yes, {t.api_requests_per_minute:,} requests/min" if t.api_access else "no" for t in all_tiers()],
         "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.custom_reports else "no" for t in all_tiers()],
         "Deep reports (each)": [deep for _t in all_tiers()],
-        "Marketplace connections (Shopify, Etsy)": [fmt(t.marketplace_integrations) for t in all_tiers()],
+        "Marketplace connections (Shopify, Etsy, Amazon)": [fmt(t.marketplace_integrations) for t in all_tiers()],
     }
     return pd.DataFrame(rows, index=[t.label for t in all_tiers()]).T

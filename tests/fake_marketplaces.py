@@ -141,3 +141,52 @@ def etsy_receipt(i: int, city: str | None, state: str, country: str, qty: int = 
             "country_iso": country, "name": "Buyer Name", "first_line": "1 Street",
             "grandtotal": {"amount": 2500 * qty, "divisor": 100, "currency_code": "USD"},
             "transactions": [{"transaction_id": i, "quantity": qty}]}  # fmt: skip
+
+
+class FakeAmazon(_Server):
+    """SP-API Orders v0 and Login with Amazon: NextToken pages, access tokens that expire."""
+
+    def __init__(self, orders: list[dict], page_size: int = 100) -> None:
+        self.orders, self.page_size = orders, page_size
+        self.issued: list[str] = []
+        self.expired: set[str] = set()
+        super().__init__()
+
+    def route(self, h, method: str, raw: bytes) -> None:
+        url = urlsplit(h.path)
+        if method == "POST" and url.path == "/auth/o2/token":
+            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            if (form.get("grant_type"), form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) != (
+                    "refresh_token", "amzn1.application-oa2-client.x", "secret-x", "Atzr|refresh"):  # fmt: skip
+                return h.reply(400, {"error": "invalid_grant", "error_description": "The request has an invalid grant parameter"})
+            token = f"Atza|token-{len(self.issued) + 1}"
+            self.issued.append(token)
+            return h.reply(200, {"access_token": token, "token_type": "bearer", "expires_in": 3600})
+        token = h.headers.get("x-amz-access-token")
+        if token not in self.issued or token in self.expired:
+            return h.reply(403 if token is None else 401, {"errors": [{"code": "Unauthorized",
+                                                                        "message": "Access to requested resource is denied."}]})  # fmt: skip
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/sellers/v1/marketplaceParticipations":
+            return h.reply(200, {"payload": [{"marketplace": {"id": "A1PA6795UKMFR9", "name": "Amazon.de"},
+                                              "participation": {"isParticipating": True}}]})  # fmt: skip
+        if url.path == "/orders/v0/orders":
+            if "MarketplaceIds" not in q or ("CreatedAfter" not in q and "NextToken" not in q):
+                return h.reply(400, {"errors": [{"code": "InvalidInput", "message": "CreatedAfter or NextToken is required"}]})
+            start = int(q["NextToken"].removeprefix("page-")) if "NextToken" in q else 0
+            chunk = self.orders[start:start + self.page_size]
+            end = start + len(chunk)
+            payload = {"Orders": chunk, "CreatedBefore": "2026-11-29T00:00:00Z"}
+            if end < len(self.orders):
+                payload["NextToken"] = f"page-{end}"
+            return h.reply(200, {"payload": payload}, {"x-amzn-RateLimit-Limit": "0.0167"})
+        return h.reply(404, {"errors": [{"code": "NotFound", "message": "Not found"}]})
+
+
+def amazon_order(i: int, city: str | None, region: str, country: str, qty: int = 1, status: str = "Shipped") -> dict:
+    order = {"AmazonOrderId": f"303-{i:07d}-1234567", "PurchaseDate": f"2026-0{1 + i % 9}-0{1 + i % 9}T08:00:00Z",
+             "OrderStatus": status, "NumberOfItemsShipped": qty, "NumberOfItemsUnshipped": 0,
+             "OrderTotal": {"CurrencyCode": "EUR", "Amount": f"{25.0 * qty:.2f}"}, "MarketplaceId": "A1PA6795UKMFR9"}  # fmt: skip
+    if city is not None:
+        order["ShippingAddress"] = {"City": city, "StateOrRegion": region, "CountryCode": country, "PostalCode": "10115"}
+    return order

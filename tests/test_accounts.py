@@ -60,7 +60,7 @@ def test_tier_table_matches_the_design() -> None:
     assert list(t.loc["Agent reports"]) == ["summary", "detailed", "full"]
     assert list(t.loc["API access"]) == ["no", "yes, 500 requests/min", "yes, 2,000 requests/min"]
     assert list(t.loc["White-label reports"]) == ["no", "no", "add-on $299/mo"]
-    assert list(t.loc["Marketplace connections (Shopify, Etsy)"]) == ["1", "3", "unlimited"]
+    assert list(t.loc["Marketplace connections (Shopify, Etsy, Amazon)"]) == ["1", "3", "unlimited"]
     # Only what exists is offered: no support promise, no marketplace the connectors do not reach.
     assert not {"Marketplace integrations", "Priority support", "Custom reports"} & set(t.index)
 

@@ -204,3 +204,40 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqli
             assert "calibration_id" in at.session_state
         finally:
             _ui.get_settings.clear()
+
+
+def test_amazon_lwa_token_nexttoken_pages_rate_limit_and_expiry(sqlite_db) -> None:
+    from connectors.amazon import AmazonConnector
+    from tests.fake_marketplaces import FakeAmazon, amazon_order
+
+    orders = [amazon_order(i, "München", "Bayern", "DE", qty=1 + i % 3) for i in range(250)]
+    orders[3] = amazon_order(3, "Köln", "NRW", "DE", status="Canceled")  # not a sale
+    orders[4] = amazon_order(4, None, "", "DE")  # no shipping address (e.g. a digital order)
+    with FakeAmazon(orders) as fake:
+        waits: list[float] = []
+        amz = AmazonConnector("amzn1.application-oa2-client.x", "secret-x", "Atzr|refresh", "A1PA6795UKMFR9",
+                              base_url=fake.url, token_url=f"{fake.url}/auth/o2/token", sleep=no_sleep(waits))  # fmt: skip
+        assert amz.test_connection() == "Amazon Amazon.de"
+        fake.fail_next = [429]  # the operation's rate limit
+        first = next(amz.pages(None, None))
+        fake.expired.add(amz.access_token)  # an hour later: the LWA token has expired
+        rest = list(amz.pages(None, first.next_cursor))
+    pages = [first, *rest]
+    assert [p.next_cursor for p in pages] == ["page-100", "page-200", None]
+    got = [o for p in pages for o in p.orders]
+    assert len(got) == 248 and sum(p.skipped for p in pages) == 2
+    assert got[0].city == "München" and got[0].region == "Bayern" and got[0].amount == 25.0
+    assert waits == [1.0] and len(fake.issued) == 2  # waited Retry-After; renewed the token once
+    with FakeAmazon(orders) as fake, pytest.raises(ConnectorError, match="refused the request"):
+        AmazonConnector("amzn1.application-oa2-client.x", "wrong", "Atzr|refresh", "A1PA6795UKMFR9",
+                        base_url=fake.url, token_url=f"{fake.url}/auth/o2/token").test_connection()  # fmt: skip
+    # through the stored-connection path: credentials encrypted, synced, sales by city
+    user = new_user(sqlite_db, "master")
+    with FakeAmazon(orders) as fake:
+        settings = load_settings(demo_mode=True, connector_key=None, amazon_api_base=fake.url)
+        info = connections.add(sqlite_db, settings, user, "amazon", {
+            "client_id": "amzn1.application-oa2-client.x", "client_secret": "secret-x", "refresh_token": "Atzr|refresh",
+            "marketplace_ids": "A1PA6795UKMFR9", "region": "eu"}, test=connections.test_credentials(settings))  # fmt: skip
+        done = connections.sync_stored(sqlite_db, settings, info.id, user.id)
+    assert done.orders == 248 and done.name == "Amazon Amazon.de"
+    assert connections.sales(sqlite_db, user.id, [info.id], "orders")["orders"].sum() == 248

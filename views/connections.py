@@ -79,6 +79,14 @@ with st.form("cn_add", clear_on_submit=False):
                    "Apps and sales channels -> Develop apps).")  # fmt: skip
         creds = {"shop": st.text_input("Shop domain", placeholder="my-shop.myshopify.com"),
                  "access_token": st.text_input("Admin API access token", type="password")}  # fmt: skip
+    elif kind == "amazon":
+        st.caption("Your SP-API application's Login with Amazon client id and secret, the seller's refresh token "
+                   "(from authorising the app; role: Orders), the marketplace ids and the region's endpoint.")  # fmt: skip
+        creds = {"client_id": st.text_input("LWA client id"),
+                 "client_secret": st.text_input("LWA client secret", type="password"),
+                 "refresh_token": st.text_input("Refresh token", type="password"),
+                 "marketplace_ids": st.text_input("Marketplace ids (comma-separated)", placeholder="A1PA6795UKMFR9"),
+                 "region": st.selectbox("Region", ["eu", "na", "fe"])}  # fmt: skip
     else:
         st.caption("Your Etsy app's keystring, the shop id, and an OAuth access and refresh token with the "
                    "transactions_r scope (Etsy's OAuth 2 with PKCE).")  # fmt: skip
