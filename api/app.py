@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # What a client gets per city: the ranking's headline columns (every column is in the CSV export).
 CITY_FIELDS = [
-    "rank", "city_id", "city", "admin1", "country_iso2", "lat", "lon", "population", "opportunity_score",
+    "rank", "city_id", "city", "region", "country_iso2", "lat", "lon", "population", "opportunity_score",
     "demand_score", "competition_index", "profitability_score", "expected_units_month", "expected_units_low",
     "expected_units_high", "expected_revenue_usd_month", "profit_usd_month", "unit_margin_usd",
     "recommended_price_usd", "good_price_low_usd", "good_price_high_usd", "delivery_days", "loss_making",

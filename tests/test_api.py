@@ -102,6 +102,7 @@ def test_forecast_matches_the_app_for_the_plan(sqlite_db, ca, demo_api, pro) -> 
 
     got = demo_api.get(f"/api/v1/forecasts/{body['id']}", headers=bearer(token)).json()
     assert got["cities"] == body["cities"] and got["product"]["name"] == PRODUCT["name"]
+    assert body["cities"][0]["region"] == shown.iloc[0]["region"]
     listed = demo_api.get("/api/v1/forecasts?per_page=1&page=1", headers=bearer(token)).json()
     assert listed["total"] == 2 and len(listed["items"]) == 1 and listed["items"][0]["id"] in (body["id"], app_id)
 
