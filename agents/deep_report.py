@@ -13,7 +13,7 @@ from core.db import repo
 from core.db.database import Database
 from core.forecast import CityArrays, prepare
 from core.reports import deep_report, report_type
-from core.service import product_from_params, result_table
+from core.service import product_from_params, result_limit, result_table
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def build(db: Database, ca: CityArrays, writer, report_id: str, user_id: str) ->
         request = {"product": product.model_dump(mode="json"), "countries": scope or None, "budget": None, "depth": "full"}
         agents = run_agents(AgentContext(ca, writer), request, db=db, forecast_id=record.id)
         kind = report_type(info.report_type)
-        shown = result_table(record, ca)
+        shown = result_table(record, ca).head(result_limit(get_user(db, user_id=user_id)))  # the plan's cities
         content = exports.pdf_bytes(deep_report(prepare(ca, product), shown, agents, kind, scope,
                                                 branding.for_reports(db, get_user(db, user_id=user_id))))  # fmt: skip
     except Exception as exc:

@@ -21,7 +21,7 @@ from core.db import repo
 from core.db.database import Database
 from core.errors import AccessError, AppError, DatabaseError, InputError, LimitError
 from core.forecast import CityArrays, prepare, validate_product
-from core.service import product_from_params, result_table, run_forecast
+from core.service import product_from_params, result_limit, result_table, run_forecast
 from core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                        "X-RateLimit-Remaining": "0"})  # fmt: skip
 
     def _table(user: UserInfo, forecast_id: str):
+        """A stored ranking as the app shows it to this user: at most the plan's cities (a forecast saved on
+        a bigger plan is cut to the current one, as on the Results page)."""
         record = repo.load_forecast(services.db, forecast_id, user.id)
-        return record, result_table(record, services.ca)
+        return record, result_table(record, services.ca).head(result_limit(user))
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:

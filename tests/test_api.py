@@ -418,3 +418,14 @@ def test_two_api_servers_share_one_rate_limit_on_postgresql(pg_db) -> None:
         for s in servers:
             s.terminate()
             s.wait(timeout=30)
+
+
+def test_a_forecast_saved_on_a_bigger_plan_is_cut_to_the_current_one(sqlite_db, demo_api) -> None:
+    user = new_user(sqlite_db, "master")
+    _i, token = apikeys.create_key(sqlite_db, user, "downgrade")
+    fid = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"]}, headers=bearer(token)).json()["id"]
+    accounts.set_tier(sqlite_db, user.email, "pro")
+    got = demo_api.get(f"/api/v1/forecasts/{fid}", headers=bearer(token)).json()
+    assert len(got["cities"]) == get_tier("pro").max_cities
+    csv = demo_api.get(f"/api/v1/forecasts/{fid}/export.csv", headers=bearer(token))
+    assert csv.status_code == 200 and len(pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")) == 50
