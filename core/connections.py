@@ -3,7 +3,9 @@ and the imported orders as sales by city for calibration (the CSV path's matcher
 
 Sync is page by page: each page's orders and the cursor after it are written in one transaction, so
 a sync stopped at any point (crash, restart) resumes from the last committed page and an order is
-stored once per connection (its id is the key; a repeated page inserts nothing).
+stored once per connection (its id is the key; a repeated page inserts nothing). A finished sync clears
+the cursor and remembers the newest order's date less a day: the next sync asks only for orders since
+then (every marketplace filters by creation date), and the overlap is deduplicated by order id.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from cryptography.fernet import Fernet, InvalidToken
@@ -34,6 +36,7 @@ CREDENTIAL_FIELDS = {
     "amazon": ("client_id", "client_secret", "refresh_token", "marketplace_ids", "region"),
 }  # fmt: skip
 DEMO_KEY_META = "demo_connector_key"
+INCREMENTAL_OVERLAP = timedelta(days=1)  # re-asked on the next sync: orders indexed late by the marketplace
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,13 @@ def sync(db: Database, settings: Settings, connection_id: str, connector, user_i
                          "amount": o.amount} for o in page.orders]).on_conflict_do_nothing()  # fmt: skip
                     added += max(s.execute(stmt).rowcount or 0, 0)
                 row = _own(s, None, connection_id)
-                row.cursor = page.next_cursor or _resume_cursor(connector, page, row.cursor)
                 row.skipped += page.skipped
+                if page.next_cursor is not None:
+                    row.cursor = page.next_cursor
+                else:  # done: the next sync asks for orders since the newest one (a day's overlap; ids dedupe)
+                    newest = s.scalar(select(func.max(models.ImportedOrder.created_at))
+                                      .where(models.ImportedOrder.connection_id == connection_id))  # fmt: skip
+                    row.cursor, row.since = None, (as_utc(newest) - INCREMENTAL_OVERLAP) if newest else row.since
                 row.orders = s.scalar(select(func.count()).select_from(models.ImportedOrder)
                                       .where(models.ImportedOrder.connection_id == connection_id)) or 0  # fmt: skip
                 total = row.orders
@@ -178,17 +186,13 @@ def sync(db: Database, settings: Settings, connection_id: str, connector, user_i
     return info
 
 
-def _resume_cursor(connector, page, previous: str | None) -> str | None:
-    """After the last page: where the next incremental sync starts. Offset APIs (Etsy) continue from the
-    count reached; cursor APIs (Shopify) from the last page's end cursor."""
-    return getattr(page, "resume", None) or previous
-
-
 def _finish(db: Database, settings: Settings, connection_id: str, connector, status: str, error: str | None) -> ConnectionInfo:
     with db.session() as s:
         row = _own(s, None, connection_id)
+        if row.status == "revoked":  # removed while syncing: stays removed, its credentials stay forgotten
+            return _info(row)
         row.status, row.last_error, row.last_sync_at = status, error, datetime.now(UTC)
-        if row.status != "revoked" and hasattr(connector, "credentials"):
+        if hasattr(connector, "credentials"):  # a renewed token is kept for the next sync
             row.credentials = fernet(db, settings).encrypt(json.dumps(connector.credentials()).encode())
         return _info(row)
 

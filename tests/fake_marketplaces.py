@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -89,18 +90,23 @@ class FakeShopify(_Server):
         if "shop" in req["query"] and "orders" not in req["query"]:
             return h.reply(200, {"data": {"shop": {"name": "Fake Towels Ltd"}}, "extensions": {"cost": cost}})
         v = req.get("variables") or {}
+        orders = self.orders
+        if v.get("query"):  # the search syntax the connector sends: created_at:>='ISO-8601'
+            since = v["query"].split(">=", 1)[1].strip("'\"")
+            orders = [o for o in orders if o["createdAt"] >= since.replace("+00:00", "Z")]
         start = int(v.get("after") or 0)
         first = int(v.get("first") or 50)
-        chunk = self.orders[start:start + first]
+        chunk = orders[start:start + first]
         end = start + len(chunk)
         return h.reply(200, {"data": {"orders": {
             "edges": [{"cursor": str(start + i + 1), "node": node} for i, node in enumerate(chunk)],
-            "pageInfo": {"hasNextPage": end < len(self.orders), "endCursor": str(end) if chunk else None}}},
+            "pageInfo": {"hasNextPage": end < len(orders), "endCursor": str(end) if chunk else None}}},
             "extensions": {"cost": cost}})  # fmt: skip
 
 
 def shopify_order(i: int, city: str | None, province: str, country: str, qty: int = 1) -> dict:
-    node = {"id": f"gid://shopify/Order/{1000 + i}", "createdAt": f"2026-0{1 + i % 9}-1{i % 10}T10:00:00Z",
+    created = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=i)  # newer orders, later dates (as in a shop)
+    node = {"id": f"gid://shopify/Order/{1000 + i}", "createdAt": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "currentTotalPriceSet": {"shopMoney": {"amount": f"{25 * qty:.2f}", "currencyCode": "EUR"}},
             "lineItems": {"edges": [{"node": {"quantity": qty}}]}}  # fmt: skip
     node["shippingAddress"] = None if city is None else {"city": city, "provinceCode": province, "countryCodeV2": country}
@@ -132,7 +138,8 @@ class FakeEtsy(_Server):
         if url.path == f"/v3/application/shops/{self.shop_id}/receipts":
             q = {k: v[0] for k, v in parse_qs(url.query).items()}
             offset, limit = int(q.get("offset", 0)), min(int(q.get("limit", 25)), 100)
-            return h.reply(200, {"count": len(self.receipts), "results": self.receipts[offset:offset + limit]})
+            receipts = [r for r in self.receipts if r["created_timestamp"] >= int(q.get("min_created", 0))]
+            return h.reply(200, {"count": len(receipts), "results": receipts[offset:offset + limit]})
         return h.reply(404, {"error": "Not Found"})
 
 
