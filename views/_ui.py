@@ -266,15 +266,19 @@ def forecast_record(forecast_id: str):
     return cache[forecast_id]
 
 
-def prepared(forecast_id: str, product):
-    """The engine's price-independent stage for the open forecast (kept for the what-if sliders)."""
-    from core.forecast import prepare
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _prepared_shared(url: str, product_json: str):
+    from core.forecast import ProductInput, prepare
 
-    cache = st.session_state.setdefault("_prepared", {})
-    if forecast_id not in cache:
-        cache.clear()
-        cache[forecast_id] = prepare(cities(), product)
-    return cache[forecast_id]
+    return prepare(get_city_arrays(url), ProductInput.model_validate_json(product_json))
+
+
+def prepared(_forecast_id: str, product):
+    """The engine's price-independent stage for the open forecast (kept for the what-if sliders).
+
+    Shared process-wide by product (a frozen, read-only object): analysts with the same forecast open
+    hold one copy, not one per session (docs/performance.md, memory per session)."""
+    return _prepared_shared(get_settings().database_url, product.model_dump_json())
 
 
 AGENT_LABELS = reports.AGENT_LABELS
