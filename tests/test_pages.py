@@ -192,3 +192,16 @@ def test_account_white_label_demo_purchase_and_settings(sqlite_db) -> None:
     user = accounts.get_user(sqlite_db, email="master@demo.local")
     assert branding.for_reports(sqlite_db, user).company_name == "Acme Analytics"
     branding.activate(sqlite_db, user.id, active=False)  # leave the shared demo account as it was
+
+
+def test_city_explorer_sends_at_most_its_table_limit(sqlite_db) -> None:
+    import re
+
+    text = (paths.ROOT / "views" / "city_explorer.py").read_text(encoding="utf-8")
+    limit = int(re.search(r"^TABLE_LIMIT = ([\d_]+)", text, re.M).group(1).replace("_", ""))
+    at = login()
+    at.switch_page("views/city_explorer.py").run()
+    matching = int(next(m.value for m in at.markdown if m.value.endswith("cities match.")).split("**")[1].replace(",", ""))
+    assert matching > limit  # the whole world matches with no filter
+    assert len(at.dataframe[0].value) == limit
+    assert any(f"lists the {limit:,} largest of the {matching:,}" in c.value for c in at.caption)

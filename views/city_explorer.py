@@ -10,6 +10,7 @@ from core.explore import filter_cities
 from views import _ui
 
 MAP_LIMIT = 5000  # the map draws the largest cities of the selection
+TABLE_LIMIT = 10_000  # rows sent to the browser: the page stays fast with a table of a million cities
 
 st.title("City Explorer")
 ca = _ui.cities()
@@ -65,8 +66,11 @@ if len(table) > MAP_LIMIT:
     st.caption(f"The map shows the {MAP_LIMIT:,} largest of the {len(table):,} matching cities.")
 
 picked_on_map = _ui.selected_object_id(event, "cities")
+if len(table) > TABLE_LIMIT:
+    st.caption(f"The table lists the {TABLE_LIMIT:,} largest of the {len(table):,} matching cities; search or "
+               "filter to reach the others.")  # fmt: skip
 grid = st.dataframe(
-    table.drop(columns=["lat", "lon"]),
+    table.head(TABLE_LIMIT).drop(columns=["lat", "lon"]),
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
