@@ -117,7 +117,6 @@ def client(request: Request, response: Response, authorization: Annotated[str | 
     if not d.allowed:
         log.info("rate limit: key %s over %d requests/min", key_id, d.limit)
         raise _RateLimitedError(d)
-    request.state.key_id = key_id
     return user
 
 

@@ -50,18 +50,25 @@ def csv_metadata(product: dict, what_if: dict, scope: list[str], plan: str | Non
             "method": "docs/methodology.md"}  # fmt: skip
 
 
-def csv_bytes(table: pd.DataFrame, tier: Tier | None = None) -> bytes:
-    """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe, numbers
-    rounded to the precision they carry (``rounded``).
-
-    With a tier, a table longer than the tier's city limit is refused.
-    """
+def export_table(table: pd.DataFrame, tier: Tier | None = None) -> pd.DataFrame:
+    """The rows every file export writes: the tier's city limit checked, numbers ``rounded``, text cells
+    formula-safe (``safe_cell``)."""
     if tier is not None:
         check_cities(tier, len(table))
     safe = rounded(table)
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
             safe[col] = safe[col].map(safe_cell)
+    return safe
+
+
+def csv_bytes(table: pd.DataFrame, tier: Tier | None = None) -> bytes:
+    """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe, numbers
+    rounded to the precision they carry (``rounded``).
+
+    With a tier, a table longer than the tier's city limit is refused.
+    """
+    safe = export_table(table, tier)
     # CRLF rows (RFC 4180): the csv module then quotes every field holding a CR or LF, so a bare "\r"
     # inside a cell cannot start a new row in a spreadsheet.
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
@@ -81,12 +88,7 @@ def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
 def xlsx_bytes(table: pd.DataFrame, metadata: dict, tier: Tier | None = None) -> bytes:
     """The ranking as an Excel workbook: sheet "Ranking" (the CSV's rows, rounded and injection-safe)
     and sheet "Parameters" (what produced it: ``csv_metadata``)."""
-    if tier is not None:
-        check_cities(tier, len(table))
-    safe = rounded(table)
-    for col in safe.columns:
-        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-            safe[col] = safe[col].map(safe_cell)
+    safe = export_table(table, tier)
     params = pd.DataFrame([(k, safe_cell(v)) for k, v in _flatten(metadata)], columns=["parameter", "value"])
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
