@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.db import models
 from core.db.database import Database
-from core.db.repo import get_meta, set_meta
+from core.db.repo import meta_once
 from core.errors import AccessError, InputError, LimitError
 from core.tiers import Tier, get_tier
 
@@ -279,11 +279,7 @@ def cookie_key(db: Database, configured: str | None, demo: bool) -> str:
             "COOKIE_KEY is not set: outside demo mode the app needs a secret key to sign login cookies "
             "(set COOKIE_KEY in the environment or .streamlit/secrets.toml)"
         )
-    key = get_meta(db, COOKIE_KEY_META)
-    if key is None:
-        key = secrets.token_urlsafe(32)
-        set_meta(db, COOKIE_KEY_META, key)
-    return key
+    return meta_once(db, COOKIE_KEY_META, lambda: secrets.token_urlsafe(32))
 
 
 # --- usage quota -------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from core.accounts import UserInfo, as_utc
 from core.db import models
 from core.db.database import Database
-from core.db.repo import get_meta, set_meta
+from core.db.repo import meta_once
 from core.errors import AccessError, AppError, InputError, LimitError
 from core.settings import Settings
 
@@ -68,11 +68,7 @@ def fernet(db: Database, settings: Settings) -> Fernet:
     if not settings.is_demo:
         raise AccessError("CONNECTOR_KEY is not set: outside demo mode marketplace credentials are not stored "
                           "without a key to encrypt them")  # fmt: skip
-    key = get_meta(db, DEMO_KEY_META)
-    if key is None:
-        key = Fernet.generate_key().decode()
-        set_meta(db, DEMO_KEY_META, key)
-    return Fernet(key.encode())
+    return Fernet(meta_once(db, DEMO_KEY_META, lambda: Fernet.generate_key().decode()).encode())
 
 
 def connection_limit(user: UserInfo) -> int | None:

@@ -139,3 +139,18 @@ def test_seed_cli_on_bad_url() -> None:
     res = _cli("seed", url="not a url")
     assert res.returncode == 2
     assert "DATABASE_URL" in res.stderr
+
+
+def test_a_secret_made_once_is_the_same_in_every_process(any_db) -> None:
+    """Replicas starting together agree on the generated demo secrets (cookie key, connector key):
+    the first insert wins, the others read it (repo.meta_once)."""
+    import uuid
+
+    key = f"test_secret_{uuid.uuid4().hex[:8]}"
+    code = ("import sys, secrets; from core.db.database import Database; from core.db.repo import meta_once; "
+            "print(meta_once(Database(sys.argv[1], create=False), sys.argv[2], lambda: secrets.token_hex(16)))")  # fmt: skip
+    env = os.environ | {"PYTHONPATH": os.getcwd()}
+    procs = [subprocess.Popen([sys.executable, "-c", code, any_db.url, key], stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(3)]  # fmt: skip
+    values = {p.communicate(timeout=120)[0].strip() for p in procs}
+    assert values == {repo.get_meta(any_db, key)} and len(next(iter(values))) == 32

@@ -27,6 +27,21 @@ def set_meta(db: Database, key: str, value: str) -> None:
         s.merge(models.Meta(key=key, value=value))
 
 
+def meta_once(db: Database, key: str, make: Callable[[], str]) -> str:
+    """The stored value of ``key``, created with ``make()`` the first time. Insert-if-absent, then read:
+    two processes starting together end up with the same value (a plain set would let the later one
+    overwrite a secret the other already used)."""
+    if (value := get_meta(db, key)) is not None:
+        return value
+    if db.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    with db.session() as s:
+        s.execute(dialect_insert(models.Meta).values(key=key, value=make()).on_conflict_do_nothing(index_elements=["key"]))
+    return get_meta(db, key) or ""
+
+
 def count_cities(db: Database) -> int:
     with db.session() as s:
         return int(s.scalar(select(func.count()).select_from(models.cities)) or 0)
