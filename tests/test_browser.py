@@ -111,6 +111,15 @@ def sign_in(page, email: str = "master@demo.local", password: str = "demo-passwo
         page.get_by_label("Product name *").wait_for()
 
 
+def log_in_on_form(page, email: str, password: str = "demo-password") -> None:
+    """Fill and submit the login form, which must be showing (a deep link opened signed out)."""
+    field = page.get_by_label("E-mail").filter(visible=True).first  # the Log in tab's, not a stale or hidden one
+    field.wait_for()
+    field.fill(email)
+    page.get_by_label("Password", exact=True).filter(visible=True).first.fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 def run_forecast_in_browser(page, app_url: str) -> float:
     """Fill the form, run it, wait for the map canvas and plotly SVGs; return seconds from Run."""
     page.goto(app_url)
@@ -245,10 +254,7 @@ def test_login_cookie_is_written_under_cpu_load_and_survives_reload(fresh_page, 
 def test_deep_link_lands_where_it_points_after_login(fresh_page, app_url: str, cpu_load) -> None:
     pg = fresh_page
     pg.goto(f"{app_url}/history")
-    pg.get_by_label("E-mail").first.wait_for()
-    pg.get_by_label("E-mail").first.fill("pro@demo.local")
-    pg.get_by_label("Password", exact=True).first.fill("demo-password")
-    pg.get_by_role("button", name="Log in").click()
+    log_in_on_form(pg, "pro@demo.local")
     pg.get_by_role("heading", name="History").wait_for()
     assert pg.url.rstrip("/").endswith("/history")
 
@@ -258,10 +264,7 @@ def test_api_key_made_on_the_account_page_works_against_the_api(fresh_page, app_
 
     pg = fresh_page
     pg.goto(f"{app_url}/account")
-    pg.get_by_label("E-mail").first.wait_for()
-    pg.get_by_label("E-mail").first.fill("master@demo.local")
-    pg.get_by_label("Password", exact=True).first.fill("demo-password")
-    pg.get_by_role("button", name="Log in").click()
+    log_in_on_form(pg, "master@demo.local")
     pg.get_by_role("heading", name="API keys").wait_for()
     pg.get_by_label("Key name").fill("browser test")
     pg.get_by_role("button", name="Create API key").click()
