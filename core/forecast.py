@@ -309,6 +309,15 @@ def _shipping_tables() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     return ship, bands["max_km"].to_numpy(float), bands["days"].to_numpy(float)
 
 
+def transit_days(distance_km: float | np.ndarray) -> np.ndarray:
+    """Parcel transit days by great-circle distance, before the logistics factor: linear between the
+    edges of ``data/delivery_bands.csv`` (a band's days are reached at its ``max_km``; the first band's
+    days hold from 0 km; beyond the last edge its days), so a city 10 km further out does not jump a
+    whole band (docs/methodology.md section 4)."""
+    _, band_km, band_days = _shipping_tables()
+    return np.interp(np.asarray(distance_km, float), np.r_[0.0, band_km], np.r_[band_days[0], band_days])
+
+
 # --- stage 1: price-independent -------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
 class Prepared:
@@ -358,7 +367,7 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     market = ca.online_buyers * spend_usd * age_fit / 12.0
     ref_price = cat.typical_price_usd * ca.price_level**PRICE_LEVEL_PASS_THROUGH
 
-    ship, band_km, band_days = _shipping_tables()
+    ship, _, _ = _shipping_tables()
     rates = ship.loc[cat.weight_class]
     # Transit days by distance band, slower where logistics perform worse (destination's LPI).
     lpi_factor = np.clip(LPI_REFERENCE / ca.logistics, *LPI_DAYS_FACTOR)
@@ -370,8 +379,7 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         dist = haversine_km(origin.lat, origin.lon, ca.lat, ca.lon)
         cross = ca.iso2 != origin.iso2
         base = np.where(cross, rates["base_usd"], rates["domestic_usd"])
-    idx = np.minimum(np.searchsorted(band_km, dist), len(band_days) - 1)
-    days = band_days[idx] * lpi_factor + cross * CROSS_BORDER_DAYS
+    days = transit_days(dist) * lpi_factor + cross * CROSS_BORDER_DAYS
     shipping = base + rates["per_1000km_usd"] * dist / 1000.0
     delivery_factor = ((1 + REFERENCE_DELIVERY_DAYS) / (1 + days)) ** DELIVERY_ELASTICITY
     fee_rate = PAYMENT_FEE_PCT / 100 + cross * cat.duty_pct / 100

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core import paths
 from core.categories import all_categories, parse_age_bands, resolve_category
 from core.errors import InputError
 from core.forecast import (
@@ -20,6 +21,7 @@ from core.forecast import (
     rank,
     rank_product,
     resolve_origin,
+    transit_days,
     validate_product,
 )
 
@@ -121,6 +123,23 @@ def test_no_origin_means_domestic_fulfilment_from_each_countrys_hub(ca) -> None:
         shipped = prepare(ca, product(ships_from=origin))
         np.testing.assert_allclose(prep.distance_km[inside], shipped.distance_km[inside])
         np.testing.assert_allclose(prep.delivery_days[inside], shipped.delivery_days[inside])
+
+
+def test_transit_days_meet_each_band_at_its_edge_and_never_jump() -> None:
+    bands = pd.read_csv(paths.DATA_DIR / "delivery_bands.csv")
+    np.testing.assert_allclose(transit_days(bands["max_km"].to_numpy(float)), bands["days"])
+    assert transit_days(0.0) == bands["days"].iloc[0]
+    assert transit_days(bands["max_km"].iloc[-1] * 2) == bands["days"].iloc[-1]
+
+
+@given(st.floats(0, 25_000), st.floats(0.1, 500))
+def test_transit_days_rise_continuously_with_distance(km: float, more: float) -> None:
+    near, far = transit_days(km), transit_days(km + more)
+    assert near <= far
+    # no jump: 100 km more never adds more than the steepest band's days per km allows
+    bands = pd.read_csv(paths.DATA_DIR / "delivery_bands.csv")
+    steepest = float(np.max(np.diff(np.r_[bands["days"].iloc[0], bands["days"]]) / np.diff(np.r_[0, bands["max_km"]])))
+    assert far - near <= steepest * more + 1e-9
 
 
 def test_headline_columns_first(ca) -> None:
