@@ -58,28 +58,30 @@ class Connector(Protocol):
         """The credentials as they are now (a refresh may have renewed the token): stored again."""
 
 
-def request(client: httpx.Client, method: str, url: str, *, sleep=time.sleep, **kw) -> httpx.Response:
+def request(client: httpx.Client, method: str, url: str, *, sleep=time.sleep, service: str = "the marketplace",
+            retries: int = MAX_RETRIES, **kw) -> httpx.Response:  # fmt: skip
     """One API call with bounded retries: 429 waits for Retry-After (capped), 5xx and network errors
-    back off exponentially; 401 raises AuthExpiredError; any other 4xx raises ConnectorError."""
-    for attempt in range(MAX_RETRIES + 1):
+    back off exponentially; 401 raises AuthExpiredError; any other 4xx raises ConnectorError. ``service``
+    names the other side in the messages users see."""
+    for attempt in range(retries + 1):
         try:
             r = client.request(method, url, **kw)
         except httpx.HTTPError as exc:
-            if attempt == MAX_RETRIES:
-                raise ConnectorError(f"the marketplace did not answer ({type(exc).__name__})") from exc
+            if attempt == retries:
+                raise ConnectorError(f"{service} did not answer ({type(exc).__name__})") from exc
             sleep(min(2**attempt, MAX_WAIT_S))
             continue
         if r.status_code == 429 or r.status_code >= 500:
-            if attempt == MAX_RETRIES:
-                raise ConnectorError(f"the marketplace kept answering {r.status_code}; try the sync again later")
+            if attempt == retries:
+                raise ConnectorError(f"{service} kept answering {r.status_code}; try again later")
             wait = _retry_after(r.headers.get("Retry-After"), 2**attempt)
             log.info("%s %s: %d, retrying in %.1f s", method, httpx.URL(url).host, r.status_code, wait)
             sleep(wait)
             continue
         if r.status_code == 401:
-            raise AuthExpiredError("the marketplace refused the access token (401)")
+            raise AuthExpiredError(f"{service} refused the access token (401)")
         if r.status_code >= 400:
-            raise ConnectorError(f"the marketplace refused the request ({r.status_code}): {_message(r)}")
+            raise ConnectorError(f"{service} refused the request ({r.status_code}): {_message(r)}")
         return r
     raise AssertionError("unreachable")
 

@@ -512,13 +512,18 @@ def matched_sales(sales: pd.DataFrame, measure: str, ca: CityArrays, minimum: in
 
 def calibrate(
     sales: pd.DataFrame, measure: str, ev: Evaluation, countries: list[str] | None = None, alpha: float = 1.0,
+    extra: pd.DataFrame | None = None,
 ) -> Calibration:  # fmt: skip
-    """Match, fit, cross-validate, predict every city in scope, and find twins of the best cities."""
+    """Match, fit, cross-validate, predict every city in scope, and find twins of the best cities.
+    ``extra``: more numeric features by city_id (e.g. search interest, core.trends.feature_columns),
+    appended after the standard ones; cities it lacks get 0."""
     from core.forecast import scope_mask
 
     ca = ev.prepared.ca
     report, y_by_city = matched_sales(sales, measure, ca)
     X_all = feature_frame(ev)
+    if extra is not None and not extra.empty:
+        X_all = X_all.join(extra.reindex(X_all.index).fillna(0.0))
     X = X_all.loc[y_by_city.index].to_numpy(float)
     y = y_by_city.to_numpy()
     cv = cross_validate(X, y, alpha)

@@ -219,7 +219,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     ca = city_arrays_from_db(_database())
     countries = [c for c in (args.countries or "").split(",") if c.strip()] or None
     scope_mask(ca, countries)
-    result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries)
+    extra = None
+    if args.search_keyword:
+        from core import trends
+
+        extra = trends.calibration_features(_database(), args.search_keyword, ca)
+    result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries, extra=extra)
     cols = ["city_id", "city", "region", "country_iso2", "population", "predicted", "predicted_low",
             "predicted_high", "in_training"]  # fmt: skip
     write_table(result.predictions[cols].round(6), "csv", args.out)
@@ -229,6 +234,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"calibrated on {report['n_train']} cities: CV Spearman {result.cv.spearman:.2f} "
           f"(population-only {result.cv.baseline_spearman:.2f}); {len(result.report.unmatched)} rows unmatched",
           file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    """Fetch (or with --stored, show) Google Trends interest by city for a keyword in a country."""
+    from core import trends
+    from core.citydata import city_arrays_from_db
+    from core.settings import load_settings
+
+    db = _database()
+    if args.stored:
+        signal = trends.stored(db, args.keyword, args.country)
+        if signal is None:
+            print(f"nothing stored for {trends.normalise_keyword(args.keyword)!r} in {args.country.upper()}", file=sys.stderr)
+            return 1
+    else:
+        signal = trends.fetch(db, trends.client_from(load_settings()), city_arrays_from_db(db), args.keyword, args.country)
+    print(f"{signal.keyword!r} in {signal.country}, fetched {signal.fetched_at:%Y-%m-%d %H:%M} UTC: "
+          f"{signal.values.size} cities, {len(signal.unmatched)} of Google's places unmatched", file=sys.stderr)  # fmt: skip
+    write_table(signal.values.rename("search_interest").reset_index(), "csv", args.out)
     return 0
 
 
@@ -300,7 +325,15 @@ def build_parser() -> Parser:
     cal.add_argument("--countries", default=None)
     cal.add_argument("--out", default=None, help="predictions CSV (default: stdout)")
     cal.add_argument("--report", default=None, help="report JSON")
+    cal.add_argument("--search-keyword", default=None, help="add stored Google Trends interest for this keyword as a feature")
     cal.set_defaults(func=cmd_calibrate)
+
+    tr = sub.add_parser("trends", help="fetch Google Trends interest by city for a keyword (needs internet)")
+    tr.add_argument("--keyword", required=True)
+    tr.add_argument("--country", required=True, help="ISO2 code, e.g. BR")
+    tr.add_argument("--stored", action="store_true", help="show what is stored instead of fetching")
+    tr.add_argument("--out", default=None, help="CSV of city_id, search_interest (default: stdout)")
+    tr.set_defaults(func=cmd_trends)
 
     val = sub.add_parser("validate", help="measure the forecast against real orders per city")
     val.add_argument("--truth", required=True, help="CSV: geonameid,orders (or city,country,[region],orders)")

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     amazon_api_base: str | None = Field(
         default=None, description="Override of the SP-API endpoint and LWA token URL base (tests point it at a local fake)."
     )
+    google_trends_base: str | None = Field(
+        default=None, description="Override of the Google Trends host (tests point it at a local fake)."
+    )
     stripe_price_basic: str | None = Field(default=None, description="Stripe price ID of the Basic plan.")
     stripe_price_pro: str | None = Field(default=None, description="Stripe price ID of the Pro plan.")
     stripe_price_master: str | None = Field(default=None, description="Stripe price ID of the Master plan.")

@@ -197,3 +197,62 @@ def amazon_order(i: int, city: str | None, region: str, country: str, qty: int =
     if city is not None:
         order["ShippingAddress"] = {"City": city, "StateOrRegion": region, "CountryCode": country, "PostalCode": "10115"}
     return order
+
+
+class FakeGoogleTrends(_Server):
+    """The two requests the Trends website makes for a region map: the embed page holding the widget as
+    ``JSON.parse('...')`` (quotes escaped as \\x22, as Google writes them), then ``comparedgeo`` with the
+    widget's token, answering JSON behind the ``)]}',`` line. ``places``: (name, lat, lng, value);
+    ``changed=True`` serves a page without the widget (Google changed its site)."""
+
+    TOKEN = "APP6_UEAAAAAZfake"
+
+    def __init__(self, places: list[tuple[str, float | None, float | None, int]], changed: bool = False) -> None:
+        self.places, self.changed = places, changed
+        self.asked: list[dict] = []
+        super().__init__()
+
+    def route(self, h, method: str, raw: bytes) -> None:
+        url = urlsplit(h.path)
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/trends/embed/explore/GEO_MAP":
+            req = json.loads(q["req"])
+            self.asked.append(req)
+            widget = {"request": {"geo": {"country": req["comparisonItem"][0]["geo"]},
+                                  "comparisonItem": [{"time": req["comparisonItem"][0]["time"].replace(" ", "+"),
+                                                      "complexKeywordsRestriction": {"keyword": [
+                                                          {"type": "BROAD", "value": req["comparisonItem"][0]["keyword"]}]}}],
+                                  "resolution": "REGION", "locale": "en-US", "requestOptions": {"property": "", "backend": "IZG", "category": 0},
+                                  "userConfig": {"userType": "USER_TYPE_EMBED"}},
+                      "token": self.TOKEN, "type": "fe_geo_chart_explore", "title": "Interest by subregion"}  # fmt: skip
+            literal = json.dumps(widget).replace('"', "\\x22").replace("'", "\\'")
+            html = "" if self.changed else f"<script>var w = JSON.parse('{literal}'); trends.embed(w);</script>"
+            return self.html(h, f"<!doctype html><html><body>{html}</body></html>")
+        if url.path == "/trends/api/widgetdata/comparedgeo":
+            req = json.loads(q["req"])
+            if q.get("token") != self.TOKEN:
+                return h.reply(400, {"error": "bad token"})
+            if req.get("resolution") != "CITY":
+                return h.reply(200, {"default": {"geoMapData": []}})
+            items = [{"geoName": n, "value": [v], "formattedValue": [str(v)], "maxValueIndex": 0, "hasData": [v > 0],
+                      **({"coordinates": {"lat": lat, "lng": lng}} if lat is not None else {})}
+                     for n, lat, lng, v in self.places]  # fmt: skip
+            items.append({"geoName": "Broken", "value": "x", "hasData": [True]})  # malformed: skipped
+            body = ")]}',\n" + json.dumps({"default": {"geoMapData": items}})
+            data = body.encode()
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json; charset=utf-8")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+            return None
+        return h.reply(404, {"error": "not found"})
+
+    @staticmethod
+    def html(h, text: str) -> None:
+        data = text.encode()
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)

@@ -7,7 +7,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import calibration, connections
+from core import calibration, connections, trends
 from core.categories import all_categories
 from core.db import repo
 from core.errors import AppError
@@ -46,6 +46,9 @@ with st.form("calibrate"):
     countries = st.multiselect("Predict for countries (empty = the countries in the file)", list(country_names),
                                format_func=lambda c: country_names[c], key="cal_countries")  # fmt: skip
     name = st.text_input("Name for this calibration", value="My sales", key="cal_name")
+    trend_kw = st.text_input("Search-interest keyword (optional)", key="cal_trend_kw",
+                             help="Adds Google Trends interest stored for this keyword (Results -> Ranking -> Search "
+                                  "interest) as a feature; cross-validation shows whether it helps")  # fmt: skip
     run = st.form_submit_button("Calibrate", type="primary")
 
 if run:
@@ -60,9 +63,11 @@ if run:
             else:
                 rows, measure = connections.sales(_ui.db(), user.id, picked, conn_measure), conn_measure
             product = validate_product(name=name or "sales", category=category, price=price, unit_cost=cost)
+            extra = trends.calibration_features(_ui.db(), trend_kw, ca) if trend_kw.strip() else None
             with st.status("Calibrating ...", expanded=False) as status:
                 status.write("Matching cities and fitting the model")
-                result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries or None)
+                result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries or None,
+                                               extra=extra)  # fmt: skip
                 status.update(label="Calibration ready", state="complete")
         except calibration.MatchError as exc:
             st.error(str(exc))
@@ -71,7 +76,8 @@ if run:
             st.error(str(exc))
         else:
             metrics, report = result.metrics(), result.report_dict()
-            params = {"category": category, "price": price, "unit_cost": cost, "countries": countries}
+            params = {"category": category, "price": price, "unit_cost": cost, "countries": countries,
+                      "search_keyword": trend_kw.strip() or None}  # fmt: skip
             cid = repo.save_calibration(_ui.db(), user.id if user else None, name or "My sales", measure, params,
                                         metrics, report, result.predictions)  # fmt: skip
             st.session_state["calibration_id"] = cid

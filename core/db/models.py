@@ -381,3 +381,16 @@ class ImportedOrder(Base):
     country: Mapped[str] = mapped_column(String(2))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     amount: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class SearchTrend(Base):
+    """Google Trends interest by city for one keyword in one country (public data, shared by all users),
+    matched to city ids, with the date it was fetched (docs/trends.md)."""
+
+    __tablename__ = "search_trends"
+    keyword: Mapped[str] = mapped_column(String(100), primary_key=True)  # normalised: folded, single spaces
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    places: Mapped[list] = mapped_column(JSON, default=list)  # [[city_id, value, name as Google writes it], ...]
+    unmatched: Mapped[list] = mapped_column(JSON, default=list)  # Google's place names that matched no city
