@@ -202,6 +202,24 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqli
             next(b for b in at.button if b.label == "Calibrate").click().run()
             assert not at.exception and not at.error, [e.value for e in at.error]
             assert "calibration_id" in at.session_state
+            assert any("rows matched" in m.value for m in at.markdown)  # the match report
+            # ... and a forecast ranked by that calibration
+            at.switch_page("views/new_forecast.py").run()
+            at.text_input(key="nf_name").input("Towels")
+            at.selectbox(key="nf_category").select("Home & Garden")
+            at.number_input(key="nf_price").set_value(25.0)
+            at.number_input(key="nf_unit_cost").set_value(10.0)
+            at.multiselect(key="nf_countries").set_value(["DE"])
+            at.button[0].click().run()
+            assert at.title[0].value == "Results"
+            at.session_state["rs_view"] = "Ranking"
+            at.switch_page("views/results.py").run()  # AppTest reruns the page it last switched to
+            assert at.title[0].value == "Results", ([t.value for t in at.title], [e.value for e in at.error], [w.value for w in at.warning])
+            at.toggle(key="rs_calibrated").set_value(True).run()
+            assert not at.exception and not at.error, [e.value for e in at.error]
+            ranked = at.dataframe[0].value
+            assert "calibrated_prediction" in ranked.columns and ranked["calibrated_prediction"].iloc[0] > 0
+            assert ranked["calibrated_prediction"].head(20).is_monotonic_decreasing
         finally:
             _ui.get_settings.clear()
 
