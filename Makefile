@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 API_PORT ?= 8000
 
-.PHONY: run api test seed data bench bench-scale load cluster lint setup clean mutate
+.PHONY: run api test seed data bench bench-scale bench-million load cluster lint setup clean mutate
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: seed
 # Ranking time and memory against the number of cities (34k real, 100k and 1M synthetic).
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
+
+# The app end to end on a synthetic 1,000,000-city table in its own SQLite (var/million/), one browser.
+bench-million: $(STAMP)
+	$(BIN)/python bench/million.py
 
 # N analysts at once in headless Chromium against one app process on PostgreSQL (docs/performance.md).
 LEVELS ?= 1,5,10,20,40

@@ -1,7 +1,9 @@
-"""`make load`: N analysts at once against one app process on PostgreSQL, in real headless Chromium.
+"""`make load`: N analysts at once against one app process on PostgreSQL.
 
-Each analyst (its own browser context) signs in, runs a forecast, moves the price slider, opens the
-map and downloads the CSV. Sessions start together (concurrency is real: one thread per browser, the
+Each analyst signs in, runs a forecast, moves the price slider, opens the map and downloads the CSV.
+Two kinds of client: ``--client protocol`` (default) speaks Streamlit's websocket protocol without a
+browser (bench/stclient.py), so the numbers are the server's, not N Chromiums' rendering on the same
+cores; ``--client browser`` drives real headless Chromium (each analyst its own browser). Sessions start together (concurrency is real: one thread per browser, the
 app's script threads serve them at once). Printed per N: p50 / p95 seconds per action, errors, the
 server's CPU seconds and resident memory (RSS growth per session), and the first N at which the p95
 of a slider move passes 2 s. Bounded: --levels (default 1,5,10,20,40), one round per level, a time
@@ -82,6 +84,51 @@ def analyst(browser_path: str, args: list[str], url: str, i: int, out: dict, tim
         out[i] = times | {"error": f"during {step}: {type(exc).__name__}: {str(exc).splitlines()[0][:100]}"}
 
 
+def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
+    """The same five actions over the websocket protocol (bench/stclient.py); an action ends when the
+    server has finished the script run it caused (what the browser then draws is not counted)."""
+    from bench.stclient import Session
+
+    times: dict[str, float] = {}
+    s = Session(url, timeout_s=timeout_s)
+    try:
+        t = time.perf_counter()
+        s.open()
+        s.run({s.find(label="E-mail"): "master@demo.local", s.find(label="Password"): "demo-password"},
+              click=s.find(label="Log in", kind="button"))  # fmt: skip
+        s.run()  # what the login-cookie component's answer does in a browser: a rerun into the app
+        s.find("nf_name")
+        times["login"] = time.perf_counter() - t
+        cat = s.find("nf_category")
+        form = {s.find("nf_name"): f"Load tee {i}", cat: next(o for o in cat.proto.options if o.startswith("Apparel")),
+                s.find("nf_price"): 30.0, s.find("nf_unit_cost"): 8.0}  # fmt: skip
+        times["forecast"] = s.run(form, click=s.find(label="Run forecast", kind="button"))
+        before = s.metrics.get("Units / month")
+        if before is None:
+            raise RuntimeError(f"no results after the forecast: {s.exceptions[:1] or s.headings[:3]}")
+        times["slider"] = s.run({s.find("rs_price"): 31.0}, fragment=True)
+        if s.metrics.get("Units / month") == before:
+            raise RuntimeError("the slider move did not change the totals")
+        view = s.find("rs_view")
+        times["map"] = s.run({view: "Ranking"}, fragment=True) + s.run({view: "Map"}, fragment=True)
+        s.run({view: "Export"}, fragment=True)
+        t = time.perf_counter()
+        if not s.download(s.find(label="Download CSV", kind="download_button")).startswith(b"\xef\xbb\xbfrank,"):
+            raise RuntimeError("the CSV is not a ranking")
+        times["csv"] = time.perf_counter() - t
+        if s.exceptions:
+            raise RuntimeError(s.exceptions[0])
+        out[i] = times
+    except Exception as exc:  # recorded as an error of this session; the others go on
+        step = next((a for a in ACTIONS if a not in times), "after csv")
+        out[i] = times | {"error": f"during {step}: {type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}"}
+    finally:
+        try:
+            s.close()
+        except Exception:  # noqa: BLE001 - a session that never opened
+            pass
+
+
 def p(values: list[float], q: float) -> float:
     return float(statistics.quantiles(values, n=100, method="inclusive")[q - 1]) if len(values) > 1 else values[0]
 
@@ -94,8 +141,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="load test: N analysts at once")
     parser.add_argument("--levels", default="1,5,10,20,40")
     parser.add_argument("--timeout", type=float, default=120, help="seconds one action may take")
+    parser.add_argument("--client", choices=["protocol", "browser"], default="protocol",
+                        help="websocket protocol without a browser (default) or headless Chromium")
     args = parser.parse_args()
-    if not CHROMIUM:
+    if args.client == "browser" and not CHROMIUM:
         print("load: needs Debian's chromium (apt-get install chromium)")
         return 2
     env = dict(os.environ)
@@ -125,8 +174,11 @@ def main() -> int:
         for n in [int(x) for x in args.levels.split(",")]:
             rss0, cpu0 = proc.memory_info().rss, sum(proc.cpu_times()[:2])
             out: dict[int, dict] = {}
-            threads = [threading.Thread(target=analyst, args=(CHROMIUM, CHROMIUM_ARGS, url, i, out, int(args.timeout * 1000)))
-                       for i in range(n)]  # fmt: skip
+            if args.client == "browser":
+                threads = [threading.Thread(target=analyst, args=(CHROMIUM, CHROMIUM_ARGS, url, i, out, int(args.timeout * 1000)))
+                           for i in range(n)]  # fmt: skip
+            else:
+                threads = [threading.Thread(target=protocol_analyst, args=(url, i, out, args.timeout)) for i in range(n)]
             for t in threads:
                 t.start()
             for t in threads:

@@ -294,3 +294,14 @@ def test_api_key_made_on_the_account_page_works_against_the_api(fresh_page, app_
     finally:
         api.terminate()
         api.wait(timeout=30)
+
+
+def test_load_test_protocol_client_runs_one_analyst(app_url: str) -> None:
+    """`make load`'s browserless client (bench/stclient.py) signs in, runs a forecast, moves the slider,
+    opens the map and downloads the CSV on the real server: the load test keeps working as the app changes."""
+    from bench.load import ACTIONS, protocol_analyst
+
+    out: dict[int, dict] = {}
+    protocol_analyst(app_url, 0, out, timeout_s=120)
+    assert "error" not in out[0], out[0]
+    assert set(out[0]) == set(ACTIONS) and all(v >= 0 for v in out[0].values())
