@@ -13,6 +13,7 @@ limit per action; localhost only (a throwaway PostgreSQL from pgserver unless DA
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -123,10 +124,8 @@ def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
         step = next((a for a in ACTIONS if a not in times), "after csv")
         out[i] = times | {"error": f"during {step}: {type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}"}
     finally:
-        try:
+        with contextlib.suppress(Exception):  # a session that never opened has nothing to close
             s.close()
-        except Exception:  # noqa: BLE001 - a session that never opened
-            pass
 
 
 def p(values: list[float], q: float) -> float:
