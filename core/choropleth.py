@@ -20,12 +20,13 @@ import shapely
 from core import paths
 from core.errors import InputError
 from core.forecast import CityArrays
+from core.whatif import area_totals
 
-MEASURES = {  # measure -> (label, column of the ranking, aggregation)
-    "units": ("Expected units / month", "expected_units_month", "sum"),
-    "revenue": ("Revenue / month (US$)", "expected_revenue_usd_month", "sum"),
-    "profit": ("Profit / month (US$)", "profit_usd_month", "sum"),
-    "opportunity": ("Best opportunity score", "opportunity_score", "max"),
+MEASURES = {  # measure -> (label, column of core.whatif.area_totals, a sum over the area's cities?)
+    "units": ("Expected units / month", "expected_units_month", True),
+    "revenue": ("Revenue / month (US$)", "expected_revenue_usd_month", True),
+    "profit": ("Profit / month (US$, cities that make money)", "profit_usd_month", True),
+    "opportunity": ("Best opportunity score", "best_opportunity_score", False),
 }
 MAX_REGION_COUNTRIES = 12  # region shapes are built per country on first use; more would be slow
 
@@ -47,9 +48,8 @@ def country_shapes() -> gpd.GeoDataFrame:
 def _aggregate(table: pd.DataFrame, keys: list[str], measure: str) -> pd.DataFrame:
     if measure not in MEASURES:
         raise InputError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}", field="measure")
-    _label, col, how = MEASURES[measure]
-    g = table.groupby(keys, sort=False)
-    return pd.DataFrame({"value": g[col].agg(how), "cities": g.size()}).reset_index()
+    totals = area_totals(table, keys)
+    return totals[[*keys, "cities"]].assign(value=totals[MEASURES[measure][1]])
 
 
 def countries(table: pd.DataFrame, ca: CityArrays, measure: str) -> Choropleth:

@@ -40,19 +40,32 @@ def best_price(curve: pd.DataFrame) -> float:
     return float(curve.loc[curve["profit"].idxmax(), "price"])
 
 
-def country_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Cities, units, revenue, profit and the mean opportunity score per country, largest first."""
-    g = table.groupby("country_iso2")
-    out = pd.DataFrame(
+def area_totals(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Totals per area (country, or country and region) of a ranking, with the same definitions as the
+    headline (``headline_metrics``): units and revenue summed; profit over the cities that make money,
+    losses apart; the best and the mean opportunity score. The one aggregation behind the country chart,
+    the choropleths and the headline, so they always agree."""
+    loss = table["loss_making"].astype(bool) if "loss_making" in table else pd.Series(False, index=table.index)
+    profit = table["profit_usd_month"]
+    g = table.assign(_profit=profit.where(~loss, 0.0), _loss=profit.where(loss, 0.0), _loss_city=loss).groupby(
+        keys, sort=False)
+    return pd.DataFrame(
         {
             "cities": g.size(),
             "expected_units_month": g["expected_units_month"].sum(),
             "expected_revenue_usd_month": g["expected_revenue_usd_month"].sum(),
-            "profit_usd_month": g["profit_usd_month"].sum(),
+            "profit_usd_month": g["_profit"].sum(),
+            "loss_usd_month": g["_loss"].sum(),
+            "loss_cities": g["_loss_city"].sum().astype(int),
+            "best_opportunity_score": g["opportunity_score"].max(),
             "mean_opportunity_score": g["opportunity_score"].mean(),
         }
-    )
-    return out.sort_values("expected_revenue_usd_month", ascending=False).reset_index()
+    ).reset_index()
+
+
+def country_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """``area_totals`` per country, largest revenue first."""
+    return area_totals(table, ["country_iso2"]).sort_values("expected_revenue_usd_month", ascending=False).reset_index(drop=True)
 
 
 def filter_ranking(

@@ -112,4 +112,4 @@ def _choropleth_map(ctx: ResultsContext, shown, mode: str, measure: str) -> None
         st.caption(" ".join(notes))
 
 
-MEASURES_SUMMED = {m: how == "sum" for m, (_l, _c, how) in choropleth.MEASURES.items()}
+MEASURES_SUMMED = {m: summed for m, (_l, _c, summed) in choropleth.MEASURES.items()}
