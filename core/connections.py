@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -257,3 +258,67 @@ def sync_stored(db: Database, settings: Settings, connection_id: str, user_id: s
     """Sync a stored connection with its own (decrypted) credentials: the page's and the CLI's entry."""
     kind, creds = credentials(db, settings, connection_id, user_id)
     return sync(db, settings, connection_id, build_connector(settings, kind, creds), user_id, on_progress)
+
+
+@dataclass
+class SyncJob:
+    """A sync running in a background thread: orders seen so far and how many were new."""
+
+    total: int = 0
+    new: int = 0
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+class SyncJobs:
+    """Background syncs of this process, by connection id, at most one per connection. A page starts one
+    and polls it; the sync itself writes its progress and any error to the connection row, so a page
+    reload (or another replica) reads the same state from the database."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, SyncJob] = {}
+        self._lock = threading.Lock()
+
+    def start(self, db: Database, settings: Settings, connection_id: str, user_id: str | None,
+              orders_so_far: int = 0) -> SyncJob:  # fmt: skip
+        """Start syncing in a thread; the running job if this connection is already syncing here."""
+        with self._lock:
+            job = self._jobs.get(connection_id)
+            if job is not None and job.alive():
+                return job
+            job = SyncJob(total=orders_so_far)
+            job.thread = threading.Thread(target=_sync_job, args=(job, db, settings, connection_id, user_id),
+                                          daemon=True, name=f"sync-{connection_id[:8]}")  # fmt: skip
+            self._jobs[connection_id] = job
+            job.thread.start()
+            log.info("background sync started for connection %s", connection_id)
+            return job
+
+    def running(self, connection_id: str) -> SyncJob | None:
+        """The job while its thread runs; None when there is none or it has finished (then forgotten)."""
+        with self._lock:
+            job = self._jobs.get(connection_id)
+            if job is not None and not job.alive():
+                del self._jobs[connection_id]
+                return None
+            return job
+
+    def wait(self, connection_id: str, timeout_s: float | None = None) -> None:
+        """Block until this connection's sync has finished (tests; the CLI syncs in the foreground)."""
+        with self._lock:
+            job = self._jobs.get(connection_id)
+        if job is not None and job.thread is not None:
+            job.thread.join(timeout_s)
+
+
+def _sync_job(job: SyncJob, db: Database, settings: Settings, connection_id: str, user_id: str | None) -> None:
+    def on_progress(total: int, new: int) -> None:
+        job.total, job.new = total, new
+
+    try:
+        sync_stored(db, settings, connection_id, user_id, on_progress)
+    except AppError as exc:  # also stored on the connection as last_error (sync's _finish)
+        job.error = str(exc)

@@ -183,7 +183,7 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqli
             assert [c.name for c in mine] == ["Fake Towels Ltd", "FakeTowelShop"]
             for c in mine:
                 at.button(key=f"cn_sync_{c.id}").click().run()
-                _ui.sync_jobs()[c.id]["thread"].join(timeout=60)
+                _ui.sync_jobs().wait(c.id, timeout_s=60)
                 at.run()
             assert [c.orders for c in connections.list_for(sqlite_db, user.id)] == [2_000, 300]
             assert any("2,000 orders imported" in m.value for m in at.caption)
@@ -284,3 +284,28 @@ def test_a_second_sync_imports_only_new_orders(sqlite_db, kind: str) -> None:
         asked = len(fake.requests)
         assert connections.sync_stored(sqlite_db, settings, info.id, user.id).orders == 340
         assert len(fake.requests) - asked <= 3  # a page or two, not the whole history again
+
+
+def test_background_sync_jobs_one_per_connection_with_progress_and_errors(sqlite_db, monkeypatch) -> None:
+    """core.connections.SyncJobs (what the Connections page runs): a second start while syncing returns
+    the running job, progress is readable while it runs, a finished job is forgotten, and a failure is
+    kept on the job and on the connection."""
+    user = new_user(sqlite_db, "master")
+    orders = [shopify_order(i, "Berlin", "BE", "DE") for i in range(1_500)]
+    with FakeShopify(orders) as fake:
+        monkeypatch.setenv("SHOPIFY_API_BASE", fake.url)
+        settings = load_settings(demo_mode=True, connector_key=None)
+        info = connections.add(sqlite_db, settings, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"})
+        jobs = connections.SyncJobs()
+        first = jobs.start(sqlite_db, settings, info.id, user.id)
+        assert jobs.start(sqlite_db, settings, info.id, user.id) is first or not first.alive()
+        jobs.wait(info.id, timeout_s=60)
+        assert first.total == 1_500 and first.new == 1_500 and first.error is None
+        assert jobs.running(info.id) is None  # finished: forgotten
+        assert connections.list_for(sqlite_db, user.id)[0].orders == 1_500
+        fake.fail_next = [401]
+        failed = jobs.start(sqlite_db, settings, info.id, user.id, orders_so_far=1_500)
+        assert failed is not first
+        jobs.wait(info.id, timeout_s=60)
+        assert failed.error and "refused the access token" in failed.error
+        assert connections.list_for(sqlite_db, user.id)[0].last_error == failed.error

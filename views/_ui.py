@@ -297,9 +297,11 @@ def preload_plotly() -> None:
 
 
 @st.cache_resource
-def sync_jobs() -> dict:
-    """Marketplace syncs running in this process, by connection id (thread, orders so far)."""
-    return {}
+def sync_jobs():
+    """Marketplace syncs running in this process (core.connections.SyncJobs), shared by all sessions."""
+    from core.connections import SyncJobs
+
+    return SyncJobs()
 
 
 def user_branding():

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
-
 import streamlit as st
 
 from core import connections
@@ -27,14 +24,10 @@ st.markdown(f"**{len(active)}** of {limit if limit is not None else 'unlimited'}
 
 @st.fragment(run_every=1.0)
 def progress(connection_id: str) -> None:
-    job = running.get(connection_id)
+    job = running.running(connection_id)
     if job is None:
-        return
-    if job["thread"].is_alive():
-        st.progress(0.0 if not job["total"] else 1.0, text=f"Importing: {job['total']:,} orders so far ({job['new']:,} new)")
-    else:
-        running.pop(connection_id, None)
-        st.rerun()  # the table below shows the finished sync
+        st.rerun()  # finished: the rows below show the result (or the error) from the database
+    st.progress(0.0 if not job.total else 1.0, text=f"Importing: {job.total:,} orders so far ({job.new:,} new)")
 
 
 for c in mine:
@@ -47,24 +40,13 @@ for c in mine:
             c1.error(c.last_error)
         if c.status == "revoked":
             continue
-        if c.id in running:
+        job = running.running(c.id)
+        if job is not None:
             progress(c.id)
         elif c.status == "syncing":
             c1.warning("The last sync was interrupted; syncing again resumes where it stopped.")
-        if c.id not in running and c2.button("Sync now", key=f"cn_sync_{c.id}"):
-            job = {"total": c.orders, "new": 0}
-
-            def on_progress(total: int, new: int, job=job) -> None:
-                job["total"], job["new"] = total, new
-
-            def work(cid: str = c.id) -> None:
-                # A failure is stored on the connection as last_error and shown above after the rerun.
-                with contextlib.suppress(AppError):
-                    connections.sync_stored(db, settings, cid, user.id, on_progress)
-
-            job["thread"] = threading.Thread(target=work, daemon=True, name=f"sync-{c.id[:8]}")
-            running[c.id] = job
-            job["thread"].start()
+        if job is None and c2.button("Sync now", key=f"cn_sync_{c.id}"):
+            running.start(db, settings, c.id, user.id, orders_so_far=c.orders)
             st.rerun()
         if c2.button("Remove", key=f"cn_remove_{c.id}", help="Forget the credentials; imported orders stay"):
             connections.revoke(db, user.id, c.id)
