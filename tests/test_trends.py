@@ -96,6 +96,7 @@ def test_fetch_stores_with_its_date_and_a_refetch_replaces(any_db, ca) -> None:
     assert trends.stored(any_db, key, "BR") is None
     with FakeGoogleTrends(BR_PLACES) as fake:
         first = trends.fetch(any_db, GoogleTrends(fake.url), ca, f"  Towel   {any_db.dialect} ", "br")
+        assert fake.asked[-1]["comparisonItem"][0] == {"keyword": key, "geo": "BR", "time": trends.TIMEFRAME}
         assert first.keyword == key and first.country == "BR" and first.values.size == 4
         fake.places = BR_PLACES[:2]
         second = trends.fetch(any_db, GoogleTrends(fake.url), ca, key, "BR")
@@ -216,3 +217,20 @@ def test_results_panel_fetches_shows_the_date_and_adds_the_column(sqlite_db, mon
         assert "search_interest" not in at.dataframe[0].value.columns
     finally:
         _ui.get_settings.clear()
+
+
+def test_countries_combine_and_become_calibration_features(sqlite_db, ca) -> None:
+    with FakeGoogleTrends(BR_PLACES) as fake:
+        br = trends.fetch(sqlite_db, GoogleTrends(fake.url), ca, "combo towel", "BR")
+    with FakeGoogleTrends([("Berlin", 52.52, 13.405, 100), ("München", 48.137, 11.575, 60)]) as fake:
+        de = trends.fetch(sqlite_db, GoogleTrends(fake.url), ca, "combo towel", "DE")
+    both = trends.combined([br, de])
+    assert both.size == br.values.size + de.values.size == 6
+    assert both[city_id(ca, "Berlin", "DE")] == 100 and both[city_id(ca, "São Paulo", "BR")] == 100
+    assert trends.combined([]).empty
+    f = trends.calibration_features(sqlite_db, "Combo  Towel", ca)  # every stored country of the keyword
+    assert list(f.index) == list(ca.city_id)
+    np.testing.assert_allclose(f.loc[both.index, trends.FEATURES[0]], np.log1p(both.to_numpy()))
+    assert f[trends.FEATURES[1]].sum() == both.size and f[trends.FEATURES[0]].sum() == pytest.approx(np.log1p(both).sum())
+    with pytest.raises(InputError, match="no search interest is stored for 'never fetched either'"):
+        trends.calibration_features(sqlite_db, "never fetched either", ca)
