@@ -187,8 +187,8 @@ def main() -> None:
 
 
 def _frame(settings) -> None:
-    _ui.cities()
-    _ui.warm_first_run()  # agents' imports and graph, in the background: the first forecast does not wait
+    _ui.require_ready()  # a clear page when the database is down or not seeded (no city rows read)
+    _ui.warm_first_run()  # city arrays, agents' imports and graph, in the background: the login page does not wait
     user = login_gate()
     pages = {
         section: [

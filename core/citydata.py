@@ -11,13 +11,18 @@ from core.errors import DatabaseError
 from core.forecast import CityArrays, city_arrays
 
 
-def load_city_frame(db: Database) -> pd.DataFrame:
-    """All cities from the database; a clear error when it has not been seeded."""
+def check_ready(db: Database) -> None:
+    """DatabaseError unless the database answers and holds the current city data (cheap: no city rows read)."""
     db.check()
     if not is_seeded(db):
         raise DatabaseError(
             "the database has no current city data; run `python -m core seed` (or `make run`) first"
         )
+
+
+def load_city_frame(db: Database) -> pd.DataFrame:
+    """All cities from the database; a clear error when it has not been seeded."""
+    check_ready(db)
     return repo.load_cities(db)
 
 

@@ -132,15 +132,22 @@ def test_city_explorer_keeps_the_selected_city_when_filters_change(sqlite_db) ->
     assert not any("São Paulo" in s.value for s in at.subheader)
 
 
-def test_first_run_warm_up_finishes(sqlite_db) -> None:
-    """The app starts the agents' warm-up in the background at start; it completes without error."""
+def test_first_run_warm_up_finishes(sqlite_db, caplog, tmp_path) -> None:
+    """The app starts the warm-up (city arrays, agents) in the background at start; it completes without
+    error, and a broken one is logged, not raised into a page."""
+    import logging
     import threading
 
     login()  # the frame starts it
     warm = [t for t in threading.enumerate() if t.name == "first-run-warm-up"]
     from views import _ui
 
-    _ui._warm_first_run()  # the same work, in this thread: raises if anything in it is broken
+    with caplog.at_level(logging.INFO, logger="views._ui"):
+        _ui._warm_first_run(sqlite_db.url)  # the same work, in this thread
+        assert any("first-run warm-up done" in r.message for r in caplog.records)
+        assert not any("warm-up stopped" in r.message for r in caplog.records)
+        _ui._warm_first_run(f"sqlite:///{tmp_path / 'empty.db'}")  # not seeded
+        assert any("warm-up stopped" in r.message and r.levelno == logging.WARNING for r in caplog.records)
     for t in warm:
         t.join(60)
         assert not t.is_alive()

@@ -8,7 +8,7 @@ import pydeck as pdk
 import streamlit as st
 
 from core import formatting, paths, reports
-from core.citydata import load_city_frame
+from core.citydata import check_ready, load_city_frame
 from core.db import repo
 from core.db.database import Database
 from core.forecast import CityArrays, city_arrays
@@ -359,20 +359,29 @@ def warm_chart_renderer():
     return thread
 
 
-def _warm_first_run() -> None:
-    """What a first forecast would otherwise pay for on the user's clock (~1.7 s measured): the agent
-    stack's imports (LangGraph, scikit-learn), the category classifier's index and a compiled graph."""
+def _warm_first_run(url: str) -> None:
+    """What the first pages would otherwise pay for on the user's clock: the city arrays (the login page
+    does not wait for them; the first page after login waits for this load through the cache's lock
+    instead of starting its own), the agent stack's imports (LangGraph, scikit-learn), the category
+    classifier's index and a compiled graph (~1.7 s measured)."""
     import logging
     import time
 
+    log = logging.getLogger(__name__)
     t0 = time.perf_counter()
-    from agents.graph import build_graph
-    from agents.runner import run_agents  # noqa: F401
-    from core import calibration, product_analysis  # noqa: F401
+    try:
+        get_city_arrays(url)
+        t1 = time.perf_counter()
+        from agents.graph import build_graph
+        from agents.runner import run_agents  # noqa: F401
+        from core import calibration, product_analysis  # noqa: F401
 
-    product_analysis.classify("warm-up")
-    build_graph()
-    logging.getLogger(__name__).info("first-run warm-up done in %.2f s", time.perf_counter() - t0)
+        product_analysis.classify("warm-up")
+        build_graph()
+    except Exception:  # the pages that need these raise the same error to the user, with its message
+        log.warning("first-run warm-up stopped", exc_info=True)
+        return
+    log.info("first-run warm-up done in %.2f s (city arrays %.2f s)", time.perf_counter() - t0, t1 - t0)
 
 
 @st.cache_resource
@@ -380,9 +389,24 @@ def warm_first_run():
     """Start the first-run warm-up in the background once per process (app start)."""
     import threading
 
-    thread = threading.Thread(target=_warm_first_run, daemon=True, name="first-run-warm-up")
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    thread = threading.Thread(target=_warm_first_run, args=(get_settings().database_url,), daemon=True,
+                              name="first-run-warm-up")  # fmt: skip
+    add_script_run_ctx(thread, get_script_run_ctx())  # it fills st.cache_resource caches: Streamlit's documented way
     thread.start()
     return thread
+
+
+@st.cache_resource
+def _ready(url: str) -> bool:
+    check_ready(get_db(url))
+    return True
+
+
+def require_ready() -> None:
+    """DatabaseError unless the database answers and is seeded; checked once per process when it is."""
+    _ready(get_settings().database_url)
 
 
 def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str | None = None) -> None:
