@@ -13,6 +13,7 @@ segmented controls, a trigger for a button, form values with their submit button
 
 from __future__ import annotations
 
+import contextlib
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -58,12 +59,13 @@ class Session:
 
     def open(self) -> float:
         host = self.base_url.split("://", 1)[1].rstrip("/")
-        self.ws = connect(f"ws://{host}/_stcore/stream", subprotocols=[Subprotocol("streamlit")], origin=self.base_url,
-                          max_size=None, open_timeout=self.timeout_s)  # fmt: skip
+        self._stack = contextlib.ExitStack()
+        self.ws = self._stack.enter_context(connect(f"ws://{host}/_stcore/stream", subprotocols=[Subprotocol("streamlit")],
+                                                    origin=self.base_url, max_size=None, open_timeout=self.timeout_s))  # fmt: skip
         return self.run()
 
     def close(self) -> None:
-        self.ws.close()
+        self._stack.close()
 
     # --- finding widgets ----------------------------------------------------------------------
     def find(self, key: str | None = None, *, label: str | None = None, kind: str | None = None) -> Widget:

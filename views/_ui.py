@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pydeck as pdk
@@ -384,16 +386,26 @@ def _warm_first_run(url: str) -> None:
     log.info("first-run warm-up done in %.2f s (city arrays %.2f s)", time.perf_counter() - t0, t1 - t0)
 
 
+WARM_UP_THREAD = "first-run-warm-up"
+
+
+class _NoContextNoteFromWarmUp(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        import threading
+
+        return not (threading.current_thread().name == WARM_UP_THREAD and "ScriptRunContext" in record.getMessage())
+
+
 @st.cache_resource
 def warm_first_run():
     """Start the first-run warm-up in the background once per process (app start)."""
     import threading
 
-    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
-
+    # No session's script-run context on this thread (a session's context would let the cache's spinner
+    # write into that session and stop with it); Streamlit's "missing ScriptRunContext" note is expected here.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NoContextNoteFromWarmUp())
     thread = threading.Thread(target=_warm_first_run, args=(get_settings().database_url,), daemon=True,
-                              name="first-run-warm-up")  # fmt: skip
-    add_script_run_ctx(thread, get_script_run_ctx())  # it fills st.cache_resource caches: Streamlit's documented way
+                              name=WARM_UP_THREAD)  # fmt: skip
     thread.start()
     return thread
 
