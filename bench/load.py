@@ -135,17 +135,21 @@ def p(values: list[float], q: float) -> float:
 def main() -> int:
     import psutil
 
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port
+    from tests.test_browser import CHROMIUM, free_port
 
     parser = argparse.ArgumentParser(description="load test: N analysts at once")
     parser.add_argument("--levels", default="1,5,10,20,40")
     parser.add_argument("--timeout", type=float, default=120, help="seconds one action may take")
     parser.add_argument("--client", choices=["protocol", "browser"], default="protocol",
                         help="websocket protocol without a browser (default) or headless Chromium")
+    parser.add_argument("--url", default=None,
+                        help="load a server started elsewhere (demo accounts seeded) instead of starting one here")
     args = parser.parse_args()
     if args.client == "browser" and not CHROMIUM:
         print("load: needs Debian's chromium (apt-get install chromium)")
         return 2
+    if args.url:  # a server started elsewhere (e.g. another host): only the clients run here
+        return run_levels(args, args.url.rstrip("/"), None)
     env = dict(os.environ)
     server = None
     if not env.get("DATABASE_URL", "").startswith("postgresql"):
@@ -166,40 +170,49 @@ def main() -> int:
             break
         except OSError:
             time.sleep(0.3)
-    proc = psutil.Process(app.pid)
-    crossed = None
-    print(f"{'N':>4} {'errors':>6} " + " ".join(f"{a + ' p50/p95 s':>20}" for a in ACTIONS) + f" {'CPU s':>7} {'RSS MB':>7} {'MB/session':>10}")
     try:
-        for n in [int(x) for x in args.levels.split(",")]:
-            rss0, cpu0 = proc.memory_info().rss, sum(proc.cpu_times()[:2])
-            out: dict[int, dict] = {}
-            if args.client == "browser":
-                threads = [threading.Thread(target=analyst, args=(CHROMIUM, CHROMIUM_ARGS, url, i, out, int(args.timeout * 1000)))
-                           for i in range(n)]  # fmt: skip
-            else:
-                threads = [threading.Thread(target=protocol_analyst, args=(url, i, out, args.timeout)) for i in range(n)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            rss1, cpu1 = proc.memory_info().rss, sum(proc.cpu_times()[:2])
-            errors = [o["error"] for o in out.values() if "error" in o]
-            cells = []
-            for a in ACTIONS:
-                vals = [o[a] for o in out.values() if a in o]
-                cells.append(f"{p(vals, 50):>9.2f}/{p(vals, 95):<9.2f}" if vals else f"{'-':>20}")
-                if a == "slider" and vals and crossed is None and p(vals, 95) > 2.0:
-                    crossed = n
-            print(f"{n:>4} {len(errors):>6} " + " ".join(f"{c:>20}" for c in cells)
-                  + f" {cpu1 - cpu0:>7.1f} {rss1 / 1e6:>7.0f} {(rss1 - rss0) / 1e6 / n:>10.1f}", flush=True)  # fmt: skip
-            for e in sorted(set(errors))[:3]:
-                print(f"      error: {e}")
-        print(f"slider p95 passes 2 s at N = {crossed}" if crossed else "slider p95 stayed under 2 s at every N tried")
+        return run_levels(args, url, psutil.Process(app.pid))
     finally:
         app.terminate()
         app.wait(timeout=30)
         if server is not None:
             server.cleanup()
+
+
+def run_levels(args: argparse.Namespace, url: str, proc) -> int:
+    """Each level's N analysts at once; the server's CPU and memory when it is a local process."""
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    crossed = None
+    print(f"{'N':>4} {'errors':>6} " + " ".join(f"{a + ' p50/p95 s':>20}" for a in ACTIONS) + f" {'CPU s':>7} {'RSS MB':>7} {'MB/session':>10}")
+    for n in [int(x) for x in args.levels.split(",")]:
+        rss0, cpu0 = (proc.memory_info().rss, sum(proc.cpu_times()[:2])) if proc else (0, 0.0)
+        out: dict[int, dict] = {}
+        if args.client == "browser":
+            threads = [threading.Thread(target=analyst, args=(CHROMIUM, CHROMIUM_ARGS, url, i, out, int(args.timeout * 1000)))
+                       for i in range(n)]  # fmt: skip
+        else:
+            threads = [threading.Thread(target=protocol_analyst, args=(url, i, out, args.timeout)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        errors = [o["error"] for o in out.values() if "error" in o]
+        cells = []
+        for a in ACTIONS:
+            vals = [o[a] for o in out.values() if a in o]
+            cells.append(f"{p(vals, 50):>9.2f}/{p(vals, 95):<9.2f}" if vals else f"{'-':>20}")
+            if a == "slider" and vals and crossed is None and p(vals, 95) > 2.0:
+                crossed = n
+        if proc:
+            rss1, cpu1 = proc.memory_info().rss, sum(proc.cpu_times()[:2])
+            server = f" {cpu1 - cpu0:>7.1f} {rss1 / 1e6:>7.0f} {(rss1 - rss0) / 1e6 / n:>10.1f}"
+        else:
+            server = f" {'-':>7} {'-':>7} {'-':>10}"  # a remote server: measure it there
+        print(f"{n:>4} {len(errors):>6} " + " ".join(f"{c:>20}" for c in cells) + server, flush=True)
+        for e in sorted(set(errors))[:3]:
+            print(f"      error: {e}")
+    print(f"slider p95 passes 2 s at N = {crossed}" if crossed else "slider p95 stayed under 2 s at every N tried")
     return 0
 
 
