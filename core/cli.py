@@ -243,6 +243,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
     from core.citydata import city_arrays_from_db
     from core.settings import load_settings
 
+    checked_out(args.out)
     db = _database()
     if args.stored:
         signal = trends.stored(db, args.keyword, args.country)
