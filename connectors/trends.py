@@ -105,10 +105,22 @@ class GoogleTrends:
     def __init__(self, base_url: str | None = None, *, client: httpx.Client | None = None, language: str = "en",
                  timeout_s: float = 20.0, sleep=None) -> None:  # fmt: skip
         self.base = (base_url or TRENDS_BASE).rstrip("/")
+        self._owns_client = client is None
         self.client = client or httpx.Client(timeout=timeout_s, headers={"Accept-Language": language},
                                              follow_redirects=False)  # fmt: skip
         self.language = language
         self._sleep = sleep
+
+    def __enter__(self) -> GoogleTrends:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client this object made (one given to it stays open)."""
+        if self._owns_client:
+            self.client.close()
 
     def _get(self, path: str, params: dict) -> httpx.Response:
         kw = {"sleep": self._sleep} if self._sleep else {}

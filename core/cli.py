@@ -251,7 +251,8 @@ def cmd_trends(args: argparse.Namespace) -> int:
             print(f"nothing stored for {trends.normalise_keyword(args.keyword)!r} in {args.country.upper()}", file=sys.stderr)
             return 1
     else:
-        signal = trends.fetch(db, trends.client_from(load_settings()), city_arrays_from_db(db), args.keyword, args.country)
+        with trends.client_from(load_settings()) as client:
+            signal = trends.fetch(db, client, city_arrays_from_db(db), args.keyword, args.country)
     print(f"{signal.keyword!r} in {signal.country}, fetched {signal.fetched_at:%Y-%m-%d %H:%M} UTC: "
           f"{signal.values.size} cities, {len(signal.unmatched)} of Google's places unmatched", file=sys.stderr)  # fmt: skip
     write_table(signal.values.rename("search_interest").reset_index(), "csv", args.out)

@@ -118,8 +118,9 @@ def stored_for(db: Database, keyword: str, countries: list[str] | None = None) -
         return [_signal(r) for r in s.scalars(stmt.order_by(models.SearchTrend.country))]
 
 
-def client_from(settings) -> object:
-    """The Google Trends client for these settings (its host overridable for tests and mirrors)."""
+def client_from(settings):
+    """The Google Trends client for these settings (its host overridable for tests and mirrors); a context
+    manager that closes its HTTP connections."""
     from connectors.trends import GoogleTrends
 
     return GoogleTrends(settings.google_trends_base)

@@ -42,8 +42,8 @@ def _search_interest(ctx: ResultsContext, shown: pd.DataFrame) -> tuple[pd.DataF
         country = c2.selectbox("Country", countries, key="rs_trend_country")
         if c3.button("Fetch", key="rs_trend_fetch", icon=":material/travel_explore:"):
             try:
-                with st.spinner("Asking Google Trends ..."):
-                    got = trends.fetch(_ui.db(), trends.client_from(_ui.get_settings()), ctx.ca, keyword, country)
+                with st.spinner("Asking Google Trends ..."), trends.client_from(_ui.get_settings()) as client:
+                    got = trends.fetch(_ui.db(), client, ctx.ca, keyword, country)
                 st.success(f"Search interest stored for {got.values.size:,} cities in {country}"
                            + (f" ({len(got.unmatched)} of Google's places matched no city)" if got.unmatched else ""))  # fmt: skip
             except AppError as exc:
