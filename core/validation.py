@@ -82,6 +82,12 @@ class ValidationResult:
     population_half_spearman: float  # a population-only model trained on the same halves
     size_bias: float  # slope of ln(orders / prior) on ln(population): > 0 = big cities under-predicted
     match_methods: dict[str, int]
+    # Where the skill comes from (``within_between``): ranking inside regions vs ranking the regions.
+    regions_compared: int = 0  # regions (admin-1) with at least MIN_REGION_CITIES matched cities
+    within_region_prior: float = 0.0  # city-weighted mean of the per-region Spearman of the prior
+    within_region_population: float = 0.0  # the same for population
+    between_region_prior: float = 0.0  # Spearman over regions of summed orders with the summed prior
+    between_region_population: float = 0.0  # ... with summed population
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -114,6 +120,27 @@ def size_bias(orders: np.ndarray, prior: np.ndarray, population: np.ndarray) -> 
     return float(np.polyfit(np.log(population[ok]), np.log(orders[ok] / prior[ok]), 1)[0])
 
 
+MIN_REGION_CITIES = 20  # a region's own rank correlation is reported from this many matched cities
+
+
+def within_between(orders: np.ndarray, prior: np.ndarray, population: np.ndarray, region: np.ndarray) -> dict:
+    """Split the skill: how well the prior (and population) rank cities inside each region with at least
+    MIN_REGION_CITIES cities (city-weighted mean Spearman), and how well their regional sums rank the
+    regions. A prior that beats population only between regions adds nothing to within-region order."""
+    frame = pd.DataFrame({"y": orders, "prior": prior, "pop": population, "region": region})
+    inside = [(len(g), _rho(g["prior"].to_numpy(), g["y"].to_numpy()), _rho(g["pop"].to_numpy(), g["y"].to_numpy()))
+              for _r, g in frame.groupby("region") if len(g) >= MIN_REGION_CITIES]  # fmt: skip
+    sums = frame.groupby("region")[["y", "prior", "pop"]].sum()
+    w = np.array(inside) if inside else np.zeros((0, 3))
+    return {
+        "regions_compared": len(inside),
+        "within_region_prior": float(np.average(w[:, 1], weights=w[:, 0])) if inside else 0.0,
+        "within_region_population": float(np.average(w[:, 2], weights=w[:, 0])) if inside else 0.0,
+        "between_region_prior": _rho(sums["prior"].to_numpy(), sums["y"].to_numpy()) if len(sums) > 2 else 0.0,
+        "between_region_population": _rho(sums["pop"].to_numpy(), sums["y"].to_numpy()) if len(sums) > 2 else 0.0,
+    }
+
+
 def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) -> ValidationResult:
     """Rank correlations of the prior, population alone and the half-trained calibration with real orders."""
     ca = ev.prepared.ca
@@ -142,4 +169,5 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) 
         calibrated_half_spearman=float(np.mean(cal)), calibrated_half_min=float(np.min(cal)),
         prior_half_spearman=float(np.mean(cal_prior)), population_half_spearman=float(np.mean(cal_pop)),
         size_bias=size_bias(y, prior, ca.population[pos]), match_methods=truth.methods,
+        **within_between(y, prior, ca.population[pos], ca.iso2[pos].astype(str) + "-" + ca.regions[pos].astype(str)),
     )  # fmt: skip

@@ -15,7 +15,7 @@ import pytest
 from core import paths
 from core.errors import InputError
 from core.forecast import evaluate, prepare, validate_product
-from core.validation import noise_ceiling, read_truth, validate
+from core.validation import MIN_REGION_CITIES, noise_ceiling, read_truth, validate, within_between
 
 SHARED = paths.ROOT.parent / "shared" / "validation" / "olist_br_city_orders.csv"
 needs_shared = pytest.mark.skipif(not SHARED.is_file(), reason="../shared/validation is not on this machine "
@@ -78,6 +78,26 @@ def test_truth_ids_of_districts_count_for_their_city(ca) -> None:
 def test_truth_by_name_uses_the_sales_matcher(ca) -> None:
     truth = read_truth(b"city,country,region,orders\nsao paulo,BR,sp,10\nrio de janeiro,Brasil,rj,5\n", ca)
     assert sorted(truth.orders.tolist()) == [5.0, 10.0] and truth.methods == {"exact": 2}
+
+
+def test_within_and_between_regions_split_the_skill() -> None:
+    """A prior that knows only each region's level (population x a regional factor) ranks the regions
+    better than population but cities inside a region exactly as population does; one that also knows
+    something inside regions beats population there too."""
+    rng = np.random.default_rng(1)
+    region = np.repeat(["A", "B", "C", "D"], MIN_REGION_CITIES + 5)
+    pop = rng.lognormal(11, 1, region.size)
+    level = pd.Series({"A": 0.2, "B": 1.0, "C": 3.0, "D": 0.5})[region].to_numpy()
+    local = rng.lognormal(0, 0.8, region.size)  # what only a city-level signal knows
+    orders = pop * level * local
+    regional = within_between(orders, pop * level, pop, region)
+    assert regional["regions_compared"] == 4
+    assert regional["within_region_prior"] == pytest.approx(regional["within_region_population"])
+    assert regional["between_region_prior"] > regional["between_region_population"]
+    informed = within_between(orders, pop * level * local**0.8, pop, region)
+    assert informed["within_region_prior"] > regional["within_region_population"] + 0.1
+    small = within_between(orders[:10], pop[:10], pop[:10], region[:10])  # no region with enough cities
+    assert small["regions_compared"] == 0 and small["within_region_prior"] == 0.0
 
 
 def test_too_few_cities(ca, ev) -> None:
