@@ -57,6 +57,7 @@ def _embedded_widget(html: str) -> dict:
     if not m:
         raise ConnectorError("Google Trends answered a page without the map widget (it may have changed)")
     literal = re.sub(r"\\x([0-9a-fA-F]{2})", lambda g: f"\\u00{g.group(1)}", m.group(1)).replace("\\'", "'")
+    literal = re.sub(r'(?<!\\)((?:\\\\)*)"', r'\1\\"', literal)  # a JS string may hold raw double quotes
     try:
         widget = json.loads(json.loads(f'"{literal}"'))
     except json.JSONDecodeError as exc:

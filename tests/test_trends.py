@@ -234,3 +234,13 @@ def test_countries_combine_and_become_calibration_features(sqlite_db, ca) -> Non
     assert f[trends.FEATURES[1]].sum() == both.size and f[trends.FEATURES[0]].sum() == pytest.approx(np.log1p(both).sum())
     with pytest.raises(InputError, match="no search interest is stored for 'never fetched either'"):
         trends.calibration_features(sqlite_db, "never fetched either", ca)
+
+
+@pytest.mark.parametrize("quote", ["\\x22", '"', '\\"'])
+def test_widget_literal_is_read_however_its_quotes_are_written(quote: str) -> None:
+    """JavaScript allows \\x22, a raw " or \\" for a double quote inside a single-quoted string."""
+    from connectors.trends import _embedded_widget
+
+    body = '{"request": {"geo": {"country": "BR"}, "title": "it\\\'s"}, "token": "T1"}'.replace('"', quote)
+    widget = _embedded_widget(f"<script>JSON.parse('{body}')</script>")
+    assert widget == {"request": {"geo": {"country": "BR"}, "title": "it's"}, "token": "T1"}
