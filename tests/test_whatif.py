@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core import whatif
 from core.forecast import evaluate, order, prepare, rank, validate_product
@@ -38,6 +40,20 @@ def test_filter_ranking(ev) -> None:
     out = whatif.filter_ranking(table, ["US"], None, 1_000_000)
     assert set(out["country_iso2"]) == {"US"} and (out["population"] >= 1_000_000).all()
     assert out["rank"].is_monotonic_increasing
+    us = table[table["country_iso2"] == "US"]
+    two = list(us["region"].value_counts().index[:2])
+    by_region = whatif.filter_ranking(table, ["US"], two)
+    assert set(by_region["region"]) == set(two) and len(by_region) == int(us["region"].isin(two).sum())
+
+
+@given(st.floats(0.5, 5_000), st.floats(0.5, 5_000))
+def test_price_grid_spans_both_prices_and_holds_the_current_one(current: float, reference: float) -> None:
+    grid = whatif.price_grid(current, reference)
+    assert current in grid
+    assert np.all(np.diff(grid) > 0)
+    assert grid[0] == pytest.approx(0.3 * min(current, reference))
+    assert grid[-1] == pytest.approx(2.5 * max(current, reference))
+    assert 80 <= len(grid) <= 81
 
 
 def test_score_breakdown_adds_up(ev) -> None:
@@ -50,9 +66,35 @@ def test_score_breakdown_adds_up(ev) -> None:
 def test_compare_rankings() -> None:
     a = pd.DataFrame({"city_id": [1, 2, 3], "city": list("xyz"), "country_iso2": ["A"] * 3, "rank": [1, 2, 3],
                       "opportunity_score": [90, 80, 70], "expected_units_month": [3.0, 2.0, 1.0]})  # fmt: skip
-    b = a.assign(rank=[3, 1, 2])
-    cmp = whatif.compare_rankings(a, b).set_index("city_id")
+    b = a.assign(rank=[3, 1, 2], opportunity_score=[60, 95, 85], expected_units_month=[1.5, 4.0, 2.5])
+    out = whatif.compare_rankings(a, b)
+    cmp = out.set_index("city_id")
     assert cmp.loc[1, "rank_change"] == -2 and cmp.loc[2, "rank_change"] == 1
+    assert cmp.loc[2, "opportunity_a"] == 80 and cmp.loc[2, "opportunity_b"] == 95
+    assert cmp.loc[3, "units_a"] == 1.0 and cmp.loc[3, "units_b"] == 2.5
+    assert list(out["city_id"]) == [1, 2, 3]  # by the better of the two ranks, then id
+    assert "best" not in out.columns
+
+
+def test_compare_rankings_keeps_cities_in_the_top_of_either_and_new_ones() -> None:
+    a = pd.DataFrame({"city_id": [1, 2, 3], "city": list("xyz"), "country_iso2": ["A"] * 3, "rank": [1, 2, 3],
+                      "opportunity_score": [90, 80, 70], "expected_units_month": [3.0, 2.0, 1.0]})  # fmt: skip
+    b = pd.DataFrame({"city_id": [3, 1, 4], "city": list("zxw"), "country_iso2": ["A"] * 3, "rank": [1, 2, 3],
+                      "opportunity_score": [91, 81, 71], "expected_units_month": [3.1, 2.1, 1.1]})  # fmt: skip
+    out = whatif.compare_rankings(a, b, top=1).set_index("city_id")
+    assert set(out.index) == {1, 3}  # 1 is first in A, 3 first in B; 2 and 4 are in neither top 1
+    assert out.loc[3, "rank_change"] == 2
+    both = whatif.compare_rankings(a, b, top=3).set_index("city_id")
+    assert np.isnan(both.loc[2, "rank_b"]) and np.isnan(both.loc[2, "rank_change"])  # gone from B: no change
+    assert np.isnan(both.loc[4, "rank_a"])
+
+
+def test_area_totals_of_a_ranking_without_the_loss_flag(ev) -> None:
+    """Rankings saved before the loss flag existed: every city counts as making money."""
+    table = rank(ev, top=300).drop(columns="loss_making")
+    areas = whatif.area_totals(table, ["country_iso2"])
+    assert areas["profit_usd_month"].sum() == pytest.approx(table["profit_usd_month"].sum())
+    assert (areas["loss_usd_month"] == 0).all() and areas["loss_cities"].sum() == 0
 
 
 def test_country_summary(ev) -> None:
