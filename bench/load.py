@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +31,7 @@ ACTIONS = ("login", "forecast", "slider", "map", "csv")
 def analyst(browser_path: str, args: list[str], url: str, i: int, out: dict, timeout_ms: int) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import choose, view, wait_idle
+    from tests.test_browser import choose, move_price_slider, view, wait_idle
 
     times: dict[str, float] = {}
     try:
@@ -57,14 +56,8 @@ def analyst(browser_path: str, args: list[str], url: str, i: int, out: dict, tim
             page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for()
             times["forecast"] = time.perf_counter() - t
             wait_idle(page)
-            before = page.locator("[data-testid='stMetric']", has_text="Units / month").first.inner_text()
             t = time.perf_counter()
-            slider = page.get_by_role("slider", name="Price (US$)")
-            slider.focus()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "old => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
-                ".find(e => e.innerText.includes('Units / month')); return m && m.innerText !== old; }", arg=before)
+            move_price_slider(page)
             times["slider"] = time.perf_counter() - t
             wait_idle(page)
             t = time.perf_counter()
@@ -135,6 +128,7 @@ def p(values: list[float], q: float) -> float:
 def main() -> int:
     import psutil
 
+    from deploy.cluster import wait_for
     from tests.test_browser import CHROMIUM, free_port
 
     parser = argparse.ArgumentParser(description="load test: N analysts at once")
@@ -164,12 +158,7 @@ def main() -> int:
                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
+    wait_for(f"{url}/_stcore/health")
     try:
         return run_levels(args, url, psutil.Process(app.pid))
     finally:

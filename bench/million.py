@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +49,15 @@ def build(db_path: Path, n: int) -> float:
 def drive(url: str, out_dir: Path, timeout_ms: int) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, choose, sign_in, view, wait_idle
+    from tests.test_browser import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        choose,
+        move_price_slider,
+        sign_in,
+        view,
+        wait_idle,
+    )
 
     times: dict[str, float] = {}
     with sync_playwright() as pw:
@@ -79,16 +86,7 @@ def drive(url: str, out_dir: Path, timeout_ms: int) -> dict[str, float]:
         step("world forecast -> map", forecast)
         wait_idle(page)
 
-        def slider() -> None:
-            before = page.locator("[data-testid='stMetric']", has_text="Units / month").first.inner_text()
-            s = page.get_by_role("slider", name="Price (US$)")
-            s.focus()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "old => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
-                ".find(e => e.innerText.includes('Units / month')); return m && m.innerText !== old; }", arg=before)
-
-        step("price slider -> new totals", slider)
+        step("price slider -> new totals", lambda: move_price_slider(page))
         wait_idle(page)
         step("ranking view", lambda: (view(page, "Ranking"), page.locator("[data-testid='stDataFrame']").first.wait_for(),
                                       wait_idle(page)))  # fmt: skip
@@ -130,6 +128,7 @@ def drive(url: str, out_dir: Path, timeout_ms: int) -> dict[str, float]:
 def main() -> int:
     import psutil
 
+    from deploy.cluster import wait_for
     from tests.test_browser import CHROMIUM, free_port
 
     parser = argparse.ArgumentParser(description="the app end to end on a 1M-city table")
@@ -154,12 +153,7 @@ def main() -> int:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for(f"{url}/_stcore/health", seconds=120)
         print(f"  server up                        {time.perf_counter() - t0:6.2f} s", flush=True)
         times = drive(url, work, int(args.timeout * 1000))
         proc = psutil.Process(app.pid)

@@ -101,10 +101,11 @@ def bench_browser() -> None:
     """Run -> rendered results in headless Chromium against a real `streamlit run` (median of 5)."""
     import os
     import subprocess
-    import urllib.request
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, run_forecast_in_browser
+
+    from deploy.cluster import wait_for
 
     if not CHROMIUM:
         print("browser: skipped (no chromium)")
@@ -119,12 +120,7 @@ def bench_browser() -> None:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+        wait_for(f"{url}/_stcore/health")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1100})

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from connectors.trends import TIMEFRAME
 from core.accounts import as_utc
 from core.db import models
 from core.db.database import Database
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 NAME_RADIUS_KM = 30.0  # a city of Google's name within this distance of Google's point is that city
 NEAREST_RADIUS_KM = 10.0  # otherwise the nearest city within this distance (Google's point is the centre)
 MAX_KEYWORD_CHARS = 100
-TIMEFRAME = "today 12-m"
 FEATURES = ("log_search_interest", "search_interest_listed")
 NAME, NEAREST = "name", "nearest"
 
@@ -44,10 +44,6 @@ class TrendSignal:
     fetched_at: datetime
     values: pd.Series  # search interest 0-100 by city_id (cities Google listed)
     unmatched: list[str]
-
-    def column(self, city_ids: object) -> np.ndarray:
-        """Interest for these cities, NaN where Google did not list the city."""
-        return self.values.reindex(np.asarray(city_ids, dtype=np.int64)).to_numpy(float)
 
 
 def normalise_keyword(keyword: str) -> str:

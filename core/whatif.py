@@ -45,7 +45,7 @@ def area_totals(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     headline (``headline_metrics``): units and revenue summed; profit over the cities that make money,
     losses apart; the best and the mean opportunity score. The one aggregation behind the country chart,
     the choropleths and the headline, so they always agree."""
-    loss = table["loss_making"].astype(bool) if "loss_making" in table else pd.Series(False, index=table.index)
+    loss = table["loss_making"].astype(bool)  # the engine's flag, as in headline_metrics
     profit = table["profit_usd_month"]
     g = table.assign(_profit=profit.where(~loss, 0.0), _loss=profit.where(loss, 0.0), _loss_city=loss).groupby(
         keys, sort=False)

@@ -227,7 +227,7 @@ class FakeGoogleTrends(_Server):
                       "token": self.TOKEN, "type": "fe_geo_chart_explore", "title": "Interest by subregion"}  # fmt: skip
             literal = json.dumps(widget).replace('"', "\\x22").replace("'", "\\'")
             html = "" if self.changed else f"<script>var w = JSON.parse('{literal}'); trends.embed(w);</script>"
-            return self.html(h, f"<!doctype html><html><body>{html}</body></html>")
+            return self.text(h, "text/html", f"<!doctype html><html><body>{html}</body></html>")
         if url.path == "/trends/api/widgetdata/comparedgeo":
             req = json.loads(q["req"])
             if q.get("token") != self.TOKEN:
@@ -238,21 +238,15 @@ class FakeGoogleTrends(_Server):
                       **({"coordinates": {"lat": lat, "lng": lng}} if lat is not None else {})}
                      for n, lat, lng, v in self.places]  # fmt: skip
             items.append({"geoName": "Broken", "value": "x", "hasData": [True]})  # malformed: skipped
-            body = ")]}',\n" + json.dumps({"default": {"geoMapData": items}})
-            data = body.encode()
-            h.send_response(200)
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-            return None
+            return self.text(h, "application/json", ")]}',\n" + json.dumps({"default": {"geoMapData": items}}))
         return h.reply(404, {"error": "not found"})
 
     @staticmethod
-    def html(h, text: str) -> None:
+    def text(h, content_type: str, text: str) -> None:
+        """A 200 answer with a body that is not plain JSON (an HTML page, JSON behind Google's prefix)."""
         data = text.encode()
         h.send_response(200)
-        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Type", f"{content_type}; charset=utf-8")
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
         h.wfile.write(data)

@@ -159,6 +159,18 @@ def view(page, name: str) -> None:
     page.get_by_role("radio", name=name, exact=True).click()
 
 
+def move_price_slider(page, steps: int = 1) -> None:
+    """Press the What-if price slider's right arrow ``steps`` times and wait until the headline units
+    change (the rerun has reached the browser)."""
+    before = page.locator("[data-testid='stMetric']", has_text="Units / month").first.inner_text()
+    page.get_by_role("slider", name="Price (US$)").focus()
+    for _ in range(steps):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "old => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
+        ".find(e => e.innerText.includes('Units / month')); return m && m.innerText !== old; }", arg=before)
+
+
 def metric_value(page, label: str) -> str:
     box = page.locator("[data-testid='stMetric']", has_text=label).first
     return box.locator("[data-testid='stMetricValue']").inner_text()
@@ -179,15 +191,7 @@ def test_forecast_slider_and_downloads(page, app_url: str, tmp_path: Path) -> No
     grid.wait_for()
     before_grid = grid.screenshot()
 
-    slider = page.get_by_role("slider", name="Price (US$)")
-    slider.focus()
-    for _ in range(10):
-        page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "([label, old]) => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
-        ".find(e => e.innerText.includes(label)); return m && !m.innerText.includes(old); }",
-        arg=["Units / month", before_units],
-    )
+    move_price_slider(page, steps=10)
     assert metric_value(page, "Units / month") != before_units
     page.wait_for_timeout(800)
     grid = page.locator("[data-testid='stDataFrame']").first
