@@ -87,3 +87,43 @@ def test_compare_rankings_keeps_cities_in_the_top_of_either_and_new_ones() -> No
     both = whatif.compare_rankings(a, b, top=3).set_index("city_id")
     assert np.isnan(both.loc[2, "rank_b"]) and np.isnan(both.loc[2, "rank_change"])  # gone from B: no change
     assert np.isnan(both.loc[4, "rank_a"])
+
+
+def test_country_summary(ev) -> None:
+    table = rank(ev, top=500)
+    s = whatif.country_summary(table)
+    assert s["cities"].sum() == 500
+    assert s["expected_revenue_usd_month"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("cost", [8.0, 24.0])
+def test_area_totals_add_up_to_the_headline(ev, cost: float) -> None:
+    """Countries and regions (chart, choropleth) and the headline use one definition: their totals
+    agree, profit counts only cities that make money and losses stay apart (at $24 of $30 many lose)."""
+    from core.forecast import evaluate
+
+    table = rank(evaluate(ev.prepared, unit_cost=cost), top=800)
+    head = whatif.headline_metrics(table)
+    for keys in (["country_iso2"], ["country_iso2", "region"]):
+        areas = whatif.area_totals(table, keys)
+        assert areas["cities"].sum() == head["cities"]
+        assert areas["expected_units_month"].sum() == pytest.approx(head["units"])
+        assert areas["expected_revenue_usd_month"].sum() == pytest.approx(head["revenue"])
+        assert areas["profit_usd_month"].sum() == pytest.approx(head["profit"])
+        assert areas["loss_usd_month"].sum() == pytest.approx(head["loss"])
+        assert areas["loss_cities"].sum() == head["loss_cities"]
+        assert (areas["profit_usd_month"] >= 0).all() and (areas["loss_usd_month"] <= 0).all()
+    if cost == 24.0:
+        assert head["loss_cities"] > 0  # the case that distinguishes "profit of the profitable" from a net sum
+
+
+def test_input_differences_name_what_changed() -> None:
+    from core.whatif import input_differences
+
+    a = {"product": {"name": "Tee", "price": 30.0, "unit_cost": 8.0, "ships_from": None,
+                     "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2}}, "countries": ["DE"]}  # fmt: skip
+    b = {"product": {"name": "Tee", "price": 36.0, "unit_cost": 8.0, "ships_from": "Istanbul, TR",
+                     "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2}}, "countries": []}  # fmt: skip
+    diffs = {d["input"]: (d["A"], d["B"]) for d in input_differences(a, b)}
+    assert diffs == {"Price (US$)": ("30", "36"), "Ships from": ("-", "Istanbul, TR"), "Countries": ("DE", "world")}
+    assert input_differences(a, a) == []
