@@ -15,6 +15,7 @@ from core.logs import configure_logging
 from views import _ui
 
 log = logging.getLogger("app")
+REQUESTED_PAGE_ATTEMPTS = 3  # switches tried after login before giving up on a deep link
 
 PAGES = {
     "Forecast": [
@@ -112,16 +113,26 @@ def remember_requested_page() -> None:
     st.session_state["_requested_page"] = (path, dict(st.query_params))
 
 
-def open_requested_page(nav_pages: dict[str, list]) -> None:
-    """After login: switch once to the page remembered by remember_requested_page, with its query."""
-    path, query = st.session_state.pop("_requested_page", ("", {}))
-    if not path:
+def open_requested_page(nav_pages: dict[str, list], current) -> None:
+    """After login: open the page remembered by remember_requested_page, with its query.
+
+    The request is kept until a run actually lands on that page: a rerun the browser asks for at the
+    same moment (the login cookie component answering, the fallback timer) replaces the page that
+    switch_page asked for, so one attempt can be lost on a busy machine. A few attempts at most.
+    """
+    path, query = st.session_state.get("_requested_page", ("", {}))
+    attempts = st.session_state.get("_requested_page_attempts", 0)
+    if not path or current.url_path == path or attempts >= REQUESTED_PAGE_ATTEMPTS:
+        st.session_state.pop("_requested_page", None)
+        st.session_state.pop("_requested_page_attempts", None)
         return
     for page in (p for items in nav_pages.values() for p in items):
         if page.url_path == path:
-            log.info("after login: opening the requested page /%s", path)
+            st.session_state["_requested_page_attempts"] = attempts + 1
+            log.info("after login: opening the requested page /%s (attempt %d)", path, attempts + 1)
             st.query_params.from_dict(query)
             st.switch_page(page)
+    st.session_state.pop("_requested_page", None)  # not a page this user has (e.g. /admin for a non-admin)
 
 
 def _register(auth, db) -> None:
@@ -204,7 +215,7 @@ def _frame(settings) -> None:
         if settings.is_demo:
             st.caption("Demo mode: no Stripe configuration; payments are simulated, an admin sets tiers.")
     nav = st.navigation(pages)
-    open_requested_page(pages)
+    open_requested_page(pages, nav)
     nav.run()
 
 

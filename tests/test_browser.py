@@ -46,10 +46,15 @@ def app_url(sqlite_db) -> Iterator[str]:
         pytest.skip("chromium is not installed (apt-get install chromium)")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "LOGIN_SLEEP_S"} | {"DATABASE_URL": sqlite_db.url}
+    # The server's log goes to a file, never to an unread pipe: a full pipe buffer (64 KB of log) blocks
+    # the server mid-run and a later test times out for no reason of its own.
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / "browser-app.log"
+    log_file = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(paths.ROOT / "app.py"), "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=paths.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=paths.ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -62,7 +67,8 @@ def app_url(sqlite_db) -> Iterator[str]:
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+        log_file.close()
+        pytest.fail("streamlit did not start: " + log_path.read_text(errors="replace")[-2000:])
     yield url
     proc.terminate()
     try:
@@ -70,6 +76,7 @@ def app_url(sqlite_db) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=20)
+    log_file.close()
 
 
 @pytest.fixture(scope="module")
