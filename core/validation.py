@@ -15,6 +15,8 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from core.calibration import (
+    GROUP_COLUMN,
+    POPULATION_COLUMN,
     MatchReport,
     SalesModel,
     baseline_columns,
@@ -80,6 +82,7 @@ class ValidationResult:
     calibrated_half_min: float
     prior_half_spearman: float  # the prior on the same held-out halves
     population_half_spearman: float  # a population-only model trained on the same halves
+    population_region_half_spearman: float  # population with region effects (no prior), same halves
     size_bias: float  # slope of ln(orders / prior) on ln(population): > 0 = big cities under-predicted
     match_methods: dict[str, int]
     # Where the skill comes from (``within_between``): ranking inside regions vs ranking the regions.
@@ -152,7 +155,8 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) 
     prior = ev.columns["expected_units_month"][pos]
     X = feature_frame(ev).to_numpy(float)[pos]
     rng = np.random.default_rng(seed)
-    cal, cal_prior, cal_pop = [], [], []
+    X_pop_region = X[:, [POPULATION_COLUMN, GROUP_COLUMN]]
+    cal, cal_prior, cal_pop, cal_pop_region = [], [], [], []
     for _ in range(splits):
         train = np.zeros(ids.size, dtype=bool)
         train[rng.permutation(ids.size)[: ids.size // 2]] = True
@@ -162,12 +166,15 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) 
         cal.append(_rho(model.predict_log(X[test]), y[test]))
         cal_prior.append(_rho(prior[test], y[test]))
         cal_pop.append(_rho(base.predict_log(baseline_columns(X[test])), y[test]))
+        pop_region = SalesModel(group_column=1).fit(X_pop_region[train], y[train])
+        cal_pop_region.append(_rho(pop_region.predict_log(X_pop_region[test]), y[test]))
     return ValidationResult(
         cities=int(ids.size), rows=truth.rows, unmatched_rows=len(truth.unmatched),
         prior_spearman=_rho(prior, y), population_spearman=_rho(ca.population[pos], y),
         noise_ceiling=noise_ceiling(y, splits, seed),
         calibrated_half_spearman=float(np.mean(cal)), calibrated_half_min=float(np.min(cal)),
         prior_half_spearman=float(np.mean(cal_prior)), population_half_spearman=float(np.mean(cal_pop)),
+        population_region_half_spearman=float(np.mean(cal_pop_region)),
         size_bias=size_bias(y, prior, ca.population[pos]), match_methods=truth.methods,
         **within_between(y, prior, ca.population[pos], ca.iso2[pos].astype(str) + "-" + ca.regions[pos].astype(str)),
     )  # fmt: skip

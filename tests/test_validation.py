@@ -66,6 +66,21 @@ def test_more_noise_lowers_the_prior_and_fewer_orders_the_ceiling(ca, ev) -> Non
     assert noise_ceiling(rng.poisson(lam)) < noise_ceiling(rng.poisson(100 * lam))
 
 
+def test_population_with_region_effects_reference(ca, ev) -> None:
+    """Orders that follow population times a strong effect per region: the population + region-effects
+    reference learns the regions from the training half, so it beats population alone on the other half."""
+    rng = np.random.default_rng(3)
+    idx = np.flatnonzero(ca.iso2 == "US")[:600]
+    regions = ca.regions[idx].astype(str)
+    effect = {r: rng.normal(0, 1.5) for r in np.unique(regions)}
+    lam = ca.population[idx] / 1_000 * np.exp([effect[r] for r in regions])
+    orders = rng.poisson(lam) + 1
+    truth = read_truth(pd.DataFrame({"geonameid": ca.city_id[idx], "orders": orders}).to_csv(index=False).encode(), ca)
+    result = validate(truth, ev, splits=3)
+    assert result.population_region_half_spearman > result.population_half_spearman + 0.1
+    assert result.population_region_half_spearman > 0.8
+
+
 def test_truth_ids_of_districts_count_for_their_city(ca) -> None:
     nyc = int(ca.city_id[(ca.names == "New York City") & (ca.iso2 == "US")][0])
     brooklyn = int(ca.sections.loc[ca.sections["name"] == "Brooklyn", "city_id"].iloc[0])
