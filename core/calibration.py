@@ -21,8 +21,10 @@ from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
+from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
+from sklearn.neighbors import BallTree
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -43,6 +45,11 @@ FEATURES = [
 BASELINE_FEATURES = ["log_population"]
 REGION_COLUMN = "region_code"  # the integer code of a city's admin-1 region (a model group)
 MIN_REGION_CITIES = 3  # a region gets its own effect once this many training cities are in it
+COORD_COLUMNS_NAMES = ("lat", "lon")  # a city's coordinates: the model's neighbour smoothing, not features
+BANDWIDTHS_KM = (25.0, 50.0, 100.0, 200.0)  # Gaussian kernel widths tried for the neighbour smoothing
+NEIGHBOURS = 20  # training cities a prediction borrows residuals from (the nearest ones)
+SMOOTHING_PRIOR_WEIGHT = 1.0  # the smoothed residual shrinks to 0 as if one more neighbour had residual 0
+EARTH_RADIUS_KM = 6371.0
 MIN_CITIES_FOR_CLAIM = 20  # "better than population" needs at least this many cities ...
 PARTICLES = {"de", "do", "da", "dos", "das", "del", "della", "di", "du", "of", "the", "la", "le", "el"}
 SYNONYMS = {"st": "saint", "ste": "sainte", "sta": "santa", "sto": "santo", "s": "sao", "mt": "mount", "ft": "fort"}
@@ -353,44 +360,97 @@ def feature_frame(ev: Evaluation) -> pd.DataFrame:
             "log_income": np.log(f["gdp_per_capita_ppp"].to_numpy()),
             **{c: f[c].to_numpy(float) for c in FEATURES if c in f.columns},
             REGION_COLUMN: region.astype(float),
+            "lat": f["lat"].to_numpy(float),
+            "lon": f["lon"].to_numpy(float),
         },
         index=pd.Index(ca.city_id, name="city_id"),
-    )[[*FEATURES, REGION_COLUMN]]
+    )[[*FEATURES, REGION_COLUMN, *COORD_COLUMNS_NAMES]]
 
 
 GROUP_COLUMN = len(FEATURES)  # position of REGION_COLUMN in feature_frame
+COORD_COLUMNS = (GROUP_COLUMN + 1, GROUP_COLUMN + 2)  # positions of lat, lon in feature_frame
 POPULATION_COLUMN = FEATURES.index("log_population")
 
 
 class SalesModel(RegressorMixin, BaseEstimator):
-    """Ridge regression of log(1 + sales) on standardised numeric features, with optional group effects.
+    """Ridge regression of log(1 + sales) on standardised numeric features, with optional group effects
+    and optional smoothing of residuals between neighbouring cities.
 
     ``X`` is numeric. With ``group_column`` set, that column holds integer group codes (the city's
     region): one-hot encoded, groups with fewer than ``min_group_size`` training rows pooled, and shrunk
     by the same ridge penalty, so a region's effect grows with the evidence for it (like a random
-    effect). Sales cannot be negative: negative targets count as zero. Predictions are sales.
+    effect). With ``coord_columns`` set (latitude, longitude in degrees; not features), a prediction adds
+    the kernel-weighted mean of the training residuals of its ``NEIGHBOURS`` nearest training cities,
+    shrunk towards 0 by ``SMOOTHING_PRIOR_WEIGHT``; the kernel width is chosen from ``bandwidths_km`` by
+    leave-one-out error on the training residuals, and none is used (``bandwidth_km_`` = 0) when no
+    width lowers that error. Sales cannot be negative: negative targets count as zero. Predictions are
+    sales.
     """
 
-    def __init__(self, alpha: float = 1.0, group_column: int | None = None, min_group_size: int = MIN_REGION_CITIES) -> None:
+    def __init__(self, alpha: float = 1.0, group_column: int | None = None, min_group_size: int = MIN_REGION_CITIES,
+                 coord_columns: tuple[int, int] | None = None, bandwidths_km: tuple[float, ...] = BANDWIDTHS_KM) -> None:  # fmt: skip
         self.alpha = alpha
         self.group_column = group_column
         self.min_group_size = min_group_size
+        self.coord_columns = coord_columns
+        self.bandwidths_km = bandwidths_km
 
     def fit(self, X: object, y: object) -> SalesModel:
         X, y = validate_data(self, X, y, y_numeric=True)
-        numeric = [j for j in range(X.shape[1]) if j != self.group_column]
-        parts: list[tuple] = [("num", StandardScaler(), numeric)]
+        coords = list(self.coord_columns or ())
+        if coords and max(coords) >= X.shape[1]:
+            raise ValueError(f"coord_columns {tuple(coords)} are not columns of X: X has {X.shape[1]} feature(s)")
+        numeric = [j for j in range(X.shape[1]) if j != self.group_column and j not in coords]
+        parts: list[tuple] = [("num", StandardScaler(), numeric)] if numeric else []
         if self.group_column is not None:
             parts.append(("group", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=self.min_group_size,
                                                  sparse_output=False), [self.group_column]))  # fmt: skip
-        self.pipeline_ = Pipeline([("features", ColumnTransformer(parts)), ("ridge", Ridge(alpha=self.alpha))])
-        self.pipeline_.fit(X, np.log1p(np.maximum(y, 0.0)))
+        # Only coordinates: the base is the mean of log sales, and the neighbour smoothing does the rest.
+        base = Ridge(alpha=self.alpha) if parts else DummyRegressor(strategy="mean")
+        self.pipeline_ = Pipeline([("features", ColumnTransformer(parts or [("none", "drop", coords)])), ("ridge", base)])
+        target = np.log1p(np.maximum(y, 0.0))
+        self.pipeline_.fit(X, target)
+        self.bandwidth_km_ = 0.0
+        if coords:
+            self.residuals_ = target - self.pipeline_.predict(X)
+            self.tree_ = BallTree(np.radians(X[:, coords]), metric="haversine")
+            self.bandwidth_km_ = self._choose_bandwidth(X[:, coords])
         return self
+
+    def _neighbours(self, latlon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = min(NEIGHBOURS + 1, len(self.residuals_))
+        dist, idx = self.tree_.query(np.radians(latlon), k=k)
+        return dist * EARTH_RADIUS_KM, idx
+
+    def _smoothed(self, dist: np.ndarray, idx: np.ndarray, bandwidth_km: float, exclude: np.ndarray | None = None) -> np.ndarray:
+        w = np.exp(-0.5 * (dist / bandwidth_km) ** 2)
+        if exclude is not None:
+            w = np.where(idx == exclude[:, None], 0.0, w)
+        else:
+            w = w[:, :NEIGHBOURS]  # the extra neighbour is only fetched to leave a city itself out
+            idx = idx[:, :NEIGHBOURS]
+        return (w * self.residuals_[idx]).sum(axis=1) / (w.sum(axis=1) + SMOOTHING_PRIOR_WEIGHT)
+
+    def _choose_bandwidth(self, latlon: np.ndarray) -> float:
+        """The width whose leave-one-out smoothed residual best predicts each training city's own
+        residual; 0 (no smoothing) when none beats predicting 0."""
+        dist, idx = self._neighbours(latlon)
+        own = np.arange(len(self.residuals_))
+        best, best_err = 0.0, float(np.mean(self.residuals_**2))
+        for h in self.bandwidths_km:
+            err = float(np.mean((self.residuals_ - self._smoothed(dist, idx, h, exclude=own)) ** 2))
+            if err < best_err:
+                best, best_err = float(h), err
+        return best
 
     def predict_log(self, X: object) -> np.ndarray:
         check_is_fitted(self, "pipeline_")
         X = validate_data(self, X, reset=False)
-        return self.pipeline_.predict(X)
+        out = self.pipeline_.predict(X)
+        if self.bandwidth_km_ > 0:
+            dist, idx = self._neighbours(X[:, list(self.coord_columns)])
+            out = out + self._smoothed(dist, idx, self.bandwidth_km_)
+        return out
 
     def predict(self, X: object) -> np.ndarray:
         return np.maximum(np.expm1(self.predict_log(X)), 0.0)
@@ -402,8 +462,8 @@ class SalesModel(RegressorMixin, BaseEstimator):
 
 
 def full_model(alpha: float = 1.0) -> SalesModel:
-    """The calibration model: every feature, the prior and region effects."""
-    return SalesModel(alpha, group_column=GROUP_COLUMN)
+    """The calibration model: every feature, the prior, region effects and neighbour smoothing."""
+    return SalesModel(alpha, group_column=GROUP_COLUMN, coord_columns=COORD_COLUMNS)
 
 
 def baseline_columns(X: np.ndarray) -> np.ndarray:
@@ -477,6 +537,15 @@ def accuracy_claim(metrics: dict) -> tuple[bool, str]:
                    "so treat its predictions with care.")  # fmt: skip
 
 
+def smoothing_sentence(smoothing_km: float) -> str:
+    """What the page says about the neighbour smoothing the model chose (methodology section 17)."""
+    if smoothing_km > 0:
+        return (f"Nearby cities: what your sales say beyond the city features and regions is smoothed over about "
+                f"{smoothing_km:,.0f} km (the width your own cities support best, chosen by leave-one-out).")
+    return ("Nearby cities: your sales show no local pattern beyond the city features and regions, so predictions "
+            "do not borrow from neighbouring cities.")
+
+
 @dataclass
 class Calibration:
     measure: str
@@ -484,6 +553,7 @@ class Calibration:
     cv: CVReport
     predictions: pd.DataFrame  # one row per city in scope
     twins: pd.DataFrame
+    smoothing_km: float = 0.0  # the neighbour-smoothing width the final model chose (0: none)
 
     def metrics(self) -> dict:
         """Accuracy next to the population-only baseline (what the page, CLI and database keep)."""
@@ -491,7 +561,8 @@ class Calibration:
                 "cv_rmsle": self.cv.rmsle, "baseline_cv_rmsle": self.cv.baseline_rmsle,
                 "n_train": int(self.predictions["in_training"].sum()), "n_folds": self.cv.n_folds,
                 "fold_spearman": self.cv.fold_spearman, "fold_baseline_spearman": self.cv.fold_baseline_spearman,
-                "folds_better": self.cv.folds_better, "beats_population": self.cv.beats_population}  # fmt: skip
+                "folds_better": self.cv.folds_better, "beats_population": self.cv.beats_population,
+                "smoothing_km": self.smoothing_km}  # fmt: skip
 
     def report_dict(self) -> dict:
         return {"matched_rows": self.report.matched_rows, "unmatched_rows": self.report.unmatched,
@@ -538,7 +609,7 @@ def calibrate(
         predicted_high=np.maximum(np.expm1(log_pred + hi), 0), in_training=np.isin(ids, y_by_city.index),
     ).sort_values(["predicted", "city_id"], ascending=[False, True]).reset_index(drop=True)
     twins = twin_cities(X_all, y_by_city, mask, ca)
-    return Calibration(measure, report, cv, predictions, twins)
+    return Calibration(measure, report, cv, predictions, twins, model.bandwidth_km_)
 
 
 def twin_cities(X_all: pd.DataFrame, y_by_city: pd.Series, mask: np.ndarray, ca: CityArrays, best: int = 5,

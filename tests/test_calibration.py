@@ -77,19 +77,20 @@ def test_twins_are_unsold_similar_cities(ca, ev) -> None:
 
 def test_estimator_contract(ca, ev) -> None:
     model = cal.full_model(alpha=2.0)
-    assert model.get_params() == {"alpha": 2.0, "group_column": cal.GROUP_COLUMN, "min_group_size": cal.MIN_REGION_CITIES}
+    assert model.get_params() == {"alpha": 2.0, "group_column": cal.GROUP_COLUMN, "min_group_size": cal.MIN_REGION_CITIES,
+                                  "coord_columns": cal.COORD_COLUMNS, "bandwidths_km": cal.BANDWIDTHS_KM}  # fmt: skip
     assert clone(model).set_params(alpha=3.0).alpha == 3.0
     X = cal.feature_frame(ev).iloc[:50].to_numpy(float)
     with pytest.raises(NotFittedError):
         model.predict(X)
     y = np.arange(1, 51, dtype=float)
     assert model.fit(X, y) is model
-    assert hasattr(model, "pipeline_") and model.n_features_in_ == len(cal.FEATURES) + 1
+    assert hasattr(model, "pipeline_") and model.n_features_in_ == len(cal.FEATURES) + 3  # + region, lat, lon
     assert model.predict(X).shape == (50,)
     np.testing.assert_allclose(model.predict(X), cal.full_model(alpha=2.0).fit(X, y).predict(X))  # deterministic
 
 
-@pytest.mark.parametrize("estimator", [cal.SalesModel(), cal.SalesModel(group_column=0)])
+@pytest.mark.parametrize("estimator", [cal.SalesModel(), cal.SalesModel(group_column=0), cal.SalesModel(coord_columns=(0, 1))])
 def test_sklearn_check_estimator(estimator) -> None:
     """scikit-learn's own contract checks, all of them (poor_score is declared: the model fits log(1 + sales))."""
     from sklearn.utils.estimator_checks import check_estimator
@@ -116,6 +117,61 @@ def test_region_effects_are_learned_and_small_regions_pooled() -> None:
     assert np.ptp(without.predict_log(probe[:, :1])) == 0
     encoder = with_regions.pipeline_.named_steps["features"].named_transformers_["group"]
     assert encoder.infrequent_categories_[0].tolist() == [2.0]
+
+
+def _clustered_sales(seed: int, n: int = 600, cluster_effect: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """Cities on a 10 x 10 degree patch; sales follow one feature plus, for cities within 150 km of a few
+    hot spots, a log effect no feature or region explains (a marketplace's local footprint)."""
+    rng = np.random.default_rng(seed)
+    lat, lon = rng.uniform(40, 50, n), rng.uniform(0, 10, n)
+    x = rng.normal(size=n)
+    spots = rng.uniform([41, 1], [49, 9], size=(4, 2))
+    km = 111.0 * np.hypot(lat[:, None] - spots[:, 0], (lon[:, None] - spots[:, 1]) * np.cos(np.radians(45)))
+    local = cluster_effect * np.exp(-0.5 * (km / 100.0) ** 2).sum(axis=1)
+    y = np.expm1(2 + 0.5 * x + local + rng.normal(0, 0.2, n))
+    return np.column_stack([x, lat, lon]), y
+
+
+def test_neighbour_smoothing_learns_local_clusters() -> None:
+    """Sales raised around hot spots that no feature explains: with coordinates the model borrows the
+    residuals of nearby training cities and ranks held-out cities better; without a spatial pattern it
+    chooses no smoothing and predicts as the plain model does."""
+    X, y = _clustered_sales(0)
+    train, test = np.arange(300), np.arange(300, 600)
+    plain = cal.SalesModel(alpha=0.01).fit(X[train][:, :1], y[train])
+    spatial = cal.SalesModel(alpha=0.01, coord_columns=(1, 2)).fit(X[train], y[train])
+    assert spatial.bandwidth_km_ in cal.BANDWIDTHS_KM
+    rho_plain = cal._rho(plain.predict_log(X[test][:, :1]), np.log1p(y[test]))
+    rho_spatial = cal._rho(spatial.predict_log(X[test]), np.log1p(y[test]))
+    assert rho_spatial > rho_plain + 0.05
+
+    X0, y0 = _clustered_sales(1, cluster_effect=0.0)  # no spatial pattern at all
+    flat = cal.SalesModel(alpha=0.01, coord_columns=(1, 2)).fit(X0[train], y0[train])
+    assert flat.bandwidth_km_ == 0.0
+    np.testing.assert_allclose(flat.predict_log(X0[test]), cal.SalesModel(alpha=0.01).fit(X0[train][:, :1], y0[train]).predict_log(X0[test][:, :1]))
+
+
+def test_smoothing_leaves_a_city_out_when_choosing_the_width() -> None:
+    """Pure noise residuals: counting each city's own residual would always favour the narrowest kernel
+    (it reproduces the noise); left out, no width beats predicting 0."""
+    rng = np.random.default_rng(5)
+    n = 400
+    X = np.column_stack([rng.normal(size=n), rng.uniform(40, 41, n), rng.uniform(0, 1, n)])
+    y = np.expm1(2 + 0.3 * X[:, 0] + rng.normal(0, 1.0, n))
+    assert cal.SalesModel(coord_columns=(1, 2)).fit(X, y).bandwidth_km_ == 0.0
+
+
+def test_calibration_reports_the_smoothing_its_model_chose(ca, ev) -> None:
+    """The width in the metrics is the one the model fitted on the file's cities chose; the page sentence
+    names it, or says there is none."""
+    data = synthetic(ca, "DE", 60, 1.0, 0.3)
+    result = run(data, ev, ["DE"])
+    rows, measure = cal.read_sales(data)
+    _report, y_by_city = cal.matched_sales(rows, measure, ca)
+    X = cal.feature_frame(ev).loc[y_by_city.index].to_numpy(float)
+    assert result.smoothing_km == cal.full_model().fit(X, y_by_city.to_numpy()).bandwidth_km_
+    assert result.metrics()["smoothing_km"] == result.smoothing_km
+    assert "100 km" in cal.smoothing_sentence(100.0) and "no local pattern" in cal.smoothing_sentence(0.0)
 
 
 def test_claim_needs_every_fold(ca, ev) -> None:
@@ -292,6 +348,7 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     at.switch_page("views/calibrate.py").run()
     assert not at.exception
     assert any(m.label == "Rank correlation (Spearman)" for m in at.metric)
+    assert cal.smoothing_sentence(result.smoothing_km) in [c.value for c in at.caption]
     at.switch_page("views/new_forecast.py").run()
     at.text_input(key="nf_name").input("Tee")
     at.selectbox(key="nf_category").select("Apparel & Accessories")

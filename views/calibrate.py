@@ -115,6 +115,8 @@ a2.metric("Error (RMSE of log sales)", f"{m['cv_rmsle']:.2f}", f"{m['cv_rmsle'] 
 a3.metric("Cities in training", f"{m['n_train']}", help=f"{m['n_folds']}-fold cross-validation")
 ok, sentence = calibration.accuracy_claim(m)
 (st.success if ok else st.warning)(sentence)
+if "smoothing_km" in m:  # calibrations saved before neighbour smoothing have no such figure
+    st.caption(calibration.smoothing_sentence(m["smoothing_km"]))
 
 preds = cal["predictions"]
 preds = pd.concat([preds.reset_index(drop=True), city_info(ca, preds["city_id"])], axis=1)
