@@ -17,6 +17,7 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import ColumnTransformer
@@ -24,13 +25,13 @@ from sklearn.decomposition import PCA
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
-from sklearn.neighbors import BallTree
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from core.errors import InputError
 from core.forecast import AMBIGUITY_RATIO, CityArrays, Evaluation, city_info
+from core.geo import chord_to_km, unit_vectors
 from core.names import alternate_names, country_names
 from core.text import fold
 
@@ -49,7 +50,6 @@ COORD_COLUMNS_NAMES = ("lat", "lon")  # a city's coordinates: the model's neighb
 BANDWIDTHS_KM = (25.0, 50.0, 100.0, 200.0)  # Gaussian kernel widths tried for the neighbour smoothing
 NEIGHBOURS = 20  # training cities a prediction borrows residuals from (the nearest ones)
 SMOOTHING_PRIOR_WEIGHT = 1.0  # the smoothed residual shrinks to 0 as if one more neighbour had residual 0
-EARTH_RADIUS_KM = 6371.0
 MIN_CITIES_FOR_CLAIM = 20  # "better than population" needs at least this many cities ...
 PARTICLES = {"de", "do", "da", "dos", "das", "del", "della", "di", "du", "of", "the", "la", "le", "el"}
 SYNONYMS = {"st": "saint", "ste": "sainte", "sta": "santa", "sto": "santo", "s": "sao", "mt": "mount", "ft": "fort"}
@@ -413,14 +413,15 @@ class SalesModel(RegressorMixin, BaseEstimator):
         self.bandwidth_km_ = 0.0
         if coords:
             self.residuals_ = target - self.pipeline_.predict(X)
-            self.tree_ = BallTree(np.radians(X[:, coords]), metric="haversine")
+            self.tree_ = cKDTree(unit_vectors(X[:, coords[0]], X[:, coords[1]]))
             self.bandwidth_km_ = self._choose_bandwidth(X[:, coords])
         return self
 
     def _neighbours(self, latlon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = min(NEIGHBOURS + 1, len(self.residuals_))
-        dist, idx = self.tree_.query(np.radians(latlon), k=k)
-        return dist * EARTH_RADIUS_KM, idx
+        chord, idx = self.tree_.query(unit_vectors(latlon[:, 0], latlon[:, 1]), k=k)
+        chord, idx = chord.reshape(len(latlon), k), idx.reshape(len(latlon), k)  # k = 1 drops an axis
+        return chord_to_km(chord), idx
 
     def _smoothed(self, dist: np.ndarray, idx: np.ndarray, bandwidth_km: float, exclude: np.ndarray | None = None) -> np.ndarray:
         w = np.exp(-0.5 * (dist / bandwidth_km) ** 2)

@@ -391,3 +391,14 @@ def test_a_new_calibration_is_the_one_shown(sqlite_db, ca) -> None:
         at.button[0].click().run()
         assert not at.exception
         assert name in at.selectbox(key="cal_pick").format_func(at.selectbox(key="cal_pick").value)
+
+
+def test_neighbour_distances_are_great_circle_km() -> None:
+    """The smoothing's k-d tree on the unit sphere gives the same distances as the haversine formula."""
+    from core.geo import chord_to_km, haversine_km, unit_vectors
+
+    rng = np.random.default_rng(2)
+    lat, lon = rng.uniform(-80, 80, 200), rng.uniform(-180, 180, 200)
+    u = unit_vectors(lat, lon)
+    chord = np.linalg.norm(u - u[0], axis=1)
+    np.testing.assert_allclose(chord_to_km(chord), haversine_km(lat[0], lon[0], lat, lon), atol=1e-6)

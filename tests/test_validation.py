@@ -87,7 +87,8 @@ def test_truth_ids_of_districts_count_for_their_city(ca) -> None:
     truth = read_truth(f"geonameid,orders\n{nyc},10\n{brooklyn},5\n999999999,3\n".encode(), ca)
     assert truth.orders.to_dict() == {nyc: 15.0}
     assert truth.methods == {"geonameid": 1, "district folded": 1}
-    assert truth.unmatched[0]["reason"] == "unknown GeoNames id"
+    assert truth.unmatched == [{"row": 4, "city": "999999999", "country": "", "reason": "unknown GeoNames id"}]
+    assert truth.rows == 3
 
 
 def test_truth_by_name_uses_the_sales_matcher(ca) -> None:
