@@ -402,3 +402,20 @@ def test_neighbour_distances_are_great_circle_km() -> None:
     u = unit_vectors(lat, lon)
     chord = np.linalg.norm(u - u[0], axis=1)
     np.testing.assert_allclose(chord_to_km(chord), haversine_km(lat[0], lon[0], lat, lon), atol=1e-6)
+
+
+def test_smoothed_prediction_is_the_kernel_weighted_mean_of_residuals() -> None:
+    """Coordinates only (the base is the mean of log sales): a prediction is that mean plus
+    sum(w r) / (sum(w) + 1) over the training cities, w = exp(-d^2 / 2h^2), h the chosen width."""
+    from core.geo import haversine_km
+
+    lat = np.array([50.0, 50.1, 50.2, 52.0, 52.1, 52.2])
+    lon = np.array([10.0, 10.1, 10.0, 14.0, 14.1, 14.0])
+    y = np.array([100.0, 120.0, 110.0, 5.0, 6.0, 4.0])  # two clusters: the neighbours predict each other
+    model = cal.SalesModel(coord_columns=(0, 1), bandwidths_km=(60.0,)).fit(np.column_stack([lat, lon]), y)
+    assert model.bandwidth_km_ == 60.0
+    r = np.log1p(y) - np.log1p(y).mean()
+    q_lat, q_lon = 50.5, 10.5
+    w = np.exp(-0.5 * (haversine_km(q_lat, q_lon, lat, lon) / 60.0) ** 2)
+    expected = np.log1p(y).mean() + (w * r).sum() / (w.sum() + cal.SMOOTHING_PRIOR_WEIGHT)
+    assert model.predict_log(np.array([[q_lat, q_lon]]))[0] == pytest.approx(expected, rel=1e-9)
