@@ -370,6 +370,7 @@ def feature_frame(ev: Evaluation) -> pd.DataFrame:
 GROUP_COLUMN = len(FEATURES)  # position of REGION_COLUMN in feature_frame
 COORD_COLUMNS = (GROUP_COLUMN + 1, GROUP_COLUMN + 2)  # positions of lat, lon in feature_frame
 POPULATION_COLUMN = FEATURES.index("log_population")
+PRIOR_COLUMN = FEATURES.index("log_prior")
 
 
 class SalesModel(RegressorMixin, BaseEstimator):
@@ -482,6 +483,12 @@ class CVReport:
     fold_spearman: list[float] = field(default_factory=list)
     fold_baseline_spearman: list[float] = field(default_factory=list)
     n_cities: int = 0
+    prior_spearman: float = 0.0  # the uncalibrated forecast's own rank correlation with the sales (no fit)
+    fold_prior_spearman: list[float] = field(default_factory=list)
+
+    @property
+    def folds_better_than_prior(self) -> int:
+        return sum(a > b for a, b in zip(self.fold_spearman, self.fold_prior_spearman, strict=True))
 
     @property
     def folds_better(self) -> int:
@@ -512,16 +519,17 @@ def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1
     folds = KFold(n_splits=min(5, n), shuffle=True, random_state=seed)
     ly = np.log1p(y)
     full, base = np.empty(n), np.empty(n)
-    fold_full, fold_base = [], []
+    fold_full, fold_base, fold_prior = [], [], []
     for tr, te in folds.split(X):
         full[te] = full_model(alpha).fit(X[tr], y[tr]).predict_log(X[te])
         base[te] = SalesModel(alpha).fit(baseline_columns(X[tr]), y[tr]).predict_log(baseline_columns(X[te]))
         fold_full.append(_rho(full[te], ly[te]))
         fold_base.append(_rho(base[te], ly[te]))
+        fold_prior.append(_rho(X[te, PRIOR_COLUMN], ly[te]))
     resid = ly - full
     return CVReport(_rho(full, ly), _rho(base, ly), float(np.sqrt(np.mean(resid**2))), float(np.sqrt(np.mean((ly - base) ** 2))),
                     (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9))), folds.get_n_splits(),
-                    fold_full, fold_base, n)  # fmt: skip
+                    fold_full, fold_base, n, _rho(X[:, PRIOR_COLUMN], ly), fold_prior)  # fmt: skip
 
 
 def accuracy_claim(metrics: dict) -> tuple[bool, str]:
@@ -536,6 +544,20 @@ def accuracy_claim(metrics: dict) -> tuple[bool, str]:
                        f"(that needs {MIN_CITIES_FOR_CLAIM}+ cities and every fold to agree).")  # fmt: skip
     return False, (f"Calibration beats population alone in {better} of {len(folds)} folds: not consistently, "
                    "so treat its predictions with care.")  # fmt: skip
+
+
+def prior_sentence(metrics: dict) -> tuple[bool, str]:
+    """How the calibration compares with the uncalibrated forecast on the same folds: (does it add
+    something in most folds, the sentence). Sparse sales (a few orders per city) often cannot beat it."""
+    folds = metrics.get("fold_prior_spearman") or []
+    better = metrics.get("folds_better_than_prior", 0)
+    prior = metrics.get("prior_cv_spearman", 0.0)
+    if folds and better * 2 > len(folds):
+        return True, (f"The uncalibrated forecast alone ranks these cities at {prior:.2f}; calibration is better in "
+                      f"{better} of {len(folds)} folds.")
+    return False, (f"The uncalibrated forecast alone ranks these cities at {prior:.2f}, and calibration is better in only "
+                   f"{better} of {len(folds)} folds: your sales do not yet say more than the forecast does (typical with "
+                   "few sales per city), so prefer the forecast's own ranking.")
 
 
 def smoothing_sentence(smoothing_km: float) -> str:
@@ -563,7 +585,9 @@ class Calibration:
                 "n_train": int(self.predictions["in_training"].sum()), "n_folds": self.cv.n_folds,
                 "fold_spearman": self.cv.fold_spearman, "fold_baseline_spearman": self.cv.fold_baseline_spearman,
                 "folds_better": self.cv.folds_better, "beats_population": self.cv.beats_population,
-                "smoothing_km": self.smoothing_km}  # fmt: skip
+                "smoothing_km": self.smoothing_km, "prior_cv_spearman": self.cv.prior_spearman,
+                "fold_prior_spearman": self.cv.fold_prior_spearman,
+                "folds_better_than_prior": self.cv.folds_better_than_prior}  # fmt: skip
 
     def report_dict(self) -> dict:
         return {"matched_rows": self.report.matched_rows, "unmatched_rows": self.report.unmatched,

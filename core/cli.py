@@ -232,7 +232,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.report:
         write_text_atomic(checked_out(args.report), json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
     print(f"calibrated on {report['n_train']} cities: CV Spearman {result.cv.spearman:.2f} "
-          f"(population-only {result.cv.baseline_spearman:.2f}); {len(result.report.unmatched)} rows unmatched",
+          f"(population-only {result.cv.baseline_spearman:.2f}, uncalibrated forecast {result.cv.prior_spearman:.2f}); "
+          f"{len(result.report.unmatched)} rows unmatched",
           file=sys.stderr)  # fmt: skip
     return 0
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import KFold
 
 from core import calibration as cal
 from core.errors import InputError
@@ -172,6 +173,42 @@ def test_calibration_reports_the_smoothing_its_model_chose(ca, ev) -> None:
     assert result.smoothing_km == cal.full_model().fit(X, y_by_city.to_numpy()).bandwidth_km_
     assert result.metrics()["smoothing_km"] == result.smoothing_km
     assert "100 km" in cal.smoothing_sentence(100.0) and "no local pattern" in cal.smoothing_sentence(0.0)
+
+
+def test_cross_validation_reports_the_uncalibrated_forecast_on_the_same_folds(ca, ev) -> None:
+    """The prior's figures are its own rank correlation with the sales, overall and fold by fold (no fit),
+    so the page can say whether calibration adds anything to the forecast."""
+    data = synthetic(ca, "BR", 80, income_power=2.0, noise=0.3)
+    rows, measure = cal.read_sales(data)
+    _report, y_by_city = cal.matched_sales(rows, measure, ca)
+    X = cal.feature_frame(ev).loc[y_by_city.index].to_numpy(float)
+    y = y_by_city.to_numpy()
+    cv = cal.cross_validate(X, y)
+    assert cv.prior_spearman == pytest.approx(cal._rho(X[:, cal.PRIOR_COLUMN], np.log1p(y)))
+    folds = KFold(n_splits=5, shuffle=True, random_state=0).split(X)
+    assert cv.fold_prior_spearman == pytest.approx([cal._rho(X[te, cal.PRIOR_COLUMN], np.log1p(y[te])) for _tr, te in folds])
+    assert cv.folds_better_than_prior == sum(a > b for a, b in zip(cv.fold_spearman, cv.fold_prior_spearman, strict=True))
+    # Sales follow income squared, which the prior (income elasticity about 1) under-weights: calibration adds.
+    assert cv.folds_better_than_prior >= 4
+    adds, text = cal.prior_sentence(cal.Calibration("units", _report, cv, pd.DataFrame({"in_training": [True]}),
+                                                    pd.DataFrame()).metrics())  # fmt: skip
+    assert adds and f"{cv.prior_spearman:.2f}" in text
+
+
+def test_sparse_sales_drawn_from_the_forecast_do_not_beat_it(ca, ev) -> None:
+    """A few orders per city, drawn from the forecast itself: nothing is left to learn, and the page says
+    to prefer the forecast's own ranking."""
+    idx = np.flatnonzero(ca.iso2 == "BR")[:300]
+    lam = ev.columns["expected_units_month"][idx]
+    lam = 1.5 * lam / lam.mean()
+    orders = np.random.default_rng(4).poisson(lam)
+    X = cal.feature_frame(ev).to_numpy(float)[idx]
+    cv = cal.cross_validate(X, orders.astype(float))
+    assert cv.folds_better_than_prior <= 2
+    metrics = {"prior_cv_spearman": cv.prior_spearman, "fold_prior_spearman": cv.fold_prior_spearman,
+               "folds_better_than_prior": cv.folds_better_than_prior}  # fmt: skip
+    adds, text = cal.prior_sentence(metrics)
+    assert not adds and "prefer the forecast's own ranking" in text
 
 
 def test_claim_needs_every_fold(ca, ev) -> None:
@@ -349,6 +386,8 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     assert not at.exception
     assert any(m.label == "Rank correlation (Spearman)" for m in at.metric)
     assert cal.smoothing_sentence(result.smoothing_km) in [c.value for c in at.caption]
+    adds, sentence = cal.prior_sentence(result.metrics())
+    assert sentence in [c.value for c in (at.caption if adds else at.warning)]
     at.switch_page("views/new_forecast.py").run()
     at.text_input(key="nf_name").input("Tee")
     at.selectbox(key="nf_category").select("Apparel & Accessories")

@@ -115,7 +115,9 @@ a2.metric("Error (RMSE of log sales)", f"{m['cv_rmsle']:.2f}", f"{m['cv_rmsle'] 
 a3.metric("Cities in training", f"{m['n_train']}", help=f"{m['n_folds']}-fold cross-validation")
 ok, sentence = calibration.accuracy_claim(m)
 (st.success if ok else st.warning)(sentence)
-if "smoothing_km" in m:  # calibrations saved before neighbour smoothing have no such figure
+if "prior_cv_spearman" in m:  # calibrations saved before session 5 have neither figure
+    adds, text = calibration.prior_sentence(m)
+    (st.caption if adds else st.warning)(text)
     st.caption(calibration.smoothing_sentence(m["smoothing_km"]))
 
 preds = cal["predictions"]
