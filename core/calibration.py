@@ -556,7 +556,7 @@ def prior_sentence(metrics: dict) -> tuple[bool, str]:
         return True, (f"The uncalibrated forecast alone ranks these cities at {prior:.2f}; calibration is better in "
                       f"{better} of {len(folds)} folds.")
     return False, (f"The uncalibrated forecast alone ranks these cities at {prior:.2f}, and calibration is better in only "
-                   f"{better} of {len(folds)} folds: your sales do not yet say more than the forecast does (typical with "
+                   f"{better} of {len(folds)} folds: your sales add nothing the forecast does not already say (common with "
                    "few sales per city), so prefer the forecast's own ranking.")
 
 

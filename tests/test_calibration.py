@@ -399,6 +399,7 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     at.switch_page("views/results.py").run()
     assert at.title[0].value == "Results", [t.value for t in at.title] + [e.value for e in at.error]
     at.toggle(key="rs_calibrated").set_value(True).run()
+    assert (sentence in [w.value for w in at.warning]) == (not adds)  # Results warns when calibration adds nothing
     table = at.dataframe[0].value
     assert "calibrated_prediction" in table.columns and "prior_rank" in table.columns
     top = table.iloc[0]["city_id"]

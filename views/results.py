@@ -128,6 +128,10 @@ def workspace() -> None:
         shown = calibration.apply_calibration(shown, cal["predictions"])
         st.caption(f"Ranked by predicted {cal['measure']} from your sales; cities without a prediction follow in "
                    "prior order. `prior_rank` keeps the open-data rank.")  # fmt: skip
+        if "prior_cv_spearman" in cal["metrics"]:
+            adds, text = calibration.prior_sentence(cal["metrics"])
+            if not adds:
+                st.warning(text)
     if shown.empty:
         st.info("No city passes the filters. Clear a filter or lower the minimum population.")
         return
