@@ -12,18 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
-from scipy.stats import spearmanr
+from scipy.stats import ConstantInputWarning, spearmanr
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.dummy import DummyRegressor
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import PoissonRegressor, Ridge
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -50,6 +51,7 @@ COORD_COLUMNS_NAMES = ("lat", "lon")  # a city's coordinates: the model's neighb
 BANDWIDTHS_KM = (25.0, 50.0, 100.0, 200.0)  # Gaussian kernel widths tried for the neighbour smoothing
 NEIGHBOURS = 20  # training cities a prediction borrows residuals from (the nearest ones)
 SMOOTHING_PRIOR_WEIGHT = 1.0  # the smoothed residual shrinks to 0 as if one more neighbour had residual 0
+LOSSES = ("log1p", "poisson")  # least squares on log(1 + sales), or a Poisson GLM on the counts (section 17)
 MIN_CITIES_FOR_CLAIM = 20  # "better than population" needs at least this many cities ...
 PARTICLES = {"de", "do", "da", "dos", "das", "del", "della", "di", "du", "of", "the", "la", "le", "el"}
 SYNONYMS = {"st": "saint", "ste": "sainte", "sta": "santa", "sto": "santo", "s": "sao", "mt": "mount", "ft": "fort"}
@@ -384,17 +386,21 @@ class SalesModel(RegressorMixin, BaseEstimator):
     the kernel-weighted mean of the training residuals of its ``NEIGHBOURS`` nearest training cities,
     shrunk towards 0 by ``SMOOTHING_PRIOR_WEIGHT``; the kernel width is chosen from ``bandwidths_km`` by
     leave-one-out error on the training residuals, and none is used (``bandwidth_km_`` = 0) when no
-    width lowers that error. Sales cannot be negative: negative targets count as zero. Predictions are
-    sales.
+    width lowers that error. ``loss``: "log1p" fits least squares on log(1 + sales); "poisson" a Poisson
+    GLM (log link) on the sales themselves, with the same penalty per row (alpha / n), the likelihood of
+    counts, which copes better with many cities of 0, 1 or 2 orders. Sales cannot be negative: negative
+    targets count as zero. Predictions are sales; ``predict_log`` gives log(1 + sales) for either loss.
     """
 
     def __init__(self, alpha: float = 1.0, group_column: int | None = None, min_group_size: int = MIN_REGION_CITIES,
-                 coord_columns: tuple[int, int] | None = None, bandwidths_km: tuple[float, ...] = BANDWIDTHS_KM) -> None:  # fmt: skip
+                 coord_columns: tuple[int, int] | None = None, bandwidths_km: tuple[float, ...] = BANDWIDTHS_KM,
+                 loss: str = "log1p") -> None:  # fmt: skip
         self.alpha = alpha
         self.group_column = group_column
         self.min_group_size = min_group_size
         self.coord_columns = coord_columns
         self.bandwidths_km = bandwidths_km
+        self.loss = loss
 
     def fit(self, X: object, y: object) -> SalesModel:
         X, y = validate_data(self, X, y, y_numeric=True)
@@ -406,17 +412,29 @@ class SalesModel(RegressorMixin, BaseEstimator):
         if self.group_column is not None:
             parts.append(("group", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=self.min_group_size,
                                                  sparse_output=False), [self.group_column]))  # fmt: skip
-        # Only coordinates: the base is the mean of log sales, and the neighbour smoothing does the rest.
-        base = Ridge(alpha=self.alpha) if parts else DummyRegressor(strategy="mean")
-        self.pipeline_ = Pipeline([("features", ColumnTransformer(parts or [("none", "drop", coords)])), ("ridge", base)])
-        target = np.log1p(np.maximum(y, 0.0))
-        self.pipeline_.fit(X, target)
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
+        sales = np.maximum(y, 0.0)
+        poisson = self.loss == "poisson"
+        # Only coordinates (or no sales at all): the base is the mean, and the neighbour smoothing does the rest.
+        if parts and not (poisson and sales.sum() <= 0):
+            base = PoissonRegressor(alpha=self.alpha / len(y), solver="newton-cholesky", max_iter=100) if poisson else Ridge(alpha=self.alpha)
+        else:
+            base = DummyRegressor(strategy="mean")
+        self.pipeline_ = Pipeline([("features", ColumnTransformer(parts or [("none", "drop", coords)])), ("model", base)])
+        target = np.log1p(sales)
+        self.pipeline_.fit(X, sales if poisson else target)
         self.bandwidth_km_ = 0.0
         if coords:
-            self.residuals_ = target - self.pipeline_.predict(X)
+            self.residuals_ = target - self._base_log(X)
             self.tree_ = cKDTree(unit_vectors(X[:, coords[0]], X[:, coords[1]]))
             self.bandwidth_km_ = self._choose_bandwidth(X[:, coords])
         return self
+
+    def _base_log(self, X: np.ndarray) -> np.ndarray:
+        """log(1 + sales) of the fitted model before neighbour smoothing."""
+        pred = self.pipeline_.predict(X)
+        return np.log1p(np.maximum(pred, 0.0)) if self.loss == "poisson" else pred
 
     def _neighbours(self, latlon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = min(NEIGHBOURS + 1, len(self.residuals_))
@@ -448,7 +466,7 @@ class SalesModel(RegressorMixin, BaseEstimator):
     def predict_log(self, X: object) -> np.ndarray:
         check_is_fitted(self, "pipeline_")
         X = validate_data(self, X, reset=False)
-        out = self.pipeline_.predict(X)
+        out = self._base_log(X)
         if self.bandwidth_km_ > 0:
             dist, idx = self._neighbours(X[:, list(self.coord_columns)])
             out = out + self._smoothed(dist, idx, self.bandwidth_km_)
@@ -463,9 +481,9 @@ class SalesModel(RegressorMixin, BaseEstimator):
         return tags
 
 
-def full_model(alpha: float = 1.0) -> SalesModel:
+def full_model(alpha: float = 1.0, loss: str = "log1p") -> SalesModel:
     """The calibration model: every feature, the prior, region effects and neighbour smoothing."""
-    return SalesModel(alpha, group_column=GROUP_COLUMN, coord_columns=COORD_COLUMNS)
+    return SalesModel(alpha, group_column=GROUP_COLUMN, coord_columns=COORD_COLUMNS, loss=loss)
 
 
 def baseline_columns(X: np.ndarray) -> np.ndarray:
@@ -485,6 +503,7 @@ class CVReport:
     n_cities: int = 0
     prior_spearman: float = 0.0  # the uncalibrated forecast's own rank correlation with the sales (no fit)
     fold_prior_spearman: list[float] = field(default_factory=list)
+    loss: str = "log1p"  # the model's loss (LOSSES), the same for the population-only baseline
 
     @property
     def folds_better_than_prior(self) -> int:
@@ -501,16 +520,21 @@ class CVReport:
         return n >= 3 and self.folds_better == n and self.n_cities >= MIN_CITIES_FOR_CLAIM
 
 
-def _rho(a: np.ndarray, b: np.ndarray) -> float:
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation; 0 where it is undefined (fewer than 2 values, or one side constant,
+    as with a fold of cities that all sold nothing)."""
     if len(a) < 2:
         return 0.0
-    r = spearmanr(a, b).statistic
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantInputWarning)
+        r = spearmanr(a, b).statistic
     return float(r) if np.isfinite(r) else 0.0
 
 
-def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0) -> CVReport:
-    """K-fold (up to 5) out-of-fold accuracy of the model and of the population-only baseline, overall
-    and fold by fold."""
+def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0,
+                   loss: str = "log1p") -> CVReport:  # fmt: skip
+    """K-fold (up to 5) out-of-fold accuracy of the model and of the population-only baseline (both with
+    ``loss``), and of the uncalibrated forecast, overall and fold by fold."""
     X = np.asarray(X, float)
     y = np.asarray(y, float)
     n = len(y)
@@ -521,15 +545,22 @@ def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1
     full, base = np.empty(n), np.empty(n)
     fold_full, fold_base, fold_prior = [], [], []
     for tr, te in folds.split(X):
-        full[te] = full_model(alpha).fit(X[tr], y[tr]).predict_log(X[te])
-        base[te] = SalesModel(alpha).fit(baseline_columns(X[tr]), y[tr]).predict_log(baseline_columns(X[te]))
-        fold_full.append(_rho(full[te], ly[te]))
-        fold_base.append(_rho(base[te], ly[te]))
-        fold_prior.append(_rho(X[te, PRIOR_COLUMN], ly[te]))
+        full[te] = full_model(alpha, loss).fit(X[tr], y[tr]).predict_log(X[te])
+        base[te] = SalesModel(alpha, loss=loss).fit(baseline_columns(X[tr]), y[tr]).predict_log(baseline_columns(X[te]))
+        fold_full.append(rank_correlation(full[te], ly[te]))
+        fold_base.append(rank_correlation(base[te], ly[te]))
+        fold_prior.append(rank_correlation(X[te, PRIOR_COLUMN], ly[te]))
     resid = ly - full
-    return CVReport(_rho(full, ly), _rho(base, ly), float(np.sqrt(np.mean(resid**2))), float(np.sqrt(np.mean((ly - base) ** 2))),
+    return CVReport(rank_correlation(full, ly), rank_correlation(base, ly), float(np.sqrt(np.mean(resid**2))), float(np.sqrt(np.mean((ly - base) ** 2))),
                     (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9))), folds.get_n_splits(),
-                    fold_full, fold_base, n, _rho(X[:, PRIOR_COLUMN], ly), fold_prior)  # fmt: skip
+                    fold_full, fold_base, n, rank_correlation(X[:, PRIOR_COLUMN], ly), fold_prior, loss)  # fmt: skip
+
+
+def select_loss(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0) -> CVReport:
+    """Cross-validate the model with each loss on the same folds and keep the one whose out-of-fold rank
+    correlation is higher, averaged over the folds (a tie keeps log1p, the first)."""
+    reports = [cross_validate(X, y, alpha, seed, loss) for loss in LOSSES]
+    return max(reports, key=lambda r: float(np.mean(r.fold_spearman)))
 
 
 def accuracy_claim(metrics: dict) -> tuple[bool, str]:
@@ -560,6 +591,15 @@ def prior_sentence(metrics: dict) -> tuple[bool, str]:
                    "few sales per city), so prefer the forecast's own ranking.")
 
 
+LOSS_LABELS = {"log1p": "least squares on log(1 + sales)", "poisson": "a Poisson regression on the sales counts"}
+
+
+def model_sentence(loss: str) -> str:
+    """Which of the two models cross-validation chose for this file (methodology section 17)."""
+    other = next(v for k, v in LOSS_LABELS.items() if k != loss)
+    return f"Model: {LOSS_LABELS[loss]}, which ranked your cities better in cross-validation than {other}."
+
+
 def smoothing_sentence(smoothing_km: float) -> str:
     """What the page says about the neighbour smoothing the model chose (methodology section 17)."""
     if smoothing_km > 0:
@@ -587,7 +627,7 @@ class Calibration:
                 "folds_better": self.cv.folds_better, "beats_population": self.cv.beats_population,
                 "smoothing_km": self.smoothing_km, "prior_cv_spearman": self.cv.prior_spearman,
                 "fold_prior_spearman": self.cv.fold_prior_spearman,
-                "folds_better_than_prior": self.cv.folds_better_than_prior}  # fmt: skip
+                "folds_better_than_prior": self.cv.folds_better_than_prior, "loss": self.cv.loss}  # fmt: skip
 
     def report_dict(self) -> dict:
         return {"matched_rows": self.report.matched_rows, "unmatched_rows": self.report.unmatched,
@@ -622,8 +662,8 @@ def calibrate(
         X_all = X_all.join(extra.reindex(X_all.index).fillna(0.0))
     X = X_all.loc[y_by_city.index].to_numpy(float)
     y = y_by_city.to_numpy()
-    cv = cross_validate(X, y, alpha)
-    model = full_model(alpha).fit(X, y)
+    cv = select_loss(X, y, alpha)
+    model = full_model(alpha, cv.loss).fit(X, y)
     covered = sorted(city_info(ca, y_by_city.index)["country_iso2"].unique())
     mask = scope_mask(ca, countries or covered)
     ids = ca.city_id[mask]

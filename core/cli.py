@@ -296,7 +296,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"  calibrated                    {r.calibrated_half_spearman:.3f} (worst split {r.calibrated_half_min:.3f})")
     print(f"  prior                         {r.prior_half_spearman:.3f}")
     print(f"  population-only model         {r.population_half_spearman:.3f}")
-    print(f"  population + region effects   {r.population_region_half_spearman:.3f}")
+    print(f"  population + region (Poisson) {r.population_region_half_spearman:.3f}")
     print(f"Size bias (slope of ln(orders / prior) on ln population; 0 = none): {r.size_bias:+.3f}")
     return 0
 

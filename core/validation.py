@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from core.calibration import (
     GROUP_COLUMN,
@@ -23,7 +22,9 @@ from core.calibration import (
     feature_frame,
     full_model,
     match_cities,
+    rank_correlation,
     read_sales,
+    select_loss,
 )
 from core.errors import InputError
 from core.forecast import CityArrays, Evaluation
@@ -82,7 +83,7 @@ class ValidationResult:
     calibrated_half_min: float
     prior_half_spearman: float  # the prior on the same held-out halves
     population_half_spearman: float  # a population-only model trained on the same halves
-    population_region_half_spearman: float  # population with region effects (no prior), same halves
+    population_region_half_spearman: float  # Poisson GLM of population with region effects (no prior), same halves
     size_bias: float  # slope of ln(orders / prior) on ln(population): > 0 = big cities under-predicted
     match_methods: dict[str, int]
     # Where the skill comes from (``within_between``): ranking inside regions vs ranking the regions.
@@ -96,11 +97,6 @@ class ValidationResult:
         return asdict(self)
 
 
-def _rho(a: np.ndarray, b: np.ndarray) -> float:
-    r = spearmanr(a, b).statistic
-    return float(r) if np.isfinite(r) else 0.0
-
-
 def noise_ceiling(orders: np.ndarray, splits: int = SPLITS, seed: int = 0) -> float:
     """How well any forecast could rank these cities given the orders' own noise: split each city's
     orders at random into two halves (binomial), correlate the halves (Spearman), Spearman-Brown correct
@@ -110,7 +106,7 @@ def noise_ceiling(orders: np.ndarray, splits: int = SPLITS, seed: int = 0) -> fl
     out = []
     for _ in range(splits):
         a = rng.binomial(counts, 0.5)
-        r = _rho(a, counts - a)
+        r = rank_correlation(a, counts - a)
         full = 2 * r / (1 + r) if r > -1 else 0.0
         out.append(np.sqrt(max(full, 0.0)))
     return float(np.mean(out))
@@ -131,7 +127,7 @@ def within_between(orders: np.ndarray, prior: np.ndarray, population: np.ndarray
     MIN_REGION_CITIES cities (city-weighted mean Spearman), and how well their regional sums rank the
     regions. A prior that beats population only between regions adds nothing to within-region order."""
     frame = pd.DataFrame({"y": orders, "prior": prior, "pop": population, "region": region})
-    inside = [(len(g), _rho(g["prior"].to_numpy(), g["y"].to_numpy()), _rho(g["pop"].to_numpy(), g["y"].to_numpy()))
+    inside = [(len(g), rank_correlation(g["prior"].to_numpy(), g["y"].to_numpy()), rank_correlation(g["pop"].to_numpy(), g["y"].to_numpy()))
               for _r, g in frame.groupby("region") if len(g) >= MIN_REGION_CITIES]  # fmt: skip
     sums = frame.groupby("region")[["y", "prior", "pop"]].sum()
     w = np.array(inside) if inside else np.zeros((0, 3))
@@ -139,8 +135,8 @@ def within_between(orders: np.ndarray, prior: np.ndarray, population: np.ndarray
         "regions_compared": len(inside),
         "within_region_prior": float(np.average(w[:, 1], weights=w[:, 0])) if inside else 0.0,
         "within_region_population": float(np.average(w[:, 2], weights=w[:, 0])) if inside else 0.0,
-        "between_region_prior": _rho(sums["prior"].to_numpy(), sums["y"].to_numpy()) if len(sums) > 2 else 0.0,
-        "between_region_population": _rho(sums["pop"].to_numpy(), sums["y"].to_numpy()) if len(sums) > 2 else 0.0,
+        "between_region_prior": rank_correlation(sums["prior"].to_numpy(), sums["y"].to_numpy()) if len(sums) > 2 else 0.0,
+        "between_region_population": rank_correlation(sums["pop"].to_numpy(), sums["y"].to_numpy()) if len(sums) > 2 else 0.0,
     }
 
 
@@ -161,16 +157,17 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) 
         train = np.zeros(ids.size, dtype=bool)
         train[rng.permutation(ids.size)[: ids.size // 2]] = True
         test = ~train
-        model = full_model().fit(X[train], y[train])
-        base = SalesModel().fit(baseline_columns(X[train]), y[train])
-        cal.append(_rho(model.predict_log(X[test]), y[test]))
-        cal_prior.append(_rho(prior[test], y[test]))
-        cal_pop.append(_rho(base.predict_log(baseline_columns(X[test])), y[test]))
-        pop_region = SalesModel(group_column=1).fit(X_pop_region[train], y[train])
-        cal_pop_region.append(_rho(pop_region.predict_log(X_pop_region[test]), y[test]))
+        loss = select_loss(X[train], y[train]).loss  # as calibrate() chooses it, from the training half only
+        model = full_model(loss=loss).fit(X[train], y[train])
+        base = SalesModel(loss=loss).fit(baseline_columns(X[train]), y[train])
+        cal.append(rank_correlation(model.predict_log(X[test]), y[test]))
+        cal_prior.append(rank_correlation(prior[test], y[test]))
+        cal_pop.append(rank_correlation(base.predict_log(baseline_columns(X[test])), y[test]))
+        pop_region = SalesModel(group_column=1, loss="poisson").fit(X_pop_region[train], y[train])  # a plain GLM
+        cal_pop_region.append(rank_correlation(pop_region.predict_log(X_pop_region[test]), y[test]))
     return ValidationResult(
         cities=int(ids.size), rows=truth.rows, unmatched_rows=len(truth.unmatched),
-        prior_spearman=_rho(prior, y), population_spearman=_rho(ca.population[pos], y),
+        prior_spearman=rank_correlation(prior, y), population_spearman=rank_correlation(ca.population[pos], y),
         noise_ceiling=noise_ceiling(y, splits, seed),
         calibrated_half_spearman=float(np.mean(cal)), calibrated_half_min=float(np.min(cal)),
         prior_half_spearman=float(np.mean(cal_prior)), population_half_spearman=float(np.mean(cal_pop)),

@@ -79,7 +79,7 @@ def test_twins_are_unsold_similar_cities(ca, ev) -> None:
 def test_estimator_contract(ca, ev) -> None:
     model = cal.full_model(alpha=2.0)
     assert model.get_params() == {"alpha": 2.0, "group_column": cal.GROUP_COLUMN, "min_group_size": cal.MIN_REGION_CITIES,
-                                  "coord_columns": cal.COORD_COLUMNS, "bandwidths_km": cal.BANDWIDTHS_KM}  # fmt: skip
+                                  "coord_columns": cal.COORD_COLUMNS, "bandwidths_km": cal.BANDWIDTHS_KM, "loss": "log1p"}  # fmt: skip
     assert clone(model).set_params(alpha=3.0).alpha == 3.0
     X = cal.feature_frame(ev).iloc[:50].to_numpy(float)
     with pytest.raises(NotFittedError):
@@ -91,7 +91,8 @@ def test_estimator_contract(ca, ev) -> None:
     np.testing.assert_allclose(model.predict(X), cal.full_model(alpha=2.0).fit(X, y).predict(X))  # deterministic
 
 
-@pytest.mark.parametrize("estimator", [cal.SalesModel(), cal.SalesModel(group_column=0), cal.SalesModel(coord_columns=(0, 1))])
+@pytest.mark.parametrize("estimator", [cal.SalesModel(), cal.SalesModel(group_column=0), cal.SalesModel(coord_columns=(0, 1)),
+                                       cal.SalesModel(group_column=0, loss="poisson")])  # fmt: skip
 def test_sklearn_check_estimator(estimator) -> None:
     """scikit-learn's own contract checks, all of them (poor_score is declared: the model fits log(1 + sales))."""
     from sklearn.utils.estimator_checks import check_estimator
@@ -142,8 +143,8 @@ def test_neighbour_smoothing_learns_local_clusters() -> None:
     plain = cal.SalesModel(alpha=0.01).fit(X[train][:, :1], y[train])
     spatial = cal.SalesModel(alpha=0.01, coord_columns=(1, 2)).fit(X[train], y[train])
     assert spatial.bandwidth_km_ in cal.BANDWIDTHS_KM
-    rho_plain = cal._rho(plain.predict_log(X[test][:, :1]), np.log1p(y[test]))
-    rho_spatial = cal._rho(spatial.predict_log(X[test]), np.log1p(y[test]))
+    rho_plain = cal.rank_correlation(plain.predict_log(X[test][:, :1]), np.log1p(y[test]))
+    rho_spatial = cal.rank_correlation(spatial.predict_log(X[test]), np.log1p(y[test]))
     assert rho_spatial > rho_plain + 0.05
 
     X0, y0 = _clustered_sales(1, cluster_effect=0.0)  # no spatial pattern at all
@@ -184,9 +185,9 @@ def test_cross_validation_reports_the_uncalibrated_forecast_on_the_same_folds(ca
     X = cal.feature_frame(ev).loc[y_by_city.index].to_numpy(float)
     y = y_by_city.to_numpy()
     cv = cal.cross_validate(X, y)
-    assert cv.prior_spearman == pytest.approx(cal._rho(X[:, cal.PRIOR_COLUMN], np.log1p(y)))
+    assert cv.prior_spearman == pytest.approx(cal.rank_correlation(X[:, cal.PRIOR_COLUMN], np.log1p(y)))
     folds = KFold(n_splits=5, shuffle=True, random_state=0).split(X)
-    assert cv.fold_prior_spearman == pytest.approx([cal._rho(X[te, cal.PRIOR_COLUMN], np.log1p(y[te])) for _tr, te in folds])
+    assert cv.fold_prior_spearman == pytest.approx([cal.rank_correlation(X[te, cal.PRIOR_COLUMN], np.log1p(y[te])) for _tr, te in folds])
     assert cv.folds_better_than_prior == sum(a > b for a, b in zip(cv.fold_spearman, cv.fold_prior_spearman, strict=True))
     # Sales follow income squared, which the prior (income elasticity about 1) under-weights: calibration adds.
     assert cv.folds_better_than_prior >= 4
@@ -209,6 +210,45 @@ def test_sparse_sales_drawn_from_the_forecast_do_not_beat_it(ca, ev) -> None:
                "folds_better_than_prior": cv.folds_better_than_prior}  # fmt: skip
     adds, text = cal.prior_sentence(metrics)
     assert not adds and "prefer the forecast's own ranking" in text
+
+
+def _sparse_counts(seed: int, n: int = 800) -> tuple[np.ndarray, np.ndarray]:
+    """Orders per city as counts: a Poisson draw around exp(features), most cities with 0, 1 or 2."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    mu = np.exp(-0.5 + 0.9 * X[:, 0] + 0.4 * X[:, 1])
+    return X, rng.poisson(mu).astype(float)
+
+
+def test_poisson_loss_fits_sparse_counts() -> None:
+    """Many cities with no or one order: the Poisson GLM recovers the log-linear rate (its coefficients),
+    where least squares on log(1 + y) flattens it, and ranks held-out cities better."""
+    X, y = _sparse_counts(0)
+    assert np.mean(y == 0) > 0.4
+    model = cal.SalesModel(alpha=1e-3, loss="poisson").fit(X[:600], y[:600])
+    coef = model.pipeline_.named_steps["model"].coef_ / model.pipeline_.named_steps["features"].named_transformers_["num"].scale_
+    assert coef[:2] == pytest.approx([0.9, 0.4], abs=0.15)
+    log1p = cal.SalesModel(alpha=1e-3).fit(X[:600], y[:600])
+    truth = np.exp(0.9 * X[600:, 0] + 0.4 * X[600:, 1])  # the rate itself: what a ranking should follow
+    assert cal.rank_correlation(model.predict(X[600:]), truth) > cal.rank_correlation(log1p.predict(X[600:]), truth)
+    assert model.predict_log(X[600:]) == pytest.approx(np.log1p(model.predict(X[600:])))
+
+
+def test_select_loss_keeps_the_better_cross_validated_loss(ca, ev) -> None:
+    """calibrate() uses the loss whose mean fold Spearman is higher on the same folds, for the model and
+    its population-only baseline alike."""
+    idx = np.flatnonzero(ca.iso2 == "BR")[:300]
+    lam = ev.columns["expected_units_month"][idx]
+    orders = np.random.default_rng(6).poisson(2.0 * lam / lam.mean()).astype(float)
+    X = cal.feature_frame(ev).to_numpy(float)[idx]
+    chosen = cal.select_loss(X, orders)
+    reports = {loss: cal.cross_validate(X, orders, loss=loss) for loss in cal.LOSSES}
+    best = max(cal.LOSSES, key=lambda loss: np.mean(reports[loss].fold_spearman))
+    assert chosen.loss == best and chosen.fold_spearman == reports[best].fold_spearman
+    assert chosen.fold_baseline_spearman == reports[best].fold_baseline_spearman
+    assert "Poisson" in cal.model_sentence("poisson") and "least squares" in cal.model_sentence("poisson")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        cal.SalesModel(loss="gamma").fit(X, orders)
 
 
 def test_claim_needs_every_fold(ca, ev) -> None:
@@ -386,6 +426,7 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     assert not at.exception
     assert any(m.label == "Rank correlation (Spearman)" for m in at.metric)
     assert cal.smoothing_sentence(result.smoothing_km) in [c.value for c in at.caption]
+    assert cal.model_sentence(result.cv.loss) in [c.value for c in at.caption]
     adds, sentence = cal.prior_sentence(result.metrics())
     assert sentence in [c.value for c in (at.caption if adds else at.warning)]
     at.switch_page("views/new_forecast.py").run()
@@ -412,7 +453,7 @@ def test_upload_in_the_app(sqlite_db, ca) -> None:
     at.file_uploader(key="cal_file").set_value(("bad.csv", b"city,country,units\nBerlin,DE,-4\n", "text/csv"))
     at.button[0].click().run()
     assert any("negative on row(s) 2" in e.value for e in at.error)
-    at.file_uploader(key="cal_file").set_value(("sales.csv", synthetic(ca, "BR", 40, 2.0, 0.3), "text/csv"))
+    at.file_uploader(key="cal_file").set_value(("sales.csv", synthetic(ca, "BR", 60, 2.0, 0.3), "text/csv"))
     at.text_input(key="cal_name").input("Brazil shop")
     at.button[0].click().run()
     assert not at.exception

@@ -119,6 +119,8 @@ if "prior_cv_spearman" in m:  # calibrations saved before session 5 have neither
     adds, text = calibration.prior_sentence(m)
     (st.caption if adds else st.warning)(text)
     st.caption(calibration.smoothing_sentence(m["smoothing_km"]))
+if "loss" in m:
+    st.caption(calibration.model_sentence(m["loss"]))
 
 preds = cal["predictions"]
 preds = pd.concat([preds.reset_index(drop=True), city_info(ca, preds["city_id"])], axis=1)
