@@ -500,3 +500,15 @@ def test_smoothed_prediction_is_the_kernel_weighted_mean_of_residuals() -> None:
     w = np.exp(-0.5 * (haversine_km(q_lat, q_lon, lat, lon) / 60.0) ** 2)
     expected = np.log1p(y).mean() + (w * r).sum() / (w.sum() + cal.SMOOTHING_PRIOR_WEIGHT)
     assert model.predict_log(np.array([[q_lat, q_lon]]))[0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_poisson_with_no_sales_predicts_none() -> None:
+    """A fold of cities that all sold nothing: the Poisson model has no rate to fit and predicts 0 (the
+    mean) without running the solver; negative targets count as zero sales."""
+    import warnings
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no solver struggling towards a rate of zero
+        model = cal.SalesModel(loss="poisson").fit(X, np.r_[np.zeros(19), -3.0])
+    np.testing.assert_allclose(model.predict(X), 0.0)
