@@ -43,6 +43,7 @@ def main() -> None:
     measure("what-if recompute (evaluate at a new price + order)", lambda: order(evaluate(prep, price=33.0)))
     measure("what-if, top-50 table (evaluate + rank top 50)", lambda: rank(evaluate(prep, price=33.0), top=50))
     bench_agents(ca, product)
+    bench_calibration(ca)
     bench_app(ca, prep)
     bench_browser()
 
@@ -54,6 +55,26 @@ def bench_agents(ca, product) -> None:
 
     request = {"product": product.model_dump(mode="json"), "countries": None, "budget": 5000.0, "depth": "full"}
     measure("agents: whole graph offline (5 agents, full depth)", lambda: run_agents(AgentContext(ca), request), runs=10)
+
+
+def bench_calibration(ca) -> None:
+    """Calibrate on a sales file of 2,000 Brazilian cities (orders drawn around the forecast): matching
+    by name and state code, cross-validation of both losses, the final fit, predictions for Brazil."""
+    import numpy as np
+    import pandas as pd
+
+    from core import calibration
+
+    ev = evaluate(prepare(ca, validate_product(name="Towels", category="Home & Garden", price=25, unit_cost=10)))
+    idx = np.flatnonzero(ca.iso2 == "BR")[:2000]
+    lam = ev.columns["expected_units_month"][idx]
+    orders = np.random.default_rng(0).poisson(20 * lam / lam.mean())
+    frame = ca.frame.iloc[idx]
+    data = pd.DataFrame({"city": frame["name"], "region": frame["admin1"], "country": "BR", "orders": orders})
+    data = data.drop_duplicates(["city", "region"])  # a file has one row per city; namesakes in one state go
+    rows, measure_name = calibration.read_sales(data.to_csv(index=False).encode())
+    measure(f"calibration, {len(data):,} cities (match, CV of 2 losses, fit)",
+            lambda: calibration.calibrate(rows, measure_name, ev, ["BR"]), runs=5, warmup=1)  # fmt: skip
 
 
 def bench_app(ca, prep) -> None:

@@ -25,6 +25,7 @@ from core.calibration import (
     rank_correlation,
     read_sales,
     select_loss,
+    single_threaded_blas,
 )
 from core.errors import InputError
 from core.forecast import CityArrays, Evaluation
@@ -153,18 +154,19 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) 
     rng = np.random.default_rng(seed)
     X_pop_region = X[:, [POPULATION_COLUMN, GROUP_COLUMN]]
     cal, cal_prior, cal_pop, cal_pop_region = [], [], [], []
-    for _ in range(splits):
-        train = np.zeros(ids.size, dtype=bool)
-        train[rng.permutation(ids.size)[: ids.size // 2]] = True
-        test = ~train
-        loss = select_loss(X[train], y[train]).loss  # as calibrate() chooses it, from the training half only
-        model = full_model(loss=loss).fit(X[train], y[train])
-        base = SalesModel(loss=loss).fit(baseline_columns(X[train]), y[train])
-        cal.append(rank_correlation(model.predict_log(X[test]), y[test]))
-        cal_prior.append(rank_correlation(prior[test], y[test]))
-        cal_pop.append(rank_correlation(base.predict_log(baseline_columns(X[test])), y[test]))
-        pop_region = SalesModel(group_column=1, loss="poisson").fit(X_pop_region[train], y[train])  # a plain GLM
-        cal_pop_region.append(rank_correlation(pop_region.predict_log(X_pop_region[test]), y[test]))
+    with single_threaded_blas():  # as in calibrate(): small fits, BLAS threads only spin
+        for _ in range(splits):
+            train = np.zeros(ids.size, dtype=bool)
+            train[rng.permutation(ids.size)[: ids.size // 2]] = True
+            test = ~train
+            loss = select_loss(X[train], y[train]).loss  # as calibrate() chooses it, from the training half only
+            model = full_model(loss=loss).fit(X[train], y[train])
+            base = SalesModel(loss=loss).fit(baseline_columns(X[train]), y[train])
+            cal.append(rank_correlation(model.predict_log(X[test]), y[test]))
+            cal_prior.append(rank_correlation(prior[test], y[test]))
+            cal_pop.append(rank_correlation(base.predict_log(baseline_columns(X[test])), y[test]))
+            pop_region = SalesModel(group_column=1, loss="poisson").fit(X_pop_region[train], y[train])  # a plain GLM
+            cal_pop_region.append(rank_correlation(pop_region.predict_log(X_pop_region[test]), y[test]))
     return ValidationResult(
         cities=int(ids.size), rows=truth.rows, unmatched_rows=len(truth.unmatched),
         prior_spearman=rank_correlation(prior, y), population_spearman=rank_correlation(ca.population[pos], y),
