@@ -231,7 +231,10 @@ def test_poisson_loss_fits_sparse_counts() -> None:
     log1p = cal.SalesModel(alpha=1e-3).fit(X[:600], y[:600])
     truth = np.exp(0.9 * X[600:, 0] + 0.4 * X[600:, 1])  # the rate itself: what a ranking should follow
     assert cal.rank_correlation(model.predict(X[600:]), truth) > cal.rank_correlation(log1p.predict(X[600:]), truth)
-    assert model.predict_log(X[600:]) == pytest.approx(np.log1p(model.predict(X[600:])))
+    rate = model.pipeline_.predict(X[600:])  # the GLM's own expected counts
+    assert model.predict(X[600:]) == pytest.approx(rate) and model.predict_log(X[600:]) == pytest.approx(np.log1p(rate))
+    with pytest.raises(ValueError, match=r"X has 3 feature\(s\)"):
+        cal.SalesModel(coord_columns=(2, 3)).fit(X, y)
 
 
 def test_select_loss_keeps_the_better_cross_validated_loss(ca, ev) -> None:
