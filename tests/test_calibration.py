@@ -450,6 +450,29 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     assert top == result.predictions.set_index("city_id").loc[table["city_id"], "predicted"].idxmax()
 
 
+def test_calibrate_defaults_to_the_open_forecasts_product(sqlite_db) -> None:
+    """The prior is made for a product: Calibrate starts from the open forecast's category, price and cost
+    (the first category and $30 / $10 when no forecast is open)."""
+    from core.categories import all_categories
+
+    at = login("pro@demo.local")
+    at.switch_page("views/calibrate.py").run()
+    assert at.selectbox(key="cal_category").value == all_categories()[0].name
+    assert at.number_input(key="cal_price").value == 30.0 and at.number_input(key="cal_cost").value == 10.0
+    at = login("pro@demo.local")
+    at.switch_page("views/new_forecast.py").run()
+    at.text_input(key="nf_name").input("Towels")
+    at.selectbox(key="nf_category").select("Home & Garden")
+    at.number_input(key="nf_price").set_value(25.0)
+    at.number_input(key="nf_unit_cost").set_value(0.0)
+    at.multiselect(key="nf_countries").set_value(["DE"])
+    at.button[0].click().run()
+    at.switch_page("views/calibrate.py").run()
+    assert not at.exception
+    assert at.selectbox(key="cal_category").value == "Home & Garden"
+    assert at.number_input(key="cal_price").value == 25.0 and at.number_input(key="cal_cost").value == 0.0
+
+
 def test_upload_in_the_app(sqlite_db, ca) -> None:
     at = login("master@demo.local")
     at.switch_page("views/calibrate.py").run()

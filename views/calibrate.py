@@ -11,7 +11,8 @@ from core import calibration, connections, trends
 from core.categories import all_categories
 from core.db import repo
 from core.errors import AppError
-from core.forecast import city_info, evaluate, prepare, validate_product
+from core.forecast import ProductInput, city_info, evaluate, prepare, validate_product
+from core.service import product_from_params
 from views import _ui
 
 st.title("Calibrate with your sales")
@@ -22,6 +23,19 @@ st.caption(
 )
 user = _ui.current_user()
 ca = _ui.cities()
+
+
+def _open_product() -> ProductInput | None:
+    """The product of the forecast open on Results, if any (the default for the form below)."""
+    fid = st.session_state.get("forecast_id")
+    if not fid:
+        return None
+    try:
+        return product_from_params(_ui.forecast_record(fid).params)
+    except AppError:  # deleted or not this user's: no default, the form still works
+        return None
+
+
 country_names = _ui.country_labels()
 
 my_connections = [c for c in connections.list_for(_ui.db(), user.id) if c.orders] if user else []
@@ -40,9 +54,13 @@ with st.form("calibrate"):
                                 key="cal_connections")  # fmt: skip
         conn_measure = st.selectbox("Measure", ["units", "orders", "revenue"], key="cal_conn_measure")
     c1, c2, c3 = st.columns(3)
-    category = c1.selectbox("Category", [c.name for c in all_categories()], key="cal_category")
-    price = c2.number_input("Price (US$)", min_value=0.01, value=30.0, key="cal_price")
-    cost = c3.number_input("Unit cost (US$)", min_value=0.0, value=10.0, key="cal_cost")
+    # The prior is made for a product: by default the open forecast's (else the first category, $30 / $10).
+    names = [c.name for c in all_categories()]
+    current = _open_product()
+    category = c1.selectbox("Category", names, index=names.index(current.category) if current and current.category in names else 0, key="cal_category",
+                            help="The product the forecast is made for; defaults to the open forecast's")  # fmt: skip
+    price = c2.number_input("Price (US$)", min_value=0.01, value=current.price if current else 30.0, key="cal_price")
+    cost = c3.number_input("Unit cost (US$)", min_value=0.0, value=current.unit_cost if current else 10.0, key="cal_cost")
     countries = st.multiselect("Predict for countries (empty = the countries in the file)", list(country_names),
                                format_func=lambda c: country_names[c], key="cal_countries")  # fmt: skip
     name = st.text_input("Name for this calibration", value="My sales", key="cal_name")
