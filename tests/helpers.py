@@ -21,3 +21,15 @@ def login(email: str = "master@demo.local", password: str = DEMO_PASSWORD, timeo
     if at.session_state["authentication_status"]:
         at.run()
     return at
+
+
+def submit_forecast_form(at, name: str, category: str, price: float, unit_cost: float, countries=()):
+    """Fill New Forecast (the page ``at`` is on) and press Run; returns ``at`` on the page that follows."""
+    at.text_input(key="nf_name").input(name)
+    at.selectbox(key="nf_category").select(category)
+    at.number_input(key="nf_price").set_value(price)
+    at.number_input(key="nf_unit_cost").set_value(unit_cost)
+    if countries:
+        at.multiselect(key="nf_countries").set_value(list(countries))
+    at.button[0].click().run()
+    return at

@@ -17,7 +17,7 @@ from core.errors import AccessError, InputError, LimitError
 from core.forecast import evaluate, prepare, rank, validate_product
 from core.service import run_forecast
 from core.tiers import check_cities, check_depth, get_tier, tier_table
-from tests.helpers import login
+from tests.helpers import login, submit_forecast_form
 
 
 def new_user(db, tier: str = "basic", role: str = "user") -> accounts.UserInfo:
@@ -211,11 +211,7 @@ def test_session_state_tampering_changes_nothing(sqlite_db) -> None:
     at = login("basic@demo.local")
     for key, value in {"tier": "master", "subscription_tier": "master", "role": "admin", "roles": ["admin"]}.items():
         at.session_state[key] = value
-    at.text_input(key="nf_name").input("Tampered")
-    at.selectbox(key="nf_category").select("Electronics")
-    at.number_input(key="nf_price").set_value(99.0)
-    at.number_input(key="nf_unit_cost").set_value(40.0)
-    at.button[0].click().run()
+    submit_forecast_form(at, "Tampered", "Electronics", 99.0, 40.0)
     assert at.title[0].value == "Results"
     at.session_state["rs_view"] = "Ranking"
     at.run()

@@ -17,7 +17,7 @@ from sklearn.model_selection import KFold
 from core import calibration as cal
 from core.errors import InputError
 from core.forecast import evaluate, prepare, validate_product
-from tests.helpers import login
+from tests.helpers import login, submit_forecast_form
 
 PRODUCT = validate_product(name="Tee", category="166", price=30, unit_cost=8)
 
@@ -433,12 +433,7 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     adds, sentence = cal.prior_sentence(result.metrics())
     assert sentence in [c.value for c in (at.caption if adds else at.warning)]
     at.switch_page("views/new_forecast.py").run()
-    at.text_input(key="nf_name").input("Tee")
-    at.selectbox(key="nf_category").select("Apparel & Accessories")
-    at.number_input(key="nf_price").set_value(30.0)
-    at.number_input(key="nf_unit_cost").set_value(8.0)
-    at.multiselect(key="nf_countries").set_value(["DE"])
-    at.button[0].click().run()
+    submit_forecast_form(at, "Tee", "Apparel & Accessories", 30.0, 8.0, ["DE"])
     at.session_state["rs_view"] = "Ranking"
     at.switch_page("views/results.py").run()
     assert at.title[0].value == "Results", [t.value for t in at.title] + [e.value for e in at.error]
@@ -461,12 +456,7 @@ def test_calibrate_defaults_to_the_open_forecasts_product(sqlite_db) -> None:
     assert at.number_input(key="cal_price").value == 30.0 and at.number_input(key="cal_cost").value == 10.0
     at = login("pro@demo.local")
     at.switch_page("views/new_forecast.py").run()
-    at.text_input(key="nf_name").input("Towels")
-    at.selectbox(key="nf_category").select("Home & Garden")
-    at.number_input(key="nf_price").set_value(25.0)
-    at.number_input(key="nf_unit_cost").set_value(0.0)
-    at.multiselect(key="nf_countries").set_value(["DE"])
-    at.button[0].click().run()
+    submit_forecast_form(at, "Towels", "Home & Garden", 25.0, 0.0, ["DE"])
     at.switch_page("views/calibrate.py").run()
     assert not at.exception
     assert at.selectbox(key="cal_category").value == "Home & Garden"

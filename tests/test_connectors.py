@@ -151,7 +151,7 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqli
     """The Connections page end to end (AppTest, fake marketplaces): connect a Shopify store and an Etsy
     shop, sync in the background with progress, a fourth connection refused with the plan message, then
     calibrate from the imported orders on the Calibrate page."""
-    from tests.helpers import login
+    from tests.helpers import login, submit_forecast_form
 
     user = new_user(sqlite_db, "pro")
     rows = german_orders(ca, 2_000)
@@ -205,12 +205,7 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqli
             assert any("rows matched" in m.value for m in at.markdown)  # the match report
             # ... and a forecast ranked by that calibration
             at.switch_page("views/new_forecast.py").run()
-            at.text_input(key="nf_name").input("Towels")
-            at.selectbox(key="nf_category").select("Home & Garden")
-            at.number_input(key="nf_price").set_value(25.0)
-            at.number_input(key="nf_unit_cost").set_value(10.0)
-            at.multiselect(key="nf_countries").set_value(["DE"])
-            at.button[0].click().run()
+            submit_forecast_form(at, "Towels", "Home & Garden", 25.0, 10.0, ["DE"])
             assert at.title[0].value == "Results"
             at.session_state["rs_view"] = "Ranking"
             at.switch_page("views/results.py").run()  # AppTest reruns the page it last switched to

@@ -21,7 +21,7 @@ from core.errors import LimitError
 from core.forecast import validate_product
 from core.service import run_forecast
 from core.text import md_escape
-from tests.helpers import login
+from tests.helpers import login, submit_forecast_form
 
 BASE = ["forecast", "--name", "Tee", "--category", "166", "--price", "30", "--unit-cost", "8", "--top", "3"]
 
@@ -138,12 +138,7 @@ def test_agents_out_checked_first(sqlite_db, tmp_path) -> None:
 def test_markdown_in_a_product_name_is_not_rendered(sqlite_db) -> None:
     name = "Towels ![x](http://attacker.example/p.png) **bold**"
     at = login("master@demo.local")
-    at.text_input(key="nf_name").input(name)
-    at.selectbox(key="nf_category").select("Home & Garden")
-    at.number_input(key="nf_price").set_value(25.0)
-    at.number_input(key="nf_unit_cost").set_value(10.0)
-    at.multiselect(key="nf_countries").set_value(["DE"])
-    at.button[0].click().run()
+    submit_forecast_form(at, name, "Home & Garden", 25.0, 10.0, ["DE"])
     assert at.title[0].value == "Results"
     sources = [m.value for m in at.subheader] + [m.value for m in at.markdown] + [c.value for c in at.caption]
     assert md_escape(name) in sources

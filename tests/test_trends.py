@@ -181,7 +181,7 @@ def test_cli_fetches_shows_stored_and_calibrates_with_it(sqlite_db, ca, tmp_path
 
 
 def test_results_panel_fetches_shows_the_date_and_adds_the_column(sqlite_db, monkeypatch) -> None:
-    from tests.helpers import login
+    from tests.helpers import login, submit_forecast_form
     from views import _ui
 
     with FakeGoogleTrends(BR_PLACES) as fake:
@@ -189,12 +189,7 @@ def test_results_panel_fetches_shows_the_date_and_adds_the_column(sqlite_db, mon
         _ui.get_settings.clear()
         try:
             at = login()
-            at.text_input(key="nf_name").input("Panel towel set")
-            at.selectbox(key="nf_category").select("Home & Garden")
-            at.number_input(key="nf_price").set_value(25.0)
-            at.number_input(key="nf_unit_cost").set_value(10.0)
-            at.multiselect(key="nf_countries").set_value(["BR"])
-            at.button[0].click().run()
+            submit_forecast_form(at, "Panel towel set", "Home & Garden", 25.0, 10.0, ["BR"])
             at.session_state["rs_view"] = "Ranking"
             at.run()
             assert any("Nothing stored for this keyword" in c.value for c in at.caption)
