@@ -4,7 +4,7 @@ Reads a truth file (``geonameid, orders``, e.g. ../shared/validation/olist_br_ci
 copied into the repository), keeps each order with probability p (binomial thinning, seed 0), and runs
 the validation's held-out-half comparison with each loss forced and with the per-file choice calibrate()
 makes. Prints one row per p: the share of cities with no order left, the Spearman of each model on the
-held-out halves, the prior's and the population-only model's.
+held-out halves, the prior's and the population-only model's (with the loss the per-file choice made).
 
     PYTHONPATH=. python bench/thinned.py --truth ../shared/validation/olist_br_city_orders.csv
 """
@@ -24,11 +24,6 @@ from core.cli import _database
 from core.forecast import evaluate, prepare, validate_product
 
 
-def forced(loss: str):
-    """select_loss that always returns ``loss`` (its cross-validation report)."""
-    return lambda x, y, alpha=1.0, seed=0: calibration.cross_validate(x, y, alpha, seed, loss)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--truth", required=True, type=Path)
@@ -39,21 +34,16 @@ def main() -> None:
     ca = city_arrays_from_db(_database())
     ev = evaluate(prepare(ca, validate_product(name="validation", category="Home & Garden", price=25, unit_cost=10)))
     truth_rows = pd.read_csv(args.truth, usecols=["geonameid", "orders"])
-    chooser = validation.select_loss
     print(f"{'kept':>6} {'no order':>9} {'chosen':>7} " + " ".join(f"{loss:>8}" for loss in calibration.LOSSES)
           + f" {'prior':>7} {'pop-only':>9}")  # fmt: skip
     for keep in args.keep:
         orders = np.random.default_rng(0).binomial(truth_rows["orders"].to_numpy(int), keep)
         data = truth_rows.assign(orders=orders).to_csv(index=False).encode()
         truth = validation.read_truth(data, ca)
-        scores = {}
-        try:
-            for name in ("chosen", *calibration.LOSSES):
-                validation.select_loss = chooser if name == "chosen" else forced(name)
-                result = validation.validate(truth, ev, splits=args.splits)
-                scores[name] = result.calibrated_half_spearman
-        finally:
-            validation.select_loss = chooser
+        runs = {name: validation.validate(truth, ev, splits=args.splits, losses=losses)
+                for name, losses in [("chosen", calibration.LOSSES), *((loss, (loss,)) for loss in calibration.LOSSES)]}
+        scores = {name: r.calibrated_half_spearman for name, r in runs.items()}
+        result = runs["chosen"]  # the prior and the population-only model (with the chosen loss) as calibrate() has them
         print(f"{keep:>6.3f} {np.mean(orders == 0):>9.2f} {scores['chosen']:>7.3f} "
               + " ".join(f"{scores[loss]:>8.3f}" for loss in calibration.LOSSES)
               + f" {result.prior_half_spearman:>7.3f} {result.population_half_spearman:>9.3f}")  # fmt: skip

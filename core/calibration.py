@@ -377,8 +377,9 @@ PRIOR_COLUMN = FEATURES.index("log_prior")
 
 
 class SalesModel(RegressorMixin, BaseEstimator):
-    """Ridge regression of log(1 + sales) on standardised numeric features, with optional group effects
-    and optional smoothing of residuals between neighbouring cities.
+    """Penalised regression of sales on standardised numeric features (least squares on log(1 + sales), or
+    a Poisson GLM), with optional group effects and optional smoothing of residuals between neighbouring
+    cities.
 
     ``X`` is numeric. With ``group_column`` set, that column holds integer group codes (the city's
     region): one-hot encoded, groups with fewer than ``min_group_size`` training rows pooled, and shrunk
@@ -557,12 +558,21 @@ def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1
                     fold_full, fold_base, n, rank_correlation(X[:, PRIOR_COLUMN], ly), fold_prior, loss)  # fmt: skip
 
 
-def select_loss(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0) -> CVReport:
+def select_loss(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0,
+                losses: tuple[str, ...] = LOSSES) -> CVReport:  # fmt: skip
     """Cross-validate the model with each loss on the same folds and keep the one whose out-of-fold rank
-    correlation is higher, averaged over the folds (a tie keeps log1p, the first)."""
+    correlation is higher, averaged over the folds (a tie keeps the first, log1p)."""
     with single_threaded_blas():
-        reports = [cross_validate(X, y, alpha, seed, loss) for loss in LOSSES]
+        reports = [cross_validate(X, y, alpha, seed, loss) for loss in losses]
     return max(reports, key=lambda r: float(np.mean(r.fold_spearman)))
+
+
+def fit_model(X: np.ndarray, y: np.ndarray, alpha: float = 1.0, losses: tuple[str, ...] = LOSSES) -> tuple[SalesModel, CVReport]:
+    """The calibration model for these cities: the loss chosen by ``select_loss``, fitted on all of them,
+    with its cross-validation report. calibrate() and the validation's held-out halves both use it."""
+    cv = select_loss(X, y, alpha, losses=losses)
+    with single_threaded_blas():
+        return full_model(alpha, cv.loss).fit(X, y), cv
 
 
 def single_threaded_blas() -> threadpool_limits:
@@ -606,7 +616,7 @@ LOSS_LABELS = {"log1p": "least squares on log(1 + sales)", "poisson": "a Poisson
 def model_sentence(loss: str) -> str:
     """Which of the two models cross-validation chose for this file (methodology section 17)."""
     other = next(v for k, v in LOSS_LABELS.items() if k != loss)
-    return f"Model: {LOSS_LABELS[loss]}, which ranked your cities better in cross-validation than {other}."
+    return f"Model: {LOSS_LABELS[loss]}, which ranked your cities at least as well in cross-validation as {other}."
 
 
 def smoothing_sentence(smoothing_km: float) -> str:
@@ -671,9 +681,7 @@ def calibrate(
         X_all = X_all.join(extra.reindex(X_all.index).fillna(0.0))
     X = X_all.loc[y_by_city.index].to_numpy(float)
     y = y_by_city.to_numpy()
-    cv = select_loss(X, y, alpha)
-    with single_threaded_blas():
-        model = full_model(alpha, cv.loss).fit(X, y)
+    model, cv = fit_model(X, y, alpha)
     covered = sorted(city_info(ca, y_by_city.index)["country_iso2"].unique())
     mask = scope_mask(ca, countries or covered)
     ids = ca.city_id[mask]

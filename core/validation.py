@@ -15,16 +15,16 @@ import pandas as pd
 
 from core.calibration import (
     GROUP_COLUMN,
+    LOSSES,
     POPULATION_COLUMN,
     MatchReport,
     SalesModel,
     baseline_columns,
     feature_frame,
-    full_model,
+    fit_model,
     match_cities,
     rank_correlation,
     read_sales,
-    select_loss,
     single_threaded_blas,
 )
 from core.errors import InputError
@@ -141,8 +141,10 @@ def within_between(orders: np.ndarray, prior: np.ndarray, population: np.ndarray
     }
 
 
-def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) -> ValidationResult:
-    """Rank correlations of the prior, population alone and the half-trained calibration with real orders."""
+def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0, losses: tuple[str, ...] = LOSSES,
+             ) -> ValidationResult:  # fmt: skip
+    """Rank correlations of the prior, population alone and the half-trained calibration with real orders
+    (``losses``: the calibration's candidate losses; one of them alone to measure it, as bench/thinned.py does)."""
     ca = ev.prepared.ca
     ids = truth.orders.index.to_numpy(np.int64)
     if ids.size < 10:
@@ -159,9 +161,8 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0) 
             train = np.zeros(ids.size, dtype=bool)
             train[rng.permutation(ids.size)[: ids.size // 2]] = True
             test = ~train
-            loss = select_loss(X[train], y[train]).loss  # as calibrate() chooses it, from the training half only
-            model = full_model(loss=loss).fit(X[train], y[train])
-            base = SalesModel(loss=loss).fit(baseline_columns(X[train]), y[train])
+            model, cv = fit_model(X[train], y[train], losses=losses)  # as calibrate() fits it, on the training half
+            base = SalesModel(loss=cv.loss).fit(baseline_columns(X[train]), y[train])
             cal.append(rank_correlation(model.predict_log(X[test]), y[test]))
             cal_prior.append(rank_correlation(prior[test], y[test]))
             cal_pop.append(rank_correlation(base.predict_log(baseline_columns(X[test])), y[test]))

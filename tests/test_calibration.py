@@ -171,7 +171,7 @@ def test_calibration_reports_the_smoothing_its_model_chose(ca, ev) -> None:
     rows, measure = cal.read_sales(data)
     _report, y_by_city = cal.matched_sales(rows, measure, ca)
     X = cal.feature_frame(ev).loc[y_by_city.index].to_numpy(float)
-    assert result.smoothing_km == cal.full_model().fit(X, y_by_city.to_numpy()).bandwidth_km_
+    assert result.smoothing_km == cal.full_model(loss=result.cv.loss).fit(X, y_by_city.to_numpy()).bandwidth_km_
     assert result.metrics()["smoothing_km"] == result.smoothing_km
     assert "100 km" in cal.smoothing_sentence(100.0) and "no local pattern" in cal.smoothing_sentence(0.0)
 

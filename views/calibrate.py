@@ -133,11 +133,10 @@ a2.metric("Error (RMSE of log sales)", f"{m['cv_rmsle']:.2f}", f"{m['cv_rmsle'] 
 a3.metric("Cities in training", f"{m['n_train']}", help=f"{m['n_folds']}-fold cross-validation")
 ok, sentence = calibration.accuracy_claim(m)
 (st.success if ok else st.warning)(sentence)
-if "prior_cv_spearman" in m:  # calibrations saved before session 5 have neither figure
+if "prior_cv_spearman" in m:  # calibrations saved before session 5 have none of these figures
     adds, text = calibration.prior_sentence(m)
     (st.caption if adds else st.warning)(text)
     st.caption(calibration.smoothing_sentence(m["smoothing_km"]))
-if "loss" in m:
     st.caption(calibration.model_sentence(m["loss"]))
 
 preds = cal["predictions"]
