@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from core.cli import EXIT_BAD_INPUT, Parser
+from core.cli import EXIT_BAD_INPUT, Parser, add_shipping_payer_option
 from core.errors import AppError
 
 
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--description", default="")
     run.add_argument("--target-ages", default=None)
     run.add_argument("--ships-from", default=None)
+    add_shipping_payer_option(run)
     run.add_argument("--countries", default=None)
     run.add_argument("--budget", type=float, default=None, help="monthly ad budget, USD")
     run.add_argument("--depth", choices=["summary", "detailed", "full"], default="full")
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise AppError("budget: the monthly ad budget must be above zero")
         product = validate_product(name=args.name, description=args.description, category=args.category,
                                    price=args.price, unit_cost=args.unit_cost, target_ages=args.target_ages,
-                                   ships_from=args.ships_from)  # fmt: skip
+                                   ships_from=args.ships_from, shipping_paid_by=args.shipping_paid_by)  # fmt: skip
         settings = load_settings()
         ca = city_arrays_from_db(Database(settings.database_url, create=False))
         resolve_origin(product.ships_from, ca)

@@ -140,7 +140,8 @@ class LandedCostLine(BaseModel):
     materials_usd: float
     labour_usd: float
     overhead_usd: float
-    freight_usd: float
+    freight_usd: float  # the parcel in the seller's landed cost (0 when the buyer pays shipping)
+    buyer_freight_usd: float = 0.0  # the parcel the buyer pays on top of the price
     duty_usd: float
     import_vat_usd: float
     landed_cost_usd: float

@@ -34,7 +34,8 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         lines.append(LandedCostLine(market=str(r.city), country_iso2=str(r.country_iso2), mode=lc["mode"],
                                     distance_km=lc["distance_km"], materials_usd=lc["materials_usd"],
                                     labour_usd=lc["labour_usd"], overhead_usd=lc["overhead_usd"],
-                                    freight_usd=lc["freight_usd"], duty_usd=lc["duty_usd"],
+                                    freight_usd=lc["freight_usd"], buyer_freight_usd=lc["buyer_freight_usd"],
+                                    duty_usd=lc["duty_usd"],
                                     import_vat_usd=lc["import_vat_usd"], landed_cost_usd=lc["landed_cost_usd"],
                                     transit_days=lc["transit_days"], total_lead_days=lead["total_days"]))  # fmt: skip
     aql = supply.aql_plan(max(2, math.ceil(monthly)))

@@ -114,8 +114,11 @@ def supply(f: dict, depth: str) -> SupplyNarrative:
         txt += FASON + " "
     if lc:
         first = lc[0]
-        txt += (f"Landed cost to {first['market']} is {_money(first['landed_cost_usd'])} per unit (unit cost + "
-                f"{_money(first['freight_usd'])} parcel shipping" + (f" + {_money(first['duty_usd'])} duty" if first["duty_usd"] else "")
+        parts = ["unit cost"] + [f"{_money(first['freight_usd'])} parcel shipping"] * bool(first["freight_usd"]) + [
+            f"{_money(first['duty_usd'])} duty"] * bool(first["duty_usd"])  # fmt: skip
+        txt += (f"Landed cost to {first['market']} is {_money(first['landed_cost_usd'])} per unit ({' + '.join(parts)}"
+                + (f"; the buyer pays the {_money(first['buyer_freight_usd'])} parcel on top of the price"
+                   if first.get("buyer_freight_usd") else "")
                 + f"), delivered in {first['transit_days']:.1f} days; {first['total_lead_days']:.0f} days from order "
                 "to customer including production. ")  # fmt: skip
     if depth == "summary":  # the decisions only

@@ -7,7 +7,7 @@ import math
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -47,6 +47,8 @@ class ForecastIn(BaseModel):
     description: str = Field("", max_length=5000)
     target_ages: list[str] = Field(default_factory=list, max_length=6, examples=[["25_34", "35_44"]])
     ships_from: str | None = Field(None, max_length=200, examples=["Istanbul, TR"])
+    shipping_paid_by: Literal["buyer", "seller"] = Field(
+        "buyer", description="buyer: the price excludes shipping (demand responds to price + parcel); seller: free shipping")
     countries: list[str] = Field(default_factory=list, max_length=250, description="ISO codes; empty = world")
     top: int | None = Field(None, ge=1, le=1000, description="cities to keep (at most the plan's)")
 

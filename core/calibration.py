@@ -598,16 +598,18 @@ def accuracy_claim(metrics: dict) -> tuple[bool, str]:
 
 def prior_sentence(metrics: dict) -> tuple[bool, str]:
     """How the calibration compares with the uncalibrated forecast on the same folds: (does it add
-    something in most folds, the sentence). Sparse sales (a few orders per city) often cannot beat it."""
+    something, the sentence). As for "better than population" (``accuracy_claim``), the claim needs every
+    fold: when the sales carry no more than the forecast, each fold is a coin flip, and "most folds" would
+    be claimed half the time. Sparse sales (a few orders per city) often cannot beat it."""
     folds = metrics.get("fold_prior_spearman") or []
     better = metrics.get("folds_better_than_prior", 0)
     prior = metrics.get("prior_cv_spearman", 0.0)
-    if folds and better * 2 > len(folds):
+    if folds and better == len(folds):
         return True, (f"The uncalibrated forecast alone ranks these cities at {prior:.2f}; calibration is better in "
-                      f"{better} of {len(folds)} folds.")
+                      f"every one of {len(folds)} folds.")
     return False, (f"The uncalibrated forecast alone ranks these cities at {prior:.2f}, and calibration is better in only "
-                   f"{better} of {len(folds)} folds: your sales add nothing the forecast does not already say (common with "
-                   "few sales per city), so prefer the forecast's own ranking.")
+                   f"{better} of {len(folds)} folds: your sales do not consistently say more than the forecast (common "
+                   "with few sales per city), so prefer the forecast's own ranking.")
 
 
 LOSS_LABELS = {"log1p": "least squares on log(1 + sales)", "poisson": "a Poisson regression on the sales counts"}

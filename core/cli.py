@@ -97,6 +97,13 @@ def write_table(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def add_shipping_payer_option(parser: argparse.ArgumentParser) -> None:
+    """``--shipping-paid-by``: who pays the parcel (docs/methodology.md, section 4), for every command that
+    builds a product."""
+    parser.add_argument("--shipping-paid-by", choices=("buyer", "seller"), default="buyer",
+                        help="buyer: the price excludes shipping (default); seller: free shipping")
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     checked_out(args.out)
     from core.citydata import city_arrays_from_db
@@ -110,6 +117,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         unit_cost=args.unit_cost,
         target_ages=args.target_ages,
         ships_from=args.ships_from,
+        shipping_paid_by=args.shipping_paid_by,
     )
     if product.cost_warning:
         print(f"warning: {product.cost_warning}", file=sys.stderr)
@@ -215,7 +223,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise InputError(f"no such file: {args.sales}")
     rows, measure = calibration.read_sales(path.read_bytes(), path.name)
     product = validate_product(name=path.stem or "sales", category=args.category, price=args.price,
-                               unit_cost=args.unit_cost)  # fmt: skip
+                               unit_cost=args.unit_cost, shipping_paid_by=args.shipping_paid_by)  # fmt: skip
     ca = city_arrays_from_db(_database())
     countries = [c for c in (args.countries or "").split(",") if c.strip()] or None
     scope_mask(ca, countries)
@@ -270,7 +278,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise InputError(f"no such file: {args.truth}")
     product = validate_product(name=args.name, category=args.category, price=args.price, unit_cost=args.unit_cost,
-                               ships_from=args.ships_from)  # fmt: skip
+                               ships_from=args.ships_from, shipping_paid_by=args.shipping_paid_by)  # fmt: skip
     ca = city_arrays_from_db(_database())
     truth = read_truth(path.read_bytes(), ca, path.name)
     result = validate(truth, evaluate(prepare(ca, product)), splits=args.splits)
@@ -281,7 +289,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"truth: {path.name}: {r.rows:,} rows -> {r.cities:,} cities ({r.unmatched_rows} rows unmatched; "
           f"matched by {', '.join(f'{k} {v:,}' for k, v in r.match_methods.items())})")
     origin = product.ships_from or "each country's hub"
-    print(f"product: {product.category}, ${product.price:,.2f} / ${product.unit_cost:,.2f}, ships from {origin}")
+    print(f"product: {product.category}, ${product.price:,.2f} / ${product.unit_cost:,.2f}, ships from {origin}, "
+          f"shipping paid by the {product.shipping_paid_by}")
     print("Spearman rank correlation with real orders (all matched cities):")
     print(f"  prior (expected units)        {r.prior_spearman:.3f}")
     print(f"  population alone              {r.population_spearman:.3f}")
@@ -321,6 +330,7 @@ def build_parser() -> Parser:
     fc.add_argument("--description", default="")
     fc.add_argument("--target-ages", default=None, help="e.g. 25-34,35-44")
     fc.add_argument("--ships-from", default=None, help='"Istanbul, TR" or "TR"')
+    add_shipping_payer_option(fc)
     fc.add_argument("--countries", default=None, help="ISO codes, e.g. BR,US")
     fc.add_argument("--top", type=int, default=None)
     fc.add_argument("--format", choices=["csv", "json"], default="csv")
@@ -333,6 +343,7 @@ def build_parser() -> Parser:
     cal.add_argument("--price", required=True, type=float)
     cal.add_argument("--unit-cost", required=True, type=float)
     cal.add_argument("--countries", default=None)
+    add_shipping_payer_option(cal)
     cal.add_argument("--out", default=None, help="predictions CSV (default: stdout)")
     cal.add_argument("--report", default=None, help="report JSON")
     cal.add_argument("--search-keyword", default=None, help="add stored Google Trends interest for this keyword as a feature")
@@ -352,6 +363,7 @@ def build_parser() -> Parser:
     val.add_argument("--price", type=float, default=25.0, help="USD (default 25)")
     val.add_argument("--unit-cost", type=float, default=10.0, help="USD (default 10)")
     val.add_argument("--ships-from", default=None, help='e.g. "Sao Paulo, BR" (default: each country\'s hub)')
+    add_shipping_payer_option(val)
     val.add_argument("--splits", type=int, default=10, help="random half splits (default 10)")
     val.add_argument("--format", choices=["text", "json"], default="text")
     val.set_defaults(func=cmd_validate)

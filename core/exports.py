@@ -279,7 +279,8 @@ def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
         f"Category: {p['category']}",
         f"Price: ${report.what_if.get('price', p['price']):,.2f} · unit cost ${report.what_if.get('unit_cost', p['unit_cost']):,.2f}",
         f"Target ages: {', '.join(AGE_LABELS.get(a, a) for a in p.get('target_ages') or []) or 'all adults'}",
-        f"Ships from: {p.get('ships_from') or 'local fulfilment'} · scope: {scope}",
+        f"Ships from: {p.get('ships_from') or 'local fulfilment'} · shipping paid by the "
+        f"{p.get('shipping_paid_by', 'seller')} · scope: {scope}",
         f"Cities in this report: {len(report.table):,} · report depth: {report.depth}",
         f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · app version {__version__}",
     ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,9 @@ class ProductInput(BaseModel):
     unit_cost: float = Field(ge=0, le=1_000_000)
     target_ages: tuple[str, ...] = ()
     ships_from: str | None = None
+    # Who pays the parcel: "buyer" (the price excludes shipping, which the buyer adds at checkout, as on
+    # most marketplaces) or "seller" (free shipping: the seller's cost). docs/methodology.md, section 4.
+    shipping_paid_by: Literal["buyer", "seller"] = "buyer"
     weights: ScoreWeights = ScoreWeights()
 
     @field_validator("category", mode="before")
@@ -333,7 +337,9 @@ class Prepared:
     distance_km: np.ndarray
     delivery_days: np.ndarray
     delivery_factor: np.ndarray
-    shipping_cost: np.ndarray
+    shipping_cost: np.ndarray  # the parcel's price to this city, whoever pays it
+    buyer_freight: np.ndarray  # the part the buyer pays on top of the price (0 when the seller pays)
+    seller_freight: np.ndarray  # the part in the seller's unit cost (0 when the buyer pays)
     cross_border: np.ndarray
     fee_rate: np.ndarray  # fraction of price: card fee + duty where cross-border
     competition: np.ndarray
@@ -380,7 +386,8 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         cross = ca.iso2 != origin.iso2
         base = np.where(cross, rates["base_usd"], rates["domestic_usd"])
     days = transit_days(dist) * lpi_factor + cross * CROSS_BORDER_DAYS
-    shipping = base + rates["per_1000km_usd"] * dist / 1000.0
+    shipping = np.asarray(base + rates["per_1000km_usd"] * dist / 1000.0, float)
+    buyer_pays = product.shipping_paid_by == "buyer"
     delivery_factor = ((1 + REFERENCE_DELIVERY_DAYS) / (1 + days)) ** DELIVERY_ELASTICITY
     fee_rate = PAYMENT_FEE_PCT / 100 + cross * cat.duty_pct / 100
 
@@ -410,7 +417,8 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         online_buyers=ca.online_buyers, spend_per_buyer_usd_year=spend_usd,
         market_size_usd_month=market, reference_price=ref_price, age_fit=age_fit,
         distance_km=dist, delivery_days=days, delivery_factor=delivery_factor,
-        shipping_cost=np.asarray(shipping, float), cross_border=cross, fee_rate=fee_rate,
+        shipping_cost=shipping, buyer_freight=shipping if buyer_pays else np.zeros_like(shipping),
+        seller_freight=np.zeros_like(shipping) if buyer_pays else shipping, cross_border=cross, fee_rate=fee_rate,
         competition=competition, competition_terms=comp_terms, share=share, log_terms=log_terms,
         # Medians of monotone transforms of city-table columns come precomputed with the table.
         log_term_medians={
@@ -449,6 +457,24 @@ def price_response(price: float | np.ndarray, reference: float | np.ndarray, ela
     return (np.asarray(price, float) / reference) ** -elasticity
 
 
+def buyer_price(prep: Prepared, price: float | np.ndarray) -> np.ndarray:
+    """What a buyer in each city pays for one unit at ``price``: the price plus the parcel when the buyer
+    pays shipping (``ProductInput.shipping_paid_by``). Demand responds to this price (section 4)."""
+    return np.asarray(price, float) + prep.buyer_freight
+
+
+def profit_peak_price(
+    cost: float | np.ndarray, fee_rate: float | np.ndarray, buyer_freight: float | np.ndarray, elasticity: float
+) -> np.ndarray:
+    """The price that maximises (P (1 - f) - c) x (P + s) ^ -e, with s the buyer-paid freight.
+
+    Setting the derivative to zero gives P* = (e c / (1 - f) + s) / (e - 1): the Lerner markup
+    c e / ((e - 1)(1 - f)) when the seller pays shipping (s = 0), plus s / (e - 1) when the buyer pays it.
+    """
+    e = elasticity
+    return (e * np.asarray(cost, float) / (1 - np.asarray(fee_rate, float)) + buyer_freight) / (e - 1)
+
+
 def evaluate(
     prep: Prepared,
     *,
@@ -466,19 +492,24 @@ def evaluate(
     if unit_cost < 0 or cac_per_unit < 0:
         raise InputError("costs cannot be negative", field="unit_cost")
     e = prep.category.price_elasticity
-    price_term = -e * np.log(price / prep.reference_price)
+    paid = buyer_price(prep, price)  # what the buyer pays: the price, plus the parcel when the buyer pays it
+    price_term = -e * np.log(paid / prep.reference_price)
     log_demand_parts = dict(prep.log_terms, price=price_term)
     log_demand = sum(log_demand_parts.values())
     demand_score, low, top = _log_score(log_demand)
     span = top - low
-    # Each term in score points, relative to the median city (the median of -e*log(P/ref) is
-    # -e*(log P - median log ref), since the map is monotone).
-    medians = dict(prep.log_term_medians, price=-e * (np.log(price) - prep.median_log_reference_price))
+    # Each term in score points, relative to the median city (without buyer-paid freight the median of
+    # -e*log(P/ref) is -e*(log P - median log ref), since the map is monotone: no sort needed).
+    price_median = (
+        float(np.median(price_term)) if np.any(prep.buyer_freight)
+        else -e * (np.log(price) - prep.median_log_reference_price)
+    )  # fmt: skip
+    medians = dict(prep.log_term_medians, price=price_median)
     demand_terms = {k: 100 * (v - medians[k]) / span for k, v in log_demand_parts.items()}
 
     # Units at this price: category units at the local reference price x price response x share.
     potential_units = (
-        prep.market_size_usd_month / prep.reference_price * price_response(price, prep.reference_price, e)
+        prep.market_size_usd_month / prep.reference_price * price_response(paid, prep.reference_price, e)
         * prep.delivery_factor
     )  # fmt: skip
     units = potential_units * prep.share
@@ -487,15 +518,14 @@ def evaluate(
     units_high = units * np.exp(Z80 * sigma)
     revenue = units * price
 
-    total_cost = unit_cost + prep.shipping_cost + PAYMENT_FEE_FIXED_USD + cac_per_unit
+    total_cost = unit_cost + prep.seller_freight + PAYMENT_FEE_FIXED_USD + cac_per_unit
     net_price = price * (1 - prep.fee_rate)
     unit_margin = net_price - total_cost
     profit = units * unit_margin
     margin_rate = unit_margin / price
 
-    # Lerner: with demand P^-e and a fee proportional to price, profit peaks at c e / ((e-1)(1-f)).
-    lerner = total_cost * e / ((e - 1) * (1 - prep.fee_rate))
-    clipped = np.clip(lerner, PRICE_CLIP[0] * prep.reference_price, PRICE_CLIP[1] * prep.reference_price)
+    best = profit_peak_price(total_cost, prep.fee_rate, prep.buyer_freight, e)
+    clipped = np.clip(best, PRICE_CLIP[0] * prep.reference_price, PRICE_CLIP[1] * prep.reference_price)
     floor = total_cost * 1.05 / (1 - prep.fee_rate)
     recommended = np.maximum(clipped, floor)
     # Costs force a price above the market range: selling here means pricing out of the local market.
@@ -536,6 +566,8 @@ def evaluate(
         "distance_km": prep.distance_km,
         "delivery_days": prep.delivery_days,
         "shipping_cost_usd": prep.shipping_cost,
+        "buyer_freight_usd": prep.buyer_freight,
+        "seller_freight_usd": prep.seller_freight,
         "cross_border": prep.cross_border.astype(float),
         "fee_rate": prep.fee_rate,
         "total_unit_cost_usd": np.broadcast_to(total_cost, units.shape),
@@ -649,22 +681,26 @@ def good_price_range(ev: Evaluation, idx: np.ndarray) -> dict[str, np.ndarray]:
     bounds makes a profit.
 
     With demand ~ P^-e and unit margin P(1 - f) - c, profit relative to its unconstrained peak P* is
-    r(x) = x^-e (e x - e + 1) with x = P / P*, whatever the city's costs: one curve per category, so
+    r(x) = x^-e (e x - e + 1) with x = P / P*, whatever the city's costs (in the buyer's price P + s when
+    the buyer pays shipping): one curve per category, so
     the range is two interpolations per city (O(n)), not a search.
     """
     prep = ev.prepared
     e = prep.category.price_elasticity
     ref = prep.reference_price[idx]
     cost = ev.columns["total_unit_cost_usd"][idx]
-    keep = 1 - prep.fee_rate[idx]
+    fee = prep.fee_rate[idx]
+    freight = prep.buyer_freight[idx]
     lo, hi = PRICE_CLIP[0] * ref, PRICE_CLIP[1] * ref
-    peak = cost * e / ((e - 1) * keep)
+    # In the buyer's price Q = P + s the profit is (1 - f)(Q - c') Q^-e with c' = s + c / (1 - f): the
+    # same curve, so x = Q / Q* at the peak Q* = P* + s.
+    peak_paid = profit_peak_price(cost, fee, freight, e) + freight
     x, r, top = _relative_profit_curve(e)
-    xb = np.clip(peak, lo, hi) / peak  # the best price the bounds allow, relative to the peak
+    xb = (np.clip(peak_paid - freight, lo, hi) + freight) / peak_paid  # the best price the bounds allow
     target = FLAT_PROFIT_SHARE * xb**-e * (e * xb - e + 1)
     left = np.interp(target, r[: top + 1], x[: top + 1])
     right = np.interp(target, r[top:][::-1], x[top:][::-1])
-    low, high = np.maximum(left * peak, lo), np.minimum(right * peak, hi)
+    low, high = np.maximum(left * peak_paid - freight, lo), np.minimum(right * peak_paid - freight, hi)
     ok = target > 0  # some price in the bounds makes money
     return {"good_price_low_usd": np.where(ok, low, np.nan), "good_price_high_usd": np.where(ok, high, np.nan)}
 

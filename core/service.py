@@ -28,7 +28,9 @@ def forecast_params(product: ProductInput, countries: list[str] | None) -> dict:
 
 
 def product_from_params(params: dict) -> ProductInput:
-    return ProductInput(**params["product"])
+    """The product a stored forecast was made for. Forecasts stored before ``shipping_paid_by`` existed
+    were made with the seller paying shipping, so they re-open that way."""
+    return ProductInput(**{"shipping_paid_by": "seller", **params["product"]})
 
 
 def result_limit(user: UserInfo | None, requested: int | None = None) -> int:

@@ -97,8 +97,8 @@ def sourcing_regions(category_id: int) -> list[str]:
 def landed_cost(category_id: int, unit_cost: float, price: float, city: pd.Series | dict) -> dict:
     """Per-unit landed cost to one ranked city, from the forecast engine's own terms for that city.
 
-    ``city`` is a row of the ranking (core.forecast.rank): its ``shipping_cost_usd`` (parcel to the
-    customer), ``fee_rate`` (card fee + duty when cross-border), ``cross_border``, ``delivery_days`` and
+    ``city`` is a row of the ranking (core.forecast.rank): its ``seller_freight_usd`` (the parcel to the
+    customer when the seller pays it; 0 when the buyer pays shipping on top), ``fee_rate`` (card fee + duty when cross-border), ``cross_border``, ``delivery_days`` and
     ``distance_km`` are the numbers the ranking charged, so the advisor and "why this score" never
     disagree. Duty = price x (fee_rate - card fee), as the engine charges it. Import VAT is shown as cash
     paid at import (recoverable by a VAT-registered seller), not added.
@@ -108,14 +108,14 @@ def landed_cost(category_id: int, unit_cost: float, price: float, city: pd.Serie
     m = _manufacturing().loc[category_id]
     iso2 = str(city["country_iso2"])
     cross = bool(city["cross_border"])
-    freight = float(city["shipping_cost_usd"])
+    freight = float(city["seller_freight_usd"])  # the parcel when the seller pays it; 0 when the buyer does
     duty = max(0.0, price * (float(city["fee_rate"]) - PAYMENT_FEE_PCT / 100))
     vat = (unit_cost + freight + duty) * vat_pct(iso2) / 100 if cross else 0.0
     return {
         "materials_usd": unit_cost * float(m["materials_share"]),
         "labour_usd": unit_cost * float(m["labour_share"]),
         "overhead_usd": unit_cost * float(m["overhead_share"]),
-        "freight_usd": freight, "mode": "parcel", "distance_km": float(city["distance_km"]),
+        "freight_usd": freight, "buyer_freight_usd": float(city["buyer_freight_usd"]), "mode": "parcel", "distance_km": float(city["distance_km"]),
         "duty_usd": duty, "import_vat_usd": vat, "landed_cost_usd": unit_cost + freight + duty,
         "transit_days": float(city["delivery_days"]),
     }  # fmt: skip

@@ -18,15 +18,17 @@ def price_grid(current: float, reference: float, n: int = 80) -> np.ndarray:
 def price_curve(ev: Evaluation, idx: np.ndarray, prices: np.ndarray) -> pd.DataFrame:
     """Units, revenue and profit per month summed over cities ``idx`` at each price.
 
-    Exact under the model: units scale as (P / P0) ** -e, unit costs do not depend on price and
-    the fee is proportional to price.
+    Exact under the model: units scale as ((P + s) / (P0 + s)) ** -e with s the buyer-paid freight
+    (``core.forecast.buyer_price``; 0 when the seller pays), unit costs do not depend on price and the fee
+    is proportional to price.
     """
     e = ev.prepared.category.price_elasticity
     c = ev.columns
     units0 = c["expected_units_month"][idx]
     cost = c["total_unit_cost_usd"][idx]
     fee = c["fee_rate"][idx]
-    scale = price_response(prices[:, None], ev.price, e)
+    freight = ev.prepared.buyer_freight[idx][None, :]
+    scale = price_response(prices[:, None] + freight, ev.price + freight, e)
     units = units0[None, :] * scale
     revenue = units * prices[:, None]
     profit = units * (prices[:, None] * (1 - fee[None, :]) - cost[None, :])
@@ -90,7 +92,7 @@ SCORE_PARTS: dict[str, list[tuple[str, str]]] = {
         ("demand_term_price_level", "Local price level"),
         ("demand_term_age_fit", "Age fit"),
         ("demand_term_delivery", "Delivery time"),
-        ("demand_term_price", "Price vs local reference"),
+        ("demand_term_price", "Price paid (incl. buyer-paid shipping) vs local reference"),
     ],
     "Competition index": [
         ("competition_term_maturity", "E-commerce maturity"),
@@ -155,7 +157,8 @@ def compare_rankings(a: pd.DataFrame, b: pd.DataFrame, top: int = 50) -> pd.Data
 
 
 INPUT_FIELDS = [("name", "Product"), ("category", "Category"), ("price", "Price (US$)"), ("unit_cost", "Unit cost (US$)"),
-                ("target_ages", "Target ages"), ("ships_from", "Ships from"), ("weights", "Score weights")]  # fmt: skip
+                ("target_ages", "Target ages"), ("ships_from", "Ships from"), ("shipping_paid_by", "Shipping paid by"),
+                ("weights", "Score weights")]  # fmt: skip
 
 
 def input_differences(params_a: dict, params_b: dict) -> list[dict]:

@@ -217,23 +217,33 @@ def test_cli_bad_input(sqlite_db, extra, message) -> None:
 
 
 # --- agents agree with the engine (issue 12) ----------------------------------------------
-def test_supply_and_sales_use_the_rankings_costs(ca) -> None:
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+def test_supply_and_sales_use_the_rankings_costs(ca, payer) -> None:
+    """Landed costs and channel margins carry the parcel only when the seller pays it, as the ranking does."""
     from core.forecast import PAYMENT_FEE_PCT, evaluate, prepare, rank, validate_product
 
     request = {"product": {"name": "Bath towel set", "category": "Home & Garden", "price": 25, "unit_cost": 10,
-                           "ships_from": "Istanbul, TR"}, "countries": None, "budget": None, "depth": "full"}  # fmt: skip
+                           "ships_from": "Istanbul, TR", "shipping_paid_by": payer}, "countries": None, "budget": None,
+               "depth": "full"}  # fmt: skip
     out = run_agents(AgentContext(ca), request)
     p = validate_product(**request["product"])
     table = rank(evaluate(prepare(ca, p)), top=50).set_index("city")
     for line in out["supply_chain_advisor"]["landed_costs"]:
         row = table.loc[line["market"]]
         duty = p.price * (row["fee_rate"] - PAYMENT_FEE_PCT / 100)
-        assert line["landed_cost_usd"] == pytest.approx(p.unit_cost + row["shipping_cost_usd"] + duty)
+        freight = row["shipping_cost_usd"] if payer == "seller" else 0.0
+        assert line["landed_cost_usd"] == pytest.approx(p.unit_cost + freight + duty)
+        assert line["buyer_freight_usd"] == pytest.approx(row["shipping_cost_usd"] - freight)
         assert line["transit_days"] == pytest.approx(row["delivery_days"])
+    first = out["supply_chain_advisor"]["landed_costs"][0]
+    text = out["supply_chain_advisor"]["narrative"]["summary"]
+    parcel = f"${table.loc[first['market'], 'shipping_cost_usd']:,.2f}"
+    said = f"the buyer pays the {parcel} parcel on top of the price" if payer == "buyer" else f"{parcel} parcel shipping"
+    assert said in text, text
     for ch in out["sales_strategy"]["channels"]:
         row = table.loc[ch["city"]]
         duty = p.price * (row["fee_rate"] - PAYMENT_FEE_PCT / 100)
-        assert ch["landed_cost_usd"] == pytest.approx(p.unit_cost + row["shipping_cost_usd"] + duty)
+        assert ch["landed_cost_usd"] == pytest.approx(p.unit_cost + row["seller_freight_usd"] + duty)
         if ch["recommended"]:
             assert ch["unit_margin_usd"] > 0  # never a losing channel
     # the own shop carries the ad planner's CAC

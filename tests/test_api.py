@@ -116,6 +116,26 @@ def test_forecast_matches_the_app_for_the_plan(sqlite_db, ca, demo_api, pro) -> 
     assert me["limits"]["max_cities"] == get_tier("pro").max_cities
 
 
+def test_who_pays_shipping_reaches_the_engine(sqlite_db, ca, demo_api, pro) -> None:
+    """``shipping_paid_by`` in the body is the engine's input: the stored product holds it and the cities
+    are the engine's ranking for it; anything but buyer / seller is a 422 naming the field."""
+    from core.forecast import evaluate, prepare, rank
+
+    _user, token = pro
+    for payer in ("seller", "buyer"):
+        r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"], "shipping_paid_by": payer},
+                          headers=bearer(token))  # fmt: skip
+        assert r.status_code == 201, r.text
+        body = r.json()
+        got = demo_api.get(f"/api/v1/forecasts/{body['id']}", headers=bearer(token)).json()
+        assert got["product"]["shipping_paid_by"] == payer
+        engine = rank(evaluate(prepare(ca, validate_product(**PRODUCT, shipping_paid_by=payer))), countries=["DE"], top=5)
+        assert [c["city_id"] for c in body["cities"][:5]] == engine["city_id"].tolist()
+        assert body["cities"][0]["expected_units_month"] == pytest.approx(engine.iloc[0]["expected_units_month"], abs=0.01)
+    r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"shipping_paid_by": "nobody"}, headers=bearer(token))
+    assert r.status_code == 422 and "shipping_paid_by" in r.json()["detail"]
+
+
 def test_plan_rules_apply(sqlite_db, demo_api, pro) -> None:
     _user, token = pro
     r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"top": 51}, headers=bearer(token))

@@ -15,9 +15,12 @@ APP = str(paths.ROOT / "app.py")
 
 
 def fill_and_run(
-    price: float | None = 30.0, cost: float | None = 8.0, countries=("DE", "FR"), email: str = "master@demo.local"
+    price: float | None = 30.0, cost: float | None = 8.0, countries=("DE", "FR"), email: str = "master@demo.local",
+    payer: str | None = None,
 ) -> AppTest:
     at = login(email)
+    if payer is not None:
+        at.radio(key="nf_shipping_paid_by").set_value(payer)
     at.text_input(key="nf_name").input("Organic tee")
     at.selectbox(key="nf_category").select("Apparel & Accessories")
     if price is not None:
@@ -27,6 +30,21 @@ def fill_and_run(
     at.multiselect(key="nf_countries").set_value(list(countries))
     at.button[0].click().run()
     return at
+
+
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+def test_who_pays_shipping_is_asked_stored_and_shown(sqlite_db, ca, payer) -> None:
+    """The form's "Shipping paid by" reaches the engine: the saved forecast holds it, the headline is the
+    engine's ranking for it, and Results says it."""
+    at = fill_and_run(payer=payer)
+    assert not at.exception, [e.value for e in at.exception]
+    record = repo.load_forecast(sqlite_db, at.session_state["forecast_id"], at.session_state["user_id"])
+    assert record.params["product"]["shipping_paid_by"] == payer
+    product = validate_product(name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0,
+                               shipping_paid_by=payer)  # fmt: skip
+    table = rank(evaluate(prepare(ca, product)), countries=["DE", "FR"], top=STORED_RESULTS)
+    assert metric(at, "Units / month") == f"{table['expected_units_month'].sum():,.0f}"
+    assert any(f"shipping paid by the {payer}" in c.value for c in at.caption)
 
 
 def metric(at: AppTest, label: str) -> str:

@@ -189,8 +189,9 @@ def test_cross_validation_reports_the_uncalibrated_forecast_on_the_same_folds(ca
     folds = KFold(n_splits=5, shuffle=True, random_state=0).split(X)
     assert cv.fold_prior_spearman == pytest.approx([cal.rank_correlation(X[te, cal.PRIOR_COLUMN], np.log1p(y[te])) for _tr, te in folds])
     assert cv.folds_better_than_prior == sum(a > b for a, b in zip(cv.fold_spearman, cv.fold_prior_spearman, strict=True))
-    # Sales follow income squared, which the prior (income elasticity about 1) under-weights: calibration adds.
-    assert cv.folds_better_than_prior >= 4
+    # Sales follow income squared, which the prior (income elasticity about 1) under-weights: calibration adds,
+    # in every fold (the claim's rule).
+    assert cv.folds_better_than_prior == len(cv.fold_prior_spearman)
     adds, text = cal.prior_sentence(cal.Calibration("units", _report, cv, pd.DataFrame({"in_training": [True]}),
                                                     pd.DataFrame()).metrics())  # fmt: skip
     assert adds and f"{cv.prior_spearman:.2f}" in text
@@ -205,7 +206,7 @@ def test_sparse_sales_drawn_from_the_forecast_do_not_beat_it(ca, ev) -> None:
     orders = np.random.default_rng(4).poisson(lam)
     X = cal.feature_frame(ev).to_numpy(float)[idx]
     cv = cal.cross_validate(X, orders.astype(float))
-    assert cv.folds_better_than_prior <= 2
+    assert cv.folds_better_than_prior < len(cv.fold_prior_spearman)
     metrics = {"prior_cv_spearman": cv.prior_spearman, "fold_prior_spearman": cv.fold_prior_spearman,
                "folds_better_than_prior": cv.folds_better_than_prior}  # fmt: skip
     adds, text = cal.prior_sentence(metrics)

@@ -149,27 +149,39 @@ def test_headline_columns_first(ca) -> None:
     assert table["opportunity_score"].is_monotonic_decreasing
 
 
-def test_lerner_price_where_not_clipped(ca) -> None:
-    ev = evaluate(prepare(ca, product(price=30, unit_cost=8)))
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+def test_lerner_price_where_not_clipped(ca, payer) -> None:
+    """Seller-paid shipping: the Lerner markup; buyer-paid: plus the parcel / (e - 1) (profit_peak_price)."""
+    ev = evaluate(prepare(ca, product(price=30, unit_cost=8, shipping_paid_by=payer)))
     c = ev.columns
     e = 2.0  # Apparel & Accessories
     lerner = c["total_unit_cost_usd"] * e / ((e - 1) * (1 - c["fee_rate"]))
+    best = lerner + (c["shipping_cost_usd"] / (e - 1) if payer == "buyer" else 0.0)
     from core.forecast import PRICE_CLIP
 
     ref = c["local_reference_price_usd"]
-    inside = (lerner > PRICE_CLIP[0] * ref) & (lerner < PRICE_CLIP[1] * ref)
+    inside = (best > PRICE_CLIP[0] * ref) & (best < PRICE_CLIP[1] * ref)
     assert inside.sum() > 1000
-    assert np.allclose(c["recommended_price_usd"][inside], lerner[inside])
+    assert np.allclose(c["recommended_price_usd"][inside], best[inside])
 
 
-def test_recommended_price_maximises_profit(ca) -> None:
-    """At an unclipped recommended price, profit beats nearby prices (the optimum is real)."""
-    prep = prepare(ca, product())
-    table = rank(evaluate(prep), countries=["DE"], top=1)
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+@pytest.mark.parametrize("country", ["DE", "BR", "US"])
+def test_recommended_price_maximises_profit(ca, payer, country) -> None:
+    """At an unclipped recommended price, profit beats nearby prices (the optimum is real), whoever pays
+    shipping."""
+    from core.forecast import PRICE_CLIP
+
+    prep = prepare(ca, product(shipping_paid_by=payer, unit_cost=12))
+    table = rank(evaluate(prep), countries=[country], top=1)
     best = float(table["recommended_price_usd"].iloc[0])
-    city = table.index[0]
-    profits = [rank(evaluate(prep, price=best * k), countries=["DE"], top=1)["profit_usd_month"].iloc[0]
-               for k in (0.8, 1.0, 1.25)]  # fmt: skip
+    ref = float(table["local_reference_price_usd"].iloc[0])
+    assert PRICE_CLIP[0] * ref < best < PRICE_CLIP[1] * ref  # unclipped, so the optimum is the formula's
+    city = int(table["city_id"].iloc[0])
+    profits = []
+    for k in (0.97, 1.0, 1.03):
+        t = rank(evaluate(prep, price=best * k), countries=[country])
+        profits.append(float(t.loc[t["city_id"] == city, "profit_usd_month"].iloc[0]))
     assert profits[1] > profits[0] and profits[1] > profits[2], (city, profits)
 
 
@@ -325,7 +337,8 @@ def test_city_info_keeps_order_and_refuses_unknown_ids(ca) -> None:
 def test_loss_making_cities_are_flagged_and_kept_out_of_profit(ca) -> None:
     from core import whatif
 
-    table = rank_product(ca, product(category="Home & Garden", price=25, unit_cost=10, ships_from="Istanbul, TR"), top=200)
+    table = rank_product(ca, product(category="Home & Garden", price=25, unit_cost=10, ships_from="Istanbul, TR",
+                                     shipping_paid_by="seller"), top=200)  # fmt: skip
     loss = table["profit_usd_month"] < 0
     assert loss.any() and (~loss).any()
     assert (table["loss_making"] == (table["unit_margin_usd"] < 0)).all()
@@ -347,10 +360,11 @@ def test_recommended_price_within_market_bounds_unless_costs_force_it(small, cat
     assert np.all(~c["price_above_market"] | (rec > PRICE_CLIP[1] * ref))
 
 
-def test_good_price_range_brackets_the_best_price(ca) -> None:
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+def test_good_price_range_brackets_the_best_price(ca, payer) -> None:
     from core.forecast import FLAT_PROFIT_SHARE, PRICE_CLIP
 
-    p = product(category="Home & Garden", price=25, unit_cost=10)
+    p = product(category="Home & Garden", price=25, unit_cost=10, shipping_paid_by=payer)
     ev = evaluate(prepare(ca, p))
     table = rank(ev, top=100)
     ok = table["good_price_low_usd"].notna()
@@ -363,10 +377,12 @@ def test_good_price_range_brackets_the_best_price(ca) -> None:
     e = ev.prepared.category.price_elasticity
     keep = (1 - t["fee_rate"]).to_numpy()
     cost = t["total_unit_cost_usd"].to_numpy()
+    freight = t["buyer_freight_usd"].to_numpy()  # demand responds to what the buyer pays
+    assert (freight > 0).all() == (payer == "buyer")
 
     def profit(price):
         price = np.asarray(price, float)
-        return price ** -e * (price * keep - cost)
+        return (price + freight) ** -e * (price * keep - cost)
 
     grid = np.geomspace(PRICE_CLIP[0], PRICE_CLIP[1], 401)[:, None] * ref.to_numpy()[None, :]
     best = np.max(profit(grid), axis=0)

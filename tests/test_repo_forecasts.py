@@ -32,3 +32,15 @@ def test_other_users_cannot_open_or_delete(any_db, ca) -> None:
     repo.delete_forecast(any_db, fid, None)
     with pytest.raises(AccessError):
         repo.load_forecast(any_db, fid, None)
+
+
+def test_forecasts_saved_before_the_shipping_choice_reopen_with_the_seller_paying() -> None:
+    """New products default to the buyer paying shipping; a stored forecast without the field was made when
+    the seller always paid, and re-opens (and is re-ranked) that way."""
+    from core.forecast import validate_product
+    from core.service import product_from_params
+
+    old = {"name": "Towels", "category": "Home & Garden", "price": 25.0, "unit_cost": 10.0}
+    assert validate_product(**old).shipping_paid_by == "buyer"
+    assert product_from_params({"product": old}).shipping_paid_by == "seller"
+    assert product_from_params({"product": old | {"shipping_paid_by": "buyer"}}).shipping_paid_by == "buyer"

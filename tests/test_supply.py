@@ -26,24 +26,28 @@ def test_aql_needs_a_lot() -> None:
         supply.aql_plan(1)
 
 
-def _rows(ca, ships_from: str | None, countries: list[str]):
+def _rows(ca, ships_from: str | None, countries: list[str], payer: str = "seller"):
     from core.forecast import evaluate, prepare, rank, validate_product
 
-    p = validate_product(name="Tee", category="166", price=30, unit_cost=10, ships_from=ships_from)
+    p = validate_product(name="Tee", category="166", price=30, unit_cost=10, ships_from=ships_from, shipping_paid_by=payer)
     return p, rank(evaluate(prepare(ca, p)), countries=countries, top=20)
 
 
-def test_landed_cost_is_the_rankings_cost(ca) -> None:
-    """Landed cost = unit cost + the ranking's shipping + the ranking's duty; transit = its delivery days."""
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+def test_landed_cost_is_the_rankings_cost(ca, payer) -> None:
+    """Landed cost = unit cost + the shipping the ranking charged the seller (none when the buyer pays it)
+    + the ranking's duty; transit = its delivery days."""
     from core.forecast import PAYMENT_FEE_PCT
 
-    p, rows = _rows(ca, "Istanbul, TR", ["TR", "DE", "US"])
+    p, rows = _rows(ca, "Istanbul, TR", ["TR", "DE", "US"], payer)
     for _, r in rows.iterrows():
         lc = supply.landed_cost(166, p.unit_cost, p.price, r)
         duty = p.price * (r["fee_rate"] - PAYMENT_FEE_PCT / 100)
-        assert lc["freight_usd"] == pytest.approx(r["shipping_cost_usd"])
+        seller_pays = r["shipping_cost_usd"] if payer == "seller" else 0.0
+        assert lc["freight_usd"] == pytest.approx(seller_pays)
+        assert lc["freight_usd"] + lc["buyer_freight_usd"] == pytest.approx(r["shipping_cost_usd"])
         assert lc["duty_usd"] == pytest.approx(duty, abs=1e-9)
-        assert lc["landed_cost_usd"] == pytest.approx(p.unit_cost + r["shipping_cost_usd"] + duty)
+        assert lc["landed_cost_usd"] == pytest.approx(p.unit_cost + seller_pays + duty)
         assert lc["transit_days"] == pytest.approx(r["delivery_days"])
         assert lc["materials_usd"] + lc["labour_usd"] + lc["overhead_usd"] == pytest.approx(p.unit_cost)
         if r["country_iso2"] == "TR":

@@ -61,6 +61,11 @@ with st.form("calibrate"):
                             help="The product the forecast is made for; defaults to the open forecast's")  # fmt: skip
     price = c2.number_input("Price (US$)", min_value=0.01, value=current.price if current else 30.0, key="cal_price")
     cost = c3.number_input("Unit cost (US$)", min_value=0.0, value=current.unit_cost if current else 10.0, key="cal_cost")
+    payers = ["buyer", "seller"]
+    payer = st.radio("Shipping paid by", payers, horizontal=True, key="cal_shipping_paid_by",
+                     index=payers.index(current.shipping_paid_by) if current else 0,
+                     format_func={"buyer": "The buyer, at checkout", "seller": "You: free shipping"}.get,
+                     help="As on New Forecast; defaults to the open forecast's")  # fmt: skip
     countries = st.multiselect("Predict for countries (empty = the countries in the file)", list(country_names),
                                format_func=lambda c: country_names[c], key="cal_countries")  # fmt: skip
     name = st.text_input("Name for this calibration", value="My sales", key="cal_name")
@@ -80,7 +85,8 @@ if run:
                 rows, measure = calibration.read_sales(upload.getvalue(), upload.name)
             else:
                 rows, measure = connections.sales(_ui.db(), user.id, picked, conn_measure), conn_measure
-            product = validate_product(name=name or "sales", category=category, price=price, unit_cost=cost)
+            product = validate_product(name=name or "sales", category=category, price=price, unit_cost=cost,
+                                       shipping_paid_by=payer)  # fmt: skip
             extra = trends.calibration_features(_ui.db(), trend_kw, ca) if trend_kw.strip() else None
             with st.status("Calibrating ...", expanded=False) as status:
                 status.write("Matching cities and fitting the model")
@@ -94,7 +100,7 @@ if run:
             st.error(str(exc))
         else:
             metrics, report = result.metrics(), result.report_dict()
-            params = {"category": category, "price": price, "unit_cost": cost, "countries": countries,
+            params = {"category": category, "price": price, "unit_cost": cost, "shipping_paid_by": payer, "countries": countries,
                       "search_keyword": trend_kw.strip() or None}  # fmt: skip
             cid = repo.save_calibration(_ui.db(), user.id if user else None, name or "My sales", measure, params,
                                         metrics, report, result.predictions)  # fmt: skip

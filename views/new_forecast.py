@@ -17,7 +17,8 @@ st.caption("Describe the product; every city in scope is ranked for it. Fields m
 ca = _ui.cities()
 origins = _ui.origin_options()
 country_names = _ui.country_labels()
-FIELDS = ("name", "category", "price", "unit_cost", "target_ages", "ships_from", "countries", "weights")
+FIELDS = ("name", "category", "price", "unit_cost", "target_ages", "ships_from", "shipping_paid_by", "countries", "weights")
+SHIPPING_PAYERS = {"buyer": "The buyer, at checkout (price excludes shipping)", "seller": "You: free shipping"}
 
 
 def _collect() -> dict:
@@ -30,6 +31,7 @@ def _collect() -> dict:
         "unit_cost": ss.get("nf_unit_cost"),
         "target_ages": [k for k, v in AGE_LABELS.items() if v in ss.get("nf_ages", [])],
         "ships_from": origins.get(ss.get("nf_ships_from"), None),
+        "shipping_paid_by": ss.get("nf_shipping_paid_by", "buyer"),
         "weights": {
             "demand": ss.get("nf_w_demand", 0.5),
             "profitability": ss.get("nf_w_profit", 0.3),
@@ -101,6 +103,10 @@ with st.form("new_forecast", border=True):
             placeholder="Local fulfilment in each market",
         )
         _error("ships_from")
+        st.radio("Shipping paid by", list(SHIPPING_PAYERS), format_func=SHIPPING_PAYERS.get, key="nf_shipping_paid_by",
+                 horizontal=True, help="Buyer: demand responds to price + parcel; seller: the parcel is in your "
+                 "unit cost (docs/methodology.md, section 4)")  # fmt: skip
+        _error("shipping_paid_by")
         st.multiselect(
             "Countries (empty = the whole world)",
             list(country_names),

@@ -42,7 +42,8 @@ if warning := st.session_state.pop("rs_warning", None):
     st.warning(warning)
 st.caption(
     f"{product.category} · price ${product.price:,.2f} · unit cost ${product.unit_cost:,.2f} · "
-    f"ships from {md_escape(product.ships_from) if product.ships_from else 'each country’s largest city'} · scope {', '.join(scope) or 'world'} · "
+    f"ships from {md_escape(product.ships_from) if product.ships_from else 'each country’s largest city'} · "
+    f"shipping paid by the {product.shipping_paid_by} · scope {', '.join(scope) or 'world'} · "
     f"saved {record.created_at:%Y-%m-%d %H:%M} UTC"
 )
 st.caption(

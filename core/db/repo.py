@@ -230,6 +230,8 @@ def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> Foreca
             "name": prod.name, "description": prod.description, "category": prod.category,
             "price": prod.base_price, "unit_cost": prod.unit_cost, "target_ages": list(prod.target_ages or []),
             "ships_from": prod.ships_from,
+            # kept with the run's inputs; forecasts saved before the choice existed were made with the seller paying
+            "shipping_paid_by": (fc.params.get("product") or {}).get("shipping_paid_by", "seller"),
         }  # fmt: skip
         return ForecastRecord(
             id=fc.id, user_id=fc.user_id, product=product, params=dict(fc.params), created_at=fc.created_at,

@@ -26,7 +26,8 @@ def render(ctx: ResultsContext, row) -> None:
         "Local reference price": f"${row['local_reference_price_usd']:,.2f}",
         "Age fit": f"{row['age_fit']:.2f}",
         "Delivery days": f"{row['delivery_days']:.1f}",
-        "Shipping per unit": f"${row['shipping_cost_usd']:,.2f}",
+        "Shipping per unit": f"${row['shipping_cost_usd']:,.2f}, "
+        + ("paid by the buyer on top of the price" if row["buyer_freight_usd"] > 0 else "paid by you (in the unit cost)"),
         "Total unit cost": f"${row['total_unit_cost_usd']:,.2f}",
         "Margin": f"{100 * row['margin_rate']:.1f} %",
         "Expected units (low-high)": f"{row['expected_units_month']:,.1f} ({row['expected_units_low']:,.1f}-"
