@@ -20,8 +20,8 @@ def channel_margins(iso2: str, price: float, unit_cost: float, freight_usd: floa
     """Per channel in a country: fees, contribution per unit after every cost, and what would make a
     losing channel break even; best first.
 
-    Costs are the ranking's for that country's top city: unit cost, parcel shipping (``freight_usd``) and
-    duty (``duty_rate`` x price, cross-border only). The own web shop pays card fees (the engine's
+    Costs are the ranking's for that country's top city: unit cost, parcel shipping when the seller pays it
+    (``freight_usd``, the ranking's ``seller_freight_usd``; 0 when the buyer pays it on top) and duty (``duty_rate`` x price, cross-border only). The own web shop pays card fees (the engine's
     PAYMENT_FEE_*) and acquisition (``cac_per_unit``); marketplaces charge their referral and fixed fees
     and bring their own traffic (no CAC, an assumption stated in the note).
     """
