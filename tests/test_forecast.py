@@ -409,3 +409,19 @@ def test_bigger_cities_have_more_demand_per_person(ca) -> None:
         per_head = np.log(units[inside] / ca.population[inside])
         slope = np.polyfit(np.log(ca.population[inside]), per_head, 1)[0]
         assert slope > 0, iso
+
+
+def test_evaluate_keeps_its_inputs_and_names_a_bad_one(small) -> None:
+    """The evaluation carries the price, costs and weights it was made with (the what-if views read them);
+    a bad input is an InputError naming its field; the term columns are the prepared arrays themselves."""
+    prep = prepare(small, product())
+    ev = evaluate(prep, price=31.0, unit_cost=9.0, cac_per_unit=2.0)
+    assert (ev.price, ev.unit_cost, ev.cac_per_unit, ev.weights) == (31.0, 9.0, 2.0, prep.product.weights)
+    for col, arr in {"online_buyers": prep.online_buyers, "spend_per_buyer_usd_year": prep.spend_per_buyer_usd_year,
+                     "distance_km": prep.distance_km, "buyer_freight_usd": prep.buyer_freight,
+                     "seller_freight_usd": prep.seller_freight}.items():  # fmt: skip
+        assert np.array_equal(ev.columns[col], arr), col
+    for kwargs, field in (({"price": 0.0}, "price"), ({"unit_cost": -1.0}, "unit_cost"), ({"cac_per_unit": -1.0}, "unit_cost")):
+        with pytest.raises(InputError) as err:
+            evaluate(prep, **kwargs)
+        assert err.value.field == field
