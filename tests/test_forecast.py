@@ -425,3 +425,16 @@ def test_evaluate_keeps_its_inputs_and_names_a_bad_one(small) -> None:
         with pytest.raises(InputError) as err:
             evaluate(prep, **kwargs)
         assert err.value.field == field
+
+
+def test_prepared_fulfilment_is_the_documented_one(small) -> None:
+    """The prepared evaluation keeps its resolved origin, and demand's delivery factor is methodology
+    section 4's ((1 + reference days) / (1 + days)) ^ elasticity: 1 at the reference delivery time."""
+    from core.forecast import DELIVERY_ELASTICITY, REFERENCE_DELIVERY_DAYS
+
+    prep = prepare(small, product(ships_from="Istanbul, TR"))
+    assert prep.origin == resolve_origin("Istanbul, TR", small) and prep.origin.iso2 == "TR"
+    assert prepare(small, product()).origin is None
+    expected = ((1 + REFERENCE_DELIVERY_DAYS) / (1 + prep.delivery_days)) ** DELIVERY_ELASTICITY
+    assert np.allclose(prep.delivery_factor, expected)
+    assert np.all((prep.delivery_factor > 1) == (prep.delivery_days < REFERENCE_DELIVERY_DAYS))
