@@ -501,7 +501,7 @@ def evaluate(
     # Each term in score points, relative to the median city (without buyer-paid freight the median of
     # -e*log(P/ref) is -e*(log P - median log ref), since the map is monotone: no sort needed).
     price_median = (
-        float(np.median(price_term)) if np.any(prep.buyer_freight)
+        float(np.median(price_term)) if prep.product.shipping_paid_by == "buyer"
         else -e * (np.log(price) - prep.median_log_reference_price)
     )  # fmt: skip
     medians = dict(prep.log_term_medians, price=price_median)

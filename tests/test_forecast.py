@@ -324,6 +324,17 @@ def test_precomputed_medians_match(ca, origin) -> None:
         assert prep.log_term_medians[name] == pytest.approx(float(np.median(values)), abs=1e-12), name
 
 
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+def test_demand_terms_are_points_from_the_median_city(small, payer) -> None:
+    """Every demand term, price included (which with buyer-paid shipping differs by city beyond the local
+    reference price), is 0 at its median over the cities: "relative to the median city" as the page says."""
+    ev = evaluate(prepare(small, product(ships_from="Istanbul, TR", shipping_paid_by=payer)), price=27.0)
+    terms = [c for c in ev.columns if c.startswith("demand_term_")]
+    assert "demand_term_price" in terms
+    for col in terms:
+        assert float(np.median(ev.columns[col])) == pytest.approx(0.0, abs=1e-9), col
+
+
 def test_city_info_keeps_order_and_refuses_unknown_ids(ca) -> None:
     ids = [3448439, 2950159, 5128581]  # São Paulo, Berlin, New York City
     info = city_info(ca, ids, extra=("online_buyers_pct",))
