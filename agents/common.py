@@ -36,6 +36,8 @@ def run_agent(
     depth = state["request"].get("depth", "full")
     try:
         fields, facts = analyse(state, ctx)
+        # every writer knows who pays shipping: it decides which shipping claims the text may make
+        facts = facts | {"shipping_paid_by": request_product(state).shipping_paid_by}
     except Exception as exc:
         # A domain error's message is meant for users; anything else is logged, not shown.
         if isinstance(exc, AppError):

@@ -78,14 +78,18 @@ def ads(f: dict, depth: str) -> AdNarrative:
            "purchases before scaling." if f["roas"] < f["break_even_roas"] else "Paid acquisition clears break-even at this price.")
     )  # fmt: skip
     days = f"{f['delivery_days']:.0f}-day delivery"
-    angles = [  # every claim is a fact of this forecast: category, price, destination, delivery time
+    # who pays the parcel decides which shipping claim is true (methodology section 4)
+    bundle = (("Meta", "Free shipping", f"{name}, {_money(price)}, shipped free to {city}.", "Shop now")
+              if f.get("shipping_paid_by") == "seller"
+              else ("Meta", "Two is better", f"Order two {name} in one parcel: one shipping cost.", "See offer"))  # fmt: skip
+    angles = [  # every claim is a fact of this forecast: category, price, destination, delivery time, shipping
         ("Google Search", f"{name} - {cat}", f"{cat} at {_money(price)}. {days} to {city}.", "Shop now"),
         ("Meta", f"Meet {name}", f"{cat} made for {f['audience']}, {_money(price)}.", "Learn more"),
         ("TikTok", f"{name} in 15 seconds", f"What {name} is and what it costs: {_money(price)}.", "Shop now"),
         ("Google Search", f"Buy {name} online", f"{name}: {cat.lower()}, {days} to {city}.", "Order now"),
         ("Meta", f"{name} at {_money(price)}", f"{cat} for {f['audience']}, shipped to {city}.", "Shop now"),
         ("TikTok", f"Unboxing {name}", f"Unboxing {name}: what arrives after a {days}.", "Watch"),
-        ("Meta", "Two is better", f"Order two {name} in one parcel: one shipping cost.", "See offer"),
+        bundle,
         ("Google Search", f"{name} {_money(price)}", f"{name} in {cat.lower()}. Secure checkout.", "Buy now"),
         ("TikTok", "3 ways to use it", f"Three ways to use {name}.", "Watch more"),
         ("Meta", f"{name} for {city}", f"{cat} delivered in {days} to {city}.", "Shop now"),

@@ -91,6 +91,19 @@ def unsupported_numbers(narrative: BaseModel, facts: dict) -> list[str]:
     return bad
 
 
+# Claims about shipping that only hold when the seller pays the parcel (methodology section 4).
+_FREE_SHIPPING = re.compile(r"\bfree (?:shipping|delivery)\b|\bships? (?:for )?free\b|\bshipped (?:for )?free\b", re.I)
+
+
+def unsupported_claims(narrative: BaseModel, facts: dict) -> list[str]:
+    """Claims in a narrative that the facts contradict: "free shipping" unless the seller pays the parcel
+    (``facts["shipping_paid_by"] == "seller"``). The rule beside ``unsupported_numbers``."""
+    text = json.dumps(narrative.model_dump(mode="json"))
+    if facts.get("shipping_paid_by") != "seller" and (m := _FREE_SHIPPING.search(text)):
+        return [m.group(0)]
+    return []
+
+
 class TemplateWriter:
     """Deterministic, offline text from the facts (agents/templates.py)."""
 
@@ -134,6 +147,13 @@ class LLMWriter:
                 result = self.fallback.write(agent, facts, schema, depth)
                 result.tokens = tokens
                 result.notices.append(f"The LLM text named figures that are not in the analysis ({', '.join(bad[:3])}); "
+                                      "template text used for this agent")  # fmt: skip
+                return result
+            if claims := unsupported_claims(parsed, facts):  # a claim the facts contradict: never shown
+                log.warning("LLM narrative for agent %s claimed %r against the facts; template used", agent, claims[0])
+                result = self.fallback.write(agent, facts, schema, depth)
+                result.tokens = tokens
+                result.notices.append(f"The LLM text claimed \"{claims[0]}\", which the analysis does not support; "
                                       "template text used for this agent")  # fmt: skip
                 return result
             return WriteResult(parsed, "llm", tokens)

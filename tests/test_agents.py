@@ -88,6 +88,17 @@ def test_depth_changes_the_report(ca) -> None:
     assert len(full["advertising_planner"]["narrative"]["ad_copies"]) == 10
 
 
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+def test_ad_copy_makes_only_the_shipping_claim_that_holds(ca, payer) -> None:
+    """Free shipping is advertised only when the seller pays the parcel; "one shipping cost" for two items
+    only when the buyer pays it."""
+    product = REQUEST["product"] | {"shipping_paid_by": payer}
+    copies = run_agents(AgentContext(ca), REQUEST | {"product": product, "depth": "full"})["advertising_planner"]
+    bodies = " ".join(c["body"] for c in copies["narrative"]["ad_copies"])
+    assert ("shipped free" in bodies) == (payer == "seller")
+    assert ("one shipping cost" in bodies) == (payer == "buyer")
+
+
 def test_deterministic_offline(ca, offline) -> None:
     again = run_agents(AgentContext(ca), REQUEST)
     strip = lambda r: {k: {kk: vv for kk, vv in v.items() if kk != "duration_ms"} for k, v in r.items()}  # noqa: E731
@@ -314,6 +325,21 @@ def test_llm_figures_must_come_from_the_facts(ca) -> None:
     for name in AGENTS:
         assert results[name]["writer"] == "template", name
         assert any("figures that are not in the analysis" in n and "98,765" in n for n in results[name]["notices"])
+
+
+@pytest.mark.parametrize("payer", ["buyer", "seller"])
+def test_llm_free_shipping_claim_needs_the_seller_to_pay(ca, payer) -> None:
+    """"Free shipping" in an LLM text is a claim about the product: kept when the seller pays the parcel,
+    replaced by the template (and said) when the buyer pays it."""
+    request = REQUEST | {"product": REQUEST["product"] | {"shipping_paid_by": payer}}
+    with FakeOpenAI("ok", text="Free shipping on every order.") as fake:
+        results = run_agents(AgentContext(ca, llm(fake)), request)
+    for name in AGENTS:
+        if payer == "seller":
+            assert results[name]["writer"] == "llm", name
+        else:
+            assert results[name]["writer"] == "template", name
+            assert any('claimed "Free shipping"' in n for n in results[name]["notices"]), results[name]["notices"]
 
 
 def test_llm_text_with_the_facts_figures_is_kept(ca) -> None:
