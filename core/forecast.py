@@ -122,6 +122,16 @@ class ProductInput(BaseModel):
         return resolve_category(self.category)
 
 
+# Inputs added after forecasts were first stored, with the value those older forecasts were made with: a
+# stored product without the field re-opens as it was computed (core.service.product_from_params).
+STORED_PRODUCT_DEFAULTS: dict[str, object] = {"shipping_paid_by": "seller"}
+
+
+def stored_product(fields: dict) -> dict:
+    """A stored forecast's product fields, with the inputs it predates filled in as it was made."""
+    return {**STORED_PRODUCT_DEFAULTS, **fields}
+
+
 def validate_product(**fields: object) -> ProductInput:
     """Build a ProductInput, turning validation errors into one InputError naming the field."""
     from pydantic import ValidationError

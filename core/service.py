@@ -11,7 +11,7 @@ import pandas as pd
 from core.accounts import UserInfo, check_quota, reserve_forecast
 from core.db import repo
 from core.db.database import Database
-from core.forecast import CityArrays, ProductInput, city_info, evaluate, prepare, rank
+from core.forecast import CityArrays, ProductInput, city_info, evaluate, prepare, rank, stored_product
 from core.tiers import check_cities
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def forecast_params(product: ProductInput, countries: list[str] | None) -> dict:
 def product_from_params(params: dict) -> ProductInput:
     """The product a stored forecast was made for. Forecasts stored before ``shipping_paid_by`` existed
     were made with the seller paying shipping, so they re-open that way."""
-    return ProductInput(**{"shipping_paid_by": "seller", **params["product"]})
+    return ProductInput(**stored_product(params["product"]))
 
 
 def result_limit(user: UserInfo | None, requested: int | None = None) -> int:

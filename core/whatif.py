@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.forecast import Evaluation, price_response
+from core.forecast import Evaluation, price_response, stored_product
 
 
 def price_grid(current: float, reference: float, n: int = 80) -> np.ndarray:
@@ -163,7 +163,7 @@ INPUT_FIELDS = [("name", "Product"), ("category", "Category"), ("price", "Price 
 
 def input_differences(params_a: dict, params_b: dict) -> list[dict]:
     """The inputs two stored forecasts differ in (product fields, weights, scope): field, A, B."""
-    pa, pb = params_a.get("product", {}), params_b.get("product", {})
+    pa, pb = stored_product(params_a.get("product", {})), stored_product(params_b.get("product", {}))
     rows = []
     for key, label in INPUT_FIELDS:
         a, b = pa.get(key), pb.get(key)

@@ -138,3 +138,7 @@ def test_input_differences_name_what_changed() -> None:
     diffs = {d["input"]: (d["A"], d["B"]) for d in input_differences(a, b)}
     assert diffs == {"Price (US$)": ("30", "36"), "Ships from": ("-", "Istanbul, TR"), "Countries": ("DE", "world")}
     assert input_differences(a, a) == []
+    # a forecast stored before "shipping paid by" existed was made with the seller paying
+    newer = {**a, "product": {**a["product"], "shipping_paid_by": "buyer"}}
+    assert input_differences(a, newer) == [{"input": "Shipping paid by", "A": "seller", "B": "buyer"}]
+    assert input_differences(a, {**a, "product": {**a["product"], "shipping_paid_by": "seller"}}) == []

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.db import models
 from core.db.database import Database
 from core.errors import AccessError
+from core.forecast import stored_product
 
 
 def get_meta(db: Database, key: str) -> str | None:
@@ -231,7 +232,7 @@ def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> Foreca
             "price": prod.base_price, "unit_cost": prod.unit_cost, "target_ages": list(prod.target_ages or []),
             "ships_from": prod.ships_from,
             # kept with the run's inputs; forecasts saved before the choice existed were made with the seller paying
-            "shipping_paid_by": (fc.params.get("product") or {}).get("shipping_paid_by", "seller"),
+            "shipping_paid_by": stored_product(fc.params.get("product") or {})["shipping_paid_by"],
         }  # fmt: skip
         return ForecastRecord(
             id=fc.id, user_id=fc.user_id, product=product, params=dict(fc.params), created_at=fc.created_at,
