@@ -22,6 +22,21 @@ def test_run_save_load_identical(any_db, ca) -> None:
     assert any(s.id == fid and s.n_results == 200 for s in repo.list_forecasts(any_db, None))
 
 
+def test_a_ranking_stored_before_the_shipping_choice_reads_as_seller_paid(sqlite_db, ca) -> None:
+    """Rows stored before the buyer / seller freight columns existed (the seller always paid) get them back
+    as the seller-paid ranking has them, so Why-this-score and the agents can read any stored forecast."""
+    from dataclasses import replace
+
+    p = validate_product(name="Lamp", category="Home & Garden", price=40, unit_cost=12, ships_from="CN",
+                         shipping_paid_by="seller")  # fmt: skip
+    record = repo.load_forecast(sqlite_db, run_forecast(sqlite_db, ca, p, ["BR"], store_top=20), None)
+    old = replace(record, results=record.results.drop(columns=["buyer_freight_usd", "seller_freight_usd"]),
+                  params={**record.params, "product": {k: v for k, v in record.params["product"].items()
+                                                       if k != "shipping_paid_by"}})  # fmt: skip
+    fresh = rank(evaluate(prepare(ca, p)), countries=["BR"], top=20)
+    pd.testing.assert_frame_equal(result_table(old, ca)[fresh.columns], fresh, check_dtype=False, rtol=1e-12)
+
+
 def test_other_users_cannot_open_or_delete(any_db, ca) -> None:
     p = validate_product(name="Mug", category="Home & Garden", price=15, unit_cost=4)
     fid = run_forecast(any_db, ca, p, ["DE"], store_top=5)
