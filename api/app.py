@@ -7,7 +7,7 @@ import math
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -20,7 +20,7 @@ from core.apikeys import AuthError
 from core.db import repo
 from core.db.database import Database
 from core.errors import AccessError, AppError, DatabaseError, InputError, LimitError
-from core.forecast import CityArrays, prepare, validate_product
+from core.forecast import CityArrays, ProductInput, ShippingPayer, prepare, validate_product
 from core.service import product_from_params, result_limit, result_table, run_forecast
 from core.settings import Settings, load_settings
 
@@ -47,8 +47,9 @@ class ForecastIn(BaseModel):
     description: str = Field("", max_length=5000)
     target_ages: list[str] = Field(default_factory=list, max_length=6, examples=[["25_34", "35_44"]])
     ships_from: str | None = Field(None, max_length=200, examples=["Istanbul, TR"])
-    shipping_paid_by: Literal["buyer", "seller"] = Field(
-        "buyer", description="buyer: the price excludes shipping (demand responds to price + parcel); seller: free shipping")
+    shipping_paid_by: ShippingPayer = Field(
+        ProductInput.model_fields["shipping_paid_by"].default,
+        description="buyer: the price excludes shipping (demand responds to price + parcel); seller: free shipping")
     countries: list[str] = Field(default_factory=list, max_length=250, description="ISO codes; empty = world")
     top: int | None = Field(None, ge=1, le=1000, description="cities to keep (at most the plan's)")
 

@@ -100,8 +100,11 @@ def write_table(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
 def add_shipping_payer_option(parser: argparse.ArgumentParser) -> None:
     """``--shipping-paid-by``: who pays the parcel (docs/methodology.md, section 4), for every command that
     builds a product."""
-    parser.add_argument("--shipping-paid-by", choices=("buyer", "seller"), default="buyer",
-                        help="buyer: the price excludes shipping (default); seller: free shipping")
+    from core.forecast import SHIPPING_PAYERS, ProductInput
+
+    default = ProductInput.model_fields["shipping_paid_by"].default
+    parser.add_argument("--shipping-paid-by", choices=SHIPPING_PAYERS, default=default,
+                        help=f"buyer: the price excludes shipping; seller: free shipping (default: {default})")
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,13 @@ class ScoreWeights(BaseModel):
         return self.demand / total, self.profitability / total, self.competition / total
 
 
+# Who pays the parcel (docs/methodology.md, section 4): the choices every form, the API and the CLI offer;
+# the first is the default (a form's first option is preselected).
+ShippingPayer = Literal["buyer", "seller"]
+SHIPPING_PAYERS: tuple[str, ...] = get_args(ShippingPayer)
+SHIPPING_PAYER_LABELS = {"buyer": "The buyer, at checkout (price excludes shipping)", "seller": "You: free shipping"}
+
+
 class ProductInput(BaseModel):
     """A product to forecast. Category by Google taxonomy id or name; prices in USD."""
 
@@ -85,7 +92,7 @@ class ProductInput(BaseModel):
     ships_from: str | None = None
     # Who pays the parcel: "buyer" (the price excludes shipping, which the buyer adds at checkout, as on
     # most marketplaces) or "seller" (free shipping: the seller's cost). docs/methodology.md, section 4.
-    shipping_paid_by: Literal["buyer", "seller"] = "buyer"
+    shipping_paid_by: ShippingPayer = SHIPPING_PAYERS[0]  # type: ignore[assignment]
     weights: ScoreWeights = ScoreWeights()
 
     @field_validator("category", mode="before")

@@ -11,7 +11,15 @@ from core import calibration, connections, trends
 from core.categories import all_categories
 from core.db import repo
 from core.errors import AppError
-from core.forecast import ProductInput, city_info, evaluate, prepare, validate_product
+from core.forecast import (
+    SHIPPING_PAYER_LABELS,
+    SHIPPING_PAYERS,
+    ProductInput,
+    city_info,
+    evaluate,
+    prepare,
+    validate_product,
+)
 from core.service import product_from_params
 from views import _ui
 
@@ -61,10 +69,9 @@ with st.form("calibrate"):
                             help="The product the forecast is made for; defaults to the open forecast's")  # fmt: skip
     price = c2.number_input("Price (US$)", min_value=0.01, value=current.price if current else 30.0, key="cal_price")
     cost = c3.number_input("Unit cost (US$)", min_value=0.0, value=current.unit_cost if current else 10.0, key="cal_cost")
-    payers = ["buyer", "seller"]
-    payer = st.radio("Shipping paid by", payers, horizontal=True, key="cal_shipping_paid_by",
-                     index=payers.index(current.shipping_paid_by) if current else 0,
-                     format_func={"buyer": "The buyer, at checkout", "seller": "You: free shipping"}.get,
+    payer = st.radio("Shipping paid by", SHIPPING_PAYERS, horizontal=True, key="cal_shipping_paid_by",
+                     index=SHIPPING_PAYERS.index(current.shipping_paid_by) if current else 0,
+                     format_func=SHIPPING_PAYER_LABELS.get,
                      help="As on New Forecast; defaults to the open forecast's")  # fmt: skip
     countries = st.multiselect("Predict for countries (empty = the countries in the file)", list(country_names),
                                format_func=lambda c: country_names[c], key="cal_countries")  # fmt: skip

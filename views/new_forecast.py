@@ -7,7 +7,7 @@ import streamlit as st
 from core import accounts
 from core.categories import AGE_LABELS, all_categories
 from core.errors import AppError, InputError
-from core.forecast import resolve_origin, scope_mask, validate_product
+from core.forecast import SHIPPING_PAYER_LABELS, SHIPPING_PAYERS, resolve_origin, scope_mask, validate_product
 from core.service import run_forecast
 from views import _ui
 
@@ -18,7 +18,6 @@ ca = _ui.cities()
 origins = _ui.origin_options()
 country_names = _ui.country_labels()
 FIELDS = ("name", "category", "price", "unit_cost", "target_ages", "ships_from", "shipping_paid_by", "countries", "weights")
-SHIPPING_PAYERS = {"buyer": "The buyer, at checkout (price excludes shipping)", "seller": "You: free shipping"}
 
 
 def _collect() -> dict:
@@ -31,7 +30,7 @@ def _collect() -> dict:
         "unit_cost": ss.get("nf_unit_cost"),
         "target_ages": [k for k, v in AGE_LABELS.items() if v in ss.get("nf_ages", [])],
         "ships_from": origins.get(ss.get("nf_ships_from"), None),
-        "shipping_paid_by": ss.get("nf_shipping_paid_by", "buyer"),
+        "shipping_paid_by": ss.get("nf_shipping_paid_by", SHIPPING_PAYERS[0]),
         "weights": {
             "demand": ss.get("nf_w_demand", 0.5),
             "profitability": ss.get("nf_w_profit", 0.3),
@@ -103,7 +102,7 @@ with st.form("new_forecast", border=True):
             placeholder="Local fulfilment in each market",
         )
         _error("ships_from")
-        st.radio("Shipping paid by", list(SHIPPING_PAYERS), format_func=SHIPPING_PAYERS.get, key="nf_shipping_paid_by",
+        st.radio("Shipping paid by", SHIPPING_PAYERS, format_func=SHIPPING_PAYER_LABELS.get, key="nf_shipping_paid_by",
                  horizontal=True, help="Buyer: demand responds to price + parcel; seller: the parcel is in your "
                  "unit cost (docs/methodology.md, section 4)")  # fmt: skip
         _error("shipping_paid_by")
