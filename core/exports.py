@@ -12,7 +12,7 @@ from fpdf.enums import XPos, YPos
 
 from core import __version__, charts, paths
 from core.categories import AGE_LABELS
-from core.forecast import PRICE_CLIP
+from core.forecast import PRICE_CLIP, stored_product
 from core.tiers import Tier, check_cities, check_depth
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -280,7 +280,7 @@ def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
         f"Price: ${report.what_if.get('price', p['price']):,.2f} · unit cost ${report.what_if.get('unit_cost', p['unit_cost']):,.2f}",
         f"Target ages: {', '.join(AGE_LABELS.get(a, a) for a in p.get('target_ages') or []) or 'all adults'}",
         f"Ships from: {p.get('ships_from') or 'local fulfilment'} · shipping paid by the "
-        f"{p.get('shipping_paid_by', 'seller')} · scope: {scope}",
+        f"{stored_product(p)['shipping_paid_by']} · scope: {scope}",
         f"Cities in this report: {len(report.table):,} · report depth: {report.depth}",
         f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · app version {__version__}",
     ]

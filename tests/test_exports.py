@@ -105,6 +105,17 @@ def test_pdf_cover_writes_age_bands_as_people_do(report_table) -> None:
     assert "25-34, 35-44" in text and "25_34" not in text
 
 
+def test_pdf_cover_says_who_pays_shipping(report_table) -> None:
+    """The cover states the product's shipping payer; a product stored before the choice existed reads as
+    seller-paid, as it was computed (core.forecast.stored_product)."""
+    p, _ev, table = report_table
+    for product, payer in ((p.model_dump(mode="json") | {"shipping_paid_by": "buyer"}, "buyer"),
+                           ({k: v for k, v in p.model_dump(mode="json").items() if k != "shipping_paid_by"}, "seller")):
+        pdf = exports.pdf_bytes(exports.ReportInput(product=product, table=table.head(5), charts=[], depth="summary"))
+        text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+        assert f"shipping paid by the {payer}" in text, text
+
+
 def test_excel_export_has_the_ranking_and_its_parameters(ca) -> None:
     from datetime import UTC, datetime
 

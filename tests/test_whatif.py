@@ -105,15 +105,12 @@ def test_country_summary(ev) -> None:
 
 
 @pytest.mark.parametrize("cost", [8.0, 24.0])
-def test_area_totals_add_up_to_the_headline(ev, cost: float) -> None:
+def test_area_totals_add_up_to_the_headline(ca, cost: float) -> None:
     """Countries and regions (chart, choropleth) and the headline use one definition: their totals
     agree, profit counts only cities that make money and losses stay apart (at $24 of $30 many lose)."""
-    from core.forecast import evaluate
-
     # the seller pays shipping: margins then differ by city, so at $24 some cities lose and others do not
-    seller = ev.prepared if ev.prepared.product.shipping_paid_by == "seller" else prepare(
-        ev.prepared.ca, ev.prepared.product.model_copy(update={"shipping_paid_by": "seller"}))  # fmt: skip
-    table = rank(evaluate(seller, unit_cost=cost), top=800)
+    p = validate_product(name="Tee", category="166", price=30, unit_cost=8, shipping_paid_by="seller")
+    table = rank(evaluate(prepare(ca, p), unit_cost=cost), top=800)
     head = whatif.headline_metrics(table)
     for keys in (["country_iso2"], ["country_iso2", "region"]):
         areas = whatif.area_totals(table, keys)
