@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from core.cli import EXIT_BAD_INPUT, Parser, add_shipping_payer_option
+from core.cli.commands import EXIT_BAD_INPUT, Parser, add_shipping_payer_option
 from core.errors import AppError
 
 
@@ -53,10 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agents.context import AgentContext
         from agents.runner import run_agents
         from agents.writers import make_writer
-        from core.citydata import city_arrays_from_db
-        from core.cli import checked_out, write_text_atomic
+        from core.cli.commands import checked_out, write_text_atomic
         from core.db.database import Database
         from core.forecast import resolve_origin, scope_mask, validate_product
+        from core.places.citydata import city_arrays_from_db
         from core.settings import load_settings
 
         out = checked_out(args.out)

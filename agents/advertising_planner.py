@@ -9,10 +9,10 @@ from agents.common import request_product, run_agent
 from agents.context import DEPTH_CITIES, AgentContext
 from agents.schemas import AdNarrative, AdvertisingPlannerResult, CurveParams, PlatformLine
 from agents.state import AgentState
-from core import budget as bm
-from core.categories import AGE_BANDS, AGE_LABELS
+from core.advisors import budget as bm
 from core.errors import InputError
 from core.forecast import positions
+from core.forecast.categories import AGE_BANDS, AGE_LABELS
 
 NAME = "advertising_planner"
 DEFAULT_BUDGET_SHARE = 0.10  # without a budget: 10 % of the top cities' expected monthly revenue

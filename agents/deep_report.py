@@ -7,13 +7,14 @@ import logging
 
 from agents.context import AgentContext
 from agents.runner import run_agents
-from core import branding, deep_reports, exports
-from core.accounts import get_user
+from core.accounts import branding, get_user
+from core.billing import deep_reports
 from core.db import repo
 from core.db.database import Database
 from core.forecast import CityArrays, prepare
-from core.reports import deep_report, report_type
-from core.service import product_from_params, result_limit, result_table
+from core.render import exports
+from core.render.reports import deep_report, report_type
+from core.services.forecasts import product_from_params, result_limit, result_table
 
 log = logging.getLogger(__name__)
 

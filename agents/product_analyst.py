@@ -8,9 +8,9 @@ from agents.common import request_product, run_agent
 from agents.context import AgentContext
 from agents.schemas import ProductAnalystResult, ProductNarrative, Rated
 from agents.state import AgentState
-from core import product_analysis as pa
-from core.categories import AGE_LABELS
-from core.supply import _manufacturing
+from core.advisors import product_analysis as pa
+from core.advisors.supply import _manufacturing
+from core.forecast.categories import AGE_LABELS
 
 NAME = "product_analyst"
 

@@ -8,7 +8,7 @@ from agents.common import request_product, run_agent
 from agents.context import AgentContext
 from agents.schemas import ChannelLine, SalesNarrative, SalesStrategyResult
 from agents.state import AgentState
-from core import sales, supply
+from core.advisors import sales, supply
 
 NAME = "sales_strategy"
 

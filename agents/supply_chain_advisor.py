@@ -10,7 +10,7 @@ from agents.common import request_product, run_agent
 from agents.context import AgentContext
 from agents.schemas import LandedCostLine, SupplyChainResult, SupplyNarrative
 from agents.state import AgentState
-from core import supply
+from core.advisors import supply
 from core.forecast import resolve_origin
 
 NAME = "supply_chain_advisor"

@@ -14,14 +14,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from core import __version__, apikeys, billing, deep_reports, exports, ratelimit, reports
-from core.accounts import UserInfo, forecasts_used, period_of
-from core.apikeys import AuthError
-from core.db import repo
-from core.db.database import Database
+from core import __version__, billing
+from core.accounts import UserInfo, apikeys, forecasts_used, period_of, ratelimit
+from core.accounts.apikeys import AuthError
+from core.billing import deep_reports
 from core.errors import AccessError, AppError, DatabaseError, InputError, LimitError
 from core.forecast import CityArrays, ProductInput, ShippingPayer, prepare, validate_product
-from core.service import product_from_params, result_limit, result_table, run_forecast
+from core.render import exports, reports
+from core.services import exports as export_service
+from core.services import records
+from core.services.forecasts import product_from_params, result_limit, result_table, run_forecast
 from core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,7 @@ def _cities(table) -> list[dict]:
 class Services:
     """What the endpoints share: settings, the database, the city arrays (loaded once) and the writer."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: records.Database) -> None:
         self.settings, self.db = settings, db
         self._ca: CityArrays | None = None
         self._lock = threading.Lock()
@@ -87,7 +89,7 @@ class Services:
     def ca(self) -> CityArrays:
         with self._lock:
             if self._ca is None:
-                from core.citydata import city_arrays_from_db
+                from core.places.citydata import city_arrays_from_db
 
                 self._ca = city_arrays_from_db(self.db)
             return self._ca
@@ -126,9 +128,9 @@ def client(request: Request, response: Response, authorization: Annotated[str | 
 User = Annotated[UserInfo, Depends(client)]
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, db: records.Database | None = None) -> FastAPI:
     settings = settings or load_settings()
-    services = Services(settings, db or Database(settings.database_url))
+    services = Services(settings, db or records.connect(settings.database_url))
     app = FastAPI(
         title="AI-Commerce Intelligence Platform API", version=__version__,
         description="Rank the world's cities for a product, run the five agents, export and buy deep reports. "
@@ -166,7 +168,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def _table(user: UserInfo, forecast_id: str):
         """A stored ranking as the app shows it to this user: at most the plan's cities (a forecast saved on
         a bigger plan is cut to the current one, as on the Results page)."""
-        record = repo.load_forecast(services.db, forecast_id, user.id)
+        record = records.load_forecast(services.db, forecast_id, user.id)
         return record, result_table(record, services.ca).head(result_limit(user))
 
     @app.get("/health", tags=["meta"])
@@ -187,7 +189,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def list_forecasts(user: User, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                        per_page: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:  # fmt: skip
         """Your forecasts, newest first, paged."""
-        items = repo.list_forecasts(services.db, user.id)
+        items = records.list_forecasts(services.db, user.id)
         chunk = items[(page - 1) * per_page: page * per_page]
         return {"page": page, "per_page": per_page, "total": len(items), "items": [
             {"id": f.id, "product_name": f.product_name, "category": f.category, "price": f.price, "unit_cost": f.unit_cost,
@@ -205,22 +207,22 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
              responses={200: {"content": {"text/csv": {}}}})  # fmt: skip
     def export_csv(forecast_id: str, user: User) -> Response:
         _record, table = _table(user, forecast_id)
-        return Response(exports.csv_bytes(table, user.plan), media_type="text/csv",
+        return Response(export_service.csv_for(user.plan, table), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="forecast_{forecast_id[:8]}.csv"'})  # fmt: skip
 
     @app.get("/api/v1/forecasts/{forecast_id}/export.pdf", tags=["forecasts"], response_class=Response,
              responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
     def export_pdf(forecast_id: str, user: User) -> Response:
-        from core import branding
+        from core.accounts import branding
 
         record, table = _table(user, forecast_id)
         product = product_from_params(record.params)
         report = reports.ranking_report(
-            prepare(services.ca, product), table, repo.load_agent_results(services.db, forecast_id),
+            prepare(services.ca, product), table, records.load_agent_results(services.db, forecast_id),
             price=product.price, cost=product.unit_cost, weights=product.weights, depth=user.plan.report_depth,
             scope=list(record.params.get("countries") or []), branding=branding.for_reports(services.db, user),
         )  # fmt: skip
-        return Response(exports.pdf_bytes(report, user.plan), media_type="application/pdf",
+        return Response(export_service.pdf_for(user.plan, report), media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="forecast_{forecast_id[:8]}.pdf"'})  # fmt: skip
 
     @app.post("/api/v1/forecasts/{forecast_id}/agents", tags=["agents"])
@@ -229,7 +231,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         from agents.context import AgentContext
         from agents.runner import run_agents
 
-        record = repo.load_forecast(services.db, forecast_id, user.id)
+        record = records.load_forecast(services.db, forecast_id, user.id)
         product = product_from_params(record.params)
         request = {"product": product.model_dump(mode="json"), "countries": list(record.params.get("countries") or []) or None,
                    "budget": body.budget if body else None, "depth": user.plan.report_depth}  # fmt: skip

@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.citydata import city_arrays_from_db
 from core.db.database import Database
 from core.forecast import evaluate, order, positions, prepare, rank, validate_product
+from core.places.citydata import city_arrays_from_db
 from core.settings import load_settings
 
 
@@ -81,8 +81,10 @@ def bench_app(ca, prep) -> None:
     """The server-side work of one what-if slider change, and the PDF report."""
     import pydeck as pdk
 
-    from core import charts, exports, paths, whatif
-    from core.service import STORED_RESULTS
+    from core import paths
+    from core.forecast import whatif
+    from core.render import charts, exports
+    from core.services.forecasts import STORED_RESULTS
 
     basemap = pdk.Layer("GeoJsonLayer", data=paths.BASEMAP_URL, id="basemap")  # as the app: a URL
 

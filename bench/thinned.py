@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core import calibration, validation
-from core.citydata import city_arrays_from_db
-from core.cli import _database
+from core import calibration
+from core.calibration import validation
+from core.cli.commands import _database
 from core.forecast import evaluate, prepare, validate_product
+from core.places.citydata import city_arrays_from_db
 
 
 def main() -> None:

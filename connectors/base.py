@@ -11,7 +11,7 @@ from typing import Protocol
 
 import httpx
 
-from core.errors import AppError
+from connectors.errors import AuthExpiredError, ConnectorError
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +19,7 @@ MAX_RETRIES = 5
 MAX_WAIT_S = 30.0
 
 
-class ConnectorError(AppError):
-    """The marketplace refused, is unreachable, or answered something we cannot read."""
-
-
-class AuthExpiredError(ConnectorError):
-    """The access token is no longer valid (401); a connector with a refresh token renews it."""
+__all__ = ["AuthExpiredError", "Connector", "ConnectorError", "Order", "Page", "request"]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from connectors.errors import ConnectorError
+
 
 class AppError(Exception):
     """Base class: the message says what went wrong and what to do about it."""
@@ -25,3 +30,17 @@ class LimitError(AppError):
 
 class AccessError(AppError):
     """The current user may not do this (admin-only work, someone else's forecast)."""
+
+
+class ExternalError(AppError):
+    """A marketplace or search-trends service refused, failed or answered something unreadable (the
+    connector's message, translated where core calls a connector: core.errors.external)."""
+
+
+@contextmanager
+def external() -> Iterator[None]:
+    """Translate a connector's error into ExternalError (same message) where core calls a connector."""
+    try:
+        yield
+    except ConnectorError as exc:
+        raise ExternalError(str(exc)) from exc

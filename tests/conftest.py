@@ -20,7 +20,7 @@ for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WE
     os.environ.pop(key, None)
 
 from core.db.database import Database  # noqa: E402
-from core.db.seed import seed  # noqa: E402
+from core.services.seed import seed  # noqa: E402
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

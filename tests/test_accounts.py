@@ -12,11 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import accounts, exports
+from core import accounts
+from core.accounts.tiers import check_cities, check_depth, get_tier
 from core.errors import AccessError, InputError, LimitError
 from core.forecast import evaluate, prepare, rank, validate_product
-from core.service import run_forecast
-from core.tiers import check_cities, check_depth, get_tier, tier_table
+from core.render import exports
+from core.services import exports as export_service
+from core.services.forecasts import run_forecast
+from core.services.plans import tier_table
 from tests.helpers import login, submit_forecast_form
 
 
@@ -87,12 +90,12 @@ def test_tier_caps_stored_cities(any_db, ca) -> None:
 def test_exports_refuse_more_than_the_tier(ca) -> None:
     table = rank(evaluate(prepare(ca, validate_product(**PRODUCT))), top=50)
     with pytest.raises(LimitError):
-        exports.csv_bytes(table, get_tier("basic"))
-    assert exports.csv_bytes(table, get_tier("pro"))
+        export_service.csv_for(get_tier("basic"), table)
+    assert export_service.csv_for(get_tier("pro"), table)
     report = exports.ReportInput(product=PRODUCT | {"category": "Apparel & Accessories"}, table=table.head(10),
                                  charts=[], depth="full")  # fmt: skip
     with pytest.raises(LimitError, match="summary"):
-        exports.pdf_bytes(report, get_tier("basic"))
+        export_service.pdf_for(get_tier("basic"), report)
 
 
 def test_quota_is_enforced(any_db) -> None:
@@ -187,7 +190,7 @@ def test_cookie_key(any_db) -> None:
 
 def test_demo_accounts_only_in_demo_mode(tmp_path) -> None:
     from core.db.database import Database
-    from core.db.seed import seed
+    from core.services.seed import seed
 
     db = Database(f"sqlite:///{tmp_path / 'd.db'}")
     assert len(seed(db, demo=True).accounts) == 4

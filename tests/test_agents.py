@@ -121,7 +121,7 @@ def test_failing_agent_keeps_the_others(ca) -> None:
 
 
 def test_persisted_with_checkpointer(any_db, ca) -> None:
-    from core.service import run_forecast
+    from core.services.forecasts import run_forecast
 
     fid = run_forecast(any_db, ca, PRODUCT, ["DE"], store_top=20)
     run_agents(AgentContext(ca), REQUEST, db=any_db, forecast_id=fid)
@@ -369,7 +369,7 @@ def test_prompt_injection_in_the_product_changes_no_number_and_leaks_no_setting(
 def test_ad_planner_saturates_at_the_rankings_units(ca) -> None:
     """The ceiling of paid orders is the ranking's expected units in the targeted cities (delivery time
     and price included): shipping from farther away leaves fewer orders to buy, and CAC rises with budget."""
-    from core import budget as bm
+    from core.advisors import budget as bm
 
     def planned(ships_from: str) -> tuple[float, float, list]:
         req = REQUEST | {"product": REQUEST["product"] | {"ships_from": ships_from}, "countries": ["DE"]}

@@ -18,13 +18,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from core import accounts, apikeys, ratelimit
+from core import accounts
+from core.accounts import apikeys, ratelimit
+from core.accounts.tiers import get_tier
 from core.db import models, repo
 from core.errors import InputError, LimitError
 from core.forecast import validate_product
-from core.service import result_table, run_forecast
+from core.services.forecasts import result_table, run_forecast
 from core.settings import load_settings
-from core.tiers import get_tier
 from tests.fake_stripe import FakeStripe
 from tests.test_billing import SECRET, completed_event, settings_for, signed
 
@@ -214,7 +215,7 @@ def test_two_processes_share_one_rate_limit(any_db) -> None:
     db = any_db
     key = f"shared-{uuid.uuid4().hex[:8]}"
     now = time.time()
-    code = ("import sys; from core.db.database import Database; from core import ratelimit; db = Database(sys.argv[1]); "
+    code = ("import sys; from core.db.database import Database; from core.accounts import ratelimit; db = Database(sys.argv[1]); "
             "print(sum(ratelimit.hit(db, sys.argv[2], 30, now=float(sys.argv[3])).allowed for _ in range(25)))")  # fmt: skip
     env = os.environ | {"PYTHONPATH": os.getcwd()}
     procs = [subprocess.Popen([sys.executable, "-c", code, db.url, key, str(now)], stdout=subprocess.PIPE, text=True, env=env)
@@ -374,7 +375,8 @@ def test_no_server_errors_for_any_schema_input(api_schema) -> None:
 
 
 def test_white_label_add_on_through_stripe_leaves_the_plan_alone(sqlite_db) -> None:
-    from core import billing, branding
+    from core import billing
+    from core.accounts import branding
 
     user = new_user(sqlite_db, "master")
     session = {"id": "cs_wl", "object": "checkout.session", "status": "complete", "payment_status": "paid",

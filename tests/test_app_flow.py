@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import paths, whatif
+from core import paths
 from core.db import repo
-from core.forecast import ScoreWeights, evaluate, prepare, rank, validate_product
-from core.service import STORED_RESULTS
+from core.forecast import ScoreWeights, evaluate, prepare, rank, validate_product, whatif
+from core.services.forecasts import STORED_RESULTS
 from tests.helpers import login
 
 APP = str(paths.ROOT / "app.py")
@@ -134,7 +134,7 @@ def test_export_buttons_present(results: AppTest) -> None:
 
 
 def test_deep_report_bought_in_demo_mode_is_built_and_downloadable(results: AppTest, sqlite_db) -> None:
-    from core import deep_reports
+    from core.billing import deep_reports
 
     show(results, "Export")
     results.selectbox(key="rs_deep_type").set_value("standard")
@@ -186,7 +186,7 @@ def test_history_reopen_compare_delete(sqlite_db) -> None:
 
 
 def test_agents_view_and_budget_slider(sqlite_db, ca) -> None:
-    from core import budget as bm
+    from core.advisors import budget as bm
 
     at = fill_and_run(email="pro@demo.local")
     record = repo.load_agent_results(sqlite_db, at.session_state["forecast_id"])
@@ -245,7 +245,7 @@ def test_top_n_slider_stops_at_the_plans_cities(sqlite_db) -> None:
 def test_price_curve_dollar_axis_has_round_ticks() -> None:
     import pandas as pd
 
-    from core import charts
+    from core.render import charts
 
     curve = pd.DataFrame({"price": [10.0, 20.0, 30.0], "units": [5.0, 3.0, 2.0], "revenue": [50.0, 60.0, 60.0],
                           "profit": [-20.0, 15.0, 25.0]})  # fmt: skip

@@ -56,7 +56,7 @@ def test_demo_mode_is_explicit(demo, force, url, expected) -> None:
 
 def test_seed_without_demo_mode_makes_no_demo_accounts(tmp_path) -> None:
     from core.db.database import Database
-    from core.db.seed import seed
+    from core.services.seed import seed
 
     db = Database(f"sqlite:///{tmp_path / 'prod.db'}")
     assert seed(db, demo=load_settings(demo_mode=False).is_demo).accounts == ()

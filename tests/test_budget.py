@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import budget as bm
+from core.advisors import budget as bm
 from core.errors import InputError
 
 CURVES = bm.curves(166, 0.8, 30e3)

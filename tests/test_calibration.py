@@ -449,7 +449,7 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
 def test_calibrate_defaults_to_the_open_forecasts_product(sqlite_db) -> None:
     """The prior is made for a product: Calibrate starts from the open forecast's category, price and cost
     (the first category and $30 / $10 when no forecast is open)."""
-    from core.categories import all_categories
+    from core.forecast.categories import all_categories
 
     at = login("pro@demo.local")
     at.switch_page("views/calibrate.py").run()
@@ -493,7 +493,7 @@ def test_a_new_calibration_is_the_one_shown(sqlite_db, ca) -> None:
 
 def test_neighbour_distances_are_great_circle_km() -> None:
     """The smoothing's k-d tree on the unit sphere gives the same distances as the haversine formula."""
-    from core.geo import chord_to_km, haversine_km, unit_vectors
+    from core.places.geo import chord_to_km, haversine_km, unit_vectors
 
     rng = np.random.default_rng(2)
     lat, lon = rng.uniform(-80, 80, 200), rng.uniform(-180, 180, 200)
@@ -505,7 +505,7 @@ def test_neighbour_distances_are_great_circle_km() -> None:
 def test_smoothed_prediction_is_the_kernel_weighted_mean_of_residuals() -> None:
     """Coordinates only (the base is the mean of log sales): a prediction is that mean plus
     sum(w r) / (sum(w) + 1) over the training cities, w = exp(-d^2 / 2h^2), h the chosen width."""
-    from core.geo import haversine_km
+    from core.places.geo import haversine_km
 
     lat = np.array([50.0, 50.1, 50.2, 52.0, 52.1, 52.2])
     lon = np.array([10.0, 10.1, 10.0, 14.0, 14.1, 14.0])

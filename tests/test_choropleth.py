@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import choropleth
 from core.errors import InputError
 from core.forecast import rank_product, validate_product
+from core.places import choropleth
 
 PRODUCT = validate_product(name="Towel set", category="Home & Garden", price=25, unit_cost=10)
 

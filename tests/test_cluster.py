@@ -16,7 +16,8 @@ import uuid
 
 import pytest
 
-from core import accounts, apikeys
+from core import accounts
+from core.accounts import apikeys
 from deploy import cluster
 from tests.test_browser import (
     ARTIFACTS,

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from connectors.base import ConnectorError
 from connectors.etsy import EtsyConnector
 from connectors.shopify import ShopifyConnector
-from core import accounts, calibration, connections
+from core import accounts, calibration
+from core.accounts import connections
 from core.db import models
-from core.errors import AccessError, LimitError
+from core.errors import AccessError, ExternalError, LimitError
 from core.forecast import evaluate, prepare, validate_product
 from core.settings import load_settings
 from tests.fake_marketplaces import FakeEtsy, FakeShopify, etsy_receipt, shopify_order
@@ -121,7 +122,7 @@ def test_ten_thousand_orders_resume_after_an_outage_without_duplicates(sqlite_db
                     fake.fail_next = [500] * 20
         shop.pages = outage_after_15_pages
         t0 = time.perf_counter()
-        with pytest.raises(ConnectorError, match="kept answering 500"):
+        with pytest.raises(ExternalError, match="kept answering 500"):  # the connector's error, in core's terms
             connections.sync(sqlite_db, DEMO, info.id, shop, user.id, on_progress=lambda total, _n: progress.append(total))
         assert progress[-1] == 15 * 250  # every committed page is kept
         assert connections.list_for(sqlite_db, user.id)[0].status == "error"

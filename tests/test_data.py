@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from core import paths
-from core.data_build import RATIO_MAX, RATIO_MIN, build
+from core.places.data_build import RATIO_MAX, RATIO_MIN, build
 
 REQUIRED = [
     "city_id", "name", "ascii_name", "country_iso2", "country_iso3", "country_name", "lat", "lon",
@@ -111,9 +111,10 @@ def test_build_is_deterministic(tmp_path) -> None:
     shipped = pd.read_parquet(paths.CITIES_FILE)
     rebuilt = pd.read_parquet(tmp_path / paths.CITIES_FILE.name)
     pd.testing.assert_frame_equal(shipped, rebuilt)
-    assert json.loads((tmp_path / "build_summary.json").read_text()) == json.loads(
+    # the same figures, to the last few bits of a float (least-squares fits may differ in the 16th digit)
+    assert json.loads((tmp_path / "build_summary.json").read_text()) == pytest.approx(json.loads(
         (paths.DATA_DIR / "build_summary.json").read_text()
-    )
+    ), rel=1e-12)
 
 
 def test_basemap_is_geojson() -> None:
@@ -177,7 +178,7 @@ def test_overrides_file_is_applied(cities: pd.DataFrame) -> None:
 
 
 def test_city_size_factor_keeps_each_countrys_level(cities: pd.DataFrame) -> None:
-    from core.data_build import CITY_SIZE_INCOME_EXPONENT
+    from core.places.data_build import CITY_SIZE_INCOME_EXPONENT
 
     top = cities[cities["parent_city_id"].isna()]
     # population-weighted mean of log factor is zero in every country

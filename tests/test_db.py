@@ -14,8 +14,9 @@ from sqlalchemy import text
 from core import paths
 from core.db import repo
 from core.db.database import Database
-from core.db.seed import is_seeded, seed
+from core.db.seed import is_seeded
 from core.errors import DatabaseError
+from core.services.seed import seed
 
 
 def test_seeded_and_current(any_db: Database) -> None:

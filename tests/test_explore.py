@@ -1,10 +1,10 @@
-"""City Explorer filtering (core/explore.py): country names as people write them."""
+"""City Explorer filtering (core/places/explore.py): country names as people write them."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.explore import filter_cities
+from core.places.explore import filter_cities
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,7 @@ def test_city_names_still_search_by_substring(ca) -> None:
 
 
 def test_labels_spell_out_abbreviated_countries() -> None:
-    from core.names import country_display_name
+    from core.places.names import country_display_name
 
     assert country_display_name("US", "US") == "United States"
     assert country_display_name("GB", "UK") == "United Kingdom"

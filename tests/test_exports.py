@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from core import charts, exports, whatif
-from core.forecast import evaluate, order, prepare, rank, validate_product
+from core.forecast import evaluate, order, prepare, rank, validate_product, whatif
+from core.render import charts, exports
 
 
 @pytest.mark.parametrize(
@@ -121,8 +121,8 @@ def test_excel_export_has_the_ranking_and_its_parameters(ca) -> None:
 
     import openpyxl
 
-    from core import exports
     from core.forecast import rank_product, validate_product
+    from core.render import exports
 
     product = validate_product(name="=HYPERLINK(1)", category="Home & Garden", price=25, unit_cost=10)
     table = rank_product(ca, product, countries=["DE"], top=10)
@@ -137,11 +137,12 @@ def test_excel_export_has_the_ranking_and_its_parameters(ca) -> None:
     params = {k: v for k, v in list(book["Parameters"].values)[1:]}
     assert params["product.name"] == "'=HYPERLINK(1)"  # formula injection neutralised on both sheets
     assert params["scope"] == "DE" and params["plan"] == "pro" and params["what_if.price"] == "25"
+    from core.accounts.tiers import get_tier
     from core.errors import LimitError
-    from core.tiers import get_tier
+    from core.services import exports as export_service
 
     with pytest.raises(LimitError):
-        exports.xlsx_bytes(rank_product(ca, product, countries=["DE"], top=20), meta, get_tier("basic"))
+        export_service.xlsx_for(get_tier("basic"), rank_product(ca, product, countries=["DE"], top=20), meta)
 
 
 def test_pdf_sections_flow_without_near_blank_pages(report_table) -> None:
@@ -167,7 +168,7 @@ def _png(width: int, height: int) -> bytes:
 
 
 def test_logo_checks() -> None:
-    from core import branding
+    from core.accounts import branding
     from core.errors import InputError
 
     assert branding.logo_type(_png(120, 40)) == "png"
@@ -196,7 +197,8 @@ def test_white_label_pdf_carries_the_company_not_us(report_table) -> None:
 def test_white_label_only_for_an_active_master_add_on(sqlite_db) -> None:
     import uuid
 
-    from core import accounts, branding
+    from core import accounts
+    from core.accounts import branding
     from core.errors import LimitError
 
     pro = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@wl.example", "a-long-password", tier="pro")

@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import paths
-from core.categories import all_categories, parse_age_bands, resolve_category
 from core.errors import InputError
 from core.forecast import (
     HEADLINE_COLUMNS,
@@ -24,6 +23,7 @@ from core.forecast import (
     transit_days,
     validate_product,
 )
+from core.forecast.categories import all_categories, parse_age_bands, resolve_category
 
 SCORES = ["demand_score", "competition_index", "profitability_score", "opportunity_score"]
 
@@ -346,7 +346,7 @@ def test_city_info_keeps_order_and_refuses_unknown_ids(ca) -> None:
 
 # --- honest headline numbers ---------------------------------------------------------------
 def test_loss_making_cities_are_flagged_and_kept_out_of_profit(ca) -> None:
-    from core import whatif
+    from core.forecast import whatif
 
     table = rank_product(ca, product(category="Home & Garden", price=25, unit_cost=10, ships_from="Istanbul, TR",
                                      shipping_paid_by="seller"), top=200)  # fmt: skip

@@ -154,7 +154,8 @@ def test_first_run_warm_up_finishes(sqlite_db, caplog, tmp_path) -> None:
 
 
 def test_account_api_key_created_once_listed_and_revoked(sqlite_db) -> None:
-    from core import accounts, apikeys
+    from core import accounts
+    from core.accounts import apikeys
 
     at = login("pro@demo.local")
     at.switch_page("views/account.py").run()
@@ -185,7 +186,7 @@ def test_account_basic_sees_no_api_and_no_unbuilt_features(sqlite_db) -> None:
 
 
 def test_account_white_label_demo_purchase_and_settings(sqlite_db) -> None:
-    from core import branding
+    from core.accounts import branding
 
     at = login("master@demo.local")
     at.switch_page("views/account.py").run()

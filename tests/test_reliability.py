@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from core import accounts, exports, paths
+from core import accounts, paths
 from core.errors import LimitError
 from core.forecast import validate_product
-from core.service import run_forecast
+from core.render import exports
+from core.services.forecasts import run_forecast
 from core.text import md_escape
 from tests.helpers import login, submit_forecast_form
 

@@ -8,7 +8,7 @@ import pytest
 from core.db import repo
 from core.errors import AccessError
 from core.forecast import evaluate, prepare, rank, validate_product
-from core.service import result_table, run_forecast
+from core.services.forecasts import result_table, run_forecast
 
 
 def test_run_save_load_identical(any_db, ca) -> None:
@@ -53,7 +53,7 @@ def test_forecasts_saved_before_the_shipping_choice_reopen_with_the_seller_payin
     """New products default to the buyer paying shipping; a stored forecast without the field was made when
     the seller always paid, and re-opens (and is re-ranked) that way."""
     from core.forecast import validate_product
-    from core.service import product_from_params
+    from core.services.forecasts import product_from_params
 
     old = {"name": "Towels", "category": "Home & Garden", "price": 25.0, "unit_cost": 10.0}
     assert validate_product(**old).shipping_paid_by == "buyer"

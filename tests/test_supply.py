@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core import sales, supply
+from core.advisors import sales, supply
 from core.errors import InputError
 
 

@@ -12,9 +12,10 @@ import pytest
 
 from connectors.base import ConnectorError
 from connectors.trends import GoogleTrends
-from core import calibration, trends
-from core.errors import InputError
+from core import calibration
+from core.errors import ExternalError, InputError
 from core.forecast import evaluate, prepare, validate_product
+from core.places import trends
 from tests.fake_marketplaces import FakeGoogleTrends
 
 BR_PLACES = [
@@ -109,7 +110,7 @@ def test_fetch_stores_with_its_date_and_a_refetch_replaces(any_db, ca) -> None:
 
 
 def test_nothing_is_stored_when_google_cannot_be_reached(sqlite_db, ca) -> None:
-    with FakeGoogleTrends(BR_PLACES, changed=True) as fake, pytest.raises(ConnectorError):
+    with FakeGoogleTrends(BR_PLACES, changed=True) as fake, pytest.raises(ExternalError, match="without the map widget"):
         trends.fetch(sqlite_db, GoogleTrends(fake.url), ca, "never stored", "BR")
     assert trends.stored(sqlite_db, "never stored", "BR") is None
 

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from core import paths
+from core.calibration.validation import MIN_REGION_CITIES, noise_ceiling, read_truth, validate, within_between
 from core.errors import InputError
 from core.forecast import evaluate, prepare, validate_product
-from core.validation import MIN_REGION_CITIES, noise_ceiling, read_truth, validate, within_between
 
 SHARED = paths.ROOT.parent / "shared" / "validation" / "olist_br_city_orders.csv"
 needs_shared = pytest.mark.skipif(not SHARED.is_file(), reason="../shared/validation is not on this machine "

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import whatif
-from core.forecast import evaluate, order, prepare, rank, validate_product
+from core.forecast import evaluate, order, prepare, rank, validate_product, whatif
 
 
 @pytest.fixture(scope="module", params=["buyer", "seller"])
@@ -126,7 +125,7 @@ def test_area_totals_add_up_to_the_headline(ca, cost: float) -> None:
 
 
 def test_input_differences_name_what_changed() -> None:
-    from core.whatif import input_differences
+    from core.forecast.whatif import input_differences
 
     a = {"product": {"name": "Tee", "price": 30.0, "unit_cost": 8.0, "ships_from": None,
                      "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2}}, "countries": ["DE"]}  # fmt: skip

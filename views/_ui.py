@@ -9,12 +9,12 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import formatting, paths, reports
-from core.citydata import check_ready, load_city_frame
-from core.db import repo
-from core.db.database import Database
+from core import formatting, paths
 from core.forecast import CityArrays, city_arrays
-from core.names import country_display_name
+from core.places.citydata import check_ready, load_city_frame
+from core.places.names import country_display_name
+from core.render import reports
+from core.services import records
 from core.settings import Settings, load_settings
 
 
@@ -24,11 +24,11 @@ def get_settings() -> Settings:
 
 
 @st.cache_resource
-def get_db(url: str) -> Database:
-    return Database(url)
+def get_db(url: str) -> records.Database:
+    return records.connect(url)
 
 
-def db() -> Database:
+def db() -> records.Database:
     return get_db(get_settings().database_url)
 
 
@@ -43,7 +43,7 @@ def cities() -> CityArrays:
 
 @st.cache_resource
 def get_countries(url: str) -> pd.DataFrame:
-    return repo.load_countries(get_db(url)).set_index("iso3")
+    return records.load_countries(get_db(url)).set_index("iso3")
 
 
 def countries() -> pd.DataFrame:
@@ -128,7 +128,7 @@ def selected_object_id(event: object, layer_id: str, key: str = "city_id") -> in
 
 def city_detail(city_id: int) -> None:
     """The full profile of one city: every feature with unit, year, flag and source."""
-    from core.features import city_profile
+    from core.forecast.features import city_profile
 
     frame = cities().frame
     match = frame[frame["city_id"] == city_id]
@@ -264,7 +264,7 @@ def forecast_record(forecast_id: str):
     cache = st.session_state.setdefault("_records", {})
     if forecast_id not in cache:
         cache.clear()
-        cache[forecast_id] = repo.load_forecast(db(), forecast_id, current_user_id())
+        cache[forecast_id] = records.load_forecast(db(), forecast_id, current_user_id())
     return cache[forecast_id]
 
 
@@ -301,14 +301,14 @@ def preload_plotly() -> None:
 @st.cache_resource
 def sync_jobs():
     """Marketplace syncs running in this process (core.connections.SyncJobs), shared by all sessions."""
-    from core.connections import SyncJobs
+    from core.accounts.connections import SyncJobs
 
     return SyncJobs()
 
 
 def user_branding():
     """The signed-in user's white-label settings for exports (None: ours)."""
-    from core import branding
+    from core.accounts import branding
 
     return branding.for_reports(db(), current_user())
 
@@ -344,7 +344,7 @@ def agent_results(forecast_id: str) -> dict[str, dict]:
     cache = st.session_state.setdefault("_agent_results", {})
     if forecast_id not in cache:
         cache.clear()
-        cache[forecast_id] = repo.load_agent_results(db(), forecast_id)
+        cache[forecast_id] = records.load_agent_results(db(), forecast_id)
     return cache[forecast_id]
 
 
@@ -354,7 +354,7 @@ def warm_chart_renderer():
     wait ~2-4 s for kaleido's Chromium to launch."""
     import threading
 
-    from core import charts
+    from core.render import charts
 
     thread = threading.Thread(target=charts.warm_up, daemon=True, name="chart-renderer-warm-up")
     thread.start()
@@ -376,7 +376,7 @@ def _warm_first_run(url: str) -> None:
         t1 = time.perf_counter()
         from agents.graph import build_graph
         from agents.runner import run_agents  # noqa: F401
-        from core import calibration, product_analysis  # noqa: F401
+        from core.advisors import product_analysis
 
         product_analysis.classify("warm-up")
         build_graph()

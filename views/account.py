@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core import accounts, apikeys, billing, branding
+from core import accounts, billing
+from core.accounts import apikeys, branding
+from core.accounts.tiers import all_tiers
 from core.errors import AppError
-from core.tiers import all_tiers, tier_table
+from core.services.plans import tier_table
 from views import _ui
 
 st.title("Account")

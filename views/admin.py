@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from core import accounts
-from core.db import repo
+from core.accounts.tiers import all_tiers
 from core.errors import AppError
-from core.tiers import all_tiers
+from core.services import records
 from views import _ui
 
 st.title("Admin")
@@ -53,7 +53,7 @@ else:
     st.info("No plan or role changes recorded yet.")
 
 st.subheader("Recent agent runs")
-logs = repo.recent_agent_logs(db)
+logs = records.recent_agent_logs(db)
 if logs.empty:
     st.info("No agent runs logged yet.")
 else:

@@ -7,9 +7,8 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import calibration, connections, trends
-from core.categories import all_categories
-from core.db import repo
+from core import calibration
+from core.accounts import connections
 from core.errors import AppError
 from core.forecast import (
     SHIPPING_PAYER_LABELS,
@@ -20,7 +19,10 @@ from core.forecast import (
     prepare,
     validate_product,
 )
-from core.service import product_from_params
+from core.forecast.categories import all_categories
+from core.places import trends
+from core.services import records
+from core.services.forecasts import product_from_params
 from views import _ui
 
 st.title("Calibrate with your sales")
@@ -109,13 +111,13 @@ if run:
             metrics, report = result.metrics(), result.report_dict()
             params = {"category": category, "price": price, "unit_cost": cost, "shipping_paid_by": payer, "countries": countries,
                       "search_keyword": trend_kw.strip() or None}  # fmt: skip
-            cid = repo.save_calibration(_ui.db(), user.id if user else None, name or "My sales", measure, params,
+            cid = records.save_calibration(_ui.db(), user.id if user else None, name or "My sales", measure, params,
                                         metrics, report, result.predictions)  # fmt: skip
             st.session_state["calibration_id"] = cid
             st.session_state["cal_pick"] = cid  # the picker shows the new calibration, not the one it had
             st.success("Calibration saved. Use it on Results with the 'Rank by calibrated predictions' switch.")
 
-saved = repo.list_calibrations(_ui.db(), user.id if user else None)
+saved = records.list_calibrations(_ui.db(), user.id if user else None)
 if not saved:
     st.info("No calibration yet: upload a sales file above.")
     st.stop()
@@ -124,7 +126,7 @@ labels = {c["id"]: f"{c['created_at']:%Y-%m-%d %H:%M} · {c['name']} ({c['measur
 current = st.session_state.get("calibration_id")
 pick = st.selectbox("Saved calibrations", ids, index=ids.index(current) if current in ids else 0,
                     format_func=labels.get, key="cal_pick")  # fmt: skip
-cal = repo.load_calibration(_ui.db(), pick, user.id if user else None)
+cal = records.load_calibration(_ui.db(), pick, user.id if user else None)
 m, rep = cal["metrics"], cal["report"]
 
 st.subheader("Match report")

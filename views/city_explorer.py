@@ -6,7 +6,7 @@ import numpy as np
 import pydeck as pdk
 import streamlit as st
 
-from core.explore import filter_cities
+from core.places.explore import filter_cities
 from views import _ui
 
 MAP_LIMIT = 5000  # the map draws the largest cities of the selection

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import connections
+from core.accounts import connections
 from core.errors import AppError
 from views import _ui
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import charts, whatif
-from core.db import repo
 from core.errors import AppError
-from core.service import result_table
+from core.forecast import whatif
+from core.render import charts
+from core.services import records
+from core.services.forecasts import result_table
 from views import _ui
 
 st.title("History")
 user = _ui.current_user_id()
-items = repo.list_forecasts(_ui.db(), user)
+items = records.list_forecasts(_ui.db(), user)
 if not items:
     st.info("No forecasts yet. Run your first one on New forecast.")
     st.page_link("views/new_forecast.py", label="New forecast", icon=":material/add_chart:")
@@ -49,7 +50,7 @@ if c1.button("Open in Results", type="primary", icon=":material/open_in_new:", k
 confirm = c2.checkbox("Yes, delete it", key="hi_confirm")
 if c2.button("Delete", icon=":material/delete:", key="hi_delete", disabled=not confirm):
     try:
-        repo.delete_forecast(_ui.db(), chosen, user)
+        records.delete_forecast(_ui.db(), chosen, user)
     except AppError as exc:
         st.error(str(exc))
     else:
@@ -68,7 +69,7 @@ else:
     b = b_col.selectbox("B", ids, index=0, format_func=labels.get, key="hi_b")
     ca = _ui.cities()
     try:
-        rec_a, rec_b = repo.load_forecast(_ui.db(), a, user), repo.load_forecast(_ui.db(), b, user)
+        rec_a, rec_b = records.load_forecast(_ui.db(), a, user), records.load_forecast(_ui.db(), b, user)
         ta, tb = result_table(rec_a, ca), result_table(rec_b, ca)
     except AppError as exc:
         st.error(str(exc))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core import accounts
-from core.categories import AGE_LABELS, all_categories
 from core.errors import AppError, InputError
 from core.forecast import SHIPPING_PAYER_LABELS, SHIPPING_PAYERS, resolve_origin, scope_mask, validate_product
-from core.service import run_forecast
+from core.forecast.categories import AGE_LABELS, all_categories
+from core.services.forecasts import run_forecast
 from views import _ui
 
 st.title("New forecast")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import calibration, whatif
-from core.db import repo
+from core import calibration
 from core.errors import AppError
-from core.forecast import ScoreWeights, evaluate, rank
-from core.service import product_from_params, result_limit, result_table, run_forecast
+from core.forecast import ScoreWeights, evaluate, rank, whatif
+from core.services import records
+from core.services.forecasts import product_from_params, result_limit, result_table, run_forecast
 from core.text import md_escape
 from views import _ui
 from views.results_views import agents_view, charts_view, export_view, map_view, ranking_view, why_view
@@ -54,7 +54,7 @@ st.caption(
 
 
 _ui.preload_plotly()
-calibrations = repo.list_calibrations(_ui.db(), user.id if user else None)  # read once, not per slider move
+calibrations = records.list_calibrations(_ui.db(), user.id if user else None)  # read once, not per slider move
 
 
 def _reset_what_if() -> None:
@@ -125,7 +125,7 @@ def workspace() -> None:
         cal_ids = [c["id"] for c in calibrations]
         pick = st.selectbox("Calibration", cal_ids, key="rs_cal_pick",
                             format_func=lambda i: next(c["name"] for c in calibrations if c["id"] == i))  # fmt: skip
-        cal = repo.load_calibration(_ui.db(), pick, user.id if user else None)
+        cal = records.load_calibration(_ui.db(), pick, user.id if user else None)
         shown = calibration.apply_calibration(shown, cal["predictions"])
         st.caption(f"Ranked by predicted {cal['measure']} from your sales; cities without a prediction follow in "
                    "prior order. `prior_rank` keeps the open-data rank.")  # fmt: skip

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from core.db import models
 from core.db.database import Database
 from core.errors import AccessError
-from core.forecast import stored_product
 
 
 def get_meta(db: Database, key: str) -> str | None:
@@ -231,9 +230,11 @@ def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> Foreca
             "name": prod.name, "description": prod.description, "category": prod.category,
             "price": prod.base_price, "unit_cost": prod.unit_cost, "target_ages": list(prod.target_ages or []),
             "ships_from": prod.ships_from,
-            # kept with the run's inputs; forecasts saved before the choice existed were made with the seller paying
-            "shipping_paid_by": stored_product(fc.params.get("product") or {})["shipping_paid_by"],
         }  # fmt: skip
+        # Inputs kept with the run's parameters (the products table predates them); a forecast stored before
+        # an input existed lacks it, and the use case fills it in as it was made (core.forecast.stored_product).
+        stored = fc.params.get("product") or {}
+        product.update({k: stored[k] for k in ("shipping_paid_by",) if stored.get(k) is not None})
         return ForecastRecord(
             id=fc.id, user_id=fc.user_id, product=product, params=dict(fc.params), created_at=fc.created_at,
             results=pd.DataFrame.from_records(records),

@@ -1,9 +1,9 @@
-"""Idempotent seeding: migrate the schema, then load the shipped tables if they changed."""
+"""The data half of seeding: migrate the schema, load the shipped tables if they changed (the demo
+accounts are seeded by the use case, core.services.seed)."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 import pandas as pd
 
@@ -22,33 +22,18 @@ def data_hash() -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True)
-class SeedReport:
-    cities: int
-    loaded: bool  # False when the data was already current
-    accounts: tuple[str, ...] = ()
-
-
-def seed(db: Database, demo: bool = True) -> SeedReport:
-    """Create or migrate the schema, load cities and countries when they changed, and seed the
-    demo accounts (demo mode) or remove them (outside demo mode)."""
-    from core import accounts
-
+def load_city_data(db: Database) -> bool:
+    """Migrate the schema and load the shipped city and country tables when they changed (or the table is
+    empty); True when they were loaded."""
     db.migrate()
     digest = data_hash()
-    loaded = False
-    if repo.get_meta(db, DATA_HASH_KEY) != digest or repo.count_cities(db) == 0:
-        cities = pd.read_parquet(paths.CITIES_FILE)
-        countries = pd.read_parquet(paths.COUNTRIES_FILE)
-        repo.replace_cities(db, cities, countries)
-        repo.set_meta(db, DATA_HASH_KEY, digest)
-        loaded = True
-    if demo:
-        made = accounts.ensure_demo_accounts(db)
-    else:
-        accounts.remove_demo_accounts(db)
-        made = ()
-    return SeedReport(cities=repo.count_cities(db), loaded=loaded, accounts=made)
+    if repo.get_meta(db, DATA_HASH_KEY) == digest and repo.count_cities(db) > 0:
+        return False
+    cities = pd.read_parquet(paths.CITIES_FILE)
+    countries = pd.read_parquet(paths.COUNTRIES_FILE)
+    repo.replace_cities(db, cities, countries)
+    repo.set_meta(db, DATA_HASH_KEY, digest)
+    return True
 
 
 def is_seeded(db: Database) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts
+from core.render import charts
 from core.text import md_escape
 from views import _ui
 from views.results_views.context import ResultsContext
@@ -57,7 +57,7 @@ def _view_market(out: dict, _price: float) -> None:
 
 
 def _view_ads(out: dict, price: float) -> None:
-    from core import budget as bm
+    from core.advisors import budget as bm
 
     curves = bm.curves_from_params(out["curves"])
     b0 = float(out["budget_usd_month"])

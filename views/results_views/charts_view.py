@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts, whatif
-from core.forecast import positions
+from core.forecast import positions, whatif
+from core.render import charts
 from views.results_views.context import ResultsContext
 
 

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core import deep_reports, exports, reports
+from core.billing import deep_reports
 from core.errors import AppError
 from core.forecast import ScoreWeights
+from core.render import exports, reports
+from core.services import exports as export_service
 from views import _ui
 from views.results_views.context import ResultsContext
 
@@ -18,12 +20,12 @@ def render(ctx: ResultsContext, shown, price: float, cost: float, weights: Score
     st.markdown("Both files reproduce exactly the ranking shown (filters and what-if values applied).")
     slug = "".join(ch if ch.isalnum() else "_" for ch in ctx.product.name)[:40] or "forecast"
     tier = ctx.user.plan if ctx.user else None
-    st.download_button("Download CSV", exports.csv_bytes(shown, tier), f"{slug}_ranking.csv", "text/csv",
+    st.download_button("Download CSV", export_service.csv_for(tier, shown), f"{slug}_ranking.csv", "text/csv",
                        key="rs_csv", icon=":material/table:", on_click="ignore")  # fmt: skip
     meta = exports.csv_metadata(ctx.product.model_dump(mode="json"), {"price": price, "unit_cost": cost,
                                 "weights": weights.model_dump()}, ctx.scope, tier.name if tier else None,
                                 datetime.now(UTC))  # fmt: skip
-    st.download_button("Download Excel", lambda: exports.xlsx_bytes(shown, meta, tier), f"{slug}_ranking.xlsx",
+    st.download_button("Download Excel", lambda: export_service.xlsx_for(tier, shown, meta), f"{slug}_ranking.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="rs_xlsx",
                        icon=":material/grid_on:", on_click="ignore",
                        help="The ranking on one sheet, the parameters that produced it on a second")  # fmt: skip
@@ -36,7 +38,7 @@ def render(ctx: ResultsContext, shown, price: float, cost: float, weights: Score
         report = reports.ranking_report(ctx.prep, shown, _ui.agent_results(ctx.forecast_id), price=price, cost=cost,
                                         weights=weights, depth=tier.report_depth if tier else "full", scope=ctx.scope,
                                         branding=_ui.user_branding())  # fmt: skip
-        return exports.pdf_bytes(report, tier)
+        return export_service.pdf_for(tier, report)
 
     st.download_button("Download PDF report", build_pdf, f"{slug}_report.pdf", "application/pdf",
                        key="rs_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip

@@ -6,8 +6,8 @@ import numpy as np
 import pydeck as pdk
 import streamlit as st
 
-from core import choropleth
 from core.errors import AppError
+from core.places import choropleth
 from core.text import ascii_label
 from views import _ui
 from views.results_views.context import ResultsContext

@@ -7,8 +7,8 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from core import trends
 from core.errors import AppError
+from core.places import trends
 from views import _ui
 from views.results_views.context import ResultsContext
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts, whatif
+from core.forecast import whatif
+from core.render import charts
 from views import _ui
 from views.results_views.context import ResultsContext
 

@@ -12,11 +12,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.accounts.tiers import Tier, get_tier
 from core.db import models
 from core.db.database import Database
 from core.db.repo import meta_once
 from core.errors import AccessError, InputError, LimitError
-from core.tiers import Tier, get_tier
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.names import country_of
+from core.places.names import country_of
 from core.text import fold
 
 EXPLORER_COLUMNS = [

@@ -67,7 +67,7 @@ def write_text_atomic(out: Path, text: str) -> None:
 
 
 def cmd_data_build(_args: argparse.Namespace) -> int:
-    from core.data_build import build
+    from core.places.data_build import build
 
     summary = build()
     print(json.dumps(summary, indent=2, sort_keys=True))
@@ -75,7 +75,7 @@ def cmd_data_build(_args: argparse.Namespace) -> int:
 
 
 def cmd_seed(_args: argparse.Namespace) -> int:
-    from core.db.seed import seed
+    from core.services.seed import seed
     from core.settings import load_settings
 
     db = _database(create=True)
@@ -109,8 +109,8 @@ def add_shipping_payer_option(parser: argparse.ArgumentParser) -> None:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     checked_out(args.out)
-    from core.citydata import city_arrays_from_db
     from core.forecast import rank_product, validate_product
+    from core.places.citydata import city_arrays_from_db
 
     product = validate_product(
         name=args.name,
@@ -160,7 +160,8 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def _api_key(db, args: argparse.Namespace) -> int:
-    from core import accounts, apikeys
+    from core import accounts
+    from core.accounts import apikeys
     from core.errors import InputError
 
     user = accounts.get_user(db, email=args.email)
@@ -188,15 +189,16 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
     if load_settings().stripe_webhook_secret is None:
         raise billing.BillingError("STRIPE_WEBHOOK_SECRET is not set; the webhook cannot verify signatures")
-    from api.__main__ import main as serve_api
-
     print(f"Stripe webhook (and the API) on http://{args.host}:{args.port}/webhook", flush=True)
-    return serve_api(["--host", args.host, "--port", str(args.port)])
+    # The API is an interface beside the CLI, not something core imports: this command becomes that
+    # server process (`python -m api`), as the README's second way of serving the webhook.
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "api", "--host", args.host, "--port", str(args.port)])
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Import new orders of one marketplace connection (for cron); resumes where the last sync stopped."""
-    from core import connections
+    from core.accounts import connections
     from core.settings import load_settings
 
     info = connections.sync_stored(_database(), load_settings(), args.connection,
@@ -216,9 +218,9 @@ def cmd_billing_sync(_args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from core import calibration
-    from core.citydata import city_arrays_from_db
     from core.errors import InputError
     from core.forecast import evaluate, prepare, scope_mask, validate_product
+    from core.places.citydata import city_arrays_from_db
 
     checked_out(args.out), checked_out(args.report)
     path = Path(args.sales)
@@ -232,7 +234,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     scope_mask(ca, countries)
     extra = None
     if args.search_keyword:
-        from core import trends
+        from core.places import trends
 
         extra = trends.calibration_features(_database(), args.search_keyword, ca)
     result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries, extra=extra)
@@ -251,8 +253,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_trends(args: argparse.Namespace) -> int:
     """Fetch (or with --stored, show) Google Trends interest by city for a keyword in a country."""
-    from core import trends
-    from core.citydata import city_arrays_from_db
+    from core.places import trends
+    from core.places.citydata import city_arrays_from_db
     from core.settings import load_settings
 
     checked_out(args.out)
@@ -272,10 +274,10 @@ def cmd_trends(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from core.citydata import city_arrays_from_db
+    from core.calibration.validation import read_truth, validate
     from core.errors import InputError
     from core.forecast import evaluate, prepare, validate_product
-    from core.validation import read_truth, validate
+    from core.places.citydata import city_arrays_from_db
 
     path = Path(args.truth)
     if not path.is_file():

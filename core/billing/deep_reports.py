@@ -13,12 +13,12 @@ import stripe
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import billing
 from core.accounts import UserInfo, as_utc
+from core.billing import subscriptions as billing
 from core.db import models, repo
 from core.db.database import Database
 from core.errors import AccessError
-from core.reports import report_type
+from core.render.reports import report_type
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -134,3 +134,6 @@ def apply_payment(s: Session, session: dict) -> str:
     if row.status == "pending_payment":
         row.status, row.payment_id = "paid", str(session.get("payment_intent") or session.get("id"))
     return f"deep report {row.id} paid"
+
+
+billing.register_checkout_handler("deep_report", apply_payment)

@@ -12,10 +12,11 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from core import budget as bm
-from core import charts, exports, paths, whatif
+from core import paths
+from core.advisors import budget as bm
 from core.errors import InputError
-from core.forecast import Prepared, ScoreWeights, evaluate, positions
+from core.forecast import Prepared, ScoreWeights, evaluate, positions, whatif
+from core.render import charts, exports
 
 AGENT_LABELS = {
     "product_analyst": "Product Analyst", "market_profiler": "Market & City Profiler",

@@ -33,8 +33,8 @@ from threadpoolctl import threadpool_limits
 
 from core.errors import InputError
 from core.forecast import AMBIGUITY_RATIO, CityArrays, Evaluation, city_info
-from core.geo import chord_to_km, unit_vectors
-from core.names import alternate_names, country_names
+from core.places.geo import chord_to_km, unit_vectors
+from core.places.names import alternate_names, country_names
 from core.text import fold
 
 MAX_BYTES = 20 * 1024 * 1024  # same as the upload limit in .streamlit/config.toml

@@ -8,7 +8,7 @@ from functools import cache
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from core.categories import Category, all_categories
+from core.forecast.categories import Category, all_categories
 
 
 @cache

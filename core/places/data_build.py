@@ -245,7 +245,7 @@ def fold_sections(raw: pd.DataFrame, country_population: pd.Series) -> pd.Series
     code). In a city-state every place within reach folds. The overrides file also folds
     places the rule cannot see (Mexico City's alcaldías carry their own admin-2 code).
     """
-    from core.geo import haversine_km
+    from core.places.geo import haversine_km
 
     codes = _feature_codes()
     overrides = pd.read_csv(paths.DATA_DIR / "city_sections_overrides.csv")

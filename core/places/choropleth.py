@@ -20,7 +20,7 @@ import shapely
 from core import paths
 from core.errors import InputError
 from core.forecast import CityArrays
-from core.whatif import area_totals
+from core.forecast.whatif import area_totals
 
 MEASURES = {  # measure -> (label, column of core.whatif.area_totals, a sum over the area's cities?)
     "units": ("Expected units / month", "expected_units_month", True),

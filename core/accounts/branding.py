@@ -15,11 +15,11 @@ import re
 from fpdf import FPDF
 
 from core.accounts import UserInfo
+from core.accounts.tiers import WHITE_LABEL_USD
 from core.db import models
 from core.db.database import Database
 from core.errors import InputError, LimitError
-from core.exports import Branding
-from core.tiers import WHITE_LABEL_USD
+from core.render.exports import Branding
 
 log = logging.getLogger(__name__)
 

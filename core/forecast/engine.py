@@ -21,10 +21,10 @@ import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from core import paths
-from core.categories import AGE_BANDS, Category, parse_age_bands, resolve_category
 from core.errors import InputError
-from core.geo import haversine_km
-from core.names import cities_called
+from core.forecast.categories import AGE_BANDS, Category, parse_age_bands, resolve_category
+from core.places.geo import haversine_km
+from core.places.names import cities_called
 from core.text import fold
 
 # --- global parameters (docs/methodology.md, "Parameters"); each is a documented assumption ---

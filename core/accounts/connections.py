@@ -14,7 +14,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +26,7 @@ from core.accounts import UserInfo, as_utc
 from core.db import models
 from core.db.database import Database
 from core.db.repo import meta_once
-from core.errors import AccessError, AppError, InputError, LimitError
+from core.errors import AccessError, AppError, InputError, LimitError, external
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def sync(db: Database, settings: Settings, connection_id: str, connector, user_i
         row.status, row.last_error = "syncing", None
     dialect_insert = _insert(db)
     try:
-        for page in connector.pages(since, cursor):
+        for page in _translated(connector.pages(since, cursor)):
             with db.session() as s:
                 if page.orders:
                     stmt = dialect_insert(models.ImportedOrder).values([
@@ -250,7 +250,11 @@ def build_connector(settings: Settings, kind: str, creds: dict):
 
 def test_credentials(settings: Settings) -> Callable[[str, dict], str]:
     """For ``add``: connect with the credentials and return the shop's name (ConnectorError if refused)."""
-    return lambda kind, creds: build_connector(settings, kind, creds).test_connection()
+    def check(kind: str, creds: dict) -> str:
+        with external():
+            return build_connector(settings, kind, creds).test_connection()
+
+    return check
 
 
 def sync_stored(db: Database, settings: Settings, connection_id: str, user_id: str | None = None,
@@ -322,3 +326,9 @@ def _sync_job(job: SyncJob, db: Database, settings: Settings, connection_id: str
         sync_stored(db, settings, connection_id, user_id, on_progress)
     except AppError:  # sync stored it on the connection (status error, last_error): the page reads it there
         log.info("background sync of connection %s ended with an error", connection_id)
+
+
+def _translated(pages: Iterator) -> Iterator:
+    """The connector's pages, its errors raised as core's ExternalError (same message)."""
+    with external():
+        yield from pages

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -21,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from core import accounts
 from core.accounts import audit
+from core.accounts.tiers import get_tier
 from core.db import models
 from core.db.database import Database
 from core.errors import AppError, InputError
 from core.settings import Settings
-from core.tiers import get_tier
 
 log = logging.getLogger(__name__)
 
@@ -232,16 +233,27 @@ def _claim(s: Session, event_id: str, kind: str) -> None:
         raise _AlreadyProcessedError from exc
 
 
+CheckoutHandler = Callable[[Session, dict], str]
+# What a completed Checkout Session buys, by its metadata "kind": each product that is sold through a
+# one-off checkout registers its handler here (white-label below, deep reports in core.billing.deep_reports),
+# so the webhook router needs no import of every product it sells.
+CHECKOUT_HANDLERS: dict[str, CheckoutHandler] = {}
+
+
+def register_checkout_handler(purpose: str, handler: CheckoutHandler) -> None:
+    """Apply ``handler(session, checkout_session)`` to completed checkouts whose metadata kind is ``purpose``."""
+    CHECKOUT_HANDLERS[purpose] = handler
+
+
 def _apply_event(s: Session, settings: Settings, kind: str, obj: dict) -> str:
     if kind == "checkout.session.completed":
         purpose = _dict(obj.get("metadata")).get("kind")
-        if purpose == "deep_report":
-            from core.deep_reports import apply_payment
-
-            return apply_payment(s, obj)
-        if purpose == "white_label":
-            return _apply_white_label(s, obj)
-        return f"tier set to {_apply_completed_session(s, obj)}"
+        if purpose is None:
+            return f"tier set to {_apply_completed_session(s, obj)}"
+        handler = CHECKOUT_HANDLERS.get(str(purpose))
+        if handler is None:  # an add-on whose module is not loaded: not applied, so not recorded (Stripe retries)
+            raise RuntimeError(f"no handler registered for checkout purpose {purpose!r}")
+        return handler(s, obj)
     if kind in ("customer.subscription.updated", "customer.subscription.deleted"):
         return _apply_subscription(s, settings, obj, deleted=kind.endswith("deleted"))
     if kind == "invoice.payment_failed":
@@ -267,6 +279,9 @@ def _apply_white_label(s: Session, obj: dict) -> str:
     row.active = True
     s.add(row)
     return "white-label add-on activated"
+
+
+register_checkout_handler("white_label", _apply_white_label)
 
 
 def white_label_url(settings: Settings, user: accounts.UserInfo) -> str | None:

@@ -10,10 +10,10 @@ import pandas as pd
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from core import __version__, charts, paths
-from core.categories import AGE_LABELS
+from core import __version__, paths
 from core.forecast import PRICE_CLIP, stored_product
-from core.tiers import Tier, check_cities, check_depth
+from core.forecast.categories import AGE_LABELS
+from core.render import charts
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -50,11 +50,9 @@ def csv_metadata(product: dict, what_if: dict, scope: list[str], plan: str | Non
             "method": "docs/methodology.md"}  # fmt: skip
 
 
-def export_table(table: pd.DataFrame, tier: Tier | None = None) -> pd.DataFrame:
-    """The rows every file export writes: the tier's city limit checked, numbers ``rounded``, text cells
-    formula-safe (``safe_cell``)."""
-    if tier is not None:
-        check_cities(tier, len(table))
+def export_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows every file export writes: numbers ``rounded``, text cells formula-safe (``safe_cell``).
+    Plan limits are checked by the use case before rendering (core.services.exports)."""
     safe = rounded(table)
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
@@ -62,13 +60,10 @@ def export_table(table: pd.DataFrame, tier: Tier | None = None) -> pd.DataFrame:
     return safe
 
 
-def csv_bytes(table: pd.DataFrame, tier: Tier | None = None) -> bytes:
+def csv_bytes(table: pd.DataFrame) -> bytes:
     """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe, numbers
-    rounded to the precision they carry (``rounded``).
-
-    With a tier, a table longer than the tier's city limit is refused.
-    """
-    safe = export_table(table, tier)
+    rounded to the precision they carry (``rounded``)."""
+    safe = export_table(table)
     # CRLF rows (RFC 4180): the csv module then quotes every field holding a CR or LF, so a bare "\r"
     # inside a cell cannot start a new row in a spreadsheet.
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
@@ -85,10 +80,10 @@ def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
-def xlsx_bytes(table: pd.DataFrame, metadata: dict, tier: Tier | None = None) -> bytes:
+def xlsx_bytes(table: pd.DataFrame, metadata: dict) -> bytes:
     """The ranking as an Excel workbook: sheet "Ranking" (the CSV's rows, rounded and injection-safe)
     and sheet "Parameters" (what produced it: ``csv_metadata``)."""
-    safe = export_table(table, tier)
+    safe = export_table(table)
     params = pd.DataFrame([(k, safe_cell(v)) for k, v in _flatten(metadata)], columns=["parameter", "value"])
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
@@ -244,15 +239,12 @@ def _generic_table(pdf: _Pdf, table: pd.DataFrame) -> None:
         pdf.ln()
 
 
-def pdf_bytes(report: ReportInput, tier: Tier | None = None) -> bytes:
+def pdf_bytes(report: ReportInput) -> bytes:
     """The PDF report: cover, product, top cities, map, charts, agent sections, method, sources.
 
-    Sections flow one after another (a heading starts a new page only near the bottom of one). With a
-    tier, more cities than it allows, or a deeper report than it includes, are refused.
+    Sections flow one after another (a heading starts a new page only near the bottom of one). Plan
+    limits are checked by the use case before rendering (core.services.exports).
     """
-    if tier is not None:
-        check_cities(tier, len(report.table))
-        check_depth(tier, report.depth)
     pdf = _Pdf(orientation="P", unit="mm", format="A4")
     rgb = report.branding.rgb if report.branding else DEFAULT_COLOUR
     if report.branding:

@@ -21,10 +21,10 @@ from connectors.trends import TIMEFRAME
 from core.accounts import as_utc
 from core.db import models
 from core.db.database import Database
-from core.errors import InputError
+from core.errors import InputError, external
 from core.forecast import CityArrays
-from core.geo import haversine_km
-from core.names import cities_called
+from core.places.geo import haversine_km
+from core.places.names import cities_called
 from core.text import fold
 
 log = logging.getLogger(__name__)
@@ -124,9 +124,10 @@ def client_from(settings):
 
 def fetch(db: Database, client, ca: CityArrays, keyword: str, country: str, timeframe: str = TIMEFRAME) -> TrendSignal:
     """Ask Google Trends (``client.interest_by_city``), match the places, store them with today's date.
-    ConnectorError (offline, refused, changed) reaches the caller; nothing is stored then."""
+    ExternalError (offline, refused, changed) reaches the caller; nothing is stored then."""
     key, iso = normalise_keyword(keyword), country.upper()
-    points = client.interest_by_city(key, iso, timeframe)
+    with external():
+        points = client.interest_by_city(key, iso, timeframe)
     matched, unmatched = match_places(points, ca, iso)
     places = [[int(r.city_id), int(r.value), str(r.name)] for r in matched.itertuples()]
     with db.session() as s:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from core import paths
 from core.errors import InputError
-from core.geo import haversine_km
+from core.places.geo import haversine_km
 
 # ISO 2859-1, general inspection level II: lot size upper bound -> (code letter, sample size).
 AQL_LEVEL_II: tuple[tuple[int, str, int], ...] = (

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from core.accounts import UserInfo, check_quota, reserve_forecast
+from core.accounts.tiers import check_cities
 from core.db import repo
 from core.db.database import Database
 from core.forecast import CityArrays, ProductInput, city_info, evaluate, prepare, rank, stored_product
-from core.tiers import check_cities
 
 log = logging.getLogger(__name__)
 

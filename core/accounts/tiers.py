@@ -84,28 +84,3 @@ def check_depth(tier: Tier, depth: str) -> str:
             f"the {tier.label} plan includes {tier.report_depth} reports, not {depth}; upgrade for more detail"
         )
     return depth
-
-
-def tier_table() -> pd.DataFrame:
-    """The tier comparison shown on the Account page: only what the product does today.
-
-    Priority support stays in data/tiers.csv but is not offered here: nothing in the product provides it.
-    """
-
-    def fmt(v: int | None, unit: str = "") -> str:
-        return "unlimited" if v is None else f"{v:,}{unit}"
-
-    from core.reports import report_types
-
-    deep = ", ".join(f"{t.name} ${t.price_usd:,.0f}" for t in report_types().values())
-    rows = {
-        "Price": [f"${t.price_usd_month:,.0f}/mo" for t in all_tiers()],
-        "Forecasts per month": [fmt(t.forecasts_per_month) for t in all_tiers()],
-        "Cities": [("all" if t.max_cities is None else f"top {t.max_cities}") for t in all_tiers()],
-        "Agent reports": [t.report_depth for t in all_tiers()],
-        "API access": [f"yes, {t.api_requests_per_minute:,} requests/min" if t.api_access else "no" for t in all_tiers()],
-        "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.custom_reports else "no" for t in all_tiers()],
-        "Deep reports (each)": [deep for _t in all_tiers()],
-        "Marketplace connections (Shopify, Etsy, Amazon)": [fmt(t.marketplace_integrations) for t in all_tiers()],
-    }
-    return pd.DataFrame(rows, index=[t.label for t in all_tiers()]).T

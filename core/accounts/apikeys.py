@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from core.accounts import UserInfo, _info, as_utc
+from core.accounts.tiers import all_tiers
+from core.accounts.users import UserInfo, _info, as_utc
 from core.db import models
 from core.db.database import Database
 from core.errors import AccessError, InputError, LimitError
-from core.tiers import all_tiers
 
 log = logging.getLogger(__name__)
 
