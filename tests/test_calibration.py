@@ -79,7 +79,8 @@ def test_twins_are_unsold_similar_cities(ca, ev) -> None:
 def test_estimator_contract(ca, ev) -> None:
     model = cal.full_model(alpha=2.0)
     assert model.get_params() == {"alpha": 2.0, "group_column": cal.GROUP_COLUMN, "min_group_size": cal.MIN_REGION_CITIES,
-                                  "coord_columns": cal.COORD_COLUMNS, "bandwidths_km": cal.BANDWIDTHS_KM, "loss": "log1p"}  # fmt: skip
+                                  "coord_columns": cal.COORD_COLUMNS, "bandwidths_km": cal.BANDWIDTHS_KM, "loss": "log1p",
+                                  "columns": None}  # fmt: skip
     assert clone(model).set_params(alpha=3.0).alpha == 3.0
     X = cal.feature_frame(ev).iloc[:50].to_numpy(float)
     with pytest.raises(NotFittedError):
@@ -238,21 +239,38 @@ def test_poisson_loss_fits_sparse_counts() -> None:
         cal.SalesModel(coord_columns=(2, 3)).fit(X, y)
 
 
-def test_select_loss_keeps_the_better_cross_validated_loss(ca, ev) -> None:
-    """calibrate() uses the loss whose mean fold Spearman is higher on the same folds, for the model and
-    its population-only baseline alike."""
+def test_select_model_keeps_the_better_cross_validated_candidate(ca, ev) -> None:
+    """calibrate() uses the candidate (model, loss) whose mean fold Spearman is higher on the same folds, for
+    the model and its population-only baseline alike; the plain region GLM is one of the candidates."""
     idx = np.flatnonzero(ca.iso2 == "BR")[:300]
     lam = ev.columns["expected_units_month"][idx]
     orders = np.random.default_rng(6).poisson(2.0 * lam / lam.mean()).astype(float)
     X = cal.feature_frame(ev).to_numpy(float)[idx]
-    chosen = cal.select_loss(X, orders)
-    reports = {loss: cal.cross_validate(X, orders, loss=loss) for loss in cal.LOSSES}
-    best = max(cal.LOSSES, key=lambda loss: np.mean(reports[loss].fold_spearman))
-    assert chosen.loss == best and chosen.fold_spearman == reports[best].fold_spearman
+    chosen = cal.select_model(X, orders)
+    reports = {c: cal.cross_validate(X, orders, loss=c[1], model=c[0]) for c in cal.CANDIDATES}
+    best = max(cal.CANDIDATES, key=lambda c: np.mean(reports[c].fold_spearman))
+    assert (chosen.model, chosen.loss) == best and chosen.fold_spearman == reports[best].fold_spearman
     assert chosen.fold_baseline_spearman == reports[best].fold_baseline_spearman
+    only_full = cal.select_model(X, orders, region_glm=False)
+    assert only_full.model == "full"
     assert "Poisson" in cal.model_sentence("poisson") and "least squares" in cal.model_sentence("poisson")
+    assert "region effects" in cal.model_sentence("poisson", "population_region")
     with pytest.raises(ValueError, match="loss must be one of"):
         cal.SalesModel(loss="gamma").fit(X, orders)
+
+
+def test_region_glm_uses_only_population_and_region(ca, ev) -> None:
+    """The plain region GLM's predictions do not move when any other feature (the prior included) does."""
+    idx = np.flatnonzero(ca.iso2 == "BR")[:300]
+    X = cal.feature_frame(ev).to_numpy(float)[idx]
+    y = np.random.default_rng(2).poisson(3.0, size=len(idx)).astype(float)
+    model = cal.population_region_model().fit(X, y)
+    shuffled = X.copy()
+    others = [j for j in range(X.shape[1]) if j not in (cal.POPULATION_COLUMN, cal.GROUP_COLUMN)]
+    shuffled[:, others] = np.random.default_rng(3).permutation(shuffled[:, others])
+    assert model.predict(shuffled) == pytest.approx(model.predict(X))
+    shuffled[:, cal.POPULATION_COLUMN] = shuffled[::-1, cal.POPULATION_COLUMN]
+    assert model.predict(shuffled) != pytest.approx(model.predict(X))
 
 
 def test_claim_needs_every_fold(ca, ev) -> None:

@@ -152,7 +152,7 @@ if "prior_cv_spearman" in m:  # calibrations saved before session 5 have none of
     adds, text = calibration.prior_sentence(m)
     (st.caption if adds else st.warning)(text)
     st.caption(calibration.smoothing_sentence(m["smoothing_km"]))
-    st.caption(calibration.model_sentence(m["loss"]))
+    st.caption(calibration.model_sentence(m["loss"], m.get("model", "full")))
 
 preds = cal["predictions"]
 preds = pd.concat([preds.reset_index(drop=True), city_info(ca, preds["city_id"])], axis=1)

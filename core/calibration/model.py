@@ -396,16 +396,22 @@ class SalesModel(RegressorMixin, BaseEstimator):
 
     def __init__(self, alpha: float = 1.0, group_column: int | None = None, min_group_size: int = MIN_REGION_CITIES,
                  coord_columns: tuple[int, int] | None = None, bandwidths_km: tuple[float, ...] = BANDWIDTHS_KM,
-                 loss: str = "log1p") -> None:  # fmt: skip
+                 loss: str = "log1p", columns: tuple[int, ...] | None = None) -> None:  # fmt: skip
         self.alpha = alpha
         self.group_column = group_column
         self.min_group_size = min_group_size
         self.coord_columns = coord_columns
         self.bandwidths_km = bandwidths_km
         self.loss = loss
+        self.columns = columns
+
+    def _select(self, X: np.ndarray) -> np.ndarray:
+        """The columns this model uses (``columns``; all when None); group and coordinate indices refer to them."""
+        return X if self.columns is None else X[:, list(self.columns)]
 
     def fit(self, X: object, y: object) -> SalesModel:
         X, y = validate_data(self, X, y, y_numeric=True)
+        X = self._select(X)
         coords = list(self.coord_columns or ())
         if coords and max(coords) >= X.shape[1]:
             raise ValueError(f"coord_columns {tuple(coords)} are not columns of X: X has {X.shape[1]} feature(s)")
@@ -467,7 +473,7 @@ class SalesModel(RegressorMixin, BaseEstimator):
 
     def predict_log(self, X: object) -> np.ndarray:
         check_is_fitted(self, "pipeline_")
-        X = validate_data(self, X, reset=False)
+        X = self._select(validate_data(self, X, reset=False))
         out = self._base_log(X)
         if self.bandwidth_km_ > 0:
             dist, idx = self._neighbours(X[:, list(self.coord_columns)])
@@ -488,6 +494,19 @@ def full_model(alpha: float = 1.0, loss: str = "log1p") -> SalesModel:
     return SalesModel(alpha, group_column=GROUP_COLUMN, coord_columns=COORD_COLUMNS, loss=loss)
 
 
+def population_region_model(alpha: float = 1.0, loss: str = "poisson") -> SalesModel:
+    """A plain region GLM: log population with region effects, nothing else (no prior, no smoothing). On a
+    sparse file it can rank cities better than the full model, whose many features the few sales cannot
+    pin down; cross-validation chooses (``select_model``)."""
+    return SalesModel(alpha, group_column=1, columns=(POPULATION_COLUMN, GROUP_COLUMN), loss=loss)
+
+
+MODELS = {"full": full_model, "population_region": population_region_model}
+# The models cross-validation chooses between, as (model, loss): the full model with either loss, and the
+# plain region GLM (methodology section 17).
+CANDIDATES: tuple[tuple[str, str], ...] = (("full", "log1p"), ("full", "poisson"), ("population_region", "poisson"))
+
+
 def baseline_columns(X: np.ndarray) -> np.ndarray:
     return X[:, [POPULATION_COLUMN]]
 
@@ -506,6 +525,7 @@ class CVReport:
     prior_spearman: float = 0.0  # the uncalibrated forecast's own rank correlation with the sales (no fit)
     fold_prior_spearman: list[float] = field(default_factory=list)
     loss: str = "log1p"  # the model's loss (LOSSES), the same for the population-only baseline
+    model: str = "full"  # which model (MODELS) these figures are of
 
     @property
     def folds_better_than_prior(self) -> int:
@@ -534,9 +554,10 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0,
-                   loss: str = "log1p") -> CVReport:  # fmt: skip
-    """K-fold (up to 5) out-of-fold accuracy of the model and of the population-only baseline (both with
-    ``loss``), and of the uncalibrated forecast, overall and fold by fold."""
+                   loss: str = "log1p", model: str = "full") -> CVReport:  # fmt: skip
+    """K-fold (up to 5) out-of-fold accuracy of the model (``MODELS[model]``) and of the population-only
+    baseline (both with ``loss``), and of the uncalibrated forecast, overall and fold by fold."""
+    make = MODELS[model]
     X = np.asarray(X, float)
     y = np.asarray(y, float)
     n = len(y)
@@ -547,7 +568,7 @@ def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1
     full, base = np.empty(n), np.empty(n)
     fold_full, fold_base, fold_prior = [], [], []
     for tr, te in folds.split(X):
-        full[te] = full_model(alpha, loss).fit(X[tr], y[tr]).predict_log(X[te])
+        full[te] = make(alpha, loss).fit(X[tr], y[tr]).predict_log(X[te])
         base[te] = SalesModel(alpha, loss=loss).fit(baseline_columns(X[tr]), y[tr]).predict_log(baseline_columns(X[te]))
         fold_full.append(rank_correlation(full[te], ly[te]))
         fold_base.append(rank_correlation(base[te], ly[te]))
@@ -555,24 +576,27 @@ def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1
     resid = ly - full
     return CVReport(rank_correlation(full, ly), rank_correlation(base, ly), float(np.sqrt(np.mean(resid**2))), float(np.sqrt(np.mean((ly - base) ** 2))),
                     (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9))), folds.get_n_splits(),
-                    fold_full, fold_base, n, rank_correlation(X[:, PRIOR_COLUMN], ly), fold_prior, loss)  # fmt: skip
+                    fold_full, fold_base, n, rank_correlation(X[:, PRIOR_COLUMN], ly), fold_prior, loss, model)  # fmt: skip
 
 
-def select_loss(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0,
-                losses: tuple[str, ...] = LOSSES) -> CVReport:  # fmt: skip
-    """Cross-validate the model with each loss on the same folds and keep the one whose out-of-fold rank
-    correlation is higher, averaged over the folds (a tie keeps the first, log1p)."""
+def select_model(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0,
+                 losses: tuple[str, ...] = LOSSES, region_glm: bool = True) -> CVReport:  # fmt: skip
+    """Cross-validate each candidate (the full model with each of ``losses``; the plain region GLM unless
+    ``region_glm`` is False) on the same folds and keep the one whose out-of-fold rank correlation is
+    higher, averaged over the folds (a tie keeps the earlier: the full model, log1p first)."""
+    cands = [(m, loss) for m, loss in CANDIDATES if (m == "full" and loss in losses) or (m != "full" and region_glm)]
     with single_threaded_blas():
-        reports = [cross_validate(X, y, alpha, seed, loss) for loss in losses]
+        reports = [cross_validate(X, y, alpha, seed, loss, model) for model, loss in cands]
     return max(reports, key=lambda r: float(np.mean(r.fold_spearman)))
 
 
-def fit_model(X: np.ndarray, y: np.ndarray, alpha: float = 1.0, losses: tuple[str, ...] = LOSSES) -> tuple[SalesModel, CVReport]:
-    """The calibration model for these cities: the loss chosen by ``select_loss``, fitted on all of them,
-    with its cross-validation report. calibrate() and the validation's held-out halves both use it."""
-    cv = select_loss(X, y, alpha, losses=losses)
+def fit_model(X: np.ndarray, y: np.ndarray, alpha: float = 1.0, losses: tuple[str, ...] = LOSSES,
+              region_glm: bool = True) -> tuple[SalesModel, CVReport]:  # fmt: skip
+    """The calibration model for these cities: the candidate chosen by ``select_model``, fitted on all of
+    them, with its cross-validation report. calibrate() and the validation's held-out halves both use it."""
+    cv = select_model(X, y, alpha, losses=losses, region_glm=region_glm)
     with single_threaded_blas():
-        return full_model(alpha, cv.loss).fit(X, y), cv
+        return MODELS[cv.model](alpha, cv.loss).fit(X, y), cv
 
 
 def single_threaded_blas() -> threadpool_limits:
@@ -615,10 +639,15 @@ def prior_sentence(metrics: dict) -> tuple[bool, str]:
 LOSS_LABELS = {"log1p": "least squares on log(1 + sales)", "poisson": "a Poisson regression on the sales counts"}
 
 
-def model_sentence(loss: str) -> str:
-    """Which of the two models cross-validation chose for this file (methodology section 17)."""
+def model_sentence(loss: str, model: str = "full") -> str:
+    """Which of the candidate models cross-validation chose for this file (methodology section 17)."""
+    if model == "population_region":
+        return ("Model: population with region effects (a Poisson regression, no other features), which ranked your "
+                "cities better in cross-validation than the full model with its city features: your file is too "
+                "sparse for them, so the predictions rest on population and your regions' sales.")
     other = next(v for k, v in LOSS_LABELS.items() if k != loss)
-    return f"Model: {LOSS_LABELS[loss]}, which ranked your cities at least as well in cross-validation as {other}."
+    return (f"Model: {LOSS_LABELS[loss]} on the city features, the forecast and region effects, which ranked your "
+            f"cities at least as well in cross-validation as {other} and as population with region effects alone.")
 
 
 def smoothing_sentence(smoothing_km: float) -> str:
@@ -648,7 +677,8 @@ class Calibration:
                 "folds_better": self.cv.folds_better, "beats_population": self.cv.beats_population,
                 "smoothing_km": self.smoothing_km, "prior_cv_spearman": self.cv.prior_spearman,
                 "fold_prior_spearman": self.cv.fold_prior_spearman,
-                "folds_better_than_prior": self.cv.folds_better_than_prior, "loss": self.cv.loss}  # fmt: skip
+                "folds_better_than_prior": self.cv.folds_better_than_prior, "loss": self.cv.loss,
+                "model": self.cv.model}  # fmt: skip
 
     def report_dict(self) -> dict:
         return {"matched_rows": self.report.matched_rows, "unmatched_rows": self.report.unmatched,

@@ -14,15 +14,14 @@ import numpy as np
 import pandas as pd
 
 from core.calibration import (
-    GROUP_COLUMN,
     LOSSES,
-    POPULATION_COLUMN,
     MatchReport,
     SalesModel,
     baseline_columns,
     feature_frame,
     fit_model,
     match_cities,
+    population_region_model,
     rank_correlation,
     read_sales,
     single_threaded_blas,
@@ -154,7 +153,6 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0, 
     prior = ev.columns["expected_units_month"][pos]
     X = feature_frame(ev).to_numpy(float)[pos]
     rng = np.random.default_rng(seed)
-    X_pop_region = X[:, [POPULATION_COLUMN, GROUP_COLUMN]]
     cal, cal_prior, cal_pop, cal_pop_region = [], [], [], []
     with single_threaded_blas():  # as in calibrate(): small fits, BLAS threads only spin
         for _ in range(splits):
@@ -166,8 +164,8 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0, 
             cal.append(rank_correlation(model.predict_log(X[test]), y[test]))
             cal_prior.append(rank_correlation(prior[test], y[test]))
             cal_pop.append(rank_correlation(base.predict_log(baseline_columns(X[test])), y[test]))
-            pop_region = SalesModel(group_column=1, loss="poisson").fit(X_pop_region[train], y[train])  # a plain GLM
-            cal_pop_region.append(rank_correlation(pop_region.predict_log(X_pop_region[test]), y[test]))
+            pop_region = population_region_model().fit(X[train], y[train])  # the plain GLM (also a candidate)
+            cal_pop_region.append(rank_correlation(pop_region.predict_log(X[test]), y[test]))
     return ValidationResult(
         cities=int(ids.size), rows=truth.rows, unmatched_rows=len(truth.unmatched),
         prior_spearman=rank_correlation(prior, y), population_spearman=rank_correlation(ca.population[pos], y),

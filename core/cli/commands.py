@@ -121,6 +121,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         target_ages=args.target_ages,
         ships_from=args.ships_from,
         shipping_paid_by=args.shipping_paid_by,
+        climate=args.climate,
+        season_months=args.season,
+        launch_month=args.month,
+        **({"weights": parse_weights(args.weights)} if args.weights else {}),
     )
     if product.cost_warning:
         print(f"warning: {product.cost_warning}", file=sys.stderr)
@@ -129,6 +133,25 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     table = rank_product(ca, product, countries=countries or None, top=args.top)
     write_table(table.round(6), args.format, args.out)
     return 0
+
+
+def parse_weights(text: str | None) -> dict | None:
+    """``demand=0.1,profitability=0.2,competition=0.7`` -> the ScoreWeights fields (InputError otherwise)."""
+    from core.errors import InputError
+
+    if not text:
+        return None
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip().lower()
+        if key not in ("demand", "profitability", "competition"):
+            raise InputError(f"--weights: {key or part!r} is not one of demand, profitability, competition", field="weights")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise InputError(f"--weights: {key} needs a number, e.g. {key}=0.5", field="weights") from None
+    return out
 
 
 def cmd_users(args: argparse.Namespace) -> int:
@@ -316,6 +339,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> Parser:
+    from core.forecast import CLIMATE_CHOICES
+
     parser = Parser(prog="python -m core", description="AI-Commerce Intelligence Platform commands")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
@@ -336,6 +361,12 @@ def build_parser() -> Parser:
     fc.add_argument("--target-ages", default=None, help="e.g. 25-34,35-44")
     fc.add_argument("--ships-from", default=None, help='"Istanbul, TR" or "TR"')
     add_shipping_payer_option(fc)
+    fc.add_argument("--climate", choices=CLIMATE_CHOICES, default="auto",
+                    help="cold / warm-weather product, none, or auto: read from the name and description")
+    fc.add_argument("--season", default="auto", help="calendar season months, e.g. 11-12 (Christmas), none, or auto")
+    fc.add_argument("--month", type=int, default=None, choices=range(1, 13), metavar="1..12",
+                    help="rank by this month's sales (default: the average month)")
+    fc.add_argument("--weights", default=None, help="score weights, e.g. demand=0.5,profitability=0.3,competition=0.2")
     fc.add_argument("--countries", default=None, help="ISO codes, e.g. BR,US")
     fc.add_argument("--top", type=int, default=None)
     fc.add_argument("--format", choices=["csv", "json"], default="csv")

@@ -78,6 +78,8 @@ CITY_COLUMNS: list[tuple[str, type]] = [
     ("adult_pct", Float),
     *[(c, Float) for c in AGE_COLUMNS],
     ("age_flag", String(16)),
+    ("koppen_zone", String(3)),
+    ("koppen_flag", String(16)),
     ("purchasing_power_index", Float),
     ("data_year", Integer),
     ("population_flag", String(16)),

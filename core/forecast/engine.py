@@ -22,12 +22,18 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from core import paths
 from core.errors import InputError
+from core.forecast import season
 from core.forecast.categories import AGE_BANDS, Category, parse_age_bands, resolve_category
+from core.forecast.understanding import Understanding, understand
+from core.places.climate import monthly_temperature
 from core.places.geo import haversine_km
 from core.places.names import cities_called
 from core.text import fold
 
 # --- global parameters (docs/methodology.md, "Parameters"); each is a documented assumption ---
+# Inside a country, the share of the cross-country income gradient that applies to a region's income
+# ratio (adoption in the data build, spend per buyer here): docs/methodology.md section 2, "Within a country".
+WITHIN_COUNTRY_INCOME_SHARE = 0.3
 BASE_SHARE = 2e-5  # share of local category online spend one new seller captures, uncontested
 COMPETITION_SHARE_CUT = 0.5  # at competition 100 the obtainable share halves
 PRICE_LEVEL_PASS_THROUGH = 0.5  # local reference price = typical x price_level ** 0.5
@@ -80,6 +86,37 @@ SHIPPING_PAYERS: tuple[str, ...] = get_args(ShippingPayer)
 SHIPPING_PAYER_LABELS = {"buyer": "The buyer, at checkout (price excludes shipping)", "seller": "You: free shipping"}
 
 
+ClimateChoice = Literal["auto", "cold", "warm", "none"]
+CLIMATE_CHOICES: tuple[str, ...] = get_args(ClimateChoice)
+CLIMATE_LABELS = {"auto": "Read it from the name and description", "cold": "Cold-weather product (sells where and when it is cold)",
+                  "warm": "Warm-weather product (sells where and when it is hot)", "none": "No climate affinity"}  # fmt: skip
+
+
+def parse_months(value: object) -> tuple[int, ...]:
+    """Calendar months from ``"11-1"``, ``"11,12"``, ``[11, 12]``, ``"none"`` or ``""`` (none)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("", "none", "no", "-"):
+            return ()
+        out: list[int] = []
+        for part in text.replace(" ", "").split(","):
+            lo, _, hi = part.partition("-")
+            if not lo.isdigit() or (hi and not hi.isdigit()):
+                raise InputError(f"{value!r} is not a list of months (e.g. 11-1 or 11,12, or none)", field="season_months")
+            a, b = int(lo), int(hi or lo)
+            if not (1 <= a <= 12 and 1 <= b <= 12):
+                raise InputError("months are 1 to 12", field="season_months")
+            out += [(a - 1 + k) % 12 + 1 for k in range((b - a) % 12 + 1)]
+        return tuple(sorted(set(out)))
+    if isinstance(value, list | tuple):
+        if not all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in value):
+            raise InputError("months are whole numbers 1 to 12", field="season_months")
+        return tuple(sorted(set(value)))
+    raise InputError("give months as 11-1, 11,12 or none", field="season_months")
+
+
 class ProductInput(BaseModel):
     """A product to forecast. Category by Google taxonomy id or name; prices in USD."""
 
@@ -94,6 +131,13 @@ class ProductInput(BaseModel):
     # most marketplaces) or "seller" (free shipping: the seller's cost). docs/methodology.md, section 4.
     shipping_paid_by: ShippingPayer = SHIPPING_PAYERS[0]  # type: ignore[assignment]
     weights: ScoreWeights = ScoreWeights()
+    # What the product is (docs/methodology.md section 2b): "auto" / None are read from the name and
+    # description (core.forecast.understanding) when the product is validated, so a stored product always
+    # holds the values its forecast used; an analyst's correction is simply an explicit value.
+    climate: ClimateChoice = "auto"  # type: ignore[assignment]
+    season_months: tuple[int, ...] | None = None  # calendar season (Christmas: 11, 12); () = none
+    product_type: str | None = Field(None, max_length=300)  # Google product taxonomy path, informative
+    launch_month: int | None = Field(None, ge=1, le=12)  # rank by this month's sales (None: the average month)
 
     @field_validator("category", mode="before")
     @classmethod
@@ -116,6 +160,33 @@ class ProductInput(BaseModel):
     def _blank_is_none(cls, v: object) -> object:
         return None if v is None or str(v).strip() == "" else str(v).strip()
 
+    @field_validator("season_months", mode="before")
+    @classmethod
+    def _months(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and v.strip().lower() == "auto"):
+            return None
+        try:
+            return parse_months(v)
+        except InputError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @model_validator(mode="after")
+    def _understood(self) -> ProductInput:
+        """Fill what the analyst left to the reading of the name and description."""
+        if self.climate == "auto" or self.season_months is None or self.product_type is None:
+            u = self.understanding()
+            if self.climate == "auto":
+                self.climate = u.climate  # type: ignore[assignment]
+            if self.season_months is None:
+                self.season_months = u.season_months
+            if self.product_type is None:
+                self.product_type = u.product_type
+        return self
+
+    def understanding(self) -> Understanding:
+        """What the name and description say (cached: the same text is read once)."""
+        return understand(self.name, self.description, self.category)
+
     @property
     def cost_warning(self) -> str | None:
         if self.unit_cost >= self.price:
@@ -131,7 +202,7 @@ class ProductInput(BaseModel):
 
 # Inputs added after forecasts were first stored, with the value those older forecasts were made with: a
 # stored product without the field re-opens as it was computed (core.service.product_from_params).
-STORED_PRODUCT_DEFAULTS: dict[str, object] = {"shipping_paid_by": "seller"}
+STORED_PRODUCT_DEFAULTS: dict[str, object] = {"shipping_paid_by": "seller", "climate": "none", "season_months": []}
 
 
 def stored_product(fields: dict) -> dict:
@@ -170,7 +241,7 @@ class CityArrays:
     population: np.ndarray
     adults: np.ndarray
     online_buyers: np.ndarray
-    income_ppp: np.ndarray
+    income_ppp: np.ndarray  # income that drives demand: country level x damped regional ratio (city_arrays)
     city_size: np.ndarray  # urban-scaling factor of income per head (docs/data.md)
     price_level: np.ndarray
     age_shares: np.ndarray  # (n, 6): share of adults in each band
@@ -191,6 +262,9 @@ class CityArrays:
     sections: pd.DataFrame = field(default_factory=pd.DataFrame)  # districts folded into a city
     iso2_to_iso3: dict[str, str] = field(default_factory=dict)
     origin_cache: dict[str, Origin | None] = field(default_factory=dict)
+    # Climate (core.places.climate): Köppen-Geiger zone and the month-by-month mean temperature (n, 12).
+    koppen: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    monthly_temp: np.ndarray = field(default_factory=lambda: np.zeros((0, 12)))
 
     def __repr__(self) -> str:
         return f"CityArrays({self.city_id.size} cities)"
@@ -214,8 +288,12 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
     shares = ages / ages.sum(axis=1, keepdims=True)
     world = (shares * pop[:, None]).sum(axis=0) / pop.sum()
     us = c["country_iso3"].to_numpy() == "USA"
+    # Income that drives demand: the country's level, and a damped share of the region's ratio to it
+    # (WITHIN_COUNTRY_INCOME_SHARE); the sourced regional income stays in the table as it is.
+    ratio = c["region_income_ratio"].to_numpy(float) if "region_income_ratio" in c else np.ones(len(c))
+    demand_income = c["gdp_per_capita_ppp"].to_numpy(float) / ratio * ratio**WITHIN_COUNTRY_INCOME_SHARE
     # Reference income: the US (where category spend is measured), population-weighted.
-    ref = float(np.average(c.loc[us, "gdp_per_capita_ppp"], weights=pop[us])) if us.any() else 1.0
+    ref = float(np.average(demand_income[us], weights=pop[us])) if us.any() else 1.0
     imputed_adoption = c["online_buyers_pct_flag"].to_numpy() == "imputed"
     weak_income = np.isin(c["income_flag"].to_numpy(), ["inherited", "imputed"])
     sigma = np.sqrt(
@@ -226,13 +304,14 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
     # Domestic hub: the most populous city of each country (where a domestic seller's stock sits).
     hubs = c.sort_values(["population", "city_id"], ascending=[False, True]).drop_duplicates("country_iso2")
     hub = hubs.set_index("country_iso2")
+    koppen = c["koppen_zone"].fillna("").to_numpy(str) if "koppen_zone" in c else np.full(len(c), "")
     return CityArrays(
         frame=c,
         city_id=c["city_id"].to_numpy(np.int64),
         population=pop,
         adults=adults,
         online_buyers=adults * c["online_buyers_pct"].to_numpy(float) / 100,
-        income_ppp=c["gdp_per_capita_ppp"].to_numpy(float),
+        income_ppp=demand_income,
         city_size=c["city_size_factor"].to_numpy(float) if "city_size_factor" in c else np.ones(len(c)),
         price_level=c["price_level_ratio"].to_numpy(float),
         age_shares=shares,
@@ -251,12 +330,14 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
         reference_income=ref,
         medians={
             "log_online_buyers": float(np.median(np.log(np.maximum(adults * c["online_buyers_pct"].to_numpy(float) / 100, 1e-9)))),
-            "log_income_ratio": float(np.median(np.log(c["gdp_per_capita_ppp"].to_numpy(float) / ref))),
+            "log_income_ratio": float(np.median(np.log(demand_income / ref))),
             "log_price_level": float(np.median(np.log(c["price_level_ratio"].to_numpy(float)))),
             "log_city_size": float(np.median(np.log(c["city_size_factor"].to_numpy(float)))) if "city_size_factor" in c else 0.0,
         },
         iso2_to_iso3=dict(zip(c["country_iso2"], c["country_iso3"], strict=False)),
         sections=sections,
+        koppen=koppen,
+        monthly_temp=monthly_temperature(koppen, c["lat"].to_numpy(float)),
     )
 
 
@@ -351,6 +432,9 @@ class Prepared:
     market_size_usd_month: np.ndarray
     reference_price: np.ndarray
     age_fit: np.ndarray
+    climate_fit: np.ndarray  # the year's mean relative demand from climate (1 without a climate affinity)
+    month_factor: np.ndarray  # the launch month's demand relative to the average month (1 without a month)
+    seasonal_profile: np.ndarray  # (n, 12): each month's demand relative to the city's average month
     distance_km: np.ndarray
     delivery_days: np.ndarray
     delivery_factor: np.ndarray
@@ -387,7 +471,13 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         mask = np.array([b in product.target_ages for b in AGE_BANDS], dtype=float)
         profile = profile * (mask + (1 - mask) * NON_TARGET_AGE_WEIGHT)
     age_fit = (ca.age_shares @ profile) / float(ca.world_age_shares @ profile)
-    market = ca.online_buyers * spend_usd * age_fit / 12.0
+    # Climate and season (section 2b): the product's demand month by month from the city's temperatures.
+    monthly = season.monthly_demand(ca.monthly_temp, product.climate, product.season_months or ())
+    climate_fit = season.climate_fit(monthly, product.climate)
+    profile_by_month = season.seasonal_profile(monthly)
+    month_factor = profile_by_month[:, product.launch_month - 1] if product.launch_month else np.ones(len(climate_fit))
+    category_market = ca.online_buyers * spend_usd * age_fit / 12.0  # the category's market, any product
+    market = category_market * climate_fit * month_factor
     ref_price = cat.typical_price_usd * ca.price_level**PRICE_LEVEL_PASS_THROUGH
 
     ship, _, _ = _shipping_tables()
@@ -409,7 +499,7 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     fee_rate = PAYMENT_FEE_PCT / 100 + cross * cat.duty_pct / 100
 
     # Competition index: e-commerce maturity, merchant density and market depth (a proxy).
-    log_market = np.log(np.maximum(market, 1e-9))
+    log_market = np.log(np.maximum(category_market, 1e-9))  # saturation of the category, not of this product
     lo, hi = np.quantile(log_market, [0.01, 0.999])
     comp_terms = {
         "maturity": COMPETITION_WEIGHTS["maturity"] * np.clip(ca.online_pct / 100, 0, 1),
@@ -427,12 +517,15 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         "city_size": cat.income_elasticity * np.log(ca.city_size),
         "price_level": (1 - PRICE_LEVEL_PASS_THROUGH) * np.log(ca.price_level),
         "age_fit": np.log(age_fit),
+        "climate": np.log(climate_fit),
+        "season": np.log(month_factor),
         "delivery": np.log(delivery_factor),
     }
     return Prepared(
         ca=ca, product=product, category=cat, origin=origin,
         online_buyers=ca.online_buyers, spend_per_buyer_usd_year=spend_usd,
         market_size_usd_month=market, reference_price=ref_price, age_fit=age_fit,
+        climate_fit=climate_fit, month_factor=month_factor, seasonal_profile=profile_by_month,
         distance_km=dist, delivery_days=days, delivery_factor=delivery_factor,
         shipping_cost=shipping, buyer_freight=shipping if buyer_pays else np.zeros_like(shipping),
         seller_freight=np.zeros_like(shipping) if buyer_pays else shipping, cross_border=cross, fee_rate=fee_rate,
@@ -444,6 +537,8 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
             "city_size": cat.income_elasticity * ca.medians["log_city_size"],
             "price_level": (1 - PRICE_LEVEL_PASS_THROUGH) * ca.medians["log_price_level"],
             "age_fit": float(np.median(log_terms["age_fit"])),
+            "climate": float(np.median(log_terms["climate"])) if product.climate in season.CLIMATE_FLOOR else 0.0,
+            "season": float(np.median(log_terms["season"])) if product.launch_month else 0.0,
             "delivery": float(np.median(log_terms["delivery"])),
         },
         median_log_reference_price=float(np.median(np.log(ref_price))),
@@ -580,6 +675,8 @@ def evaluate(
         "market_size_usd_month": prep.market_size_usd_month,
         "local_reference_price_usd": prep.reference_price,
         "age_fit": prep.age_fit,
+        "climate_fit": prep.climate_fit,
+        "season_factor": prep.month_factor,
         "distance_km": prep.distance_km,
         "delivery_days": prep.delivery_days,
         "shipping_cost_usd": prep.shipping_cost,
@@ -679,6 +776,8 @@ def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = N
     }
     data.update({name: values[idx] for name, values in ev.columns.items()})
     data.update(good_price_range(ev, idx))
+    data["best_months"] = season.best_months_of(ev.prepared.seasonal_profile[idx])
+    data["climate_zone"] = ca.koppen[idx] if ca.koppen.size else np.full(idx.size, "")
     out = pd.DataFrame(data, copy=False)
     return out
 

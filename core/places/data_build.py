@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import paths
+from core.forecast.engine import WITHIN_COUNTRY_INCOME_SHARE
 from core.text import fold
 
 # Ratio of a region's income to its country's, clipped to this range (docs/data.md, "Regional
@@ -26,6 +27,9 @@ RATIO_MIN, RATIO_MAX = 0.5, 2.0
 # et al. 2007, PNAS 104(17)), i.e. per head ~ N^0.12, relative to the country's population-weighted mean
 # city size in its country, so the country's level is kept.
 CITY_SIZE_INCOME_EXPONENT = 0.12
+# Small islands the Köppen-Geiger map leaves as sea: the zone by latitude (tropical islands are rainforest,
+# subtropical ones humid subtropical, the rest oceanic; an assumption for 0.5 % of cities, flagged imputed).
+ISLAND_ZONES_BY_LATITUDE = ((23.44, "Af"), (40.0, "Cfa"), (90.0, "Cfb"))
 
 # One row per city (docs/data.md, "One row per city"): districts listed beside their city are folded.
 SECTION_DENSITY = 5000.0  # persons per km²: the area a parent's population occupies sets its reach
@@ -330,15 +334,16 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
     # Urban scaling is a model term, kept apart from the sourced regional income (docs/methodology.md):
     # it raises spend (in the engine) and adoption (here) in bigger cities.
     cities["city_size_factor"] = city_size_factor(cities)
-    income_factor = ratio.to_numpy() * cities["city_size_factor"].to_numpy()
     country_income_flag = np.where(territory, IMPUTED, ctry["gdp_pc_ppp_flag"])
     cities["income_flag"] = np.where(
         country_income_flag == IMPUTED, IMPUTED, np.where(has_ratio, REGIONAL, INHERITED)
     )
 
-    # Adoption inside a country: shift the country's measured share along the cross-country
-    # logit-income slope by the region's log income ratio (docs/data.md, "Regional adoption").
-    log_ratio = np.log(income_factor)
+    # Adoption inside a country: shift the country's measured share along the cross-country logit-income
+    # slope, by the city's size factor and by a damped share (WITHIN_COUNTRY_INCOME_SHARE) of the region's
+    # log income ratio: a cross-country slope is not a within-country one (docs/data.md, "Regional adoption";
+    # docs/methodology.md section 2).
+    log_ratio = WITHIN_COUNTRY_INCOME_SHARE * np.log(ratio.to_numpy()) + np.log(cities["city_size_factor"].to_numpy())
     for col, fit_key in [("internet_users_pct", "internet"), ("online_buyers_pct", "online_buyers")]:
         base = _logit(ctry[col].to_numpy() / 100)
         cities[col] = 100 * _expit(base + fits[fit_key].slope * log_ratio)
@@ -356,6 +361,7 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
             territory | (ctry[f"{col}_flag"] == IMPUTED), IMPUTED, INHERITED
         )
     cities["age_flag"] = np.where(territory | (ctry["age_flag"] == IMPUTED), IMPUTED, INHERITED)
+    cities["koppen_zone"], cities["koppen_flag"] = koppen_zones(raw["geonameid"], cities["lat"])
 
     # Purchasing-power index: city PPP income against the population-weighted world median
     # city income (100 = the median city dweller in the dataset).
@@ -368,6 +374,23 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
     cities["data_year"] = ctry["gdp_pc_ppp_year"].fillna(0).astype(int).to_numpy()
     cities["population_flag"] = MEASURED
     return cities
+
+
+def koppen_zones(geonameid: pd.Series, lat: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each city's Köppen-Geiger zone from data/raw/city_koppen.csv (data/scripts/extract_koppen.py) and its
+    flag: "measured" (the map's pixel, or the nearest land within about 150 km for a coastal city whose
+    coordinates fall offshore) or "imputed" for small islands the map does not resolve, by latitude
+    (``ISLAND_ZONES_BY_LATITUDE``: an assumption, docs/data.md)."""
+    kg = _read("city_koppen.csv").set_index("geonameid")
+    zone = geonameid.map(kg["koppen_zone"]).fillna("Ocean").to_numpy(object)
+    missing = zone == "Ocean"
+    abs_lat = np.abs(lat.to_numpy(float))
+    for max_lat, island_zone in ISLAND_ZONES_BY_LATITUDE:
+        pick = missing & (abs_lat <= max_lat)
+        zone[pick] = island_zone
+        missing &= ~pick
+    flag = np.where(geonameid.map(kg["koppen_zone"]).fillna("Ocean").to_numpy(object) == "Ocean", IMPUTED, MEASURED)
+    return zone.astype(str), flag
 
 
 def city_size_factor(cities: pd.DataFrame) -> np.ndarray:

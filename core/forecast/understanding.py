@@ -1,0 +1,239 @@
+"""Product understanding: what the product's name and description say about it (offline, deterministic).
+
+Two shipped tables do the work (docs/methodology.md section 2b):
+- ``data/google_product_taxonomy.txt``: Google's product taxonomy (5,595 categories, 2021-09-21). The
+  product type is the taxonomy category inside the chosen top-level category whose own name shares the
+  most informative words with the product's name (then its description);
+- ``data/product_lexicon.csv``: words and phrases with what they signal: climate affinity (cold /
+  warm), a calendar season (Christmas, Halloween ...), gender, audience. A row may require a companion
+  word (``fan`` counts only beside "desk", "ceiling" ...) or be void beside another (``heater`` not beside
+  "water"). Evidence from the product's name counts fully, from its description half, from the words of
+  the matched taxonomy path half: a swimsuit is "Clothing > Swimwear" even when the name says "bathers".
+
+The analyst sees what was understood with its evidence and confidence, and corrects it on the form; the
+forecast uses the corrected values (``ProductInput``). With an LLM configured, the agents may propose
+attributes through the same schema (agents/understanding.py), falling back to this result.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+import pandas as pd
+
+from core import paths
+from core.text import fold
+
+TAXONOMY_FILE = paths.DATA_DIR / "google_product_taxonomy.txt"
+LEXICON_FILE = paths.DATA_DIR / "product_lexicon.csv"
+CLIMATES = ("cold", "warm", "none")
+CLIMATE_THRESHOLD = 1.5  # evidence points a climate affinity needs (one strong word, or two weaker ones)
+FULL_CONFIDENCE_POINTS = 4.0  # evidence points at which a reading is called certain
+DESCRIPTION_WEIGHT = 0.5  # a word in the description counts half a word in the name
+TAXONOMY_EVIDENCE_WEIGHT = 0.5  # a word of the matched taxonomy path counts half a word in the name
+STOPWORDS = frozenset(["and", "or", "for", "of", "the", "with", "in", "on", "to", "a", "an", "by", "from", "s", "other", "accessories", "supplies"])
+AUDIENCE_AGES = {  # who buys for this audience (target-age bands of ProductInput)
+    "kids": ("25_34", "35_44"),  # their parents
+    "teens": ("15_24",),
+    "seniors": ("55_64", "65plus"),
+}
+
+
+def singular(token: str) -> str:
+    """A crude English singular, enough to match "jackets" to "jacket" and "dresses" to "dress"."""
+    if len(token) <= 3 or token.endswith(("ss", "us", "is")):
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith(("ches", "shes", "xes", "sses", "zes")):
+        return token[:-2]
+    if token.endswith("s"):
+        return token[:-1]
+    return token
+
+
+def tokens(text: str | None) -> list[str]:
+    """Lower-case, accent-free, singular word tokens."""
+    return [singular(t) for t in re.findall(r"[a-z0-9]+", fold(text or "").lower())]
+
+
+@dataclass(frozen=True)
+class TaxonomyNode:
+    id: int
+    path: str  # "Apparel & Accessories > Clothing > Swimwear"
+    top: str  # "Apparel & Accessories"
+    leaf_tokens: frozenset[str]
+    depth: int
+
+    @property
+    def leaf(self) -> str:
+        return self.path.rsplit(" > ", 1)[-1]
+
+
+@cache
+def taxonomy() -> tuple[list[TaxonomyNode], dict[str, list[int]], dict[str, float]]:
+    """The taxonomy's nodes, an index from leaf word to nodes, and each word's informativeness (idf)."""
+    nodes: list[TaxonomyNode] = []
+    for line in TAXONOMY_FILE.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        ident, _, path = line.partition(" - ")
+        parts = path.split(" > ")
+        leaf = frozenset(t for t in tokens(parts[-1]) if t not in STOPWORDS)
+        nodes.append(TaxonomyNode(int(ident), path, parts[0], leaf, len(parts)))
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, n in enumerate(nodes):
+        for t in n.leaf_tokens:
+            index[t].append(i)
+    idf = {t: math.log(len(nodes) / len(ix)) for t, ix in index.items()}
+    return nodes, dict(index), idf
+
+
+@dataclass(frozen=True)
+class LexiconRow:
+    phrase: tuple[str, ...]
+    attribute: str
+    value: str
+    weight: float
+    requires: frozenset[str]
+    unless: frozenset[str]
+
+
+@cache
+def lexicon() -> tuple[LexiconRow, ...]:
+    t = pd.read_csv(LEXICON_FILE, keep_default_na=False)
+    return tuple(
+        LexiconRow(tuple(tokens(r.phrase)), r.attribute, str(r.value), float(r.weight),
+                   frozenset(tokens(r.requires)), frozenset(tokens(r.unless)))
+        for r in t.itertuples()
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the name and description say: each attribute with its confidence (0-1) and the words behind it."""
+
+    climate: str = "none"  # cold | warm | none
+    climate_confidence: float = 0.0
+    climate_evidence: tuple[str, ...] = ()
+    season_months: tuple[int, ...] = ()  # calendar months of a calendar season (Christmas: 11, 12); () = none
+    season_evidence: tuple[str, ...] = ()
+    product_type: str = ""  # a Google product taxonomy path, "" when no category word matched
+    product_type_id: int | None = None
+    product_type_confidence: float = 0.0
+    product_type_evidence: tuple[str, ...] = ()
+    gender: str = "any"  # women | men | any
+    audience: str = "adults"  # adults | kids | teens | seniors
+    suggested_ages: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line an analyst reads: what was understood, how sure, from which words."""
+        parts = [f"type: {self.product_type or 'not recognised (the category stands)'}"]
+        if self.climate != "none":
+            parts.append(f"{self.climate}-weather product ({_pct(self.climate_confidence)} sure; "
+                         f"from {', '.join(self.climate_evidence)})")  # fmt: skip
+        else:
+            parts.append("no climate affinity")
+        if self.season_months:
+            parts.append(f"calendar season {', '.join(map(str, self.season_months))} (from {', '.join(self.season_evidence)})")
+        if self.gender != "any":
+            parts.append(f"for {self.gender}")
+        if self.audience != "adults":
+            parts.append(f"audience {self.audience}")
+        return "; ".join(parts)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
+
+
+def _matches(row: LexiconRow, toks: list[str]) -> int:
+    """How many times the row's phrase occurs in the tokens (0 when its companion rule fails)."""
+    present = set(toks)
+    if row.requires and not (row.requires & present):
+        return 0
+    if row.unless & present:
+        return 0
+    n = len(row.phrase)
+    return sum(1 for i in range(len(toks) - n + 1) if tuple(toks[i : i + n]) == row.phrase)
+
+
+def _product_type(name_toks: list[str], desc_toks: list[str], top: str | None) -> tuple[TaxonomyNode | None, float, tuple[str, ...]]:
+    nodes, index, idf = taxonomy()
+    weights: dict[str, float] = defaultdict(float)
+    for t in name_toks:
+        weights[t] = max(weights[t], 1.0)
+    for t in desc_toks:
+        weights[t] = max(weights[t], DESCRIPTION_WEIGHT)
+    scores: dict[int, float] = defaultdict(float)
+    for t, w in weights.items():
+        for i in index.get(t, ()):
+            if top is None or nodes[i].top == top:
+                scores[i] += w * idf[t]
+    if not scores:
+        return None, 0.0, ()
+    # Most informative overlap, relative to the leaf's length (a leaf of one matched word is a full match);
+    # ties go to the deeper (more specific) category, then the lower id (stable).
+    def key(i: int) -> tuple[float, int, int]:
+        return (scores[i] / math.sqrt(len(nodes[i].leaf_tokens)), nodes[i].depth, -nodes[i].id)
+
+    best = max(scores, key=key)
+    node = nodes[best]
+    matched = tuple(sorted(t for t in node.leaf_tokens if t in weights))
+    coverage = len(matched) / max(len(node.leaf_tokens), 1)
+    from_name = any(t in name_toks for t in matched)
+    return node, round(coverage * (1.0 if from_name else DESCRIPTION_WEIGHT), 2), matched
+
+
+@lru_cache(maxsize=4096)
+def understand(name: str, description: str | None = None, category: str | None = None) -> Understanding:
+    """Read the product's attributes from its name and description (module docstring). Deterministic."""
+    name_toks, desc_toks = tokens(name), tokens(description)
+    node, type_conf, type_words = _product_type(name_toks, desc_toks, category)
+    path_toks = tokens(node.path.split(" > ", 1)[-1]) if node else []
+    points: dict[tuple[str, str], float] = defaultdict(float)
+    evidence: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in lexicon():
+        for toks, w in ((name_toks, 1.0), (desc_toks, DESCRIPTION_WEIGHT), (path_toks, TAXONOMY_EVIDENCE_WEIGHT)):
+            hits = _matches(row, toks)
+            if hits:
+                points[(row.attribute, row.value)] += w * row.weight
+                word = " ".join(row.phrase)
+                if word not in evidence[(row.attribute, row.value)]:
+                    evidence[(row.attribute, row.value)].append(word)
+                break  # a phrase counts once, from the strongest place it appears in
+
+    def best(attribute: str) -> tuple[str | None, float]:
+        cands = {v: p for (a, v), p in points.items() if a == attribute}
+        if not cands:
+            return None, 0.0
+        v = max(sorted(cands), key=lambda k: cands[k])
+        return v, cands[v] - max([p for k, p in cands.items() if k != v], default=0.0)
+
+    climate, margin = best("climate")
+    climate = climate if climate and margin >= CLIMATE_THRESHOLD else "none"
+    season, s_margin = best("season")
+    season_months = tuple(int(m) for m in season.split()) if season and s_margin >= CLIMATE_THRESHOLD else ()
+    gender, g_margin = best("gender")
+    audience, a_margin = best("audience")
+    audience = audience if audience and a_margin >= CLIMATE_THRESHOLD else "adults"
+    return Understanding(
+        climate=climate,
+        climate_confidence=round(min(margin / FULL_CONFIDENCE_POINTS, 1.0), 2) if climate != "none" else 0.0,
+        climate_evidence=tuple(evidence[("climate", climate)]) if climate != "none" else (),
+        season_months=season_months,
+        season_evidence=tuple(evidence[("season", season)]) if season_months else (),
+        product_type=node.path if node else "",
+        product_type_id=node.id if node else None,
+        product_type_confidence=type_conf,
+        product_type_evidence=type_words,
+        gender=gender if gender and g_margin >= CLIMATE_THRESHOLD and audience == "adults" else "any",
+        audience=audience,
+        suggested_ages=AUDIENCE_AGES.get(audience, ()),
+        scores={f"{a}:{v}": round(p, 2) for (a, v), p in sorted(points.items())},
+    )
