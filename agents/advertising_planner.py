@@ -11,7 +11,7 @@ from agents.schemas import AdNarrative, AdvertisingPlannerResult, CurveParams, P
 from agents.state import AgentState
 from core.advisors import budget as bm
 from core.errors import InputError
-from core.forecast import positions
+from core.forecast import positions, season
 from core.forecast.categories import AGE_BANDS, AGE_LABELS
 
 NAME = "advertising_planner"
@@ -49,7 +49,11 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "cities": [f"{c} ({i})" for c, i in zip(top["city"].head(10), top["country_iso2"].head(10), strict=True)],
         "interests": list(product.category_row().keywords[:8]),
     }
+    profiles = ctx.evaluation(product).prepared.seasonal_profile[positions(ctx.cities, top["city_id"].head(10))]
+    timing = [{"city": str(c), "best_months": best, "start_ads": start}
+              for c, (best, start) in zip(top["city"].head(10), season.ad_windows(profiles), strict=True)]  # fmt: skip
     fields = {
+        "timing": timing,
         "budget_usd_month": budget, "price_level": level, "forecast_units_month": units,
         "unit_margin_usd": margin,
         "curves": [CurveParams(platform=c.platform.name, label=c.platform.label, cpa0=c.cpa0, c_max=c.c_max, k=c.k)
@@ -64,7 +68,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "audience": "adults aged " + ", ".join(ages), "top_city": str(top.iloc[0]["city"]),
         "price": product.price, "forecast_units": float(top["expected_units_month"].sum()),
         "delivery_days": float(top["delivery_days"].iloc[0]),
-        "paid_ceiling": float(sum(c.c_max for c in cs)),
+        "paid_ceiling": float(sum(c.c_max for c in cs)), "timing": timing,
         "cac_at_double": float(bm.plan(cs, 2 * budget, product.price, margin).totals.set_index("split").loc["optimised", "cac_usd"]),
     }  # fmt: skip
     return fields, facts

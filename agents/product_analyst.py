@@ -1,4 +1,5 @@
-"""Product Analyst: category check (TF-IDF), expected quality, market fit, complexity, demand potential."""
+"""Product Analyst: what the product is (type, climate, season, audience), category check (TF-IDF), expected
+quality, market fit, complexity, demand potential."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from agents.schemas import ProductAnalystResult, ProductNarrative, Rated
 from agents.state import AgentState
 from core.advisors import product_analysis as pa
 from core.advisors.supply import _manufacturing
+from core.forecast import season
 from core.forecast.categories import AGE_LABELS
 
 NAME = "product_analyst"
@@ -29,6 +31,8 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         fit.reasons.append(f"the description reads like {suggestions[0][0].name}: check the category")
     complexity = pa.production_complexity(int(_manufacturing().loc[cat.id, "complexity_1to5"]))
     quality = pa.expected_quality(product.price, cat.typical_price_usd)
+    understood = pa.understanding_report(product.name, product.description, product.category, product.climate,
+                                         tuple(product.season_months or ()), product.launch_month)  # fmt: skip
     units = float(top["expected_units_month"].sum())
     revenue = float(top["expected_revenue_usd_month"].sum())
     fields = {
@@ -37,7 +41,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "quality_expected": Rated(score=quality.score, reasons=quality.reasons),
         "market_fit": Rated(score=fit.score, reasons=fit.reasons),
         "production_complexity": Rated(score=complexity.score, reasons=complexity.reasons),
-        "demand_potential": units, "demand_revenue_usd_month": revenue,
+        "demand_potential": units, "demand_revenue_usd_month": revenue, "understanding": understood,
     }  # fmt: skip
     position = quality.reasons[0].split(": a ")[-1].split(" position")[0]
     audience = ("adults aged " + ", ".join(AGE_LABELS[a] for a in product.target_ages)) if product.target_ages else "adult online shoppers"
@@ -45,7 +49,9 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
              "suggested": suggestions[0][0].name, "price": product.price, "units": units, "revenue": revenue,
              "cities": len(top), "market_fit": fit.score, "fit_reasons": fit.reasons,
              "complexity_1to5": complexity.score / 20, "position": position, "audience": audience,
-             "price_ratio": product.price / cat.typical_price_usd}  # fmt: skip
+             "price_ratio": product.price / cat.typical_price_usd,
+             "understood": pa.understanding_sentence(understood),
+             "season": season.describe(product.climate, product.season_months, product.launch_month)}  # fmt: skip
     return fields, facts
 
 

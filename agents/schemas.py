@@ -78,6 +78,7 @@ class ProductAnalystResult(AgentMeta):
     production_complexity: Rated
     demand_potential: float  # expected units a month in the top 10 cities in scope (the engine's ranking)
     demand_revenue_usd_month: float = 0.0
+    understanding: dict = Field(default_factory=dict)  # core.advisors.product_analysis.understanding_report
     narrative: ProductNarrative
 
 
@@ -129,6 +130,7 @@ class AdvertisingPlannerResult(AgentMeta):
     cac_usd: float | None
     roas: float | None
     targeting: dict
+    timing: list[dict] = Field(default_factory=list)  # per target city: best months, month to start ads
     narrative: AdNarrative
 
 

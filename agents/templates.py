@@ -29,7 +29,8 @@ def product(f: dict, depth: str) -> ProductNarrative:
     else:
         check = f"The description reads more like {f['suggested']}: check the category."
     summary = (
-        f"{f['name']} is in {f['category']}. {check} In the top {f['cities']} cities the forecast expects "
+        f"{f['name']} is in {f['category']}. {f.get('understood', '')} {check} {f.get('season', '')}. "
+        f"In the top {f['cities']} cities the forecast expects "
         f"{f['units']:,.0f} units and {_money(f['revenue'])} a month at {_money(f['price'])}. "
         f"Price fit: {f['market_fit']:.0f}/100 ({'; '.join(f['fit_reasons'])})."
     )
@@ -76,6 +77,7 @@ def ads(f: dict, depth: str) -> AdNarrative:
            if depth != "summary" else "")
         + ("Paid acquisition is below break-even at this price: improve the margin, the order value or repeat "
            "purchases before scaling." if f["roas"] < f["break_even_roas"] else "Paid acquisition clears break-even at this price.")
+        + " " + _timing_sentence(f.get("timing") or [])
     )  # fmt: skip
     days = f"{f['delivery_days']:.0f}-day delivery"
     # who pays the parcel decides which shipping claim is true (methodology section 4)
@@ -104,6 +106,15 @@ def ads(f: dict, depth: str) -> AdNarrative:
         briefs.append(f"Sensitivity: at break-even ROAS {f['break_even_roas']:.2f}, each order may cost at most "
                       f"{_money(price / f['break_even_roas'])} in ads.")  # fmt: skip
     return AdNarrative(summary=summary, ad_copies=copies, creative_briefs=briefs if depth != "summary" else briefs[:1])
+
+
+def _timing_sentence(timing: list[dict]) -> str:
+    """When to spend: the season of the top cities (core.forecast.season.ad_windows)."""
+    seasonal = [w for w in timing if w.get("start_ads")]
+    if not seasonal:
+        return "Demand is steady through the year in these cities: spend evenly, no seasonal timing."
+    parts = [f"{w['city']} from {w['start_ads']} (best {w['best_months']})" for w in seasonal[:4]]
+    return ("Seasonal product: start spending about a month before each city's season: " + "; ".join(parts) + ".")
 
 
 FASON = ("FASON is the Turkish trade term for cut-make-trim contract manufacturing: you supply the design and "

@@ -19,7 +19,7 @@ from core.accounts import UserInfo, apikeys, forecasts_used, period_of, ratelimi
 from core.accounts.apikeys import AuthError
 from core.billing import deep_reports
 from core.errors import AccessError, AppError, DatabaseError, InputError, LimitError
-from core.forecast import CityArrays, ProductInput, ShippingPayer, prepare, validate_product
+from core.forecast import CityArrays, ClimateChoice, ProductInput, ShippingPayer, prepare, validate_product
 from core.render import exports, reports
 from core.services import exports as export_service
 from core.services import records
@@ -34,7 +34,7 @@ CITY_FIELDS = [
     "demand_score", "competition_index", "profitability_score", "expected_units_month", "expected_units_low",
     "expected_units_high", "expected_revenue_usd_month", "profit_usd_month", "unit_margin_usd",
     "recommended_price_usd", "good_price_low_usd", "good_price_high_usd", "delivery_days", "loss_making",
-    "price_above_market",
+    "price_above_market", "climate_zone", "climate_fit", "season_factor", "best_months",
 ]  # fmt: skip
 
 
@@ -52,6 +52,11 @@ class ForecastIn(BaseModel):
     shipping_paid_by: ShippingPayer = Field(
         ProductInput.model_fields["shipping_paid_by"].default,
         description="buyer: the price excludes shipping (demand responds to price + parcel); seller: free shipping")
+    climate: ClimateChoice = Field("auto", description="cold / warm-weather product, none, or auto: read from the "
+                                   "name and description (the response's product says what was used)")
+    season_months: list[int] | None = Field(None, max_length=12, description="calendar season months, e.g. [11, 12] "
+                                            "for Christmas; [] = none; null = read from the name and description")
+    launch_month: int | None = Field(None, ge=1, le=12, description="rank by this month's sales (null: the average month)")
     countries: list[str] = Field(default_factory=list, max_length=250, description="ISO codes; empty = world")
     top: int | None = Field(None, ge=1, le=1000, description="cities to keep (at most the plan's)")
 

@@ -129,6 +129,7 @@ def selected_object_id(event: object, layer_id: str, key: str = "city_id") -> in
 def city_detail(city_id: int) -> None:
     """The full profile of one city: every feature with unit, year, flag and source."""
     from core.forecast.features import city_profile
+    from core.places.climate import climate_line
 
     frame = cities().frame
     match = frame[frame["city_id"] == city_id]
@@ -148,6 +149,8 @@ def city_detail(city_id: int) -> None:
     if parts:
         st.caption(f"Includes {len(parts)} district(s) GeoNames lists separately, counted here once: "
                    + ", ".join(parts[:8]) + (" ..." if len(parts) > 8 else ""))  # fmt: skip
+    if str(city.get("koppen_zone") or ""):
+        st.caption(climate_line(city))
     profile = city_profile(city, country)
     profile["year"] = profile["year"].astype("Float64")  # a missing year shows blank, not "None"
     st.dataframe(

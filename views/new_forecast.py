@@ -6,8 +6,18 @@ import streamlit as st
 
 from core import accounts
 from core.errors import AppError, InputError
-from core.forecast import SHIPPING_PAYER_LABELS, SHIPPING_PAYERS, resolve_origin, scope_mask, validate_product
+from core.forecast import (
+    CLIMATE_CHOICES,
+    CLIMATE_LABELS,
+    SHIPPING_PAYER_LABELS,
+    SHIPPING_PAYERS,
+    resolve_origin,
+    scope_mask,
+    validate_product,
+)
 from core.forecast.categories import AGE_LABELS, all_categories
+from core.forecast.season import MONTH_NAMES, describe
+from core.forecast.understanding import understand
 from core.services.forecasts import run_forecast
 from views import _ui
 
@@ -17,7 +27,6 @@ st.caption("Describe the product; every city in scope is ranked for it. Fields m
 ca = _ui.cities()
 origins = _ui.origin_options()
 country_names = _ui.country_labels()
-FIELDS = ("name", "category", "price", "unit_cost", "target_ages", "ships_from", "shipping_paid_by", "countries", "weights")
 
 
 def _collect() -> dict:
@@ -31,6 +40,9 @@ def _collect() -> dict:
         "target_ages": [k for k, v in AGE_LABELS.items() if v in ss.get("nf_ages", [])],
         "ships_from": origins.get(ss.get("nf_ships_from"), None),
         "shipping_paid_by": ss.get("nf_shipping_paid_by", SHIPPING_PAYERS[0]),
+        "climate": ss.get("nf_climate", "auto"),
+        "season_months": ss.get("nf_season", "auto") or "auto",
+        "launch_month": ss.get("nf_month"),
         "weights": {
             "demand": ss.get("nf_w_demand", 0.5),
             "profitability": ss.get("nf_w_profit", 0.3),
@@ -68,6 +80,18 @@ def _error(field: str) -> None:
     if msg:
         st.error(msg, icon=":material/error:")
 
+
+def _understood() -> None:
+    """What the name and description say about the product, as the forecast will read them."""
+    name = st.session_state.get("nf_name", "")
+    if not name.strip():
+        return
+    u = understand(name, st.session_state.get("nf_description", ""), st.session_state.get("nf_category"))
+    st.info(f"**Read from the name and description:** {u.summary()}. The forecast uses this unless you set "
+            "it under *What the product is* (a correction wins).", icon=":material/psychology:")  # fmt: skip
+
+
+_understood()
 
 with st.form("new_forecast", border=True):
     left, right = st.columns(2)
@@ -115,6 +139,19 @@ with st.form("new_forecast", border=True):
         _error("countries")
         st.number_input("Monthly ad budget (US$, optional)", min_value=0.0, value=None, step=100.0, key="nf_budget",
                         help="Drives the Advertising Planner; empty = 10 % of the top cities' expected revenue")  # fmt: skip
+        with st.expander("What the product is (read from the name; correct it here)"):
+            st.selectbox("Climate affinity", CLIMATE_CHOICES, format_func=CLIMATE_LABELS.get, key="nf_climate",
+                         help="Cold-weather products sell where and when it is cold, warm-weather ones where and when "
+                         "it is hot (docs/methodology.md, section 2b)")  # fmt: skip
+            _error("climate")
+            st.text_input("Calendar season (months)", value="auto", key="nf_season", max_chars=40,
+                          help="Months a calendar event sells the product in every country, e.g. 11-12 for "
+                          "Christmas; none; or auto (read from the name)")  # fmt: skip
+            _error("season_months")
+            st.selectbox("Launch month", [None, *range(1, 13)], key="nf_month",
+                         format_func=lambda m: "Average month (no launch month)" if m is None else MONTH_NAMES[m - 1],
+                         help="Rank by the expected sales in this month: a seasonal product's buyers move between "
+                         "the hemispheres over the year")  # fmt: skip
         with st.expander("Score weights (optional)"):
             st.slider("Demand", 0.0, 1.0, 0.5, 0.05, key="nf_w_demand")
             st.slider("Profitability", 0.0, 1.0, 0.3, 0.05, key="nf_w_profit")
@@ -131,6 +168,8 @@ elif pending:
     product, countries, ad_budget = pending
     if product.cost_warning:
         st.warning(f"Warning: {product.cost_warning}.")
+    st.caption(describe(product.climate, product.season_months, product.launch_month),
+               help=f"Read from the name and description: {product.understanding().summary()}")
     user = _ui.current_user()
     try:
         if user is not None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import calibration
 from core.errors import AppError
-from core.forecast import ScoreWeights, evaluate, rank, whatif
+from core.forecast import ScoreWeights, evaluate, rank, season, whatif
 from core.services import records
 from core.services.forecasts import product_from_params, result_limit, result_table, run_forecast
 from core.text import md_escape
@@ -46,6 +46,8 @@ st.caption(
     f"shipping paid by the {product.shipping_paid_by} · scope {', '.join(scope) or 'world'} · "
     f"saved {record.created_at:%Y-%m-%d %H:%M} UTC"
 )
+st.caption(season.describe(product.climate, product.season_months, product.launch_month),
+           help=f"Read from the name and description: {product.understanding().summary()}")
 st.caption(
     "Expected units are a prior from open data and documented assumptions (docs/methodology.md); the "
     "competition index is a proxy. Unit costs exclude customer acquisition: the Agents view plans the ad "

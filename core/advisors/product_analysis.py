@@ -76,3 +76,44 @@ def expected_quality(price: float, typical_price: float) -> Rating:
     tier = "premium" if ratio > 1.5 else "mid-market" if ratio > 0.67 else "value"
     return Rating(score, [f"price is {ratio:.2f}x the category's typical ${typical_price:,.0f}: a {tier} position "
                           "(buyers' expectation at this price, not a quality measurement)"])  # fmt: skip
+
+
+def understanding_report(name: str, description: str, category: str, used_climate: str,
+                         used_season: tuple[int, ...], launch_month: int | None) -> dict:  # fmt: skip
+    """What the name and description say (core.forecast.understanding) next to what the forecast used: the
+    analyst may have corrected it. Every value comes from the reading or the product's inputs."""
+    from core.forecast.understanding import understand
+
+    u = understand(name, description, category)
+    return {
+        "product_type": u.product_type, "product_type_confidence": u.product_type_confidence,
+        "product_type_evidence": list(u.product_type_evidence),
+        "climate_read": u.climate, "climate_confidence": u.climate_confidence, "climate_evidence": list(u.climate_evidence),
+        "climate_used": used_climate, "climate_corrected": used_climate != u.climate,
+        "season_read": list(u.season_months), "season_used": list(used_season),
+        "season_corrected": tuple(used_season) != tuple(u.season_months), "launch_month": launch_month,
+        "gender": u.gender, "audience": u.audience, "suggested_ages": list(u.suggested_ages),
+    }  # fmt: skip
+
+
+def understanding_sentence(r: dict) -> str:
+    """The Product Analyst's sentence on what it understood and how sure it is."""
+    kind = (f"type \"{r['product_type'].rsplit(' > ', 1)[-1]}\" (Google product taxonomy: {r['product_type']}; "
+            f"{100 * r['product_type_confidence']:.0f} % of its words matched: {', '.join(r['product_type_evidence'])})"
+            if r["product_type"] else "a product the taxonomy has no closer category for")  # fmt: skip
+    if r["climate_read"] != "none":
+        clim = (f"a {r['climate_read']}-weather product ({100 * r['climate_confidence']:.0f} % sure, from "
+                f"{', '.join(repr(w) for w in r['climate_evidence'])})")  # fmt: skip
+    else:
+        clim = "no climate affinity"
+    text = f"Read from the name and description: {kind}; {clim}"
+    if r["climate_corrected"]:
+        text += f"; you set it to {r['climate_used'] if r['climate_used'] != 'none' else 'no climate affinity'}, which the forecast uses"
+    if r["season_used"]:
+        text += f"; a calendar season in months {', '.join(map(str, r['season_used']))}"
+    if r["gender"] != "any":
+        text += f"; for {r['gender']} (no city data on sex ratios: this does not change the ranking)"
+    if r["audience"] != "adults":
+        ages = ", ".join(a.replace("_", "-").replace("65plus", "65+") for a in r["suggested_ages"])
+        text += f"; for {r['audience']}, usually bought by adults aged {ages} (set them as target ages to weigh them)"
+    return text + "."

@@ -16,6 +16,9 @@ import numpy as np
 
 from core.places.climate import MONTHS, month_range
 
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")  # fmt: skip
+
 COLD_NEED_BELOW_C = 15.0  # a month colder than this on average calls for cold-weather products ...
 COLD_NEED_SPAN_C = 20.0  # ... fully at -5 °C
 WARM_NEED_ABOVE_C = 15.0  # a month warmer than this calls for warm-weather products ...
@@ -77,3 +80,47 @@ def best_months_of(profiles: np.ndarray) -> np.ndarray:
     code = np.where(flat, -1, best @ (1 << np.arange(12)))
     labels = {c: ("all year" if c < 0 else month_range(MONTHS[(c >> np.arange(12)) & 1 == 1])) for c in np.unique(code)}
     return np.array([labels[c] for c in code], dtype=object)
+
+
+def describe(climate: str, season_months: tuple[int, ...] | list[int] | None, launch_month: int | None) -> str:
+    """One line on what the forecast assumed about climate and season (Results, PDF, agents)."""
+    parts = {
+        "cold": "cold-weather product: demand follows the cold months (Oct–Mar north of the equator, Apr–Sep south)",
+        "warm": "warm-weather product: demand follows the hot months (May–Sep north of the equator, Nov–Mar south)",
+    }
+    text = parts.get(climate, "no climate affinity: demand does not depend on the weather")
+    if season_months:
+        text += f"; calendar season {month_range(list(season_months))} in every country"
+    if launch_month:
+        text += f"; ranked by {MONTH_NAMES[launch_month - 1]} sales"
+    else:
+        text += "; ranked by the average month"
+    return text[0].upper() + text[1:]
+
+
+AD_LEAD_MONTHS = 1  # start paid acquisition a month before a city's season (an assumption, methodology 13)
+
+
+def ad_windows(profiles: np.ndarray) -> list[tuple[str, str | None]]:
+    """For each city (rows of (n, 12) profiles): its best months and the month to start ads, ``AD_LEAD_MONTHS``
+    before the first month of its longest run of best months; (``"all year"``, None) for a flat profile."""
+    out: list[tuple[str, str | None]] = []
+    labels = best_months_of(profiles)
+    for row, label in zip(np.asarray(profiles, float), labels, strict=True):
+        if label == "all year":
+            out.append((label, None))
+            continue
+        best = row >= BEST_MONTH_SHARE * row.max()
+        # the first month of the longest circular run of best months
+        start, run, best_start, best_run = 0, 0, 0, 0
+        for k in range(24):
+            m = k % 12
+            if best[m]:
+                start = m if run == 0 else start
+                run += 1
+                if run > best_run:
+                    best_start, best_run = start, run
+            else:
+                run = 0
+        out.append((str(label), MONTH_NAMES[(best_start - AD_LEAD_MONTHS) % 12]))
+    return out

@@ -45,7 +45,7 @@ AUDIENCE_AGES = {  # who buys for this audience (target-age bands of ProductInpu
 
 def singular(token: str) -> str:
     """A crude English singular, enough to match "jackets" to "jacket" and "dresses" to "dress"."""
-    if len(token) <= 3 or token.endswith(("ss", "us", "is")):
+    if len(token) <= 3 or token.endswith(("ss", "us", "is", "mas")):  # "christmas", "xmas" stay
         return token
     if token.endswith("ies") and len(token) > 4:
         return token[:-3] + "y"
@@ -163,8 +163,12 @@ def _matches(row: LexiconRow, toks: list[str]) -> int:
     return sum(1 for i in range(len(toks) - n + 1) if tuple(toks[i : i + n]) == row.phrase)
 
 
+TYPE_SYNONYM_IDF = 6.0  # a lexicon "type" row (swimsuit -> Swimwear) scores as a rare shared word per weight point
+
+
 def _product_type(name_toks: list[str], desc_toks: list[str], top: str | None) -> tuple[TaxonomyNode | None, float, tuple[str, ...]]:
     nodes, index, idf = taxonomy()
+    by_id = {n.id: i for i, n in enumerate(nodes)}
     weights: dict[str, float] = defaultdict(float)
     for t in name_toks:
         weights[t] = max(weights[t], 1.0)
@@ -175,15 +179,29 @@ def _product_type(name_toks: list[str], desc_toks: list[str], top: str | None) -
         for i in index.get(t, ()):
             if top is None or nodes[i].top == top:
                 scores[i] += w * idf[t]
+    # Words the taxonomy names differently (a swimsuit is "Swimwear", boots are "Shoes"): the lexicon's type rows.
+    synonyms: dict[int, list[str]] = defaultdict(list)
+    for row in lexicon():
+        if row.attribute != "type" or int(row.value) not in by_id:
+            continue
+        for toks, w in ((name_toks, 1.0), (desc_toks, DESCRIPTION_WEIGHT)):
+            if _matches(row, toks):
+                i = by_id[int(row.value)]
+                if top is None or nodes[i].top == top:
+                    scores[i] += w * row.weight * TYPE_SYNONYM_IDF * math.sqrt(len(nodes[i].leaf_tokens))
+                    synonyms[i].append(" ".join(row.phrase))
+                break
     if not scores:
         return None, 0.0, ()
     # Most informative overlap, relative to the leaf's length (a leaf of one matched word is a full match);
-    # ties go to the deeper (more specific) category, then the lower id (stable).
+    # ties go to the broader category (the words do not say which narrower one), then the lower id (stable).
     def key(i: int) -> tuple[float, int, int]:
-        return (scores[i] / math.sqrt(len(nodes[i].leaf_tokens)), nodes[i].depth, -nodes[i].id)
+        return (round(scores[i] / math.sqrt(len(nodes[i].leaf_tokens)), 9), -nodes[i].depth, -nodes[i].id)
 
     best = max(scores, key=key)
     node = nodes[best]
+    if synonyms.get(best):
+        return node, 1.0, tuple(sorted(set(synonyms[best])))
     matched = tuple(sorted(t for t in node.leaf_tokens if t in weights))
     coverage = len(matched) / max(len(node.leaf_tokens), 1)
     from_name = any(t in name_toks for t in matched)

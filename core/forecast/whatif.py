@@ -89,8 +89,11 @@ SCORE_PARTS: dict[str, list[tuple[str, str]]] = {
     "Demand score": [
         ("demand_term_online_buyers", "Online buyers"),
         ("demand_term_income", "Income (spend per buyer)"),
+        ("demand_term_city_size", "City size (urban scaling)"),
         ("demand_term_price_level", "Local price level"),
         ("demand_term_age_fit", "Age fit"),
+        ("demand_term_climate", "Climate fit (the product's climate affinity)"),
+        ("demand_term_season", "Launch month (season)"),
         ("demand_term_delivery", "Delivery time"),
         ("demand_term_price", "Price paid (incl. buyer-paid shipping) vs local reference"),
     ],
@@ -114,12 +117,14 @@ SCORE_PARTS: dict[str, list[tuple[str, str]]] = {
 def score_breakdown(row: pd.Series) -> pd.DataFrame:
     """Every score of one city split into its named terms (points).
 
-    Demand terms are points relative to the median city; the other scores' terms add up to the score.
+    Demand terms are points relative to the median city; the other scores' terms add up to the score. A
+    term a stored forecast predates (it was computed without it) is left out.
     """
     records = []
     for score, parts in SCORE_PARTS.items():
         for col, label in parts:
-            records.append({"score": score, "term": label, "points": float(row[col])})
+            if col in row.index and row[col] == row[col]:  # present and not NaN
+                records.append({"score": score, "term": label, "points": float(row[col])})
     return pd.DataFrame(records)
 
 

