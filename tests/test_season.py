@@ -227,3 +227,30 @@ def test_warm_products_favour_hot_cities_more_than_cold_ones(ca) -> None:
     warm = np.mean([hot_share("Bikini swimwear", "Apparel & Accessories"), hot_share("Portable misting fan", "Home & Garden")])
     cold = np.mean([hot_share("Winter parka", "Apparel & Accessories"), hot_share("Oil radiator heater", "Home & Garden")])
     assert warm > cold + 0.1
+
+
+def test_pdf_cover_states_climate_season_and_type(ca) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from core.render import exports
+
+    p = validate_product(name="Down winter jacket", category="Apparel & Accessories", price=50, unit_cost=18, launch_month=7)
+    table = rank(evaluate(prepare(ca, p)), top=5)
+    pdf = exports.pdf_bytes(exports.ReportInput(product=p.model_dump(mode="json"), table=table, charts=[], depth="summary"))
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).replace("\n", " ")
+    assert ss.describe(p.climate, p.season_months, p.launch_month)[:40] in text
+    assert "Coats & Jackets" in text and "July" in text
+
+
+def test_rests_on_population_names_countries_whose_ranking_follows_size() -> None:
+    from core.forecast import whatif
+
+    n = whatif.MIN_CITIES_FOR_POPULATION_NOTE
+    pop = np.arange(1, n + 1) * 1000.0
+    follows = pd.DataFrame({"country_iso2": "AA", "population": pop, "expected_units_month": pop / 100})
+    mixed = pd.DataFrame({"country_iso2": "BB", "population": pop, "expected_units_month": pop[::-1]})
+    few = pd.DataFrame({"country_iso2": "CC", "population": pop[: n - 1], "expected_units_month": pop[: n - 1]})
+    out = whatif.rests_on_population(pd.concat([follows, mixed, few]))
+    assert [iso for iso, _ in out] == ["AA"] and out[0][1] == pytest.approx(1.0)

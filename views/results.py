@@ -48,6 +48,10 @@ st.caption(
 )
 st.caption(season.describe(product.climate, product.season_months, product.launch_month),
            help=f"Read from the name and description: {product.understanding().summary()}")
+if follows := whatif.rests_on_population(stored):
+    st.caption("Inside " + ", ".join(f"{iso} (rank correlation {rho:.2f})" for iso, rho in follows[:5])
+               + " this ranking follows city population closely: regional income moves it little there "
+               "(docs/methodology.md, section 2, \"Within a country\").")  # fmt: skip
 st.caption(
     "Expected units are a prior from open data and documented assumptions (docs/methodology.md); the "
     "competition index is a proxy. Unit costs exclude customer acquisition: the Agents view plans the ad "

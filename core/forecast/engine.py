@@ -270,11 +270,13 @@ class CityArrays:
         return f"CityArrays({self.city_id.size} cities)"
 
 
-def city_arrays(cities: pd.DataFrame) -> CityArrays:
+def city_arrays(cities: pd.DataFrame, within_country_share: float = WITHIN_COUNTRY_INCOME_SHARE) -> CityArrays:
     """Turn the city table (core.db.repo.load_cities) into arrays for the engine.
 
     Districts folded into their city (rows with a ``parent_city_id``, docs/data.md "One row per city")
     are kept aside in ``sections`` for name matching; every number uses the cities only.
+    ``within_country_share``: the share of a region's income ratio that drives spend (methodology section
+    2); the shipped value unless a measurement asks what another would give (bench/within_country.py).
     """
     c = cities.sort_values("city_id").reset_index(drop=True)
     sections = pd.DataFrame(columns=["city_id", "name", "ascii_name", "country_iso2", "admin1", "admin1_code", "parent_city_id"])
@@ -291,7 +293,7 @@ def city_arrays(cities: pd.DataFrame) -> CityArrays:
     # Income that drives demand: the country's level, and a damped share of the region's ratio to it
     # (WITHIN_COUNTRY_INCOME_SHARE); the sourced regional income stays in the table as it is.
     ratio = c["region_income_ratio"].to_numpy(float) if "region_income_ratio" in c else np.ones(len(c))
-    demand_income = c["gdp_per_capita_ppp"].to_numpy(float) / ratio * ratio**WITHIN_COUNTRY_INCOME_SHARE
+    demand_income = c["gdp_per_capita_ppp"].to_numpy(float) / ratio * ratio**within_country_share
     # Reference income: the US (where category spend is measured), population-weighted.
     ref = float(np.average(demand_income[us], weights=pop[us])) if us.any() else 1.0
     imputed_adoption = c["online_buyers_pct_flag"].to_numpy() == "imputed"

@@ -188,3 +188,20 @@ def _show(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+POPULATION_RANK_SHARE = 0.9  # a country's ranking "rests mostly on population" above this rank correlation
+MIN_CITIES_FOR_POPULATION_NOTE = 20
+
+
+def rests_on_population(table: pd.DataFrame) -> list[tuple[str, float]]:
+    """Countries of the table (with at least ``MIN_CITIES_FOR_POPULATION_NOTE`` cities) whose in-country
+    ranking by expected units follows population with a Spearman correlation of ``POPULATION_RANK_SHARE``
+    or more: there the ranking says little beyond city size (methodology section 2, "Within a country")."""
+    out = []
+    for iso, part in table.groupby("country_iso2"):
+        if len(part) >= MIN_CITIES_FOR_POPULATION_NOTE:
+            rho = float(part["expected_units_month"].rank().corr(part["population"].rank()))
+            if rho >= POPULATION_RANK_SHARE:
+                out.append((str(iso), rho))
+    return sorted(out, key=lambda x: -x[1])

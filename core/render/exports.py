@@ -11,7 +11,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from core import __version__, paths
-from core.forecast import PRICE_CLIP, stored_product
+from core.forecast import PRICE_CLIP, season, stored_product
 from core.forecast.categories import AGE_LABELS
 from core.render import charts
 
@@ -273,11 +273,13 @@ def pdf_bytes(report: ReportInput) -> bytes:
         f"Target ages: {', '.join(AGE_LABELS.get(a, a) for a in p.get('target_ages') or []) or 'all adults'}",
         f"Ships from: {p.get('ships_from') or 'local fulfilment'} · shipping paid by the "
         f"{stored_product(p)['shipping_paid_by']} · scope: {scope}",
+        season.describe(stored_product(p)["climate"], stored_product(p)["season_months"], p.get("launch_month")),
+        *([f"Product type (Google product taxonomy): {p['product_type']}"] if p.get("product_type") else []),
         f"Cities in this report: {len(report.table):,} · report depth: {report.depth}",
         f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · app version {__version__}",
     ]
     for line in lines:
-        pdf.cell(0, 7, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 7, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if p.get("description"):
         pdf.ln(3)
         _paragraph(pdf, p["description"], 10)
