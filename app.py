@@ -9,7 +9,7 @@ import streamlit as st
 from sqlalchemy import exc as sa_exc
 
 from core import accounts, paths
-from core.db.database import describe
+from core.db.database import database_error
 from core.errors import AccessError, AppError, DatabaseError
 from core.logs import configure_logging
 from views import _ui
@@ -60,6 +60,9 @@ def login_gate() -> accounts.UserInfo:
         auth.logout(location="unrendered")
         st.session_state.pop("user_id", None)
         st.rerun()
+    if st.session_state.get("_owner") not in (None, user.id):  # another user signed in in this tab
+        _ui.forget_previous_user()
+    st.session_state["_owner"] = user.id
     st.session_state["user_id"] = user.id
     return user
 
@@ -156,7 +159,7 @@ def _register(auth, db) -> None:
 
 def database_unavailable(exc: DatabaseError) -> None:
     """The page shown whenever the database fails, on any page; the next run tries again."""
-    log.error("database unavailable: %s", exc)
+    log.error("database unavailable: %s", exc.detail or exc)  # the page says what, the log says where
     st.title("The database is not available")
     st.error(str(exc))
     st.markdown(
@@ -179,7 +182,7 @@ def guarded(run) -> None:
     except DatabaseError as exc:
         database_unavailable(exc)
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:  # a raw driver error: same page
-        database_unavailable(DatabaseError(describe(exc, _ui.get_settings().database_url)))
+        database_unavailable(database_error(exc, _ui.get_settings().database_url))
     except AppError as exc:
         st.error(str(exc))
     except Exception:
@@ -197,6 +200,14 @@ def main() -> None:
     guarded(lambda: _frame(settings))
 
 
+def _logout(event: object = None) -> None:
+    """Logout ends the session here: the user's work leaves the tab with them (security.md)."""
+    user_id = st.session_state.get("user_id")
+    _ui.forget_previous_user()
+    st.session_state.pop("_owner", None)
+    log.info("logout: user %s", user_id)
+
+
 def _frame(settings) -> None:
     _ui.require_ready()  # a clear page when the database is down or not seeded (no city rows read)
     _ui.warm_first_run()  # city arrays, agents' imports and graph, in the background: the login page does not wait
@@ -211,7 +222,7 @@ def _frame(settings) -> None:
     }
     with st.sidebar:
         st.caption(f"Signed in as **{user.email}** · {user.plan.label} plan")
-        _ui.authenticator().logout("Log out", location="sidebar", key="sidebar_logout")  # not "logout": the library keeps its own state under that name
+        _ui.authenticator().logout("Log out", location="sidebar", key="sidebar_logout", callback=_logout)  # not "logout": the library keeps its own state under that name
         if settings.is_demo:
             st.caption("Demo mode: no Stripe configuration; payments are simulated, an admin sets tiers.")
     nav = st.navigation(pages)

@@ -39,9 +39,10 @@ CITY_FIELDS = [
 
 
 class ForecastIn(BaseModel):
-    """A product to forecast (the CLI's fields) and the scope."""
+    """A product to forecast (the CLI's fields) and the scope. Strict types: a number is a JSON number (no
+    "25" or true), text has no control characters (checked with the product)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=200, examples=["Bath towel set"])
     category: str = Field(min_length=1, max_length=200, examples=["Home & Garden"])
     price: float = Field(gt=0, le=1_000_000, examples=[25.0])
@@ -62,12 +63,12 @@ class ForecastIn(BaseModel):
 
 
 class AgentsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     budget: float | None = Field(None, gt=0, le=10_000_000, description="monthly ad budget, USD")
 
 
 class DeepReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     forecast_id: str = Field(min_length=1, max_length=64)
     report_type: str = Field("standard", description="standard ($10), premium ($25) or enterprise ($50)")
 
@@ -150,6 +151,8 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
                   billing.BillingError: 502}.get(type(exc), 400)  # fmt: skip
         if status == 401:
             return _error(401, str(exc), {"WWW-Authenticate": "Bearer"})
+        if isinstance(exc, DatabaseError):
+            log.error("API: %s", exc.detail or exc)  # where and what, for the operator; the client gets the message
         return _error(status, str(exc))
 
     @app.exception_handler(RequestValidationError)

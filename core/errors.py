@@ -21,7 +21,10 @@ class InputError(AppError):
 
 
 class DatabaseError(AppError):
-    """The database is unreachable, locked, corrupt or at an unknown schema version."""
+    """The database is unreachable, locked, corrupt or at an unknown schema version. The message is safe to
+    show anyone; ``detail`` (when set) says where, for the log only."""
+
+    detail: str = ""
 
 
 class LimitError(AppError):

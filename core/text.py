@@ -29,3 +29,21 @@ def ascii_label(text: str) -> str:
     renderers that only have ASCII glyphs."""
     nfkd = unicodedata.normalize("NFKD", str(text).translate(_SPECIAL))
     return nfkd.encode("ascii", "ignore").decode("ascii")
+
+
+_ID = __import__("re").compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_record_id(value: object) -> bool:
+    """True for the ids the app gives its records (UUID strings); anything else names no record, so it is
+    answered as "not found" before it reaches a database (a NUL byte makes PostgreSQL refuse the query)."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def control_character(text: str, allow_line_breaks: bool = False) -> str | None:
+    """The first control character in ``text`` (NUL, escape ...), described for a message; None if none.
+    Line breaks and tabs pass where ``allow_line_breaks`` (a description may have paragraphs)."""
+    for ch in text:
+        if unicodedata.category(ch) == "Cc" and not (allow_line_breaks and ch in "\n\r\t"):
+            return f"U+{ord(ch):04X}"
+    return None

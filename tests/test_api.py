@@ -451,3 +451,50 @@ def test_a_forecast_saved_on_a_bigger_plan_is_cut_to_the_current_one(sqlite_db, 
     assert len(got["cities"]) == get_tier("pro").max_cities
     csv = demo_api.get(f"/api/v1/forecasts/{fid}/export.csv", headers=bearer(token))
     assert csv.status_code == 200 and len(pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")) == 50
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api_on(request, sqlite_db):
+    """The API on each database, with a Pro key on that database."""
+    db = request.getfixturevalue("sqlite_db" if request.param == "sqlite" else "pg_db")
+    app = create_app(load_settings(database_url=db.url, demo_mode=True, stripe_secret_key=None,
+                                   stripe_webhook_secret=SECRET, openai_api_key=None), db)  # fmt: skip
+    user = new_user(db, "pro")
+    with TestClient(app) as client:
+        yield client, apikeys.create_key(db, user, "tests")[1]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("name", "Towel\x00set"), ("description", "soft\x00"), ("ships_from", "Istanbul\x00, TR"), ("name", "   "),
+    ("price", "25"), ("price", True), ("unit_cost", "10"),
+])  # fmt: skip
+def test_bad_text_and_loose_types_are_422_on_both_databases(api_on, field, value) -> None:
+    """Issue 24 items 4 and 7: a NUL byte or a blank name is refused before any SQL (PostgreSQL answered 500);
+    numbers must be JSON numbers (no "25" or true)."""
+    client, token = api_on
+    r = client.post("/api/v1/forecasts", json=PRODUCT | {field: value}, headers=bearer(token))
+    assert r.status_code == 422, r.text
+    assert field in r.text or field.replace("_", " ") in r.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/forecasts/abc%00def", "/api/v1/forecasts/abc%00def/export.csv",
+                                  "/api/v1/reports/abc%00def", "/api/v1/forecasts/not-an-id"])  # fmt: skip
+def test_malformed_ids_are_404_on_both_databases(api_on, path) -> None:
+    client, token = api_on
+    assert client.get(path, headers=bearer(token)).status_code == 404
+    r = client.post("/api/v1/reports/deep", json={"forecast_id": "abc\x00def", "report_type": "standard"}, headers=bearer(token))
+    assert r.status_code == 404, r.text
+
+
+def test_health_with_the_database_down_names_no_url_or_host() -> None:
+    """Issue 24 item 7: anonymous callers learn that the database is down, not where it is."""
+    from core.services import records
+
+    url = "postgresql+psycopg://app:secret@127.0.0.1:9/prod"
+    app = create_app(load_settings(database_url=url, demo_mode=True, openai_api_key=None), records.connect(url))
+    with TestClient(app) as client:
+        r = client.get("/health")
+    assert r.status_code == 503
+    assert "not available" in r.text
+    for leak in ("127.0.0.1", "postgresql", "prod", "app:", "secret"):
+        assert leak not in r.text, leak

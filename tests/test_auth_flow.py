@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import accounts
-from tests.helpers import APP_PATH, login
+from tests.helpers import APP_PATH, DEMO_PASSWORD, login
 
 
 def register(email: str, password: str) -> AppTest:
@@ -56,3 +56,31 @@ def test_password_change_persists(sqlite_db) -> None:
 
 # Logout is exercised in the real browser (tests/test_browser.py): AppTest does not deliver the
 # sidebar button's click to streamlit-authenticator's logout widget.
+
+
+def test_a_new_user_in_the_same_tab_sees_nothing_of_the_previous_one(sqlite_db) -> None:
+    """Issue 24 item 1: Pro opens a forecast, logs out; Basic logs in in the same tab and gets none of it."""
+    from core.forecast import validate_product
+    from core.places.citydata import city_arrays_from_db
+    from core.services.forecasts import run_forecast
+
+    pro = accounts.get_user(sqlite_db, email="pro@demo.local")
+    fid = run_forecast(sqlite_db, city_arrays_from_db(sqlite_db),
+                       validate_product(name="Pro secret", category="Home & Garden", price=25, unit_cost=10), None, user=pro)  # fmt: skip
+    at = login("pro@demo.local")
+    at.session_state["forecast_id"] = fid
+    at.session_state["rs_what_if_price"] = 99.0
+    at.switch_page("views/results.py").run()
+    assert any("Pro secret" in s.value for s in at.subheader)
+    # log out as the library's logout does (AppTest cannot click the sidebar widget), then sign in again
+    at.session_state["authentication_status"] = None
+    at.session_state["username"] = None
+    at.run()
+    at.text_input[0].input("basic@demo.local")
+    at.text_input[1].input(DEMO_PASSWORD)
+    at.button[0].click().run()
+    at.run()
+    assert at.session_state["user_id"] == accounts.get_user(sqlite_db, email="basic@demo.local").id
+    assert "forecast_id" not in at.session_state and "rs_what_if_price" not in at.session_state
+    at.switch_page("views/results.py").run()
+    assert not any("Pro secret" in s.value for s in at.subheader)

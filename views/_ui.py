@@ -17,6 +17,8 @@ from core.render import reports
 from core.services import records
 from core.settings import Settings, load_settings
 
+log = logging.getLogger(__name__)
+
 
 @st.cache_resource
 def get_settings() -> Settings:
@@ -446,3 +448,17 @@ def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str 
             frame[col] = frame[col].fillna("").astype(str)
             config[col] = st.column_config.TextColumn(label)
     st.dataframe(frame, hide_index=True, column_config=config, key=key)
+
+
+# Session keys that belong to the app's frame and the login library, not to the signed-in user's work.
+FRAME_KEYS = frozenset({"_auth", "_credentials", "authentication_status", "username", "name", "email", "roles",
+                        "logout", "init", "failed_login_attempts", "_owner", "_login_waits", "_requested_page",
+                        "_requested_page_attempts"})  # fmt: skip
+
+
+def forget_previous_user(_event: object = None) -> None:
+    """Drop everything a signed-in user left in this browser tab (open forecast, cached records, agent
+    results, form values, uploads): called on logout and whenever a different user signs in here."""
+    for key in [k for k in st.session_state if k not in FRAME_KEYS]:
+        del st.session_state[key]
+    log.info("session: the previous user's state was cleared")

@@ -7,9 +7,11 @@ from core.billing import deep_reports  # noqa: F401  (registers its checkout han
 from core.billing.subscriptions import (  # noqa: F401
     CHECKOUT_HANDLERS,
     MAX_WEBHOOK_BYTES,
+    PAID_STATUSES,
     PAID_TIERS,
     TIMESTAMP_TOLERANCE_S,
     BillingError,
+    UnappliedEventError,
     WebhookResult,
     client,
     confirm_checkout,

@@ -20,6 +20,7 @@ from core.db.database import Database
 from core.errors import AccessError
 from core.render.reports import report_type
 from core.settings import Settings
+from core.text import is_record_id
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ def create(db: Database, settings: Settings, user: UserInfo, forecast_id: str, k
     """Start buying a deep report of one of the user's forecasts; returns the Checkout URL (or, in demo
     mode, a report already paid for and waiting to be built)."""
     rt = report_type(kind)
+    if not is_record_id(forecast_id):
+        raise AccessError("that forecast does not exist or is not yours")
     repo.load_forecast(db, forecast_id, user.id)  # AccessError if it is not the user's
     how = billing.mode(settings)
     if how not in ("checkout", "demo"):
@@ -90,6 +93,8 @@ def create(db: Database, settings: Settings, user: UserInfo, forecast_id: str, k
 
 
 def get(db: Database, user_id: str, report_id: str, url: str | None = None) -> DeepReportInfo:
+    if not is_record_id(report_id):
+        raise AccessError("that deep report does not exist or is not yours")
     with db.session() as s:
         row = s.get(models.DeepReport, report_id)
         if row is None or row.user_id != user_id:
@@ -126,10 +131,11 @@ def store(db: Database, report_id: str, content: bytes | None, error: str | None
 def apply_payment(s: Session, session: dict) -> str:
     """A completed Checkout Session for a deep report (webhook): mark it paid, in the event's transaction."""
     meta = session.get("metadata") if isinstance(session.get("metadata"), dict) else {}
-    row = s.get(models.DeepReport, str(meta.get("deep_report_id", "")))
+    report_id = meta.get("deep_report_id")
+    row = s.get(models.DeepReport, report_id) if is_record_id(report_id) else None
     if row is None:
-        return "no matching deep report"
-    if session.get("payment_status") not in ("paid", "no_payment_required"):
+        raise billing.UnappliedEventError(f"the paid checkout names no stored deep report ({str(report_id)[:40]!r})")
+    if session.get("payment_status") not in billing.PAID_STATUSES:
         return f"deep report {row.id}: payment not completed"
     if row.status == "pending_payment":
         row.status, row.payment_id = "paid", str(session.get("payment_intent") or session.get("id"))

@@ -31,6 +31,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 PAID_TIERS = ("basic", "pro", "master")
+PAID_STATUSES = ("paid", "no_payment_required")  # a Checkout Session's payment_status that grants what it sold
 
 
 class BillingError(AppError):
@@ -76,6 +77,9 @@ def upgrade_url(settings: Settings, user: accounts.UserInfo, tier: str) -> str:
                     "line_items": [{"price": price_id(settings, tier), "quantity": 1}],
                     "client_reference_id": user.id,
                     "metadata": {"user_id": user.id, "tier": tier},
+                    # on the subscription too: its events then name the user even when they arrive before
+                    # the checkout's (Stripe does not promise the order)
+                    "subscription_data": {"metadata": {"user_id": user.id, "tier": tier}},
                     "customer_email": user.email,
                     "success_url": f"{settings.app_base_url}/account?session_id={{CHECKOUT_SESSION_ID}}",
                     "cancel_url": f"{settings.app_base_url}/account?checkout=cancelled",
@@ -143,7 +147,7 @@ def confirm_checkout(db: Database, settings: Settings, session_id: str, user: ac
     except stripe.StripeError as exc:
         raise BillingError(f"Stripe could not confirm the checkout: {exc.user_message or exc}") from exc
     data = session.to_dict() if hasattr(session, "to_dict") else dict(session)
-    if data.get("status") != "complete" or data.get("payment_status") not in ("paid", "no_payment_required"):
+    if data.get("status") != "complete" or data.get("payment_status") not in PAID_STATUSES:
         raise BillingError("Stripe has not confirmed this payment yet; the plan is unchanged")
     if data.get("client_reference_id") != user.id:
         raise BillingError("this checkout belongs to another account; the plan is unchanged")
@@ -181,9 +185,9 @@ def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: 
     """
     if settings.stripe_webhook_secret is None:
         return WebhookResult(400, "STRIPE_WEBHOOK_SECRET is not set")
-    try:
-        stripe.Webhook.construct_event(payload, signature, settings.stripe_webhook_secret.get_secret_value(),
-                                       tolerance=TIMESTAMP_TOLERANCE_S)  # fmt: skip
+    try:  # the signature over the raw bytes first; the body is parsed only once it is Stripe's
+        stripe.WebhookSignature.verify_header(payload, signature, settings.stripe_webhook_secret.get_secret_value(),
+                                              tolerance=TIMESTAMP_TOLERANCE_S)  # fmt: skip
     except (ValueError, stripe.SignatureVerificationError) as exc:
         log.warning("webhook refused: invalid payload or signature (%s)", type(exc).__name__)
         return WebhookResult(400, "invalid payload or signature")
@@ -196,8 +200,8 @@ def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: 
         event_id, kind, obj = data["id"], data["type"], data["data"]["object"]
         if not (isinstance(event_id, str) and isinstance(kind, str) and isinstance(obj, dict)):
             raise TypeError("id, type or data.object has the wrong type")
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("webhook refused: malformed event (%s)", exc)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:  # a list or a scalar is not an event either
+        log.warning("webhook refused: malformed event (%s)", type(exc).__name__)
         return WebhookResult(400, "malformed event: it needs id, type and data.object")
     try:
         with db.session() as s:
@@ -206,6 +210,10 @@ def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: 
     except _AlreadyProcessedError:
         log.info("webhook %s (%s): already processed", event_id, kind)
         return WebhookResult(200, f"event {event_id} already processed")
+    except UnappliedEventError as exc:
+        log.warning("webhook %s (%s) not applied yet, not recorded (Stripe retries; billing sync recovers): %s",
+                    event_id, kind, exc)  # fmt: skip
+        return WebhookResult(409, f"not applied yet: {exc}")
     except AppError as exc:
         log.warning("webhook %s (%s) not applied: %s", event_id, kind, exc)
         return WebhookResult(400, str(exc))
@@ -214,6 +222,11 @@ def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: 
         return WebhookResult(500, "the event could not be applied; it was not recorded and can be retried")
     log.info("webhook %s (%s): %s", event_id, kind, message)
     return WebhookResult(200, message)
+
+
+class UnappliedEventError(BillingError):
+    """A valid event that cannot be applied now (its subscription or user is not known yet, its price maps
+    to no plan): not recorded as processed, so Stripe delivers it again and ``billing sync`` can recover."""
 
 
 class _AlreadyProcessedError(Exception):
@@ -246,7 +259,12 @@ def register_checkout_handler(purpose: str, handler: CheckoutHandler) -> None:
 
 
 def _apply_event(s: Session, settings: Settings, kind: str, obj: dict) -> str:
-    if kind == "checkout.session.completed":
+    if kind == "checkout.session.async_payment_failed":
+        return "asynchronous payment failed: nothing granted"
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if obj.get("payment_status") not in PAID_STATUSES:
+            # a delayed payment method (bank debit ...): granted when async_payment_succeeded arrives
+            return f"checkout completed with payment_status {obj.get('payment_status')!r}: nothing granted yet"
         purpose = _dict(obj.get("metadata")).get("kind")
         if purpose is None:
             return f"tier set to {_apply_completed_session(s, obj)}"
@@ -262,7 +280,7 @@ def _apply_event(s: Session, settings: Settings, kind: str, obj: dict) -> str:
         row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
             if sub_id else None  # fmt: skip
         if row is None:
-            return "no matching subscription"
+            raise UnappliedEventError("payment failed for a subscription that is not stored (yet)")
         row.status = "past_due"
         u = s.get(models.User, row.user_id)
         if u is not None:
@@ -320,7 +338,7 @@ def _apply_subscription(s: Session, settings: Settings, obj: dict, deleted: bool
         if sub_id else None  # fmt: skip
     user_id = row.user_id if row else _str(_dict(obj.get("metadata")).get("user_id"))
     if not user_id or s.get(models.User, user_id) is None:
-        return "no matching subscription"
+        raise UnappliedEventError("no stored subscription and no user in its metadata (yet)")
     if deleted:
         _upsert_subscription(s, user_id, "basic", "cancelled", sub_id, _str(obj.get("customer")))
         audit(s, None, user_id, "plan", "basic", source="stripe subscription deleted")
@@ -329,7 +347,8 @@ def _apply_subscription(s: Session, settings: Settings, obj: dict, deleted: bool
     prices = [_dict(i.get("price")).get("id") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
     tiers = [price_to_tier(settings)[p] for p in prices if p in price_to_tier(settings)]
     if not tiers:
-        return "subscription price maps to no tier"
+        raise UnappliedEventError(f"the subscription's price ({', '.join(map(str, prices)) or 'none'}) maps to no plan: "
+                                  "set STRIPE_PRICE_BASIC / _PRO / _MASTER")
     status = {"active": "active", "trialing": "active", "past_due": "past_due"}.get(str(obj.get("status", "")), "cancelled")
     _upsert_subscription(s, user_id, tiers[0], status, sub_id, _str(obj.get("customer")),
                          (obj.get("current_period_start"), obj.get("current_period_end")))  # fmt: skip

@@ -6,6 +6,7 @@ Works on SQLite (the embedded default, foreign keys on) and on PostgreSQL 15+
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,8 @@ from core.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
+log = logging.getLogger(__name__)
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
@@ -38,20 +41,33 @@ def _safe(url: str) -> str:
         return "(unparsable URL)"
 
 
-def describe(exc: BaseException, url: str) -> str:
-    """A one-line, actionable description of a database failure."""
+def database_error(exc: BaseException, url: str) -> DatabaseError:
+    """The DatabaseError to raise for a driver failure: its message (``describe``) names no URL, host or
+    path, since it may reach anonymous visitors and API clients; ``detail`` keeps where and what, with the
+    password hidden, for the log of whoever catches it."""
+    err = DatabaseError(describe(exc, url))
     safe = make_url(url).render_as_string(hide_password=True)
-    msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    err.detail = f"database failure at {safe}: {type(exc).__name__}: {_first_line(exc)}"
+    return err
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def describe(exc: BaseException, url: str) -> str:
+    """A one-line, actionable description of a database failure that names no URL, host or path."""
+    msg = _first_line(exc)
     low = msg.lower()
     if "file is not a database" in low or "malformed" in low:
-        return f"the database file at {safe} is corrupt ({msg}); move it away and run `python -m core seed` again"
+        return "the database is not available: its file is corrupt (the operator moves it away and runs `python -m core seed`)"
     if "locked" in low:
-        return f"the database at {safe} is locked by another process; close it and try again"
+        return "the database is busy (locked by another process); try again in a moment"
     if "connection refused" in low or "could not connect" in low or "connection failed" in low or "timeout" in low:
-        return f"cannot reach the database server at {safe} ({msg}); start it or fix DATABASE_URL"
+        return "the database is not available: cannot reach the database server; try again later (details are in the server log)"
     if "unable to open database file" in low:
-        return f"cannot open the database file at {safe}; check that its folder exists and is writable"
-    return f"database error at {safe}: {msg}"
+        return "the database is not available: its file cannot be opened (details are in the server log)"
+    return "the database is not available (details are in the server log)"
 
 
 class Database:
@@ -95,7 +111,7 @@ class Database:
             with self._sessions.begin() as sess:
                 yield sess
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise DatabaseError(describe(exc, self.url)) from exc
+            raise database_error(exc, self.url) from exc
 
     def check(self) -> None:
         """Raise DatabaseError unless the database answers a trivial query."""
@@ -103,7 +119,7 @@ class Database:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except (sa_exc.OperationalError, sa_exc.DatabaseError, sa_exc.InterfaceError) as exc:
-            raise DatabaseError(describe(exc, self.url)) from exc
+            raise database_error(exc, self.url) from exc
 
     # --- migrations -------------------------------------------------------------------
     def _alembic_config(self) -> Config:
@@ -137,14 +153,14 @@ class Database:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except (sa_exc.OperationalError, sa_exc.DatabaseError, sa_exc.InterfaceError) as exc:
-            raise DatabaseError(describe(exc, self.url)) from exc
+            raise database_error(exc, self.url) from exc
 
     def is_current(self) -> bool:
         """True when the schema is at the newest migration."""
         try:
             return self.current_revision() == self.head_revision()
         except (sa_exc.OperationalError, sa_exc.DatabaseError, sa_exc.InterfaceError) as exc:
-            raise DatabaseError(describe(exc, self.url)) from exc
+            raise database_error(exc, self.url) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

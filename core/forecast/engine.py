@@ -28,7 +28,7 @@ from core.forecast.understanding import Understanding, understand
 from core.places.climate import monthly_temperature
 from core.places.geo import haversine_km
 from core.places.names import cities_called
-from core.text import fold
+from core.text import control_character, fold
 
 # --- global parameters (docs/methodology.md, "Parameters"); each is a documented assumption ---
 # Inside a country, the share of the cross-country income gradient that applies to a region's income
@@ -159,6 +159,19 @@ class ProductInput(BaseModel):
     @classmethod
     def _blank_is_none(cls, v: object) -> object:
         return None if v is None or str(v).strip() == "" else str(v).strip()
+
+    @field_validator("name", "description", "ships_from", "product_type")
+    @classmethod
+    def _printable(cls, v: str | None, info) -> str | None:
+        """Text without control characters (a NUL byte cannot be stored in PostgreSQL); a name not blank."""
+        if v is None:
+            return v
+        bad = control_character(v, allow_line_breaks=info.field_name == "description")
+        if bad:
+            raise ValueError(f"contains a control character ({bad}); remove it")
+        if info.field_name == "name" and not v.strip():
+            raise ValueError("enter a product name (not only spaces)")
+        return v.strip() if info.field_name == "name" else v
 
     @field_validator("season_months", mode="before")
     @classmethod

@@ -13,7 +13,9 @@ import pandas as pd
 
 from core.db import repo
 from core.db.database import Database
+from core.errors import AccessError
 from core.forecast import stored_product
+from core.text import is_record_id
 
 ForecastRecord = repo.ForecastRecord
 ForecastSummary = repo.ForecastSummary
@@ -31,6 +33,8 @@ def connect(url: str) -> Database:
 def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> ForecastRecord:
     """A stored forecast of this user (AccessError otherwise), its product read as it was made: inputs the
     forecast predates take the value it was computed with (core.forecast.stored_product)."""
+    if not is_record_id(forecast_id):
+        raise AccessError("that forecast does not exist or is not yours")
     record = repo.load_forecast(db, forecast_id, user_id)
     return dataclasses.replace(record, product=stored_product(record.product))
 
@@ -42,6 +46,8 @@ def list_forecasts(db: Database, user_id: str | None) -> list[ForecastSummary]:
 
 def delete_forecast(db: Database, forecast_id: str, user_id: str | None) -> None:
     """Delete a forecast of this user with its results and agent logs."""
+    if not is_record_id(forecast_id):
+        raise AccessError("that forecast does not exist or is not yours")
     repo.delete_forecast(db, forecast_id, user_id)
 
 
@@ -73,4 +79,6 @@ def list_calibrations(db: Database, user_id: str | None) -> list[dict]:
 
 def load_calibration(db: Database, calibration_id: str, user_id: str | None) -> dict:
     """A saved calibration of this user (AccessError otherwise)."""
+    if not is_record_id(calibration_id):
+        raise AccessError("that calibration does not exist or is not yours")
     return repo.load_calibration(db, calibration_id, user_id)
