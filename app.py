@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import streamlit as st
@@ -49,6 +50,9 @@ def login_gate() -> accounts.UserInfo:
                 "Demo mode. Sign in with a demo account (password `demo-password`): "
                 + ", ".join(f"`{e}`" for e, _t, _r in accounts.DEMO_ACCOUNTS)
             )
+        if st.session_state.pop("_session_ended", False):
+            st.warning("Your session has ended (you logged out elsewhere, or your password, plan or role changed). "
+                       "Log in again.")  # fmt: skip
         login_tab, register_tab = st.tabs(["Log in", "Create account"])
         with login_tab:
             _login(auth, db)
@@ -62,6 +66,19 @@ def login_gate() -> accounts.UserInfo:
         st.rerun()
     if st.session_state.get("_owner") not in (None, user.id):  # another user signed in in this tab
         _ui.forget_previous_user()
+        st.session_state.pop("_auth_at", None)
+    if "_auth_at" not in st.session_state:
+        # When this session began: the login cookie's issue time if it came in with one (a copied cookie
+        # keeps its age), else now (a password login in this run).
+        token = auth.cookie_controller.get_cookie()
+        st.session_state["_auth_at"] = (float(token["exp_date"]) - _ui.COOKIE_DAYS * 86400) if token else time.time()
+    if not accounts.session_is_current(user, st.session_state["_auth_at"]):
+        log.info("login: session of user %s ended earlier (logout, password or plan change); signing out", user.id)
+        auth.logout(location="unrendered")
+        _ui.forget_previous_user()
+        st.session_state.pop("_auth_at", None)
+        st.session_state["_session_ended"] = True
+        st.rerun()
     st.session_state["_owner"] = user.id
     st.session_state["user_id"] = user.id
     return user
@@ -201,10 +218,17 @@ def main() -> None:
 
 
 def _logout(event: object = None) -> None:
-    """Logout ends the session here: the user's work leaves the tab with them (security.md)."""
+    """Logout ends the user's sessions everywhere (other browsers, copied cookies) and takes their work out
+    of this tab (docs/security.md)."""
     user_id = st.session_state.get("user_id")
+    user = accounts.get_user(_ui.db(), user_id=user_id) if user_id else None
+    # A demo account is shared by everyone in a demo session (its password is in the README): one person's
+    # logout must not sign the others out. Every real account's logout ends all its sessions.
+    if user is not None and not user.is_demo:
+        accounts.end_sessions(_ui.db(), user.id, "logout")
     _ui.forget_previous_user()
     st.session_state.pop("_owner", None)
+    st.session_state.pop("_auth_at", None)
     log.info("logout: user %s", user_id)
 
 

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.guard import BodyGuard
 from core import __version__, billing
 from core.accounts import UserInfo, apikeys, forecasts_used, period_of, ratelimit
 from core.accounts.apikeys import AuthError
@@ -119,8 +120,11 @@ def _error(status: int, message: str, headers: dict | None = None) -> JSONRespon
 def client(request: Request, response: Response, authorization: Annotated[str | None, Header()] = None) -> UserInfo:
     """Authenticate the bearer key, check the plan has API access, count the request (429 over the limit)."""
     services: Services = request.app.state.services
-    token = authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else None
-    user, key_id = apikeys.authenticate(services.db, token)
+    found = getattr(request.state, "api_key", None)  # checked already by the front door (api/guard.py)
+    if found is None:
+        token = authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else None
+        found = apikeys.authenticate(services.db, token)
+    user, key_id = found
     apikeys.require_api_access(user)
     d = ratelimit.hit(services.db, key_id, user.plan.api_requests_per_minute)
     response.headers["X-RateLimit-Limit"] = str(d.limit)
@@ -144,6 +148,7 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
                     "`python -m core users api-key create`). Pro and Master plans have API access.",
     )  # fmt: skip
     app.state.services = services
+    app.add_middleware(BodyGuard, services=services, max_bytes=settings.api_max_body_bytes)
 
     @app.exception_handler(AppError)
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
         default=False, description="Allow demo mode although APP_BASE_URL is not localhost (a public demo)."
     )
     log_level: str = Field(default="INFO", description="Level of the app's log (DEBUG, INFO, WARNING, ERROR).")
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1_000, description="Largest request body the HTTP API "
+                                    "reads, in bytes; a larger one is refused (413) before it is read.")
 
     @classmethod
     def settings_customise_sources(

@@ -498,3 +498,30 @@ def test_health_with_the_database_down_names_no_url_or_host() -> None:
     assert "not available" in r.text
     for leak in ("127.0.0.1", "postgresql", "prod", "app:", "secret"):
         assert leak not in r.text, leak
+
+
+def test_the_key_is_checked_before_the_body_is_read(demo_api, pro) -> None:
+    """Issue 24 item 3: no key -> 401 whatever the body (invalid JSON included); a body over the limit -> 413
+    before it is read; a valid key with a sane body passes."""
+    assert demo_api.post("/api/v1/forecasts", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 401
+    big = b"x" * (load_settings().api_max_body_bytes + 1)
+    assert demo_api.post("/api/v1/forecasts", content=big).status_code == 413
+    _user, token = pro
+    assert demo_api.post("/api/v1/forecasts", content=big, headers=bearer(token)).status_code == 413
+    assert demo_api.post("/api/v1/forecasts", content=b"{not json", headers=bearer(token) | {"Content-Type": "application/json"}).status_code == 422
+
+
+def test_a_streamed_body_over_the_limit_is_cut_off(sqlite_db, pro) -> None:
+    """Without a Content-Length (chunked), the guard stops reading at the limit."""
+    app = create_app(load_settings(database_url=sqlite_db.url, demo_mode=True, openai_api_key=None,
+                                   api_max_body_bytes=2_000), sqlite_db)  # fmt: skip
+    _user, token = pro
+
+    def chunks():
+        for _ in range(100):
+            yield b"x" * 1_000
+
+    with TestClient(app) as client:
+        assert client.post("/api/v1/forecasts", content=chunks(), headers=bearer(token)).status_code == 413
+        ok = client.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"], "top": 5}, headers=bearer(token))
+        assert ok.status_code == 201, ok.text

@@ -84,3 +84,31 @@ def test_a_new_user_in_the_same_tab_sees_nothing_of_the_previous_one(sqlite_db) 
     assert "forecast_id" not in at.session_state and "rs_what_if_price" not in at.session_state
     at.switch_page("views/results.py").run()
     assert not any("Pro secret" in s.value for s in at.subheader)
+
+
+def test_ending_a_users_sessions_signs_out_a_session_already_open(sqlite_db) -> None:
+    """Issue 24 item 2: logout elsewhere, a password change or an admin's plan change ends open sessions."""
+    user = accounts.create_user(sqlite_db, f"s-{uuid.uuid4().hex[:8]}@example.com", "Old!Passw0rd")
+    at = login(user.email, "Old!Passw0rd")
+    assert at.session_state["user_id"] == user.id
+    accounts.end_sessions(sqlite_db, user.id, "logout in another browser")
+    at.run()
+    assert not at.session_state["authentication_status"]
+    assert any("session has ended" in w.value for w in at.warning), [w.value for w in at.warning]
+    again = login(user.email, "Old!Passw0rd")  # a new login after the end is a new session
+    assert again.session_state["user_id"] == user.id
+    admin = accounts.get_user(sqlite_db, email="admin@demo.local")
+    accounts.admin_update(sqlite_db, admin, user.email, tier="pro")
+    again.run()
+    assert not again.session_state["authentication_status"]
+
+
+def test_session_is_current_compares_with_the_last_end(sqlite_db) -> None:
+    user = accounts.create_user(sqlite_db, f"c-{uuid.uuid4().hex[:8]}@example.com", "Old!Passw0rd")
+    assert accounts.session_is_current(user, 0.0)  # nothing ended yet
+    ended = accounts.end_sessions(sqlite_db, user.id, "test")
+    fresh = accounts.get_user(sqlite_db, user_id=user.id)
+    assert not accounts.session_is_current(fresh, ended.timestamp() - 1)
+    assert accounts.session_is_current(fresh, ended.timestamp())
+    since = accounts.set_password_hash(sqlite_db, user.email, "x")
+    assert accounts.get_user(sqlite_db, user_id=user.id).sessions_valid_after.timestamp() == since.timestamp()

@@ -235,6 +235,9 @@ def _password_validator():
     return PasswordRule()
 
 
+COOKIE_DAYS = 30.0  # the login cookie's lifetime; a session that began before end_sessions ends anyway
+
+
 def build_authenticator():
     """streamlit-authenticator over the users in the database (built per run: users change)."""
     import streamlit_authenticator as stauth
@@ -246,7 +249,7 @@ def build_authenticator():
                               settings.is_demo)  # fmt: skip
     creds = accounts.credentials(db())
     st.session_state["_credentials"] = creds
-    auth = stauth.Authenticate(creds, "aicommerce_auth", key, 30.0, auto_hash=False,
+    auth = stauth.Authenticate(creds, "aicommerce_auth", key, COOKIE_DAYS, auto_hash=False,
                                login_sleep_time=settings.login_sleep_s, validator=_password_validator())  # fmt: skip
     st.session_state["_auth"] = auth
     return auth
@@ -452,8 +455,8 @@ def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str 
 
 # Session keys that belong to the app's frame and the login library, not to the signed-in user's work.
 FRAME_KEYS = frozenset({"_auth", "_credentials", "authentication_status", "username", "name", "email", "roles",
-                        "logout", "init", "failed_login_attempts", "_owner", "_login_waits", "_requested_page",
-                        "_requested_page_attempts"})  # fmt: skip
+                        "logout", "init", "failed_login_attempts", "_owner", "_auth_at", "_session_ended",
+                        "_login_waits", "_requested_page", "_requested_page_attempts"})  # fmt: skip
 
 
 def forget_previous_user(_event: object = None) -> None:

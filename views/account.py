@@ -143,5 +143,6 @@ except Exception as exc:
 else:
     if changed:
         rec = st.session_state["_credentials"]["usernames"][user.email]
-        accounts.set_password_hash(db, user.email, rec["password"])
-        st.success("Password changed.")
+        since = accounts.set_password_hash(db, user.email, rec["password"])
+        st.session_state["_auth_at"] = since.timestamp()  # this session goes on; every other one has ended
+        st.success("Password changed. Every other session of yours (other browsers, saved logins) has ended.")

@@ -42,6 +42,7 @@ class UserInfo:
     role: str
     status: str
     is_demo: bool
+    sessions_valid_after: datetime | None = None  # sessions that began earlier are over (end_sessions)
 
     @property
     def is_admin(self) -> bool:
@@ -53,7 +54,24 @@ class UserInfo:
 
 
 def _info(u: models.User) -> UserInfo:
-    return UserInfo(u.id, u.email, u.full_name, u.subscription_tier, u.role, u.subscription_status, u.is_demo)
+    return UserInfo(u.id, u.email, u.full_name, u.subscription_tier, u.role, u.subscription_status, u.is_demo,
+                    as_utc(u.sessions_valid_after) if u.sessions_valid_after else None)
+
+
+def end_sessions(db: Database, user_id: str, reason: str) -> datetime:
+    """End every session of this user, in every browser, and every login cookie issued so far: each app run
+    checks ``session_is_current``. Returns the moment from which new sessions count."""
+    now = datetime.now(UTC)
+    with db.session() as s:
+        s.execute(update(models.User).where(models.User.id == user_id).values(sessions_valid_after=now))
+    log.info("sessions of user %s ended: %s", user_id, reason)
+    return now
+
+
+def session_is_current(user: UserInfo, started_at: float) -> bool:
+    """A session (or the login cookie it came in with) that began at ``started_at`` (a POSIX time) still
+    holds: it began no earlier than the user's last ``end_sessions``."""
+    return user.sessions_valid_after is None or started_at >= user.sessions_valid_after.timestamp()
 
 
 def as_utc(dt: datetime) -> datetime:
@@ -151,6 +169,9 @@ def update_user(db: Database, email: str, *, tier: str | None = None, role: str 
         if role is not None and role != u.role:
             audit(s, actor_id, u.id, "role", role, source, old_value=u.role)
             u.role = role
+        if actor is not None and s.is_modified(u):  # an admin changed what this user may do: sign them in anew
+            u.sessions_valid_after = datetime.now(UTC)
+            log.info("sessions of user %s ended: plan or role changed by %s", u.id, actor_id)
         s.flush()
         return _info(u)
 
@@ -178,9 +199,15 @@ def recent_audit(db: Database, limit: int = 50) -> list[dict]:
              "by": actor_email or "system", "source": e.source} for e, email, actor_email in rows]  # fmt: skip
 
 
-def set_password_hash(db: Database, email: str, hashed: str) -> None:
+def set_password_hash(db: Database, email: str, hashed: str) -> datetime:
+    """Store a new password hash and end every session begun before it (other browsers, copied cookies);
+    returns that moment, from which the caller's own session counts again."""
+    now = datetime.now(UTC)
     with db.session() as s:
-        s.execute(update(models.User).where(models.User.email == email).values(hashed_password=hashed))
+        s.execute(update(models.User).where(models.User.email == email)
+                  .values(hashed_password=hashed, sessions_valid_after=now))  # fmt: skip
+    log.info("password changed for %s: earlier sessions ended", email.split("@")[0][:2] + "***")
+    return now
 
 
 def admin_only(actor: UserInfo | None) -> UserInfo:
