@@ -449,3 +449,17 @@ def test_prepared_fulfilment_is_the_documented_one(small) -> None:
     expected = ((1 + REFERENCE_DELIVERY_DAYS) / (1 + prep.delivery_days)) ** DELIVERY_ELASTICITY
     assert np.allclose(prep.delivery_factor, expected)
     assert np.all((prep.delivery_factor > 1) == (prep.delivery_days < REFERENCE_DELIVERY_DAYS))
+
+
+def test_recommended_price_floor_is_the_named_markup(ca) -> None:
+    """Where costs force the floor, the recommended price is exactly PRICE_FLOOR_MARKUP x total cost net of fees
+    (issue 22: the 1.05 was an unnamed literal that a mutant could change unseen)."""
+    from core.forecast import PRICE_FLOOR_MARKUP
+
+    ev = evaluate(prepare(ca, product(price=30, unit_cost=200)))
+    c = ev.columns
+    floor = c["total_unit_cost_usd"] * PRICE_FLOOR_MARKUP / (1 - c["fee_rate"])
+    forced = c["price_above_market"]
+    assert forced.any()
+    assert np.allclose(c["recommended_price_usd"][forced], floor[forced])
+    assert np.all(c["recommended_price_usd"] >= floor - 1e-9)

@@ -21,6 +21,8 @@ def test_every_page_renders_for_admin(sqlite_db, page: str) -> None:
     assert not at.exception
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
+    # a page that raised after its title shows the guard's error: a smoke test that can fail (issue 22)
+    assert not at.error, [e.value for e in at.error]
     assert at.title, f"{page} shows no title"
 
 
@@ -30,6 +32,7 @@ def test_every_page_renders_per_tier(sqlite_db, email: str, page: str) -> None:
     at = login(email)
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
     assert at.title
 
 

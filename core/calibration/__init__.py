@@ -7,7 +7,6 @@ import core.forecast, core.places and the shared kernel.
 
 from core.calibration.model import (  # noqa: F401
     BANDWIDTHS_KM,
-    BASELINE_FEATURES,
     CANDIDATES,
     COORD_COLUMNS,
     COORD_COLUMNS_NAMES,
@@ -31,7 +30,6 @@ from core.calibration.model import (  # noqa: F401
     REGION_WORDS,
     SMOOTHING_PRIOR_WEIGHT,
     SYNONYMS,
-    Z80,
     Calibration,
     CVReport,
     MatchError,

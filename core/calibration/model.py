@@ -45,7 +45,6 @@ FEATURES = [
     "log_prior", "log_population", "log_income", "online_buyers_pct", "internet_users_pct", "urban_pct",
     "age_15_24_pct", "age_25_34_pct", "age_35_44_pct", "age_65plus_pct", "logistics_index",
 ]  # fmt: skip
-BASELINE_FEATURES = ["log_population"]
 REGION_COLUMN = "region_code"  # the integer code of a city's admin-1 region (a model group)
 MIN_REGION_CITIES = 3  # a region gets its own effect once this many training cities are in it
 COORD_COLUMNS_NAMES = ("lat", "lon")  # a city's coordinates: the model's neighbour smoothing, not features
@@ -60,7 +59,6 @@ REGION_WORDS = {"state", "province", "region", "oblast", "governorate", "county"
                 "district", "autonomous", "community", "capital", "territory", "of", "the", "land", "estado",
                 "provincia", "departamento", "regiao", "do", "de", "da", "ili", "il"}  # fmt: skip
 FEDERAL_DISTRICT = "federal district"  # "Distrito Federal", "Federal District", "Capital District" ...
-Z80 = 1.2816
 
 # Match methods, as the report names them.
 EXACT, ALTERNATE, LOOSE, DISTRICT = "exact", "alternate name", "loose", "district folded"

@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -445,14 +445,7 @@ def build_parser() -> Parser:
     billing_sub.add_parser("sync", help="reconcile subscription status with Stripe").set_defaults(
         func=cmd_billing_sync
     )
-
-    for register in EXTRA_COMMANDS:
-        register(sub)
     return parser
-
-
-# Other modules add their sub-commands here (users, calibrate, webhook, billing).
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from core.forecast.engine import (  # noqa: F401
     PAYMENT_FEE_FIXED_USD,
     PAYMENT_FEE_PCT,
     PRICE_CLIP,
+    PRICE_FLOOR_MARKUP,
     PRICE_LEVEL_PASS_THROUGH,
     REFERENCE_DELIVERY_DAYS,
     SCORE_DECADES,

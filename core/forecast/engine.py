@@ -49,6 +49,7 @@ NON_TARGET_AGE_WEIGHT = 0.25  # propensity of age bands outside the target, rela
 # measured on price variation of about this order around market prices; beyond it the constant-elasticity
 # curve is an extrapolation (docs/methodology.md, section 7).
 PRICE_CLIP = (2 / 3, 1.5)
+PRICE_FLOOR_MARKUP = 1.05  # the recommended price never falls below 5 % over total unit cost, net of fees
 FLAT_PROFIT_SHARE = 0.95  # the "good price range": prices earning at least 95 % of the best profit
 SIGMA_BASE = 0.8  # log-sd of the model's error for a city with measured inputs
 SIGMA_IMPUTED_ADOPTION = 0.4
@@ -653,7 +654,7 @@ def evaluate(
 
     best = profit_peak_price(total_cost, prep.fee_rate, prep.buyer_freight, e)
     clipped = np.clip(best, PRICE_CLIP[0] * prep.reference_price, PRICE_CLIP[1] * prep.reference_price)
-    floor = total_cost * 1.05 / (1 - prep.fee_rate)
+    floor = total_cost * PRICE_FLOOR_MARKUP / (1 - prep.fee_rate)
     recommended = np.maximum(clipped, floor)
     # Costs force a price above the market range: selling here means pricing out of the local market.
     above_market = floor > PRICE_CLIP[1] * prep.reference_price

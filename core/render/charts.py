@@ -7,6 +7,7 @@ the same spec for the PDF with kaleido (Chromium) when available, else with matp
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ warnings.filterwarnings("ignore", message="The kopts argument is ignored", categ
 PRIMARY = "#0F4C81"
 ACCENT = "#F2A900"
 MUTED = "#8A99AD"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -127,12 +130,14 @@ def to_plotly(chart: Chart) -> go.Figure:
 def kaleido_available() -> bool:
     """True when kaleido can find a Chromium/Chrome to render with."""
     if not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")):
+        log.info("charts: no Chromium found; PDF charts are drawn with matplotlib")
         return False
     try:
         import kaleido
 
         kaleido.start_sync_server(silence_warnings=True)
-    except Exception:
+    except Exception as exc:
+        log.warning("charts: kaleido could not start (%s); PDF charts are drawn with matplotlib", type(exc).__name__)
         return False
     return True
 
@@ -145,8 +150,9 @@ def to_png(chart: Chart, width: int = 900, height: int = 420) -> tuple[bytes, st
             fig = to_plotly(chart).update_layout(template="plotly_white")
             png = fig.to_image(format="png", width=width, height=height, scale=2)
             return png, "kaleido"
-        except Exception:
-            pass
+        except Exception as exc:
+            log.warning("charts: kaleido failed on %r (%s); drawn with matplotlib instead", chart.title,
+                        type(exc).__name__)  # fmt: skip
     return _matplotlib_png(chart, width, height), "matplotlib"
 
 

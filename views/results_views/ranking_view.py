@@ -25,7 +25,6 @@ TABLE_LABELS = {  # column -> (label, shown by default): what an analyst reads f
     "good_price_low_usd": ("Good price from", False), "good_price_high_usd": ("Good price to", False),
     "city_id": ("GeoNames id", False),
 }  # fmt: skip
-TABLE_COLUMNS = list(TABLE_LABELS)
 CALIBRATED_COLUMNS = ["calibrated_prediction", "prior_rank"]
 
 
