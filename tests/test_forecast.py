@@ -16,6 +16,7 @@ from core.forecast import (
     city_arrays,
     city_info,
     evaluate,
+    order,
     prepare,
     rank,
     rank_product,
@@ -463,3 +464,21 @@ def test_recommended_price_floor_is_the_named_markup(ca) -> None:
     assert forced.any()
     assert np.allclose(c["recommended_price_usd"][forced], floor[forced])
     assert np.all(c["recommended_price_usd"] >= floor - 1e-9)
+
+
+def test_no_weights_put_cities_without_demand_first(ca) -> None:
+    """Issue 25 item 1: with a low-competition weight of 0.7 the top cities still sell; the gate is the
+    documented rule (opportunity scales with demand below MEANINGFUL_DEMAND_SCORE) and leaves the rest alone."""
+    from core.forecast import MEANINGFUL_DEMAND_SCORE
+
+    ev = evaluate(prepare(ca, product(name="Towel set", category="Home & Garden", price=25, unit_cost=10)),
+                  weights=ScoreWeights(demand=0.1, profitability=0.2, competition=0.7))  # fmt: skip
+    c = ev.columns
+    top = order(ev, top=20)
+    assert np.all(c["demand_score"][top] >= 0.8 * MEANINGFUL_DEMAND_SCORE)  # real markets, not empty ones
+    weighted = sum(c[f"opportunity_term_{k}"] for k in ("demand", "profitability", "low_competition"))
+    assert np.allclose(np.clip(weighted, 0, 100), c["opportunity_score"])
+    full = 0.1 * c["demand_score"] + 0.2 * c["profitability_score"] + 0.7 * (100 - c["competition_index"])
+    gate = np.minimum(c["demand_score"] / MEANINGFUL_DEMAND_SCORE, 1)
+    assert np.allclose(c["opportunity_score"], np.clip(gate * full, 0, 100))
+    assert np.all(c["opportunity_score"][c["demand_score"] == 0] == 0)

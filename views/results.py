@@ -105,6 +105,9 @@ def workspace() -> None:
         st.error("Set at least one score weight above zero.")
         return
     weights = ScoreWeights(demand=wd, profitability=wp, competition=wc)
+    nd, np_, nc = weights.normalised()
+    st.caption(f"Weights used, normalised to 100 %: demand {nd:.0%}, profitability {np_:.0%}, low competition "
+               f"{nc:.0%}. Cities with little demand are gated whatever the weights (methodology section 8).")  # fmt: skip
     ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
     live = (price, cost, weights) != (p0, u0, product.weights)
     table = rank(ev, countries=scope, top=limit) if live else stored.head(limit)

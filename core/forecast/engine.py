@@ -56,6 +56,7 @@ SIGMA_IMPUTED_ADOPTION = 0.4
 SIGMA_INHERITED_INCOME = 0.3
 Z80 = 1.2816  # low / high bounds are the 10th and 90th percentiles
 SCORE_DECADES = 4.0  # log-scaled scores span four orders of magnitude below the best city
+MEANINGFUL_DEMAND_SCORE = 50.0  # demand points (two decades below the best city) under which opportunity shrinks
 MARGIN_FOR_FULL_SCORE = 0.5  # a 50 % contribution margin earns the full margin points
 COMPETITION_WEIGHTS = {"maturity": 0.4, "merchant_density": 0.3, "market_depth": 0.3}
 MERCHANT_DENSITY_TOP = 2e5  # secure servers per million at which merchant density reaches 1
@@ -666,10 +667,13 @@ def evaluate(
     profitability = 0.5 * margin_points + 0.5 * volume_points
 
     wd, wp, wc = weights.normalised()
+    # A city without meaningful demand cannot be an opportunity, whatever the weights: below
+    # MEANINGFUL_DEMAND_SCORE every term shrinks in proportion (0 demand -> 0 opportunity; section 8).
+    gate = np.minimum(demand_score / MEANINGFUL_DEMAND_SCORE, 1.0)
     opp_terms = {
-        "demand": wd * demand_score,
-        "profitability": wp * profitability,
-        "low_competition": wc * (100 - prep.competition),
+        "demand": gate * wd * demand_score,
+        "profitability": gate * wp * profitability,
+        "low_competition": gate * wc * (100 - prep.competition),
     }
     opportunity = np.clip(sum(opp_terms.values()), 0, 100)
 
