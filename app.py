@@ -142,6 +142,8 @@ def open_requested_page(nav_pages: dict[str, list], current) -> None:
     """
     path, query = st.session_state.get("_requested_page", ("", {}))
     attempts = st.session_state.get("_requested_page_attempts", 0)
+    if path and current.url_path == path and query and dict(st.query_params) != query:
+        st.query_params.from_dict(query)  # the login runs dropped the query (e.g. ?forecast=): the page reads it
     if not path or current.url_path == path or attempts >= REQUESTED_PAGE_ATTEMPTS:
         st.session_state.pop("_requested_page", None)
         st.session_state.pop("_requested_page_attempts", None)

@@ -313,3 +313,30 @@ def test_plotly_is_mounted_on_the_map_view_so_the_first_chart_is_not_blank(resul
     show(results, "Map")
     charts = results.get("plotly_chart")
     assert len(charts) == 1 and '"height":10' in charts[0].proto.spec.replace(" ", "")
+
+
+def test_the_open_forecast_is_in_the_url_and_reopens_with_the_owner_check(sqlite_db) -> None:
+    """Issue 25 item 7: Results keeps ?forecast=<id>; a new session (F5, a shared link) with that URL reopens
+    it for its owner and for nobody else."""
+    from core import accounts
+    from core.forecast import validate_product
+    from core.places.citydata import city_arrays_from_db
+    from core.services.forecasts import run_forecast
+    from tests.helpers import login
+
+    pro = accounts.get_user(sqlite_db, email="pro@demo.local")
+    fid = run_forecast(sqlite_db, city_arrays_from_db(sqlite_db),
+                       validate_product(name="Linked towel", category="Home & Garden", price=25, unit_cost=10), None, user=pro)  # fmt: skip
+    at = login("pro@demo.local")
+    at.session_state["forecast_id"] = fid
+    at.switch_page("views/results.py").run()
+    assert at.query_params["forecast"] == [fid] or at.query_params["forecast"] == fid
+    fresh = login("pro@demo.local")  # a new session, as after F5
+    fresh.query_params["forecast"] = fid
+    fresh.switch_page("views/results.py").run()
+    assert any("Linked towel" in s.value for s in fresh.subheader)
+    other = login("basic@demo.local")
+    other.query_params["forecast"] = fid
+    other.switch_page("views/results.py").run()
+    assert not any("Linked towel" in s.value for s in other.subheader)
+    assert any("not yours" in e.value for e in other.error)

@@ -224,6 +224,16 @@ def test_forecast_slider_and_downloads(page, app_url: str, tmp_path: Path) -> No
     assert str(table.iloc[0]["city"]) in text
     shutil.copy(pdf_path, ARTIFACTS / "report.pdf")
 
+    # F5 (issue 25 item 7): the forecast is in the URL, the login cookie brings the user back to it
+    assert "forecast=" in page.url, page.url
+    page.reload()
+    try:
+        page.get_by_text("Browser tee").first.wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "after_reload.png"), full_page=True)
+        raise
+    assert "No forecast is open" not in page.content()
+
     page.get_by_role("button", name="Log out").click()
     page.get_by_label("E-mail").first.wait_for()  # back on the login form
 

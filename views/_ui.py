@@ -261,8 +261,10 @@ WHATIF_KEYS = ("rs_price", "rs_cost", "rs_w_demand", "rs_w_profit", "rs_w_comp",
 
 
 def open_forecast(forecast_id: str) -> None:
-    """Make this forecast the current one on Results, with fresh what-if controls."""
+    """Make this forecast the current one on Results, with fresh what-if controls (and in the URL, so a
+    refresh or a shared link reopens it)."""
     st.session_state["forecast_id"] = forecast_id
+    st.query_params["forecast"] = forecast_id
     for key in WHATIF_KEYS:
         st.session_state.pop(key, None)
 

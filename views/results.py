@@ -15,7 +15,14 @@ from views.results_views import agents_view, charts_view, export_view, map_view,
 from views.results_views.context import ResultsContext
 
 st.title("Results")
-forecast_id = st.session_state.get("forecast_id")
+# The open forecast lives in the URL too (?forecast=<id>): a refresh, back / forward and a shared link reopen
+# it; the owner check is the data layer's (someone else's id is "not yours").
+forecast_id = st.query_params.get("forecast") or st.session_state.get("forecast_id")
+if forecast_id:
+    if st.session_state.get("forecast_id") != forecast_id:
+        _ui.open_forecast(forecast_id)
+    if st.query_params.get("forecast") != forecast_id:
+        st.query_params["forecast"] = forecast_id
 if not forecast_id:
     st.info("No forecast is open. Run one, or reopen one from History.")
     st.page_link("views/new_forecast.py", label="New forecast", icon=":material/add_chart:")
