@@ -464,6 +464,7 @@ class Prepared:
     competition_terms: dict[str, np.ndarray]
     share: np.ndarray
     log_terms: dict[str, np.ndarray]  # log-factors of demand that do not depend on price
+    flat_terms: frozenset[str]  # log terms that are 0 in every city (their score points are 0 too)
     log_term_medians: dict[str, float]
     median_log_reference_price: float
 
@@ -489,10 +490,16 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         profile = profile * (mask + (1 - mask) * NON_TARGET_AGE_WEIGHT)
     age_fit = (ca.age_shares @ profile) / float(ca.world_age_shares @ profile)
     # Climate and season (section 2b): the product's demand month by month from the city's temperatures.
-    monthly = season.monthly_demand(ca.monthly_temp, product.climate, product.season_months or ())
-    climate_fit = season.climate_fit(monthly, product.climate)
-    profile_by_month = season.seasonal_profile(monthly)
-    month_factor = profile_by_month[:, product.launch_month - 1] if product.launch_month else np.ones(len(climate_fit))
+    n = ca.city_id.size
+    zeros = np.zeros(n)
+    climate_on = product.climate in season.CLIMATE_FLOOR or bool(product.season_months)
+    if climate_on:
+        monthly = season.monthly_demand(ca.monthly_temp, product.climate, product.season_months or ())
+        climate_fit = season.climate_fit(monthly, product.climate)
+        profile_by_month = season.seasonal_profile(monthly)
+    else:  # no climate affinity, no calendar season: every month alike (no (n, 12) arrays to build)
+        climate_fit, profile_by_month = np.ones(n), np.broadcast_to(1.0, (n, 12))
+    month_factor = profile_by_month[:, product.launch_month - 1] if product.launch_month else np.ones(n)
     category_market = ca.online_buyers * spend_usd * age_fit / 12.0  # the category's market, any product
     market = category_market * climate_fit * month_factor
     ref_price = cat.typical_price_usd * ca.price_level**PRICE_LEVEL_PASS_THROUGH
@@ -534,8 +541,8 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         "city_size": cat.income_elasticity * np.log(ca.city_size),
         "price_level": (1 - PRICE_LEVEL_PASS_THROUGH) * np.log(ca.price_level),
         "age_fit": np.log(age_fit),
-        "climate": np.log(climate_fit),
-        "season": np.log(month_factor),
+        "climate": np.log(climate_fit) if climate_on else zeros,
+        "season": np.log(month_factor) if product.launch_month and climate_on else zeros,
         "delivery": np.log(delivery_factor),
     }
     return Prepared(
@@ -547,6 +554,7 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         shipping_cost=shipping, buyer_freight=shipping if buyer_pays else np.zeros_like(shipping),
         seller_freight=np.zeros_like(shipping) if buyer_pays else shipping, cross_border=cross, fee_rate=fee_rate,
         competition=competition, competition_terms=comp_terms, share=share, log_terms=log_terms,
+        flat_terms=frozenset(k for k, v in log_terms.items() if v is zeros),
         # Medians of monotone transforms of city-table columns come precomputed with the table.
         log_term_medians={
             "online_buyers": ca.medians["log_online_buyers"],
@@ -624,7 +632,9 @@ def evaluate(
     paid = buyer_price(prep, price)  # what the buyer pays: the price, plus the parcel when the buyer pays it
     price_term = -e * np.log(paid / prep.reference_price)
     log_demand_parts = dict(prep.log_terms, price=price_term)
-    log_demand = sum(log_demand_parts.values())
+    # terms that are 0 in every city (no climate affinity, no launch month) add nothing: skip their arithmetic
+    active = {k: v for k, v in log_demand_parts.items() if k not in prep.flat_terms}
+    log_demand = sum(active.values())
     demand_score, low, top = _log_score(log_demand)
     span = top - low
     # Each term in score points, relative to the median city (without buyer-paid freight the median of
@@ -634,7 +644,7 @@ def evaluate(
         else -e * (np.log(price) - prep.median_log_reference_price)
     )  # fmt: skip
     medians = dict(prep.log_term_medians, price=price_median)
-    demand_terms = {k: 100 * (v - medians[k]) / span for k, v in log_demand_parts.items()}
+    demand_terms = {k: (100 * (v - medians[k]) / span if k in active else v) for k, v in log_demand_parts.items()}
 
     # Units at this price: category units at the local reference price x price response x share.
     potential_units = (
@@ -796,8 +806,10 @@ def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = N
     }
     data.update({name: values[idx] for name, values in ev.columns.items()})
     data.update(good_price_range(ev, idx))
-    data["best_months"] = season.best_months_of(ev.prepared.seasonal_profile[idx])
-    data["climate_zone"] = ca.koppen[idx] if ca.koppen.size else np.full(idx.size, "")
+    # labels as plain object columns: pandas would otherwise convert every string (a third of the table's cost)
+    data["best_months"] = pd.Series(season.best_months_of(ev.prepared.seasonal_profile[idx]), dtype=object, copy=False)
+    zones = ca.koppen[idx].astype(object) if ca.koppen.size else np.full(idx.size, "", dtype=object)
+    data["climate_zone"] = pd.Series(zones, dtype=object, copy=False)
     out = pd.DataFrame(data, copy=False)
     return out
 

@@ -73,13 +73,15 @@ def best_months(profile_row: np.ndarray) -> str:
 def best_months_of(profiles: np.ndarray) -> np.ndarray:
     """``best_months`` of each row of an (n, 12) profile, formatted once per distinct pattern."""
     profiles = np.asarray(profiles, float)
-    if profiles.size == 0:
-        return np.array([], dtype=object)
+    if profiles.size == 0 or np.ptp(profiles) < 1e-9:  # none, or one flat profile for all: no per-row work
+        return np.full(profiles.shape[0], "all year", dtype=object)
     flat = np.ptp(profiles, axis=1) < 1e-9
     best = profiles >= BEST_MONTH_SHARE * profiles.max(axis=1, keepdims=True)
     code = np.where(flat, -1, best @ (1 << np.arange(12)))
-    labels = {c: ("all year" if c < 0 else month_range(MONTHS[(c >> np.arange(12)) & 1 == 1])) for c in np.unique(code)}
-    return np.array([labels[c] for c in code], dtype=object)
+    uniques, inverse = np.unique(code, return_inverse=True)
+    labels = np.array(["all year" if c < 0 else month_range(MONTHS[(c >> np.arange(12)) & 1 == 1]) for c in uniques],
+                      dtype=object)  # fmt: skip
+    return labels[inverse]
 
 
 def describe(climate: str, season_months: tuple[int, ...] | list[int] | None, launch_month: int | None) -> str:
