@@ -1,16 +1,28 @@
 """The forecast engine: product inputs, the city arrays, fulfilment, pricing (one price response), the
 evaluation of every city and the ranking; plus the category table, calibration features and what-if.
 
-The package's public API is re-exported here from core.forecast.engine (``from core import forecast``;
+The package's public API is re-exported here from core.forecast.inputs (the product), .cities (the city
+arrays, origins, positions) and .engine (prepare, evaluate, rank) (``from core import forecast``;
 ``forecast.prepare / evaluate / rank``). Pure domain code: numpy, pandas, pydantic; no database, payments,
 LLM or UI. May import core.places (geo, names) and the shared kernel.
 """
 
-from core.forecast.engine import (  # noqa: F401
+from core.forecast.cities import (  # noqa: F401
     AMBIGUITY_RATIO,
+    SIGMA_BASE,
+    SIGMA_IMPUTED_ADOPTION,
+    SIGMA_INHERITED_INCOME,
+    WITHIN_COUNTRY_INCOME_SHARE,
+    CityArrays,
+    Origin,
+    city_arrays,
+    city_info,
+    positions,
+    resolve_origin,
+    scope_mask,
+)
+from core.forecast.engine import (  # noqa: F401
     BASE_SHARE,
-    CLIMATE_CHOICES,
-    CLIMATE_LABELS,
     COMPETITION_SHARE_CUT,
     COMPETITION_WEIGHTS,
     CROSS_BORDER_DAYS,
@@ -30,38 +42,31 @@ from core.forecast.engine import (  # noqa: F401
     PRICE_LEVEL_PASS_THROUGH,
     REFERENCE_DELIVERY_DAYS,
     SCORE_DECADES,
-    SHIPPING_PAYER_LABELS,
-    SHIPPING_PAYERS,
-    SIGMA_BASE,
-    SIGMA_IMPUTED_ADOPTION,
-    SIGMA_INHERITED_INCOME,
-    STORED_PRODUCT_DEFAULTS,
-    WITHIN_COUNTRY_INCOME_SHARE,
     Z80,
-    CityArrays,
-    ClimateChoice,
     Evaluation,
-    Origin,
     Prepared,
-    ProductInput,
-    ScoreWeights,
-    ShippingPayer,
     buyer_price,
-    city_arrays,
-    city_info,
     evaluate,
     good_price_range,
     order,
-    parse_months,
-    positions,
     prepare,
     price_response,
     profit_peak_price,
     rank,
     rank_product,
-    resolve_origin,
-    scope_mask,
-    stored_product,
     transit_days,
+)
+from core.forecast.inputs import (  # noqa: F401
+    CLIMATE_CHOICES,
+    CLIMATE_LABELS,
+    SHIPPING_PAYER_LABELS,
+    SHIPPING_PAYERS,
+    STORED_PRODUCT_DEFAULTS,
+    ClimateChoice,
+    ProductInput,
+    ScoreWeights,
+    ShippingPayer,
+    parse_months,
+    stored_product,
     validate_product,
 )

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import paths
-from core.forecast.engine import WITHIN_COUNTRY_INCOME_SHARE
+from core.forecast.cities import WITHIN_COUNTRY_INCOME_SHARE
 from core.text import fold
 
 # Ratio of a region's income to its country's, clipped to this range (docs/data.md, "Regional
