@@ -18,6 +18,8 @@ def instance(schema: dict, defs: dict, text: str = "Written by the fake LLM.") -
         return instance(defs[schema["$ref"].split("/")[-1]], defs, text)
     if "anyOf" in schema:
         return instance(schema["anyOf"][0], defs, text)
+    if "enum" in schema:  # a Literal: its first value, as a real model must pick one
+        return schema["enum"][0]
     t = schema.get("type")
     if t == "object":
         return {k: instance(v, defs, text) for k, v in schema.get("properties", {}).items()}

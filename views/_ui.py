@@ -467,3 +467,11 @@ def forget_previous_user(_event: object = None) -> None:
     for key in [k for k in st.session_state if k not in FRAME_KEYS]:
         del st.session_state[key]
     log.info("session: the previous user's state was cleared")
+
+
+def read_product(name: str, description: str, category: str | None):
+    """What the product is (agents.understanding.read_product with this server's writer)."""
+    from agents.understanding import read_product as read
+    from agents.writers import make_writer
+
+    return read(make_writer(get_settings()), name, description, category)

@@ -17,7 +17,6 @@ from core.forecast import (
 )
 from core.forecast.categories import AGE_LABELS, all_categories
 from core.forecast.season import MONTH_NAMES, describe
-from core.forecast.understanding import understand
 from core.services.forecasts import run_forecast
 from views import _ui
 
@@ -27,6 +26,16 @@ st.caption("Describe the product; every city in scope is ranked for it. Fields m
 ca = _ui.cities()
 origins = _ui.origin_options()
 country_names = _ui.country_labels()
+
+
+def _auto(value, field: str):
+    """A field left on "auto": the LLM's reading when it made one (the offline reading is the engine's own)."""
+    if str(value).strip().lower() != "auto":
+        return value
+    got = _reading()
+    if not got or got[1] != "llm":
+        return value
+    return getattr(got[0], field)
 
 
 def _collect() -> dict:
@@ -40,8 +49,8 @@ def _collect() -> dict:
         "target_ages": [k for k, v in AGE_LABELS.items() if v in ss.get("nf_ages", [])],
         "ships_from": origins.get(ss.get("nf_ships_from"), None),
         "shipping_paid_by": ss.get("nf_shipping_paid_by", SHIPPING_PAYERS[0]),
-        "climate": ss.get("nf_climate", "auto"),
-        "season_months": ss.get("nf_season", "auto") or "auto",
+        "climate": _auto(ss.get("nf_climate", "auto"), "climate"),
+        "season_months": _auto(ss.get("nf_season", "auto") or "auto", "season_months"),
         "launch_month": ss.get("nf_month"),
         "weights": {
             "demand": ss.get("nf_w_demand", 0.5),
@@ -81,14 +90,31 @@ def _error(field: str) -> None:
         st.error(msg, icon=":material/error:")
 
 
+def _reading():
+    """What the name and description say (the LLM's reading when one is configured, else the offline one),
+    read once per text: (reading, source, notices) or None before a name is typed."""
+    ss = st.session_state
+    name = ss.get("nf_name", "")
+    if not name.strip():
+        return None
+    key = (name, ss.get("nf_description", ""), ss.get("nf_category"))
+    if ss.get("_nf_reading_key") != key:
+        ss["_nf_reading"] = _ui.read_product(*key)
+        ss["_nf_reading_key"] = key
+    return ss["_nf_reading"]
+
+
 def _understood() -> None:
     """What the name and description say about the product, as the forecast will read them."""
-    name = st.session_state.get("nf_name", "")
-    if not name.strip():
+    got = _reading()
+    if got is None:
         return
-    u = understand(name, st.session_state.get("nf_description", ""), st.session_state.get("nf_category"))
-    st.info(f"**Read from the name and description:** {u.summary()}. The forecast uses this unless you set "
-            "it under *What the product is* (a correction wins).", icon=":material/psychology:")  # fmt: skip
+    u, source, notices = got
+    who = "the LLM" if source == "llm" else "the name and description"
+    st.info(f"**Read by {who}:** {u.summary()}. The forecast uses this unless you set it under *What the "
+            "product is* (a correction wins).", icon=":material/psychology:")  # fmt: skip
+    for n in notices:
+        st.caption(n)
 
 
 _understood()
