@@ -67,6 +67,9 @@ def login_gate() -> accounts.UserInfo:
     if st.session_state.get("_owner") not in (None, user.id):  # another user signed in in this tab
         _ui.forget_previous_user()
         st.session_state.pop("_auth_at", None)
+        # the page and query remembered at the login form were the previous user's (e.g. ?forecast=<theirs>)
+        st.session_state.pop("_requested_page", None)
+        st.query_params.clear()
     if "_auth_at" not in st.session_state:
         # When this session began: the login cookie's issue time if it came in with one (a copied cookie
         # keeps its age), else now (a password login in this run).
@@ -231,6 +234,7 @@ def _logout(event: object = None) -> None:
     _ui.forget_previous_user()
     st.session_state.pop("_owner", None)
     st.session_state.pop("_auth_at", None)
+    st.query_params.clear()  # the open forecast's id leaves the URL with the user
     log.info("logout: user %s", user_id)
 
 
