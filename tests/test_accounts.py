@@ -294,3 +294,17 @@ def test_users_cli_bad_input(sqlite_db, args, message) -> None:
     res = cli(*args, db=sqlite_db)
     assert res.returncode == 2 and message in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_failed_logins_and_the_lockout_are_logged_with_the_user_id(sqlite_db, caplog) -> None:
+    """Issue 24 item 7: each failure and the lockout leave a log line naming the user by id, not by e-mail."""
+    import logging
+
+    user = new_user(sqlite_db, "basic")
+    with caplog.at_level(logging.INFO, logger="core.accounts.users"):
+        for _ in range(accounts.MAX_FAILED_LOGINS):
+            accounts.record_login(sqlite_db, user.email, success=False)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("failed attempt" in m and user.id in m for m in lines) == accounts.MAX_FAILED_LOGINS - 1
+    assert any("locked out" in m and user.id in m for m in lines)
+    assert not any(user.email in m for m in lines)

@@ -248,6 +248,12 @@ def record_login(db: Database, email: str, success: bool, now: datetime | None =
             row.count = 0
         row.count += 1
         row.last_failed_at = now
+        user_id = s.scalar(select(models.User.id).where(models.User.email == key))
+        who = f"user {user_id}" if user_id else "an unknown e-mail"  # ids in the log, never the address
+        if row.count >= MAX_FAILED_LOGINS:
+            log.warning("login: %s locked out for %s after %d failed logins in a row", who, LOCKOUT, row.count)
+        else:
+            log.info("login: failed attempt %d for %s", row.count, who)
         return row.count
 
 
