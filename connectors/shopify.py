@@ -5,6 +5,7 @@ custom app with the `read_orders` scope (README, "Marketplace connectors")."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -36,15 +37,19 @@ query Orders($first: Int!, $after: String, $query: String) {
 }
 """
 SHOP_QUERY = "query { shop { name } }"
+SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com")
 
 
 class ShopifyConnector:
     kind = "shopify"
 
     def __init__(self, shop: str, access_token: str, *, base_url: str | None = None, sleep=time.sleep) -> None:
-        shop = shop.strip().removeprefix("https://").rstrip("/")
-        if not shop or "/" in shop:
-            raise ConnectorError("enter the shop's domain, e.g. my-shop.myshopify.com")
+        shop = shop.strip().lower().removeprefix("https://").rstrip("/")
+        # Only Shopify's own shop domains: a typed host such as "127.0.0.1:8628" would make the server open
+        # connections wherever the user points it (issue 24). Tests and mirrors set base_url instead.
+        if not SHOP_DOMAIN.fullmatch(shop):
+            raise ConnectorError("enter the shop's myshopify.com domain, e.g. my-shop.myshopify.com "
+                                 "(Shopify admin -> Settings -> Domains)")  # fmt: skip
         self.shop, self.token, self.sleep = shop, access_token, sleep
         self.url = f"{(base_url or f'https://{shop}').rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
         self.client = httpx.Client(timeout=30, headers={"X-Shopify-Access-Token": access_token})

@@ -305,3 +305,12 @@ def test_background_sync_jobs_one_per_connection_with_progress_and_errors(sqlite
         jobs.wait(info.id, timeout_s=60)
         after = connections.list_for(sqlite_db, user.id)[0]
         assert after.status == "error" and "refused the access token" in after.last_error
+
+
+@pytest.mark.parametrize("shop", ["127.0.0.1:8628", "localhost", "evil.com", "shop.myshopify.com.evil.com",
+                                  "my shop.myshopify.com", "", "a/b.myshopify.com"])  # fmt: skip
+def test_shopify_takes_only_myshopify_domains(shop: str) -> None:
+    """Issue 24 item 7: a typed host cannot send the server to a local port or another site."""
+    with pytest.raises(ConnectorError, match="myshopify.com"):
+        ShopifyConnector(shop, "shpat_test")
+    assert ShopifyConnector("https://My-Shop.myshopify.com/", "shpat_test").shop == "my-shop.myshopify.com"
