@@ -311,6 +311,6 @@ def test_background_sync_jobs_one_per_connection_with_progress_and_errors(sqlite
                                   "my shop.myshopify.com", "", "a/b.myshopify.com"])  # fmt: skip
 def test_shopify_takes_only_myshopify_domains(shop: str) -> None:
     """Issue 24 item 7: a typed host cannot send the server to a local port or another site."""
-    with pytest.raises(ConnectorError, match="myshopify.com"):
+    with pytest.raises(ConnectorError, match=r"myshopify\.com"):
         ShopifyConnector(shop, "shpat_test")
     assert ShopifyConnector("https://My-Shop.myshopify.com/", "shpat_test").shop == "my-shop.myshopify.com"
