@@ -254,3 +254,24 @@ def test_rests_on_population_names_countries_whose_ranking_follows_size() -> Non
     few = pd.DataFrame({"country_iso2": "CC", "population": pop[: n - 1], "expected_units_month": pop[: n - 1]})
     out = whatif.rests_on_population(pd.concat([follows, mixed, few]))
     assert [iso for iso, _ in out] == ["AA"] and out[0][1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("zone", ["Cfb", "Dfb", "Af", "BWh", "Csa"])
+def test_monthly_curve_runs_from_the_coldest_month_to_the_zones_warmest(zone) -> None:
+    """The modelled year spans exactly the city's coldest month and its zone's warmest month (table values),
+    and the coldest month moves linearly between the zone's latitude anchors."""
+    row = climate.zone_table().loc[zone]
+    lo, hi = row["abs_lat_low"], row["abs_lat_high"]
+    lats = np.array([lo, (lo + hi) / 2, hi, -hi])
+    cold = climate.coldest_month(np.full(4, zone), lats)
+    assert cold[0] == pytest.approx(row["coldest_month_high_c"]) and cold[2] == pytest.approx(row["coldest_month_low_c"])
+    assert cold[1] == pytest.approx((row["coldest_month_high_c"] + row["coldest_month_low_c"]) / 2)
+    assert cold[3] == pytest.approx(cold[2])  # the southern hemisphere by |latitude|
+    temps = climate.monthly_temperature(np.full(4, zone), lats)
+    assert np.allclose(temps.max(axis=1), row["warmest_month_c"]) and np.allclose(temps.min(axis=1), cold)
+    assert np.allclose(temps.mean(axis=1), (cold + row["warmest_month_c"]) / 2)
+
+
+def test_unknown_zones_have_no_temperatures_and_no_names() -> None:
+    assert np.isnan(climate.coldest_month(np.array(["Zz"]), np.array([10.0]))).all()
+    assert list(climate.zone_names(np.array(["Cfb", "Zz"]))) == ["Cfb Temperate oceanic", "Zz"]
