@@ -275,3 +275,42 @@ def test_monthly_curve_runs_from_the_coldest_month_to_the_zones_warmest(zone) ->
 def test_unknown_zones_have_no_temperatures_and_no_names() -> None:
     assert np.isnan(climate.coldest_month(np.array(["Zz"]), np.array([10.0]))).all()
     assert list(climate.zone_names(np.array(["Cfb", "Zz"]))) == ["Cfb Temperate oceanic", "Zz"]
+
+
+def _profile(best: list[int], high: float = 2.0, low: float = 0.5) -> np.ndarray:
+    return np.array([[high if m in best else low for m in range(1, 13)]])
+
+
+@pytest.mark.parametrize(("best", "label", "start"), [
+    ([11, 12, 1, 2], "Nov–Feb", "October"), ([6, 7, 8], "Jun–Aug", "May"), ([1], "Jan", "December"),
+])  # fmt: skip
+def test_ad_window_starts_the_documented_lead_before_the_season(best, label, start) -> None:
+    [(got_label, got_start)] = ss.ad_windows(_profile(best))
+    assert got_label == label and got_start == start
+    first = best[0]
+    assert ss.MONTH_NAMES.index(got_start) == (first - 1 - ss.AD_LEAD_MONTHS) % 12
+
+
+def test_ad_window_follows_the_longest_run() -> None:
+    row = _profile([1, 2, 6, 7, 8])
+    [(label, start)] = ss.ad_windows(row)
+    assert label == "Jan–Feb, Jun–Aug" and start == "May"
+    assert ss.ad_windows(np.ones((2, 12))) == [("all year", None), ("all year", None)]
+
+
+def test_best_months_threshold_is_the_documented_share() -> None:
+    row = np.full(12, 0.1)
+    row[0], row[1], row[2] = 1.0, ss.BEST_MONTH_SHARE, ss.BEST_MONTH_SHARE - 0.01
+    assert ss.best_months(row) == "Jan–Feb"
+    assert ss.best_months(np.full(12, 0.7)) == "all year"
+
+
+@pytest.mark.parametrize(("climate_kind", "months", "launch", "words"), [
+    ("cold", (), None, ["Cold-weather product", "cold months", "ranked by the average month"]),
+    ("warm", (), 7, ["Warm-weather product", "hot months", "ranked by July sales"]),
+    ("none", (11, 12), 12, ["No climate affinity", "calendar season Nov–Dec", "ranked by December sales"]),
+])  # fmt: skip
+def test_describe_states_what_the_forecast_assumed(climate_kind, months, launch, words) -> None:
+    text = ss.describe(climate_kind, months, launch)
+    for w in words:
+        assert w in text, (w, text)
