@@ -314,3 +314,14 @@ def test_describe_states_what_the_forecast_assumed(climate_kind, months, launch,
     text = ss.describe(climate_kind, months, launch)
     for w in words:
         assert w in text, (w, text)
+
+
+def test_ad_window_ties_and_the_threshold() -> None:
+    """Two equally long runs: the one starting earlier in the calendar year leads (ties are stable); a month at
+    exactly BEST_MONTH_SHARE of the peak counts as a best month for the window too."""
+    [(label, start)] = ss.ad_windows(_profile([1, 2, 6, 7]))
+    assert label == "Jan–Feb, Jun–Jul" and start == "December"
+    row = np.full((1, 12), 0.1)
+    row[0, 4], row[0, 5] = ss.BEST_MONTH_SHARE, 1.0  # May at exactly the share, June the peak
+    [(label, start)] = ss.ad_windows(row)
+    assert label == "May–Jun" and start == "April"
