@@ -340,3 +340,30 @@ def test_the_open_forecast_is_in_the_url_and_reopens_with_the_owner_check(sqlite
     other.switch_page("views/results.py").run()
     assert not any("Linked towel" in s.value for s in other.subheader)
     assert any("not yours" in e.value for e in other.error)
+
+
+def test_the_form_shows_the_reading_and_the_analysts_correction_is_what_runs(sqlite_db) -> None:
+    """Issue 23: New Forecast says what it read from the name; a correction (climate none) is what the
+    stored forecast uses."""
+    from core.services import records
+    from tests.helpers import login
+
+    at = login("master@demo.local")
+    at.switch_page("views/new_forecast.py").run()
+    at.text_input(key="nf_name").input("Down winter jacket")
+    at.selectbox(key="nf_category").select("Apparel & Accessories")
+    at.number_input(key="nf_price").set_value(50.0)
+    at.number_input(key="nf_unit_cost").set_value(18.0)
+    at.selectbox(key="nf_climate").select("none")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    fid = at.session_state["forecast_id"]
+    record = records.load_forecast(sqlite_db, fid, at.session_state["user_id"])
+    assert record.params["product"]["climate"] == "none"
+    assert any("No climate affinity" in c.value for c in at.caption)  # Results states what was used
+    # the reading is shown on the form once the text is in (a submit that stays, e.g. without a price)
+    at.switch_page("views/new_forecast.py").run()
+    at.text_input(key="nf_name").input("Down winter jacket")
+    at.selectbox(key="nf_category").select("Apparel & Accessories")
+    at.button[0].click().run()
+    assert any("cold-weather product" in i.value for i in at.info), [i.value for i in at.info]
