@@ -87,8 +87,8 @@ def best_months_of(profiles: np.ndarray) -> np.ndarray:
 def describe(climate: str, season_months: tuple[int, ...] | list[int] | None, launch_month: int | None) -> str:
     """One line on what the forecast assumed about climate and season (Results, PDF, agents)."""
     parts = {
-        "cold": "cold-weather product: demand follows the cold months (Oct–Mar north of the equator, Apr–Sep south)",
-        "warm": "warm-weather product: demand follows the hot months (May–Sep north of the equator, Nov–Mar south)",
+        "cold": "cold-weather product: demand follows each city's cold months (its best months in the ranking)",
+        "warm": "warm-weather product: demand follows each city's hot months (its best months in the ranking)",
     }
     text = parts.get(climate, "no climate affinity: demand does not depend on the weather")
     if season_months:
