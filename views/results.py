@@ -55,7 +55,11 @@ st.caption(
 )
 st.caption(season.describe(product.climate, product.season_months, product.launch_month),
            help=f"Read from the name and description: {product.understanding().summary()}")
-if follows := whatif.rests_on_population(stored):
+notes = st.session_state.setdefault("_rs_population_note", {})  # per saved forecast: not per slider move
+if forecast_id not in notes:
+    notes.clear()
+    notes[forecast_id] = whatif.rests_on_population(stored)
+if follows := notes[forecast_id]:
     st.caption("Inside " + ", ".join(f"{iso} (rank correlation {rho:.2f})" for iso, rho in follows[:5])
                + " this ranking follows city population closely: regional income moves it little there "
                "(docs/methodology.md, section 2, \"Within a country\").")  # fmt: skip
