@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--countries", default=None)
     run.add_argument("--budget", type=float, default=None, help="monthly ad budget, USD")
     run.add_argument("--depth", choices=["summary", "detailed", "full"], default="full")
+    run.add_argument("--cities", type=int, default=None,
+                     help="how many of the ranking's top cities every agent works on (default and most: 20)")
     run.add_argument("--format", choices=["json", "md"], default="json")
     run.add_argument("--out", default=None)
     args = parser.parse_args(argv)
@@ -71,8 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         countries = [c for c in (args.countries or "").split(",") if c.strip()] or None
         scope_mask(ca, countries)
         ctx = AgentContext(ca, make_writer(settings))
+        if args.cities is not None and args.cities < 1:
+            raise AppError("cities: give at least 1")
         request = {"product": product.model_dump(mode="json"), "countries": countries, "budget": args.budget,
-                   "depth": args.depth}  # fmt: skip
+                   "depth": args.depth, "cities": args.cities}  # fmt: skip
         results = run_agents(ctx, request)
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)

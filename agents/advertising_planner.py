@@ -6,7 +6,7 @@ import numpy as np
 from langgraph.runtime import Runtime
 
 from agents.common import request_product, run_agent
-from agents.context import DEPTH_CITIES, AgentContext
+from agents.context import AgentContext
 from agents.schemas import AdNarrative, AdvertisingPlannerResult, CurveParams, PlatformLine
 from agents.state import AgentState
 from core.advisors import budget as bm
@@ -20,8 +20,7 @@ DEFAULT_BUDGET_SHARE = 0.10  # without a budget: 10 % of the top cities' expecte
 
 def targets(state: AgentState, ctx: AgentContext):
     product = request_product(state)
-    n = max(10, DEPTH_CITIES[state["request"].get("depth", "full")])
-    top = ctx.ranking(product, state["request"].get("countries"), n)
+    top = ctx.city_set(product, state["request"])
     idx = positions(ctx.cities, top["city_id"])
     # The ranking's expected units in the targets (so delivery time, price and scope act here exactly
     # as in the ranking) set the ceiling of paid orders.
@@ -46,12 +45,12 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     ages = [AGE_LABELS[a] for a in (product.target_ages or AGE_BANDS[:4])]
     targeting = {
         "ages": ages,
-        "cities": [f"{c} ({i})" for c, i in zip(top["city"].head(10), top["country_iso2"].head(10), strict=True)],
+        "cities": [f"{c} ({i})" for c, i in zip(top["city"], top["country_iso2"], strict=True)],
         "interests": list(product.category_row().keywords[:8]),
     }
-    profiles = ctx.evaluation(product).prepared.seasonal_profile[positions(ctx.cities, top["city_id"].head(10))]
+    profiles = ctx.evaluation(product).prepared.seasonal_profile[positions(ctx.cities, top["city_id"])]
     timing = [{"city": str(c), "best_months": best, "start_ads": start}
-              for c, (best, start) in zip(top["city"].head(10), season.ad_windows(profiles), strict=True)]  # fmt: skip
+              for c, (best, start) in zip(top["city"], season.ad_windows(profiles), strict=True)]  # fmt: skip
     fields = {
         "timing": timing,
         "budget_usd_month": budget, "price_level": level, "forecast_units_month": units,
@@ -68,7 +67,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "audience": "adults aged " + ", ".join(ages), "top_city": str(top.iloc[0]["city"]),
         "price": product.price, "forecast_units": float(top["expected_units_month"].sum()),
         "delivery_days": float(top["delivery_days"].iloc[0]),
-        "paid_ceiling": float(sum(c.c_max for c in cs)), "timing": timing,
+        "paid_ceiling": float(sum(c.c_max for c in cs)), "timing": timing, "city_set": len(top),
         "cac_at_double": float(bm.plan(cs, 2 * budget, product.price, margin).totals.set_index("split").loc["optimised", "cac_usd"]),
     }  # fmt: skip
     return fields, facts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agents.common import request_product, run_agent
-from agents.context import DEPTH_CITIES, AgentContext
+from agents.context import AgentContext
 from agents.schemas import CityProfile, MarketNarrative, MarketProfilerResult
 from agents.state import AgentState
 from core.forecast import city_info
@@ -15,8 +15,7 @@ NAME = "market_profiler"
 
 def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     product = request_product(state)
-    n = DEPTH_CITIES[state["request"].get("depth", "full")]
-    top = ctx.ranking(product, state["request"].get("countries"), n)
+    top = ctx.city_set(product, state["request"])
     info = city_info(ctx.cities, top["city_id"], extra=("purchasing_power_index", "online_buyers_pct"))
     cities = [
         CityProfile(

@@ -24,7 +24,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     suggestions = pa.classify(f"{product.name} {product.description}")
     # The category check needs words to go on: without a description the chosen category stands.
     matches = not described or suggestions[0][1] == 0 or any(c.id == cat.id for c, _ in suggestions[:2])
-    top = ctx.ranking(product, state["request"].get("countries"), 10)
+    top = ctx.city_set(product, state["request"])
     fit = pa.market_fit(product.price, [float(x) for x in top["good_price_low_usd"]],
                         [float(x) for x in top["good_price_high_usd"]], [str(x) for x in top["city"]])  # fmt: skip
     if described and not matches:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agents.common import request_product, run_agent
-from agents.context import AgentContext
+from agents.context import AgentContext, city_count
 from agents.schemas import ChannelLine, SalesNarrative, SalesStrategyResult
 from agents.state import AgentState
 from core.advisors import sales, supply
@@ -24,7 +24,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
                        "exclude paid acquisition.")  # fmt: skip
     else:
         cac = float(ads["cac_usd"])
-    top = ctx.ranking(product, state["request"].get("countries"), 50).drop_duplicates("country_iso2").head(5)
+    top = ctx.city_set(product, state["request"]).drop_duplicates("country_iso2").head(5)
     lines = []
     for _, r in top.iterrows():
         lc = supply.landed_cost(cat.id, product.unit_cost, product.price, r)  # the ranking's own costs
@@ -40,6 +40,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
                   for m in margins.itertuples()]  # fmt: skip
     fields = {"channels": lines, "notices": notices}
     facts = {"name": product.name, "category": cat.name, "price": product.price, "cac": cac,
+             "city_set": city_count(state["request"]),
              "channels": [x.model_dump() for x in lines],
              "delivery_days": {str(r.country_iso2): float(r.delivery_days) for _, r in top.iterrows()}}  # fmt: skip
     return fields, facts

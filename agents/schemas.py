@@ -13,6 +13,7 @@ class AgentMeta(BaseModel):
     duration_ms: float = 0.0
     tokens_used: int = 0
     notices: list[str] = Field(default_factory=list)
+    city_set: int = 0  # the run's one city set: the ranking's top N cities in scope (agents.context.city_count)
 
 
 # --- narrative schemas (what a writer produces) ----------------------------------------------
@@ -76,7 +77,7 @@ class ProductAnalystResult(AgentMeta):
     quality_expected: Rated
     market_fit: Rated
     production_complexity: Rated
-    demand_potential: float  # expected units a month in the top 10 cities in scope (the engine's ranking)
+    demand_potential: float  # expected units a month in the run's city set (the ranking's top ``city_set``)
     demand_revenue_usd_month: float = 0.0
     understanding: dict = Field(default_factory=dict)  # core.advisors.product_analysis.understanding_report
     narrative: ProductNarrative

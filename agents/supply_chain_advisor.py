@@ -19,7 +19,7 @@ NAME = "supply_chain_advisor"
 def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     product = request_product(state)
     cat = product.category_row()
-    top = ctx.ranking(product, state["request"].get("countries"), 50)
+    top = ctx.city_set(product, state["request"])
     monthly = float(top["expected_units_month"].sum())
     method = supply.choose_method(cat.id, monthly, product.unit_cost)
     regions = supply.sourcing_regions(cat.id)
@@ -39,7 +39,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
                                     import_vat_usd=lc["import_vat_usd"], landed_cost_usd=lc["landed_cost_usd"],
                                     transit_days=lc["transit_days"], total_lead_days=lead["total_days"]))  # fmt: skip
     aql = supply.aql_plan(max(2, math.ceil(monthly)))
-    candidates = top.head(20)[["city", "country_iso2", "lat", "lon"]]
+    candidates = top[["city", "country_iso2", "lat", "lon"]]
     demand = top[["lat", "lon"]].assign(weight=top["expected_units_month"])
     wh = supply.best_warehouse(candidates, demand).iloc[0]
     fields = {
@@ -47,7 +47,8 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "origin": origin_label, "landed_costs": lines, "aql": aql, "qc_checklist": supply.qc_checklist(cat.id),
         "warehouse": f"{wh['city']} ({wh['country_iso2']})", "warehouse_weighted_km": float(wh["weighted_km"]),
     }  # fmt: skip
-    facts = {k: v for k, v in fields.items() if k != "landed_costs"} | {"landed_costs": [x.model_dump() for x in lines]}
+    facts = {k: v for k, v in fields.items() if k != "landed_costs"} | {"landed_costs": [x.model_dump() for x in lines],
+                                                                       "units": monthly, "city_set": len(top)}  # fmt: skip
     return fields, facts
 
 

@@ -30,7 +30,7 @@ def product(f: dict, depth: str) -> ProductNarrative:
         check = f"The description reads more like {f['suggested']}: check the category."
     summary = (
         f"{f['name']} is in {f['category']}. {f.get('understood', '')} {check} {f.get('season', '')}. "
-        f"In the top {f['cities']} cities the forecast expects "
+        f"In the top {f['cities']} cities of the ranking (every agent works on these) the forecast expects "
         f"{f['units']:,.0f} units and {_money(f['revenue'])} a month at {_money(f['price'])}. "
         f"Price fit: {f['market_fit']:.0f}/100 ({'; '.join(f['fit_reasons'])})."
     )
@@ -57,7 +57,7 @@ def market(f: dict, depth: str) -> MarketNarrative:
     cities = f["cities"]
     top = ", ".join(f"{c['city']} ({c['country_iso2']})" for c in cities[:3])
     summary = (
-        f"The strongest opportunities are {top}. Across the {len(cities)} cities profiled, the opportunity "
+        f"The strongest opportunities are {top}. Across the top {len(cities)} cities of the ranking, the opportunity "
         f"score runs from {cities[-1]['opportunity_score']:.1f} to {cities[0]['opportunity_score']:.1f}. "
         "Competition is a proxy from e-commerce maturity, merchant density and market depth."
     )
@@ -71,7 +71,8 @@ def ads(f: dict, depth: str) -> AdNarrative:
         f"With {_money(f['budget'])} a month, the optimised split puts most spend on {best['platform']} and is "
         f"expected to buy {f['conversions']:,.0f} orders at a CAC of {_money(f['cac'])} and a ROAS of "
         f"{f['roas']:.2f} (break-even ROAS {f['break_even_roas']:.2f}). These are paid orders from the budget; the "
-        f"forecast's {f['forecast_units']:,.0f} units a month in the same cities assume no paid acquisition. "
+        f"forecast's {f['forecast_units']:,.0f} units a month in the top {f['city_set']} cities, the targets below, "
+        "assume no paid acquisition. "
         + (f"Paid orders are assumed to level off at {f['paid_ceiling']:,.0f} a month (as many as the forecast's own), "
            f"so each extra dollar buys less: at twice the budget the CAC would be {_money(f['cac_at_double'])}. "
            if depth != "summary" else "")
@@ -123,8 +124,8 @@ FASON = ("FASON is the Turkish trade term for cut-make-trim contract manufacturi
 
 def supply(f: dict, depth: str) -> SupplyNarrative:
     lc = f["landed_costs"]
-    txt = (f"Recommended method: {f['method']} ({'; '.join(f['method_reasons'])}). Fulfilment: {f['origin']}, as "
-           f"in the ranking. ")  # fmt: skip
+    txt = (f"For the top {f['city_set']} cities of the ranking ({f['units']:,.0f} units a month): recommended "
+           f"method {f['method']} ({'; '.join(f['method_reasons'])}). Fulfilment: {f['origin']}, as in the ranking. ")  # fmt: skip
     if "FASON" in f["method"]:
         txt += FASON + " "
     if lc:
@@ -164,7 +165,8 @@ def sales(f: dict, depth: str) -> SalesNarrative:
     by_country: dict[str, list[dict]] = {}
     for c in f["channels"]:
         by_country.setdefault(c["country_iso2"], []).append(c)
-    summary = "By country: " + "; ".join(_channel_sentence(k, v) for k, v in by_country.items()) + "."
+    summary = (f"Countries of the top {f['city_set']} cities of the ranking: "
+               + "; ".join(_channel_sentence(k, v) for k, v in by_country.items()) + ".")  # fmt: skip
     own = [c for c in f["channels"] if c["channel"].startswith("Own web shop")]
     if own and f["cac"] > 0:
         worst = min(own, key=lambda c: c["max_cac_usd"])

@@ -247,7 +247,8 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
         record = records.load_forecast(services.db, forecast_id, user.id)
         product = product_from_params(record.params)
         request = {"product": product.model_dump(mode="json"), "countries": list(record.params.get("countries") or []) or None,
-                   "budget": body.budget if body else None, "depth": user.plan.report_depth}  # fmt: skip
+                   "budget": body.budget if body else None, "depth": user.plan.report_depth,
+                   "cities": user.plan.max_cities}  # fmt: skip
         return run_agents(AgentContext(services.ca, services.writer()), request, db=services.db, forecast_id=forecast_id)
 
     @app.post("/api/v1/reports/deep", status_code=201, tags=["reports"])

@@ -12,7 +12,7 @@ from langgraph.checkpoint.memory import MemorySaver
 from langgraph.graph import END, START, StateGraph
 
 from agents import advertising_planner, market_profiler, product_analyst, sales_strategy, supply_chain_advisor
-from agents.context import AgentContext
+from agents.context import AGENT_CITIES, AgentContext, city_count
 from agents.graph import AGENTS
 from agents.runner import run_agents
 from agents.schemas import (
@@ -25,7 +25,7 @@ from agents.schemas import (
 from agents.state import AgentState
 from agents.writers import LLMWriter, TemplateWriter
 from core.db import repo
-from core.forecast import validate_product
+from core.forecast import ProductInput, validate_product
 from tests.fake_openai import FakeOpenAI
 
 PRODUCT = validate_product(name="Organic tee", description="organic cotton t-shirt", category="166", price=30,
@@ -77,15 +77,33 @@ def test_whole_graph_offline(offline) -> None:
     sales = SalesStrategyResult.model_validate(offline["sales_strategy"])
     assert sum(c.recommended for c in sales.channels) == len({c.country_iso2 for c in sales.channels})
     market = MarketProfilerResult.model_validate(offline["market_profiler"])
-    assert len(market.cities) == 10  # detailed depth
+    assert len(market.cities) == city_count(REQUEST)  # the run's one city set, whatever the depth
 
 
 def test_depth_changes_the_report(ca) -> None:
     summary = run_agents(AgentContext(ca), REQUEST | {"depth": "summary"})
     full = run_agents(AgentContext(ca), REQUEST | {"depth": "full"})
-    assert len(summary["market_profiler"]["cities"]) == 5 and len(full["market_profiler"]["cities"]) == 20
+    assert len(summary["market_profiler"]["cities"]) == len(full["market_profiler"]["cities"])  # one city set
     assert len(summary["advertising_planner"]["narrative"]["ad_copies"]) == 5
     assert len(full["advertising_planner"]["narrative"]["ad_copies"]) == 10
+
+
+@pytest.mark.parametrize("plan_cities", [None, 10, 50, 3])
+def test_every_agent_works_on_the_runs_one_city_set(ca, plan_cities) -> None:
+    """Issue 25.2: the plan's cities (at most AGENT_CITIES) are the one set every agent uses and names."""
+    out = run_agents(AgentContext(ca), REQUEST | {"cities": plan_cities})
+    n = city_count(REQUEST | {"cities": plan_cities})
+    assert n == min(plan_cities or AGENT_CITIES, AGENT_CITIES)
+    top = AgentContext(ca).ranking(ProductInput(**REQUEST["product"]), REQUEST["countries"], n)
+    assert all(r["city_set"] == n for r in out.values())
+    assert out["product_analyst"]["demand_potential"] == pytest.approx(top["expected_units_month"].sum())
+    assert out["advertising_planner"]["forecast_units_month"] == pytest.approx(top["expected_units_month"].sum())
+    assert [c["city"] for c in out["market_profiler"]["cities"]] == list(top["city"])
+    assert len(out["advertising_planner"]["targeting"]["cities"]) == n
+    assert {x["country_iso2"] for x in out["sales_strategy"]["channels"]} == set(top["country_iso2"])
+    assert {x["market"] for x in out["supply_chain_advisor"]["landed_costs"]} <= set(top["city"])
+    for agent in ("product_analyst", "advertising_planner", "supply_chain_advisor", "sales_strategy"):
+        assert f"top {n} cities" in out[agent]["narrative"]["summary"], agent
 
 
 @pytest.mark.parametrize("payer", ["seller", "buyer"])

@@ -42,8 +42,8 @@ def test_who_pays_shipping_is_asked_stored_and_shown(sqlite_db, ca, payer) -> No
     assert record.params["product"]["shipping_paid_by"] == payer
     product = validate_product(name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0,
                                shipping_paid_by=payer)  # fmt: skip
-    table = rank(evaluate(prepare(ca, product)), countries=["DE", "FR"], top=STORED_RESULTS)
-    assert metric(at, "Units / month") == f"{table['expected_units_month'].sum():,.0f}"
+    market = whatif.market_cities(evaluate(prepare(ca, product)), STORED_RESULTS, ["DE", "FR"])
+    assert metric(at, "Units / month") == f"{market['expected_units_month'].sum():,.0f}"
     assert any(f"shipping paid by the {payer}" in c.value for c in at.caption)
 
 
@@ -65,6 +65,13 @@ def expected(ca, price=30.0, cost=8.0, weights=None):
     return rank(ev, countries=["DE", "FR"], top=STORED_RESULTS)
 
 
+def headline(ca, price=30.0, cost=8.0) -> dict[str, float]:
+    """The headline the page should show: totals over the weight-independent market set."""
+    product = validate_product(name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0)
+    ev = evaluate(prepare(ca, product), price=price, unit_cost=cost)
+    return whatif.headline_metrics(whatif.market_cities(ev, STORED_RESULTS, ["DE", "FR"]))
+
+
 def show(at: AppTest, view: str) -> AppTest:
     at.session_state["rs_view"] = view
     return at.run()
@@ -76,7 +83,7 @@ def test_form_run_shows_results(results: AppTest, ca, sqlite_db) -> None:
     assert len(show(results, "Why this score").get("plotly_chart")) == 1 + 1
     table = expected(ca)
     assert metric(results, "Best city") == table.iloc[0]["city"]
-    assert metric(results, "Units / month") == f"{table['expected_units_month'].sum():,.0f}"
+    assert metric(results, "Units / month") == f"{headline(ca)['units']:,.0f}"
     # The run was persisted with its results.
     record = repo.load_forecast(sqlite_db, results.session_state["forecast_id"], results.session_state["user_id"])
     assert len(record.results) == len(table)
@@ -86,8 +93,7 @@ def test_form_run_shows_results(results: AppTest, ca, sqlite_db) -> None:
 def test_price_slider_reranks_as_the_engine_says(results: AppTest, ca) -> None:
     results.slider(key="rs_price").set_value(45.0).run()
     assert not results.exception
-    table = expected(ca, price=45.0)
-    m = whatif.headline_metrics(table)
+    m = headline(ca, price=45.0)
     assert metric(results, "Units / month") == f"{m['units']:,.0f}"
     assert metric(results, "Revenue / month") == f"${m['revenue']:,.0f}"
 
@@ -95,10 +101,9 @@ def test_price_slider_reranks_as_the_engine_says(results: AppTest, ca) -> None:
 def test_cost_slider_changes_profit_as_the_engine_says(results: AppTest, ca) -> None:
     before = metric(results, "Profit / month")
     results.slider(key="rs_cost").set_value(14.0).run()
-    table = expected(ca, cost=14.0)
     after = metric(results, "Profit / month")
     assert after != before
-    assert after == f"${whatif.headline_metrics(table)['profit']:,.0f}"
+    assert after == f"${headline(ca, cost=14.0)['profit']:,.0f}"
 
 
 def test_weight_sliders_rerank(results: AppTest, ca) -> None:
@@ -107,6 +112,9 @@ def test_weight_sliders_rerank(results: AppTest, ca) -> None:
     results.slider(key="rs_w_comp").set_value(1.0).run()
     table = expected(ca, weights=ScoreWeights(demand=0, profitability=0, competition=1))
     assert metric(results, "Best city") == table.iloc[0]["city"]
+    # the weights reorder the ranking; the headline totals stay on the same market (issue 25, item 1)
+    assert metric(results, "Units / month") == f"{headline(ca)['units']:,.0f}"
+    assert metric(results, "Revenue / month") == f"${headline(ca)['revenue']:,.0f}"
 
 
 def test_all_zero_weights_say_what_to_fix(results: AppTest) -> None:

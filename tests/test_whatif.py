@@ -138,3 +138,35 @@ def test_input_differences_name_what_changed() -> None:
     newer = {**a, "product": {**a["product"], "shipping_paid_by": "buyer"}}
     assert input_differences(a, newer) == [{"input": "Shipping paid by", "A": "seller", "B": "buyer"}]
     assert input_differences(a, {**a, "product": {**a["product"], "shipping_paid_by": "seller"}}) == []
+
+
+@given(
+    wd=st.floats(0.0, 1.0), wp=st.floats(0.0, 1.0), wc=st.floats(0.05, 1.0), n=st.integers(1, 300),
+)
+def test_market_cities_do_not_depend_on_the_weights(ca, wd: float, wp: float, wc: float, n: int) -> None:
+    """Issue 25.1: the headline's city set is the n cities with the most expected units; weights only
+    reorder the ranking, so totals over the set are the same at any weights."""
+    from core.forecast import ScoreWeights
+
+    p = validate_product(name="Towel set", category="Home & Garden", price=25, unit_cost=9)
+    prep = prepare(ca, p)
+    base = whatif.market_cities(evaluate(prep), n, ["DE", "FR"])
+    other = whatif.market_cities(evaluate(prep, weights=ScoreWeights(demand=wd, profitability=wp, competition=wc)),
+                                 n, ["DE", "FR"])  # fmt: skip
+    assert list(other["city_id"]) == list(base["city_id"])
+    assert whatif.headline_metrics(other) == whatif.headline_metrics(base)
+
+
+def test_market_cities_are_the_largest_by_units_inside_scope_and_filters(ev) -> None:
+    ca = ev.prepared.ca
+    units = ev.columns["expected_units_month"]
+    out = whatif.market_cities(ev, 40, ["DE", "FR", "IT"], countries=["DE", "IT"], min_population=50_000)
+    pos = np.searchsorted(ca.city_id, out["city_id"])
+    assert len(out) == 40 and set(ca.iso2[pos]) <= {"DE", "IT"} and (ca.population[pos] >= 50_000).all()
+    assert out["expected_units_month"].is_monotonic_decreasing
+    eligible = np.isin(ca.iso2, ["DE", "IT"]) & (ca.population >= 50_000)
+    assert out["expected_units_month"].min() == pytest.approx(np.sort(units[eligible])[-40])
+    region = str(ca.regions[pos[0]])
+    one = whatif.market_cities(ev, 1000, ["DE", "FR", "IT"], countries=["DE", "IT"], regions=[region])
+    in_region = np.isin(ca.iso2, ["DE", "IT"]) & (ca.regions == region)
+    assert set(one["city_id"]) == set(ca.city_id[in_region])

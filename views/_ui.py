@@ -339,7 +339,7 @@ def run_agents_for(forecast_id: str, product, countries, ad_budget, user, write)
 
     depth = user.plan.report_depth if user else "full"
     request = {"product": product.model_dump(mode="json"), "countries": countries or None, "budget": ad_budget,
-               "depth": depth}  # fmt: skip
+               "depth": depth, "cities": user.plan.max_cities if user else None}  # fmt: skip
 
     def report(agent: str, out: dict) -> None:
         extra = "; ".join(out.get("notices", []))

@@ -157,21 +157,28 @@ def workspace() -> None:
         st.info("No city passes the filters. Clear a filter or lower the minimum population.")
         return
 
-    m = whatif.headline_metrics(shown)
+    # Totals over a fixed set (the plan's number of cities with the most expected units, in scope and
+    # filters): the weights reorder the ranking but never change the market the headline measures.
+    market = whatif.market_cities(ev, limit, scope, f_countries, f_regions, float(f_minpop))
+    m = whatif.headline_metrics(market)
+    set_note = (f"the {m['cities']:,.0f} cities with the most expected units in scope and filters, at this price "
+                "and cost (the same cities whatever the score weights)")  # fmt: skip
+    st.caption(f"Totals: {set_note}.")
     k1, k2, k3, k4, k5 = st.columns(5)
     best = shown.iloc[0]
-    k1.metric("Best city", str(best["city"]), help=f"{best['city']}, {best['region']} ({best['country_iso2']})")
-    k2.metric("Units / month", f"{m['units']:,.0f}", help=f"Sum over the {m['cities']:,.0f} shown cities; 80 % "
+    k1.metric("Best city", str(best["city"]), help=f"{best['city']}, {best['region']} ({best['country_iso2']}): "
+              "first in the ranking by the weighted opportunity score")  # fmt: skip
+    k2.metric("Units / month", f"{m['units']:,.0f}", help=f"Sum over {set_note}; 80 % "
               f"range per city summed: {m['units_low']:,.0f} - {m['units_high']:,.0f}")  # fmt: skip
-    k3.metric("Revenue / month", _ui.money(m["revenue"]), help="Sum over the shown cities")
+    k3.metric("Revenue / month", _ui.money(m["revenue"]), help=f"Sum over {set_note}")
     k4.metric("Profit / month", _ui.money(m["profit"]),
-              help="Sum over the shown cities that make money at this price and cost, before acquisition cost. "
+              help=f"Sum over those of {set_note} that make money, before acquisition cost. "
                    "Loss-making cities are counted apart, below.")  # fmt: skip
     k5.metric("Best city's price", _ui.money(float(best["recommended_price_usd"])),
               help="Recommended price in the best city (bounded to 2/3 - 1.5x its local reference price)")
 
     if m["loss_cities"]:
-        st.warning(f"{m['loss_cities']:,.0f} of the {m['cities']:,.0f} shown cities lose money at this price and unit "
+        st.warning(f"{m['loss_cities']:,.0f} of these {m['cities']:,.0f} cities lose money at this price and unit "
                    f"cost ({_ui.money(m['loss'])} / month, not in the profit above): unit cost, shipping, fees and duty there "
                    "exceed the price. They are flagged in the ranking, the map and the exports.")  # fmt: skip
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.forecast import Evaluation, price_response, stored_product
+from core.forecast import Evaluation, price_response, scope_mask, stored_product
 
 
 def price_grid(current: float, reference: float, n: int = 80) -> np.ndarray:
@@ -142,6 +142,41 @@ def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
         "loss": float(table.loc[loss, "profit_usd_month"].sum()),
         "loss_cities": float(loss.sum()),
     }
+
+
+MARKET_COLUMNS = ("expected_units_month", "expected_units_low", "expected_units_high", "expected_revenue_usd_month",
+                  "profit_usd_month", "loss_making")  # fmt: skip
+
+
+def market_cities(
+    ev: Evaluation,
+    n: int,
+    scope: list[str] | None = None,
+    countries: list[str] | None = None,
+    regions: list[str] | None = None,
+    min_population: float = 0.0,
+) -> pd.DataFrame:
+    """The fixed city set the headline totals sum over: the ``n`` cities in the forecast's scope and the
+    page's filters (as ``filter_ranking``) with the most expected units, at this price and cost.
+
+    It does not depend on the score weights, which only reorder the ranking: moving a weight slider changes
+    which city is first, never the market the headline measures. Columns: ``MARKET_COLUMNS``, city and
+    country, largest expected units first.
+    """
+    ca = ev.prepared.ca
+    mask = scope_mask(ca, scope) & (ca.population >= min_population)
+    if countries:
+        mask &= np.isin(ca.iso2, countries)
+    if regions:
+        mask &= np.isin(ca.regions, regions)
+    idx = np.flatnonzero(mask)
+    units = ev.columns["expected_units_month"][idx]
+    if 0 < n < idx.size:
+        idx = idx[np.argpartition(-units, n - 1)[:n]]
+    idx = idx[np.lexsort((ca.city_id[idx], -ev.columns["expected_units_month"][idx]))]
+    data = {"city_id": ca.city_id[idx], "city": ca.names[idx], "country_iso2": ca.iso2[idx]}
+    data.update({c: ev.columns[c][idx] for c in MARKET_COLUMNS})
+    return pd.DataFrame(data)
 
 
 def compare_rankings(a: pd.DataFrame, b: pd.DataFrame, top: int = 50) -> pd.DataFrame:

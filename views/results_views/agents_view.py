@@ -32,9 +32,11 @@ def render(ctx: ResultsContext, price: float) -> None:
 def _view_product(out: dict, _price: float) -> None:
     st.markdown(f"*{md_escape(out['narrative']['positioning'])}*")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Units / month, top 10 cities", f"{out['demand_potential']:,.0f}",
-              help=f"Revenue {_ui.money(out.get('demand_revenue_usd_month', 0.0))} a month (the forecast's ranking)")
-    c2.metric("Price fit", f"{out['market_fit']['score']:.0f}/100", help="Share of the top 10 cities where the price "
+    n = out.get("city_set") or 10  # runs saved before the one-city-set rule used the top 10 here
+    c1.metric(f"Units / month, top {n} cities", f"{out['demand_potential']:,.0f}",
+              help=f"Revenue {_ui.money(out.get('demand_revenue_usd_month', 0.0))} a month (the forecast's ranking); "
+                   "every agent of this run works on these cities")  # fmt: skip
+    c2.metric("Price fit", f"{out['market_fit']['score']:.0f}/100", help=f"Share of the top {n} cities where the price "
               "earns at least 95 % of the best profit")  # fmt: skip
     c3.metric("Category complexity", f"{out['production_complexity']['score'] / 20:.0f}/5",
               help="A category table value (assumption), not a rating of this product")
