@@ -200,7 +200,7 @@ def test_agents_view_and_budget_slider(sqlite_db, ca) -> None:
     record = repo.load_agent_results(sqlite_db, at.session_state["forecast_id"])
     assert set(record) == {"product_analyst", "market_profiler", "advertising_planner", "supply_chain_advisor",
                            "sales_strategy"}  # fmt: skip
-    assert len(record["market_profiler"]["cities"]) == 10  # Pro: detailed reports
+    assert len(record["market_profiler"]["cities"]) == 20  # Pro: the plan shows 50, agents work on at most 20
     show(at, "Agents")
     assert not at.exception
     assert len(at.tabs) == 5
@@ -375,3 +375,21 @@ def test_the_form_shows_the_reading_and_the_analysts_correction_is_what_runs(sql
     at.selectbox(key="nf_category").select("Apparel & Accessories")
     at.button[0].click().run()
     assert any("cold-weather product" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_results_say_which_price_anchors_the_recommendation(sqlite_db) -> None:
+    """Issue 25.4: a tee at 4x the category's typical price is recommended around its own price, and
+    Results says so (the engine's own sentence); the category anchors a tee near the typical price."""
+    from core.forecast import prepare
+
+    at = fill_and_run(price=140.0, cost=40.0)
+    assert not at.exception, [e.value for e in at.exception]
+    record = repo.load_forecast(sqlite_db, at.session_state["forecast_id"], at.session_state["user_id"])
+    from core.places.citydata import city_arrays_from_db
+    from core.services.forecasts import product_from_params
+
+    note = whatif.price_anchor_note(prepare(city_arrays_from_db(sqlite_db), product_from_params(record.params)))
+    assert "your own price ($140.00)" in note
+    assert any(c.value == note for c in at.caption)
+    near = fill_and_run(price=30.0, cost=8.0)
+    assert any("category's typical price" in c.value for c in near.caption)

@@ -213,3 +213,24 @@ def test_white_label_only_for_an_active_master_add_on(sqlite_db) -> None:
     assert (got.company_name, got.colour, got.logo_type) == ("Acme Ltd", "#112233", "png")
     accounts.set_tier(sqlite_db, master.email, "pro")  # downgraded: our branding again
     assert branding.for_reports(sqlite_db, accounts.get_user(sqlite_db, user_id=master.id)) is None
+
+
+def test_a_loss_making_forecasts_pdf_says_so_first(ca) -> None:
+    """Issue 25.14: the cover of a forecast that loses money in some cities flags it with the loss, and
+    states the price anchor of the recommended prices (the Results page's own sentence)."""
+    from core.forecast import ScoreWeights
+    from core.render import reports
+
+    p = validate_product(name="Tee", category="166", price=30, unit_cost=27, shipping_paid_by="seller")
+    prep = prepare(ca, p)
+    table = rank(evaluate(prep), countries=["PL", "TR", "BR"], top=60)
+    lost = int(table["loss_making"].sum())
+    assert lost > 0
+    report = reports.ranking_report(prep, table, {}, price=30, cost=27, weights=ScoreWeights(), depth="summary",
+                                    scope=["PL", "TR", "BR"])  # fmt: skip
+    cover = " ".join(PdfReader(io.BytesIO(exports.pdf_bytes(report))).pages[0].extract_text().split())
+    assert f"LOSS: {lost:,} of the 60 cities" in cover
+    assert " ".join(whatif.price_anchor_note(prep).split()[:6]) in cover
+    fine = reports.report_notes(prepare(ca, p.model_copy(update={"unit_cost": 5.0})),
+                                rank(evaluate(prepare(ca, p.model_copy(update={"unit_cost": 5.0}))), top=60))
+    assert not any(n.startswith("LOSS") for n in fine)

@@ -160,7 +160,7 @@ def test_lerner_price_where_not_clipped(ca, payer) -> None:
     best = lerner + (c["shipping_cost_usd"] / (e - 1) if payer == "buyer" else 0.0)
     from core.forecast import PRICE_CLIP
 
-    ref = c["local_reference_price_usd"]
+    ref = c["price_anchor_usd"]
     inside = (best > PRICE_CLIP[0] * ref) & (best < PRICE_CLIP[1] * ref)
     assert inside.sum() > 1000
     assert np.allclose(c["recommended_price_usd"][inside], best[inside])
@@ -176,7 +176,7 @@ def test_recommended_price_maximises_profit(ca, payer, country) -> None:
     prep = prepare(ca, product(shipping_paid_by=payer, unit_cost=12))
     table = rank(evaluate(prep), countries=[country], top=1)
     best = float(table["recommended_price_usd"].iloc[0])
-    ref = float(table["local_reference_price_usd"].iloc[0])
+    ref = float(table["price_anchor_usd"].iloc[0])
     assert PRICE_CLIP[0] * ref < best < PRICE_CLIP[1] * ref  # unclipped, so the optimum is the formula's
     city = int(table["city_id"].iloc[0])
     profits = []
@@ -366,7 +366,7 @@ def test_recommended_price_within_market_bounds_unless_costs_force_it(small, cat
     from core.forecast import PRICE_CLIP
 
     c = evaluate(prepare(small, product(category=cat, price=price, unit_cost=price * cost_frac, ships_from=origin))).columns
-    ref, rec = c["local_reference_price_usd"], c["recommended_price_usd"]
+    ref, rec = c["price_anchor_usd"], c["recommended_price_usd"]
     inside = (rec >= PRICE_CLIP[0] * ref * (1 - 1e-9)) & (rec <= PRICE_CLIP[1] * ref * (1 + 1e-9))
     assert np.all(inside | c["price_above_market"])
     assert np.all(~c["price_above_market"] | (rec > PRICE_CLIP[1] * ref))
@@ -382,7 +382,7 @@ def test_good_price_range_brackets_the_best_price(ca, payer) -> None:
     ok = table["good_price_low_usd"].notna()
     assert ok.any()
     t = table[ok]
-    ref = t["local_reference_price_usd"]
+    ref = t["price_anchor_usd"]
     assert (t["good_price_low_usd"] <= t["good_price_high_usd"]).all()
     assert (t["good_price_low_usd"] >= PRICE_CLIP[0] * ref * 0.999).all() and (t["good_price_high_usd"] <= PRICE_CLIP[1] * ref * 1.001).all()
     # profit at the range's ends is at least FLAT_PROFIT_SHARE of the best profit in the bounds
@@ -482,3 +482,32 @@ def test_no_weights_put_cities_without_demand_first(ca) -> None:
     gate = np.minimum(c["demand_score"] / MEANINGFUL_DEMAND_SCORE, 1)
     assert np.allclose(c["opportunity_score"], np.clip(gate * full, 0, 100))
     assert np.all(c["opportunity_score"][c["demand_score"] == 0] == 0)
+
+
+@given(ratio=st.floats(0.05, 20.0))
+def test_price_anchor_is_the_products_own_price_far_from_the_category(ratio: float) -> None:
+    """Issue 25.4: within ANCHOR_RATIO of the category's typical price the category anchors the
+    recommendation; beyond it in either direction the analyst's own price does."""
+    from core.forecast import ANCHOR_RATIO, price_anchor_of
+
+    typical = 40.0
+    anchor, source = price_anchor_of(ratio * typical, typical)
+    far = ratio >= ANCHOR_RATIO or ratio <= 1 / ANCHOR_RATIO
+    assert source == ("product" if far else "category")
+    assert anchor == pytest.approx(ratio * typical if far else typical)
+
+
+@pytest.mark.parametrize(("price", "cost"), [(300.0, 120.0), (12.0, 2.0), (120.0, 40.0)])
+def test_recommended_price_stays_around_the_products_own_price(ca, price: float, cost: float) -> None:
+    """A $300 headset is not told to sell at the category's $120, nor a $12 cable at $80: the bounds sit
+    around the anchor price_anchor_of picks, at each city's price level."""
+    from core.forecast import PRICE_CLIP, PRICE_LEVEL_PASS_THROUGH, price_anchor_of
+
+    p = validate_product(name="Headset", category="Electronics", price=price, unit_cost=cost)
+    c = evaluate(prepare(ca, p)).columns
+    anchor, _ = price_anchor_of(price, p.category_row().typical_price_usd)
+    local = anchor * ca.price_level**PRICE_LEVEL_PASS_THROUGH
+    assert np.allclose(c["price_anchor_usd"], local)
+    rec = c["recommended_price_usd"]
+    ok = (rec >= PRICE_CLIP[0] * local * (1 - 1e-9)) & (rec <= PRICE_CLIP[1] * local * (1 + 1e-9))
+    assert np.all(ok | c["price_above_market"])

@@ -33,7 +33,7 @@ def test_best_price_of_one_city_is_the_recommended_price(ev) -> None:
 
     c = ev.columns
     top = order(ev, top=50)
-    ref, rec_all = c["local_reference_price_usd"][top], c["recommended_price_usd"][top]
+    ref, rec_all = c["price_anchor_usd"][top], c["recommended_price_usd"][top]
     unclipped = top[(rec_all > PRICE_CLIP[0] * ref * 1.01) & (rec_all < PRICE_CLIP[1] * ref * 0.99)]
     assert unclipped.size  # a city whose best price is the model's optimum, not a bound
     i = unclipped[:1]

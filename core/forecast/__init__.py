@@ -22,6 +22,7 @@ from core.forecast.cities import (  # noqa: F401
     scope_mask,
 )
 from core.forecast.engine import (  # noqa: F401
+    ANCHOR_RATIO,
     BASE_SHARE,
     COMPETITION_SHARE_CUT,
     COMPETITION_WEIGHTS,
@@ -50,6 +51,7 @@ from core.forecast.engine import (  # noqa: F401
     good_price_range,
     order,
     prepare,
+    price_anchor_of,
     price_response,
     profit_peak_price,
     rank,

@@ -41,7 +41,8 @@ NON_TARGET_AGE_WEIGHT = 0.25  # propensity of age bands outside the target, rela
 # Recommended price kept within these multiples of the local reference price: category elasticities are
 # measured on price variation of about this order around market prices; beyond it the constant-elasticity
 # curve is an extrapolation (docs/methodology.md, section 7).
-PRICE_CLIP = (2 / 3, 1.5)
+PRICE_CLIP = (2 / 3, 1.5)  # the recommended price stays inside these multiples of the local price anchor
+ANCHOR_RATIO = 2.0  # the product's own price anchors the recommendation when it is 2x or 1/2x the category's
 PRICE_FLOOR_MARKUP = 1.05  # the recommended price never falls below 5 % over total unit cost, net of fees
 FLAT_PROFIT_SHARE = 0.95  # the "good price range": prices earning at least 95 % of the best profit
 Z80 = 1.2816  # low / high bounds are the 10th and 90th percentiles
@@ -81,6 +82,8 @@ class Prepared:
     spend_per_buyer_usd_year: np.ndarray
     market_size_usd_month: np.ndarray
     reference_price: np.ndarray
+    price_anchor: np.ndarray  # the local price the recommendation is bounded around (price_anchor_of)
+    anchor_source: str  # "category" or "product" (price_anchor_of)
     age_fit: np.ndarray
     climate_fit: np.ndarray  # the year's mean relative demand from climate (1 without a climate affinity)
     month_factor: np.ndarray  # the launch month's demand relative to the average month (1 without a month)
@@ -104,6 +107,18 @@ class Prepared:
 
 def _scale(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(x)
+
+
+def price_anchor_of(price: float, typical: float) -> tuple[float, str]:
+    """The price (US level) a product's recommended price is bounded around, and where it comes from.
+
+    The category's typical price, unless the analyst's own price is ``ANCHOR_RATIO`` times it or more, or
+    that fraction of it or less: then the product is positioned in a segment of its own (a $300 headset, a
+    $12 mug) and its own price is the anchor. Demand still responds to the category's local reference price
+    (section 4); only the bounds of the recommendation move (section 7)."""
+    if price >= ANCHOR_RATIO * typical or price <= typical / ANCHOR_RATIO:
+        return float(price), "product"
+    return float(typical), "category"
 
 
 def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
@@ -136,6 +151,8 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     category_market = ca.online_buyers * spend_usd * age_fit / 12.0  # the category's market, any product
     market = category_market * climate_fit * month_factor
     ref_price = cat.typical_price_usd * ca.price_level**PRICE_LEVEL_PASS_THROUGH
+    anchor_usd, anchor_source = price_anchor_of(product.price, cat.typical_price_usd)
+    anchor = ref_price * (anchor_usd / cat.typical_price_usd)
 
     ship, _, _ = _shipping_tables()
     rates = ship.loc[cat.weight_class]
@@ -181,7 +198,8 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     return Prepared(
         ca=ca, product=product, category=cat, origin=origin,
         online_buyers=ca.online_buyers, spend_per_buyer_usd_year=spend_usd,
-        market_size_usd_month=market, reference_price=ref_price, age_fit=age_fit,
+        market_size_usd_month=market, reference_price=ref_price, price_anchor=anchor, anchor_source=anchor_source,
+        age_fit=age_fit,
         climate_fit=climate_fit, month_factor=month_factor, seasonal_profile=profile_by_month,
         distance_km=dist, delivery_days=days, delivery_factor=delivery_factor,
         shipping_cost=shipping, buyer_freight=shipping if buyer_pays else np.zeros_like(shipping),
@@ -297,11 +315,11 @@ def evaluate(
     margin_rate = unit_margin / price
 
     best = profit_peak_price(total_cost, prep.fee_rate, prep.buyer_freight, e)
-    clipped = np.clip(best, PRICE_CLIP[0] * prep.reference_price, PRICE_CLIP[1] * prep.reference_price)
+    clipped = np.clip(best, PRICE_CLIP[0] * prep.price_anchor, PRICE_CLIP[1] * prep.price_anchor)
     floor = total_cost * PRICE_FLOOR_MARKUP / (1 - prep.fee_rate)
     recommended = np.maximum(clipped, floor)
-    # Costs force a price above the market range: selling here means pricing out of the local market.
-    above_market = floor > PRICE_CLIP[1] * prep.reference_price
+    # Costs force a price above the range around the anchor: selling here means pricing out of that market.
+    above_market = floor > PRICE_CLIP[1] * prep.price_anchor
 
     margin_points = 100 * np.clip(margin_rate / MARGIN_FOR_FULL_SCORE, 0, 1)
     log_profit = np.log(np.maximum(profit, 1e-12))
@@ -337,6 +355,7 @@ def evaluate(
         "spend_per_buyer_usd_year": prep.spend_per_buyer_usd_year,
         "market_size_usd_month": prep.market_size_usd_month,
         "local_reference_price_usd": prep.reference_price,
+        "price_anchor_usd": prep.price_anchor,
         "age_fit": prep.age_fit,
         "climate_fit": prep.climate_fit,
         "season_factor": prep.month_factor,
@@ -434,7 +453,7 @@ def good_price_range(ev: Evaluation, idx: np.ndarray) -> dict[str, np.ndarray]:
     """
     prep = ev.prepared
     e = prep.category.price_elasticity
-    ref = prep.reference_price[idx]
+    ref = prep.price_anchor[idx]
     cost = ev.columns["total_unit_cost_usd"][idx]
     fee = prep.fee_rate[idx]
     freight = prep.buyer_freight[idx]

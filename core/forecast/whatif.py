@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.forecast import Evaluation, price_response, scope_mask, stored_product
+from core.forecast import (
+    ANCHOR_RATIO,
+    PRICE_CLIP,
+    Evaluation,
+    Prepared,
+    price_response,
+    scope_mask,
+    stored_product,
+)
 
 
 def price_grid(current: float, reference: float, n: int = 80) -> np.ndarray:
@@ -35,6 +43,19 @@ def price_curve(ev: Evaluation, idx: np.ndarray, prices: np.ndarray) -> pd.DataF
     return pd.DataFrame(
         {"price": prices, "units": units.sum(1), "revenue": revenue.sum(1), "profit": profit.sum(1)}
     )
+
+
+def price_anchor_note(prep: Prepared) -> str:
+    """What the recommended prices are bounded around, in words (``core.forecast.price_anchor_of``)."""
+    cat, price = prep.category, prep.product.price
+    lo, hi = PRICE_CLIP
+    if prep.anchor_source == "product":
+        return (f"Recommended prices stay within {lo:.2f}-{hi:.1f}x your own price (${price:,.2f}) at each city's price "
+                f"level: it is {price / cat.typical_price_usd:.1f}x the {cat.name} category's typical "
+                f"${cat.typical_price_usd:,.0f}, so the product is taken to sell in a price segment of its own.")  # fmt: skip
+    return (f"Recommended prices stay within {lo:.2f}-{hi:.1f}x the {cat.name} category's typical price "
+            f"(${cat.typical_price_usd:,.0f}, an assumption) at each city's price level; your price "
+            f"(${price:,.2f}) is within {ANCHOR_RATIO:g}x of it.")  # fmt: skip
 
 
 def best_price(curve: pd.DataFrame) -> float:

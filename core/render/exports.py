@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,6 +17,8 @@ from core.forecast.categories import AGE_LABELS
 from core.render import charts
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+log = logging.getLogger(__name__)
 
 
 def safe_cell(value: object) -> object:
@@ -149,6 +152,7 @@ class ReportInput:
     row_limit: int | None = None  # cities listed in the table (None: 10 / 50 / 100 by depth)
     extra_tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)  # (title, note, table)
     branding: Branding | None = None
+    notes: list[str] = field(default_factory=list)  # flags and anchors the reader must see (cover page)
 
 
 TABLE_COLUMNS = [
@@ -170,8 +174,9 @@ METHOD_SUMMARY = (
     "age fit gives each city's monthly market. A constant-elasticity price response around a local reference "
     "price, a delivery-time factor from the ships-from distance and a competition-dependent obtainable share "
     "give expected units; low/high are the 10th/90th percentiles. The recommended price is the Lerner optimum "
-    f"c e / ((e - 1)(1 - fees)), clipped to {PRICE_CLIP[0]:.2f}-{PRICE_CLIP[1]:.2f}x the local reference price "
-    "(a price above that band is flagged). Scores are 0-100 and decompose "
+    f"c e / ((e - 1)(1 - fees)), clipped to {PRICE_CLIP[0]:.2f}-{PRICE_CLIP[1]:.2f}x the local price anchor (the "
+    "category's typical price, or the product's own price where it is twice or half that or further; a cost "
+    "floor above the band is flagged). Scores are 0-100 and decompose "
     "into named terms. Proxies and assumptions: income stands in for household spending; the competition "
     "index is a proxy (e-commerce maturity, merchant density, market depth); category spend, elasticities, "
     "shipping and duty rates are documented assumptions; absolute volumes rest on one assumed share and "
@@ -283,6 +288,12 @@ def pdf_bytes(report: ReportInput) -> bytes:
     if p.get("description"):
         pdf.ln(3)
         _paragraph(pdf, p["description"], 10)
+    if report.notes:
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.cell(0, 6, "Read first", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        for note in report.notes:
+            _paragraph(pdf, note, 9)
     pdf.ln(4)
     pdf.set_text_color(90, 90, 90)
     _paragraph(pdf, "Numbers come from open data and a documented model; values marked as proxies or assumptions are "
@@ -311,16 +322,12 @@ def pdf_bytes(report: ReportInput) -> bytes:
     # Map and charts: 180 mm wide, two to a page
     _heading(pdf, "Map", rgb, room=110)
     pdf.image(io.BytesIO(map_png(report.table.head(500))), w=180)
-    renderers = set()
     for chart in report.charts:
         png, renderer = charts.to_png(chart)
-        renderers.add(renderer)
+        log.debug("chart %r rendered with %s", chart.title, renderer)
         if pdf.get_y() > pdf.h - pdf.b_margin - 105:
             pdf.add_page()
         pdf.image(io.BytesIO(png), w=180)
-    pdf.set_font("DejaVu", size=6)
-    pdf.cell(0, 4, f"Charts rendered with {', '.join(sorted(renderers)) or 'none'}.",
-             new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
 
     for title, note, table in report.extra_tables:
         _heading(pdf, title, rgb)

@@ -67,12 +67,28 @@ def agent_sections(agents: dict[str, dict]) -> list[tuple[str, str]]:
             if a in agents and "narrative" in agents[a]]  # fmt: skip
 
 
+def report_notes(prep: Prepared, shown: pd.DataFrame) -> list[str]:
+    """What a reader must see before the numbers: losses, cost floors above the market, the price anchor
+    (the same flags and sentence as the Results page)."""
+    notes = []
+    if (lost := int(shown["loss_making"].astype(bool).sum())) if "loss_making" in shown else 0:
+        loss = float(shown.loc[shown["loss_making"].astype(bool), "profit_usd_month"].sum())
+        notes.append(f"LOSS: {lost:,} of the {len(shown):,} cities listed lose money at this price and unit cost "
+                     f"(${-loss:,.0f} a month together, not netted into any profit figure).")  # fmt: skip
+    if (above := int(shown["price_above_market"].astype(bool).sum())) if "price_above_market" in shown else 0:
+        notes.append(f"In {above:,} of the {len(shown):,} cities costs alone force a price above the market range: "
+                     "the recommended price there is the cost floor.")  # fmt: skip
+    notes.append(whatif.price_anchor_note(prep))
+    return notes
+
+
 def ranking_report(
     prep: Prepared, shown: pd.DataFrame, agents: dict[str, dict], *, price: float, cost: float,
     weights: ScoreWeights, depth: str, scope: list[str], branding: exports.Branding | None = None,
 ) -> exports.ReportInput:  # fmt: skip
     """The ranking PDF's content: exactly the rows shown, at the what-if values used."""
     return exports.ReportInput(
+        notes=report_notes(prep, shown),
         product=prep.product.model_dump(mode="json") | {"countries": scope}, table=shown,
         charts=ranking_charts(prep, shown, price, cost, weights), depth=depth, agent_sections=agent_sections(agents),
         what_if={"price": price, "unit_cost": cost, "weights": weights.model_dump()}, branding=branding,
@@ -127,5 +143,5 @@ def deep_report(
         product=p.model_dump(mode="json") | {"countries": scope}, table=shown,
         charts=ranking_charts(prep, shown, p.price, p.unit_cost, p.weights), depth="full",
         agent_sections=agent_sections(agents), title=f"Deep report ({kind.name})", row_limit=kind.cities_listed,
-        extra_tables=extra, branding=branding,
+        extra_tables=extra, branding=branding, notes=report_notes(prep, shown),
     )  # fmt: skip

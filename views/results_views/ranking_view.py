@@ -19,6 +19,7 @@ TABLE_LABELS = {  # column -> (label, shown by default): what an analyst reads f
     "opportunity_score": ("Opportunity", True), "expected_units_month": ("Units/mo", True),
     "expected_revenue_usd_month": ("Revenue/mo", True), "profit_usd_month": ("Profit/mo", True),
     "loss_making": ("Loses money", True), "recommended_price_usd": ("Rec. price", True),
+    "price_above_market": ("Costs above market", True),
     "region": ("Region", False), "population": ("Population", False), "demand_score": ("Demand", False),
     "competition_index": ("Competition", False), "profitability_score": ("Profitability", False),
     "expected_units_low": ("Units low", False), "expected_units_high": ("Units high", False),
@@ -87,6 +88,9 @@ def render(ctx: ResultsContext, shown) -> None:
                                                               help="Before acquisition cost"),
             "loss_making": st.column_config.CheckboxColumn("Loses money"),
             "recommended_price_usd": st.column_config.NumberColumn("Rec. price", format="$%.2f"),
+            "price_above_market": st.column_config.CheckboxColumn(
+                "Costs above market", help="Costs alone force a price above 1.5x the local price anchor: the "
+                "recommended price is the cost floor, outside the market's range"),
             "search_interest": st.column_config.NumberColumn(
                 "Search interest", format="%d", help=f"Google Trends, 0-100 within each country; fetched {trend_dates}"),
             "good_price_low_usd": st.column_config.NumberColumn("Good price from", format="$%.2f",

@@ -25,7 +25,10 @@ def render(ctx: ResultsContext, row) -> None:
         "Online buyers": f"{row['online_buyers']:,.0f}",
         "Spend per buyer (category, US$/yr)": f"{row['spend_per_buyer_usd_year']:,.0f}",
         "Market size (US$/month)": f"{row['market_size_usd_month']:,.0f}",
-        "Local reference price": f"${row['local_reference_price_usd']:,.2f}",
+        "Local reference price": f"${row['local_reference_price_usd']:,.2f} (the category's, for demand)",
+        **({"Price anchor (recommendation bounds)": f"${row['price_anchor_usd']:,.2f}, "
+            + ("your own price" if ctx.prep.anchor_source == "product" else "the category's")
+            + " at the local price level"} if "price_anchor_usd" in row.index and row["price_anchor_usd"] == row["price_anchor_usd"] else {}),
         "Age fit": f"{row['age_fit']:.2f}",
         **_climate_facts(ctx, row),
         "Delivery days": f"{row['delivery_days']:.1f}",
