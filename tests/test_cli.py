@@ -109,3 +109,21 @@ def test_unseeded_database_says_how_to_fix(tmp_path) -> None:
                          timeout=120, cwd=paths.ROOT)  # fmt: skip
     assert res.returncode == 2
     assert "python -m core seed" in res.stderr
+
+
+def test_cities_search_is_the_explorers_search(sqlite_db, ca, capsys, monkeypatch) -> None:
+    """`python -m core cities --search` prints what core.places.explore.search_cities finds (in process: the
+    command's contract, without a second interpreter start)."""
+    from core.cli.commands import main
+    from core.places.explore import search_cities
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_db.url)
+    assert main(["cities", "--search", "Bombay", "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [r["city_id"] for r in got] == list(search_cities(ca.frame, "Bombay", ca.sections)["city_id"])
+    assert got[0]["name"] == "Mumbai" and got[0]["matched"] == "alternate name"
+    assert main(["cities", "--search", "Turkey", "--limit", "5"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(table) == 5 and set(table["country_iso2"]) == {"TR"}
+    assert main(["cities", "--search", "x", "--limit", "0"]) == 2
+    assert "--limit" in capsys.readouterr().err

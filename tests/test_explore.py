@@ -1,10 +1,10 @@
-"""City Explorer filtering (core/places/explore.py): country names as people write them."""
+"""City search (core/places/explore.py): names, alternate names, districts, countries as people write them."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.places.explore import filter_cities
+from core.places.explore import MATCH_RANKS, MIN_PARTIAL_CHARS, search_cities
 
 
 @pytest.mark.parametrize(
@@ -13,12 +13,12 @@ from core.places.explore import filter_cities
      ("Turkey", "TR"), ("Türkiye", "TR"), ("Deutschland", "DE"), ("Brasil", "BR")],
 )  # fmt: skip
 def test_country_names_and_codes_select_that_country(ca, query: str, iso2: str) -> None:
-    out = filter_cities(ca.frame, query)
+    out = search_cities(ca.frame, query, ca.sections)
     assert len(out) > 20 and set(out["country_iso2"]) == {iso2}  # "US" no longer lists Cyprus or Russia
 
 
 def test_city_names_still_search_by_substring(ca) -> None:
-    out = filter_cities(ca.frame, "sao paulo")
+    out = search_cities(ca.frame, "sao paulo", ca.sections)
     assert "São Paulo" in set(out["name"]) and out.iloc[0]["name"] == "São Paulo"
 
 
@@ -28,3 +28,31 @@ def test_labels_spell_out_abbreviated_countries() -> None:
     assert country_display_name("US", "US") == "United States"
     assert country_display_name("GB", "UK") == "United Kingdom"
     assert country_display_name("DE", "Germany") == "Germany"
+
+
+@pytest.mark.parametrize(
+    ("query", "first", "how"),
+    [("Brooklyn", "New York City", "district"), ("Manhattan", "New York City", "alternate name"),
+     ("Cologne", "Köln", "alternate name"), ("Bombay", "Mumbai", "alternate name"), ("Paris", "Paris", "name"),
+     ("lond", "London", "name starts with")],
+)  # fmt: skip
+def test_alternate_names_and_districts_find_the_city_people_mean(ca, query: str, first: str, how: str) -> None:
+    """Issue 25.6: exact matches of a name, an alternate name or a district come first, larger cities first."""
+    out = search_cities(ca.frame, query, ca.sections)
+    assert out.iloc[0]["name"] == first and out.iloc[0]["matched"] == how
+
+
+def test_search_orders_by_match_tier_then_population(ca) -> None:
+    out = search_cities(ca.frame, "san", ca.sections)
+    tiers = out["matched"].map(MATCH_RANKS).to_numpy()
+    assert (tiers[1:] >= tiers[:-1]).all()
+    for _, part in out.groupby(tiers):
+        assert part["population"].is_monotonic_decreasing
+    assert search_cities(ca.frame, "x" * (MIN_PARTIAL_CHARS - 1), ca.sections).empty  # no 2-letter substrings
+
+
+def test_search_keeps_the_filters(ca) -> None:
+    out = search_cities(ca.frame, "san", ca.sections, countries=["ES"], min_population=100_000)
+    assert len(out) and set(out["country_iso2"]) == {"ES"} and (out["population"] >= 100_000).all()
+    everything = search_cities(ca.frame, "", ca.sections, countries=["PT"])
+    assert len(everything) == int((ca.frame["country_iso2"] == "PT").sum())

@@ -6,7 +6,7 @@ import numpy as np
 import pydeck as pdk
 import streamlit as st
 
-from core.places.explore import filter_cities
+from core.places.explore import search_cities
 from views import _ui
 
 MAP_LIMIT = 5000  # the map draws the largest cities of the selection
@@ -29,8 +29,9 @@ with st.container(horizontal=True):
     regions = st.multiselect("Regions", region_opts, key="cx_regions", disabled=not picked)
     min_pop = st.number_input("Min. population", min_value=0, value=0, step=50_000, key="cx_minpop")
 
-table = filter_cities(frame, query, picked, regions, float(min_pop))
-st.write(f"**{len(table):,}** cities match.")
+table = search_cities(frame, query, ca.sections, picked, regions, float(min_pop))
+st.write(f"**{len(table):,}** {'city matches' if len(table) == 1 else 'cities match'}"
+         + (" (most relevant first: exact names, alternate names and districts, then partial matches)." if query.strip() else "."))  # fmt: skip
 if table.empty:
     st.info("No city matches. Clear the search or lower the minimum population.")
     st.stop()
@@ -63,14 +64,14 @@ event = st.pydeck_chart(
 )
 _ui.legend("Purchasing-power index (100 = world median)", "20", "400+")
 if len(table) > MAP_LIMIT:
-    st.caption(f"The map shows the {MAP_LIMIT:,} largest of the {len(table):,} matching cities.")
+    st.caption(f"The map shows the {MAP_LIMIT:,} first of the {len(table):,} matching cities.")
 
 picked_on_map = _ui.selected_object_id(event, "cities")
 if len(table) > TABLE_LIMIT:
-    st.caption(f"The table lists the {TABLE_LIMIT:,} largest of the {len(table):,} matching cities; search or "
+    st.caption(f"The table lists the {TABLE_LIMIT:,} first of the {len(table):,} matching cities; search or "
                "filter to reach the others.")  # fmt: skip
 grid = st.dataframe(
-    table.head(TABLE_LIMIT).drop(columns=["lat", "lon"]),
+    table.head(TABLE_LIMIT).drop(columns=["lat", "lon"] + ([] if query.strip() else ["matched"])),
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
@@ -80,6 +81,9 @@ grid = st.dataframe(
     column_config={
         "city_id": st.column_config.NumberColumn("GeoNames id", format="%d"),
         "name": "City",
+        "matched": st.column_config.TextColumn("Matched by", help="How the search text matched: the city's name, a "
+                                               "GeoNames alternate name (Cologne, Bombay) or a district counted in "
+                                               "the city (Brooklyn)"),  # fmt: skip
         "admin1": "Region",
         "country_name": "Country",
         "country_iso2": "ISO",

@@ -135,6 +135,21 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cities(args: argparse.Namespace) -> int:
+    """Search the city table as the City Explorer does (one function: core.places.explore.search_cities)."""
+    from core.errors import InputError
+    from core.places.citydata import city_arrays_from_db
+    from core.places.explore import search_cities
+
+    if args.limit < 1:
+        raise InputError("--limit: give at least 1", field="limit")
+    ca = city_arrays_from_db(_database())
+    countries = [c.strip().upper() for c in (args.countries or "").split(",") if c.strip()]
+    table = search_cities(ca.frame, args.search or "", ca.sections, countries or None, None, args.min_population)
+    write_table(table.head(args.limit), args.format, args.out)
+    return 0
+
+
 def parse_weights(text: str | None) -> dict | None:
     """``demand=0.1,profitability=0.2,competition=0.7`` -> the ScoreWeights fields (InputError otherwise)."""
     from core.errors import InputError
@@ -351,6 +366,15 @@ def build_parser() -> Parser:
     sub.add_parser("seed", help="create or migrate the database and load cities and demo accounts").set_defaults(
         func=cmd_seed
     )
+
+    ci = sub.add_parser("cities", help="search cities by name, alternate name, district or country")
+    ci.add_argument("--search", default="", help='e.g. "Cologne", "Brooklyn", "Turkey"; empty lists the largest')
+    ci.add_argument("--countries", default=None, help="ISO2 codes, comma-separated")
+    ci.add_argument("--min-population", type=float, default=0.0)
+    ci.add_argument("--limit", type=int, default=20)
+    ci.add_argument("--format", choices=["csv", "json"], default="csv")
+    ci.add_argument("--out", default=None)
+    ci.set_defaults(func=cmd_cities)
 
     fc = sub.add_parser("forecast", help="rank cities for a product")
     fc.add_argument("--name", required=True)
