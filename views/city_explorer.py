@@ -83,7 +83,7 @@ grid = st.dataframe(
         "name": "City",
         "matched": st.column_config.TextColumn("Matched by", help="How the search text matched: the city's name, a "
                                                "GeoNames alternate name (Cologne, Bombay) or a district counted in "
-                                               "the city (Brooklyn)"),  # fmt: skip
+                                               "the city (Brooklyn)"),
         "admin1": "Region",
         "country_name": "Country",
         "country_iso2": "ISO",

@@ -1,10 +1,8 @@
-"""Filtering the city table for the City Explorer (pure)."""
+"""City search and filtering for the City Explorer and the CLI (pure)."""
 
 from __future__ import annotations
 
 import pandas as pd
-
-import numpy as np
 
 from core.places.names import alternate_names, country_of
 from core.text import fold
