@@ -308,3 +308,29 @@ def test_failed_logins_and_the_lockout_are_logged_with_the_user_id(sqlite_db, ca
     assert sum("failed attempt" in m and user.id in m for m in lines) == accounts.MAX_FAILED_LOGINS - 1
     assert any("locked out" in m and user.id in m for m in lines)
     assert not any(user.email in m for m in lines)
+
+
+def test_demo_mode_simulates_an_upgrade_on_the_account_page(sqlite_db) -> None:
+    """Issue 25.8: in demo mode the Account page changes the plan at once (no payment), audited as a demo
+    change; the quota message's "Upgrade on the Account page" then leads somewhere."""
+    user = new_user(sqlite_db, "basic")
+    at = login(user.email, "a-long-password")
+    at.switch_page("views/account.py").run()
+    assert not at.exception
+    at.button(key="demo_pro").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "pro"
+    assert any("now Pro" in s.value for s in at.success)
+    assert at.button(key="demo_pro").disabled  # the current plan
+    trail = [a for a in accounts.recent_audit(sqlite_db) if a["user"] == user.email]
+    assert trail[0]["source"] == "demo" and (trail[0]["from"], trail[0]["to"]) == ("basic", "pro")
+
+
+def test_simulated_plan_change_is_refused_outside_demo_mode(sqlite_db) -> None:
+    from core import billing
+    from core.settings import load_settings
+
+    user = new_user(sqlite_db, "basic")
+    with pytest.raises(billing.BillingError, match="only in demo mode"):
+        billing.demo_change_plan(sqlite_db, load_settings(demo_mode=False), user, "master")
+    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"

@@ -14,6 +14,8 @@ from core.services.plans import tier_table
 from views import _ui
 
 st.title("Account")
+if flash := st.session_state.pop("acct_flash", None):
+    st.success(flash)
 user = _ui.current_user()
 settings = _ui.get_settings()
 db = _ui.db()
@@ -50,7 +52,20 @@ st.dataframe(tier_table(), width="stretch")
 
 how = billing.mode(settings)
 if how == "demo":
-    st.info("Demo mode: payments are not configured, so upgrades are simulated. An admin can set your plan on the Admin page.")
+    st.info("Demo mode: payments are not configured, so a plan change is simulated: it applies at once, no payment "
+            "is taken, and it is recorded in the audit trail as a demo change.")  # fmt: skip
+    cols = st.columns(len(all_tiers()))
+    for col, t in zip(cols, all_tiers(), strict=True):
+        if t.name == user.tier:
+            col.button(f"{t.label} (current)", disabled=True, key=f"demo_{t.name}")
+        elif col.button(f"Switch to {t.label} (demo, ${t.price_usd_month:,.0f}/mo simulated)", key=f"demo_{t.name}"):
+            try:
+                billing.demo_change_plan(db, settings, user, t.name)
+            except AppError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["acct_flash"] = f"Your plan is now {t.label} (simulated in demo mode)."
+                st.rerun()
 elif how == "none":
     st.info("Payments are not configured on this server. An administrator sets plans on the Admin page.")
 else:

@@ -15,6 +15,7 @@ from core.billing.subscriptions import (  # noqa: F401
     WebhookResult,
     client,
     confirm_checkout,
+    demo_change_plan,
     handle_webhook,
     mode,
     price_id,

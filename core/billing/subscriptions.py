@@ -65,6 +65,18 @@ def mode(settings: Settings) -> str:
     return "demo" if settings.is_demo else "none"
 
 
+def demo_change_plan(db: Database, settings: Settings, user: accounts.UserInfo, tier: str) -> accounts.UserInfo:
+    """Demo mode's simulated purchase: the plan changes at once, audited as "demo" (README: demo mode
+    simulates upgrades). Refused unless the app is in demo mode, so it can never skip a real payment."""
+    get_tier(tier)
+    if mode(settings) != "demo":
+        log.warning("simulated plan change to %s refused for user %s: not in demo mode", tier, user.id)
+        raise BillingError("plans are bought through Stripe on this server; simulated upgrades exist only in demo mode")
+    changed = accounts.update_user(db, user.email, tier=tier, source="demo")
+    log.info("demo mode: user %s switched from %s to %s (simulated, no payment)", user.id, user.tier, tier)
+    return changed
+
+
 def upgrade_url(settings: Settings, user: accounts.UserInfo, tier: str) -> str:
     """Where the user pays for ``tier``: a new Checkout Session, or the tier's Payment Link."""
     get_tier(tier)
