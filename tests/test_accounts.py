@@ -59,7 +59,14 @@ def test_tier_table_matches_the_design() -> None:
     t = tier_table()
     assert list(t.columns) == ["Basic", "Pro", "Master"]
     assert list(t.loc["Forecasts per month"]) == ["50", "250", "unlimited"]
-    assert list(t.loc["Cities"]) == ["top 10", "top 50", "all"]
+    # what each plan delivers: an unlimited plan keeps (shows, exports) the best STORED_RESULTS of a forecast
+    from core.services.forecasts import STORED_RESULTS, result_limit
+
+    assert list(t.loc["Cities"]) == ["top 10", "top 50", f"top {STORED_RESULTS:,}"]
+    for tier in ("basic", "pro", "master"):
+        shown = result_limit(accounts.UserInfo(id="u", email="e@x.io", full_name="", tier=tier, role="user",
+                                               status="active", is_demo=False))
+        assert f"top {shown:,}" == t.loc["Cities", get_tier(tier).label]
     assert list(t.loc["Agent reports"]) == ["summary", "detailed", "full"]
     assert list(t.loc["API access"]) == ["no", "yes, 500 requests/min", "yes, 2,000 requests/min"]
     assert list(t.loc["White-label reports"]) == ["no", "no", "add-on $299/mo"]
@@ -334,3 +341,14 @@ def test_simulated_plan_change_is_refused_outside_demo_mode(sqlite_db) -> None:
     with pytest.raises(billing.BillingError, match="only in demo mode"):
         billing.demo_change_plan(sqlite_db, load_settings(demo_mode=False), user, "master")
     assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"
+
+
+@pytest.mark.parametrize(("kind", "plan_cities", "listed"), [("premium", 10, 10), ("premium", 1000, 300),
+                                                             ("standard", 50, 50), ("enterprise", 1000, 1000)])
+def test_a_deep_reports_promise_is_what_the_plan_lets_it_deliver(kind: str, plan_cities: int, listed: int) -> None:
+    """Issue 25.5: a Basic "premium" report is offered as the 10 cities it will list, not 300."""
+    from core.render.reports import promise, report_type
+
+    text = promise(report_type(kind), plan_cities)
+    assert f"the top {listed:,} cities" in text
+    assert ("your plan's limit" in text) == (plan_cities < report_type(kind).cities_listed)

@@ -41,6 +41,16 @@ def report_types() -> dict[str, ReportType]:
                                       str(r.description)) for r in t.itertuples(index=False)}  # fmt: skip
 
 
+def promise(kind: ReportType, plan_cities: int) -> str:
+    """What this deep report delivers to a user whose plan shows ``plan_cities`` cities: the cities it lists
+    and the price-sensitivity rows are capped by the plan, and the text says the numbers it will hold (a
+    Basic user's "premium" lists 10 cities, not 300)."""
+    listed, sens = min(kind.cities_listed, plan_cities), min(kind.sensitivity_cities, plan_cities)
+    capped = " (your plan's limit)" if plan_cities < kind.cities_listed else ""
+    return (f"every agent at full depth, the top {listed:,} cities{capped}, price sensitivity of the top {sens:,}, "
+            "ad budget sensitivity, method and sources")
+
+
 def report_type(name: str) -> ReportType:
     types = report_types()
     if name not in types:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from core.accounts.tiers import WHITE_LABEL_USD, all_tiers
 from core.render.reports import report_types
+from core.services.forecasts import STORED_RESULTS
 
 
 def tier_table() -> pd.DataFrame:
@@ -22,7 +23,8 @@ def tier_table() -> pd.DataFrame:
     rows = {
         "Price": [f"${t.price_usd_month:,.0f}/mo" for t in tiers],
         "Forecasts per month": [fmt(t.forecasts_per_month) for t in tiers],
-        "Cities": [("all" if t.max_cities is None else f"top {t.max_cities}") for t in tiers],
+        # what the plan shows, stores and exports: an unlimited plan keeps the best STORED_RESULTS per forecast
+        "Cities": [f"top {t.max_cities or STORED_RESULTS:,}" for t in tiers],
         "Agent reports": [t.report_depth for t in tiers],
         "API access": [f"yes, {t.api_requests_per_minute:,} requests/min" if t.api_access else "no" for t in tiers],
         "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.custom_reports else "no" for t in tiers],

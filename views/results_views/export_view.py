@@ -12,6 +12,7 @@ from core.errors import AppError
 from core.forecast import ScoreWeights
 from core.render import exports, reports
 from core.services import exports as export_service
+from core.services.forecasts import result_limit
 from views import _ui
 from views.results_views.context import ResultsContext
 
@@ -51,9 +52,11 @@ def _deep_reports(ctx: ResultsContext) -> None:
     st.markdown("**Deep report**: every agent at full depth, more cities, price and ad-budget sensitivity, method "
                 "and sources, on your white-label if you have it.")  # fmt: skip
     types = reports.report_types()
+    plan_cities = result_limit(ctx.user)
     c1, c2 = st.columns([3, 1])
     kind = c1.selectbox("Deep report type", list(types), key="rs_deep_type",
-                        format_func=lambda k: f"{k.capitalize()} - ${types[k].price_usd:,.0f}: {types[k].description}")  # fmt: skip
+                        format_func=lambda k: f"{k.capitalize()} - ${types[k].price_usd:,.0f}: "
+                                              f"{reports.promise(types[k], plan_cities)}")  # fmt: skip
     if c2.button("Buy deep report", key="rs_deep_buy"):
         try:
             info = deep_reports.create(_ui.db(), _ui.get_settings(), ctx.user, ctx.forecast_id, kind)
