@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold
 
 from core import calibration as cal
 from core.errors import InputError
-from core.forecast import evaluate, prepare, validate_product
+from core.forecast import evaluate, prepare, rank, validate_product
 from tests.helpers import login, submit_forecast_form
 
 PRODUCT = validate_product(name="Tee", category="166", price=30, unit_cost=8)
@@ -459,9 +459,11 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     at.toggle(key="rs_calibrated").set_value(True).run()
     assert (sentence in [w.value for w in at.warning]) == (not adds)  # Results warns when calibration adds nothing
     table = at.dataframe[0].value
-    assert "calibrated_prediction" in table.columns and "prior_rank" in table.columns
+    assert "calibrated_units_month" in table.columns and "prior_rank" in table.columns
     top = table.iloc[0]["city_id"]
     assert top == result.predictions.set_index("city_id").loc[table["city_id"], "predicted"].idxmax()
+    # the same scale and period as the ranking: the covered cities add up to the forecast's units a month
+    assert table["calibrated_units_month"].sum() == pytest.approx(table["expected_units_month"].sum(), rel=1e-6)
 
 
 def test_calibrate_defaults_to_the_open_forecasts_product(sqlite_db) -> None:
@@ -547,3 +549,29 @@ def test_poisson_with_no_sales_predicts_none() -> None:
         warnings.simplefilter("error")  # no solver struggling towards a rate of zero
         model = cal.SalesModel(loss="poisson").fit(X, np.r_[np.zeros(19), -3.0])
     np.testing.assert_allclose(model.predict(X), 0.0)
+
+
+def test_a_calibration_reorders_only_inside_its_countries(ca) -> None:
+    """Issue 25.3: a calibration on German sales re-orders German cities among the places German cities held;
+    French cities keep their places and get no calibrated value; the calibrated units add up to the
+    prior's units over the German cities of the table."""
+    from core.calibration import apply_calibration, calibration_scope
+
+    p = validate_product(name="Tee", category="166", price=30, unit_cost=8)
+    table = rank(evaluate(prepare(ca, p)), countries=["DE", "FR"], top=200)
+    de = table[table["country_iso2"] == "DE"]
+    # a pattern opposite to the prior inside Germany: the smallest German city of the table sells most
+    predictions = pd.DataFrame({"city_id": de["city_id"].to_numpy(), "predicted": 1.0 / de["population"].to_numpy()})
+    covered = calibration_scope(predictions, ca)
+    assert covered == ["DE"]
+    out = apply_calibration(table, predictions, covered)
+    fr_before = table.index[table["country_iso2"] == "FR"]
+    fr_after = out.index[out["country_iso2"] == "FR"]
+    assert list(fr_before) == list(fr_after)  # French cities hold their positions
+    assert list(out.loc[fr_after, "city_id"]) == list(table.loc[fr_before, "city_id"])
+    assert out.loc[fr_after, "calibrated_units_month"].isna().all()
+    de_out = out[out["country_iso2"] == "DE"]
+    assert de_out["calibrated_units_month"].is_monotonic_decreasing
+    assert de_out.iloc[0]["city_id"] == de.loc[de["population"].idxmin(), "city_id"]
+    assert de_out["calibrated_units_month"].sum() == pytest.approx(de["expected_units_month"].sum())
+    assert sorted(out["prior_rank"]) == list(table["rank"]) and list(out["rank"]) == list(range(1, 201))

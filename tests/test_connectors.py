@@ -214,8 +214,8 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqli
             at.toggle(key="rs_calibrated").set_value(True).run()
             assert not at.exception and not at.error, [e.value for e in at.error]
             ranked = at.dataframe[0].value
-            assert "calibrated_prediction" in ranked.columns and ranked["calibrated_prediction"].iloc[0] > 0
-            assert ranked["calibrated_prediction"].head(20).is_monotonic_decreasing
+            assert "calibrated_units_month" in ranked.columns and ranked["calibrated_units_month"].iloc[0] > 0
+            assert ranked["calibrated_units_month"].head(20).is_monotonic_decreasing
         finally:
             _ui.get_settings.clear()
 

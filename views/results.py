@@ -146,9 +146,14 @@ def workspace() -> None:
         pick = st.selectbox("Calibration", cal_ids, key="rs_cal_pick",
                             format_func=lambda i: next(c["name"] for c in calibrations if c["id"] == i))  # fmt: skip
         cal = records.load_calibration(_ui.db(), pick, user.id if user else None)
-        shown = calibration.apply_calibration(shown, cal["predictions"])
-        st.caption(f"Ranked by predicted {cal['measure']} from your sales; cities without a prediction follow in "
-                   "prior order. `prior_rank` keeps the open-data rank.")  # fmt: skip
+        covered = calibration.calibration_scope(cal["predictions"], ca)
+        shown = calibration.apply_calibration(shown, cal["predictions"], covered)
+        others = sorted(set(shown["country_iso2"]) - set(covered))
+        st.caption(f"Re-ordered inside {', '.join(covered)} (the countries your sales cover) by the pattern of your "
+                   f"{cal['measure']}; " + (f"{', '.join(others[:8])}{' ...' if len(others) > 8 else ''} keep the "
+                   "open-data order, and each country's cities keep the places they held. " if others else "")
+                   + "Calibrated units / month = your sales' pattern scaled to the forecast's expected units in the "
+                   "covered cities of this table; Prior rank = the open-data rank.")  # fmt: skip
         if "prior_cv_spearman" in cal["metrics"]:
             adds, text = calibration.prior_sentence(cal["metrics"])
             if not adds:

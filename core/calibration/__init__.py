@@ -40,6 +40,7 @@ from core.calibration.model import (  # noqa: F401
     apply_calibration,
     baseline_columns,
     calibrate,
+    calibration_scope,
     cross_validate,
     feature_frame,
     fit_model,

@@ -746,9 +746,37 @@ def twin_cities(X_all: pd.DataFrame, y_by_city: pd.Series, mask: np.ndarray, ca:
     return pd.DataFrame(rows)
 
 
-def apply_calibration(table: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """A ranking re-sorted by calibrated predictions (cities without one go last, in prior order)."""
+def apply_calibration(table: pd.DataFrame, predictions: pd.DataFrame, covered: list[str]) -> pd.DataFrame:
+    """A ranking re-ordered by a calibration, inside the countries the calibration covers only.
+
+    The calibration knows the countries of the user's sales (its predictions cover them): there its
+    cities are re-ordered by the calibrated prediction, in the places those countries' cities already held
+    in the ranking, so London keeps its place in a world ranking calibrated on Brazil. Elsewhere the
+    prior's order stands. ``calibrated_units_month`` puts the predictions on the ranking's scale and period:
+    the calibrated pattern (any measure, any period of the user's file) scaled so that the covered cities
+    of the table add up to the prior's expected units a month there. ``prior_rank`` keeps the open-data rank.
+    ``covered``: the calibration's countries (``calibration_scope``).
+    """
     pred = predictions.set_index("city_id")["predicted"]
-    out = table.assign(calibrated_prediction=table["city_id"].map(pred))
-    out = out.sort_values(["calibrated_prediction", "rank"], ascending=[False, True], na_position="last")
-    return out.assign(prior_rank=out["rank"], rank=np.arange(1, len(out) + 1)).reset_index(drop=True)
+    inside = table["country_iso2"].isin(covered).to_numpy()
+    raw = table["city_id"].map(pred)
+    known = inside & raw.notna().to_numpy()
+    total = float(raw[known].sum())
+    scale = float(table.loc[known, "expected_units_month"].sum()) / total if total > 0 else np.nan
+    calibrated = raw * scale
+    slots = np.flatnonzero(inside)
+    within = table.iloc[slots].assign(_c=calibrated.iloc[slots].to_numpy())
+    reordered = within.sort_values(["_c", "rank"], ascending=[False, True], na_position="last").index.to_numpy()
+    order = table.index.to_numpy().copy()
+    order[slots] = reordered
+    out = table.loc[order].assign(calibrated_units_month=calibrated.loc[order].to_numpy())
+    return out.assign(prior_rank=out["rank"].astype(int), rank=np.arange(1, len(out) + 1)).reset_index(drop=True)
+
+
+def calibration_scope(predictions: pd.DataFrame, ca: CityArrays) -> list[str]:
+    """The countries a calibration's predictions cover (where ``apply_calibration`` re-orders)."""
+    ids = predictions["city_id"].to_numpy(np.int64)
+    pos = np.searchsorted(ca.city_id, ids)
+    ok = pos < ca.city_id.size
+    ok[ok] = ca.city_id[pos[ok]] == ids[ok]  # a city no longer in the table is skipped, not an error
+    return sorted(set(ca.iso2[pos[ok]].tolist()))

@@ -26,7 +26,7 @@ TABLE_LABELS = {  # column -> (label, shown by default): what an analyst reads f
     "good_price_low_usd": ("Good price from", False), "good_price_high_usd": ("Good price to", False),
     "city_id": ("GeoNames id", False),
 }  # fmt: skip
-CALIBRATED_COLUMNS = ["calibrated_prediction", "prior_rank"]
+CALIBRATED_COLUMNS = ["calibrated_units_month", "prior_rank"]
 
 
 def _search_interest(ctx: ResultsContext, shown: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
@@ -88,6 +88,10 @@ def render(ctx: ResultsContext, shown) -> None:
                                                               help="Before acquisition cost"),
             "loss_making": st.column_config.CheckboxColumn("Loses money"),
             "recommended_price_usd": st.column_config.NumberColumn("Rec. price", format="$%.2f"),
+            "calibrated_units_month": st.column_config.NumberColumn(
+                "Calibrated units/mo", format="%.1f", help="Your sales' pattern on the forecast's scale (units a "
+                "month); blank outside the calibration's countries"),
+            "prior_rank": st.column_config.NumberColumn("Prior rank", format="%d", help="Rank by the open-data forecast"),
             "price_above_market": st.column_config.CheckboxColumn(
                 "Costs above market", help="Costs alone force a price above 1.5x the local price anchor: the "
                 "recommended price is the cost floor, outside the market's range"),
