@@ -319,12 +319,17 @@ def test_product_ratings_move_with_the_product(ca, scope) -> None:
                "countries": scope, "budget": None, "depth": "full"}  # fmt: skip
         fields, _ = product_analyst.analyse({"request": req, "results": {}}, AgentContext(ca))
         return {"fit": fields["market_fit"].score, "units": fields["demand_potential"],
-                "position": fields["quality_expected"].score}
+                "position": fields["quality_expected"].score, "reasons": tuple(fields["market_fit"].reasons)}
 
     cheap, typical, dear = rate("Home & Garden", 12, 4), rate("Home & Garden", 40, 12), rate("Home & Garden", 120, 30)
     assert cheap["units"] > typical["units"] > dear["units"]
     assert cheap["position"] < typical["position"] < dear["position"]
-    assert len({cheap["fit"], typical["fit"], dear["fit"]}) > 1
+    if scope == ["NG"]:  # a US-level price sits above every good-price range at Nigeria's price level
+        assert {cheap["fit"], typical["fit"], dear["fit"]} == {0.0}
+        assert all("above it in" in " ".join(x["reasons"]) for x in (cheap, typical, dear))
+        assert "no profitable price" in " ".join(rate("Home & Garden", 12, 11.5)["reasons"])
+    else:
+        assert len({cheap["fit"], typical["fit"], dear["fit"]}) > 1
     assert rate("Electronics", 40, 12)["units"] != typical["units"]
 
 

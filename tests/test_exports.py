@@ -87,6 +87,9 @@ def test_csv_numbers_are_rounded_to_their_precision(report_table) -> None:
         assert (back[col].round(2) == back[col]).all(), col
         assert back[col].to_numpy() == pytest.approx(table[col].to_numpy(), abs=0.005)  # the same numbers, rounded
     assert (back["population"] == table["population"].round(0)).all()
+    text = exports.csv_bytes(table).decode("utf-8-sig")
+    assert "e-0" not in text and "e+" not in text  # no scientific notation (1.07924e-05)
+    assert f",{int(table['population'].iloc[0])}," in text  # whole numbers without ".0"
 
 
 def test_csv_metadata_says_what_produced_it() -> None:
@@ -132,8 +135,9 @@ def test_excel_export_has_the_ranking_and_its_parameters(ca) -> None:
     assert book.sheetnames == ["Ranking", "Parameters"]
     rows = list(book["Ranking"].values)
     header = list(rows[0])
-    assert len(rows) == 11 and header == list(table.columns)
-    assert [r[header.index("city_id")] for r in rows[1:]] == table["city_id"].tolist()
+    assert len(rows) == 11 and header == [exports.header(c) for c in table.columns]  # headers people read
+    assert "Expected revenue (US$) month" in header and "Country ISO2" in header
+    assert [r[header.index("City id")] for r in rows[1:]] == table["city_id"].tolist()
     params = {k: v for k, v in list(book["Parameters"].values)[1:]}
     assert params["product.name"] == "'=HYPERLINK(1)"  # formula injection neutralised on both sheets
     assert params["scope"] == "DE" and params["plan"] == "pro" and params["what_if.price"] == "25"

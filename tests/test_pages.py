@@ -175,16 +175,19 @@ def test_account_api_key_created_once_listed_and_revoked(sqlite_db) -> None:
     assert f"{token[:12]}..." in set(listed["Key"]) and "page test" in set(listed["Name"])
     at.selectbox(key="api_key_revoke").set_value(next(o for o in at.selectbox(key="api_key_revoke").options
                                                       if o.startswith(token[:12]))).run()  # fmt: skip
+    assert at.button(key="api_key_revoke_btn").disabled  # not before the confirmation (issue 25.12)
+    at.checkbox(key="api_key_revoke_sure").check().run()
     at.button(key="api_key_revoke_btn").click().run()
     with pytest.raises(apikeys.AuthError):
         apikeys.authenticate(sqlite_db, token)
+    assert any(s.value.startswith(f"Revoked {token[:12]}") for s in at.success)
 
 
 def test_account_basic_sees_no_api_and_no_unbuilt_features(sqlite_db) -> None:
     at = login("basic@demo.local")
     at.switch_page("views/account.py").run()
     assert any("no API access" in i.value for i in at.info)
-    plans = at.dataframe[0].value
+    plans = at.table[0].value
     assert "Marketplace integrations" not in plans.index and "API access" in plans.index
 
 

@@ -155,10 +155,13 @@ def city_detail(city_id: int) -> None:
         st.caption(climate_line(city))
     profile = city_profile(city, country)
     profile["year"] = profile["year"].astype("Float64")  # a missing year shows blank, not "None"
+    # precision people read: whole numbers from 1,000 up (111,816 people, not 111,815.514), else 2 decimals
+    profile["value"] = [round(v, 0 if abs(v) >= 1000 else 2) for v in profile["value"]]
     st.dataframe(
         profile,
         hide_index=True,
         column_config={
+            "feature": "Feature", "unit": "Unit", "flag": "Flag", "source": "Source",
             "value": st.column_config.NumberColumn("Value", format="localized"),
             "year": st.column_config.NumberColumn("Year", format="%d"),
         },
@@ -433,13 +436,13 @@ def require_ready() -> None:
 
 def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str | None = None) -> None:
     """An agent's table with readable headers and units: ``columns`` maps a field to (label, kind), kind
-    one of text, int, num, money, pct (a share shown x100 with %), days, bool. Fields not listed are
+    one of text, int, num, num2 (two decimals), money, pct (a share shown x100 with %), days, bool. Fields not listed are
     left out; empty numbers show as blank, never "None"."""
     frame = pd.DataFrame(rows)
     keep = [c for c in columns if c in frame.columns]
     frame = frame[keep].copy()
     config: dict = {}
-    formats = {"int": "%d", "num": "%.1f", "money": "$%.2f", "pct": "%.1f %%", "days": "%.1f"}
+    formats = {"int": "%d", "num": "%.1f", "num2": "%.2f", "money": "dollar", "pct": "%.1f %%", "days": "%.1f"}  # dollar: -$38.27
     for col in keep:
         label, kind = columns[col]
         if kind == "pct":

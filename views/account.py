@@ -48,7 +48,7 @@ else:
     st.caption(f"Unlimited forecasts; {used} run this month.")
 
 st.subheader("Plans")
-st.dataframe(tier_table(), width="stretch")
+st.table(tier_table())  # a static table wraps long cells ("Marketplace connections ...") instead of cutting them
 
 how = billing.mode(settings)
 if how == "demo":
@@ -109,10 +109,14 @@ else:
         if active:
             c1, c2 = st.columns([3, 1])
             which = c1.selectbox("Revoke a key", list(active), key="api_key_revoke")
-            if c2.button("Revoke", key="api_key_revoke_btn"):
+            sure = st.checkbox("Scripts using this key stop working at once; revoke it", key="api_key_revoke_sure")
+            if c2.button("Revoke", key="api_key_revoke_btn", disabled=not sure):
                 apikeys.revoke_key(db, user.id, active[which])
-                st.success(f"Revoked {which}.")
+                st.session_state["api_flash"] = f"Revoked {which}: requests with it are refused from now on."
+                st.session_state.pop("api_key_revoke_sure", None)
                 st.rerun()
+    if flash := st.session_state.pop("api_flash", None):
+        st.success(flash)
 
 st.subheader("White-label reports")
 if plan.name != "master":

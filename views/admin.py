@@ -23,7 +23,12 @@ except AppError as exc:
 st.dataframe(
     pd.DataFrame([r.__dict__ for r in rows]).drop(columns=["id"]),
     hide_index=True,
-    column_config={"forecasts_this_month": st.column_config.NumberColumn("Forecasts this month")},
+    column_config={
+        "email": "E-mail", "tier": "Plan", "role": "Role", "status": "Status",
+        "is_demo": st.column_config.CheckboxColumn("Demo account"),
+        "forecasts_this_month": st.column_config.NumberColumn("Forecasts this month", format="%d"),
+        "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+    },
 )
 
 st.subheader("Change a user")
@@ -48,7 +53,9 @@ if submitted:
 st.subheader("Plan and role changes (audit trail)")
 trail = accounts.recent_audit(db)
 if trail:
-    st.dataframe(trail, hide_index=True)
+    st.dataframe(trail, hide_index=True, column_config={
+        "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"), "user": "User",
+        "change": "Change", "from": "From", "to": "To", "by": "By", "source": "Source"})  # fmt: skip
 else:
     st.info("No plan or role changes recorded yet.")
 
@@ -57,4 +64,8 @@ logs = records.recent_agent_logs(db)
 if logs.empty:
     st.info("No agent runs logged yet.")
 else:
-    st.dataframe(logs, hide_index=True)
+    st.dataframe(logs, hide_index=True, column_config={
+        "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "forecast_id": "Forecast", "agent_name": "Agent", "writer": "Writer",
+        "execution_time_ms": st.column_config.NumberColumn("Time (ms)", format="%.0f"),
+        "tokens_used": st.column_config.NumberColumn("Tokens", format="%d")})  # fmt: skip

@@ -77,14 +77,15 @@ else:
         diffs = whatif.input_differences(rec_a.params, rec_b.params)
         st.markdown("**What differs between A and B**")
         if diffs:
-            st.dataframe(diffs, hide_index=True)
+            st.dataframe(diffs, hide_index=True, column_config={"input": "Input"})
         else:
             st.caption("The two forecasts have the same inputs.")
         cmp = whatif.compare_rankings(ta, tb, top=25)
         st.plotly_chart(charts.to_plotly(charts.rank_change_bar(cmp)), key="hi_rank_chart")
-        st.caption("Cities in the top 25 of either forecast; rank change > 0 means the city ranks higher in B.")
+        st.caption("The table lists the cities in the top 25 of either forecast; the chart those of them ranked in "
+                   "both. Rank change > 0 means the city ranks higher in B.")  # fmt: skip
         st.dataframe(cmp, hide_index=True, column_config={
-            "city_id": None,
+            "city_id": None, "city": "City", "country_iso2": "Country",
             "rank_a": st.column_config.NumberColumn("Rank A", format="%d"),
             "rank_b": st.column_config.NumberColumn("Rank B", format="%d"),
             "opportunity_a": st.column_config.NumberColumn("Opportunity A", format="%.1f"),

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -67,9 +68,23 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe, numbers
     rounded to the precision they carry (``rounded``)."""
     safe = export_table(table)
+    for col in safe.columns:  # numbers as people and spreadsheets read them: 8961989, 0.0000107924
+        if pd.api.types.is_float_dtype(safe[col]):
+            safe[col] = [np.format_float_positional(v, trim="-") if v == v else "" for v in safe[col]]
     # CRLF rows (RFC 4180): the csv module then quotes every field holding a CR or LF, so a bare "\r"
     # inside a cell cannot start a new row in a spreadsheet.
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+HEADER_WORDS = {"usd": "(US$)", "pct": "%", "iso2": "ISO2", "iso3": "ISO3", "id": "id", "km": "km", "cac": "CAC",
+                "roas": "ROAS"}  # fmt: skip
+
+
+def header(column: str) -> str:
+    """A column name as a spreadsheet header: "expected_revenue_usd_month" -> "Expected revenue (US$) month"."""
+    words = [HEADER_WORDS.get(w, w) for w in column.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -90,8 +105,8 @@ def xlsx_bytes(table: pd.DataFrame, metadata: dict) -> bytes:
     params = pd.DataFrame([(k, safe_cell(v)) for k, v in _flatten(metadata)], columns=["parameter", "value"])
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        safe.to_excel(xl, sheet_name="Ranking", index=False, freeze_panes=(1, 0))
-        params.to_excel(xl, sheet_name="Parameters", index=False)
+        safe.rename(columns=header).to_excel(xl, sheet_name="Ranking", index=False, freeze_panes=(1, 0))
+        params.rename(columns=header).to_excel(xl, sheet_name="Parameters", index=False)
     return buf.getvalue()
 
 

@@ -75,13 +75,11 @@ def _view_ads(out: dict, price: float) -> None:
     c2.metric("CAC", _ui.money(float(opt["cac_usd"])))
     c3.metric("ROAS", f"{opt['roas']:.2f}")
     c4.metric("Break-even ROAS", f"{plan.break_even_roas:.2f}")
-    st.dataframe(plan.table, hide_index=True, column_config={
-        "spend_usd": st.column_config.NumberColumn("Spend", format="dollar"),
-        "conversions": st.column_config.NumberColumn("Orders", format="%.1f"),
-        "cac_usd": st.column_config.NumberColumn("CAC", format="$%.2f"),
-        "revenue_usd": st.column_config.NumberColumn("Revenue", format="dollar"),
-        "roas": st.column_config.NumberColumn("ROAS", format="%.2f"),
-    })  # fmt: skip
+    _ui.agent_table(plan.table.to_dict("records"), {
+        "split": ("Split", "text"), "platform": ("Platform", "text"), "spend_usd": ("Spend", "money"),
+        "conversions": ("Orders", "num"), "cac_usd": ("CAC", "money"), "revenue_usd": ("Revenue", "money"),
+        "roas": ("ROAS", "num2"),
+    }, key="rs_ads_split")  # fmt: skip
     st.plotly_chart(charts.budget_curves_figure(curves, plan.current, plan.optimal, 2 * ad_budget), key="rs_budget_curves")
     ceiling = sum(c.c_max for c in curves)
     st.caption(f"Curves: benchmark CPC / conversion rates scaled to the markets' price level; paid orders level off at "
@@ -89,7 +87,8 @@ def _view_ads(out: dict, price: float) -> None:
                "section 13). Current = equal split.")  # fmt: skip
     st.markdown("**Targeting**: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in out["targeting"].items()))
     st.markdown("**Ad copy**")
-    st.dataframe(out["narrative"]["ad_copies"], hide_index=True)
+    _ui.agent_table(out["narrative"]["ad_copies"], {"platform": ("Platform", "text"), "headline": ("Headline", "text"),
+                    "body": ("Body", "text"), "call_to_action": ("Call to action", "text")})  # fmt: skip
     st.markdown("**Creative briefs**\n" + "\n".join(f"- {md_escape(b)}" for b in out["narrative"]["creative_briefs"]))
 
 
@@ -125,7 +124,7 @@ def _view_sales(out: dict, _price: float) -> None:
     for key in ("landing_page", "upsell_downsell", "conversion_tactics", "customer_journey"):
         st.markdown(f"**{key.replace('_', ' ').capitalize()}**\n" + "\n".join(f"- {md_escape(x)}" for x in n[key]))
     st.markdown("**Email sequence**")
-    st.dataframe(n["email_sequence"], hide_index=True)
+    _ui.agent_table(n["email_sequence"], {"day": ("Day", "int"), "subject": ("Subject", "text"), "goal": ("Goal", "text")})
 
 
 _AGENT_VIEWS = {
