@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from langgraph.runtime import Runtime
 
@@ -29,6 +31,24 @@ def targets(state: AgentState, ctx: AgentContext):
     return top, float(units.sum()), level
 
 
+MAX_INTERESTS = 8
+
+
+def interests(product) -> list[str]:
+    """Targeting interests from what the product is, not the whole category: its taxonomy type (the
+    understanding's leaf, e.g. "Towels"), the category words its name or description uses, and the type's
+    parent; the category's name only when nothing more specific is known."""
+    words = set(re.findall(r"[a-z]+", f"{product.name} {product.description}".lower()))
+    out: list[str] = []
+    path = product.understanding().product_type
+    if path:
+        parts = [p.strip() for p in path.split(">")]
+        out += [parts[-1]] + ([parts[-2]] if len(parts) > 2 else [])
+    out += [k for k in product.category_row().keywords if k in words or f"{k}s" in words]
+    out = out or [product.category]
+    return list(dict.fromkeys(out))[:MAX_INTERESTS]
+
+
 def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     product = request_product(state)
     top, units, level = targets(state, ctx)
@@ -46,7 +66,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     targeting = {
         "ages": ages,
         "cities": [f"{c} ({i})" for c, i in zip(top["city"], top["country_iso2"], strict=True)],
-        "interests": list(product.category_row().keywords[:8]),
+        "interests": interests(product),
     }
     profiles = ctx.evaluation(product).prepared.seasonal_profile[positions(ctx.cities, top["city_id"])]
     timing = [{"city": str(c), "best_months": best, "start_ads": start}
@@ -68,6 +88,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "price": product.price, "forecast_units": float(top["expected_units_month"].sum()),
         "delivery_days": float(top["delivery_days"].iloc[0]),
         "paid_ceiling": float(sum(c.c_max for c in cs)), "timing": timing, "city_set": len(top),
+        "max_platform_share": bm.DEFAULT_BOUNDS[1],
         "cac_at_double": float(bm.plan(cs, 2 * budget, product.price, margin).totals.set_index("split").loc["optimised", "cac_usd"]),
     }  # fmt: skip
     return fields, facts

@@ -29,8 +29,12 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     for _, r in top.iterrows():
         lc = supply.landed_cost(cat.id, product.unit_cost, product.price, r)  # the ranking's own costs
         duty_rate = lc["duty_usd"] / product.price
+        text = f"{product.name} {product.description}"
         margins = sales.channel_margins(str(r.country_iso2), product.price, product.unit_cost, lc["freight_usd"],
-                                        duty_rate, cac)  # fmt: skip
+                                        duty_rate, cac, category_id=cat.id, text=text)  # fmt: skip
+        if left_out := sales.excluded_channels(str(r.country_iso2), cat.id, text):
+            notices.append(f"{r.country_iso2}: not offered, as the marketplace does not list this product: "
+                           + "; ".join(left_out) + ".")  # fmt: skip
         best = sales.recommend_channel(margins)
         lines += [ChannelLine(country_iso2=str(r.country_iso2), city=str(r.city), channel=m.channel,
                               landed_cost_usd=m.landed_cost_usd, fees_usd=m.fees_usd, acquisition_usd=m.acquisition_usd,
@@ -40,6 +44,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
                   for m in margins.itertuples()]  # fmt: skip
     fields = {"channels": lines, "notices": notices}
     facts = {"name": product.name, "category": cat.name, "price": product.price, "cac": cac,
+             "buying": sales.buying_facts(cat.id),
              "city_set": city_count(state["request"]),
              "channels": [x.model_dump() for x in lines],
              "delivery_days": {str(r.country_iso2): float(r.delivery_days) for _, r in top.iterrows()}}  # fmt: skip

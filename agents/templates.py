@@ -41,14 +41,14 @@ def product(f: dict, depth: str) -> ProductNarrative:
                             f"for {f['audience']}, priced at {_money(f['price'])}.")  # fmt: skip
 
 
+EARLY_ONLINE_PCT = 35  # below this share of adults buying online, payment trust is the first hurdle
+
+
 def _city_note(c: dict) -> str:
-    bits = []
-    if c["online_buyers_pct"] >= 70:
-        bits.append("a mature online-shopping market: expect fast-delivery and free-returns expectations")
-    elif c["online_buyers_pct"] >= 35:
-        bits.append("a growing online market: marketplaces and social commerce drive discovery")
-    else:
-        bits.append("an early online market: cash-on-delivery and marketplace trust matter")
+    pct = c["online_buyers_pct"]
+    bits = [f"{pct:.0f} % of adults buy online (Global Findex, adjusted to the region)"]
+    if pct < EARLY_ONLINE_PCT:
+        bits.append("with few online buyers, cash-on-delivery and marketplace trust matter")
     bits.append(f"purchasing-power index {c['purchasing_power_index']:.0f} (100 = the median city dweller)")
     return "; ".join(bits) + "."
 
@@ -78,6 +78,7 @@ def ads(f: dict, depth: str) -> AdNarrative:
            if depth != "summary" else "")
         + ("Paid acquisition is below break-even at this price: improve the margin, the order value or repeat "
            "purchases before scaling." if f["roas"] < f["break_even_roas"] else "Paid acquisition clears break-even at this price.")
+        + _cap_sentence(f)
         + " " + _timing_sentence(f.get("timing") or [])
     )  # fmt: skip
     days = f"{f['delivery_days']:.0f}-day delivery"
@@ -107,6 +108,21 @@ def ads(f: dict, depth: str) -> AdNarrative:
         briefs.append(f"Sensitivity: at break-even ROAS {f['break_even_roas']:.2f}, each order may cost at most "
                       f"{_money(price / f['break_even_roas'])} in ads.")  # fmt: skip
     return AdNarrative(summary=summary, ad_copies=copies, creative_briefs=briefs if depth != "summary" else briefs[:1])
+
+
+def _cap_sentence(f: dict) -> str:
+    """Disclose the per-platform cap where it keeps money on a platform below break-even."""
+    cap = f.get("max_platform_share")
+    weak = [r for r in f["optimised"] if r["spend_usd"] > 0 and r.get("roas") is not None
+            and r["roas"] < f["break_even_roas"]]  # fmt: skip
+    strong = [r for r in f["optimised"] if r["spend_usd"] > 0 and r.get("roas") is not None
+              and r["roas"] >= f["break_even_roas"]]  # fmt: skip
+    if cap is None or not weak or not strong:  # with no platform above break-even, the cap is not the cause
+        return ""
+    parts = ", ".join(f"{_money(r['spend_usd'])} on {r['platform']} (ROAS {r['roas']:.2f})" for r in weak)
+    return (f" The split keeps {parts} below break-even because no platform may take more than {cap:.0%} of the "
+            "budget (a diversification rule, an assumption: one channel's benchmark curve is uncertain); lower "
+            "the budget rather than the rule to avoid it.")
 
 
 def _timing_sentence(timing: list[dict]) -> str:
@@ -160,8 +176,14 @@ def _channel_sentence(country: str, lines: list[dict]) -> str:
             f"{_money(best['break_even_price_usd'])} or a unit cost of {_money(best['max_unit_cost_usd'])}")  # fmt: skip
 
 
+def _days_range(lo: float, hi: float) -> str:
+    a, b = round(lo), round(hi)
+    return f"{a} day{'s' if a != 1 else ''}" if a == b else f"{a}-{b} days"
+
+
 def sales(f: dict, depth: str) -> SalesNarrative:
     name, cat, price = f["name"], f["category"].lower(), f["price"]
+    buying = f.get("buying") or {"compares": "specifications, size, materials", "faq": "delivery; returns", "bundle": False}
     by_country: dict[str, list[dict]] = {}
     for c in f["channels"]:
         by_country.setdefault(c["country_iso2"], []).append(c)
@@ -175,17 +197,17 @@ def sales(f: dict, depth: str) -> SalesNarrative:
     days = f.get("delivery_days", {})
     fastest = min(days.values()) if days else None
     landing = [f"Hero: {name}, the price ({_money(price)}) and one primary call to action",
-               "What it is: the three facts a buyer of " + cat + " compares (materials or specs, size, care)",
-               (f"Delivery promise: {fastest:.0f}-{max(days.values()):.0f} days in the top markets" if days else
+               f"What it is: what a buyer of {cat} compares ({buying['compares']})",
+               (f"Delivery promise: {_days_range(fastest, max(days.values()))} in the top markets" if days else
                 "Delivery promise and returns policy"),
-               "Reviews, once there are some (none are claimed before they exist)", "FAQ: delivery, returns, sizing",
+               "Reviews, once there are some (none are claimed before they exist)", f"FAQ: {buying['faq']}",
                "Final call to action"]
     emails = [EmailStep(day=0, subject=f"Your {name} order / guide", goal="confirm, set the delivery date"),
-              EmailStep(day=3, subject=f"How to get the most from your {cat}", goal="use and care"),
+              EmailStep(day=3, subject=f"Getting started with your {name}", goal=f"use it well: {buying['compares']}"),
               EmailStep(day=14, subject="How is it going?", goal="ask for a review"),
               EmailStep(day=30, subject=f"More {cat}", goal="cross-sell within the category")]  # fmt: skip
-    upsell = [f"Bundle: two units at a lower unit price (keeps the {_money(price)} anchor)",
-              f"Cross-sell: a complementary {cat} item at checkout"]  # fmt: skip
+    upsell = ([f"Bundle: two units at a lower unit price (keeps the {_money(price)} anchor)"] if buying["bundle"] else
+              []) + [f"Cross-sell: a complementary {cat} item at checkout"]  # fmt: skip
     tactics = [f"Show the delivery date ({fastest:.0f}+ days) on the product page" if fastest is not None
                else "Show the delivery date on the product page",
                "State the returns policy above the fold", "Offer the payment methods of each market"]  # fmt: skip

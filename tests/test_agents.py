@@ -415,3 +415,45 @@ def test_supply_text_differs_by_depth(ca) -> None:
     assert "AQL" not in texts["summary"] and "AQL" in texts["detailed"]
     assert "By market:" in texts["full"] and "By market:" not in texts["detailed"]
     assert len(texts["summary"]) < len(texts["detailed"]) < len(texts["full"])
+
+
+def test_the_per_platform_cap_is_disclosed_where_it_keeps_spend_below_break_even() -> None:
+    """Issue 25.13: the optimised split's 70 % per-platform cap is named when it keeps money on a platform
+    below break-even while another clears it; never when every platform is below break-even."""
+    from agents import templates
+
+    base = {"max_platform_share": 0.7, "break_even_roas": 1.5}
+    mixed = base | {"optimised": [{"platform": "Meta", "spend_usd": 700.0, "roas": 2.0},
+                                  {"platform": "TikTok", "spend_usd": 300.0, "roas": 0.25}]}  # fmt: skip
+    assert "$300 on TikTok (ROAS 0.25)" in templates._cap_sentence(mixed) and "70%" in templates._cap_sentence(mixed)
+    weak = base | {"optimised": [{"platform": "Meta", "spend_usd": 700.0, "roas": 1.0},
+                                 {"platform": "TikTok", "spend_usd": 300.0, "roas": 0.25}]}  # fmt: skip
+    assert templates._cap_sentence(weak) == ""
+
+
+@pytest.mark.parametrize(("name", "category", "wanted", "unwanted"), [
+    ("Towel set", "Home & Garden", "Towels", {"garden", "lamp", "candle"}),
+    ("Wireless noise-cancelling headphones", "Electronics", "Headphones", {"phone", "laptop", "tv"}),
+])  # fmt: skip
+def test_ad_interests_follow_the_product_not_the_whole_category(name, category, wanted, unwanted) -> None:
+    """Issue 25.13: towels are not targeted at garden, lamp and candle interests."""
+    from agents.advertising_planner import interests
+
+    got = interests(validate_product(name=name, category=category, price=30, unit_cost=10))
+    assert got[0] == wanted and not unwanted & set(got)
+
+
+def test_sales_checklist_follows_the_category() -> None:
+    """Issue 25.13: headphones get no sizing FAQ, no care e-mail and no two-unit bundle; a tee does."""
+    from agents import templates
+    from core.advisors import sales
+
+    def narrative(cat_id: int, cat: str):
+        f = {"name": "X", "category": cat, "price": 30.0, "cac": 0.0, "channels": [], "city_set": 10,
+             "buying": sales.buying_facts(cat_id), "delivery_days": {"DE": 2.0, "FR": 2.2}}  # fmt: skip
+        return templates.sales(f, "full")
+
+    phones, tee = narrative(222, "Electronics"), narrative(166, "Apparel & Accessories")
+    assert "sizing" not in " ".join(phones.landing_page) and "sizing" in " ".join(tee.landing_page)
+    assert not any("Bundle" in u for u in phones.upsell_downsell) and any("Bundle" in u for u in tee.upsell_downsell)
+    assert "Delivery promise: 2 days in the top markets" in phones.landing_page

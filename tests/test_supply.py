@@ -107,3 +107,18 @@ def test_break_even_figures_are_exact(price) -> None:
 def test_no_losing_channel_is_recommended() -> None:
     t = sales.channel_margins("DE", 10.0, 12.0, freight_usd=4.0, duty_rate=0.0)
     assert not t["profitable"].any() and sales.recommend_channel(t) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "category", "etsy", "zalando"),
+    [("Wireless noise-cancelling headphones", 222, False, False), ("Handmade ceramic mug", 536, True, False),
+     ("Vintage leather jacket", 166, True, True), ("Organic cotton tee", 166, False, True)],
+)  # fmt: skip
+def test_restricted_marketplaces_list_only_what_their_policy_allows(name, category, etsy, zalando) -> None:
+    """Issue 25.13: Etsy (handmade, vintage, craft supplies) is not offered for mass-produced headphones;
+    Zalando's partner programme only for fashion."""
+    us = set(sales.channel_margins("US", 300.0, 120.0, 0.0, 0.0, category_id=category, text=name)["channel"])
+    de = set(sales.channel_margins("DE", 300.0, 120.0, 0.0, 0.0, category_id=category, text=name)["channel"])
+    assert ("Etsy" in us) == etsy and ("Zalando Partner" in de) == zalando
+    assert ("Etsy: handmade" in " ".join(sales.excluded_channels("US", category, name))) == (not etsy)
+    assert "Amazon.com" in us and "Own web shop (D2C)" in us  # general marketplaces list anything

@@ -84,7 +84,8 @@ def _view_ads(out: dict, price: float) -> None:
     ceiling = sum(c.c_max for c in curves)
     st.caption(f"Curves: benchmark CPC / conversion rates scaled to the markets' price level; paid orders level off at "
                f"{ceiling:,.0f} a month, as many as the forecast's own in these cities (an assumption, docs/methodology.md "
-               "section 13). Current = equal split.")  # fmt: skip
+               f"section 13). Current = equal split. Optimised = the most orders for the budget with no platform above "
+               f"{bm.DEFAULT_BOUNDS[1]:.0%} of it (a diversification rule, an assumption).")  # fmt: skip
     st.markdown("**Targeting**: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in out["targeting"].items()))
     st.markdown("**Ad copy**")
     _ui.agent_table(out["narrative"]["ad_copies"], {"platform": ("Platform", "text"), "headline": ("Headline", "text"),

@@ -34,7 +34,8 @@ def render(ctx: ResultsContext, row) -> None:
         "Delivery days": f"{row['delivery_days']:.1f}",
         "Shipping per unit": f"${row['shipping_cost_usd']:,.2f}, "
         + ("paid by the buyer on top of the price" if row["buyer_freight_usd"] > 0 else "paid by you (in the unit cost)"),
-        "Total unit cost": f"${row['total_unit_cost_usd']:,.2f}",
+        "Total unit cost": f"${row['total_unit_cost_usd']:,.2f} (unit cost + shipping you pay + the card's fixed fee; "
+        "duty and percentage fees come off the price, in the margin, so Supply's landed cost, which adds duty, differs)",
         "Margin": f"{100 * row['margin_rate']:.1f} %",
         "Expected units (low-high)": f"{row['expected_units_month']:,.1f} ({row['expected_units_low']:,.1f}-"
         f"{row['expected_units_high']:,.1f})",
