@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import InputError
 from core.forecast import rank_product, validate_product
@@ -62,3 +65,28 @@ def test_regions_refuse_too_many_countries_and_unknown_measures(ca) -> None:
         choropleth.regions(wide, ca, "units")
     with pytest.raises(InputError, match="measure"):
         choropleth.countries(wide, ca, "happiness")
+
+
+@given(st.lists(st.tuples(st.floats(-60, 70), st.floats(-179, 179)), min_size=1, max_size=40),
+       st.floats(0.3, 6), st.integers(1, 12))  # fmt: skip
+def test_map_labels_never_overlap_and_keep_the_best_first(points, zoom: float, n: int) -> None:
+    """Issue 25.11: the labelled cities' boxes do not overlap at the first view; the best city is always
+    labelled, and no more than n are."""
+    from core.places.geo import mercator_px, spaced_labels
+
+    lat, lon = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    keep = spaced_labels(lat, lon, zoom, n)
+    assert keep[0] == 0 and len(keep) <= n and keep == sorted(keep)
+    x, y = mercator_px(lat, lon, zoom)
+    for a in keep:
+        for b in keep:
+            if a < b:
+                assert abs(x[a] - x[b]) >= 110 or abs(y[a] - y[b]) >= 18
+
+
+def test_mercator_pixels_match_web_mercator() -> None:
+    from core.places.geo import mercator_px
+
+    x, y = mercator_px(np.array([0.0, 85.0511]), np.array([0.0, -180.0]), 0)
+    assert x[0] == pytest.approx(256) and y[0] == pytest.approx(256)  # the centre of the 512-pixel world
+    assert x[1] == pytest.approx(0) and y[1] == pytest.approx(0, abs=0.01)

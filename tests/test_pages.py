@@ -54,12 +54,16 @@ def test_wrong_password_is_refused(sqlite_db) -> None:
     assert any("incorrect" in e.value for e in at.error)
 
 
-def test_city_explorer_search_map_and_detail(sqlite_db) -> None:
+def test_city_explorer_search_map_and_detail(sqlite_db, ca) -> None:
     at = login()
     at.switch_page("views/city_explorer.py").run()
     assert len(at.get("deck_gl_json_chart")) == 1
     at.text_input(key="cx_query").input("sao paulo").run()
-    assert "**4** cities match." in [m.value for m in at.markdown]
+    from core.places.explore import search_cities
+
+    n = len(search_cities(ca.frame, "sao paulo", ca.sections))
+    assert any(m.value.startswith(f"**{n}** cities match (most relevant first") for m in at.markdown)
+    assert at.dataframe[0].value.iloc[0]["name"] == "São Paulo"
     at.session_state["city_id"] = 3448439  # São Paulo
     at.run()
     assert any("São Paulo" in s.value for s in at.subheader)
@@ -215,7 +219,7 @@ def test_city_explorer_sends_at_most_its_table_limit(sqlite_db) -> None:
     limit = int(re.search(r"^TABLE_LIMIT = ([\d_]+)", text, re.M).group(1).replace("_", ""))
     at = login()
     at.switch_page("views/city_explorer.py").run()
-    matching = int(next(m.value for m in at.markdown if m.value.endswith("cities match.")).split("**")[1].replace(",", ""))
+    matching = int(next(m.value for m in at.markdown if m.value.endswith("cities match.")).split("**")[1].replace(",", ""))  # no search text: no relevance note
     assert matching > limit  # the whole world matches with no filter
     assert len(at.dataframe[0].value) == limit
-    assert any(f"lists the {limit:,} largest of the {matching:,}" in c.value for c in at.caption)
+    assert any(f"lists the {limit:,} first of the {matching:,}" in c.value for c in at.caption)

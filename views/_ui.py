@@ -98,7 +98,6 @@ def deck(layers: list[pdk.Layer], view: pdk.ViewState, tooltip: dict | None) -> 
     )
 
 
-METERS_PER_PIXEL_ZOOM0 = 78_271.5  # deck.gl's web-mercator (512-px world) ground resolution at the equator, zoom 0
 
 
 def view_for(lat: np.ndarray, lon: np.ndarray) -> pdk.ViewState:

@@ -53,21 +53,23 @@ st.caption(
     f"shipping paid by the {product.shipping_paid_by} · scope {', '.join(scope) or 'world'} · "
     f"saved {record.created_at:%Y-%m-%d %H:%M} UTC"
 )
-st.caption(season.describe(product.climate, product.season_months, product.launch_month),
-           help=f"Read from the name and description: {product.understanding().summary()}")
-notes = st.session_state.setdefault("_rs_population_note", {})  # per saved forecast: not per slider move
-if forecast_id not in notes:
-    notes.clear()
-    notes[forecast_id] = whatif.rests_on_population(stored)
-if follows := notes[forecast_id]:
-    st.caption("Inside " + ", ".join(f"{iso} (rank correlation {rho:.2f})" for iso, rho in follows[:5])
-               + " this ranking follows city population closely: regional income moves it little there "
-               "(docs/methodology.md, section 2, \"Within a country\").")  # fmt: skip
-st.caption(
-    "Expected units are a prior from open data and documented assumptions (docs/methodology.md); the "
-    "competition index is a proxy. Unit costs exclude customer acquisition: the Agents view plans the ad "
-    "budget, CAC and ROAS."
-)
+# The method notes fold away, so the headline and the map start near the top of the screen.
+with st.expander("About these numbers: season, method, proxies", icon=":material/info:"):
+    st.caption(season.describe(product.climate, product.season_months, product.launch_month),
+               help=f"Read from the name and description: {product.understanding().summary()}")
+    notes = st.session_state.setdefault("_rs_population_note", {})  # per saved forecast: not per slider move
+    if forecast_id not in notes:
+        notes.clear()
+        notes[forecast_id] = whatif.rests_on_population(stored)
+    if follows := notes[forecast_id]:
+        st.caption("Inside " + ", ".join(f"{iso} (rank correlation {rho:.2f})" for iso, rho in follows[:5])
+                   + " this ranking follows city population closely: regional income moves it little there "
+                   "(docs/methodology.md, section 2, \"Within a country\").")  # fmt: skip
+    st.caption(
+        "Expected units are a prior from open data and documented assumptions (docs/methodology.md); the "
+        "competition index is a proxy. Unit costs exclude customer acquisition: the Agents view plans the ad "
+        "budget, CAC and ROAS."
+    )
 
 
 _ui.preload_plotly()
@@ -168,8 +170,7 @@ def workspace() -> None:
     m = whatif.headline_metrics(market)
     set_note = (f"the {m['cities']:,.0f} cities with the most expected units in scope and filters, at this price "
                 "and cost (the same cities whatever the score weights)")  # fmt: skip
-    st.caption(f"Totals: {set_note}.")
-    k1, k2, k3, k4, k5 = st.columns(5)
+    k1, k2, k3, k4, k5 = st.columns([1.7, 1, 1, 1, 1])  # room for "New York City" without "..."
     best = shown.iloc[0]
     k1.metric("Best city", str(best["city"]), help=f"{best['city']}, {best['region']} ({best['country_iso2']}): "
               "first in the ranking by the weighted opportunity score")  # fmt: skip
@@ -182,6 +183,7 @@ def workspace() -> None:
     k5.metric("Best city's price", _ui.money(float(best["recommended_price_usd"])),
               help="Recommended price in the best city. " + whatif.price_anchor_note(prep))
 
+    st.caption(f"Totals: {set_note}.")
     st.caption(whatif.price_anchor_note(prep))
     if (above := int(shown["price_above_market"].sum())) if "price_above_market" in shown else 0:
         st.warning(f"In {above:,} of the {len(shown):,} ranked cities costs alone force a price above the market "

@@ -124,9 +124,11 @@ def map_png(table: pd.DataFrame, width_in: float = 9.0) -> bytes:
     if len(table):
         units = table["expected_units_month"].to_numpy()
         size = 10 + 200 * (units / max(units.max(), 1e-9)) ** 0.5
-        sc = ax.scatter(table["lon"], table["lat"], s=size, c=table["opportunity_score"], cmap="YlGnBu",
-                        vmin=0, vmax=100, alpha=0.8, edgecolors="white", linewidths=0.3)  # fmt: skip
-        fig.colorbar(sc, ax=ax, fraction=0.025, pad=0.01, label="Opportunity score")
+        opp = table["opportunity_score"].to_numpy(float)
+        lo, hi = float(opp.min()), float(opp.max())  # the shown cities' range, as on screen (0-100 is one colour)
+        sc = ax.scatter(table["lon"], table["lat"], s=size, c=opp, cmap="YlGnBu", vmin=lo, vmax=hi if hi > lo else lo + 1,
+                        alpha=0.8, edgecolors="white", linewidths=0.3)  # fmt: skip
+        fig.colorbar(sc, ax=ax, fraction=0.025, pad=0.01, label="Opportunity score (range of the listed cities)")
         lon_pad = max(5.0, (table["lon"].max() - table["lon"].min()) * 0.1)
         lat_pad = max(5.0, (table["lat"].max() - table["lat"].min()) * 0.1)
         ax.set_xlim(max(-180, table["lon"].min() - lon_pad), min(180, table["lon"].max() + lon_pad))

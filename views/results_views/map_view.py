@@ -8,11 +8,13 @@ import streamlit as st
 
 from core.errors import AppError
 from core.places import choropleth
+from core.places.geo import spaced_labels
 from core.text import ascii_label
 from views import _ui
 from views.results_views.context import ResultsContext
 
-MAP_LABELS = 10  # the best cities are named on the map
+MAP_LABELS = 10  # the best cities are named on the map ...
+MAP_LABEL_POOL = 30  # ... chosen among the top 30 where a better city's label would overlap
 
 
 MAP_MODES = ["Cities", "Countries", "Regions (approximate borders)"]
@@ -35,8 +37,9 @@ def render(ctx: ResultsContext, shown) -> None:
     data = top[["city_id", "city", "country_iso2", "lat", "lon"]].assign(
         color=_ui.ramp(opp, lo, hi),
         px=px,
-        # metres, so a dot is ``px`` pixels at the first view and grows with the map when zooming in
-        radius=px * _ui.METERS_PER_PIXEL_ZOOM0 * np.cos(np.radians(view.latitude)) / 2**view.zoom,
+        # common units (deck.gl's zoom-0 pixels): a dot is ``px`` pixels at the first view wherever it is (no
+        # Mercator growth towards the poles) and grows with the map when zooming in
+        radius=px / 2**view.zoom,
         opp=top["opportunity_score"].map("{:.1f}".format),
         dem=top["demand_score"].map("{:.1f}".format),
         comp=top["competition_index"].map("{:.1f}".format),
@@ -48,13 +51,16 @@ def render(ctx: ResultsContext, shown) -> None:
     )
     layer = pdk.Layer(  # drawn worst first, so the best cities' dots sit on top
         "ScatterplotLayer", data=data.iloc[::-1], id="results", get_position=["lon", "lat"], get_fill_color="color",
-        get_radius="radius", radius_min_pixels=2, pickable=True, stroked=True,
+        get_radius="radius", radius_units="'common'", radius_min_pixels=2, pickable=True, stroked=True,
         get_line_color="line", line_width_min_pixels=1,
     )  # fmt: skip
     # deck.gl's text layer draws ASCII glyphs: names are written without accents on the map (Koln, Sao
     # Paulo); the tooltip and the tables keep the real spelling.
-    labels = data.head(MAP_LABELS).assign(label=[f"{r}. {ascii_label(c)}" for r, c in
-                                                 zip(data["rank"].head(MAP_LABELS), data["city"].head(MAP_LABELS), strict=True)])  # fmt: skip
+    # the best cities named, skipping a city whose label would overlap a better one's at the first view
+    keep = spaced_labels(data["lat"].to_numpy()[:MAP_LABEL_POOL], data["lon"].to_numpy()[:MAP_LABEL_POOL], view.zoom,
+                         MAP_LABELS)  # fmt: skip
+    labels = data.iloc[keep].assign(label=[f"{r}. {ascii_label(c)}" for r, c in
+                                           zip(data["rank"].iloc[keep], data["city"].iloc[keep], strict=True)])  # fmt: skip
     names = pdk.Layer(
         "TextLayer", data=labels[["lon", "lat", "label"]], id="labels", get_position=["lon", "lat"],
         get_text="label", get_size=14, get_color=[20, 20, 20, 255], get_text_anchor="'start'",
@@ -67,8 +73,11 @@ def render(ctx: ResultsContext, shown) -> None:
         on_select="rerun", selection_mode="single-object", key="rs_map",
     )  # fmt: skip
     _ui.legend(f"Opportunity score of the shown cities (dot size: expected units, {units.min():,.1f} - "
-               f"{units.max():,.1f} a month; red outline: loses money)", f"{lo:.1f}", f"{hi:.1f}")  # fmt: skip
+               f"{units.max():,.1f} a month; red outline: loses money). Click a dot to open the city's "
+               "\"Why this score\".", f"{lo:.1f}", f"{hi:.1f}")  # fmt: skip
     clicked = _ui.selected_object_id(event, "results")
+    if clicked is None:  # nothing selected (a fresh map): the next click acts, even on the last city clicked
+        st.session_state.pop("_rs_last_click", None)
     if clicked is not None and clicked != st.session_state.get("_rs_last_click"):
         st.session_state["_rs_last_click"] = clicked  # act on a new click only, not a kept selection
         st.session_state["rs_city"] = clicked
