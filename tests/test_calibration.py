@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -575,3 +576,46 @@ def test_a_calibration_reorders_only_inside_its_countries(ca) -> None:
     assert de_out.iloc[0]["city_id"] == de.loc[de["population"].idxmin(), "city_id"]
     assert de_out["calibrated_units_month"].sum() == pytest.approx(de["expected_units_month"].sum())
     assert sorted(out["prior_rank"]) == list(table["rank"]) and list(out["rank"]) == list(range(1, 201))
+
+
+def portuguese(data: bytes) -> bytes:
+    """The same sales as a Brazilian shop exports them: Portuguese headers, semicolons, no country column."""
+    frame = pd.read_csv(io.BytesIO(data))
+    out = frame.drop(columns=["country"]).rename(columns={"city": "Cidade", "region": "Estado", "units": "Quantidade"})
+    return out.to_csv(index=False, sep=";").encode()
+
+
+@pytest.mark.parametrize(("columns", "expected"), [
+    (["Cidade", "Estado", "Quantidade"], {"city": "Cidade", "region": "Estado", "units": "Quantidade"}),
+    (["geonameid", "name", "city_as_written", "state_uf", "orders"],
+     {"city": "city_as_written", "region": "state_uf", "orders": "orders"}),
+    (["Stadt", "Land", "Umsatz", "Monat"], {"city": "Stadt", "country": "Land", "revenue": "Umsatz", "period": "Monat"}),
+    (["ciudad", "pais", "cantidad", "ingresos"], {"city": "ciudad", "country": "pais", "units": "cantidad"}),
+])  # fmt: skip
+def test_column_names_are_guessed_in_several_languages(columns, expected) -> None:
+    """Issue 25.9: a shop's export is read without renaming it outside the app; one measure at most."""
+    assert cal.guess_columns(columns) == expected
+
+
+def test_a_file_without_country_column_reads_with_the_country_given(ca) -> None:
+    data = portuguese(synthetic(ca, "BR", 20, 1.0, 0.3))
+    with pytest.raises(InputError, match="All rows are in"):
+        cal.read_sales(data, "loja.csv")
+    rows, measure = cal.read_sales(data, "loja.csv", country="BR")
+    original, _ = cal.read_sales(synthetic(ca, "BR", 20, 1.0, 0.3))
+    assert measure == "units" and list(rows["city"]) == list(original["city"]) and set(rows["country"]) == {"BR"}
+    assert rows["units"].to_numpy() == pytest.approx(original["units"].to_numpy())
+
+
+def test_calibrate_page_maps_columns_and_the_files_country(sqlite_db, ca) -> None:
+    """Issue 25.9: the Portuguese file is accepted on the page: columns guessed, the country chosen once."""
+    at = login("master@demo.local")
+    at.switch_page("views/calibrate.py").run()
+    at.file_uploader(key="cal_file").set_value(("loja.csv", portuguese(synthetic(ca, "BR", 40, 1.0, 0.3)), "text/csv")).run()
+    assert at.selectbox(key="cal_map_city").value == "cidade" and at.selectbox(key="cal_map_region").value == "estado"
+    assert at.selectbox(key="cal_map_kind").value == "units"
+    at.selectbox(key="cal_all_in").set_value("BR")
+    at.text_input(key="cal_name").input("Loja")
+    next(b for b in at.button if b.label == "Calibrate").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Calibration saved" in s.value for s in at.success)

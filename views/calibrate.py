@@ -54,10 +54,48 @@ if my_connections:
     source = st.segmented_control("Sales from", ["Sales file", "Marketplace connections"], key="cal_source",
                                   default="Sales file", required=True)  # fmt: skip
 
+mapping: dict[str, str] | None = None
+all_in: str | None = None
+if source == "Sales file":  # outside the form: the column mapping needs the file's header first
+    upload = st.file_uploader("Sales file (CSV, UTF-8)", type=["csv", "txt"], key="cal_file")
+    if upload is not None:
+        try:
+            columns = calibration.sales_columns(upload.getvalue(), upload.name)
+        except AppError as exc:
+            st.error(str(exc))
+            columns = []
+        if columns:
+            guess = calibration.guess_columns([c.lower() for c in columns])
+            st.markdown("**Columns** (guessed from their names; correct them if needed)")
+            none = "(none)"
+            options = [none, *[c.lower() for c in columns]]
+            cols = st.columns(4)
+            mapping = {}
+            for i, (role, label) in enumerate([("city", "City"), ("country", "Country"), ("region", "Region (optional)"),
+                                               ("measure", "Sales measure")]):  # fmt: skip
+                if role == "measure":
+                    m_role = next((m for m in calibration.MEASURES if m in guess), "units")
+                    kind = cols[i].selectbox("Measure is", list(calibration.MEASURES),
+                                             index=list(calibration.MEASURES).index(m_role), key="cal_map_kind")  # fmt: skip
+                    pick = cols[i].selectbox(label, options, index=options.index(guess[m_role]) if m_role in guess else 0,
+                                             key="cal_map_measure")  # fmt: skip
+                    if pick != none:
+                        mapping[kind] = pick
+                    continue
+                pick = cols[i].selectbox(label, options, index=options.index(guess[role]) if role in guess else 0,
+                                         key=f"cal_map_{role}")  # fmt: skip
+                if pick != none:
+                    mapping[role] = pick
+            if "period" in guess:
+                mapping["period"] = guess["period"]
+            if "country" not in mapping:
+                all_in = st.selectbox("All rows are in", list(country_names), format_func=lambda c: country_names[c],
+                                      index=None, key="cal_all_in", placeholder="Choose the file's country")  # fmt: skip
+else:
+    upload = None
+
 with st.form("calibrate"):
-    if source == "Sales file":
-        upload = st.file_uploader("Sales file (CSV, UTF-8)", type=["csv", "txt"], key="cal_file")
-    else:
+    if source != "Sales file":
         upload = None
         labels = {c.id: f"{c.name} ({connections.KINDS[c.kind]}, {c.orders:,} orders)" for c in my_connections}
         picked = st.multiselect("Connections", list(labels), default=list(labels)[:1], format_func=labels.get,
@@ -91,7 +129,7 @@ if run:
     else:
         try:
             if source == "Sales file":
-                rows, measure = calibration.read_sales(upload.getvalue(), upload.name)
+                rows, measure = calibration.read_sales(upload.getvalue(), upload.name, mapping, all_in)
             else:
                 rows, measure = connections.sales(_ui.db(), user.id, picked, conn_measure), conn_measure
             product = validate_product(name=name or "sales", category=category, price=price, unit_cost=cost,
@@ -169,9 +207,12 @@ else:
                       get_radius="radius", radius_min_pixels=2, radius_max_pixels=30, pickable=True)  # fmt: skip
     st.pydeck_chart(_ui.deck([layer], _ui.view_for(new["lat"].head(50).to_numpy(), new["lon"].head(50).to_numpy()),
                              {"html": "<b>{city}</b> ({country_iso2})<br/>predicted {pred}"}), key="cal_map")  # fmt: skip
+    _ui.legend(f"Predicted {cal['measure']} (colour on a log scale; dot size grows with the prediction)",
+               f"{v.min():,.1f}", f"{v.max():,.1f}")  # fmt: skip
     st.dataframe(new[["city", "region", "country_iso2", "population", "predicted", "predicted_low", "predicted_high"]],
-                 hide_index=True, column_config={"population": st.column_config.NumberColumn(format="localized"),
-                                                 "predicted": st.column_config.NumberColumn(format="%.1f"),
+                 hide_index=True, column_config={"city": "City", "region": "Region", "country_iso2": "Country",
+                                                 "population": st.column_config.NumberColumn("Population", format="localized"),
+                                                 "predicted": st.column_config.NumberColumn(f"Predicted {cal['measure']}", format="%.1f"),
                                                  "predicted_low": st.column_config.NumberColumn("80 % low", format="%.1f"),
                                                  "predicted_high": st.column_config.NumberColumn("80 % high", format="%.1f")})  # fmt: skip
 

@@ -8,6 +8,7 @@ import core.forecast, core.places and the shared kernel.
 from core.calibration.model import (  # noqa: F401
     BANDWIDTHS_KM,
     CANDIDATES,
+    COLUMN_SYNONYMS,
     COORD_COLUMNS,
     COORD_COLUMNS_NAMES,
     FEATURES,
@@ -45,6 +46,7 @@ from core.calibration.model import (  # noqa: F401
     feature_frame,
     fit_model,
     full_model,
+    guess_columns,
     iso_subdivision_names,
     loose_key,
     match_cities,
@@ -55,6 +57,7 @@ from core.calibration.model import (  # noqa: F401
     prior_sentence,
     rank_correlation,
     read_sales,
+    sales_columns,
     select_model,
     single_threaded_blas,
     smoothing_sentence,

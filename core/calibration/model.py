@@ -119,10 +119,63 @@ def _numbers(values: pd.Series, sep: str) -> pd.Series:
     return pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
 
 
-def read_sales(data: bytes, name: str = "sales.csv") -> tuple[pd.DataFrame, str]:
+# Column names in common shop exports and several languages (folded: lower case, no accents), per role.
+COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "city": ("city", "cidade", "ciudad", "stadt", "ville", "citta", "sehir", "miasto", "stad", "municipio",
+             "localidade", "ort", "town", "customer_city", "shipping_city", "ship_city"),
+    "country": ("country", "pais", "land", "pays", "paese", "ulke", "kraj", "country_code", "country_iso2", "iso2",
+                "shipping_country", "ship_country"),
+    "region": ("region", "state", "estado", "uf", "province", "provincia", "bundesland", "departement", "county",
+               "state_uf", "customer_state", "shipping_province", "ship_state"),
+    "units": ("units", "quantity", "qty", "quantidade", "cantidad", "menge", "quantite", "quantita", "adet", "pieces",
+              "items"),
+    "orders": ("orders", "pedidos", "bestellungen", "commandes", "ordini", "siparis", "order_count", "n_orders"),
+    "revenue": ("revenue", "sales", "receita", "ingresos", "umsatz", "chiffre_affaires", "fatturato", "ciro", "amount",
+                "gmv", "net_sales", "total_sales"),
+    "period": ("period", "month", "date", "mes", "monat", "mois", "periodo", "ay", "year_month"),
+}  # fmt: skip
+ROLES = ("city", "country", "region", "units", "orders", "revenue", "period")
+
+
+def guess_columns(columns: list[str]) -> dict[str, str]:
+    """Which column of a sales file plays which role (city, country, region, a measure, period): a column
+    named like a role in ``COLUMN_SYNONYMS`` (exactly, after folding), else one whose name has such a word
+    ("city_as_written", "customer_state"). Each column serves one role; one measure at most (units, then
+    orders, then revenue)."""
+    folded = {c: fold(c).replace(" ", "_") for c in columns}
+    taken: set[str] = set()
+    out: dict[str, str] = {}
+    for exact in (True, False):
+        for role in ROLES:
+            if role in out or (role in MEASURES and any(m in out for m in MEASURES)):
+                continue
+            for col in columns:
+                words = set(folded[col].split("_"))
+                hit = (folded[col] in COLUMN_SYNONYMS[role]) if exact else bool(words & set(COLUMN_SYNONYMS[role]))
+                if col not in taken and hit:
+                    out[role], taken = col, taken | {col}
+                    break
+    return out
+
+
+def sales_columns(data: bytes, name: str = "sales.csv") -> list[str]:
+    """The header of a sales file, as ``read_sales`` reads it (for the column mapping on the page)."""
+    text = _decode(data[:65536], name) if data.strip() else ""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in ",;\t|"}
+    sep = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
+    row = next(csv.reader(io.StringIO(header), delimiter=sep), [])
+    return [c.strip() for c in row][:MAX_COLUMNS]
+
+
+def read_sales(data: bytes, name: str = "sales.csv", mapping: dict[str, str] | None = None,
+               country: str | None = None) -> tuple[pd.DataFrame, str]:  # fmt: skip
     """Parse a sales CSV into (rows, measure). Every problem raises InputError saying what to fix.
 
-    Size is bounded before parsing (bytes, columns, rows), so a hostile file costs little."""
+    ``mapping``: role -> the file's column (``guess_columns`` proposes one; without a mapping, the guess is
+    used for roles the file does not name exactly). ``country``: the country of every row (ISO2 or name),
+    for a file without a country column. Size is bounded before parsing (bytes, columns, rows), so a
+    hostile file costs little."""
     if len(data) > MAX_BYTES:
         raise InputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. Split the file.")
     if not data.strip():
@@ -151,9 +204,13 @@ def read_sales(data: bytes, name: str = "sales.csv") -> tuple[pd.DataFrame, str]
     frame = pd.DataFrame([(r + [""] * width)[:width] for r in records[1:]], columns=columns, dtype=str)
     if len(frame.columns) == 1 and any(d in frame.columns[0] for d in ";\t|"):
         raise InputError(f"{name} has one column only; separate columns with commas (or semicolons)")
+    frame = _mapped(frame, mapping, country, name)
     missing = [c for c in ("city", "country") if c not in frame.columns]
     if missing:
-        raise InputError(f"{name} lacks the column(s) {', '.join(missing)}; columns found: {', '.join(frame.columns)[:200]}")
+        hint = (" Map the columns on the Calibrate page (or name them city / country); a file of one country can "
+                "say which country every row is in (the page's \"All rows are in\", the CLI's --country).")  # fmt: skip
+        raise InputError(f"{name} lacks the column(s) {', '.join(missing)}; columns found: "
+                         f"{', '.join(frame.columns)[:200]}.{hint}")  # fmt: skip
     measures = [m for m in MEASURES if m in frame.columns]
     if len(measures) != 1:
         raise InputError(f"{name} needs exactly one of the columns units, orders or revenue; found {measures or 'none'}")
@@ -180,6 +237,32 @@ def read_sales(data: bytes, name: str = "sales.csv") -> tuple[pd.DataFrame, str]
         raise InputError(f"rows {rows} repeat the same city, country, region and period; merge or remove them")
     frame["row"] = frame.index + 2  # the line number in the file (header is line 1)
     return frame[["row", *key, measure]], measure
+
+
+def _mapped(frame: pd.DataFrame, mapping: dict[str, str] | None, country: str | None, name: str) -> pd.DataFrame:
+    """The file's columns renamed to their roles (the given mapping, or the guess for roles not named
+    exactly), and a constant country where the file has none."""
+    if mapping is None:
+        guess = guess_columns(list(frame.columns))
+        named_measure = any(m in frame.columns for m in MEASURES)
+        mapping = {r: c for r, c in guess.items() if r not in frame.columns and not (r in MEASURES and named_measure)}
+    chosen = {r: c.strip().lower() for r, c in mapping.items() if c}
+    unknown = [c for c in chosen.values() if c not in frame.columns]
+    if unknown:
+        raise InputError(f"{name} has no column {unknown[0]!r}; columns found: {', '.join(frame.columns)[:200]}")
+    if len(set(chosen.values())) < len(chosen):
+        raise InputError("one column is mapped to two roles; give each role its own column")
+    keep = set(chosen.values())
+    # a column named like a role that another column now plays goes (no two "city" columns); with a chosen
+    # measure, the other measure-named columns go too (one measure per file)
+    replaced = {r for r, c in chosen.items() if c != r}
+    if any(r in MEASURES for r in chosen):
+        replaced |= set(MEASURES) - set(chosen)
+    frame = frame.drop(columns=[c for c in frame.columns if c in replaced and c not in keep])
+    frame = frame.rename(columns={c: r for r, c in chosen.items()})
+    if country and "country" not in frame.columns:
+        frame["country"] = country
+    return frame
 
 
 # --- matching ------------------------------------------------------------------------------

@@ -264,7 +264,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     path = Path(args.sales)
     if not path.is_file():
         raise InputError(f"no such file: {args.sales}")
-    rows, measure = calibration.read_sales(path.read_bytes(), path.name)
+    rows, measure = calibration.read_sales(path.read_bytes(), path.name, country=args.country)
     product = validate_product(name=path.stem or "sales", category=args.category, price=args.price,
                                unit_cost=args.unit_cost, shipping_paid_by=args.shipping_paid_by)  # fmt: skip
     ca = city_arrays_from_db(_database())
@@ -398,11 +398,14 @@ def build_parser() -> Parser:
     fc.set_defaults(func=cmd_forecast)
 
     cal = sub.add_parser("calibrate", help="fit on your sales by city, predict the other cities")
-    cal.add_argument("--sales", required=True, help="CSV: city, country, [region], units|orders|revenue, [period]")
+    cal.add_argument("--sales", required=True, help="CSV: city, country, [region], units|orders|revenue, [period]; "
+                     "columns named in other languages or exports (cidade, estado, quantity ...) are recognised")
     cal.add_argument("--category", required=True)
     cal.add_argument("--price", required=True, type=float)
     cal.add_argument("--unit-cost", required=True, type=float)
     cal.add_argument("--countries", default=None)
+    cal.add_argument("--country", default=None,
+                     help="the country of every row, for a file without a country column (e.g. BR)")
     add_shipping_payer_option(cal)
     cal.add_argument("--out", default=None, help="predictions CSV (default: stdout)")
     cal.add_argument("--report", default=None, help="report JSON")
