@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from connectors.base import AuthExpiredError, ConnectorError, Order, Page, request
+from connectors.base import MAX_RETRIES, AuthExpiredError, ConnectorError, Order, Page, request
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class AmazonConnector:
         self.api = (base_url or ENDPOINTS[region]).rstrip("/")
         self.token_url, self.sleep = token_url or LWA_TOKEN_URL, sleep
         self.client = httpx.Client(timeout=30)
+        self.retries = MAX_RETRIES  # 0 for a time-bounded credential check (check_mode)
         self.access_token: str | None = None
 
     def credentials(self) -> dict:
@@ -54,7 +55,7 @@ class AmazonConnector:
                 "marketplace_ids": ",".join(self.marketplace_ids), "region": self.region}  # fmt: skip
 
     def _token(self) -> str:
-        r = request(self.client, "POST", self.token_url, sleep=self.sleep, data={
+        r = request(self.client, "POST", self.token_url, sleep=self.sleep, retries=self.retries, service="Amazon", data={
             "grant_type": "refresh_token", "refresh_token": self.refresh_token,
             "client_id": self.client_id, "client_secret": self.client_secret})  # fmt: skip
         token = r.json().get("access_token")
@@ -67,7 +68,7 @@ class AmazonConnector:
         for attempt in range(2):
             token = self.access_token or self._token()
             try:
-                return request(self.client, "GET", f"{self.api}{path}", params=params, sleep=self.sleep,
+                return request(self.client, "GET", f"{self.api}{path}", params=params, sleep=self.sleep, retries=self.retries, service="Amazon",
                                headers={"x-amz-access-token": token, "user-agent": "aicommerce/1.0 (Language=Python)"}).json()  # fmt: skip
             except AuthExpiredError:
                 if attempt:

@@ -17,9 +17,20 @@ log = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
 MAX_WAIT_S = 30.0
+CHECK_TIMEOUT_S = 10.0  # a credential check answers within this, or says the other side did not answer
 
 
-__all__ = ["AuthExpiredError", "Connector", "ConnectorError", "Order", "Page", "request"]
+def check_mode(connector):
+    """The connector set up for a credential check: one attempt, each call bounded by CHECK_TIMEOUT_S, so
+    a wrong domain or a dead server is reported in seconds, not after minutes of retries."""
+    connector.retries = 0
+    client = getattr(connector, "client", None)
+    if client is not None:
+        client.timeout = httpx.Timeout(CHECK_TIMEOUT_S)
+    return connector
+
+
+__all__ = ["CHECK_TIMEOUT_S", "AuthExpiredError", "Connector", "ConnectorError", "Order", "Page", "check_mode", "request"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,7 @@ def request(client: httpx.Client, method: str, url: str, *, sleep=time.sleep, se
             r = client.request(method, url, **kw)
         except httpx.HTTPError as exc:
             if attempt == retries:
-                raise ConnectorError(f"{service} did not answer ({type(exc).__name__})") from exc
+                raise ConnectorError(_network_message(service, exc)) from exc
             sleep(min(2**attempt, MAX_WAIT_S))
             continue
         if r.status_code == 429 or r.status_code >= 500:
@@ -79,6 +90,15 @@ def request(client: httpx.Client, method: str, url: str, *, sleep=time.sleep, se
             raise ConnectorError(f"{service} refused the request ({r.status_code}): {_message(r)}")
         return r
     raise AssertionError("unreachable")
+
+
+def _network_message(service: str, exc: httpx.HTTPError) -> str:
+    """What a network failure means for the person who typed the address, in plain words."""
+    if isinstance(exc, httpx.ConnectError):
+        return f"could not reach {service}: no server answered at that address (check the address, e.g. the shop domain, and that this machine is online)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{service} did not answer in time; check the address, or try again later"
+    return f"the connection to {service} failed before it answered; try again later"
 
 
 def _retry_after(value: str | None, default: float) -> float:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from connectors.base import AuthExpiredError, ConnectorError, Order, Page, request
+from connectors.base import MAX_RETRIES, AuthExpiredError, ConnectorError, Order, Page, request
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,14 @@ class EtsyConnector:
         self.access_token, self.refresh_token = access_token, refresh_token
         self.api, self.token_url, self.sleep = (base_url or API).rstrip("/"), token_url or TOKEN_URL, sleep
         self.client = httpx.Client(timeout=30)
+        self.retries = MAX_RETRIES  # 0 for a time-bounded credential check (check_mode)
 
     def credentials(self) -> dict:
         return {"keystring": self.keystring, "shop_id": self.shop_id, "access_token": self.access_token,
                 "refresh_token": self.refresh_token}  # fmt: skip
 
     def _refresh(self) -> None:
-        r = request(self.client, "POST", self.token_url, sleep=self.sleep, data={
+        r = request(self.client, "POST", self.token_url, sleep=self.sleep, retries=self.retries, service="Etsy", data={
             "grant_type": "refresh_token", "client_id": self.keystring, "refresh_token": self.refresh_token})  # fmt: skip
         body = r.json()
         if not body.get("access_token"):
@@ -51,7 +52,7 @@ class EtsyConnector:
             headers = {"x-api-key": self.keystring, "Authorization": f"Bearer {self.access_token}"}
             try:
                 return request(self.client, "GET", f"{self.api}{path}", params=params, headers=headers,
-                               sleep=self.sleep).json()  # fmt: skip
+                               sleep=self.sleep, retries=self.retries, service="Etsy").json()  # fmt: skip
             except AuthExpiredError:
                 if attempt:
                     raise ConnectorError("Etsy refused the renewed token; connect the shop again") from None

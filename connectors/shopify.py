@@ -12,7 +12,7 @@ from datetime import datetime
 
 import httpx
 
-from connectors.base import ConnectorError, Order, Page, request
+from connectors.base import MAX_RETRIES, ConnectorError, Order, Page, request
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class ShopifyConnector:
         self.shop, self.token, self.sleep = shop, access_token, sleep
         self.url = f"{(base_url or f'https://{shop}').rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
         self.client = httpx.Client(timeout=30, headers={"X-Shopify-Access-Token": access_token})
+        self.retries = MAX_RETRIES  # 0 for a time-bounded credential check (check_mode)
 
     def credentials(self) -> dict:
         return {"shop": self.shop, "access_token": self.token}
@@ -60,7 +61,7 @@ class ShopifyConnector:
     def _query(self, query: str, variables: dict | None = None) -> dict:
         for _ in range(MAX_THROTTLE_WAITS + 1):
             body = request(self.client, "POST", self.url, json={"query": query, "variables": variables or {}},
-                           sleep=self.sleep).json()  # fmt: skip
+                           sleep=self.sleep, retries=self.retries, service="Shopify").json()  # fmt: skip
             errors = body.get("errors") or []
             if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors if isinstance(e, dict)):
                 cost = (body.get("extensions") or {}).get("cost") or {}

@@ -314,3 +314,67 @@ def test_shopify_takes_only_myshopify_domains(shop: str) -> None:
     with pytest.raises(ConnectorError, match=r"myshopify\.com"):
         ShopifyConnector(shop, "shpat_test")
     assert ShopifyConnector("https://My-Shop.myshopify.com/", "shpat_test").shop == "my-shop.myshopify.com"
+
+
+def test_a_credential_check_is_time_bounded_and_says_what_to_fix(sqlite_db, monkeypatch) -> None:
+    """Issue 25.10: a shop that does not answer is reported within CHECK_TIMEOUT_S (one attempt, no retry
+    back-off) in words a person can act on; empty fields are named as the form names them."""
+    import socket
+    import threading
+
+    from connectors import base
+
+    user = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@example.com", "a-long-password", tier="pro")
+    with pytest.raises(Exception, match="Fill in App keystring, Shop id, Access token, Refresh token to connect Etsy"):
+        connections.add(sqlite_db, DEMO, user, "etsy", {"keystring": "", "shop_id": " "})
+    # a server that accepts the connection and never answers
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    held: list = []
+    threading.Thread(target=lambda: held.append(srv.accept()), daemon=True).start()
+    monkeypatch.setattr(base, "CHECK_TIMEOUT_S", 0.5)
+    settings = DEMO.model_copy(update={"shopify_api_base": f"http://127.0.0.1:{srv.getsockname()[1]}"})
+    t0 = time.perf_counter()
+    with pytest.raises(ExternalError, match="did not answer in time"):
+        connections.add(sqlite_db, settings, user, "shopify", {"shop": "slow.myshopify.com", "access_token": "t"},
+                        test=connections.test_credentials(settings))  # fmt: skip
+    assert time.perf_counter() - t0 < 5  # one bounded attempt, not minutes of retries
+    srv.close()
+    with socket.socket() as s:  # nobody listens here: what a mistyped domain looks like
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = DEMO.model_copy(update={"shopify_api_base": f"http://127.0.0.1:{port}"})
+    with pytest.raises(ExternalError, match="could not reach Shopify: no server answered"):
+        connections.add(sqlite_db, dead, user, "shopify", {"shop": "typo.myshopify.com", "access_token": "t"},
+                        test=connections.test_credentials(dead))  # fmt: skip
+
+
+def test_the_demo_shop_runs_the_whole_flow_without_credentials(sqlite_db, ca) -> None:
+    """Issue 25.10: connect the bundled demo shop (labelled as sample orders), sync it, calibrate on it."""
+    from connectors.demo import NAME
+
+    user = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@example.com", "a-long-password", tier="pro")
+    info = connections.add(sqlite_db, DEMO, user, "demo", {}, test=connections.test_credentials(DEMO))
+    assert info.name == NAME and "not real sales" in info.name
+    synced = connections.sync_stored(sqlite_db, DEMO, info.id, user.id)
+    assert synced.orders == 900 and synced.status == "ok"
+    again = connections.sync_stored(sqlite_db, DEMO, info.id, user.id)  # nothing new, nothing doubled
+    assert again.orders == 900
+    rows = connections.sales(sqlite_db, user.id, [info.id], "orders")
+    assert rows["orders"].sum() == 900 and set(rows["country"]) <= {"DE", "FR", "GB", "NL", "ES", "IT"}
+    result = calibration.calibrate(rows, "orders", evaluate(prepare(ca, validate_product(
+        name="Tee", category="166", price=24, unit_cost=8))))  # fmt: skip
+    assert result.report.matched_rows > 0.95 * len(rows)
+
+
+def test_connections_page_connects_the_demo_shop(sqlite_db) -> None:
+    from tests.helpers import login
+
+    at = login("pro@demo.local")
+    at.switch_page("views/connections.py").run()
+    at.segmented_control(key="cn_kind").set_value("demo").run()
+    assert any("not real sales" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Connect").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Demo shop (sample orders, not real sales)" in m.value for m in at.markdown)

@@ -60,7 +60,7 @@ def test_client_waits_on_429_and_says_plainly_when_refused_changed_or_offline() 
     with socket.socket() as s:  # a port nobody listens on: what offline looks like to the client
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(ConnectorError, match="Google Trends did not answer"):
+    with pytest.raises(ConnectorError, match="could not reach Google Trends"):
         GoogleTrends(f"http://127.0.0.1:{port}", sleep=no_sleep([])).interest_by_city("towel", "BR")
 
 
@@ -209,7 +209,7 @@ def test_results_panel_fetches_shows_the_date_and_adds_the_column(sqlite_db, mon
         at.text_input(key="rs_trend_kw").input("another keyword").run()
         at.button(key="rs_trend_fetch").click().run()
         assert not at.exception
-        assert any("No search interest fetched: Google Trends did not answer" in e.value for e in at.error)
+        assert any("No search interest fetched: could not reach Google Trends" in e.value for e in at.error)
         assert "search_interest" not in at.dataframe[0].value.columns
     finally:
         _ui.get_settings.clear()

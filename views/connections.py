@@ -69,6 +69,11 @@ with st.form("cn_add", clear_on_submit=False):
                  "refresh_token": st.text_input("Refresh token", type="password"),
                  "marketplace_ids": st.text_input("Marketplace ids (comma-separated)", placeholder="A1PA6795UKMFR9"),
                  "region": st.selectbox("Region", ["eu", "na", "fe"])}  # fmt: skip
+    elif kind == "demo":
+        st.info("A demo shop: 900 sample orders bundled with the app, drawn from city populations in six European "
+                "countries. They are not real sales: use it to see connect -> sync -> Calibrate without a marketplace "
+                "account.")  # fmt: skip
+        creds = {}
     else:
         st.caption("Your Etsy app's keystring, the shop id, and an OAuth access and refresh token with the "
                    "transactions_r scope (Etsy's OAuth 2 with PKCE).")  # fmt: skip
@@ -78,7 +83,9 @@ with st.form("cn_add", clear_on_submit=False):
     name = st.text_input("Name (optional)")
     if st.form_submit_button("Connect", type="primary"):
         try:
-            info = connections.add(db, settings, user, kind, creds, name, test=connections.test_credentials(settings))
+            with st.spinner(f"Checking the credentials with {connections.KINDS[kind]} (at most "
+                            f"{connections.CHECK_TIMEOUT_S:.0f} s) ..."):  # fmt: skip
+                info = connections.add(db, settings, user, kind, creds, name, test=connections.test_credentials(settings))
         except AppError as exc:
             st.error(str(exc))
         else:

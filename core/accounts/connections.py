@@ -22,6 +22,7 @@ import pandas as pd
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import func, select
 
+from connectors import base
 from core.accounts import UserInfo, as_utc
 from core.db import models
 from core.db.database import Database
@@ -31,12 +32,18 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-KINDS = {"shopify": "Shopify", "etsy": "Etsy", "amazon": "Amazon"}
+KINDS = {"shopify": "Shopify", "etsy": "Etsy", "amazon": "Amazon", "demo": "Demo shop (sample orders, not real sales)"}
 CREDENTIAL_FIELDS = {
     "shopify": ("shop", "access_token"), "etsy": ("keystring", "shop_id", "access_token", "refresh_token"),
-    "amazon": ("client_id", "client_secret", "refresh_token", "marketplace_ids", "region"),
+    "amazon": ("client_id", "client_secret", "refresh_token", "marketplace_ids", "region"), "demo": (),
+}  # fmt: skip
+CREDENTIAL_LABELS = {  # the form's labels, for messages people can act on
+    "shop": "Shop domain", "access_token": "Access token", "keystring": "App keystring", "shop_id": "Shop id",
+    "refresh_token": "Refresh token", "client_id": "LWA client id", "client_secret": "LWA client secret",
+    "marketplace_ids": "Marketplace ids", "region": "Region",
 }  # fmt: skip
 DEMO_KEY_META = "demo_connector_key"
+CHECK_TIMEOUT_S = base.CHECK_TIMEOUT_S  # a credential check answers within this (connectors.base.check_mode)
 INCREMENTAL_OVERLAP = timedelta(days=1)  # re-asked on the next sync: orders indexed late by the marketplace
 
 
@@ -84,7 +91,8 @@ def add(db: Database, settings: Settings, user: UserInfo, kind: str, credentials
         raise InputError(f"unknown marketplace {kind!r}; use one of {', '.join(KINDS)}", field="kind")
     missing = [f for f in CREDENTIAL_FIELDS[kind] if not str(credentials.get(f) or "").strip()]
     if missing:
-        raise InputError(f"{KINDS[kind]} needs {', '.join(missing)}", field=missing[0])
+        raise InputError(f"Fill in {', '.join(CREDENTIAL_LABELS.get(f, f) for f in missing)} to connect {KINDS[kind]}",
+                         field=missing[0])  # fmt: skip
     limit = connection_limit(user)
     with db.session() as s:
         active = s.scalar(select(func.count()).select_from(models.Connection).where(
@@ -238,6 +246,10 @@ def build_connector(settings: Settings, kind: str, creds: dict):
         base = settings.etsy_api_base
         return EtsyConnector(creds["keystring"], creds["shop_id"], creds["access_token"], creds["refresh_token"],
                              base_url=base, token_url=f"{base.rstrip('/')}/v3/public/oauth/token" if base else None)  # fmt: skip
+    if kind == "demo":
+        from connectors.demo import DemoConnector
+
+        return DemoConnector()
     if kind == "amazon":
         from connectors.amazon import AmazonConnector
 
@@ -252,7 +264,7 @@ def test_credentials(settings: Settings) -> Callable[[str, dict], str]:
     """For ``add``: connect with the credentials and return the shop's name (ConnectorError if refused)."""
     def check(kind: str, creds: dict) -> str:
         with external():
-            return build_connector(settings, kind, creds).test_connection()
+            return base.check_mode(build_connector(settings, kind, creds)).test_connection()
 
     return check
 
