@@ -238,3 +238,18 @@ def test_a_loss_making_forecasts_pdf_says_so_first(ca) -> None:
     fine = reports.report_notes(prepare(ca, p.model_copy(update={"unit_cost": 5.0})),
                                 rank(evaluate(prepare(ca, p.model_copy(update={"unit_cost": 5.0}))), top=60))
     assert not any(n.startswith("LOSS") for n in fine)
+
+
+def test_deep_report_tables_keep_their_headers_apart(ca) -> None:
+    """Issue 25.14: a sensitivity table's long headers wrap inside their columns instead of running into
+    each other, and the cover title is not justified into gaps."""
+    import pandas as pd
+
+    table = pd.DataFrame({"City": ["Berlin", "Köln"], "Profit at 90% of price": [1234.5, 99.0],
+                          "Profit at 100% of price": [1300.0, 101.0], "Best of these prices": [33.0, 30.0]})  # fmt: skip
+    p = validate_product(name="Tee", category="166", price=30, unit_cost=8)
+    pdf = exports.pdf_bytes(exports.ReportInput(product=p.model_dump(mode="json"), table=rank(evaluate(prepare(ca, p)), top=5),
+                                                charts=[], extra_tables=[("Sensitivity", "", table)]))  # fmt: skip
+    text = " ".join("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+    for word in ("Profit at 90%", "Best of these", "1,234.50", "Köln"):
+        assert word in text, word

@@ -182,6 +182,10 @@ def _matplotlib_png(chart: Chart, width: int, height: int) -> bytes:
         ax.set_xlabel(chart.x_label)
         ax.set_ylabel("Units")
         ax2.set_ylabel("US$")
+        from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+        ax2.yaxis.set_major_locator(MaxNLocator(6, steps=[1, 2, 2.5, 5, 10]))  # round, evenly spaced dollars
+        ax2.yaxis.set_major_formatter(StrMethodFormatter("${x:,.0f}"))
         fig.legend(loc="lower center", ncol=3, fontsize=7)
     ax.set_title(chart.title, fontsize=10)
     fig.tight_layout()

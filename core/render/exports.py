@@ -247,18 +247,22 @@ def _logo(pdf: _Pdf, report: ReportInput) -> None:
 
 
 def _generic_table(pdf: _Pdf, table: pd.DataFrame) -> None:
-    cols = list(table.columns)
-    width = (pdf.w - pdf.l_margin - pdf.r_margin) / max(len(cols), 1)
-    pdf.set_font("DejaVu", "B", 7)
-    for c in cols:
-        pdf.cell(width, 6, str(c)[:24], border="B")
-    pdf.ln()
+    """A table whose headers wrap inside their column (fpdf2's table layout), never running together."""
+    from fpdf.fonts import FontFace
+
     pdf.set_font("DejaVu", size=7)
-    for rec in table.itertuples(index=False):
-        for v in rec:
-            text = f"{v:,.2f}" if isinstance(v, float) else str(v)
-            pdf.cell(width, 5, text[:26], align="R" if isinstance(v, int | float) else "L")
-        pdf.ln()
+    numeric = [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
+    with pdf.table(line_height=4, padding=1, first_row_as_headings=True, borders_layout="HORIZONTAL_LINES",
+                   headings_style=FontFace(emphasis="BOLD"), text_align="LEFT") as t:  # fmt: skip
+        head = t.row()
+        for c in table.columns:
+            head.cell(str(c))
+        for rec in table.itertuples(index=False):
+            row = t.row()
+            for v, is_num in zip(rec, numeric, strict=True):
+                text = f"{v:,.2f}" if isinstance(v, float) else str(v)
+                row.cell(text, align="RIGHT" if is_num else "LEFT")
+    pdf.ln(2)
 
 
 def pdf_bytes(report: ReportInput) -> bytes:
@@ -283,7 +287,7 @@ def pdf_bytes(report: ReportInput) -> bytes:
     pdf.set_y(60)
     pdf.set_font("DejaVu", "B", 22)
     pdf.set_text_color(*rgb)
-    pdf.multi_cell(0, 11, f"{report.title}: {p['name']}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 11, f"{report.title}: {p['name']}", new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
     pdf.set_text_color(0, 0, 0)
     pdf.set_font("DejaVu", size=11)
     pdf.ln(4)
