@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from agents import templates
 from agents.prompts import PROMPTS
+from core.logs import redact
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
@@ -113,6 +114,24 @@ class TemplateWriter:
         return WriteResult(templates.render(agent, facts, depth), "template")
 
 
+def scrubbed(model: T, secrets: tuple[str, ...] = ()) -> T:
+    """The narrative with credentials removed from every text: the configured keys verbatim, and anything
+    that looks like a key, token or password (core.logs.redact). A server that echoes the Authorization
+    header must not put the key into results, logs or PDFs."""
+    def clean(value: object) -> object:
+        if isinstance(value, str):
+            for secret in secrets:
+                value = value.replace(secret, "[redacted]")
+            return redact(value)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    return type(model).model_validate(clean(model.model_dump()))
+
+
 class LLMWriter:
     """OpenAI or any OpenAI-compatible server, with structured output; falls back to templates."""
 
@@ -123,6 +142,7 @@ class LLMWriter:
         from openai import OpenAI
 
         self.model = model
+        self._secrets = tuple(s for s in (api_key,) if s and len(s) >= 4)  # never repeated in text we return
         self.client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries)
         self.fallback = TemplateWriter()
 
@@ -139,6 +159,10 @@ class LLMWriter:
             parsed = completion.choices[0].message.parsed
             if parsed is None:
                 raise ValueError("the model returned no structured output")
+            clean = scrubbed(parsed, self._secrets)  # first: an echoed key is neither shown nor checked as figures
+            if clean != parsed:
+                log.warning("LLM narrative for agent %s repeated a credential; redacted before use", agent)
+            parsed = clean
             tokens = completion.usage.total_tokens if completion.usage else 0
             bad = unsupported_numbers(parsed, facts)
             if bad:  # a figure the facts do not support: never shown

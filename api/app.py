@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.guard import BodyGuard
 from core import __version__, billing
-from core.accounts import UserInfo, apikeys, forecasts_used, period_of, ratelimit
+from core.accounts import UserInfo, apikeys, forecasts_used, period_of, ratelimit, reserve_forecast
 from core.accounts.apikeys import AuthError
 from core.billing import deep_reports
 from core.errors import AccessError, AppError, DatabaseError, InputError, LimitError
@@ -126,11 +126,13 @@ def client(request: Request, response: Response, authorization: Annotated[str | 
         found = apikeys.authenticate(services.db, token)
     user, key_id = found
     apikeys.require_api_access(user)
-    d = ratelimit.hit(services.db, key_id, user.plan.api_requests_per_minute)
+    # The plan's budget is per account: every key of the user counts against one window (issue 24: twenty
+    # keys must not make twenty budgets).
+    d = ratelimit.hit(services.db, user.id, user.plan.api_requests_per_minute)
     response.headers["X-RateLimit-Limit"] = str(d.limit)
     response.headers["X-RateLimit-Remaining"] = str(d.remaining)
     if not d.allowed:
-        log.info("rate limit: key %s over %d requests/min", key_id, d.limit)
+        log.info("rate limit: user %s (key %s) over %d requests/min", user.id, key_id, d.limit)
         raise _RateLimitedError(d)
     return user
 
@@ -240,11 +242,14 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
 
     @app.post("/api/v1/forecasts/{forecast_id}/agents", tags=["agents"])
     def run_forecast_agents(forecast_id: str, user: User, body: AgentsIn | None = None) -> dict:
-        """Run the five agents at the plan's report depth; returns their results as the CLI does."""
+        """Run the five agents at the plan's report depth; returns their results as the CLI does. Each run
+        counts as one forecast against the monthly quota (it costs as much as one, and stores its logs)."""
         from agents.context import AgentContext
         from agents.runner import run_agents
 
-        record = records.load_forecast(services.db, forecast_id, user.id)
+        record = records.load_forecast(services.db, forecast_id, user.id)  # not yours: 404, nothing counted
+        reserve_forecast(services.db, user)  # over the quota: 403 with the plan's message
+        log.info("agents rerun for forecast %s by user %s (counted against the quota)", forecast_id, user.id)
         product = product_from_params(record.params)
         request = {"product": product.model_dump(mode="json"), "countries": list(record.params.get("countries") or []) or None,
                    "budget": body.budget if body else None, "depth": user.plan.report_depth,

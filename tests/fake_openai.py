@@ -38,7 +38,8 @@ def instance(schema: dict, defs: dict, text: str = "Written by the fake LLM.") -
 
 class FakeOpenAI:
     """``mode``: "ok", "malformed", "timeout", "429-then-ok", "echo-auth" (a 400 whose error message
-    echoes the request's Authorization header, as a careless proxy does)."""
+    echoes the request's Authorization header, as a careless proxy does), "echo-auth-ok" (a successful
+    reply whose text echoes that header)."""
 
     def __init__(self, mode: str = "ok", delay_s: float = 5.0, text: str = "Written by the fake LLM.") -> None:
         self.mode = mode
@@ -72,7 +73,8 @@ class FakeOpenAI:
                     return self._send(429, {"error": {"message": "Rate limit", "type": "rate_limit"}},
                                       {"retry-after-ms": "10"})  # fmt: skip
                 schema = req["response_format"]["json_schema"]["schema"]
-                content = "not json {" if fake.mode == "malformed" else json.dumps(instance(schema, schema.get("$defs", {}), fake.text))
+                text = f"Noted: {self.headers.get('Authorization')}" if fake.mode == "echo-auth-ok" else fake.text
+                content = "not json {" if fake.mode == "malformed" else json.dumps(instance(schema, schema.get("$defs", {}), text))
                 self._send(200, {
                     "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                     "model": req["model"],

@@ -457,3 +457,13 @@ def test_sales_checklist_follows_the_category() -> None:
     assert "sizing" not in " ".join(phones.landing_page) and "sizing" in " ".join(tee.landing_page)
     assert not any("Bundle" in u for u in phones.upsell_downsell) and any("Bundle" in u for u in tee.upsell_downsell)
     assert "Delivery promise: 2 days in the top markets" in phones.landing_page
+
+
+def test_a_successful_llm_reply_that_echoes_the_key_is_redacted(ca) -> None:
+    """Issue 24 item 7: the key appears in no agent result even when the server puts it into a 200 reply."""
+    with FakeOpenAI("echo-auth-ok") as fake:
+        writer = LLMWriter("sk-proj-Abc123def456GHI789", "fake-model", base_url=fake.url, max_retries=0)
+        results = run_agents(AgentContext(ca, writer), REQUEST)
+    text = json.dumps(results)
+    assert "Abc123def456GHI789" not in text and "[redacted" in text
+    assert any(results[n]["writer"] == "llm" for n in AGENTS)  # the text was used, without the key

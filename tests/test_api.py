@@ -184,15 +184,17 @@ def test_agents_and_pdf_at_the_plans_depth(demo_api, pro) -> None:
 
 
 def test_rate_limit_on_the_plans_minute_budget(sqlite_db, demo_api) -> None:
+    """The plan's budget is per account: a second key of the same user shares it (issue 24, item 7)."""
     user = new_user(sqlite_db, "master")
-    info, token = apikeys.create_key(sqlite_db, user, "rl")
+    _info, token = apikeys.create_key(sqlite_db, user, "rl")
+    _other, second = apikeys.create_key(sqlite_db, user, "rl-2")
     limit = get_tier("master").api_requests_per_minute
     for _attempt in range(3):  # retried only if the minute turns over between setup and requests
         window = int(time.time() // ratelimit.WINDOW_S)
         with sqlite_db.session() as s:
-            s.merge(models.RateCount(key_id=info.id, window=window, count=limit - 1))
+            s.merge(models.RateCount(key_id=user.id, window=window, count=limit - 1))
         last_ok = demo_api.get("/api/v1/subscriptions/me", headers=bearer(token))  # request number `limit`
-        over = demo_api.get("/api/v1/subscriptions/me", headers=bearer(token))  # number limit + 1
+        over = demo_api.get("/api/v1/subscriptions/me", headers=bearer(second))  # number limit + 1, another key
         if int(time.time() // ratelimit.WINDOW_S) == window:
             break
     assert last_ok.status_code == 200 and last_ok.headers["X-RateLimit-Remaining"] == "0"
@@ -393,13 +395,13 @@ def test_white_label_add_on_through_stripe_leaves_the_plan_alone(sqlite_db) -> N
 
 
 def test_two_api_servers_share_one_rate_limit_on_postgresql(pg_db) -> None:
-    """Two `python -m api` processes on one PostgreSQL: a key's minute budget is spent across both."""
+    """Two `python -m api` processes on one PostgreSQL: an account's minute budget is spent across both."""
     import socket
     import urllib.error
     import urllib.request
 
     user = new_user(pg_db, "pro")
-    info, token = apikeys.create_key(pg_db, user, "two servers")
+    _info, token = apikeys.create_key(pg_db, user, "two servers")
     limit = get_tier("pro").api_requests_per_minute
     ports = []
     for _ in range(2):
@@ -431,7 +433,7 @@ def test_two_api_servers_share_one_rate_limit_on_postgresql(pg_db) -> None:
         for _attempt in range(3):  # retried only if the minute turns over mid-test
             window = int(time.time() // ratelimit.WINDOW_S)
             with pg_db.session() as s:
-                s.merge(models.RateCount(key_id=info.id, window=window, count=limit - 4))
+                s.merge(models.RateCount(key_id=user.id, window=window, count=limit - 4))  # the account's budget
             statuses = [get(ports[i % 2]) for i in range(6)]  # alternate between the two servers
             if int(time.time() // ratelimit.WINDOW_S) == window:
                 break
@@ -525,3 +527,31 @@ def test_a_streamed_body_over_the_limit_is_cut_off(sqlite_db, pro) -> None:
         assert client.post("/api/v1/forecasts", content=chunks(), headers=bearer(token)).status_code == 413
         ok = client.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"], "top": 5}, headers=bearer(token))
         assert ok.status_code == 201, ok.text
+
+
+def test_agent_reruns_count_against_the_quota(sqlite_db, demo_api) -> None:
+    """Issue 24 item 7: POST /forecasts/{id}/agents counts one forecast; over the quota it is refused (403)
+    and stores no agent logs."""
+    user = new_user(sqlite_db, "pro")
+    _i, token = apikeys.create_key(sqlite_db, user, "agents")
+    made = demo_api.post("/api/v1/forecasts", headers=bearer(token), json={
+        "name": "Bath towel set", "category": "Home & Garden", "price": 25, "unit_cost": 9, "countries": ["DE"]})
+    assert made.status_code == 201, made.text
+    fid = made.json()["id"]
+    used = accounts.forecasts_used(sqlite_db, user.id)
+    assert demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token)).status_code == 200
+    assert accounts.forecasts_used(sqlite_db, user.id) == used + 1
+    limit = get_tier("pro").forecasts_per_month
+    with sqlite_db.session() as s:
+        s.execute(models.Usage.__table__.update().where(models.Usage.user_id == user.id).values(forecasts=limit))
+    logs = len(records_of(sqlite_db, fid))
+    refused = demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token))
+    assert refused.status_code == 403 and "quota" in refused.json()["detail"].lower()
+    assert len(records_of(sqlite_db, fid)) == logs
+
+
+def records_of(db, forecast_id: str) -> list:
+    from sqlalchemy import select
+
+    with db.session() as s:
+        return s.scalars(select(models.AgentLog).where(models.AgentLog.forecast_id == forecast_id)).all()

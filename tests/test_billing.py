@@ -303,6 +303,26 @@ def test_events_that_cannot_be_applied_are_not_recorded(any_db, case: str) -> No
     r = billing.handle_webhook(any_db, settings_for(), *signed(event))
     assert r.status >= 400 and not _processed(any_db, event["id"]), r
     assert accounts.get_user(any_db, user_id=user.id).tier == "basic"
+    # kept for admins with its reason, once per event; a second delivery counts an attempt
+    kept = {f["event"]: f for f in billing.failed_events(any_db)}
+    assert kept[event["id"]]["reason"] == r.message and kept[event["id"]]["answer"] == r.status
+    billing.handle_webhook(any_db, settings_for(), *signed(event))
+    assert {f["event"]: f for f in billing.failed_events(any_db)}[event["id"]]["attempts"] == 2
+
+
+def test_a_failed_event_leaves_the_admin_list_once_it_applies(any_db) -> None:
+    """The out-of-order case: a subscription update before the plan is known fails (409, kept); once the
+    subscription is stored, the same event applies and is marked resolved."""
+    user = new_user(any_db)
+    sub = f"sub_{uuid.uuid4().hex[:10]}"
+    update = _sub_event("customer.subscription.updated", {"id": sub, "status": "active",
+                        "items": {"data": [{"price": {"id": "price_pro"}}]}})  # fmt: skip
+    assert billing.handle_webhook(any_db, settings_for(), *signed(update)).status == 409
+    assert update["id"] in {f["event"] for f in billing.failed_events(any_db)}
+    update["data"]["object"]["metadata"] = {"user_id": user.id}  # now resolvable (as after the checkout)
+    assert billing.handle_webhook(any_db, settings_for(), *signed(update)).status == 200
+    assert update["id"] not in {f["event"] for f in billing.failed_events(any_db)}
+    assert update["id"] in {f["event"] for f in billing.failed_events(any_db, include_resolved=True)}
 
 
 def test_out_of_order_subscription_event_resolves_through_its_metadata(any_db) -> None:

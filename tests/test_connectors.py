@@ -378,3 +378,28 @@ def test_connections_page_connects_the_demo_shop(sqlite_db) -> None:
     next(b for b in at.button if b.label == "Connect").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("Demo shop (sample orders, not real sales)" in m.value for m in at.markdown)
+
+
+def test_demo_connector_key_lives_apart_from_the_database(sqlite_db, tmp_path, monkeypatch) -> None:
+    """Issue 24 item 7: in demo mode the key that encrypts marketplace credentials is a 0600 file under
+    var/, not a row of the database it protects; it is created once and reused."""
+    import stat
+
+    from core import paths
+    from core.db import repo
+
+    monkeypatch.setattr(paths, "VAR_DIR", tmp_path)
+    first = connections.demo_key_file()
+    assert connections.demo_key_file() == first
+    key_file = tmp_path / connections.DEMO_KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    db = sqlite_db
+    assert repo.get_meta(db, connections.DEMO_KEY_META) is None  # nothing writes the key into the database
+    user = accounts.create_user(db, f"{uuid.uuid4().hex[:8]}@example.com", "a-long-password", tier="pro")
+    info = connections.add(db, DEMO, user, "shopify", {"shop": "k.myshopify.com", "access_token": "shpat_x"})
+    assert repo.get_meta(db, connections.DEMO_KEY_META) is None
+    with db.session() as s:
+        stored = s.get(models.Connection, info.id).credentials
+    from cryptography.fernet import Fernet
+
+    assert b"shpat_x" in Fernet(first).decrypt(stored)

@@ -87,7 +87,7 @@ if not plan.api_access:
     st.info(f"The {plan.label} plan has no API access; it comes with the {' and '.join(apikeys.plans_with_api())} plans.")
 else:
     st.caption(f"Use a key as `Authorization: Bearer <key>` against the API (docs at /docs on the API server); "
-               f"{plan.api_requests_per_minute:,} requests a minute per key on {plan.label}.")  # fmt: skip
+               f"{plan.api_requests_per_minute:,} requests a minute on {plan.label}, all your keys together.")  # fmt: skip
     with st.form("api_key_new", clear_on_submit=True):
         name = st.text_input("Key name", max_chars=100, placeholder="e.g. reporting script")
         if st.form_submit_button("Create API key"):

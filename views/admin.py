@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import accounts
+from core import accounts, billing
 from core.accounts.tiers import all_tiers
 from core.errors import AppError
 from core.services import records
@@ -58,6 +58,20 @@ if trail:
         "change": "Change", "from": "From", "to": "To", "by": "By", "source": "Source"})  # fmt: skip
 else:
     st.info("No plan or role changes recorded yet.")
+
+st.subheader("Stripe events not applied")
+failed = billing.failed_events(db)
+if failed:
+    st.caption("Signed webhook events that could not be applied, with the reason. Stripe retries them (they were "
+               "answered with an error); `python -m core billing sync` reconciles subscription status; an event "
+               "applied later leaves this list.")  # fmt: skip
+    st.dataframe(failed, hide_index=True, column_config={
+        "event": "Event", "type": "Type", "answer": st.column_config.NumberColumn("Answer", format="%d"),
+        "reason": "Reason", "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
+        "first": st.column_config.DatetimeColumn("First (UTC)", format="YYYY-MM-DD HH:mm"),
+        "last": st.column_config.DatetimeColumn("Last (UTC)", format="YYYY-MM-DD HH:mm"), "resolved": None})  # fmt: skip
+else:
+    st.caption("Every signed Stripe event received was applied.")
 
 st.subheader("Recent agent runs")
 logs = records.recent_agent_logs(db)

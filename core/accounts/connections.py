@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import func, select
 
 from connectors import base
+from core import paths
 from core.accounts import UserInfo, as_utc
 from core.db import models
 from core.db.database import Database
-from core.db.repo import meta_once
+from core.db.repo import get_meta
 from core.errors import AccessError, AppError, InputError, LimitError, external
 from core.settings import Settings
 
@@ -76,7 +79,33 @@ def fernet(db: Database, settings: Settings) -> Fernet:
     if not settings.is_demo:
         raise AccessError("CONNECTOR_KEY is not set: outside demo mode marketplace credentials are not stored "
                           "without a key to encrypt them")  # fmt: skip
-    return Fernet(meta_once(db, DEMO_KEY_META, lambda: Fernet.generate_key().decode()).encode())
+    # Demo mode: a key generated once and kept apart from the database it protects (a file under var/,
+    # readable by this user only). A demo database made before kept its key in the meta table: that key
+    # still decrypts its credentials, and the log says to set CONNECTOR_KEY.
+    old = get_meta(db, DEMO_KEY_META)
+    if old is not None:
+        log.warning("demo mode: the connector key of this database is stored in the database itself; "
+                    "set CONNECTOR_KEY to keep it apart")  # fmt: skip
+        return Fernet(old.encode())
+    return Fernet(demo_key_file())
+
+
+DEMO_KEY_FILE = "demo_connector.key"
+
+
+def demo_key_file(folder: Path | None = None) -> bytes:
+    """The demo connector key from ``var/demo_connector.key`` (mode 0600), created once, atomically."""
+    path = (folder or paths.VAR_DIR) / DEMO_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    key = Fernet.generate_key()
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    log.info("demo mode: connector key created in %s (outside the database)", path)
+    return key
 
 
 def connection_limit(user: UserInfo) -> int | None:

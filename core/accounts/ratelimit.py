@@ -27,7 +27,8 @@ class RateDecision:
 
 
 def hit(db: Database, key_id: str, limit: int, now: float | None = None) -> RateDecision:
-    """Count one request for ``key_id``; refuse once ``limit`` requests were made in this minute."""
+    """Count one request for ``key_id`` (the API counts per user id: all of a user's keys share one
+    budget); refuse once ``limit`` requests were made in this minute."""
     now = time.time() if now is None else now
     window = int(now // WINDOW_S)
     if db.dialect == "postgresql":

@@ -16,6 +16,7 @@ from core.billing.subscriptions import (  # noqa: F401
     client,
     confirm_checkout,
     demo_change_plan,
+    failed_events,
     handle_webhook,
     mode,
     price_id,

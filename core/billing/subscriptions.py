@@ -225,15 +225,53 @@ def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: 
     except UnappliedEventError as exc:
         log.warning("webhook %s (%s) not applied yet, not recorded (Stripe retries; billing sync recovers): %s",
                     event_id, kind, exc)  # fmt: skip
-        return WebhookResult(409, f"not applied yet: {exc}")
+        return _failed(db, event_id, kind, 409, f"not applied yet: {exc}")
     except AppError as exc:
         log.warning("webhook %s (%s) not applied: %s", event_id, kind, exc)
-        return WebhookResult(400, str(exc))
+        return _failed(db, event_id, kind, 400, str(exc))
     except Exception:
         log.exception("webhook %s (%s) failed; not recorded, Stripe will retry", event_id, kind)
-        return WebhookResult(500, "the event could not be applied; it was not recorded and can be retried")
+        return _failed(db, event_id, kind, 500, "the event could not be applied; it was not recorded and can be retried")
+    _resolved(db, event_id)
     log.info("webhook %s (%s): %s", event_id, kind, message)
     return WebhookResult(200, message)
+
+
+def _failed(db: Database, event_id: str, kind: str, status: int, reason: str) -> WebhookResult:
+    """Keep a failed event with its reason for admins (one row per event, attempts counted); the answer
+    Stripe gets is unchanged. Recording it must not turn the answer into another error."""
+    try:
+        with db.session() as s:
+            row = s.get(models.FailedEvent, event_id)
+            now = datetime.now(UTC)
+            if row is None:
+                s.add(models.FailedEvent(id=event_id, type=kind, reason=reason[:500], status=status, attempts=1,
+                                         first_at=now, last_at=now))  # fmt: skip
+            else:
+                row.reason, row.status, row.attempts, row.last_at = reason[:500], status, row.attempts + 1, now
+                row.resolved_at = None
+    except Exception:  # the database may be the reason the event failed
+        log.exception("webhook %s: the failure could not be recorded", event_id)
+    return WebhookResult(status, reason)
+
+
+def _resolved(db: Database, event_id: str) -> None:
+    """A later delivery of a failed event applied: mark it resolved."""
+    with db.session() as s:
+        row = s.get(models.FailedEvent, event_id)
+        if row is not None and row.resolved_at is None:
+            row.resolved_at = datetime.now(UTC)
+            log.info("webhook %s: applied after %d failed attempt(s)", event_id, row.attempts)
+
+
+def failed_events(db: Database, include_resolved: bool = False, limit: int = 100) -> list[dict]:
+    """Signed Stripe events that could not be applied, newest first (the Admin page)."""
+    with db.session() as s:
+        q = select(models.FailedEvent).order_by(models.FailedEvent.last_at.desc()).limit(limit)
+        if not include_resolved:
+            q = q.where(models.FailedEvent.resolved_at.is_(None))
+        return [{"event": r.id, "type": r.type, "answer": r.status, "reason": r.reason, "attempts": r.attempts,
+                 "first": r.first_at, "last": r.last_at, "resolved": r.resolved_at} for r in s.scalars(q)]  # fmt: skip
 
 
 class UnappliedEventError(BillingError):

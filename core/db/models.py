@@ -340,6 +340,21 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class FailedEvent(Base):
+    """A signed Stripe event that could not be applied (yet), with the reason: shown to admins, resolved
+    when a later delivery of the same event applies (Stripe retries non-2xx answers)."""
+
+    __tablename__ = "failed_events"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # Stripe's event id
+    type: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[int] = mapped_column(Integer)  # the answer Stripe got (409, 400, 500)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class CalibrationRecord(Base):
     """A user's saved calibration: inputs, accuracy, predictions per city and the match report."""
 
