@@ -7,7 +7,7 @@ import math
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +21,7 @@ from core.accounts.apikeys import AuthError
 from core.billing import deep_reports
 from core.errors import AccessError, AppError, DatabaseError, InputError, LimitError
 from core.forecast import CityArrays, ClimateChoice, ProductInput, ShippingPayer, prepare, validate_product
+from core.forecast.categories import all_categories
 from core.render import exports, reports
 from core.services import exports as export_service
 from core.services import records
@@ -38,6 +39,29 @@ CITY_FIELDS = [
     "price_above_market", "climate_zone", "climate_fit", "season_factor", "best_months",
 ]  # fmt: skip
 
+CATEGORY_VALUES = tuple(c.name for c in all_categories()) + tuple(str(c.id) for c in all_categories())
+REPORT_TYPES = tuple(reports.report_types())
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers: one message that says what to fix."""
+
+    detail: str = Field(examples=["price: Input should be greater than 0"])
+
+
+ERRORS = {  # declared on every operation: what the API can answer besides success (issue 24, item 8)
+    400: {"model": ErrorOut, "description": "Bad request"},
+    401: {"model": ErrorOut, "description": "Missing, unknown or revoked API key"},
+    403: {"model": ErrorOut, "description": "The plan has no API access, or a plan limit is reached"},
+    404: {"model": ErrorOut, "description": "Not found, or not yours"},
+    413: {"model": ErrorOut, "description": "Request body over the size limit"},
+    422: {"model": ErrorOut, "description": "Invalid input: the message names the field"},
+    429: {"model": ErrorOut, "description": "Over the plan's requests a minute (Retry-After says when)"},
+    500: {"model": ErrorOut, "description": "Unexpected error (the message has a reference for the log)"},
+    502: {"model": ErrorOut, "description": "Stripe could not be reached or refused"},
+    503: {"model": ErrorOut, "description": "The database is not available"},
+}
+
 
 class ForecastIn(BaseModel):
     """A product to forecast (the CLI's fields) and the scope. Strict types: a number is a JSON number (no
@@ -45,7 +69,8 @@ class ForecastIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=200, examples=["Bath towel set"])
-    category: str = Field(min_length=1, max_length=200, examples=["Home & Garden"])
+    category: Literal[CATEGORY_VALUES] = Field(examples=["Home & Garden"],  # type: ignore[valid-type]
+                                               description="a top-level Google product taxonomy category, by name or id")
     price: float = Field(gt=0, le=1_000_000, examples=[25.0])
     unit_cost: float = Field(ge=0, le=1_000_000, examples=[10.0])
     description: str = Field("", max_length=5000)
@@ -71,7 +96,8 @@ class AgentsIn(BaseModel):
 class DeepReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     forecast_id: str = Field(min_length=1, max_length=64)
-    report_type: str = Field("standard", description="standard ($10), premium ($25) or enterprise ($50)")
+    report_type: Literal[REPORT_TYPES] = Field("standard",  # type: ignore[valid-type]
+                                               description="standard ($10), premium ($25) or enterprise ($50)")
 
 
 def _json_value(v: Any) -> Any:
@@ -148,6 +174,7 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
         description="Rank the world's cities for a product, run the five agents, export and buy deep reports. "
                     "Authenticate with `Authorization: Bearer <API key>` (Account page or "
                     "`python -m core users api-key create`). Pro and Master plans have API access.",
+        responses=ERRORS,
     )  # fmt: skip
     app.state.services = services
     app.add_middleware(BodyGuard, services=services, max_bytes=settings.api_max_body_bytes)

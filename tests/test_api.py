@@ -365,13 +365,22 @@ def test_no_server_errors_for_any_schema_input(api_schema) -> None:
     from hypothesis import HealthCheck, given, settings
     from schemathesis.checks import not_a_server_error
 
+    from schemathesis.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
     operations = [r.ok() for r in api_schema.get_all_operations()]
     assert len(operations) >= 9
+    # issue 24 item 8: no server errors, and every answer is one the schema declares (status code, content
+    # type, body shape)
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     for op in operations:
         @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
         @given(case=op.as_strategy())
         def check(case) -> None:
-            case.call_and_validate(headers=bearer(api_schema.token), checks=[not_a_server_error])
+            case.call_and_validate(headers=bearer(api_schema.token), checks=checks)
 
         check()
 
