@@ -8,8 +8,9 @@ import uuid
 
 import streamlit as st
 from sqlalchemy import exc as sa_exc
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core import accounts, paths
+from core import __version__, accounts, paths, telemetry
 from core.db.database import database_error
 from core.errors import AccessError, AppError, DatabaseError
 from core.logs import configure_logging
@@ -207,9 +208,10 @@ def guarded(run) -> None:
         database_unavailable(database_error(exc, _ui.get_settings().database_url))
     except AppError as exc:
         st.error(str(exc))
-    except Exception:
+    except Exception as exc:
         ref = uuid.uuid4().hex[:8].upper()
         log.exception("unexpected error on a page (ref %s)", ref)
+        telemetry.capture(exc)
         st.error(f"Something went wrong (ref {ref}). Your inputs are kept; try again, and quote the reference "
                  "if you report it.")  # fmt: skip
 
@@ -219,7 +221,20 @@ def main() -> None:
     st.logo(str(paths.ASSETS_DIR / "logo.svg"))
     settings = _ui.get_settings()
     configure_logging(settings.log_level)
+    _operations(settings)
     guarded(lambda: _frame(settings))
+
+
+def _operations(settings) -> None:
+    """Metrics scrape port, tracing and error tracking, each only where configured (docs/operations.md);
+    once per process."""
+    try:
+        telemetry.serve_metrics(settings.app_metrics_port)
+    except OSError as exc:  # the port is taken (a second app process on one port): the app still runs
+        log.warning("metrics: port %s not available (%s); metrics are not served", settings.app_metrics_port, exc)
+    telemetry.setup_tracing("aicommerce-app")
+    telemetry.setup_error_tracking(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
+                                   settings.sentry_environment, __version__)  # fmt: skip
 
 
 def _logout(event: object = None) -> None:
@@ -257,7 +272,11 @@ def _frame(settings) -> None:
             st.caption("Demo mode: no Stripe configuration; payments are simulated, an admin sets tiers.")
     nav = st.navigation(pages)
     open_requested_page(pages, nav)
-    nav.run()
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        telemetry.seen_session(ctx.session_id)
+    with telemetry.timed(telemetry.PAGE_SECONDS, page=getattr(nav, "url_path", "") or "new_forecast"):
+        nav.run()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from agents import templates
 from agents.prompts import PROMPTS
+from core import telemetry
 from core.logs import redact
 
 T = TypeVar("T", bound=BaseModel)
@@ -169,6 +170,7 @@ class LLMWriter:
                 log.warning("LLM narrative for agent %s had figures not in the facts (%s); template used",
                             agent, ", ".join(bad[:5]))  # fmt: skip
                 result = self.fallback.write(agent, facts, schema, depth)
+                telemetry.AGENT_FALLBACKS.labels(agent=agent).inc()
                 result.tokens = tokens
                 result.notices.append(f"The LLM text named figures that are not in the analysis ({', '.join(bad[:3])}); "
                                       "template text used for this agent")  # fmt: skip
@@ -176,6 +178,7 @@ class LLMWriter:
             if claims := unsupported_claims(parsed, facts):  # a claim the facts contradict: never shown
                 log.warning("LLM narrative for agent %s claimed %r against the facts; template used", agent, claims[0])
                 result = self.fallback.write(agent, facts, schema, depth)
+                telemetry.AGENT_FALLBACKS.labels(agent=agent).inc()
                 result.tokens = tokens
                 result.notices.append(f"The LLM text claimed \"{claims[0]}\", which the analysis does not support; "
                                       "template text used for this agent")  # fmt: skip
@@ -183,6 +186,7 @@ class LLMWriter:
             return WriteResult(parsed, "llm", tokens)
         except Exception as exc:
             result = self.fallback.write(agent, facts, schema, depth)
+            telemetry.AGENT_FALLBACKS.labels(agent=agent).inc()
             reason = failure_reason(exc)
             log.warning("LLM writer failed for agent %s (%s, %s); template fallback", agent, reason, type(exc).__name__)
             result.notices.append(f"LLM writer failed ({reason}); template text used for this agent")

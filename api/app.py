@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -12,10 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.guard import BodyGuard
-from core import __version__, billing
+from core import __version__, billing, telemetry
 from core.accounts import UserInfo, apikeys, forecasts_used, period_of, ratelimit, reserve_forecast
 from core.accounts.apikeys import AuthError
 from core.billing import deep_reports
@@ -133,6 +135,35 @@ class Services:
         return make_writer(self.settings)
 
 
+class RequestMetrics:
+    """Pure ASGI middleware: every HTTP request counted by method, route template (never the raw path, which
+    holds ids) and status, and timed (core.telemetry)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = {"code": 500}
+
+        async def send_status(message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            telemetry.API_REQUESTS.labels(method=method, route=template, status=str(status["code"])).inc()
+            telemetry.API_LATENCY.labels(method=method, route=template).observe(time.perf_counter() - start)
+
+
 class _RateLimitedError(Exception):
     def __init__(self, decision: ratelimit.RateDecision) -> None:
         super().__init__("rate limited")
@@ -178,6 +209,11 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
     )  # fmt: skip
     app.state.services = services
     app.add_middleware(BodyGuard, services=services, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(RequestMetrics)
+    telemetry.setup_tracing("aicommerce-api")
+    telemetry.instrument_api(app)
+    telemetry.setup_error_tracking(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
+                                   settings.sentry_environment, __version__)  # fmt: skip
 
     @app.exception_handler(AppError)
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -199,10 +235,12 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         ref = uuid.uuid4().hex[:8]
         log.exception("api error ref %s", ref)
+        telemetry.capture(exc)
         return _error(500, f"something went wrong (ref {ref}); the log has the detail")
 
     @app.exception_handler(_RateLimitedError)
     async def limited(_request: Request, exc: _RateLimitedError) -> JSONResponse:
+        telemetry.RATE_LIMITED.inc()
         return _error(429, f"over {exc.decision.limit} requests a minute on this plan; retry in {exc.decision.retry_after} s",
                       {"Retry-After": str(exc.decision.retry_after), "X-RateLimit-Limit": str(exc.decision.limit),
                        "X-RateLimit-Remaining": "0"})  # fmt: skip
@@ -213,6 +251,12 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
         record = records.load_forecast(services.db, forecast_id, user.id)
         return record, result_table(record, services.ca).head(result_limit(user))
 
+    @app.get("/metrics", tags=["meta"], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics of this API process (requests, latency, rate-limit refusals, webhooks, forecasts).
+        No user data: restrict the path at the proxy if the numbers themselves are private."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/health", tags=["meta"])
     def health() -> dict:
         services.db.check()
@@ -222,7 +266,8 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
     def create_forecast(body: ForecastIn, user: User) -> dict:
         """Rank every city for the product; returns the id and the ranking within the plan's top-N."""
         product = validate_product(**body.model_dump(exclude={"countries", "top"}))
-        forecast_id = run_forecast(services.db, services.ca, product, body.countries or None, user=user, store_top=body.top)
+        forecast_id = run_forecast(services.db, services.ca, product, body.countries or None, user=user, store_top=body.top,
+                                   interface="api")
         _record, table = _table(user, forecast_id)
         return {"id": forecast_id, "status": "completed", "plan": user.tier, "warnings": [w for w in [product.cost_warning] if w],
                 "cities": _cities(table)}  # fmt: skip
@@ -338,6 +383,7 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
 
         result = await run_in_threadpool(billing.handle_webhook, services.db, services.settings, body,
                                          request.headers.get("stripe-signature"))  # fmt: skip
+        telemetry.WEBHOOK_EVENTS.labels(outcome=telemetry.webhook_outcome(result.status)).inc()
         return JSONResponse({"message": result.message}, status_code=result.status)
 
     return app

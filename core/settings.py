@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Level of the app's log (DEBUG, INFO, WARNING, ERROR).")
     api_max_body_bytes: int = Field(default=1_000_000, ge=1_000, description="Largest request body the HTTP API "
                                     "reads, in bytes; a larger one is refused (413) before it is read.")
+    app_metrics_port: int | None = Field(default=None, ge=1, le=65535, description="Port on which the Streamlit "
+                                         "app serves its Prometheus metrics (off when unset; the API serves /metrics).")
+    sentry_dsn: SecretStr | None = Field(default=None, description="Sentry DSN: unhandled errors are reported, "
+                                         "scrubbed of secrets and personal data (off when unset).")
+    sentry_environment: str = Field(default="production", description="Sentry environment name.")
 
     @classmethod
     def settings_customise_sources(

@@ -64,9 +64,10 @@ def start(app_ports: list[int], api_ports: list[int], port: int) -> tuple[str, l
 
 def _launch(procs: list[subprocess.Popen], app_ports: list[int], api_ports: list[int], port: int, env: dict,
             nginx: str) -> None:  # fmt: skip
-    for p in app_ports:
+    for p in app_ports:  # each app replica serves its Prometheus metrics on its port + METRICS_OFFSET
         procs.append(subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(p),
-                                       "--server.headless", "true", "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
+                                       "--server.headless", "true", "--server.address", "127.0.0.1"], cwd=ROOT,
+                                      env=env | {"APP_METRICS_PORT": str(p + METRICS_OFFSET)},
                                       stdout=(RUN / f"app_{p}.log").open("w"), stderr=subprocess.STDOUT))  # fmt: skip
     for p in api_ports:
         procs.append(subprocess.Popen([sys.executable, "-m", "api", "--port", str(p)], cwd=ROOT, env=env,
@@ -77,12 +78,26 @@ def _launch(procs: list[subprocess.Popen], app_ports: list[int], api_ports: list
         api_servers="\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in api_ports),
     )  # fmt: skip
     (RUN / "nginx.conf").write_text(conf)
+    (RUN / "prometheus.yml").write_text(prometheus_config(app_ports, api_ports))
     for p in app_ports:
         wait_for(f"http://127.0.0.1:{p}/_stcore/health")
     for p in api_ports:
         wait_for(f"http://127.0.0.1:{p}/health")
     procs.append(subprocess.Popen([nginx, "-c", str(RUN / "nginx.conf"), "-p", str(RUN)], cwd=RUN,
                                   stdout=(RUN / "nginx.log").open("w"), stderr=subprocess.STDOUT))  # fmt: skip
+
+
+METRICS_OFFSET = 1000
+
+
+def prometheus_config(app_ports: list[int], api_ports: list[int]) -> str:
+    """A Prometheus scrape configuration of this cluster: every app replica's metrics port and every API
+    replica's /metrics (deploy/prometheus.yml is the same for the default ports)."""
+    apps = ", ".join(f"'127.0.0.1:{p + METRICS_OFFSET}'" for p in app_ports)
+    apis = ", ".join(f"'127.0.0.1:{p}'" for p in api_ports)
+    return ("global:\n  scrape_interval: 15s\nscrape_configs:\n"
+            f"  - job_name: aicommerce-app\n    static_configs:\n      - targets: [{apps}]\n"
+            f"  - job_name: aicommerce-api\n    metrics_path: /metrics\n    static_configs:\n      - targets: [{apis}]\n")
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -106,6 +121,7 @@ def main() -> int:
                        [args.base_port + 100 + i for i in range(args.api_replicas)], args.port)  # fmt: skip
     print(f"cluster up: app {url} ({args.replicas} replicas), API {url}/api/v1 ({args.api_replicas} replicas); Ctrl-C stops",
           flush=True)  # fmt: skip
+    print(f"metrics: Prometheus scrape configuration in {RUN / 'prometheus.yml'}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         while all(p.poll() is None for p in procs):

@@ -363,10 +363,9 @@ def test_no_server_errors_for_any_schema_input(api_schema) -> None:
     """Whatever a client sends that the schema allows, every operation answers without a 5xx
     (Schemathesis strategies from the OpenAPI schema, a bounded number of examples per operation)."""
     from hypothesis import HealthCheck, given, settings
-    from schemathesis.checks import not_a_server_error
-
     from schemathesis.checks import (
         content_type_conformance,
+        not_a_server_error,
         response_schema_conformance,
         status_code_conformance,
     )

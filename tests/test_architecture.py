@@ -32,7 +32,7 @@ ALLOWED_PACKAGE_DEPS = {
 }
 # Inside core: the rooms and the rooms each may reach (the shared kernel -- errors, settings, paths, logs,
 # text, formatting -- is open to all). cli -> services -> engine, accounts, billing -> db.
-KERNEL = {"errors", "settings", "paths", "logs", "text", "formatting", "__init__", "__main__"}
+KERNEL = {"errors", "settings", "paths", "logs", "text", "formatting", "telemetry", "__init__", "__main__"}
 ALLOWED_ROOM_DEPS = {
     "cli": {"services", "forecast", "calibration", "advisors", "places", "render", "accounts", "billing", "db"},
     "services": {"forecast", "calibration", "advisors", "places", "render", "accounts", "billing", "db"},

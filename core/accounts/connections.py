@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import func, select
 
 from connectors import base
-from core import paths
+from core import paths, telemetry
 from core.accounts import UserInfo, as_utc
 from core.db import models
 from core.db.database import Database
@@ -363,10 +363,14 @@ def _sync_job(job: SyncJob, db: Database, settings: Settings, connection_id: str
     def on_progress(total: int, new: int) -> None:
         job.total, job.new = total, new
 
+    telemetry.JOBS_RUNNING.inc()
     try:
-        sync_stored(db, settings, connection_id, user_id, on_progress)
+        with telemetry.span("connection.sync", kind="marketplace"):
+            sync_stored(db, settings, connection_id, user_id, on_progress)
     except AppError:  # sync stored it on the connection (status error, last_error): the page reads it there
         log.info("background sync of connection %s ended with an error", connection_id)
+    finally:
+        telemetry.JOBS_RUNNING.dec()
 
 
 def _translated(pages: Iterator) -> Iterator:

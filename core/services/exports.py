@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core import telemetry
 from core.accounts.tiers import Tier, check_cities, check_depth
 from core.render import exports
 
@@ -31,4 +32,5 @@ def pdf_for(tier: Tier | None, report: exports.ReportInput) -> bytes:
     if tier is not None:
         check_cities(tier, len(report.table))
         check_depth(tier, report.depth)
-    return exports.pdf_bytes(report)
+    with telemetry.span("export.pdf", cities=len(report.table), depth=report.depth):
+        return exports.pdf_bytes(report)

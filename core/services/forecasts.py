@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from core import telemetry
 from core.accounts import UserInfo, check_quota, reserve_forecast
 from core.accounts.tiers import check_cities
 from core.db import repo
@@ -50,6 +51,7 @@ def run_forecast(
     user: UserInfo | None = None,
     store_top: int | None = None,
     on_step: Callable[[str], None] | None = None,
+    interface: str = "app",
 ) -> str:
     """Rank every city in scope, store the best cities and return the forecast id.
 
@@ -60,11 +62,22 @@ def run_forecast(
     store_top = result_limit(user, store_top)
     if user is not None:
         check_quota(db, user)  # refuse early; the charge itself is made with the save, below
-    step("Preparing buyers, spend, fulfilment and competition for every city")
-    prep = prepare(ca, product)
-    step("Scoring and ranking cities")
-    table = rank(evaluate(prep), countries=countries, top=store_top)
-    step(f"Saving the best {len(table):,} cities")
+    with telemetry.span("forecast.run", category=product.category, interface=interface):
+        step("Preparing buyers, spend, fulfilment and competition for every city")
+        with telemetry.timed(telemetry.ENGINE_SECONDS, stage="prepare"):
+            prep = prepare(ca, product)
+        step("Scoring and ranking cities")
+        with telemetry.timed(telemetry.ENGINE_SECONDS, stage="evaluate_rank"):
+            table = rank(evaluate(prep), countries=countries, top=store_top)
+        step(f"Saving the best {len(table):,} cities")
+        forecast_id = _save(db, product, countries, table, user, step)
+    telemetry.FORECASTS.labels(interface=interface).inc()
+    return forecast_id
+
+
+def _save(db: Database, product: ProductInput, countries: list[str] | None, table, user: UserInfo | None,
+          step: Callable[[str], None]) -> str:  # fmt: skip
+    """Store the ranking, charging the quota in the same transaction."""
 
     def charge(session) -> None:  # in the save's transaction: a run killed before commit costs nothing
         if user is not None:
