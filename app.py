@@ -14,6 +14,7 @@ from core import __version__, accounts, paths, telemetry
 from core.db.database import database_error
 from core.errors import AccessError, AppError, DatabaseError
 from core.logs import configure_logging
+from core.text import sentence
 from views import _ui
 
 log = logging.getLogger("app")
@@ -40,7 +41,7 @@ def login_gate() -> accounts.UserInfo:
         auth = _ui.build_authenticator()
     except AccessError as exc:  # no cookie key outside demo mode: refuse to start
         st.title("The app is not configured")
-        st.error(str(exc))
+        st.error(sentence(exc))
         st.stop()
     if not st.session_state.get("authentication_status"):
         remember_requested_page()
@@ -98,7 +99,7 @@ def _login(auth, db) -> None:
         if "attempts" in str(exc):
             st.error(f"Too many failed logins for this account. Try again in {accounts.LOCKOUT.seconds // 60} minutes.")
         else:
-            st.error(str(exc))
+            st.error(sentence(exc))
         return
     for name, rec in creds.items():  # persist what the library counted, so throttling spans sessions
         if rec.get("failed_login_attempts", 0) > before.get(name, 0):
@@ -168,14 +169,14 @@ def _register(auth, db) -> None:
             key="register", fields={"Form name": "Create account", "Email": "E-mail", "Register": "Create account"},
         )  # fmt: skip
     except Exception as exc:
-        st.error(str(exc))
+        st.error(sentence(exc))
         return
     if email:
         rec = st.session_state["_credentials"]["usernames"][email.lower()]
         try:
             accounts.create_user(db, email, full_name=name or "", password_hash=rec["password"])
         except AppError as exc:
-            st.error(str(exc))
+            st.error(sentence(exc))
         else:
             st.success("Account created on the Basic plan. Log in with your e-mail and password.")
 
@@ -184,7 +185,7 @@ def database_unavailable(exc: DatabaseError) -> None:
     """The page shown whenever the database fails, on any page; the next run tries again."""
     log.error("database unavailable: %s", exc.detail or exc)  # the page says what, the log says where
     st.title("The database is not available")
-    st.error(str(exc))
+    st.error(sentence(exc))
     st.markdown(
         "Check `DATABASE_URL` (README, *Configuration*), make sure the server is running, "
         "then run `python -m core seed` (or `make run`) and reload this page. Nothing you entered is lost: "
@@ -207,7 +208,7 @@ def guarded(run) -> None:
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:  # a raw driver error: same page
         database_unavailable(database_error(exc, _ui.get_settings().database_url))
     except AppError as exc:
-        st.error(str(exc))
+        st.error(sentence(exc))
     except Exception as exc:
         ref = uuid.uuid4().hex[:8].upper()
         log.exception("unexpected error on a page (ref %s)", ref)

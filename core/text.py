@@ -47,3 +47,11 @@ def control_character(text: str, allow_line_breaks: bool = False) -> str | None:
         if unicodedata.category(ch) == "Cc" and not (allow_line_breaks and ch in "\n\r\t"):
             return f"U+{ord(ch):04X}"
     return None
+
+
+def sentence(text: object) -> str:
+    """A message as a sentence on screen: its first letter upper-case ("unknown category 'x'; ..." ->
+    "Unknown category 'x'; ..."). Domain errors are written lower-case so they read well after a prefix
+    ("error: ..." on the CLI); pages show them as sentences."""
+    s = str(text)
+    return s[:1].upper() + s[1:]

@@ -230,3 +230,13 @@ def test_sqlite_lock_is_a_database_message_not_a_driver_error(sqlite_db, ca) -> 
         holder.execute("ROLLBACK")
         holder.close()
     assert accounts.forecasts_used(sqlite_db, user.id) == 0
+
+
+@pytest.mark.parametrize(("raw", "shown"), [("unknown category 'x'", "Unknown category 'x'"), ("", ""),
+                                            ("Already upper", "Already upper"), ("élan", "Élan")])  # fmt: skip
+def test_messages_are_shown_as_sentences(raw: str, shown: str) -> None:
+    """Issue 25.12: pages show domain messages with a capital first letter (the CLI keeps "error: ...")."""
+    from core.text import sentence
+
+    assert sentence(raw) == shown
+    assert sentence(ValueError(raw)) == shown

@@ -11,6 +11,7 @@ from core.accounts import apikeys, branding
 from core.accounts.tiers import all_tiers
 from core.errors import AppError
 from core.services.plans import tier_table
+from core.text import sentence
 from views import _ui
 
 st.title("Account")
@@ -25,7 +26,7 @@ if session_id:
     try:
         tier = billing.confirm_checkout(db, settings, session_id, user)
     except AppError as exc:
-        st.error(str(exc))
+        st.error(sentence(exc))
     else:
         st.success(f"Stripe confirmed your payment: you are now on the {tier.capitalize()} plan.")
         user = _ui.current_user()
@@ -62,7 +63,7 @@ if how == "demo":
             try:
                 billing.demo_change_plan(db, settings, user, t.name)
             except AppError as exc:
-                st.error(str(exc))
+                st.error(sentence(exc))
             else:
                 st.session_state["acct_flash"] = f"Your plan is now {t.label} (simulated in demo mode)."
                 st.rerun()
@@ -77,7 +78,7 @@ else:
             try:
                 url = billing.upgrade_url(settings, user, t.name)
             except AppError as exc:
-                st.error(str(exc))
+                st.error(sentence(exc))
             else:
                 st.link_button(f"Continue to Stripe to pay for {t.label}", url, type="primary")
                 st.caption("Your plan changes once Stripe confirms the payment.")
@@ -94,7 +95,7 @@ else:
             try:
                 info, token = apikeys.create_key(db, user, name)
             except AppError as exc:
-                st.error(str(exc))
+                st.error(sentence(exc))
             else:
                 st.session_state["new_api_key"] = token
     if token := st.session_state.pop("new_api_key", None):
@@ -131,7 +132,7 @@ else:
             try:
                 url = billing.white_label_url(settings, user)
             except AppError as exc:
-                st.error(str(exc))
+                st.error(sentence(exc))
             else:
                 if url is None:  # demo mode: simulated purchase
                     branding.activate(db, user.id)
@@ -147,7 +148,7 @@ else:
                 try:
                     branding.save(db, user, company, colour, logo.getvalue() if logo else None, remove_logo=remove)
                 except AppError as exc:
-                    st.error(str(exc))
+                    st.error(sentence(exc))
                 else:
                     st.success("Saved: your PDF exports and deep reports now carry these.")
         if row.logo and row.logo_type == "png":
@@ -158,7 +159,7 @@ auth = _ui.authenticator()
 try:
     changed = auth.reset_password(st.session_state.get("username", user.email), location="main", key="pw_change")
 except Exception as exc:
-    st.error(str(exc))
+    st.error(sentence(exc))
 else:
     if changed:
         rec = st.session_state["_credentials"]["usernames"][user.email]

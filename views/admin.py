@@ -9,6 +9,7 @@ from core import accounts, billing
 from core.accounts.tiers import all_tiers
 from core.errors import AppError
 from core.services import records
+from core.text import sentence
 from views import _ui
 
 st.title("Admin")
@@ -17,7 +18,7 @@ db = _ui.db()
 try:
     rows = accounts.admin_list_users(db, actor)
 except AppError as exc:
-    st.error(str(exc))
+    st.error(sentence(exc))
     st.stop()
 
 st.dataframe(
@@ -45,7 +46,7 @@ if submitted:
     try:
         accounts.admin_update(db, actor, email, tier=tier, role=role)
     except AppError as exc:
-        st.error(str(exc))  # nothing was changed: the plan and the role are one transaction
+        st.error(sentence(exc))  # nothing was changed: the plan and the role are one transaction
     else:
         st.session_state["ad_done"] = f"{email}: tier {tier}, role {role}."
         st.rerun()

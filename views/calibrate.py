@@ -23,6 +23,7 @@ from core.forecast.categories import all_categories
 from core.places import trends
 from core.services import records
 from core.services.forecasts import product_from_params
+from core.text import sentence
 from views import _ui
 
 st.title("Calibrate with your sales")
@@ -62,7 +63,7 @@ if source == "Sales file":  # outside the form: the column mapping needs the fil
         try:
             columns = calibration.sales_columns(upload.getvalue(), upload.name)
         except AppError as exc:
-            st.error(str(exc))
+            st.error(sentence(exc))
             columns = []
         if columns:
             guess = calibration.guess_columns([c.lower() for c in columns])
@@ -141,10 +142,10 @@ if run:
                                                extra=extra)  # fmt: skip
                 status.update(label="Calibration ready", state="complete")
         except calibration.MatchError as exc:
-            st.error(str(exc))
+            st.error(sentence(exc))
             st.dataframe(exc.report.unmatched, hide_index=True)
         except AppError as exc:
-            st.error(str(exc))
+            st.error(sentence(exc))
         else:
             metrics, report = result.metrics(), result.report_dict()
             params = {"category": category, "price": price, "unit_cost": cost, "shipping_paid_by": payer, "countries": countries,

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.accounts import connections
 from core.errors import AppError
+from core.text import sentence
 from views import _ui
 
 st.title("Marketplace connections")
@@ -87,7 +88,7 @@ with st.form("cn_add", clear_on_submit=False):
                             f"{connections.CHECK_TIMEOUT_S:.0f} s) ..."):  # fmt: skip
                 info = connections.add(db, settings, user, kind, creds, name, test=connections.test_credentials(settings))
         except AppError as exc:
-            st.error(str(exc))
+            st.error(sentence(exc))
         else:
             st.success(f"Connected {info.name}. Sync it to import its orders.")
             st.rerun()

@@ -10,6 +10,7 @@ from core.forecast import whatif
 from core.render import charts
 from core.services import records
 from core.services.forecasts import result_table
+from core.text import sentence
 from views import _ui
 
 st.title("History")
@@ -52,7 +53,7 @@ if c2.button("Delete", icon=":material/delete:", key="hi_delete", disabled=not c
     try:
         records.delete_forecast(_ui.db(), chosen, user)
     except AppError as exc:
-        st.error(str(exc))
+        st.error(sentence(exc))
     else:
         if st.session_state.get("forecast_id") == chosen:
             st.session_state.pop("forecast_id")
@@ -72,7 +73,7 @@ else:
         rec_a, rec_b = records.load_forecast(_ui.db(), a, user), records.load_forecast(_ui.db(), b, user)
         ta, tb = result_table(rec_a, ca), result_table(rec_b, ca)
     except AppError as exc:
-        st.error(str(exc))
+        st.error(sentence(exc))
     else:
         diffs = whatif.input_differences(rec_a.params, rec_b.params)
         st.markdown("**What differs between A and B**")

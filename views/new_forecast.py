@@ -18,6 +18,7 @@ from core.forecast import (
 from core.forecast.categories import AGE_LABELS, all_categories
 from core.forecast.season import MONTH_NAMES, describe
 from core.services.forecasts import run_forecast
+from core.text import sentence
 from views import _ui
 
 st.title("New forecast")
@@ -207,7 +208,7 @@ elif pending:
             status.update(label="Forecast ready", state="complete")
     except AppError as exc:
         st.session_state["nf_pending"] = None
-        st.error(str(exc))
+        st.error(sentence(exc))
     else:
         st.session_state["nf_pending"] = None
         if product.cost_warning:  # shown again on Results, where the user lands

@@ -9,7 +9,7 @@ from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank, season, whatif
 from core.services import records
 from core.services.forecasts import product_from_params, result_limit, result_table, run_forecast
-from core.text import md_escape
+from core.text import md_escape, sentence
 from views import _ui
 from views.results_views import agents_view, charts_view, export_view, map_view, ranking_view, why_view
 from views.results_views.context import ResultsContext
@@ -36,7 +36,7 @@ limit = result_limit(user)
 try:
     record = _ui.forecast_record(forecast_id)
 except AppError as exc:
-    st.error(str(exc))
+    st.error(sentence(exc))
     st.stop()
 product = product_from_params(record.params)
 scope = record.params.get("countries") or []
@@ -93,7 +93,7 @@ def _save_what_if(price: float, cost: float, weights: ScoreWeights) -> None:
             _ui.run_agents_for(new_id, new, scope or None, None, user, status.write)
             status.update(label="Saved", state="complete")
     except AppError as exc:
-        st.error(str(exc))
+        st.error(sentence(exc))
         return
     _ui.open_forecast(new_id)  # the new forecast, with fresh what-if controls
     st.rerun()

@@ -13,6 +13,7 @@ from core.forecast import ScoreWeights
 from core.render import exports, reports
 from core.services import exports as export_service
 from core.services.forecasts import result_limit
+from core.text import sentence
 from views import _ui
 from views.results_views.context import ResultsContext
 
@@ -64,7 +65,7 @@ def _deep_reports(ctx: ResultsContext) -> None:
                 with st.spinner("Running the agents at full depth and writing the report ..."):
                     info = _ui.build_deep_report(info.id)
         except AppError as exc:
-            st.error(str(exc))
+            st.error(sentence(exc))
         else:
             if info.checkout_url:
                 st.link_button("Continue to Stripe to pay for the report", info.checkout_url, type="primary")
@@ -79,7 +80,7 @@ def _deep_reports(ctx: ResultsContext) -> None:
             try:
                 _ui.build_deep_report(info.id)
             except AppError as exc:
-                st.error(str(exc))
+                st.error(sentence(exc))
             st.rerun()
         elif info.status != "paid":
             st.caption(f"{label}: {info.status.replace('_', ' ')}")

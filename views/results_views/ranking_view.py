@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.errors import AppError
 from core.places import trends
+from core.text import sentence
 from views import _ui
 from views.results_views.context import ResultsContext
 
@@ -52,7 +53,7 @@ def _search_interest(ctx: ResultsContext, shown: pd.DataFrame) -> tuple[pd.DataF
         try:
             signals = trends.stored_for(_ui.db(), keyword, countries)
         except AppError as exc:
-            st.error(str(exc))
+            st.error(sentence(exc))
             return shown, None
         if not signals:
             st.caption("Nothing stored for this keyword in the shown countries yet.")
