@@ -99,9 +99,8 @@ def _save_what_if(price: float, cost: float, weights: ScoreWeights) -> None:
     st.rerun()
 
 
-@st.fragment
-def workspace() -> None:
-    ss = st.session_state
+def _what_if_controls() -> tuple[float, float, ScoreWeights | None]:
+    """The what-if sliders: price, unit cost and the three score weights (None when all are zero)."""
     with st.container(border=True):
         st.markdown("**What-if**")
         c1, c2, c3, c4, c5 = st.columns(5)
@@ -116,57 +115,64 @@ def workspace() -> None:
         wc = c5.slider("Weight: low competition", 0.0, 1.0, w.competition, 0.05, key="rs_w_comp")
     if wd + wp + wc == 0:
         st.error("Set at least one score weight above zero.")
-        return
+        return price, cost, None
     weights = ScoreWeights(demand=wd, profitability=wp, competition=wc)
     nd, np_, nc = weights.normalised()
     st.caption(f"Weights used, normalised to 100 %: demand {nd:.0%}, profitability {np_:.0%}, low competition "
                f"{nc:.0%}. Cities with little demand are gated whatever the weights (methodology section 8).")  # fmt: skip
-    ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
-    live = (price, cost, weights) != (p0, u0, product.weights)
-    table = rank(ev, countries=scope, top=limit) if live else stored.head(limit)
-    if live:
-        with st.container(horizontal=True, vertical_alignment="center"):
-            st.caption("Recomputed live for the what-if values; the saved forecast is unchanged.")
-            st.button("Reset what-if", key="rs_reset", on_click=_reset_what_if, icon=":material/restart_alt:")
-            if st.button("Save as a new forecast", key="rs_save_new", icon=":material/save:",
-                         help="Runs and saves a forecast with these values (counts against the monthly quota)"):
-                _save_what_if(price, cost, weights)
-    if user is not None and user.plan.max_cities is not None:
-        st.caption(f"The {user.plan.label} plan shows the top {user.plan.max_cities} cities. "
-                   "Upgrade on the Account page to see more.")  # fmt: skip
+    return price, cost, weights
 
+
+def _live_bar(price: float, cost: float, weights: ScoreWeights) -> None:
+    """Reset and save-as-new for what-if values that differ from the saved forecast's."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption("Recomputed live for the what-if values; the saved forecast is unchanged.")
+        st.button("Reset what-if", key="rs_reset", on_click=_reset_what_if, icon=":material/restart_alt:")
+        if st.button("Save as a new forecast", key="rs_save_new", icon=":material/save:",
+                     help="Runs and saves a forecast with these values (counts against the monthly quota)"):
+            _save_what_if(price, cost, weights)
+
+
+def _filters(table) -> tuple[list[str], list[str], float]:
+    """Countries, regions and a minimum population to narrow the ranking to."""
     with st.container(horizontal=True):
         opts = sorted(table["country_iso2"].unique())
         f_countries = st.multiselect("Filter countries", opts, key="rs_countries")
         reg_opts = sorted(table.loc[table["country_iso2"].isin(f_countries), "region"].unique()) if f_countries else []
         f_regions = st.multiselect("Filter regions", reg_opts, key="rs_regions", disabled=not f_countries)
         f_minpop = st.number_input("Min. population", min_value=0, value=0, step=50_000, key="rs_minpop")
-    shown = whatif.filter_ranking(table, f_countries, f_regions, float(f_minpop))
-    if calibrations and st.toggle("Rank by calibrated predictions", key="rs_calibrated",
-                                  help="Re-rank by a saved calibration on your own sales (Calibrate page)"):  # fmt: skip
-        cal_ids = [c["id"] for c in calibrations]
-        pick = st.selectbox("Calibration", cal_ids, key="rs_cal_pick",
-                            format_func=lambda i: next(c["name"] for c in calibrations if c["id"] == i))  # fmt: skip
-        cal = records.load_calibration(_ui.db(), pick, user.id if user else None)
-        covered = calibration.calibration_scope(cal["predictions"], ca)
-        shown = calibration.apply_calibration(shown, cal["predictions"], covered)
-        others = sorted(set(shown["country_iso2"]) - set(covered))
-        st.caption(f"Re-ordered inside {', '.join(covered)} (the countries your sales cover) by the pattern of your "
-                   f"{cal['measure']}; " + (f"{', '.join(others[:8])}{' ...' if len(others) > 8 else ''} keep the "
-                   "open-data order, and each country's cities keep the places they held. " if others else "")
-                   + "Calibrated units / month = your sales' pattern scaled to the forecast's expected units in the "
-                   "covered cities of this table; Prior rank = the open-data rank.")  # fmt: skip
-        if "prior_cv_spearman" in cal["metrics"]:
-            adds, text = calibration.prior_sentence(cal["metrics"])
-            if not adds:
-                st.warning(text)
-    if shown.empty:
-        st.info("No city passes the filters. Clear a filter or lower the minimum population.")
-        return
+    return f_countries, f_regions, float(f_minpop)
 
+
+def _by_calibration(shown):
+    """The ranking re-ordered by a saved calibration when the analyst asks (core.calibration)."""
+    if not (calibrations and st.toggle("Rank by calibrated predictions", key="rs_calibrated",
+                                       help="Re-rank by a saved calibration on your own sales (Calibrate page)")):  # fmt: skip
+        return shown
+    cal_ids = [c["id"] for c in calibrations]
+    pick = st.selectbox("Calibration", cal_ids, key="rs_cal_pick",
+                        format_func=lambda i: next(c["name"] for c in calibrations if c["id"] == i))  # fmt: skip
+    cal = records.load_calibration(_ui.db(), pick, user.id if user else None)
+    covered = calibration.calibration_scope(cal["predictions"], ca)
+    shown = calibration.apply_calibration(shown, cal["predictions"], covered)
+    others = sorted(set(shown["country_iso2"]) - set(covered))
+    st.caption(f"Re-ordered inside {', '.join(covered)} (the countries your sales cover) by the pattern of your "
+               f"{cal['measure']}; " + (f"{', '.join(others[:8])}{' ...' if len(others) > 8 else ''} keep the "
+               "open-data order, and each country's cities keep the places they held. " if others else "")
+               + "Calibrated units / month = your sales' pattern scaled to the forecast's expected units in the "
+               "covered cities of this table; Prior rank = the open-data rank.")  # fmt: skip
+    if "prior_cv_spearman" in cal["metrics"]:
+        adds, text = calibration.prior_sentence(cal["metrics"])
+        if not adds:
+            st.warning(text)
+    return shown
+
+
+def _headline(ev, shown, filters: tuple[list[str], list[str], float]) -> None:
+    """Best city, totals over the weight-independent market set, and the flags a reader must see."""
     # Totals over a fixed set (the plan's number of cities with the most expected units, in scope and
     # filters): the weights reorder the ranking but never change the market the headline measures.
-    market = whatif.market_cities(ev, limit, scope, f_countries, f_regions, float(f_minpop))
+    market = whatif.market_cities(ev, limit, scope, *filters)
     m = whatif.headline_metrics(market)
     set_note = (f"the {m['cities']:,.0f} cities with the most expected units in scope and filters, at this price "
                 "and cost (the same cities whatever the score weights)")  # fmt: skip
@@ -194,16 +200,16 @@ def workspace() -> None:
                    f"cost ({_ui.money(m['loss'])} / month, not in the profit above): unit cost, shipping, fees and duty there "
                    "exceed the price. They are flagged in the ranking, the map and the exports.")  # fmt: skip
 
+
+def _view(ev, shown, price: float, cost: float, weights: ScoreWeights) -> None:
+    """One view at a time: a slider change then rebuilds only what is on screen."""
+    ss = st.session_state
     if ss.get("rs_city") not in set(shown["city_id"]):
         ss["rs_city"] = int(shown.iloc[0]["city_id"])
-
-    # One view at a time: a slider change then rebuilds only what is on screen.
     if ss.pop("_rs_open_detail", False):
         ss["rs_view"] = "Why this score"  # a city was clicked on the map: open its detail
     ss.setdefault("rs_view", VIEWS[0])  # set through session state only: no default beside it (no warning)
-    view = st.segmented_control(
-        "View", VIEWS, key="rs_view", label_visibility="collapsed", required=True
-    )
+    view = st.segmented_control("View", VIEWS, key="rs_view", label_visibility="collapsed", required=True)
     selected = shown[shown["city_id"] == ss["rs_city"]].iloc[0]
     if view == "Map":
         map_view.render(ctx, shown)
@@ -217,6 +223,28 @@ def workspace() -> None:
         agents_view.render(ctx, price)
     else:
         export_view.render(ctx, shown, price, cost, weights)
+
+
+@st.fragment
+def workspace() -> None:
+    price, cost, weights = _what_if_controls()
+    if weights is None:
+        return
+    ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
+    live = (price, cost, weights) != (product.price, product.unit_cost, product.weights)
+    table = rank(ev, countries=scope, top=limit) if live else stored.head(limit)
+    if live:
+        _live_bar(price, cost, weights)
+    if user is not None and user.plan.max_cities is not None:
+        st.caption(f"The {user.plan.label} plan shows the top {user.plan.max_cities} cities. "
+                   "Upgrade on the Account page to see more.")  # fmt: skip
+    filters = _filters(table)
+    shown = _by_calibration(whatif.filter_ranking(table, *filters))
+    if shown.empty:
+        st.info("No city passes the filters. Clear a filter or lower the minimum population.")
+        return
+    _headline(ev, shown, filters)
+    _view(ev, shown, price, cost, weights)
 
 
 VIEWS = ["Map", "Ranking", "Why this score", "Charts", "Agents", "Export"]
