@@ -400,3 +400,22 @@ def test_results_say_which_price_anchors_the_recommendation(sqlite_db) -> None:
     assert any(c.value == note for c in at.caption)
     near = fill_and_run(price=30.0, cost=8.0)
     assert any("category's typical price" in c.value for c in near.caption)
+
+
+def test_maps_are_sent_compact_with_the_same_content() -> None:
+    """Issue 26: the map's JSON goes through the C encoder without indentation: the same deck, fewer bytes."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    import pydeck as pdk
+
+    from views._ui import CompactDeck
+
+    data = pd.DataFrame({"lat": np.linspace(-40, 60, 50), "lon": np.linspace(-120, 140, 50), "city": [f"C{i}" for i in range(50)]})
+    layer = pdk.Layer("ScatterplotLayer", data=data, id="dots", get_position=["lon", "lat"], radius_units="'common'")
+    view = pdk.ViewState(latitude=10, longitude=10, zoom=1)
+    compact = CompactDeck(layers=[layer], initial_view_state=view, tooltip={"html": "{city}"}, map_provider=None)
+    plain = pdk.Deck(layers=[layer], initial_view_state=view, tooltip={"html": "{city}"}, map_provider=None)
+    assert json.loads(compact.to_json()) == json.loads(plain.to_json())
+    assert len(compact.to_json()) < 0.7 * len(plain.to_json())
