@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from agents import templates
 from agents.prompts import PROMPTS
 from core import telemetry
-from core.logs import redact
+from core.logs import redact_all
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
@@ -117,20 +117,9 @@ class TemplateWriter:
 
 def scrubbed(model: T, secrets: tuple[str, ...] = ()) -> T:
     """The narrative with credentials removed from every text: the configured keys verbatim, and anything
-    that looks like a key, token or password (core.logs.redact). A server that echoes the Authorization
+    that looks like a key, token or password (core.logs.redact_all). A server that echoes the Authorization
     header must not put the key into results, logs or PDFs."""
-    def clean(value: object) -> object:
-        if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, "[redacted]")
-            return redact(value)
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        return value
-
-    return type(model).model_validate(clean(model.model_dump()))
+    return type(model).model_validate(redact_all(model.model_dump(), secrets))
 
 
 class LLMWriter:

@@ -27,6 +27,20 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_all(value: object, secrets: tuple[str, ...] = ()) -> object:
+    """``redact`` applied to every string inside lists and dicts (a Sentry event, an LLM narrative), and
+    the given ``secrets`` replaced verbatim first."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[redacted]")
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_all(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_all(v, secrets) for k, v in value.items()}
+    return value
+
+
 class RedactingFilter(logging.Filter):
     """Masks credentials in the final message and in the formatted exception of every record."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from core.logs import redact
+from core.logs import redact_all
 
 log = logging.getLogger(__name__)
 
@@ -149,17 +149,7 @@ def instrument_api(app: Any) -> None:
 # --- error tracking ----------------------------------------------------------------------------------
 def _scrub(event: dict, _hint: dict | None = None) -> dict:
     """Every string of a Sentry event redacted (keys, tokens, passwords, URLs with credentials)."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, str):
-            return redact(value)
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        return value
-
-    return clean(event)
+    return redact_all(event)  # type: ignore[return-value]
 
 
 _sentry_dsn: str | None = None

@@ -51,37 +51,40 @@ else:
 st.subheader("Plans")
 st.table(tier_table())  # a static table wraps long cells ("Marketplace connections ...") instead of cutting them
 
+def _plan_buttons(prefix: str, label: str) -> list:
+    """One button per plan (the current one disabled); the plans whose button was pressed."""
+    chosen = []
+    for col, t in zip(st.columns(len(all_tiers())), all_tiers(), strict=True):
+        if t.name == user.tier:
+            col.button(f"{t.label} (current)", disabled=True, key=f"{prefix}_{t.name}")
+        elif col.button(label.format(label=t.label, price=f"${t.price_usd_month:,.0f}"), key=f"{prefix}_{t.name}"):
+            chosen.append(t)
+    return chosen
+
+
 how = billing.mode(settings)
 if how == "demo":
     st.info("Demo mode: payments are not configured, so a plan change is simulated: it applies at once, no payment "
             "is taken, and it is recorded in the audit trail as a demo change.")  # fmt: skip
-    cols = st.columns(len(all_tiers()))
-    for col, t in zip(cols, all_tiers(), strict=True):
-        if t.name == user.tier:
-            col.button(f"{t.label} (current)", disabled=True, key=f"demo_{t.name}")
-        elif col.button(f"Switch to {t.label} (demo, ${t.price_usd_month:,.0f}/mo simulated)", key=f"demo_{t.name}"):
-            try:
-                billing.demo_change_plan(db, settings, user, t.name)
-            except AppError as exc:
-                st.error(sentence(exc))
-            else:
-                st.session_state["acct_flash"] = f"Your plan is now {t.label} (simulated in demo mode)."
-                st.rerun()
+    for t in _plan_buttons("demo", "Switch to {label} (demo, {price}/mo simulated)"):
+        try:
+            billing.demo_change_plan(db, settings, user, t.name)
+        except AppError as exc:
+            st.error(sentence(exc))
+        else:
+            st.session_state["acct_flash"] = f"Your plan is now {t.label} (simulated in demo mode)."
+            st.rerun()
 elif how == "none":
     st.info("Payments are not configured on this server. An administrator sets plans on the Admin page.")
 else:
-    cols = st.columns(len(all_tiers()))
-    for col, t in zip(cols, all_tiers(), strict=True):
-        if t.name == user.tier:
-            col.button(f"{t.label} (current)", disabled=True, key=f"up_{t.name}")
-        elif col.button(f"Choose {t.label} - ${t.price_usd_month:,.0f}/mo", key=f"up_{t.name}"):
-            try:
-                url = billing.upgrade_url(settings, user, t.name)
-            except AppError as exc:
-                st.error(sentence(exc))
-            else:
-                st.link_button(f"Continue to Stripe to pay for {t.label}", url, type="primary")
-                st.caption("Your plan changes once Stripe confirms the payment.")
+    for t in _plan_buttons("up", "Choose {label} - {price}/mo"):
+        try:
+            url = billing.upgrade_url(settings, user, t.name)
+        except AppError as exc:
+            st.error(sentence(exc))
+        else:
+            st.link_button(f"Continue to Stripe to pay for {t.label}", url, type="primary")
+            st.caption("Your plan changes once Stripe confirms the payment.")
 
 st.subheader("API keys")
 if not plan.api_access:
