@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -159,22 +160,23 @@ def save_forecast(
         s.add(fc)
         s.flush()
         forecast_id = fc.id
-        term_cols = [c for c in table.columns if c not in RESULT_COLUMNS and c != "city_id"]
-        rows = []
-        for rec in table.to_dict("records"):
-            terms = {k: _json_value(v) for k, v in rec.items() if k in term_cols}
-            row = {c: float(rec[c]) for c in RESULT_COLUMNS}
-            row.update(forecast_id=forecast_id, city_id=int(rec["city_id"]), rank=int(rec["rank"]), terms=terms)
-            rows.append(row)
+        rows = _result_rows(forecast_id, table)
         if rows:
             s.execute(insert(models.ForecastResult), rows)
     return forecast_id
 
 
-def _json_value(v: object) -> object:
-    """A plain JSON value: numpy scalars unwrapped, NaN / infinity as null (PostgreSQL's JSON has no NaN)."""
-    v = v.item() if hasattr(v, "item") else v
-    return None if isinstance(v, float) and not math.isfinite(v) else v
+def _result_rows(forecast_id: str, table: pd.DataFrame) -> list[dict]:
+    """The ranking as forecast_results rows: the headline columns as numbers, every other column in
+    ``terms`` as plain JSON (NaN and infinity as null). pandas' C JSON writer does the per-value work
+    (15 significant digits, a relative error below 1e-14): a 1,000-city ranking's 50,000 values in
+    milliseconds, not the half second a Python loop over them took."""
+    term_cols = [c for c in table.columns if c not in RESULT_COLUMNS and c != "city_id"]
+    terms = json.loads(table[term_cols].to_json(orient="records", double_precision=15)) if term_cols else [{}] * len(table)
+    base = table[RESULT_COLUMNS].to_numpy(dtype=float).tolist()
+    ids, ranks = table["city_id"].to_numpy(np.int64).tolist(), table["rank"].to_numpy(np.int64).tolist()
+    return [dict(zip(RESULT_COLUMNS, b, strict=True), forecast_id=forecast_id, city_id=i, rank=r, terms=t)
+            for b, i, r, t in zip(base, ids, ranks, terms, strict=True)]  # fmt: skip
 
 
 def _owned(stmt, user_id: str | None):
