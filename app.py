@@ -220,6 +220,8 @@ def guarded(run) -> None:
 def main() -> None:
     st.set_page_config(page_title="AI-Commerce Intelligence", page_icon=":material/public:", layout="wide")
     st.logo(str(paths.ASSETS_DIR / "logo.svg"))
+    # Less empty space above the title, so Results' headline and map start higher (issue 25, item 15).
+    st.html("<style>.block-container{padding-top:2.2rem}</style>")
     settings = _ui.get_settings()
     configure_logging(settings.log_level)
     _operations(settings)

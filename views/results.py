@@ -189,8 +189,7 @@ def _headline(ev, shown, filters: tuple[list[str], list[str], float]) -> None:
     k5.metric("Best city's price", _ui.money(float(best["recommended_price_usd"])),
               help="Recommended price in the best city. " + whatif.price_anchor_note(prep))
 
-    st.caption(f"Totals: {set_note}.")
-    st.caption(whatif.price_anchor_note(prep))
+    st.caption(f"Totals: {set_note}. {whatif.price_anchor_note(prep)}")
     if (above := int(shown["price_above_market"].sum())) if "price_above_market" in shown else 0:
         st.warning(f"In {above:,} of the {len(shown):,} ranked cities costs alone force a price above the market "
                    "range (the recommended price there is the cost floor); they are marked \"Costs above market\" "
