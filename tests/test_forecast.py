@@ -511,3 +511,25 @@ def test_recommended_price_stays_around_the_products_own_price(ca, price: float,
     rec = c["recommended_price_usd"]
     ok = (rec >= PRICE_CLIP[0] * local * (1 - 1e-9)) & (rec <= PRICE_CLIP[1] * local * (1 + 1e-9))
     assert np.all(ok | c["price_above_market"])
+
+
+def test_customs_unions_and_free_trade_areas_waive_the_duty(ca) -> None:
+    """Issue 25.13: apparel shipped from Turkey enters Germany and the UK duty-free (EU-Turkey customs
+    union, UK-Turkey FTA) but pays the category's duty in the US; food from Turkey pays it in Germany too
+    (the customs union covers industrial goods)."""
+    from core.forecast import PAYMENT_FEE_PCT, duty_free
+
+    def fee(iso: str, category: str) -> float:
+        p = validate_product(name="X", category=category, price=30, unit_cost=8, ships_from="Istanbul, TR")
+        prep = prepare(ca, p)
+        return float(prep.fee_rate[np.flatnonzero(ca.iso2 == iso)[0]])
+
+    base = PAYMENT_FEE_PCT / 100
+    apparel = resolve_category("Apparel & Accessories")
+    assert fee("DE", "Apparel & Accessories") == pytest.approx(base)
+    assert fee("GB", "Apparel & Accessories") == pytest.approx(base)
+    assert fee("US", "Apparel & Accessories") == pytest.approx(base + apparel.duty_pct / 100)
+    food = resolve_category("412")
+    assert fee("DE", "412") == pytest.approx(base + food.duty_pct / 100)
+    assert list(duty_free("DE", np.array(["FR", "TR", "US", "DE"]), apparel.id)) == [True, True, False, True]
+    assert list(duty_free("US", np.array(["MX", "CA", "BR"]), food.id)) == [True, True, False]

@@ -47,6 +47,7 @@ from core.forecast.engine import (  # noqa: F401
     Evaluation,
     Prepared,
     buyer_price,
+    duty_free,
     evaluate,
     good_price_range,
     order,

@@ -121,6 +121,29 @@ def price_anchor_of(price: float, typical: float) -> tuple[float, str]:
     return float(typical), "category"
 
 
+FOOD_CATEGORY_ID = 412  # Food, Beverages & Tobacco: outside the "non_food" (industrial goods) agreements
+
+
+@cache
+def _duty_free_areas() -> tuple[tuple[frozenset[str], str, str], ...]:
+    """(members, goods, area) of each duty-free area in data/duty_free_areas.csv."""
+    t = pd.read_csv(paths.DATA_DIR / "duty_free_areas.csv")
+    return tuple((frozenset(m.split()), str(g), str(a)) for m, g, a in zip(t["members"], t["goods"], t["area"], strict=True))
+
+
+def duty_free(origin_iso2: str, dest_iso2: np.ndarray, category_id: int) -> np.ndarray:
+    """Where goods shipped from ``origin_iso2`` enter without customs duty: the same country, or both in a
+    customs union or free-trade area of data/duty_free_areas.csv that covers the category (the "non_food"
+    agreements cover industrial goods, not food). Assumption: the goods originate in the ships-from
+    country, so they meet the agreements' rules of origin (docs/methodology.md section 4)."""
+    dest = np.asarray(dest_iso2)
+    free = dest == origin_iso2
+    for members, goods, _area in _duty_free_areas():
+        if origin_iso2 in members and (goods == "all" or category_id != FOOD_CATEGORY_ID):
+            free |= np.isin(dest, list(members))
+    return free
+
+
 def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     """Everything about the product and the cities that does not depend on price or costs."""
     cat = product.category_row()
@@ -170,7 +193,8 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     shipping = np.asarray(base + rates["per_1000km_usd"] * dist / 1000.0, float)
     buyer_pays = product.shipping_paid_by == "buyer"
     delivery_factor = ((1 + REFERENCE_DELIVERY_DAYS) / (1 + days)) ** DELIVERY_ELASTICITY
-    fee_rate = PAYMENT_FEE_PCT / 100 + cross * cat.duty_pct / 100
+    dutiable = cross & ~duty_free(origin.iso2, ca.iso2, cat.id) if origin is not None else cross
+    fee_rate = PAYMENT_FEE_PCT / 100 + dutiable * cat.duty_pct / 100
 
     # Competition index: e-commerce maturity, merchant density and market depth (a proxy).
     log_market = np.log(np.maximum(category_market, 1e-9))  # saturation of the category, not of this product
