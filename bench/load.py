@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -125,6 +126,19 @@ def p(values: list[float], q: float) -> float:
     return float(statistics.quantiles(values, n=100, method="inclusive")[q - 1]) if len(values) > 1 else values[0]
 
 
+def level_summary(n: int, out: dict[int, dict], server_cpu_s: float | None, rss_mb: float | None) -> dict:
+    """One level as the JSON scripts read (``--json``; keep this shape): n, errors, p50_s / p95_s / p99_s per
+    action (null where no analyst got that far), server_cpu_s and rss_mb (null for a remote server)."""
+    def q(action: str, pct: int) -> float | None:
+        vals = [o[action] for o in out.values() if action in o]
+        return round(p(vals, pct), 3) if vals else None
+
+    return {"n": n, "errors": sum("error" in o for o in out.values()),
+            **{f"p{pct}_s": {a: q(a, pct) for a in ACTIONS} for pct in (50, 95, 99)},
+            "server_cpu_s": None if server_cpu_s is None else round(server_cpu_s, 1),
+            "rss_mb": None if rss_mb is None else round(rss_mb, 0)}  # fmt: skip
+
+
 def main() -> int:
     import psutil
 
@@ -136,6 +150,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=120, help="seconds one action may take")
     parser.add_argument("--client", choices=["protocol", "browser"], default="protocol",
                         help="websocket protocol without a browser (default) or headless Chromium")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON list (one object per level) on stdout; the table goes to stderr")
     parser.add_argument("--url", default=None,
                         help="load a server started elsewhere (demo accounts seeded) instead of starting one here")
     args = parser.parse_args()
@@ -173,7 +189,10 @@ def run_levels(args: argparse.Namespace, url: str, proc) -> int:
     from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
     crossed = None
-    print(f"{'N':>4} {'errors':>6} " + " ".join(f"{a + ' p50/p95 s':>20}" for a in ACTIONS) + f" {'CPU s':>7} {'RSS MB':>7} {'MB/session':>10}")
+    table = sys.stderr if getattr(args, "json", False) else sys.stdout
+    summaries = []
+    print(f"{'N':>4} {'errors':>6} " + " ".join(f"{a + ' p50/p95 s':>20}" for a in ACTIONS) + f" {'CPU s':>7} {'RSS MB':>7} {'MB/session':>10}",
+          file=table)  # fmt: skip
     for n in [int(x) for x in args.levels.split(",")]:
         rss0, cpu0 = (proc.memory_info().rss, sum(proc.cpu_times()[:2])) if proc else (0, 0.0)
         out: dict[int, dict] = {}
@@ -196,12 +215,17 @@ def run_levels(args: argparse.Namespace, url: str, proc) -> int:
         if proc:
             rss1, cpu1 = proc.memory_info().rss, sum(proc.cpu_times()[:2])
             server = f" {cpu1 - cpu0:>7.1f} {rss1 / 1e6:>7.0f} {(rss1 - rss0) / 1e6 / n:>10.1f}"
+            summaries.append(level_summary(n, out, cpu1 - cpu0, rss1 / 1e6))
         else:
             server = f" {'-':>7} {'-':>7} {'-':>10}"  # a remote server: measure it there
-        print(f"{n:>4} {len(errors):>6} " + " ".join(f"{c:>20}" for c in cells) + server, flush=True)
+            summaries.append(level_summary(n, out, None, None))
+        print(f"{n:>4} {len(errors):>6} " + " ".join(f"{c:>20}" for c in cells) + server, flush=True, file=table)
         for e in sorted(set(errors))[:3]:
-            print(f"      error: {e}")
-    print(f"slider p95 passes 2 s at N = {crossed}" if crossed else "slider p95 stayed under 2 s at every N tried")
+            print(f"      error: {e}", file=table)
+    print(f"slider p95 passes 2 s at N = {crossed}" if crossed else "slider p95 stayed under 2 s at every N tried",
+          file=table)  # fmt: skip
+    if getattr(args, "json", False):
+        print(json.dumps(summaries))
     return 0
 
 

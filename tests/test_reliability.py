@@ -240,3 +240,19 @@ def test_messages_are_shown_as_sentences(raw: str, shown: str) -> None:
 
     assert sentence(raw) == shown
     assert sentence(ValueError(raw)) == shown
+
+
+def test_load_summary_keeps_the_shape_scripts_read() -> None:
+    """Issue 26: `bench/load.py --json` prints one object per level in a fixed shape."""
+    from bench.load import ACTIONS, level_summary, p
+
+    out = {0: {"login": 1.0, "forecast": 2.0, "slider": 0.2, "map": 0.5, "csv": 0.01},
+           1: {"login": 3.0, "forecast": 4.0, "error": "during slider: timeout"},
+           2: {"login": 2.0, "forecast": 3.0, "slider": 0.4, "map": 0.7, "csv": 0.02}}  # fmt: skip
+    s = level_summary(40, out, 12.34, 987.6)
+    assert set(s) == {"n", "errors", "p50_s", "p95_s", "p99_s", "server_cpu_s", "rss_mb"}
+    assert s["n"] == 40 and s["errors"] == 1 and s["server_cpu_s"] == 12.3 and s["rss_mb"] == 988
+    for key in ("p50_s", "p95_s", "p99_s"):
+        assert set(s[key]) == set(ACTIONS)
+    assert s["p95_s"]["login"] == round(p([1.0, 3.0, 2.0], 95), 3) and s["p50_s"]["slider"] == round(p([0.2, 0.4], 50), 3)
+    assert level_summary(1, {0: {"error": "during login: x"}}, None, None)["p50_s"]["login"] is None
