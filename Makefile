@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 API_PORT ?= 8000
 
-.PHONY: run api test seed data bench bench-scale bench-million load cluster lint setup clean mutate
+.PHONY: run api test seed data bench bench-scale bench-million load load-arrivals cluster lint setup clean mutate
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ bench-million: $(STAMP)
 LEVELS ?= 1,5,10,20,40
 load: $(STAMP)
 	$(BIN)/python bench/load.py --levels $(LEVELS)
+
+# Analysts arriving over time with think time (Locust drives the protocol client): USERS over MINUTES.
+USERS ?= 100
+MINUTES ?= 10
+load-arrivals: $(STAMP)
+	$(BIN)/python bench/load.py --shape arrivals --users $(USERS) --minutes $(MINUTES)
 
 # Two app and two API replicas on one PostgreSQL behind nginx (apt-get install nginx-light); Ctrl-C stops.
 cluster: $(STAMP)

@@ -150,6 +150,13 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=120, help="seconds one action may take")
     parser.add_argument("--client", choices=["protocol", "browser"], default="protocol",
                         help="websocket protocol without a browser (default) or headless Chromium")
+    parser.add_argument("--shape", choices=["burst", "arrivals"], default="burst",
+                        help="burst: N analysts at once, one pass (default); arrivals: Locust users arriving over "
+                             "time with think time (bench/locustfile.py)")
+    parser.add_argument("--users", type=int, default=100, help="arrivals: analysts in all")
+    parser.add_argument("--minutes", type=float, default=10.0, help="arrivals: length of the run")
+    parser.add_argument("--spawn-rate", type=float, default=None,
+                        help="arrivals: analysts arriving per second (default: all within the first half)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON list (one object per level) on stdout; the table goes to stderr")
     parser.add_argument("--url", default=None,
@@ -158,8 +165,9 @@ def main() -> int:
     if args.client == "browser" and not CHROMIUM:
         print("load: needs Debian's chromium (apt-get install chromium)")
         return 2
+    runner = run_arrivals if args.shape == "arrivals" else run_levels
     if args.url:  # a server started elsewhere (e.g. another host): only the clients run here
-        return run_levels(args, args.url.rstrip("/"), None)
+        return runner(args, args.url.rstrip("/"), None)
     env = dict(os.environ)
     server = None
     if not env.get("DATABASE_URL", "").startswith("postgresql"):
@@ -176,12 +184,48 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/_stcore/health")
     try:
-        return run_levels(args, url, psutil.Process(app.pid))
+        return runner(args, url, psutil.Process(app.pid))
     finally:
         app.terminate()
         app.wait(timeout=30)
         if server is not None:
             server.cleanup()
+
+
+def run_arrivals(args: argparse.Namespace, url: str, proc) -> int:
+    """Analysts arriving over time with think time: Locust (bench/locustfile.py) drives the protocol
+    client headless; its per-action percentiles are printed in the burst's shape (one level, n = users)."""
+    import csv
+
+    out_dir = ROOT / "var" / "locust"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rate = args.spawn_rate or max(args.users / (args.minutes * 30), 0.01)  # everyone in by half-time
+    cpu0 = sum(proc.cpu_times()[:2]) if proc else 0.0
+    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                    "-u", str(args.users), "-r", f"{rate:.4f}", "-t", f"{int(args.minutes * 60)}s", "--host", url,
+                    "--csv", str(out_dir / "arrivals"), "--only-summary", "--stop-timeout", "30"],
+                   cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    with (out_dir / "arrivals_stats.csv").open() as f:
+        stats = {r["Name"]: r for r in csv.DictReader(f) if r["Type"] == "streamlit"}
+    cpu = sum(proc.cpu_times()[:2]) - cpu0 if proc else None
+    rss = proc.memory_info().rss / 1e6 if proc else None
+
+    def pct(action: str, key: str) -> float | None:
+        r = stats.get(action)
+        return round(float(r[key]) / 1000, 3) if r and r[key] not in ("", "N/A") else None
+
+    summary = {"n": args.users, "errors": sum(int(r["Failure Count"]) for r in stats.values()),
+               **{f"p{q}_s": {a: pct(a, f"{q}%") for a in ACTIONS} for q in (50, 95, 99)},
+               "server_cpu_s": None if cpu is None else round(cpu, 1), "rss_mb": None if rss is None else round(rss, 0),
+               "shape": "arrivals", "minutes": args.minutes, "spawn_rate_per_s": round(rate, 4)}  # fmt: skip
+    if args.json:
+        print(json.dumps([summary]))
+    else:
+        print(f"{args.users} analysts over {args.minutes:g} min (arriving {rate:.3f}/s, think time 3-15 s), errors "
+              f"{summary['errors']}, server CPU {summary['server_cpu_s']} s")  # fmt: skip
+        for a in ACTIONS:
+            print(f"  {a:>8}: p50 {summary['p50_s'][a]} s, p95 {summary['p95_s'][a]} s, p99 {summary['p99_s'][a]} s")
+    return 0
 
 
 def run_levels(args: argparse.Namespace, url: str, proc) -> int:
