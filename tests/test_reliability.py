@@ -61,8 +61,8 @@ def _guarded_script(kind: str) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "title", "message"),
-    [("database", "The database is not available", "cannot reach"), ("driver", "The database is not available", "locked"),
-     ("input", None, "price: must be above zero"), ("crash", None, "Something went wrong (ref ")],
+    [("database", "The database is not available", "Cannot reach"), ("driver", "The database is not available", "locked"),
+     ("input", None, "Price: must be above zero"), ("crash", None, "Something went wrong (ref ")],
 )  # fmt: skip
 def test_page_guard_turns_errors_into_messages(kind, title, message) -> None:
     at = AppTest.from_function(_guarded_script, args=(kind,)).run()
