@@ -231,10 +231,7 @@ def main() -> None:
 def _operations(settings) -> None:
     """Metrics scrape port, tracing and error tracking, each only where configured (docs/operations.md);
     once per process."""
-    try:
-        telemetry.serve_metrics(settings.app_metrics_port)
-    except OSError as exc:  # the port is taken (a second app process on one port): the app still runs
-        log.warning("metrics: port %s not available (%s); metrics are not served", settings.app_metrics_port, exc)
+    telemetry.serve_metrics(settings.app_metrics_port)  # in the background: a taken port is logged, not raised
     telemetry.setup_tracing("aicommerce-app")
     telemetry.setup_error_tracking(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
                                    settings.sentry_environment, __version__)  # fmt: skip

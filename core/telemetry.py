@@ -61,16 +61,28 @@ _metrics_port: int | None = None
 
 
 def serve_metrics(port: int | None) -> int | None:
-    """Expose this process's metrics on ``port`` (the Streamlit app's scrape port), once per process."""
+    """Expose this process's metrics on ``port`` (the Streamlit app's scrape port), once per process.
+
+    The server starts in a background thread: binding an HTTP server looks the host name up
+    (``socket.getfqdn``), which on a machine without DNS can take seconds, and a page must not wait for
+    it (under `make cluster` a replica's first page did). A port already taken is logged, not raised."""
     global _metrics_port
     if not port:
         return None
     with _metrics_lock:
         if _metrics_port is None:
-            start_http_server(port, addr=os.environ.get("APP_METRICS_HOST", "127.0.0.1"))
             _metrics_port = port
-            log.info("metrics: serving Prometheus metrics on port %d", port)
+            threading.Thread(target=_start_metrics_server, args=(port,), name="metrics-server", daemon=True).start()
     return _metrics_port
+
+
+def _start_metrics_server(port: int) -> None:
+    try:
+        start_http_server(port, addr=os.environ.get("APP_METRICS_HOST", "127.0.0.1"))
+    except OSError as exc:
+        log.warning("metrics: port %d not available (%s); metrics are not served", port, exc)
+        return
+    log.info("metrics: serving Prometheus metrics on port %d", port)
 
 
 SESSION_WINDOW_S = 300.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,7 +80,13 @@ def test_the_app_serves_its_metrics_on_the_configured_port() -> None:
     telemetry.seen_session("session-a")
     telemetry.seen_session("session-b")
     assert telemetry.seen_session("session-a", now=10**12) == 1  # the others are long inactive by then
-    body = urllib.request.urlopen(f"http://127.0.0.1:{served}/metrics", timeout=10).read().decode()
+    body = ""
+    for _ in range(100):  # the server binds in a background thread
+        try:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{served}/metrics", timeout=10).read().decode()
+            break
+        except OSError:
+            time.sleep(0.1)
     assert "aicommerce_active_sessions 1.0" in body and "aicommerce_page_seconds" in body
 
 
@@ -133,8 +140,13 @@ class FakeSentry:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("Content-Encoding") == "gzip":
+                encoding = self.headers.get("Content-Encoding")
+                if encoding == "gzip":
                     data = gzip.decompress(data)
+                elif encoding == "br":  # the SDK prefers brotli when the package is installed
+                    import brotli
+
+                    data = brotli.decompress(data)
                 fake.bodies.append(data)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
