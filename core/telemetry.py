@@ -63,9 +63,9 @@ _metrics_port: int | None = None
 def serve_metrics(port: int | None) -> int | None:
     """Expose this process's metrics on ``port`` (the Streamlit app's scrape port), once per process.
 
-    The server starts in a background thread: binding an HTTP server looks the host name up
-    (``socket.getfqdn``), which on a machine without DNS can take seconds, and a page must not wait for
-    it (under `make cluster` a replica's first page did). A port already taken is logged, not raised."""
+    The server starts in a background thread, never in the page's: started in the script thread, a `make
+    cluster` replica's first page never answered (tests/test_cluster.py; the cause is not established).
+    A port already taken is logged, not raised."""
     global _metrics_port
     if not port:
         return None
