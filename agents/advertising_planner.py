@@ -72,7 +72,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     timing = [{"city": str(c), "best_months": best, "start_ads": start}
               for c, (best, start) in zip(top["city"], season.ad_windows(profiles), strict=True)]  # fmt: skip
     fields = {
-        "timing": timing,
+        "city_set": len(top), "timing": timing,
         "budget_usd_month": budget, "price_level": level, "forecast_units_month": units,
         "unit_margin_usd": margin,
         "curves": [CurveParams(platform=c.platform.name, label=c.platform.label, cpa0=c.cpa0, c_max=c.c_max, k=c.k)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from agents.context import AgentContext, city_count
+from agents.context import AgentContext
 from agents.state import AgentState
 from core.errors import AppError
 from core.forecast import ProductInput
@@ -36,10 +36,8 @@ def run_agent(
     depth = state["request"].get("depth", "full")
     try:
         fields, facts = analyse(state, ctx)
-        # every writer knows who pays shipping (it decides which shipping claims the text may make) and the
-        # run's city set (every agent's text names it)
-        facts = facts | {"shipping_paid_by": request_product(state).shipping_paid_by,
-                         "city_set": city_count(state["request"])}  # fmt: skip
+        # every writer knows who pays shipping: it decides which shipping claims the text may make
+        facts = facts | {"shipping_paid_by": request_product(state).shipping_paid_by}
     except Exception as exc:
         # A domain error's message is meant for users; anything else is logged, not shown.
         if isinstance(exc, AppError):
@@ -58,6 +56,6 @@ def run_agent(
         log.info("agent %s notice: %s", name, notice)
     result = result_model(
         **fields, narrative=written.output, writer=written.writer, tokens_used=written.tokens,
-        notices=notices, duration_ms=(time.perf_counter() - t0) * 1000, city_set=city_count(state["request"]),
+        notices=notices, duration_ms=(time.perf_counter() - t0) * 1000,
     )  # fmt: skip
     return {"results": {name: result.model_dump(mode="json")}, "notices": notices}

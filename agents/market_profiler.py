@@ -27,8 +27,8 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         )
         for r, ppi, ob in zip(top.itertuples(), info["purchasing_power_index"], info["online_buyers_pct"], strict=True)
     ]
-    fields = {"cities": cities}
-    return fields, {"cities": [c.model_dump() for c in cities]}
+    fields = {"cities": cities, "city_set": len(cities)}
+    return fields, {"cities": [c.model_dump() for c in cities], "city_set": len(cities)}
 
 
 def node(state: AgentState, runtime: Runtime[AgentContext]) -> dict:

@@ -36,7 +36,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     units = float(top["expected_units_month"].sum())
     revenue = float(top["expected_revenue_usd_month"].sum())
     fields = {
-        "category": cat.name, "category_matches_text": matches,
+        "city_set": len(top), "category": cat.name, "category_matches_text": matches,
         "suggested_categories": [(c.name, round(s, 3)) for c, s in suggestions],
         "quality_expected": Rated(score=quality.score, reasons=quality.reasons),
         "market_fit": Rated(score=fit.score, reasons=fit.reasons),
@@ -47,7 +47,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     audience = ("adults aged " + ", ".join(AGE_LABELS[a] for a in product.target_ages)) if product.target_ages else "adult online shoppers"
     facts = {"name": product.name, "category": cat.name, "described": described, "category_matches_text": matches,
              "suggested": suggestions[0][0].name, "price": product.price, "units": units, "revenue": revenue,
-             "cities": len(top), "market_fit": fit.score, "fit_reasons": fit.reasons,
+             "city_set": len(top), "market_fit": fit.score, "fit_reasons": fit.reasons,
              "complexity_1to5": complexity.score / 20, "position": position, "audience": audience,
              "price_ratio": product.price / cat.typical_price_usd,
              "understood": pa.understanding_sentence(understood),

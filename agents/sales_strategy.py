@@ -5,7 +5,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agents.common import request_product, run_agent
-from agents.context import AgentContext, city_count
+from agents.context import AgentContext
 from agents.schemas import ChannelLine, SalesNarrative, SalesStrategyResult
 from agents.state import AgentState
 from core.advisors import sales, supply
@@ -24,7 +24,8 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
                        "exclude paid acquisition.")  # fmt: skip
     else:
         cac = float(ads["cac_usd"])
-    top = ctx.city_set(product, state["request"]).drop_duplicates("country_iso2").head(5)
+    chosen = ctx.city_set(product, state["request"])
+    top = chosen.drop_duplicates("country_iso2").head(5)
     lines = []
     for _, r in top.iterrows():
         lc = supply.landed_cost(cat.id, product.unit_cost, product.price, r)  # the ranking's own costs
@@ -42,10 +43,10 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
                               break_even_price_usd=m.break_even_price_usd, max_unit_cost_usd=m.max_unit_cost_usd,
                               max_cac_usd=m.max_cac_usd, recommended=m.channel == best)
                   for m in margins.itertuples()]  # fmt: skip
-    fields = {"channels": lines, "notices": notices}
+    fields = {"city_set": len(chosen), "channels": lines, "notices": notices}
     facts = {"name": product.name, "category": cat.name, "price": product.price, "cac": cac,
              "buying": sales.buying_facts(cat.id),
-             "city_set": city_count(state["request"]),
+             "city_set": len(chosen),
              "channels": [x.model_dump() for x in lines],
              "delivery_days": {str(r.country_iso2): float(r.delivery_days) for _, r in top.iterrows()}}  # fmt: skip
     return fields, facts

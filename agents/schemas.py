@@ -13,7 +13,7 @@ class AgentMeta(BaseModel):
     duration_ms: float = 0.0
     tokens_used: int = 0
     notices: list[str] = Field(default_factory=list)
-    city_set: int = 0  # the run's one city set: the ranking's top N cities in scope (agents.context.city_count)
+    city_set: int = 0  # how many of the ranking's top cities the agent worked on (the run's set, agents.context.city_count)
 
 
 # --- narrative schemas (what a writer produces) ----------------------------------------------

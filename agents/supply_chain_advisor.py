@@ -43,12 +43,13 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     demand = top[["lat", "lon"]].assign(weight=top["expected_units_month"])
     wh = supply.best_warehouse(candidates, demand).iloc[0]
     fields = {
+        "city_set": len(top),
         "method": method.method, "method_reasons": method.reasons, "sourcing_regions": regions,
         "origin": origin_label, "landed_costs": lines, "aql": aql, "qc_checklist": supply.qc_checklist(cat.id),
         "warehouse": f"{wh['city']} ({wh['country_iso2']})", "warehouse_weighted_km": float(wh["weighted_km"]),
     }  # fmt: skip
     facts = {k: v for k, v in fields.items() if k != "landed_costs"} | {"landed_costs": [x.model_dump() for x in lines],
-                                                                       "units": monthly, "city_set": len(top)}  # fmt: skip
+                                                                       "units": monthly}  # fmt: skip
     return fields, facts
 
 

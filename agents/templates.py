@@ -30,7 +30,7 @@ def product(f: dict, depth: str) -> ProductNarrative:
         check = f"The description reads more like {f['suggested']}: check the category."
     summary = (
         f"{f['name']} is in {f['category']}. {f.get('understood', '')} {check} {f.get('season', '')}. "
-        f"In the top {f['cities']} cities of the ranking (every agent works on these) the forecast expects "
+        f"In the top {f['city_set']} cities of the ranking (every agent works on these) the forecast expects "
         f"{f['units']:,.0f} units and {_money(f['revenue'])} a month at {_money(f['price'])}. "
         f"Price fit: {f['market_fit']:.0f}/100 ({'; '.join(f['fit_reasons'])})."
     )
@@ -183,7 +183,7 @@ def _days_range(lo: float, hi: float) -> str:
 
 def sales(f: dict, depth: str) -> SalesNarrative:
     name, cat, price = f["name"], f["category"].lower(), f["price"]
-    buying = f.get("buying") or {"compares": "specifications, size, materials", "faq": "delivery; returns", "bundle": False}
+    buying = f["buying"]  # core.advisors.sales.buying_facts
     by_country: dict[str, list[dict]] = {}
     for c in f["channels"]:
         by_country.setdefault(c["country_iso2"], []).append(c)

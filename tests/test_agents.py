@@ -106,6 +106,15 @@ def test_every_agent_works_on_the_runs_one_city_set(ca, plan_cities) -> None:
         assert f"top {n} cities" in out[agent]["narrative"]["summary"], agent
 
 
+def test_a_scope_with_fewer_cities_than_the_set_names_the_cities_it_has(ca) -> None:
+    """Luxembourg has fewer cities than the set's 20: every agent says how many it actually worked on."""
+    out = run_agents(AgentContext(ca), REQUEST | {"countries": ["LU"], "cities": None})
+    n = len(AgentContext(ca).ranking(ProductInput(**REQUEST["product"]), ["LU"], AGENT_CITIES))
+    assert 0 < n < AGENT_CITIES
+    assert all(r["city_set"] == n for r in out.values())
+    assert f"top {n} cities" in out["product_analyst"]["narrative"]["summary"]
+
+
 @pytest.mark.parametrize("payer", ["seller", "buyer"])
 def test_ad_copy_makes_only_the_shipping_claim_that_holds(ca, payer) -> None:
     """Free shipping is advertised only when the seller pays the parcel; "one shipping cost" for two items
