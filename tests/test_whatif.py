@@ -170,3 +170,14 @@ def test_market_cities_are_the_largest_by_units_inside_scope_and_filters(ev) -> 
     one = whatif.market_cities(ev, 1000, ["DE", "FR", "IT"], countries=["DE", "IT"], regions=[region])
     in_region = np.isin(ca.iso2, ["DE", "IT"]) & (ca.regions == region)
     assert set(one["city_id"]) == set(ca.city_id[in_region])
+
+
+def test_the_headline_counts_cost_floors_over_the_same_cities_as_its_totals(ca) -> None:
+    """Results' "costs above market" warning counts the market set of the totals, from the engine's flag."""
+    p = validate_product(name="Tee", category="166", price=30, unit_cost=26, shipping_paid_by="seller")
+    ev = evaluate(prepare(ca, p))
+    market = whatif.market_cities(ev, 500, ["DE", "FR", "TR"])
+    pos = np.searchsorted(ca.city_id, market["city_id"])
+    above = int(ev.columns["price_above_market"][pos].sum())
+    assert above > 0
+    assert whatif.headline_metrics(market)["above_market_cities"] == above

@@ -186,14 +186,15 @@ def _headline(ev, shown, filters: tuple[list[str], list[str], float]) -> None:
     k4.metric("Profit / month", _ui.money(m["profit"]),
               help=f"Sum over those of {set_note} that make money, before acquisition cost. "
                    "Loss-making cities are counted apart, below.")  # fmt: skip
+    anchor_note = whatif.price_anchor_note(prep)
     k5.metric("Best city's price", _ui.money(float(best["recommended_price_usd"])),
-              help="Recommended price in the best city. " + whatif.price_anchor_note(prep))
+              help="Recommended price in the best city. " + anchor_note)
 
-    st.caption(f"Totals: {set_note}. {whatif.price_anchor_note(prep)}")
-    if (above := int(shown["price_above_market"].sum())) if "price_above_market" in shown else 0:
-        st.warning(f"In {above:,} of the {len(shown):,} ranked cities costs alone force a price above the market "
-                   "range (the recommended price there is the cost floor); they are marked \"Costs above market\" "
-                   "in the ranking.")  # fmt: skip
+    st.caption(f"Totals: {set_note}. {anchor_note}")
+    if m["above_market_cities"]:  # the same cities as the totals and the loss count below
+        st.warning(f"In {m['above_market_cities']:,.0f} of these {m['cities']:,.0f} cities costs alone force a price "
+                   "above the market range (the recommended price there is the cost floor); they are marked "
+                   "\"Costs above market\" in the ranking.")  # fmt: skip
     if m["loss_cities"]:
         st.warning(f"{m['loss_cities']:,.0f} of these {m['cities']:,.0f} cities lose money at this price and unit "
                    f"cost ({_ui.money(m['loss'])} / month, not in the profit above): unit cost, shipping, fees and duty there "

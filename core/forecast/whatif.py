@@ -162,11 +162,12 @@ def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
         "profit": float(table.loc[~loss, "profit_usd_month"].sum()),
         "loss": float(table.loc[loss, "profit_usd_month"].sum()),
         "loss_cities": float(loss.sum()),
+        "above_market_cities": float(table["price_above_market"].astype(bool).sum()) if "price_above_market" in table else 0.0,
     }
 
 
 MARKET_COLUMNS = ("expected_units_month", "expected_units_low", "expected_units_high", "expected_revenue_usd_month",
-                  "profit_usd_month", "loss_making")  # fmt: skip
+                  "profit_usd_month", "loss_making", "price_above_market")  # fmt: skip
 
 
 def market_cities(

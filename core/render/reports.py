@@ -81,13 +81,13 @@ def report_notes(prep: Prepared, shown: pd.DataFrame) -> list[str]:
     """What a reader must see before the numbers: losses, cost floors above the market, the price anchor
     (the same flags and sentence as the Results page)."""
     notes = []
-    if (lost := int(shown["loss_making"].astype(bool).sum())) if "loss_making" in shown else 0:
-        loss = float(shown.loc[shown["loss_making"].astype(bool), "profit_usd_month"].sum())
-        notes.append(f"LOSS: {lost:,} of the {len(shown):,} cities listed lose money at this price and unit cost "
-                     f"(${-loss:,.0f} a month together, not netted into any profit figure).")  # fmt: skip
-    if (above := int(shown["price_above_market"].astype(bool).sum())) if "price_above_market" in shown else 0:
-        notes.append(f"In {above:,} of the {len(shown):,} cities costs alone force a price above the market range: "
-                     "the recommended price there is the cost floor.")  # fmt: skip
+    m = whatif.headline_metrics(shown)  # the Results headline's own counts, over the cities listed here
+    if m["loss_cities"]:
+        notes.append(f"LOSS: {m['loss_cities']:,.0f} of the {m['cities']:,.0f} cities listed lose money at this price "
+                     f"and unit cost (${-m['loss']:,.0f} a month together, not netted into any profit figure).")  # fmt: skip
+    if m["above_market_cities"]:
+        notes.append(f"In {m['above_market_cities']:,.0f} of the {m['cities']:,.0f} cities costs alone force a price "
+                     "above the market range: the recommended price there is the cost floor.")  # fmt: skip
     notes.append(whatif.price_anchor_note(prep))
     return notes
 
