@@ -18,7 +18,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 from cryptography.fernet import Fernet, InvalidToken
@@ -93,9 +92,9 @@ def fernet(db: Database, settings: Settings) -> Fernet:
 DEMO_KEY_FILE = "demo_connector.key"
 
 
-def demo_key_file(folder: Path | None = None) -> bytes:
+def demo_key_file() -> bytes:
     """The demo connector key from ``var/demo_connector.key`` (mode 0600), created once, atomically."""
-    path = (folder or paths.VAR_DIR) / DEMO_KEY_FILE
+    path = paths.VAR_DIR / DEMO_KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

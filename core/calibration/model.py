@@ -158,12 +158,17 @@ def guess_columns(columns: list[str]) -> dict[str, str]:
     return out
 
 
-def sales_columns(data: bytes, name: str = "sales.csv") -> list[str]:
-    """The header of a sales file, as ``read_sales`` reads it (for the column mapping on the page)."""
-    text = _decode(data[:65536], name) if data.strip() else ""
+def _header(text: str) -> tuple[str, str, int]:
+    """A sales file's header line, its separator (the most frequent of , ; tab |) and how often it occurs."""
     header = text.lstrip("\ufeff").split("\n", 1)[0]
     counts = {d: header.count(d) for d in ",;\t|"}
     sep = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
+    return header, sep, counts[sep]
+
+
+def sales_columns(data: bytes, name: str = "sales.csv") -> list[str]:
+    """The header of a sales file, as ``read_sales`` reads it (for the column mapping on the page)."""
+    header, sep, _count = _header(_decode(data, name)) if data.strip() else ("", ",", 0)
     row = next(csv.reader(io.StringIO(header), delimiter=sep), [])
     return [c.strip() for c in row][:MAX_COLUMNS]
 
@@ -181,11 +186,9 @@ def read_sales(data: bytes, name: str = "sales.csv", mapping: dict[str, str] | N
     if not data.strip():
         raise InputError(f"{name} is empty; it needs a header row and at least one sales row")
     text = _decode(data, name)
-    header = text.lstrip("\ufeff").split("\n", 1)[0]
-    counts = {d: header.count(d) for d in ",;\t|"}
-    sep = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
-    if counts[sep] + 1 > MAX_COLUMNS:
-        raise InputError(f"{name} has {counts[sep] + 1:,} columns; a sales file needs city, country, "
+    _header_line, sep, separators = _header(text)
+    if separators + 1 > MAX_COLUMNS:
+        raise InputError(f"{name} has {separators + 1:,} columns; a sales file needs city, country, "
                          f"[region], units|orders|revenue, [period] (at most {MAX_COLUMNS} columns)")  # fmt: skip
     lines = text.count("\n")
     if lines > MAX_ROWS + 1:
