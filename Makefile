@@ -72,6 +72,7 @@ mutate: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf var .pytest_cache test-artifacts mutants

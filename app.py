@@ -28,8 +28,10 @@ PAGES = {
         ("views/calibrate.py", "Calibrate", ":material/tune:"),
     ],
     "Data": [("views/city_explorer.py", "City Explorer", ":material/travel_explore:")],
-    "Account": [("views/account.py", "Account", ":material/person:"),
-                ("views/connections.py", "Connections", ":material/storefront:")],
+    "Account": [
+        ("views/account.py", "Account", ":material/person:"),
+        ("views/connections.py", "Connections", ":material/storefront:"),
+    ],
     "Admin": [("views/admin.py", "Admin", ":material/admin_panel_settings:")],
 }
 
@@ -53,8 +55,10 @@ def login_gate() -> accounts.UserInfo:
                 + ", ".join(f"`{e}`" for e, _t, _r in accounts.DEMO_ACCOUNTS)
             )
         if st.session_state.pop("_session_ended", False):
-            st.warning("Your session has ended (you logged out elsewhere, or your password, plan or role changed). "
-                       "Log in again.")  # fmt: skip
+            st.warning(
+                "Your session has ended (you logged out elsewhere, or your password, plan or role changed). "
+                "Log in again."
+            )
         login_tab, register_tab = st.tabs(["Log in", "Create account"])
         with login_tab:
             _login(auth, db)
@@ -76,9 +80,13 @@ def login_gate() -> accounts.UserInfo:
         # When this session began: the login cookie's issue time if it came in with one (a copied cookie
         # keeps its age), else now (a password login in this run).
         token = auth.cookie_controller.get_cookie()
-        st.session_state["_auth_at"] = (float(token["exp_date"]) - _ui.COOKIE_DAYS * 86400) if token else time.time()
+        st.session_state["_auth_at"] = (
+            (float(token["exp_date"]) - _ui.COOKIE_DAYS * 86400) if token else time.time()
+        )
     if not accounts.session_is_current(user, st.session_state["_auth_at"]):
-        log.info("login: session of user %s ended earlier (logout, password or plan change); signing out", user.id)
+        log.info(
+            "login: session of user %s ended earlier (logout, password or plan change); signing out", user.id
+        )
         auth.logout(location="unrendered")
         _ui.forget_previous_user()
         st.session_state.pop("_auth_at", None)
@@ -93,11 +101,17 @@ def _login(auth, db) -> None:
     creds = st.session_state["_credentials"]["usernames"]
     before = {name: rec.get("failed_login_attempts", 0) for name, rec in creds.items()}
     try:
-        auth.login(location="main", max_login_attempts=accounts.MAX_FAILED_LOGINS, key="login",
-                   fields={"Form name": "Log in", "Username": "E-mail", "Password": "Password", "Login": "Log in"})  # fmt: skip
+        auth.login(
+            location="main",
+            max_login_attempts=accounts.MAX_FAILED_LOGINS,
+            key="login",
+            fields={"Form name": "Log in", "Username": "E-mail", "Password": "Password", "Login": "Log in"},
+        )
     except Exception as exc:
         if "attempts" in str(exc):
-            st.error(f"Too many failed logins for this account. Try again in {accounts.LOCKOUT.seconds // 60} minutes.")
+            st.error(
+                f"Too many failed logins for this account. Try again in {accounts.LOCKOUT.seconds // 60} minutes."
+            )
         else:
             st.error(sentence(exc))
         return
@@ -148,7 +162,9 @@ def open_requested_page(nav_pages: dict[str, list], current) -> None:
     path, query = st.session_state.get("_requested_page", ("", {}))
     attempts = st.session_state.get("_requested_page_attempts", 0)
     if path and current.url_path == path and query and dict(st.query_params) != query:
-        st.query_params.from_dict(query)  # the login runs dropped the query (e.g. ?forecast=): the page reads it
+        st.query_params.from_dict(
+            query
+        )  # the login runs dropped the query (e.g. ?forecast=): the page reads it
     if not path or current.url_path == path or attempts >= REQUESTED_PAGE_ATTEMPTS:
         st.session_state.pop("_requested_page", None)
         st.session_state.pop("_requested_page_attempts", None)
@@ -165,9 +181,14 @@ def open_requested_page(nav_pages: dict[str, list], current) -> None:
 def _register(auth, db) -> None:
     try:
         email, _username, name = auth.register_user(
-            location="main", captcha=False, roles=["user"], merge_username_email=True, password_hint=False,
-            key="register", fields={"Form name": "Create account", "Email": "E-mail", "Register": "Create account"},
-        )  # fmt: skip
+            location="main",
+            captcha=False,
+            roles=["user"],
+            merge_username_email=True,
+            password_hint=False,
+            key="register",
+            fields={"Form name": "Create account", "Email": "E-mail", "Register": "Create account"},
+        )
     except Exception as exc:
         st.error(sentence(exc))
         return
@@ -213,8 +234,10 @@ def guarded(run) -> None:
         ref = uuid.uuid4().hex[:8].upper()
         log.exception("unexpected error on a page (ref %s)", ref)
         telemetry.capture(exc)
-        st.error(f"Something went wrong (ref {ref}). Your inputs are kept; try again, and quote the reference "
-                 "if you report it.")  # fmt: skip
+        st.error(
+            f"Something went wrong (ref {ref}). Your inputs are kept; try again, and quote the reference "
+            "if you report it."
+        )
 
 
 def main() -> None:
@@ -231,10 +254,15 @@ def main() -> None:
 def _operations(settings) -> None:
     """Metrics scrape port, tracing and error tracking, each only where configured (docs/operations.md);
     once per process."""
-    telemetry.serve_metrics(settings.app_metrics_port)  # in the background: a taken port is logged, not raised
+    telemetry.serve_metrics(
+        settings.app_metrics_port
+    )  # in the background: a taken port is logged, not raised
     telemetry.setup_tracing("aicommerce-app")
-    telemetry.setup_error_tracking(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
-                                   settings.sentry_environment, __version__)  # fmt: skip
+    telemetry.setup_error_tracking(
+        settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
+        settings.sentry_environment,
+        __version__,
+    )
 
 
 def _logout(event: object = None) -> None:
@@ -267,7 +295,9 @@ def _frame(settings) -> None:
     }
     with st.sidebar:
         st.caption(f"Signed in as **{user.email}** · {user.plan.label} plan")
-        _ui.authenticator().logout("Log out", location="sidebar", key="sidebar_logout", callback=_logout)  # not "logout": the library keeps its own state under that name
+        _ui.authenticator().logout(
+            "Log out", location="sidebar", key="sidebar_logout", callback=_logout
+        )  # not "logout": the library keeps its own state under that name
         if settings.is_demo:
             st.caption("Demo mode: no Stripe configuration; payments are simulated, an admin sets tiers.")
     nav = st.navigation(pages)

@@ -23,7 +23,10 @@ def to_markdown(product: dict, results: dict[str, dict]) -> str:
                 lines += [value, ""]
             elif isinstance(value, list):
                 lines += [f"**{key.replace('_', ' ')}**", ""]
-                lines += [f"- {'; '.join(f'{k}: {x}' for k, x in v.items()) if isinstance(v, dict) else v}" for v in value]
+                lines += [
+                    f"- {'; '.join(f'{k}: {x}' for k, x in v.items()) if isinstance(v, dict) else v}"
+                    for v in value
+                ]
                 lines.append("")
         lines.append(f"_writer: {out.get('writer')}, {out.get('duration_ms', 0):.0f} ms_")
         lines += [f"> notice: {n}" for n in out.get("notices", [])]
@@ -46,8 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--countries", default=None)
     run.add_argument("--budget", type=float, default=None, help="monthly ad budget, USD")
     run.add_argument("--depth", choices=["summary", "detailed", "full"], default="full")
-    run.add_argument("--cities", type=int, default=None,
-                     help="how many of the ranking's top cities every agent works on (default and most: 20)")
+    run.add_argument(
+        "--cities",
+        type=int,
+        default=None,
+        help="how many of the ranking's top cities every agent works on (default and most: 20)",
+    )
     run.add_argument("--format", choices=["json", "md"], default="json")
     run.add_argument("--out", default=None)
     args = parser.parse_args(argv)
@@ -64,9 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = checked_out(args.out)
         if args.budget is not None and args.budget <= 0:
             raise AppError("budget: the monthly ad budget must be above zero")
-        product = validate_product(name=args.name, description=args.description, category=args.category,
-                                   price=args.price, unit_cost=args.unit_cost, target_ages=args.target_ages,
-                                   ships_from=args.ships_from, shipping_paid_by=args.shipping_paid_by)  # fmt: skip
+        product = validate_product(
+            name=args.name,
+            description=args.description,
+            category=args.category,
+            price=args.price,
+            unit_cost=args.unit_cost,
+            target_ages=args.target_ages,
+            ships_from=args.ships_from,
+            shipping_paid_by=args.shipping_paid_by,
+        )
         settings = load_settings()
         ca = city_arrays_from_db(Database(settings.database_url, create=False))
         resolve_origin(product.ships_from, ca)
@@ -75,14 +89,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = AgentContext(ca, make_writer(settings))
         if args.cities is not None and args.cities < 1:
             raise AppError("cities: give at least 1")
-        request = {"product": product.model_dump(mode="json"), "countries": countries, "budget": args.budget,
-                   "depth": args.depth, "cities": args.cities}  # fmt: skip
+        request = {
+            "product": product.model_dump(mode="json"),
+            "countries": countries,
+            "budget": args.budget,
+            "depth": args.depth,
+            "cities": args.cities,
+        }
         results = run_agents(ctx, request)
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    text = json.dumps(results, indent=2, ensure_ascii=False) if args.format == "json" else to_markdown(
-        product.model_dump(), results)  # fmt: skip
+    text = (
+        json.dumps(results, indent=2, ensure_ascii=False)
+        if args.format == "json"
+        else to_markdown(product.model_dump(), results)
+    )
     if out is not None:
         try:
             write_text_atomic(out, text + "\n")

@@ -55,13 +55,17 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     requested = state["request"].get("budget")
     if requested is not None and requested <= 0:
         raise InputError("the monthly ad budget must be above zero")
-    budget = requested or max(10.0, round(DEFAULT_BUDGET_SHARE * float(top["expected_revenue_usd_month"].sum()), -1))
+    budget = requested or max(
+        10.0, round(DEFAULT_BUDGET_SHARE * float(top["expected_revenue_usd_month"].sum()), -1)
+    )
     margin = float(np.average(top["unit_margin_usd"], weights=np.maximum(top["expected_units_month"], 1e-12)))
     cs = bm.curves(product.category_row().id, level, units)
     p = bm.plan(cs, budget, product.price, margin)
     opt = p.totals.set_index("split").loc["optimised"]
-    split = [PlatformLine(**{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()})
-             for row in p.table.to_dict("records")]  # fmt: skip
+    split = [
+        PlatformLine(**{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()})
+        for row in p.table.to_dict("records")
+    ]
     ages = [AGE_LABELS[a] for a in (product.target_ages or AGE_BANDS[:4])]
     targeting = {
         "ages": ages,
@@ -69,28 +73,52 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "interests": interests(product),
     }
     profiles = ctx.evaluation(product).prepared.seasonal_profile[positions(ctx.cities, top["city_id"])]
-    timing = [{"city": str(c), "best_months": best, "start_ads": start}
-              for c, (best, start) in zip(top["city"], season.ad_windows(profiles), strict=True)]  # fmt: skip
+    timing = [
+        {"city": str(c), "best_months": best, "start_ads": start}
+        for c, (best, start) in zip(top["city"], season.ad_windows(profiles), strict=True)
+    ]
     fields = {
-        "city_set": len(top), "timing": timing,
-        "budget_usd_month": budget, "price_level": level, "forecast_units_month": units,
+        "city_set": len(top),
+        "timing": timing,
+        "budget_usd_month": budget,
+        "price_level": level,
+        "forecast_units_month": units,
         "unit_margin_usd": margin,
-        "curves": [CurveParams(platform=c.platform.name, label=c.platform.label, cpa0=c.cpa0, c_max=c.c_max, k=c.k)
-                   for c in cs],
-        "split": split, "break_even_roas": p.break_even_roas, "expected_conversions": float(opt["conversions"]),
-        "cac_usd": float(opt["cac_usd"]), "roas": float(opt["roas"]), "targeting": targeting,
-    }  # fmt: skip
+        "curves": [
+            CurveParams(platform=c.platform.name, label=c.platform.label, cpa0=c.cpa0, c_max=c.c_max, k=c.k)
+            for c in cs
+        ],
+        "split": split,
+        "break_even_roas": p.break_even_roas,
+        "expected_conversions": float(opt["conversions"]),
+        "cac_usd": float(opt["cac_usd"]),
+        "roas": float(opt["roas"]),
+        "targeting": targeting,
+    }
     facts = {
-        "name": product.name, "category": product.category, "budget": budget, "conversions": float(opt["conversions"]),
-        "cac": float(opt["cac_usd"]), "roas": float(opt["roas"]), "break_even_roas": p.break_even_roas,
+        "name": product.name,
+        "category": product.category,
+        "budget": budget,
+        "conversions": float(opt["conversions"]),
+        "cac": float(opt["cac_usd"]),
+        "roas": float(opt["roas"]),
+        "break_even_roas": p.break_even_roas,
         "optimised": p.table[p.table["split"] == "optimised"].to_dict("records"),
-        "audience": "adults aged " + ", ".join(ages), "top_city": str(top.iloc[0]["city"]),
-        "price": product.price, "forecast_units": float(top["expected_units_month"].sum()),
+        "audience": "adults aged " + ", ".join(ages),
+        "top_city": str(top.iloc[0]["city"]),
+        "price": product.price,
+        "forecast_units": float(top["expected_units_month"].sum()),
         "delivery_days": float(top["delivery_days"].iloc[0]),
-        "paid_ceiling": float(sum(c.c_max for c in cs)), "timing": timing, "city_set": len(top),
+        "paid_ceiling": float(sum(c.c_max for c in cs)),
+        "timing": timing,
+        "city_set": len(top),
         "max_platform_share": bm.DEFAULT_BOUNDS[1],
-        "cac_at_double": float(bm.plan(cs, 2 * budget, product.price, margin).totals.set_index("split").loc["optimised", "cac_usd"]),
-    }  # fmt: skip
+        "cac_at_double": float(
+            bm.plan(cs, 2 * budget, product.price, margin)
+            .totals.set_index("split")
+            .loc["optimised", "cac_usd"]
+        ),
+    }
     return fields, facts
 
 

@@ -23,10 +23,13 @@ def request_product(state: AgentState) -> ProductInput:
 
 
 def run_agent(
-    name: str, state: AgentState, runtime: Runtime[AgentContext],
+    name: str,
+    state: AgentState,
+    runtime: Runtime[AgentContext],
     analyse: Callable[[AgentState, AgentContext], tuple[dict, dict]],
-    narrative_schema: type[BaseModel], result_model: type[BaseModel],
-) -> dict:  # fmt: skip
+    narrative_schema: type[BaseModel],
+    result_model: type[BaseModel],
+) -> dict:
     """Analyse (numbers), write (text), pack into the agent's Pydantic result; time it.
 
     ``analyse`` returns (fields of the result, facts for the writer).
@@ -47,15 +50,24 @@ def run_agent(
             reason = f"internal error ({type(exc).__name__})"
             log.exception("agent %s failed", name)
         notice = f"{name} could not complete: {reason}"
-        failed = {"error": reason, "writer": "none", "tokens_used": 0, "notices": [notice],
-                  "duration_ms": (time.perf_counter() - t0) * 1000}  # fmt: skip
+        failed = {
+            "error": reason,
+            "writer": "none",
+            "tokens_used": 0,
+            "notices": [notice],
+            "duration_ms": (time.perf_counter() - t0) * 1000,
+        }
         return {"results": {name: failed}, "notices": [notice]}
     written = ctx.writer.write(name, facts, narrative_schema, depth)
     notices = list(fields.pop("notices", [])) + written.notices  # the analysis' own caveats first
     for notice in notices:
         log.info("agent %s notice: %s", name, notice)
     result = result_model(
-        **fields, narrative=written.output, writer=written.writer, tokens_used=written.tokens,
-        notices=notices, duration_ms=(time.perf_counter() - t0) * 1000,
-    )  # fmt: skip
+        **fields,
+        narrative=written.output,
+        writer=written.writer,
+        tokens_used=written.tokens,
+        notices=notices,
+        duration_ms=(time.perf_counter() - t0) * 1000,
+    )
     return {"results": {name: result.model_dump(mode="json")}, "notices": notices}

@@ -29,13 +29,19 @@ def build(db: Database, ca: CityArrays, writer, report_id: str, user_id: str) ->
         product = product_from_params(record.params)
         scope = list(record.params.get("countries") or [])
         user = get_user(db, user_id=user_id)
-        request = {"product": product.model_dump(mode="json"), "countries": scope or None, "budget": None,
-                   "depth": "full", "cities": user.plan.max_cities}  # the plan's city set, as on screen
+        request = {
+            "product": product.model_dump(mode="json"),
+            "countries": scope or None,
+            "budget": None,
+            "depth": "full",
+            "cities": user.plan.max_cities,
+        }  # the plan's city set, as on screen
         agents = run_agents(AgentContext(ca, writer), request, db=db, forecast_id=record.id)
         kind = report_type(info.report_type)
         shown = result_table(record, ca).head(result_limit(user))  # the plan's cities
-        content = exports.pdf_bytes(deep_report(prepare(ca, product), shown, agents, kind, scope,
-                                                branding.for_reports(db, user)))  # fmt: skip
+        content = exports.pdf_bytes(
+            deep_report(prepare(ca, product), shown, agents, kind, scope, branding.for_reports(db, user))
+        )
     except Exception as exc:
         log.exception("deep report %s could not be built", report_id)
         deep_reports.store(db, report_id, None, error=type(exc).__name__)

@@ -9,7 +9,13 @@ from agents import advertising_planner, market_profiler, product_analyst, sales_
 from agents.context import AgentContext
 from agents.state import AgentState
 
-AGENTS = ("product_analyst", "market_profiler", "advertising_planner", "supply_chain_advisor", "sales_strategy")
+AGENTS = (
+    "product_analyst",
+    "market_profiler",
+    "advertising_planner",
+    "supply_chain_advisor",
+    "sales_strategy",
+)
 
 
 def build_graph(checkpointer=None):

@@ -19,13 +19,20 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     info = city_info(ctx.cities, top["city_id"], extra=("purchasing_power_index", "online_buyers_pct"))
     cities = [
         CityProfile(
-            rank=int(r.rank), city=str(r.city), country_iso2=str(r.country_iso2),
-            opportunity_score=float(r.opportunity_score), demand_score=float(r.demand_score),
-            competition_index=float(r.competition_index), demographic_match=100 * float(r.age_fit),
-            purchasing_power_index=float(ppi), online_buyers_pct=float(ob),
+            rank=int(r.rank),
+            city=str(r.city),
+            country_iso2=str(r.country_iso2),
+            opportunity_score=float(r.opportunity_score),
+            demand_score=float(r.demand_score),
+            competition_index=float(r.competition_index),
+            demographic_match=100 * float(r.age_fit),
+            purchasing_power_index=float(ppi),
+            online_buyers_pct=float(ob),
             expected_units_month=float(r.expected_units_month),
         )
-        for r, ppi, ob in zip(top.itertuples(), info["purchasing_power_index"], info["online_buyers_pct"], strict=True)
+        for r, ppi, ob in zip(
+            top.itertuples(), info["purchasing_power_index"], info["online_buyers_pct"], strict=True
+        )
     ]
     fields = {"cities": cities, "city_set": len(cities)}
     return fields, {"cities": [c.model_dump() for c in cities], "city_set": len(cities)}

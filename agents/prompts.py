@@ -8,15 +8,20 @@ COMMON = (
 )
 
 PROMPTS = {
-    "product_analyst": COMMON + " Role: Product Analyst. Summarise the product's category fit, expected quality "
+    "product_analyst": COMMON
+    + " Role: Product Analyst. Summarise the product's category fit, expected quality "
     "at its price, production complexity and demand potential, and suggest a positioning line.",
-    "market_profiler": COMMON + " Role: Market & City Profiler. Summarise where demand is and why; for each top "
+    "market_profiler": COMMON
+    + " Role: Market & City Profiler. Summarise where demand is and why; for each top "
     "city give one short cultural or shopping-habit note that an analyst can verify (no numbers not in the facts).",
-    "advertising_planner": COMMON + " Role: Advertising Planner. Explain the budget split across platforms, CAC and "
+    "advertising_planner": COMMON
+    + " Role: Advertising Planner. Explain the budget split across platforms, CAC and "
     "ROAS against break-even; write ad copy variants (headline, body, call to action) per platform and short "
     "creative briefs. Keep claims about the product generic and truthful.",
-    "supply_chain_advisor": COMMON + " Role: Supply Chain & FASON Advisor. Explain the manufacturing method, sourcing "
+    "supply_chain_advisor": COMMON
+    + " Role: Supply Chain & FASON Advisor. Explain the manufacturing method, sourcing "
     "regions, the landed-cost breakdown, lead times, the AQL sampling plan and the warehouse choice.",
-    "sales_strategy": COMMON + " Role: Sales Strategy. Recommend channels from the fee-adjusted margins and outline "
+    "sales_strategy": COMMON
+    + " Role: Sales Strategy. Recommend channels from the fee-adjusted margins and outline "
     "a landing page, an email sequence, upsell/downsell offers, conversion tactics and the customer journey.",
 }

@@ -53,7 +53,10 @@ def run_agents(
 ) -> dict[str, dict]:
     """Run the five agents; return {agent: result}. Each agent's result is reported as it lands."""
     results: dict[str, dict] = {}
-    with telemetry.span("agents.run", agents=len(AGENTS), depth=str(request.get("depth", "full"))), checkpointer(db) as saver:
+    with (
+        telemetry.span("agents.run", agents=len(AGENTS), depth=str(request.get("depth", "full"))),
+        checkpointer(db) as saver,
+    ):
         graph = build_graph(saver)
         config = {"configurable": {"thread_id": f"run-{uuid.uuid4()}"}}  # reducers accumulate per thread
         init = {"request": request, "results": {}, "notices": []}
@@ -62,7 +65,9 @@ def run_agents(
                 if not out or agent not in AGENTS:
                     continue
                 results.update(out["results"])
-                telemetry.AGENT_RUNS.labels(agent=agent, writer=str(out["results"][agent].get("writer", "none"))).inc()
+                telemetry.AGENT_RUNS.labels(
+                    agent=agent, writer=str(out["results"][agent].get("writer", "none"))
+                ).inc()
                 if on_update:
                     on_update(agent, out["results"][agent])
     if db is not None and forecast_id is not None:

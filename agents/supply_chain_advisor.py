@@ -31,25 +31,44 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     for _, r in markets.iterrows():
         lc = supply.landed_cost(cat.id, product.unit_cost, product.price, r)
         lead = supply.lead_time_days(cat.id, monthly, lc["transit_days"])
-        lines.append(LandedCostLine(market=str(r.city), country_iso2=str(r.country_iso2), mode=lc["mode"],
-                                    distance_km=lc["distance_km"], materials_usd=lc["materials_usd"],
-                                    labour_usd=lc["labour_usd"], overhead_usd=lc["overhead_usd"],
-                                    freight_usd=lc["freight_usd"], buyer_freight_usd=lc["buyer_freight_usd"],
-                                    duty_usd=lc["duty_usd"],
-                                    import_vat_usd=lc["import_vat_usd"], landed_cost_usd=lc["landed_cost_usd"],
-                                    transit_days=lc["transit_days"], total_lead_days=lead["total_days"]))  # fmt: skip
+        lines.append(
+            LandedCostLine(
+                market=str(r.city),
+                country_iso2=str(r.country_iso2),
+                mode=lc["mode"],
+                distance_km=lc["distance_km"],
+                materials_usd=lc["materials_usd"],
+                labour_usd=lc["labour_usd"],
+                overhead_usd=lc["overhead_usd"],
+                freight_usd=lc["freight_usd"],
+                buyer_freight_usd=lc["buyer_freight_usd"],
+                duty_usd=lc["duty_usd"],
+                import_vat_usd=lc["import_vat_usd"],
+                landed_cost_usd=lc["landed_cost_usd"],
+                transit_days=lc["transit_days"],
+                total_lead_days=lead["total_days"],
+            )
+        )
     aql = supply.aql_plan(max(2, math.ceil(monthly)))
     candidates = top[["city", "country_iso2", "lat", "lon"]]
     demand = top[["lat", "lon"]].assign(weight=top["expected_units_month"])
     wh = supply.best_warehouse(candidates, demand).iloc[0]
     fields = {
         "city_set": len(top),
-        "method": method.method, "method_reasons": method.reasons, "sourcing_regions": regions,
-        "origin": origin_label, "landed_costs": lines, "aql": aql, "qc_checklist": supply.qc_checklist(cat.id),
-        "warehouse": f"{wh['city']} ({wh['country_iso2']})", "warehouse_weighted_km": float(wh["weighted_km"]),
-    }  # fmt: skip
-    facts = {k: v for k, v in fields.items() if k != "landed_costs"} | {"landed_costs": [x.model_dump() for x in lines],
-                                                                       "units": monthly}  # fmt: skip
+        "method": method.method,
+        "method_reasons": method.reasons,
+        "sourcing_regions": regions,
+        "origin": origin_label,
+        "landed_costs": lines,
+        "aql": aql,
+        "qc_checklist": supply.qc_checklist(cat.id),
+        "warehouse": f"{wh['city']} ({wh['country_iso2']})",
+        "warehouse_weighted_km": float(wh["weighted_km"]),
+    }
+    facts = {k: v for k, v in fields.items() if k != "landed_costs"} | {
+        "landed_costs": [x.model_dump() for x in lines],
+        "units": monthly,
+    }
     return fields, facts
 
 

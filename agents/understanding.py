@@ -44,7 +44,9 @@ class ProductReading(BaseModel):
     confidence: float = Field(ge=0, le=1)
 
 
-def read_product(writer: Writer, name: str, description: str | None, category: str | None) -> tuple[Understanding, str, list[str]]:
+def read_product(
+    writer: Writer, name: str, description: str | None, category: str | None
+) -> tuple[Understanding, str, list[str]]:
     """(reading, "llm" or "offline", notices)."""
     offline = understand(name, description, category)
     if not isinstance(writer, LLMWriter):
@@ -52,18 +54,28 @@ def read_product(writer: Writer, name: str, description: str | None, category: s
     try:
         completion = writer.client.chat.completions.parse(
             model=writer.model,
-            messages=[{"role": "system", "content": PROMPT},
-                      {"role": "user", "content": json.dumps({"name": name, "description": description or "",
-                                                              "top_level_category": category or ""})}],
+            messages=[
+                {"role": "system", "content": PROMPT},
+                {
+                    "role": "user",
+                    "content": json.dumps(
+                        {"name": name, "description": description or "", "top_level_category": category or ""}
+                    ),
+                },
+            ],
             response_format=ProductReading,
-        )  # fmt: skip
+        )
         got = completion.choices[0].message.parsed
         if got is None:
             raise ValueError("the model returned no structured output")
     except Exception as exc:
         reason = failure_reason(exc)
         log.warning("LLM product reading failed (%s, %s); offline reading used", reason, type(exc).__name__)
-        return offline, "offline", [f"The LLM could not read the product ({reason}); the offline reading is used."]
+        return (
+            offline,
+            "offline",
+            [f"The LLM could not read the product ({reason}); the offline reading is used."],
+        )
     notices = []
     months = tuple(sorted({m for m in got.season_months if 1 <= m <= 12}))
     paths = {n.path: n.id for n in taxonomy()[0] if category is None or n.top == category}
@@ -71,14 +83,24 @@ def read_product(writer: Writer, name: str, description: str | None, category: s
         ptype, pid = got.product_type, paths[got.product_type]
     else:
         ptype, pid = offline.product_type, offline.product_type_id
-        notices.append("The LLM's product type is not a Google product taxonomy category of this top-level "
-                       "category; the offline reading's type is kept.")  # fmt: skip
+        notices.append(
+            "The LLM's product type is not a Google product taxonomy category of this top-level "
+            "category; the offline reading's type is kept."
+        )
     reading = dataclasses.replace(
-        offline, climate=got.climate, climate_confidence=round(got.confidence, 2) if got.climate != "none" else 0.0,
-        climate_evidence=("read by the LLM",) if got.climate != "none" else (), season_months=months,
-        season_evidence=("read by the LLM",) if months else (), product_type=ptype, product_type_id=pid,
-        gender=got.gender if got.audience == "adults" else "any", audience=got.audience,
+        offline,
+        climate=got.climate,
+        climate_confidence=round(got.confidence, 2) if got.climate != "none" else 0.0,
+        climate_evidence=("read by the LLM",) if got.climate != "none" else (),
+        season_months=months,
+        season_evidence=("read by the LLM",) if months else (),
+        product_type=ptype,
+        product_type_id=pid,
+        gender=got.gender if got.audience == "adults" else "any",
+        audience=got.audience,
         suggested_ages=AUDIENCE_AGES.get(got.audience, ()),
-    )  # fmt: skip
-    log.info("LLM product reading: climate %s, season %s, type %s", reading.climate, months or "-", ptype or "-")
+    )
+    log.info(
+        "LLM product reading: climate %s, season %s, type %s", reading.climate, months or "-", ptype or "-"
+    )
     return reading, "llm", notices

@@ -37,7 +37,10 @@ def failure_reason(exc: BaseException) -> str:
         return "server unreachable"
     if isinstance(exc, openai.APIStatusError):
         return f"server error (HTTP {exc.status_code})"
-    if isinstance(exc, ValueError | TypeError | KeyError | json.JSONDecodeError) or type(exc).__name__ == "ValidationError":
+    if (
+        isinstance(exc, ValueError | TypeError | KeyError | json.JSONDecodeError)
+        or type(exc).__name__ == "ValidationError"
+    ):
         return "bad output"
     return "unexpected error"
 
@@ -88,13 +91,15 @@ def unsupported_numbers(narrative: BaseModel, facts: dict) -> list[str]:
         decimals = len(token.split(".")[1]) if "." in token else 0
         if abs(n) <= SMALL_COUNTS and n == int(n):
             continue
-        if not any(abs(round(a, decimals) - n) <= 10 ** -decimals / 2 + 1e-9 for a in allowed):
+        if not any(abs(round(a, decimals) - n) <= 10**-decimals / 2 + 1e-9 for a in allowed):
             bad.append(token)
     return bad
 
 
 # Claims about shipping that only hold when the seller pays the parcel (methodology section 4).
-_FREE_SHIPPING = re.compile(r"\bfree (?:shipping|delivery)\b|\bships? (?:for )?free\b|\bshipped (?:for )?free\b", re.I)
+_FREE_SHIPPING = re.compile(
+    r"\bfree (?:shipping|delivery)\b|\bships? (?:for )?free\b|\bshipped (?:for )?free\b", re.I
+)
 
 
 def unsupported_claims(narrative: BaseModel, facts: dict) -> list[str]:
@@ -127,8 +132,14 @@ class LLMWriter:
 
     name = "llm"
 
-    def __init__(self, api_key: str, model: str, base_url: str | None = None, timeout_s: float = 20.0,
-                 max_retries: int = 2) -> None:  # fmt: skip
+    def __init__(
+        self,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        timeout_s: float = 20.0,
+        max_retries: int = 2,
+    ) -> None:
         from openai import OpenAI
 
         self.model = model
@@ -149,35 +160,51 @@ class LLMWriter:
             parsed = completion.choices[0].message.parsed
             if parsed is None:
                 raise ValueError("the model returned no structured output")
-            clean = scrubbed(parsed, self._secrets)  # first: an echoed key is neither shown nor checked as figures
+            clean = scrubbed(
+                parsed, self._secrets
+            )  # first: an echoed key is neither shown nor checked as figures
             if clean != parsed:
                 log.warning("LLM narrative for agent %s repeated a credential; redacted before use", agent)
             parsed = clean
             tokens = completion.usage.total_tokens if completion.usage else 0
             bad = unsupported_numbers(parsed, facts)
             if bad:  # a figure the facts do not support: never shown
-                log.warning("LLM narrative for agent %s had figures not in the facts (%s); template used",
-                            agent, ", ".join(bad[:5]))  # fmt: skip
+                log.warning(
+                    "LLM narrative for agent %s had figures not in the facts (%s); template used",
+                    agent,
+                    ", ".join(bad[:5]),
+                )
                 result = self.fallback.write(agent, facts, schema, depth)
                 telemetry.AGENT_FALLBACKS.labels(agent=agent).inc()
                 result.tokens = tokens
-                result.notices.append(f"The LLM text named figures that are not in the analysis ({', '.join(bad[:3])}); "
-                                      "template text used for this agent")  # fmt: skip
+                result.notices.append(
+                    f"The LLM text named figures that are not in the analysis ({', '.join(bad[:3])}); "
+                    "template text used for this agent"
+                )
                 return result
             if claims := unsupported_claims(parsed, facts):  # a claim the facts contradict: never shown
-                log.warning("LLM narrative for agent %s claimed %r against the facts; template used", agent, claims[0])
+                log.warning(
+                    "LLM narrative for agent %s claimed %r against the facts; template used", agent, claims[0]
+                )
                 result = self.fallback.write(agent, facts, schema, depth)
                 telemetry.AGENT_FALLBACKS.labels(agent=agent).inc()
                 result.tokens = tokens
-                result.notices.append(f"The LLM text claimed \"{claims[0]}\", which the analysis does not support; "
-                                      "template text used for this agent")  # fmt: skip
+                result.notices.append(
+                    f'The LLM text claimed "{claims[0]}", which the analysis does not support; '
+                    "template text used for this agent"
+                )
                 return result
             return WriteResult(parsed, "llm", tokens)
         except Exception as exc:
             result = self.fallback.write(agent, facts, schema, depth)
             telemetry.AGENT_FALLBACKS.labels(agent=agent).inc()
             reason = failure_reason(exc)
-            log.warning("LLM writer failed for agent %s (%s, %s); template fallback", agent, reason, type(exc).__name__)
+            log.warning(
+                "LLM writer failed for agent %s (%s, %s); template fallback",
+                agent,
+                reason,
+                type(exc).__name__,
+            )
             result.notices.append(f"LLM writer failed ({reason}); template text used for this agent")
             return result
 
@@ -185,5 +212,9 @@ class LLMWriter:
 def make_writer(settings) -> Writer:
     if settings.openai_api_key is None:
         return TemplateWriter()
-    return LLMWriter(settings.openai_api_key.get_secret_value(), settings.openai_model, settings.openai_base_url,
-                     settings.openai_timeout_s)  # fmt: skip
+    return LLMWriter(
+        settings.openai_api_key.get_secret_value(),
+        settings.openai_model,
+        settings.openai_base_url,
+        settings.openai_timeout_s,
+    )

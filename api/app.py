@@ -34,12 +34,35 @@ log = logging.getLogger(__name__)
 
 # What a client gets per city: the ranking's headline columns (every column is in the CSV export).
 CITY_FIELDS = [
-    "rank", "city_id", "city", "region", "country_iso2", "lat", "lon", "population", "opportunity_score",
-    "demand_score", "competition_index", "profitability_score", "expected_units_month", "expected_units_low",
-    "expected_units_high", "expected_revenue_usd_month", "profit_usd_month", "unit_margin_usd",
-    "recommended_price_usd", "good_price_low_usd", "good_price_high_usd", "delivery_days", "loss_making",
-    "price_above_market", "climate_zone", "climate_fit", "season_factor", "best_months",
-]  # fmt: skip
+    "rank",
+    "city_id",
+    "city",
+    "region",
+    "country_iso2",
+    "lat",
+    "lon",
+    "population",
+    "opportunity_score",
+    "demand_score",
+    "competition_index",
+    "profitability_score",
+    "expected_units_month",
+    "expected_units_low",
+    "expected_units_high",
+    "expected_revenue_usd_month",
+    "profit_usd_month",
+    "unit_margin_usd",
+    "recommended_price_usd",
+    "good_price_low_usd",
+    "good_price_high_usd",
+    "delivery_days",
+    "loss_making",
+    "price_above_market",
+    "climate_zone",
+    "climate_fit",
+    "season_factor",
+    "best_months",
+]
 
 CATEGORY_VALUES = tuple(c.name for c in all_categories()) + tuple(str(c.id) for c in all_categories())
 REPORT_TYPES = tuple(reports.report_types())
@@ -71,8 +94,10 @@ class ForecastIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=200, examples=["Bath towel set"])
-    category: Literal[CATEGORY_VALUES] = Field(examples=["Home & Garden"],  # type: ignore[valid-type]
-                                               description="a top-level Google product taxonomy category, by name or id")
+    category: Literal[CATEGORY_VALUES] = Field(
+        examples=["Home & Garden"],  # type: ignore[valid-type]
+        description="a top-level Google product taxonomy category, by name or id",
+    )
     price: float = Field(gt=0, le=1_000_000, examples=[25.0])
     unit_cost: float = Field(ge=0, le=1_000_000, examples=[10.0])
     description: str = Field("", max_length=5000)
@@ -80,12 +105,22 @@ class ForecastIn(BaseModel):
     ships_from: str | None = Field(None, max_length=200, examples=["Istanbul, TR"])
     shipping_paid_by: ShippingPayer = Field(
         ProductInput.model_fields["shipping_paid_by"].default,
-        description="buyer: the price excludes shipping (demand responds to price + parcel); seller: free shipping")
-    climate: ClimateChoice = Field("auto", description="cold / warm-weather product, none, or auto: read from the "
-                                   "name and description (the response's product says what was used)")
-    season_months: list[int] | None = Field(None, max_length=12, description="calendar season months, e.g. [11, 12] "
-                                            "for Christmas; [] = none; null = read from the name and description")
-    launch_month: int | None = Field(None, ge=1, le=12, description="rank by this month's sales (null: the average month)")
+        description="buyer: the price excludes shipping (demand responds to price + parcel); seller: free shipping",
+    )
+    climate: ClimateChoice = Field(
+        "auto",
+        description="cold / warm-weather product, none, or auto: read from the "
+        "name and description (the response's product says what was used)",
+    )
+    season_months: list[int] | None = Field(
+        None,
+        max_length=12,
+        description="calendar season months, e.g. [11, 12] "
+        "for Christmas; [] = none; null = read from the name and description",
+    )
+    launch_month: int | None = Field(
+        None, ge=1, le=12, description="rank by this month's sales (null: the average month)"
+    )
     countries: list[str] = Field(default_factory=list, max_length=250, description="ISO codes; empty = world")
     top: int | None = Field(None, ge=1, le=1000, description="cities to keep (at most the plan's)")
 
@@ -98,8 +133,10 @@ class AgentsIn(BaseModel):
 class DeepReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     forecast_id: str = Field(min_length=1, max_length=64)
-    report_type: Literal[REPORT_TYPES] = Field("standard",  # type: ignore[valid-type]
-                                               description="standard ($10), premium ($25) or enterprise ($50)")
+    report_type: Literal[REPORT_TYPES] = Field(
+        "standard",  # type: ignore[valid-type]
+        description="standard ($10), premium ($25) or enterprise ($50)",
+    )
 
 
 def _json_value(v: Any) -> Any:
@@ -109,7 +146,9 @@ def _json_value(v: Any) -> Any:
 
 def _cities(table) -> list[dict]:
     cols = [c for c in CITY_FIELDS if c in table.columns]
-    return [{k: _json_value(v) for k, v in r.items()} for r in exports.rounded(table[cols]).to_dict("records")]
+    return [
+        {k: _json_value(v) for k, v in r.items()} for r in exports.rounded(table[cols]).to_dict("records")
+    ]
 
 
 class Services:
@@ -174,12 +213,16 @@ def _error(status: int, message: str, headers: dict | None = None) -> JSONRespon
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
-def client(request: Request, response: Response, authorization: Annotated[str | None, Header()] = None) -> UserInfo:
+def client(
+    request: Request, response: Response, authorization: Annotated[str | None, Header()] = None
+) -> UserInfo:
     """Authenticate the bearer key, check the plan has API access, count the request (429 over the limit)."""
     services: Services = request.app.state.services
     found = getattr(request.state, "api_key", None)  # checked already by the front door (api/guard.py)
     if found is None:
-        token = authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else None
+        token = (
+            authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else None
+        )
         found = apikeys.authenticate(services.db, token)
     user, key_id = found
     apikeys.require_api_access(user)
@@ -201,35 +244,52 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
     settings = settings or load_settings()
     services = Services(settings, db or records.connect(settings.database_url))
     app = FastAPI(
-        title="AI-Commerce Intelligence Platform API", version=__version__,
+        title="AI-Commerce Intelligence Platform API",
+        version=__version__,
         description="Rank the world's cities for a product, run the five agents, export and buy deep reports. "
-                    "Authenticate with `Authorization: Bearer <API key>` (Account page or "
-                    "`python -m core users api-key create`). Pro and Master plans have API access.",
+        "Authenticate with `Authorization: Bearer <API key>` (Account page or "
+        "`python -m core users api-key create`). Pro and Master plans have API access.",
         responses=ERRORS,
-    )  # fmt: skip
+    )
     app.state.services = services
     app.add_middleware(BodyGuard, services=services, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(RequestMetrics)
     telemetry.setup_tracing("aicommerce-api")
     telemetry.instrument_api(app)
-    telemetry.setup_error_tracking(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
-                                   settings.sentry_environment, __version__)  # fmt: skip
+    telemetry.setup_error_tracking(
+        settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
+        settings.sentry_environment,
+        __version__,
+    )
 
     @app.exception_handler(AppError)
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:
-        status = {AuthError: 401, InputError: 422, LimitError: 403, AccessError: 404, DatabaseError: 503,
-                  billing.BillingError: 502}.get(type(exc), 400)  # fmt: skip
+        status = {
+            AuthError: 401,
+            InputError: 422,
+            LimitError: 403,
+            AccessError: 404,
+            DatabaseError: 503,
+            billing.BillingError: 502,
+        }.get(type(exc), 400)
         if status == 401:
             return _error(401, str(exc), {"WWW-Authenticate": "Bearer"})
         if isinstance(exc, DatabaseError):
-            log.error("API: %s", exc.detail or exc)  # where and what, for the operator; the client gets the message
+            log.error(
+                "API: %s", exc.detail or exc
+            )  # where and what, for the operator; the client gets the message
         return _error(status, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return _error(422, f"{where}: {first.get('msg', 'invalid request')}" if where else str(first.get("msg", "invalid request")))
+        return _error(
+            422,
+            f"{where}: {first.get('msg', 'invalid request')}"
+            if where
+            else str(first.get("msg", "invalid request")),
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -241,9 +301,15 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
     @app.exception_handler(_RateLimitedError)
     async def limited(_request: Request, exc: _RateLimitedError) -> JSONResponse:
         telemetry.RATE_LIMITED.inc()
-        return _error(429, f"over {exc.decision.limit} requests a minute on this plan; retry in {exc.decision.retry_after} s",
-                      {"Retry-After": str(exc.decision.retry_after), "X-RateLimit-Limit": str(exc.decision.limit),
-                       "X-RateLimit-Remaining": "0"})  # fmt: skip
+        return _error(
+            429,
+            f"over {exc.decision.limit} requests a minute on this plan; retry in {exc.decision.retry_after} s",
+            {
+                "Retry-After": str(exc.decision.retry_after),
+                "X-RateLimit-Limit": str(exc.decision.limit),
+                "X-RateLimit-Remaining": "0",
+            },
+        )
 
     def _table(user: UserInfo, forecast_id: str):
         """A stored ranking as the app shows it to this user: at most the plan's cities (a forecast saved on
@@ -266,51 +332,106 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
     def create_forecast(body: ForecastIn, user: User) -> dict:
         """Rank every city for the product; returns the id and the ranking within the plan's top-N."""
         product = validate_product(**body.model_dump(exclude={"countries", "top"}))
-        forecast_id = run_forecast(services.db, services.ca, product, body.countries or None, user=user, store_top=body.top,
-                                   interface="api")
+        forecast_id = run_forecast(
+            services.db,
+            services.ca,
+            product,
+            body.countries or None,
+            user=user,
+            store_top=body.top,
+            interface="api",
+        )
         _record, table = _table(user, forecast_id)
-        return {"id": forecast_id, "status": "completed", "plan": user.tier, "warnings": [w for w in [product.cost_warning] if w],
-                "cities": _cities(table)}  # fmt: skip
+        return {
+            "id": forecast_id,
+            "status": "completed",
+            "plan": user.tier,
+            "warnings": [w for w in [product.cost_warning] if w],
+            "cities": _cities(table),
+        }
 
     @app.get("/api/v1/forecasts", tags=["forecasts"])
-    def list_forecasts(user: User, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-                       per_page: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:  # fmt: skip
+    def list_forecasts(
+        user: User,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict:
         """Your forecasts, newest first, paged."""
         items = records.list_forecasts(services.db, user.id)
-        chunk = items[(page - 1) * per_page: page * per_page]
-        return {"page": page, "per_page": per_page, "total": len(items), "items": [
-            {"id": f.id, "product_name": f.product_name, "category": f.category, "price": f.price, "unit_cost": f.unit_cost,
-             "countries": f.countries, "created_at": f.created_at.isoformat(), "status": f.status, "cities": f.n_results}
-            for f in chunk]}  # fmt: skip
+        chunk = items[(page - 1) * per_page : page * per_page]
+        return {
+            "page": page,
+            "per_page": per_page,
+            "total": len(items),
+            "items": [
+                {
+                    "id": f.id,
+                    "product_name": f.product_name,
+                    "category": f.category,
+                    "price": f.price,
+                    "unit_cost": f.unit_cost,
+                    "countries": f.countries,
+                    "created_at": f.created_at.isoformat(),
+                    "status": f.status,
+                    "cities": f.n_results,
+                }
+                for f in chunk
+            ],
+        }
 
     @app.get("/api/v1/forecasts/{forecast_id}", tags=["forecasts"])
     def get_forecast(forecast_id: str, user: User) -> dict:
         record, table = _table(user, forecast_id)
-        return {"id": record.id, "status": "completed", "product": record.product,
-                "countries": list(record.params.get("countries") or []), "created_at": record.created_at.isoformat(),
-                "cities": _cities(table)}  # fmt: skip
+        return {
+            "id": record.id,
+            "status": "completed",
+            "product": record.product,
+            "countries": list(record.params.get("countries") or []),
+            "created_at": record.created_at.isoformat(),
+            "cities": _cities(table),
+        }
 
-    @app.get("/api/v1/forecasts/{forecast_id}/export.csv", tags=["forecasts"], response_class=Response,
-             responses={200: {"content": {"text/csv": {}}}})  # fmt: skip
+    @app.get(
+        "/api/v1/forecasts/{forecast_id}/export.csv",
+        tags=["forecasts"],
+        response_class=Response,
+        responses={200: {"content": {"text/csv": {}}}},
+    )
     def export_csv(forecast_id: str, user: User) -> Response:
         _record, table = _table(user, forecast_id)
-        return Response(export_service.csv_for(user.plan, table), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="forecast_{forecast_id[:8]}.csv"'})  # fmt: skip
+        return Response(
+            export_service.csv_for(user.plan, table),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="forecast_{forecast_id[:8]}.csv"'},
+        )
 
-    @app.get("/api/v1/forecasts/{forecast_id}/export.pdf", tags=["forecasts"], response_class=Response,
-             responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
+    @app.get(
+        "/api/v1/forecasts/{forecast_id}/export.pdf",
+        tags=["forecasts"],
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}}},
+    )
     def export_pdf(forecast_id: str, user: User) -> Response:
         from core.accounts import branding
 
         record, table = _table(user, forecast_id)
         product = product_from_params(record.params)
         report = reports.ranking_report(
-            prepare(services.ca, product), table, records.load_agent_results(services.db, forecast_id),
-            price=product.price, cost=product.unit_cost, weights=product.weights, depth=user.plan.report_depth,
-            scope=list(record.params.get("countries") or []), branding=branding.for_reports(services.db, user),
-        )  # fmt: skip
-        return Response(export_service.pdf_for(user.plan, report), media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="forecast_{forecast_id[:8]}.pdf"'})  # fmt: skip
+            prepare(services.ca, product),
+            table,
+            records.load_agent_results(services.db, forecast_id),
+            price=product.price,
+            cost=product.unit_cost,
+            weights=product.weights,
+            depth=user.plan.report_depth,
+            scope=list(record.params.get("countries") or []),
+            branding=branding.for_reports(services.db, user),
+        )
+        return Response(
+            export_service.pdf_for(user.plan, report),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="forecast_{forecast_id[:8]}.pdf"'},
+        )
 
     @app.post("/api/v1/forecasts/{forecast_id}/agents", tags=["agents"])
     def run_forecast_agents(forecast_id: str, user: User, body: AgentsIn | None = None) -> dict:
@@ -323,10 +444,16 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
         reserve_forecast(services.db, user)  # over the quota: 403 with the plan's message
         log.info("agents rerun for forecast %s by user %s (counted against the quota)", forecast_id, user.id)
         product = product_from_params(record.params)
-        request = {"product": product.model_dump(mode="json"), "countries": list(record.params.get("countries") or []) or None,
-                   "budget": body.budget if body else None, "depth": user.plan.report_depth,
-                   "cities": user.plan.max_cities}  # fmt: skip
-        return run_agents(AgentContext(services.ca, services.writer()), request, db=services.db, forecast_id=forecast_id)
+        request = {
+            "product": product.model_dump(mode="json"),
+            "countries": list(record.params.get("countries") or []) or None,
+            "budget": body.budget if body else None,
+            "depth": user.plan.report_depth,
+            "cities": user.plan.max_cities,
+        }
+        return run_agents(
+            AgentContext(services.ca, services.writer()), request, db=services.db, forecast_id=forecast_id
+        )
 
     @app.post("/api/v1/reports/deep", status_code=201, tags=["reports"])
     def buy_deep_report(body: DeepReportIn, user: User) -> dict:
@@ -342,8 +469,12 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
     def get_deep_report(report_id: str, user: User) -> dict:
         return deep_reports.get(services.db, user.id, report_id).as_dict()
 
-    @app.get("/api/v1/reports/{report_id}/pdf", tags=["reports"], response_class=Response,
-             responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
+    @app.get(
+        "/api/v1/reports/{report_id}/pdf",
+        tags=["reports"],
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}}},
+    )
     def deep_report_pdf(report_id: str, user: User) -> Response:
         """The stored PDF (built on first download once Stripe has confirmed the payment)."""
         info = deep_reports.get(services.db, user.id, report_id)
@@ -352,11 +483,17 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
 
             info = build(services.db, services.ca, services.writer(), report_id, user.id)
         if info.status != "ready":
-            raise LimitError(f"this deep report is {info.status.replace('_', ' ')}; pay for it first" if info.status ==
-                             "pending_payment" else "this deep report could not be built; contact support")  # fmt: skip
+            raise LimitError(
+                f"this deep report is {info.status.replace('_', ' ')}; pay for it first"
+                if info.status == "pending_payment"
+                else "this deep report could not be built; contact support"
+            )
         content = deep_reports.pdf(services.db, user.id, report_id) or b""
-        return Response(content, media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="deep_report_{report_id[:8]}.pdf"'})  # fmt: skip
+        return Response(
+            content,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="deep_report_{report_id[:8]}.pdf"'},
+        )
 
     @app.get("/api/v1/subscriptions/me", tags=["account"])
     def subscription(user: User) -> dict:
@@ -364,11 +501,17 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
         now = datetime.now(UTC)
         t = user.plan
         return {
-            "email": user.email, "plan": t.name, "status": user.status,
+            "email": user.email,
+            "plan": t.name,
+            "status": user.status,
             "usage": {"period": period_of(now), "forecasts": forecasts_used(services.db, user.id, now)},
-            "limits": {"forecasts_per_month": t.forecasts_per_month, "max_cities": t.max_cities,
-                       "report_depth": t.report_depth, "api_requests_per_minute": t.api_requests_per_minute},
-        }  # fmt: skip
+            "limits": {
+                "forecasts_per_month": t.forecasts_per_month,
+                "max_cities": t.max_cities,
+                "report_depth": t.report_depth,
+                "api_requests_per_minute": t.api_requests_per_minute,
+            },
+        }
 
     @app.post("/webhook", tags=["billing"], include_in_schema=False)
     async def webhook(request: Request) -> JSONResponse:
@@ -381,8 +524,13 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
         body = await request.body()
         from starlette.concurrency import run_in_threadpool
 
-        result = await run_in_threadpool(billing.handle_webhook, services.db, services.settings, body,
-                                         request.headers.get("stripe-signature"))  # fmt: skip
+        result = await run_in_threadpool(
+            billing.handle_webhook,
+            services.db,
+            services.settings,
+            body,
+            request.headers.get("stripe-signature"),
+        )
         telemetry.WEBHOOK_EVENTS.labels(outcome=telemetry.webhook_outcome(result.status)).inc()
         return JSONResponse({"message": result.message}, status_code=result.status)
 

@@ -22,11 +22,21 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 PROTECTED_PREFIX = "/api/v1/"
 
 
-async def _reply(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply(
+    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps({"detail": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *(headers or [])]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -38,12 +48,22 @@ class BodyGuard:
         self.app, self.services, self.max_bytes = app, services, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS or not scope["path"].startswith(PROTECTED_PREFIX):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in BODY_METHODS
+            or not scope["path"].startswith(PROTECTED_PREFIX)
+        ):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            log.info("API: %s %s refused: body of %s bytes over %d", scope["method"], scope["path"], length, self.max_bytes)
+            log.info(
+                "API: %s %s refused: body of %s bytes over %d",
+                scope["method"],
+                scope["path"],
+                length,
+                self.max_bytes,
+            )
             return await _reply(send, 413, f"the request body is larger than {self.max_bytes:,} bytes")
         auth = headers.get("authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
@@ -62,7 +82,12 @@ class BodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                log.info("API: %s %s refused: streamed body over %d bytes", scope["method"], scope["path"], self.max_bytes)
+                log.info(
+                    "API: %s %s refused: streamed body over %d bytes",
+                    scope["method"],
+                    scope["path"],
+                    self.max_bytes,
+                )
                 return await _reply(send, 413, f"the request body is larger than {self.max_bytes:,} bytes")
             chunks.append(chunk)
             more = message.get("more_body", False)

@@ -40,7 +40,9 @@ def main() -> int:
     r2 = median_ms(lambda: rank(evaluate(prepare(ca, p))), 15)
     r3 = median_ms(lambda: order(evaluate(prep, price=33.0)))
     r4 = median_ms(lambda: rank(evaluate(prep, price=33.0), top=1000), 20)
-    print(f"{Path(os.getcwd()).name}: ranking {r1:.2f} ms, table {r2:.1f} ms, what-if {r3:.2f} ms, top-1000 {r4:.1f} ms")
+    print(
+        f"{Path(os.getcwd()).name}: ranking {r1:.2f} ms, table {r2:.1f} ms, what-if {r3:.2f} ms, top-1000 {r4:.1f} ms"
+    )
     return 0
 
 

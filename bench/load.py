@@ -38,7 +38,9 @@ def analyst(browser_path: str, args: list[str], url: str, i: int, out: dict, tim
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=browser_path, headless=True, args=args)
-            page = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True).new_page()
+            page = browser.new_context(
+                viewport={"width": 1440, "height": 900}, accept_downloads=True
+            ).new_page()
             page.set_default_timeout(timeout_ms)
             t = time.perf_counter()
             page.goto(url)
@@ -89,14 +91,20 @@ def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
     try:
         t = time.perf_counter()
         s.open()
-        s.run({s.find(label="E-mail"): "master@demo.local", s.find(label="Password"): "demo-password"},
-              click=s.find(label="Log in", kind="button"))  # fmt: skip
+        s.run(
+            {s.find(label="E-mail"): "master@demo.local", s.find(label="Password"): "demo-password"},
+            click=s.find(label="Log in", kind="button"),
+        )
         s.run()  # what the login-cookie component's answer does in a browser: a rerun into the app
         s.find("nf_name")
         times["login"] = time.perf_counter() - t
         cat = s.find("nf_category")
-        form = {s.find("nf_name"): f"Load tee {i}", cat: next(o for o in cat.proto.options if o.startswith("Apparel")),
-                s.find("nf_price"): 30.0, s.find("nf_unit_cost"): 8.0}  # fmt: skip
+        form = {
+            s.find("nf_name"): f"Load tee {i}",
+            cat: next(o for o in cat.proto.options if o.startswith("Apparel")),
+            s.find("nf_price"): 30.0,
+            s.find("nf_unit_cost"): 8.0,
+        }
         times["forecast"] = s.run(form, click=s.find(label="Run forecast", kind="button"))
         before = s.metrics.get("Units / month")
         if before is None:
@@ -108,7 +116,9 @@ def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
         times["map"] = s.run({view: "Ranking"}, fragment=True) + s.run({view: "Map"}, fragment=True)
         s.run({view: "Export"}, fragment=True)
         t = time.perf_counter()
-        if not s.download(s.find(label="Download CSV", kind="download_button")).startswith(b"\xef\xbb\xbfrank,"):
+        if not s.download(s.find(label="Download CSV", kind="download_button")).startswith(
+            b"\xef\xbb\xbfrank,"
+        ):
             raise RuntimeError("the CSV is not a ranking")
         times["csv"] = time.perf_counter() - t
         if s.exceptions:
@@ -116,27 +126,37 @@ def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
         out[i] = times
     except Exception as exc:  # recorded as an error of this session; the others go on
         step = next((a for a in ACTIONS if a not in times), "after csv")
-        out[i] = times | {"error": f"during {step}: {type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}"}
+        out[i] = times | {
+            "error": f"during {step}: {type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}"
+        }
     finally:
         with contextlib.suppress(Exception):  # a session that never opened has nothing to close
             s.close()
 
 
 def p(values: list[float], q: float) -> float:
-    return float(statistics.quantiles(values, n=100, method="inclusive")[q - 1]) if len(values) > 1 else values[0]
+    return (
+        float(statistics.quantiles(values, n=100, method="inclusive")[q - 1])
+        if len(values) > 1
+        else values[0]
+    )
 
 
 def level_summary(n: int, out: dict[int, dict], server_cpu_s: float | None, rss_mb: float | None) -> dict:
     """One level as the JSON scripts read (``--json``; keep this shape): n, errors, p50_s / p95_s / p99_s per
     action (null where no analyst got that far), server_cpu_s and rss_mb (null for a remote server)."""
+
     def q(action: str, pct: int) -> float | None:
         vals = [o[action] for o in out.values() if action in o]
         return round(p(vals, pct), 3) if vals else None
 
-    return {"n": n, "errors": sum("error" in o for o in out.values()),
-            **{f"p{pct}_s": {a: q(a, pct) for a in ACTIONS} for pct in (50, 95, 99)},
-            "server_cpu_s": None if server_cpu_s is None else round(server_cpu_s, 1),
-            "rss_mb": None if rss_mb is None else round(rss_mb, 0)}  # fmt: skip
+    return {
+        "n": n,
+        "errors": sum("error" in o for o in out.values()),
+        **{f"p{pct}_s": {a: q(a, pct) for a in ACTIONS} for pct in (50, 95, 99)},
+        "server_cpu_s": None if server_cpu_s is None else round(server_cpu_s, 1),
+        "rss_mb": None if rss_mb is None else round(rss_mb, 0),
+    }
 
 
 def main() -> int:
@@ -148,19 +168,37 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="load test: N analysts at once")
     parser.add_argument("--levels", default="1,5,10,20,40")
     parser.add_argument("--timeout", type=float, default=120, help="seconds one action may take")
-    parser.add_argument("--client", choices=["protocol", "browser"], default="protocol",
-                        help="websocket protocol without a browser (default) or headless Chromium")
-    parser.add_argument("--shape", choices=["burst", "arrivals"], default="burst",
-                        help="burst: N analysts at once, one pass (default); arrivals: Locust users arriving over "
-                             "time with think time (bench/locustfile.py)")
+    parser.add_argument(
+        "--client",
+        choices=["protocol", "browser"],
+        default="protocol",
+        help="websocket protocol without a browser (default) or headless Chromium",
+    )
+    parser.add_argument(
+        "--shape",
+        choices=["burst", "arrivals"],
+        default="burst",
+        help="burst: N analysts at once, one pass (default); arrivals: Locust users arriving over "
+        "time with think time (bench/locustfile.py)",
+    )
     parser.add_argument("--users", type=int, default=100, help="arrivals: analysts in all")
     parser.add_argument("--minutes", type=float, default=10.0, help="arrivals: length of the run")
-    parser.add_argument("--spawn-rate", type=float, default=None,
-                        help="arrivals: analysts arriving per second (default: all within the first half)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON list (one object per level) on stdout; the table goes to stderr")
-    parser.add_argument("--url", default=None,
-                        help="load a server started elsewhere (demo accounts seeded) instead of starting one here")
+    parser.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=None,
+        help="arrivals: analysts arriving per second (default: all within the first half)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON list (one object per level) on stdout; the table goes to stderr",
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="load a server started elsewhere (demo accounts seeded) instead of starting one here",
+    )
     args = parser.parse_args()
     if args.client == "browser" and not CHROMIUM:
         print("load: needs Debian's chromium (apt-get install chromium)")
@@ -176,11 +214,27 @@ def main() -> int:
         server = pgserver.get_server(ROOT / "var" / "load_pg", cleanup_mode="stop")
         env["DATABASE_URL"] = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
     env["DEMO_MODE"] = "true"
-    subprocess.run([sys.executable, "-m", "core", "seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "core", "seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
     port = free_port()
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                            "--server.headless", "true"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)  # fmt: skip
+    app = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/_stcore/health")
     try:
@@ -201,10 +255,33 @@ def run_arrivals(args: argparse.Namespace, url: str, proc) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     rate = args.spawn_rate or max(args.users / (args.minutes * 30), 0.01)  # everyone in by half-time
     cpu0 = sum(proc.cpu_times()[:2]) if proc else 0.0
-    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                    "-u", str(args.users), "-r", f"{rate:.4f}", "-t", f"{int(args.minutes * 60)}s", "--host", url,
-                    "--csv", str(out_dir / "arrivals"), "--only-summary", "--stop-timeout", "30"],
-                   cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(args.users),
+            "-r",
+            f"{rate:.4f}",
+            "-t",
+            f"{int(args.minutes * 60)}s",
+            "--host",
+            url,
+            "--csv",
+            str(out_dir / "arrivals"),
+            "--only-summary",
+            "--stop-timeout",
+            "30",
+        ],
+        cwd=ROOT,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     with (out_dir / "arrivals_stats.csv").open() as f:
         stats = {r["Name"]: r for r in csv.DictReader(f) if r["Type"] == "streamlit"}
     cpu = sum(proc.cpu_times()[:2]) - cpu0 if proc else None
@@ -214,17 +291,27 @@ def run_arrivals(args: argparse.Namespace, url: str, proc) -> int:
         r = stats.get(action)
         return round(float(r[key]) / 1000, 3) if r and r[key] not in ("", "N/A") else None
 
-    summary = {"n": args.users, "errors": sum(int(r["Failure Count"]) for r in stats.values()),
-               **{f"p{q}_s": {a: pct(a, f"{q}%") for a in ACTIONS} for q in (50, 95, 99)},
-               "server_cpu_s": None if cpu is None else round(cpu, 1), "rss_mb": None if rss is None else round(rss, 0),
-               "shape": "arrivals", "minutes": args.minutes, "spawn_rate_per_s": round(rate, 4)}  # fmt: skip
+    summary = {
+        "n": args.users,
+        "errors": sum(int(r["Failure Count"]) for r in stats.values()),
+        **{f"p{q}_s": {a: pct(a, f"{q}%") for a in ACTIONS} for q in (50, 95, 99)},
+        "server_cpu_s": None if cpu is None else round(cpu, 1),
+        "rss_mb": None if rss is None else round(rss, 0),
+        "shape": "arrivals",
+        "minutes": args.minutes,
+        "spawn_rate_per_s": round(rate, 4),
+    }
     if args.json:
         print(json.dumps([summary]))
     else:
-        print(f"{args.users} analysts over {args.minutes:g} min (arriving {rate:.3f}/s, think time 3-15 s), errors "
-              f"{summary['errors']}, server CPU {summary['server_cpu_s']} s")  # fmt: skip
+        print(
+            f"{args.users} analysts over {args.minutes:g} min (arriving {rate:.3f}/s, think time 3-15 s), errors "
+            f"{summary['errors']}, server CPU {summary['server_cpu_s']} s"
+        )
         for a in ACTIONS:
-            print(f"  {a:>8}: p50 {summary['p50_s'][a]} s, p95 {summary['p95_s'][a]} s, p99 {summary['p99_s'][a]} s")
+            print(
+                f"  {a:>8}: p50 {summary['p50_s'][a]} s, p95 {summary['p95_s'][a]} s, p99 {summary['p99_s'][a]} s"
+            )
     return 0
 
 
@@ -235,16 +322,26 @@ def run_levels(args: argparse.Namespace, url: str, proc) -> int:
     crossed = None
     table = sys.stderr if getattr(args, "json", False) else sys.stdout
     summaries = []
-    print(f"{'N':>4} {'errors':>6} " + " ".join(f"{a + ' p50/p95 s':>20}" for a in ACTIONS) + f" {'CPU s':>7} {'RSS MB':>7} {'MB/session':>10}",
-          file=table)  # fmt: skip
+    print(
+        f"{'N':>4} {'errors':>6} "
+        + " ".join(f"{a + ' p50/p95 s':>20}" for a in ACTIONS)
+        + f" {'CPU s':>7} {'RSS MB':>7} {'MB/session':>10}",
+        file=table,
+    )
     for n in [int(x) for x in args.levels.split(",")]:
         rss0, cpu0 = (proc.memory_info().rss, sum(proc.cpu_times()[:2])) if proc else (0, 0.0)
         out: dict[int, dict] = {}
         if args.client == "browser":
-            threads = [threading.Thread(target=analyst, args=(CHROMIUM, CHROMIUM_ARGS, url, i, out, int(args.timeout * 1000)))
-                       for i in range(n)]  # fmt: skip
+            threads = [
+                threading.Thread(
+                    target=analyst, args=(CHROMIUM, CHROMIUM_ARGS, url, i, out, int(args.timeout * 1000))
+                )
+                for i in range(n)
+            ]
         else:
-            threads = [threading.Thread(target=protocol_analyst, args=(url, i, out, args.timeout)) for i in range(n)]
+            threads = [
+                threading.Thread(target=protocol_analyst, args=(url, i, out, args.timeout)) for i in range(n)
+            ]
         for t in threads:
             t.start()
         for t in threads:
@@ -263,11 +360,17 @@ def run_levels(args: argparse.Namespace, url: str, proc) -> int:
         else:
             server = f" {'-':>7} {'-':>7} {'-':>10}"  # a remote server: measure it there
             summaries.append(level_summary(n, out, None, None))
-        print(f"{n:>4} {len(errors):>6} " + " ".join(f"{c:>20}" for c in cells) + server, flush=True, file=table)
+        print(
+            f"{n:>4} {len(errors):>6} " + " ".join(f"{c:>20}" for c in cells) + server, flush=True, file=table
+        )
         for e in sorted(set(errors))[:3]:
             print(f"      error: {e}", file=table)
-    print(f"slider p95 passes 2 s at N = {crossed}" if crossed else "slider p95 stayed under 2 s at every N tried",
-          file=table)  # fmt: skip
+    print(
+        f"slider p95 passes 2 s at N = {crossed}"
+        if crossed
+        else "slider p95 stayed under 2 s at every N tried",
+        file=table,
+    )
     if getattr(args, "json", False):
         print(json.dumps(summaries))
     return 0

@@ -51,22 +51,33 @@ class Analyst(User):
             action()
         except Exception as exc:  # reported as this action's failure; the analyst goes on
             error = exc
-        events.request.fire(request_type="streamlit", name=name, response_time=(time.perf_counter() - start) * 1000,
-                            response_length=0, exception=error, context={})  # fmt: skip
+        events.request.fire(
+            request_type="streamlit",
+            name=name,
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=0,
+            exception=error,
+            context={},
+        )
 
     def _login(self) -> None:
         s = self.session
         s.open()
-        s.run({s.find(label="E-mail"): "master@demo.local", s.find(label="Password"): "demo-password"},
-              click=s.find(label="Log in", kind="button"))  # fmt: skip
+        s.run(
+            {s.find(label="E-mail"): "master@demo.local", s.find(label="Password"): "demo-password"},
+            click=s.find(label="Log in", kind="button"),
+        )
         s.run()
 
     def _forecast(self) -> None:
         s = self.session
         cat = s.find("nf_category")
-        form = {s.find("nf_name"): f"Locust tee {id(self) % 10_000}",
-                cat: next(o for o in cat.proto.options if o.startswith("Apparel")),
-                s.find("nf_price"): 30.0, s.find("nf_unit_cost"): 8.0}  # fmt: skip
+        form = {
+            s.find("nf_name"): f"Locust tee {id(self) % 10_000}",
+            cat: next(o for o in cat.proto.options if o.startswith("Apparel")),
+            s.find("nf_price"): 30.0,
+            s.find("nf_unit_cost"): 8.0,
+        }
         s.run(form, click=s.find(label="Run forecast", kind="button"))
         if s.metrics.get("Units / month") is None:
             raise RuntimeError("no results after the forecast")
@@ -74,7 +85,9 @@ class Analyst(User):
     @task(3)
     def slider(self) -> None:
         self.price = 31.0 if self.price != 31.0 else 32.0
-        self._timed("slider", lambda: self.session.run({self.session.find("rs_price"): self.price}, fragment=True))
+        self._timed(
+            "slider", lambda: self.session.run({self.session.find("rs_price"): self.price}, fragment=True)
+        )
         self._count_move()
 
     @task(1)

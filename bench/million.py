@@ -88,8 +88,14 @@ def drive(url: str, out_dir: Path, timeout_ms: int) -> dict[str, float]:
 
         step("price slider -> new totals", lambda: move_price_slider(page))
         wait_idle(page)
-        step("ranking view", lambda: (view(page, "Ranking"), page.locator("[data-testid='stDataFrame']").first.wait_for(),
-                                      wait_idle(page)))  # fmt: skip
+        step(
+            "ranking view",
+            lambda: (
+                view(page, "Ranking"),
+                page.locator("[data-testid='stDataFrame']").first.wait_for(),
+                wait_idle(page),
+            ),
+        )
 
         def by_country() -> None:
             view(page, "Map")
@@ -148,9 +154,25 @@ def main() -> int:
     env.pop("LOGIN_SLEEP_S", None)
     port = free_port()
     t0 = time.perf_counter()
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                            "--server.headless", "true", "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    app = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/_stcore/health", seconds=120)
@@ -158,7 +180,9 @@ def main() -> int:
         times = drive(url, work, int(args.timeout * 1000))
         proc = psutil.Process(app.pid)
         rss = proc.memory_info().rss / 1e6
-        print(f"server RSS after the run: {rss:,.0f} MB; total {sum(times.values()):.1f} s for {len(times)} steps")
+        print(
+            f"server RSS after the run: {rss:,.0f} MB; total {sum(times.values()):.1f} s for {len(times)} steps"
+        )
     finally:
         app.terminate()
         app.wait(timeout=30)

@@ -10,7 +10,9 @@ from collections import Counter, defaultdict
 
 
 def main() -> int:
-    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"], capture_output=True, text=True
+    )
     per_file: dict[str, Counter] = defaultdict(Counter)
     for line in out.stdout.splitlines():
         name, _, status = line.strip().rpartition(": ")
@@ -26,8 +28,16 @@ def main() -> int:
         print(f"{module:40s} killed {killed:4d} of {tested:4d} ({100 * killed / max(tested, 1):5.1f} %)")
     tested = sum(v for k, v in total.items() if k in ("killed", "survived", "timeout", "suspicious"))
     killed = total["killed"] + total["timeout"]
-    print(json.dumps({"killed": killed, "tested": tested, "score": round(killed / max(tested, 1), 3),
-                      "statuses": dict(total)}))
+    print(
+        json.dumps(
+            {
+                "killed": killed,
+                "tested": tested,
+                "score": round(killed / max(tested, 1), 3),
+                "statuses": dict(total),
+            }
+        )
+    )
     return 0
 
 

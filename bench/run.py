@@ -39,9 +39,13 @@ def main() -> None:
     prep = prepare(ca, product)
     print(f"cities: {n:,}")
     measure("ranking, all cities (prepare + evaluate + order)", lambda: order(evaluate(prepare(ca, product))))
-    measure("ranking table, all cities (+ DataFrame of all columns)", lambda: rank(evaluate(prepare(ca, product))))
+    measure(
+        "ranking table, all cities (+ DataFrame of all columns)", lambda: rank(evaluate(prepare(ca, product)))
+    )
     measure("what-if recompute (evaluate at a new price + order)", lambda: order(evaluate(prep, price=33.0)))
-    measure("what-if, top-50 table (evaluate + rank top 50)", lambda: rank(evaluate(prep, price=33.0), top=50))
+    measure(
+        "what-if, top-50 table (evaluate + rank top 50)", lambda: rank(evaluate(prep, price=33.0), top=50)
+    )
     bench_agents(ca, product)
     bench_calibration(ca)
     bench_app(ca, prep)
@@ -53,8 +57,17 @@ def bench_agents(ca, product) -> None:
     from agents.context import AgentContext
     from agents.runner import run_agents
 
-    request = {"product": product.model_dump(mode="json"), "countries": None, "budget": 5000.0, "depth": "full"}
-    measure("agents: whole graph offline (5 agents, full depth)", lambda: run_agents(AgentContext(ca), request), runs=10)
+    request = {
+        "product": product.model_dump(mode="json"),
+        "countries": None,
+        "budget": 5000.0,
+        "depth": "full",
+    }
+    measure(
+        "agents: whole graph offline (5 agents, full depth)",
+        lambda: run_agents(AgentContext(ca), request),
+        runs=10,
+    )
 
 
 def bench_calibration(ca) -> None:
@@ -65,7 +78,9 @@ def bench_calibration(ca) -> None:
 
     from core import calibration
 
-    ev = evaluate(prepare(ca, validate_product(name="Towels", category="Home & Garden", price=25, unit_cost=10)))
+    ev = evaluate(
+        prepare(ca, validate_product(name="Towels", category="Home & Garden", price=25, unit_cost=10))
+    )
     idx = np.flatnonzero(ca.iso2 == "BR")[:2000]
     lam = ev.columns["expected_units_month"][idx]
     orders = np.random.default_rng(0).poisson(20 * lam / lam.mean())
@@ -73,8 +88,12 @@ def bench_calibration(ca) -> None:
     data = pd.DataFrame({"city": frame["name"], "region": frame["admin1"], "country": "BR", "orders": orders})
     data = data.drop_duplicates(["city", "region"])  # a file has one row per city; namesakes in one state go
     rows, measure_name = calibration.read_sales(data.to_csv(index=False).encode())
-    measure(f"calibration, {len(data):,} cities (match, CV of 2 losses, fit)",
-            lambda: calibration.calibrate(rows, measure_name, ev, ["BR"]), runs=5, warmup=1)  # fmt: skip
+    measure(
+        f"calibration, {len(data):,} cities (match, CV of 2 losses, fit)",
+        lambda: calibration.calibrate(rows, measure_name, ev, ["BR"]),
+        runs=5,
+        warmup=1,
+    )
 
 
 def bench_app(ca, prep) -> None:
@@ -103,9 +122,12 @@ def bench_app(ca, prep) -> None:
         ev, shown = engine_and_table()
         idx = positions(ca, shown.head(20)["city_id"])
         curve = whatif.price_curve(ev, idx, whatif.price_grid(33.0, 35.0))
-        for spec in (charts.top_cities_bar(shown), charts.demand_vs_competition(shown),
-                     charts.price_curve_chart(curve, 33.0, whatif.best_price(curve), "t"),
-                     charts.country_bar(whatif.country_summary(shown))):  # fmt: skip
+        for spec in (
+            charts.top_cities_bar(shown),
+            charts.demand_vs_competition(shown),
+            charts.price_curve_chart(curve, 33.0, whatif.best_price(curve), "t"),
+            charts.country_bar(whatif.country_summary(shown)),
+        ):
             charts.to_plotly(spec).to_json()
 
     measure("slider change, server side: engine + ranking table", lambda: engine_and_table(), runs=30)
@@ -113,11 +135,19 @@ def bench_app(ca, prep) -> None:
     measure("slider change, server side: + Charts view (4 plotly JSON)", slider_charts_view, runs=15)
     ev = evaluate(prep)
     table = rank(ev, top=1000)
-    specs = [charts.top_cities_bar(table), charts.demand_vs_competition(table),
-             charts.country_bar(whatif.country_summary(table))]  # fmt: skip
+    specs = [
+        charts.top_cities_bar(table),
+        charts.demand_vs_competition(table),
+        charts.country_bar(whatif.country_summary(table)),
+    ]
     report = exports.ReportInput(product=prep.product.model_dump(mode="json"), table=table, charts=specs)
     print(f"chart renderer: {'kaleido' if charts.kaleido_available() else 'matplotlib'}")
-    measure("PDF report (cover, 100-row table, map, 3 charts)", lambda: exports.pdf_bytes(report), runs=5, warmup=1)
+    measure(
+        "PDF report (cover, 100-row table, map, 3 charts)",
+        lambda: exports.pdf_bytes(report),
+        runs=5,
+        warmup=1,
+    )
 
 
 def bench_browser() -> None:
@@ -137,10 +167,22 @@ def bench_browser() -> None:
 
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env=dict(os.environ),
-    )  # fmt: skip
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/_stcore/health")
@@ -151,10 +193,13 @@ def bench_browser() -> None:
             run_forecast_in_browser(page, url)  # warm-up: caches, first map load
             times = [run_forecast_in_browser(page, url) * 1000 for _ in range(5)]
             browser.close()
-        print(f"{'browser: Run -> results rendered (map canvas + plotly)':<58} median {statistics.median(times):8.2f} ms"
-              f"   min {min(times):8.2f} ms   runs 5")
+        print(
+            f"{'browser: Run -> results rendered (map canvas + plotly)':<58} median {statistics.median(times):8.2f} ms"
+            f"   min {min(times):8.2f} ms   runs 5"
+        )
     finally:
         proc.terminate()
+
 
 if __name__ == "__main__":
     main()

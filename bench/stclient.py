@@ -25,10 +25,23 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
-WIDGETS = {"text_input", "number_input", "selectbox", "multiselect", "slider", "button", "button_group",
-           "download_button", "checkbox", "text_area", "radio"}  # fmt: skip
-DONE = {ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
-        ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}  # fmt: skip
+WIDGETS = {
+    "text_input",
+    "number_input",
+    "selectbox",
+    "multiselect",
+    "slider",
+    "button",
+    "button_group",
+    "download_button",
+    "checkbox",
+    "text_area",
+    "radio",
+}
+DONE = {
+    ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
+    ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+}
 
 
 class ProtocolError(RuntimeError):
@@ -60,8 +73,15 @@ class Session:
     def open(self) -> float:
         host = self.base_url.split("://", 1)[1].rstrip("/")
         self._stack = contextlib.ExitStack()
-        self.ws = self._stack.enter_context(connect(f"ws://{host}/_stcore/stream", subprotocols=[Subprotocol("streamlit")],
-                                                    origin=self.base_url, max_size=None, open_timeout=self.timeout_s))  # fmt: skip
+        self.ws = self._stack.enter_context(
+            connect(
+                f"ws://{host}/_stcore/stream",
+                subprotocols=[Subprotocol("streamlit")],
+                origin=self.base_url,
+                max_size=None,
+                open_timeout=self.timeout_s,
+            )
+        )
         return self.run()
 
     def close(self) -> None:
@@ -75,12 +95,15 @@ class Session:
                 continue
             if (key and w.id.endswith(f"-{key}")) or (label and w.label == label):
                 return w
-        raise ProtocolError(f"no widget {key or label!r} ({kind or 'any kind'}) on the page; "
-                            f"headings {self.headings[:3]}, exceptions {self.exceptions[:1]}")  # fmt: skip
+        raise ProtocolError(
+            f"no widget {key or label!r} ({kind or 'any kind'}) on the page; "
+            f"headings {self.headings[:3]}, exceptions {self.exceptions[:1]}"
+        )
 
     # --- running ---------------------------------------------------------------------------------
-    def run(self, values: dict[Widget, object] | None = None, click: Widget | None = None,
-            fragment: bool = False) -> float:  # fmt: skip
+    def run(
+        self, values: dict[Widget, object] | None = None, click: Widget | None = None, fragment: bool = False
+    ) -> float:
         """Send a rerun with these widget values (and a button click), wait until the script has finished;
         seconds taken. ``fragment``: rerun only the clicked / changed widget's fragment, as the browser does."""
         for w, v in (values or {}).items():
@@ -121,7 +144,9 @@ class Session:
                 return
 
     def _cached(self, ref: str) -> ForwardMsg:
-        with urllib.request.urlopen(f"{self.base_url}/_stcore/message?hash={ref}", timeout=self.timeout_s) as r:
+        with urllib.request.urlopen(
+            f"{self.base_url}/_stcore/message?hash={ref}", timeout=self.timeout_s
+        ) as r:
             return ForwardMsg.FromString(r.read())
 
     def _element(self, msg: ForwardMsg) -> None:
@@ -132,7 +157,9 @@ class Session:
         kind = el.WhichOneof("type")
         proto = getattr(el, kind) if kind else None
         if kind in WIDGETS and getattr(proto, "id", ""):
-            self.widgets[proto.id] = Widget(proto.id, kind, getattr(proto, "label", ""), proto, delta.fragment_id)
+            self.widgets[proto.id] = Widget(
+                proto.id, kind, getattr(proto, "label", ""), proto, delta.fragment_id
+            )
         elif kind == "metric":
             self.metrics[el.metric.label] = el.metric.body
         elif kind == "heading":
@@ -142,7 +169,9 @@ class Session:
 
     def download(self, button: Widget) -> bytes:
         url = button.proto.url
-        with urllib.request.urlopen(url if url.startswith("http") else self.base_url + url, timeout=self.timeout_s) as r:
+        with urllib.request.urlopen(
+            url if url.startswith("http") else self.base_url + url, timeout=self.timeout_s
+        ) as r:
             return r.read()
 
 

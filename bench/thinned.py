@@ -33,21 +33,35 @@ def main() -> None:
     args = ap.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     ca = city_arrays_from_db(_database())
-    ev = evaluate(prepare(ca, validate_product(name="validation", category="Home & Garden", price=25, unit_cost=10)))
+    ev = evaluate(
+        prepare(ca, validate_product(name="validation", category="Home & Garden", price=25, unit_cost=10))
+    )
     truth_rows = pd.read_csv(args.truth, usecols=["geonameid", "orders"])
-    print(f"{'kept':>6} {'no order':>9} {'chosen':>7} " + " ".join(f"{loss:>8}" for loss in calibration.LOSSES)
-          + f" {'prior':>7} {'pop-only':>9}")  # fmt: skip
+    print(
+        f"{'kept':>6} {'no order':>9} {'chosen':>7} "
+        + " ".join(f"{loss:>8}" for loss in calibration.LOSSES)
+        + f" {'prior':>7} {'pop-only':>9}"
+    )
     for keep in args.keep:
         orders = np.random.default_rng(0).binomial(truth_rows["orders"].to_numpy(int), keep)
         data = truth_rows.assign(orders=orders).to_csv(index=False).encode()
         truth = validation.read_truth(data, ca)
-        runs = {name: validation.validate(truth, ev, splits=args.splits, losses=losses)
-                for name, losses in [("chosen", calibration.LOSSES), *((loss, (loss,)) for loss in calibration.LOSSES)]}
+        runs = {
+            name: validation.validate(truth, ev, splits=args.splits, losses=losses)
+            for name, losses in [
+                ("chosen", calibration.LOSSES),
+                *((loss, (loss,)) for loss in calibration.LOSSES),
+            ]
+        }
         scores = {name: r.calibrated_half_spearman for name, r in runs.items()}
-        result = runs["chosen"]  # the prior and the population-only model (with the chosen loss) as calibrate() has them
-        print(f"{keep:>6.3f} {np.mean(orders == 0):>9.2f} {scores['chosen']:>7.3f} "
-              + " ".join(f"{scores[loss]:>8.3f}" for loss in calibration.LOSSES)
-              + f" {result.prior_half_spearman:>7.3f} {result.population_half_spearman:>9.3f}")  # fmt: skip
+        result = runs[
+            "chosen"
+        ]  # the prior and the population-only model (with the chosen loss) as calibrate() has them
+        print(
+            f"{keep:>6.3f} {np.mean(orders == 0):>9.2f} {scores['chosen']:>7.3f} "
+            + " ".join(f"{scores[loss]:>8.3f}" for loss in calibration.LOSSES)
+            + f" {result.prior_half_spearman:>7.3f} {result.population_half_spearman:>9.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,16 +40,26 @@ def cities_at(share: float) -> pd.DataFrame:
     slope = json.loads((paths.DATA_DIR / "build_summary.json").read_text())["fit_online_buyers_slope"]
     ratio, size = c["region_income_ratio"].to_numpy(), c["city_size_factor"].to_numpy()
     shipped = WITHIN_COUNTRY_INCOME_SHARE
-    country = _logit(c["online_buyers_pct"].to_numpy() / 100) - slope * (shipped * np.log(ratio) + np.log(size))
+    country = _logit(c["online_buyers_pct"].to_numpy() / 100) - slope * (
+        shipped * np.log(ratio) + np.log(size)
+    )
     c["online_buyers_pct"] = 100 / (1 + np.exp(-(country + slope * (share * np.log(ratio) + np.log(size)))))
     return c
 
 
 def elasticities(share: float) -> dict[str, float]:
     ca = city_arrays(cities_at(share), within_country_share=share)
-    ev = evaluate(prepare(ca, validate_product(name="Home goods", category="Home & Garden", price=25, unit_cost=10)))
-    df = pd.DataFrame({"iso": ca.iso2, "lpp": np.log(ev.columns["expected_units_month"] / ca.population),
-                       "lr": np.log(ca.frame["region_income_ratio"].to_numpy()), "ls": np.log(ca.city_size)})  # fmt: skip
+    ev = evaluate(
+        prepare(ca, validate_product(name="Home goods", category="Home & Garden", price=25, unit_cost=10))
+    )
+    df = pd.DataFrame(
+        {
+            "iso": ca.iso2,
+            "lpp": np.log(ev.columns["expected_units_month"] / ca.population),
+            "lr": np.log(ca.frame["region_income_ratio"].to_numpy()),
+            "ls": np.log(ca.city_size),
+        }
+    )
     out = {}
     for iso in COUNTRIES:
         d = df[df.iso == iso]
@@ -70,8 +80,16 @@ def main() -> int:
             from core.calibration.validation import read_truth, validate
 
             ca = city_arrays(cities_at(share), within_country_share=share)
-            p = validate_product(name="Home goods", category="Home & Garden", price=25, unit_cost=10, ships_from="Sao Paulo, BR")
-            r = validate(read_truth(Path(args.truth).read_bytes(), ca, "truth"), evaluate(prepare(ca, p)), splits=2)
+            p = validate_product(
+                name="Home goods",
+                category="Home & Garden",
+                price=25,
+                unit_cost=10,
+                ships_from="Sao Paulo, BR",
+            )
+            r = validate(
+                read_truth(Path(args.truth).read_bytes(), ca, "truth"), evaluate(prepare(ca, p)), splits=2
+            )
             line += f" | Spearman prior {r.prior_spearman:.3f}, population {r.population_spearman:.3f}"
         print(line)
     return 0

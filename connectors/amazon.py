@@ -26,8 +26,11 @@ from connectors.base import MAX_RETRIES, AuthExpiredError, ConnectorError, Order
 log = logging.getLogger(__name__)
 
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
-ENDPOINTS = {"eu": "https://sellingpartnerapi-eu.amazon.com", "na": "https://sellingpartnerapi-na.amazon.com",
-             "fe": "https://sellingpartnerapi-fe.amazon.com"}  # fmt: skip
+ENDPOINTS = {
+    "eu": "https://sellingpartnerapi-eu.amazon.com",
+    "na": "https://sellingpartnerapi-na.amazon.com",
+    "fe": "https://sellingpartnerapi-fe.amazon.com",
+}
 PAGE_SIZE = 100  # MaxResultsPerPage: 1-100
 DEFAULT_SINCE_DAYS = 730  # CreatedAfter is required: two years back unless the connection says otherwise
 
@@ -35,8 +38,18 @@ DEFAULT_SINCE_DAYS = 730  # CreatedAfter is required: two years back unless the 
 class AmazonConnector:
     kind = "amazon"
 
-    def __init__(self, client_id: str, client_secret: str, refresh_token: str, marketplace_ids: str, region: str = "eu",
-                 *, base_url: str | None = None, token_url: str | None = None, sleep=time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        marketplace_ids: str,
+        region: str = "eu",
+        *,
+        base_url: str | None = None,
+        token_url: str | None = None,
+        sleep=time.sleep,
+    ) -> None:
         ids = [m.strip() for m in str(marketplace_ids).split(",") if m.strip()]
         if not ids:
             raise ConnectorError("enter at least one marketplace id (e.g. A1PA6795UKMFR9 for amazon.de)")
@@ -51,13 +64,29 @@ class AmazonConnector:
         self.access_token: str | None = None
 
     def credentials(self) -> dict:
-        return {"client_id": self.client_id, "client_secret": self.client_secret, "refresh_token": self.refresh_token,
-                "marketplace_ids": ",".join(self.marketplace_ids), "region": self.region}  # fmt: skip
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "marketplace_ids": ",".join(self.marketplace_ids),
+            "region": self.region,
+        }
 
     def _token(self) -> str:
-        r = request(self.client, "POST", self.token_url, sleep=self.sleep, retries=self.retries, service="Amazon", data={
-            "grant_type": "refresh_token", "refresh_token": self.refresh_token,
-            "client_id": self.client_id, "client_secret": self.client_secret})  # fmt: skip
+        r = request(
+            self.client,
+            "POST",
+            self.token_url,
+            sleep=self.sleep,
+            retries=self.retries,
+            service="Amazon",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self.refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            },
+        )
         token = r.json().get("access_token")
         if not token:
             raise ConnectorError("Login with Amazon gave no access token; authorise the app again")
@@ -68,11 +97,21 @@ class AmazonConnector:
         for attempt in range(2):
             token = self.access_token or self._token()
             try:
-                return request(self.client, "GET", f"{self.api}{path}", params=params, sleep=self.sleep, retries=self.retries, service="Amazon",
-                               headers={"x-amz-access-token": token, "user-agent": "aicommerce/1.0 (Language=Python)"}).json()  # fmt: skip
+                return request(
+                    self.client,
+                    "GET",
+                    f"{self.api}{path}",
+                    params=params,
+                    sleep=self.sleep,
+                    retries=self.retries,
+                    service="Amazon",
+                    headers={"x-amz-access-token": token, "user-agent": "aicommerce/1.0 (Language=Python)"},
+                ).json()
             except AuthExpiredError:
                 if attempt:
-                    raise ConnectorError("Amazon refused a fresh access token; check the app's authorisation") from None
+                    raise ConnectorError(
+                        "Amazon refused a fresh access token; check the app's authorisation"
+                    ) from None
                 self.access_token = None  # LWA tokens last an hour: get a new one and retry once
         raise AssertionError("unreachable")
 
@@ -88,9 +127,15 @@ class AmazonConnector:
         after = (since or datetime.now(UTC) - timedelta(days=DEFAULT_SINCE_DAYS)).astimezone(UTC)
         token = cursor
         while True:
-            params: dict = {"NextToken": token} if token else {
-                "MarketplaceIds": ",".join(self.marketplace_ids), "CreatedAfter": after.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "MaxResultsPerPage": PAGE_SIZE}  # fmt: skip
+            params: dict = (
+                {"NextToken": token}
+                if token
+                else {
+                    "MarketplaceIds": ",".join(self.marketplace_ids),
+                    "CreatedAfter": after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "MaxResultsPerPage": PAGE_SIZE,
+                }
+            )
             if token:
                 params["MarketplaceIds"] = ",".join(self.marketplace_ids)
             payload = self._get("/orders/v0/orders", params).get("payload")
@@ -115,7 +160,14 @@ def _order(r: dict) -> Order | None:
         qty = int(r.get("NumberOfItemsShipped") or 0) + int(r.get("NumberOfItemsUnshipped") or 0)
         amount = float((r.get("OrderTotal") or {}).get("Amount") or 0)
         created = datetime.fromisoformat(str(r["PurchaseDate"]).replace("Z", "+00:00"))
-        return Order(str(r["AmazonOrderId"]), created, city, (addr.get("StateOrRegion") or "").strip(), country,
-                     max(qty, 1), amount)  # fmt: skip
+        return Order(
+            str(r["AmazonOrderId"]),
+            created,
+            city,
+            (addr.get("StateOrRegion") or "").strip(),
+            country,
+            max(qty, 1),
+            amount,
+        )
     except (KeyError, TypeError, ValueError):
         return None

@@ -30,7 +30,16 @@ def check_mode(connector):
     return connector
 
 
-__all__ = ["CHECK_TIMEOUT_S", "AuthExpiredError", "Connector", "ConnectorError", "Order", "Page", "check_mode", "request"]
+__all__ = [
+    "CHECK_TIMEOUT_S",
+    "AuthExpiredError",
+    "Connector",
+    "ConnectorError",
+    "Order",
+    "Page",
+    "check_mode",
+    "request",
+]
 
 
 @dataclass(frozen=True)
@@ -64,8 +73,16 @@ class Connector(Protocol):
         """The credentials as they are now (a refresh may have renewed the token): stored again."""
 
 
-def request(client: httpx.Client, method: str, url: str, *, sleep=time.sleep, service: str = "the marketplace",
-            retries: int = MAX_RETRIES, **kw) -> httpx.Response:  # fmt: skip
+def request(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    sleep=time.sleep,
+    service: str = "the marketplace",
+    retries: int = MAX_RETRIES,
+    **kw,
+) -> httpx.Response:
     """One API call with bounded retries: 429 waits for Retry-After (capped), 5xx and network errors
     back off exponentially; 401 raises AuthExpiredError; any other 4xx raises ConnectorError. ``service``
     names the other side in the messages users see."""

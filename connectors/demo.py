@@ -38,8 +38,18 @@ class DemoConnector:
             frame, created = frame[keep], created[keep]
         start = int(cursor or 0)
         while start < len(frame):
-            part, when = frame.iloc[start:start + PAGE_SIZE], created.iloc[start:start + PAGE_SIZE]
-            orders = [Order(str(r.order_id), t.to_pydatetime(), str(r.city), str(r.region), str(r.country),
-                            int(r.quantity), float(r.amount)) for r, t in zip(part.itertuples(), when, strict=True)]  # fmt: skip
+            part, when = frame.iloc[start : start + PAGE_SIZE], created.iloc[start : start + PAGE_SIZE]
+            orders = [
+                Order(
+                    str(r.order_id),
+                    t.to_pydatetime(),
+                    str(r.city),
+                    str(r.region),
+                    str(r.country),
+                    int(r.quantity),
+                    float(r.amount),
+                )
+                for r, t in zip(part.itertuples(), when, strict=True)
+            ]
             start += PAGE_SIZE
             yield Page(orders, 0, str(start) if start < len(frame) else None)

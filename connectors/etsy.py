@@ -23,10 +23,21 @@ PAGE_SIZE = 100  # Etsy's maximum `limit`
 class EtsyConnector:
     kind = "etsy"
 
-    def __init__(self, keystring: str, shop_id: str, access_token: str, refresh_token: str, *,
-                 base_url: str | None = None, token_url: str | None = None, sleep=time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        keystring: str,
+        shop_id: str,
+        access_token: str,
+        refresh_token: str,
+        *,
+        base_url: str | None = None,
+        token_url: str | None = None,
+        sleep=time.sleep,
+    ) -> None:
         if not str(shop_id).strip().isdigit():
-            raise ConnectorError("the Etsy shop id is a number (Shop Manager -> Settings, or the API's getMe)")
+            raise ConnectorError(
+                "the Etsy shop id is a number (Shop Manager -> Settings, or the API's getMe)"
+            )
         self.keystring, self.shop_id = keystring, str(shop_id).strip()
         self.access_token, self.refresh_token = access_token, refresh_token
         self.api, self.token_url, self.sleep = (base_url or API).rstrip("/"), token_url or TOKEN_URL, sleep
@@ -34,12 +45,27 @@ class EtsyConnector:
         self.retries = MAX_RETRIES  # 0 for a time-bounded credential check (check_mode)
 
     def credentials(self) -> dict:
-        return {"keystring": self.keystring, "shop_id": self.shop_id, "access_token": self.access_token,
-                "refresh_token": self.refresh_token}  # fmt: skip
+        return {
+            "keystring": self.keystring,
+            "shop_id": self.shop_id,
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+        }
 
     def _refresh(self) -> None:
-        r = request(self.client, "POST", self.token_url, sleep=self.sleep, retries=self.retries, service="Etsy", data={
-            "grant_type": "refresh_token", "client_id": self.keystring, "refresh_token": self.refresh_token})  # fmt: skip
+        r = request(
+            self.client,
+            "POST",
+            self.token_url,
+            sleep=self.sleep,
+            retries=self.retries,
+            service="Etsy",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": self.keystring,
+                "refresh_token": self.refresh_token,
+            },
+        )
         body = r.json()
         if not body.get("access_token"):
             raise ConnectorError("Etsy did not renew the access token; connect the shop again")
@@ -51,8 +77,16 @@ class EtsyConnector:
         for attempt in range(2):
             headers = {"x-api-key": self.keystring, "Authorization": f"Bearer {self.access_token}"}
             try:
-                return request(self.client, "GET", f"{self.api}{path}", params=params, headers=headers,
-                               sleep=self.sleep, retries=self.retries, service="Etsy").json()  # fmt: skip
+                return request(
+                    self.client,
+                    "GET",
+                    f"{self.api}{path}",
+                    params=params,
+                    headers=headers,
+                    sleep=self.sleep,
+                    retries=self.retries,
+                    service="Etsy",
+                ).json()
             except AuthExpiredError:
                 if attempt:
                     raise ConnectorError("Etsy refused the renewed token; connect the shop again") from None
@@ -92,7 +126,14 @@ def _order(r: dict) -> Order | None:
         amount = float(total.get("amount") or 0) / float(total.get("divisor") or 100)
         qty = sum(int(t.get("quantity") or 0) for t in r.get("transactions") or [])
         ts = r.get("created_timestamp") or r.get("create_timestamp")
-        return Order(str(r["receipt_id"]), datetime.fromtimestamp(int(ts), UTC), city, (r.get("state") or "").strip(),
-                     country, max(qty, 1), amount)  # fmt: skip
+        return Order(
+            str(r["receipt_id"]),
+            datetime.fromtimestamp(int(ts), UTC),
+            city,
+            (r.get("state") or "").strip(),
+            country,
+            max(qty, 1),
+            amount,
+        )
     except (KeyError, TypeError, ValueError):
         return None

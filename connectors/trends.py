@@ -86,8 +86,14 @@ def _points(data: dict) -> list[TrendPoint]:
             if not item.get("hasData", [False])[0]:
                 continue
             coords = item.get("coordinates") or {}
-            out.append(TrendPoint(str(item["geoName"]), _float(coords.get("lat")), _float(coords.get("lng")),
-                                  int(item["value"][0])))  # fmt: skip
+            out.append(
+                TrendPoint(
+                    str(item["geoName"]),
+                    _float(coords.get("lat")),
+                    _float(coords.get("lng")),
+                    int(item["value"][0]),
+                )
+            )
         except (KeyError, IndexError, TypeError, ValueError):
             log.warning("google trends: skipped a malformed place %r", str(item)[:200])
     return out
@@ -103,12 +109,20 @@ def _float(v: object) -> float | None:
 class GoogleTrends:
     """Interest by city for one keyword in one country, over the last twelve months."""
 
-    def __init__(self, base_url: str | None = None, *, client: httpx.Client | None = None, language: str = "en",
-                 timeout_s: float = 20.0, sleep=None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        client: httpx.Client | None = None,
+        language: str = "en",
+        timeout_s: float = 20.0,
+        sleep=None,
+    ) -> None:
         self.base = (base_url or TRENDS_BASE).rstrip("/")
         self._owns_client = client is None
-        self.client = client or httpx.Client(timeout=timeout_s, headers={"Accept-Language": language},
-                                             follow_redirects=False)  # fmt: skip
+        self.client = client or httpx.Client(
+            timeout=timeout_s, headers={"Accept-Language": language}, follow_redirects=False
+        )
         self.language = language
         self._sleep = sleep
 
@@ -125,19 +139,26 @@ class GoogleTrends:
 
     def _get(self, path: str, params: dict) -> httpx.Response:
         kw = {"sleep": self._sleep} if self._sleep else {}
-        r = request(self.client, "GET", self.base + path, params=params, service=SERVICE, retries=RETRIES, **kw)
+        r = request(
+            self.client, "GET", self.base + path, params=params, service=SERVICE, retries=RETRIES, **kw
+        )
         if r.is_redirect:  # a consent page or a refusal of automated requests, not data
             raise ConnectorError(f"Google Trends redirected the request ({r.status_code}); try again later")
         return r
 
     def interest_by_city(self, keyword: str, country: str, timeframe: str = TIMEFRAME) -> list[TrendPoint]:
-        comparison = {"comparisonItem": [{"keyword": keyword, "geo": country, "time": timeframe}], "category": 0,
-                      "property": ""}  # fmt: skip
+        comparison = {
+            "comparisonItem": [{"keyword": keyword, "geo": country, "time": timeframe}],
+            "category": 0,
+            "property": "",
+        }
         common = {"hl": self.language, "tz": "0"}
         page = self._get(EMBED_GEO_PATH, {"req": json.dumps(comparison), **common})
         widget = _embedded_widget(page.text)
         req = {**widget["request"], "resolution": "CITY", "includeLowSearchVolumeGeos": False}
         answer = self._get(GEO_DATA_PATH, {"req": json.dumps(req), "token": widget["token"], **common})
         points = _points(_protected_json(answer.text))
-        log.info("google trends: %d places for a %d-character keyword in %s", len(points), len(keyword), country)
+        log.info(
+            "google trends: %d places for a %d-character keyword in %s", len(points), len(keyword), country
+        )
         return points

@@ -15,7 +15,10 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _SECRET_PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1[redacted]"),
     (re.compile(r"\b(sk|rk|pk|whsec|sk-proj)[-_][A-Za-z0-9_-]{8,}"), "[redacted-key]"),
-    (re.compile(r"(?i)((?:api[_-]?key|secret|password|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;]{4,}"), r"\1[redacted]"),
+    (
+        re.compile(r"(?i)((?:api[_-]?key|secret|password|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;]{4,}"),
+        r"\1[redacted]",
+    ),
     (re.compile(r"(://[^:/@\s]+:)[^@/\s]+@"), r"\1[redacted]@"),
 ]
 
@@ -80,7 +83,17 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
-    for noisy in ("httpx", "httpcore", "openai", "stripe", "urllib3", "matplotlib", "fontTools", "choreographer",
-                  "kaleido", "alembic.runtime.migration"):  # fmt: skip
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "openai",
+        "stripe",
+        "urllib3",
+        "matplotlib",
+        "fontTools",
+        "choreographer",
+        "kaleido",
+        "alembic.runtime.migration",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     _configured = True

@@ -51,10 +51,12 @@ class Settings(BaseSettings):
         default=None, description="Override of the Shopify shop URL (tests point it at a local fake)."
     )
     etsy_api_base: str | None = Field(
-        default=None, description="Override of Etsy's API and token URL base (tests point it at a local fake)."
+        default=None,
+        description="Override of Etsy's API and token URL base (tests point it at a local fake).",
     )
     amazon_api_base: str | None = Field(
-        default=None, description="Override of the SP-API endpoint and LWA token URL base (tests point it at a local fake)."
+        default=None,
+        description="Override of the SP-API endpoint and LWA token URL base (tests point it at a local fake).",
     )
     google_trends_base: str | None = Field(
         default=None, description="Override of the Google Trends host (tests point it at a local fake)."
@@ -67,12 +69,15 @@ class Settings(BaseSettings):
     )
     stripe_link_basic: str | None = Field(default=None, description="Stripe Payment Link of the Basic plan.")
     stripe_link_pro: str | None = Field(default=None, description="Stripe Payment Link of the Pro plan.")
-    stripe_link_master: str | None = Field(default=None, description="Stripe Payment Link of the Master plan.")
+    stripe_link_master: str | None = Field(
+        default=None, description="Stripe Payment Link of the Master plan."
+    )
     cookie_key: SecretStr | None = Field(
         default=None, description="Key that signs the login cookie; required outside demo mode."
     )
     connector_key: SecretStr | None = Field(
-        default=None, description="Fernet key that encrypts marketplace credentials at rest; required outside demo mode."
+        default=None,
+        description="Fernet key that encrypts marketplace credentials at rest; required outside demo mode.",
     )
     app_base_url: str = Field(
         default="http://localhost:8501", description="Public URL of the app (Stripe return URLs)."
@@ -90,13 +95,27 @@ class Settings(BaseSettings):
     demo_force: bool = Field(
         default=False, description="Allow demo mode although APP_BASE_URL is not localhost (a public demo)."
     )
-    log_level: str = Field(default="INFO", description="Level of the app's log (DEBUG, INFO, WARNING, ERROR).")
-    api_max_body_bytes: int = Field(default=1_000_000, ge=1_000, description="Largest request body the HTTP API "
-                                    "reads, in bytes; a larger one is refused (413) before it is read.")
-    app_metrics_port: int | None = Field(default=None, ge=1, le=65535, description="Port on which the Streamlit "
-                                         "app serves its Prometheus metrics (off when unset; the API serves /metrics).")
-    sentry_dsn: SecretStr | None = Field(default=None, description="Sentry DSN: unhandled errors are reported, "
-                                         "scrubbed of secrets and personal data (off when unset).")
+    log_level: str = Field(
+        default="INFO", description="Level of the app's log (DEBUG, INFO, WARNING, ERROR)."
+    )
+    api_max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=1_000,
+        description="Largest request body the HTTP API "
+        "reads, in bytes; a larger one is refused (413) before it is read.",
+    )
+    app_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which the Streamlit "
+        "app serves its Prometheus metrics (off when unset; the API serves /metrics).",
+    )
+    sentry_dsn: SecretStr | None = Field(
+        default=None,
+        description="Sentry DSN: unhandled errors are reported, "
+        "scrubbed of secrets and personal data (off when unset).",
+    )
     sentry_environment: str = Field(default="production", description="Sentry environment name.")
 
     @classmethod

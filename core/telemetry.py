@@ -23,22 +23,43 @@ from core.logs import redact_all
 log = logging.getLogger(__name__)
 
 # --- metrics (one set per process, on prometheus_client's default registry) -----------------------
-API_REQUESTS = Counter("aicommerce_api_requests_total", "API requests by method, route template and status",
-                       ["method", "route", "status"])  # fmt: skip
-API_LATENCY = Histogram("aicommerce_api_request_seconds", "API request latency by method and route template",
-                        ["method", "route"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))  # fmt: skip
-RATE_LIMITED = Counter("aicommerce_api_rate_limited_total", "API requests refused by the per-account minute budget")
-WEBHOOK_EVENTS = Counter("aicommerce_webhook_events_total", "Stripe webhook deliveries by outcome", ["outcome"])
+API_REQUESTS = Counter(
+    "aicommerce_api_requests_total",
+    "API requests by method, route template and status",
+    ["method", "route", "status"],
+)
+API_LATENCY = Histogram(
+    "aicommerce_api_request_seconds",
+    "API request latency by method and route template",
+    ["method", "route"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RATE_LIMITED = Counter(
+    "aicommerce_api_rate_limited_total", "API requests refused by the per-account minute budget"
+)
+WEBHOOK_EVENTS = Counter(
+    "aicommerce_webhook_events_total", "Stripe webhook deliveries by outcome", ["outcome"]
+)
 FORECASTS = Counter("aicommerce_forecasts_total", "Forecasts run and saved, by interface", ["interface"])
-ENGINE_SECONDS = Histogram("aicommerce_engine_seconds", "Forecast engine time by stage", ["stage"],
-                           buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))  # fmt: skip
-PAGE_SECONDS = Histogram("aicommerce_page_seconds", "Streamlit page run time (server side) by page", ["page"],
-                         buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))  # fmt: skip
+ENGINE_SECONDS = Histogram(
+    "aicommerce_engine_seconds",
+    "Forecast engine time by stage",
+    ["stage"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+PAGE_SECONDS = Histogram(
+    "aicommerce_page_seconds",
+    "Streamlit page run time (server side) by page",
+    ["page"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 ACTIVE_SESSIONS = Gauge("aicommerce_active_sessions", "Signed-in app sessions seen in the last 5 minutes")
-AGENT_RUNS = Counter("aicommerce_agent_runs_total", "Agent runs by agent and writer (llm, template, none)",
-                     ["agent", "writer"])  # fmt: skip
-AGENT_FALLBACKS = Counter("aicommerce_agent_fallbacks_total", "LLM writer fallbacks to the template, by agent",
-                          ["agent"])  # fmt: skip
+AGENT_RUNS = Counter(
+    "aicommerce_agent_runs_total", "Agent runs by agent and writer (llm, template, none)", ["agent", "writer"]
+)
+AGENT_FALLBACKS = Counter(
+    "aicommerce_agent_fallbacks_total", "LLM writer fallbacks to the template, by agent", ["agent"]
+)
 JOBS_RUNNING = Gauge("aicommerce_jobs_running", "Background jobs (marketplace syncs) running in this process")
 
 WEBHOOK_OUTCOMES = {200: "applied", 400: "refused", 409: "not_applied_yet", 500: "error"}
@@ -72,7 +93,9 @@ def serve_metrics(port: int | None) -> int | None:
     with _metrics_lock:
         if _metrics_port is None:
             _metrics_port = port
-            threading.Thread(target=_start_metrics_server, args=(port,), name="metrics-server", daemon=True).start()
+            threading.Thread(
+                target=_start_metrics_server, args=(port,), name="metrics-server", daemon=True
+            ).start()
     return _metrics_port
 
 
@@ -129,7 +152,9 @@ def setup_tracing(service: str, exporter: Any | None = None) -> bool:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _tracing_on = True
-    log.info("tracing: spans of %s go to %s", service, "the given exporter" if exporter is not None else "OTLP")
+    log.info(
+        "tracing: spans of %s go to %s", service, "the given exporter" if exporter is not None else "OTLP"
+    )
     return True
 
 
@@ -167,7 +192,9 @@ def _scrub(event: dict, _hint: dict | None = None) -> dict:
 _sentry_dsn: str | None = None
 
 
-def setup_error_tracking(dsn: str | None, environment: str = "production", release: str | None = None) -> bool:
+def setup_error_tracking(
+    dsn: str | None, environment: str = "production", release: str | None = None
+) -> bool:
     """Report unhandled errors to Sentry when ``SENTRY_DSN`` is set; no personal data, strings scrubbed.
     Once per process and DSN (the app calls it on every page run)."""
     global _sentry_dsn
@@ -178,8 +205,15 @@ def setup_error_tracking(dsn: str | None, environment: str = "production", relea
     import sentry_sdk
 
     _sentry_dsn = dsn
-    sentry_sdk.init(dsn=dsn, send_default_pii=False, before_send=_scrub, before_breadcrumb=_scrub,
-                    traces_sample_rate=0.0, environment=environment, release=release)  # fmt: skip
+    sentry_sdk.init(
+        dsn=dsn,
+        send_default_pii=False,
+        before_send=_scrub,
+        before_breadcrumb=_scrub,
+        traces_sample_rate=0.0,
+        environment=environment,
+        release=release,
+    )
     log.info("error tracking: Sentry on (%s)", environment)
     return True
 

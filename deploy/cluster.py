@@ -62,31 +62,76 @@ def start(app_ports: list[int], api_ports: list[int], port: int) -> tuple[str, l
     return url, procs
 
 
-def _launch(procs: list[subprocess.Popen], app_ports: list[int], api_ports: list[int], port: int, env: dict,
-            nginx: str) -> None:  # fmt: skip
+def _launch(
+    procs: list[subprocess.Popen],
+    app_ports: list[int],
+    api_ports: list[int],
+    port: int,
+    env: dict,
+    nginx: str,
+) -> None:
     # App replicas run without APP_METRICS_PORT: with it, tests/test_cluster.py's first login on a replica did
     # not complete (cause not found); their metrics are scraped only where an operator sets the port.
     for p in app_ports:
-        procs.append(subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(p),
-                                       "--server.headless", "true", "--server.address", "127.0.0.1"], cwd=ROOT,
-                                      env=env,
-                                      stdout=(RUN / f"app_{p}.log").open("w"), stderr=subprocess.STDOUT))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "app.py",
+                    "--server.port",
+                    str(p),
+                    "--server.headless",
+                    "true",
+                    "--server.address",
+                    "127.0.0.1",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=(RUN / f"app_{p}.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
     for p in api_ports:
-        procs.append(subprocess.Popen([sys.executable, "-m", "api", "--port", str(p)], cwd=ROOT, env=env,
-                                      stdout=(RUN / f"api_{p}.log").open("w"), stderr=subprocess.STDOUT))  # fmt: skip
-    conf = (ROOT / "deploy" / "nginx.conf.template").read_text().format(
-        run=RUN, port=port,
-        app_servers="\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in app_ports),
-        api_servers="\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in api_ports),
-    )  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "api", "--port", str(p)],
+                cwd=ROOT,
+                env=env,
+                stdout=(RUN / f"api_{p}.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+    conf = (
+        (ROOT / "deploy" / "nginx.conf.template")
+        .read_text()
+        .format(
+            run=RUN,
+            port=port,
+            app_servers="\n".join(
+                f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in app_ports
+            ),
+            api_servers="\n".join(
+                f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in api_ports
+            ),
+        )
+    )
     (RUN / "nginx.conf").write_text(conf)
     (RUN / "prometheus.yml").write_text(prometheus_config(app_ports, api_ports))
     for p in app_ports:
         wait_for(f"http://127.0.0.1:{p}/_stcore/health")
     for p in api_ports:
         wait_for(f"http://127.0.0.1:{p}/health")
-    procs.append(subprocess.Popen([nginx, "-c", str(RUN / "nginx.conf"), "-p", str(RUN)], cwd=RUN,
-                                  stdout=(RUN / "nginx.log").open("w"), stderr=subprocess.STDOUT))  # fmt: skip
+    procs.append(
+        subprocess.Popen(
+            [nginx, "-c", str(RUN / "nginx.conf"), "-p", str(RUN)],
+            cwd=RUN,
+            stdout=(RUN / "nginx.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+    )
 
 
 METRICS_OFFSET = 1000
@@ -97,9 +142,11 @@ def prometheus_config(app_ports: list[int], api_ports: list[int]) -> str:
     ports + METRICS_OFFSET for an operator who starts them with APP_METRICS_PORT (deploy/prometheus.yml)."""
     apps = ", ".join(f"'127.0.0.1:{p + METRICS_OFFSET}'" for p in app_ports)
     apis = ", ".join(f"'127.0.0.1:{p}'" for p in api_ports)
-    return ("global:\n  scrape_interval: 15s\nscrape_configs:\n"
-            f"  - job_name: aicommerce-app\n    static_configs:\n      - targets: [{apps}]\n"
-            f"  - job_name: aicommerce-api\n    metrics_path: /metrics\n    static_configs:\n      - targets: [{apis}]\n")
+    return (
+        "global:\n  scrape_interval: 15s\nscrape_configs:\n"
+        f"  - job_name: aicommerce-app\n    static_configs:\n      - targets: [{apps}]\n"
+        f"  - job_name: aicommerce-api\n    metrics_path: /metrics\n    static_configs:\n      - targets: [{apis}]\n"
+    )
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -119,10 +166,15 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--base-port", type=int, default=8601)
     args = parser.parse_args()
-    url, procs = start([args.base_port + i for i in range(args.replicas)],
-                       [args.base_port + 100 + i for i in range(args.api_replicas)], args.port)  # fmt: skip
-    print(f"cluster up: app {url} ({args.replicas} replicas), API {url}/api/v1 ({args.api_replicas} replicas); Ctrl-C stops",
-          flush=True)  # fmt: skip
+    url, procs = start(
+        [args.base_port + i for i in range(args.replicas)],
+        [args.base_port + 100 + i for i in range(args.api_replicas)],
+        args.port,
+    )
+    print(
+        f"cluster up: app {url} ({args.replicas} replicas), API {url}/api/v1 ({args.api_replicas} replicas); Ctrl-C stops",
+        flush=True,
+    )
     print(f"metrics: Prometheus scrape configuration in {RUN / 'prometheus.yml'}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:

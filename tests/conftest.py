@@ -90,4 +90,3 @@ def ca(city_frame):
     from core.forecast import city_arrays
 
     return city_arrays(city_frame)
-

@@ -41,7 +41,9 @@ class FakeOpenAI:
     echoes the request's Authorization header, as a careless proxy does), "echo-auth-ok" (a successful
     reply whose text echoes that header)."""
 
-    def __init__(self, mode: str = "ok", delay_s: float = 5.0, text: str = "Written by the fake LLM.") -> None:
+    def __init__(
+        self, mode: str = "ok", delay_s: float = 5.0, text: str = "Written by the fake LLM."
+    ) -> None:
         self.mode = mode
         self.delay_s = delay_s
         self.text = text
@@ -67,21 +69,49 @@ class FakeOpenAI:
                 if fake.mode == "timeout":
                     time.sleep(fake.delay_s)
                 if fake.mode == "echo-auth":
-                    return self._send(400, {"error": {"message": f"bad request from {self.headers.get('Authorization')}",
-                                                      "type": "invalid_request_error"}})  # fmt: skip
+                    return self._send(
+                        400,
+                        {
+                            "error": {
+                                "message": f"bad request from {self.headers.get('Authorization')}",
+                                "type": "invalid_request_error",
+                            }
+                        },
+                    )
                 if fake.mode == "429-then-ok" and fake.calls == 1:
-                    return self._send(429, {"error": {"message": "Rate limit", "type": "rate_limit"}},
-                                      {"retry-after-ms": "10"})  # fmt: skip
+                    return self._send(
+                        429,
+                        {"error": {"message": "Rate limit", "type": "rate_limit"}},
+                        {"retry-after-ms": "10"},
+                    )
                 schema = req["response_format"]["json_schema"]["schema"]
-                text = f"Noted: {self.headers.get('Authorization')}" if fake.mode == "echo-auth-ok" else fake.text
-                content = "not json {" if fake.mode == "malformed" else json.dumps(instance(schema, schema.get("$defs", {}), text))
-                self._send(200, {
-                    "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
-                    "model": req["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content, "refusal": None}}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 23, "total_tokens": 123},
-                })  # fmt: skip
+                text = (
+                    f"Noted: {self.headers.get('Authorization')}"
+                    if fake.mode == "echo-auth-ok"
+                    else fake.text
+                )
+                content = (
+                    "not json {"
+                    if fake.mode == "malformed"
+                    else json.dumps(instance(schema, schema.get("$defs", {}), text))
+                )
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": req["model"],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": content, "refusal": None},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 100, "completion_tokens": 23, "total_tokens": 123},
+                    },
+                )
 
             def log_message(self, *_args: object) -> None:
                 pass

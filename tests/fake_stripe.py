@@ -35,34 +35,50 @@ class FakeStripe:
                 form = dict(parse_qsl(self.rfile.read(length).decode()))
                 fake.requests.append(("POST", self.path, form))
                 if not self.headers.get("Authorization", "").startswith("Bearer sk_test_"):
-                    return self._reply(401, {"error": {"type": "invalid_request_error", "message": "bad key"}})
+                    return self._reply(
+                        401, {"error": {"type": "invalid_request_error", "message": "bad key"}}
+                    )
                 if self.path == "/v1/checkout/sessions":
                     sid = f"cs_test_{uuid.uuid4().hex[:16]}"
                     session = {
-                        "id": sid, "object": "checkout.session", "url": f"https://checkout.stripe.test/{sid}",
-                        "mode": form.get("mode"), "status": "open", "payment_status": "unpaid",
+                        "id": sid,
+                        "object": "checkout.session",
+                        "url": f"https://checkout.stripe.test/{sid}",
+                        "mode": form.get("mode"),
+                        "status": "open",
+                        "payment_status": "unpaid",
                         "client_reference_id": form.get("client_reference_id"),
                         "customer_email": form.get("customer_email"),
                         "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
-                        "subscription": f"sub_{uuid.uuid4().hex[:12]}", "customer": f"cus_{uuid.uuid4().hex[:10]}",
-                        "success_url": form.get("success_url"), "cancel_url": form.get("cancel_url"),
+                        "subscription": f"sub_{uuid.uuid4().hex[:12]}",
+                        "customer": f"cus_{uuid.uuid4().hex[:10]}",
+                        "success_url": form.get("success_url"),
+                        "cancel_url": form.get("cancel_url"),
                         "line_items_price": form.get("line_items[0][price]"),
-                    }  # fmt: skip
+                    }
                     fake.sessions[sid] = session
                     return self._reply(200, session)
-                return self._reply(404, {"error": {"type": "invalid_request_error", "message": "no such route"}})
+                return self._reply(
+                    404, {"error": {"type": "invalid_request_error", "message": "no such route"}}
+                )
 
             def do_GET(self) -> None:
                 fake.requests.append(("GET", self.path, {}))
                 path = self.path.split("?")[0]
-                for prefix, store in (("/v1/checkout/sessions/", fake.sessions), ("/v1/subscriptions/", fake.subscriptions)):
+                for prefix, store in (
+                    ("/v1/checkout/sessions/", fake.sessions),
+                    ("/v1/subscriptions/", fake.subscriptions),
+                ):
                     if path.startswith(prefix):
-                        obj = store.get(path[len(prefix):])
+                        obj = store.get(path[len(prefix) :])
                         if obj is None:
-                            return self._reply(404, {"error": {"type": "invalid_request_error",
-                                                               "message": "No such object"}})  # fmt: skip
+                            return self._reply(
+                                404, {"error": {"type": "invalid_request_error", "message": "No such object"}}
+                            )
                         return self._reply(200, obj)
-                return self._reply(404, {"error": {"type": "invalid_request_error", "message": "no such route"}})
+                return self._reply(
+                    404, {"error": {"type": "invalid_request_error", "message": "no such route"}}
+                )
 
             def log_message(self, *_args: object) -> None:
                 pass

@@ -24,14 +24,22 @@ from tests.helpers import login, submit_forecast_form
 
 
 def new_user(db, tier: str = "basic", role: str = "user") -> accounts.UserInfo:
-    return accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@example.com", "a-long-password", tier=tier, role=role)
+    return accounts.create_user(
+        db, f"{uuid.uuid4().hex[:10]}@example.com", "a-long-password", tier=tier, role=role
+    )
 
 
 @pytest.mark.parametrize(
     ("tier", "requested", "allowed"),
-    [("basic", None, 10), ("basic", 10, 10), ("pro", None, 50), ("pro", 20, 20), ("master", None, None),
-     ("master", 5000, 5000)],
-)  # fmt: skip
+    [
+        ("basic", None, 10),
+        ("basic", 10, 10),
+        ("pro", None, 50),
+        ("pro", 20, 20),
+        ("master", None, None),
+        ("master", 5000, 5000),
+    ],
+)
 def test_check_cities(tier: str, requested, allowed) -> None:
     assert check_cities(get_tier(tier), requested) == allowed
 
@@ -44,9 +52,15 @@ def test_check_cities_refuses(tier: str, requested: int) -> None:
 
 @pytest.mark.parametrize(
     ("tier", "depth", "ok"),
-    [("basic", "summary", True), ("basic", "detailed", False), ("basic", "full", False), ("pro", "detailed", True),
-     ("pro", "full", False), ("master", "full", True)],
-)  # fmt: skip
+    [
+        ("basic", "summary", True),
+        ("basic", "detailed", False),
+        ("basic", "full", False),
+        ("pro", "detailed", True),
+        ("pro", "full", False),
+        ("master", "full", True),
+    ],
+)
 def test_check_depth(tier: str, depth: str, ok: bool) -> None:
     if ok:
         assert check_depth(get_tier(tier), depth) == depth
@@ -64,8 +78,11 @@ def test_tier_table_matches_the_design() -> None:
 
     assert list(t.loc["Cities"]) == ["top 10", "top 50", f"top {STORED_RESULTS:,}"]
     for tier in ("basic", "pro", "master"):
-        shown = result_limit(accounts.UserInfo(id="u", email="e@x.io", full_name="", tier=tier, role="user",
-                                               status="active", is_demo=False))
+        shown = result_limit(
+            accounts.UserInfo(
+                id="u", email="e@x.io", full_name="", tier=tier, role="user", status="active", is_demo=False
+            )
+        )
         assert f"top {shown:,}" == t.loc["Cities", get_tier(tier).label]
     assert list(t.loc["Agent reports"]) == ["summary", "detailed", "full"]
     assert list(t.loc["API access"]) == ["no", "yes, 500 requests/min", "yes, 2,000 requests/min"]
@@ -99,8 +116,9 @@ def test_exports_refuse_more_than_the_tier(ca) -> None:
     with pytest.raises(LimitError):
         export_service.csv_for(get_tier("basic"), table)
     assert export_service.csv_for(get_tier("pro"), table)
-    report = exports.ReportInput(product=PRODUCT | {"category": "Apparel & Accessories"}, table=table.head(10),
-                                 charts=[], depth="full")  # fmt: skip
+    report = exports.ReportInput(
+        product=PRODUCT | {"category": "Apparel & Accessories"}, table=table.head(10), charts=[], depth="full"
+    )
     with pytest.raises(LimitError, match="summary"):
         export_service.pdf_for(get_tier("basic"), report)
 
@@ -219,7 +237,12 @@ def test_throttled_login_in_the_app(sqlite_db) -> None:
 
 def test_session_state_tampering_changes_nothing(sqlite_db) -> None:
     at = login("basic@demo.local")
-    for key, value in {"tier": "master", "subscription_tier": "master", "role": "admin", "roles": ["admin"]}.items():
+    for key, value in {
+        "tier": "master",
+        "subscription_tier": "master",
+        "role": "admin",
+        "roles": ["admin"],
+    }.items():
         at.session_state[key] = value
     submit_forecast_form(at, "Tampered", "Electronics", 99.0, 40.0)
     assert at.title[0].value == "Results"
@@ -231,7 +254,11 @@ def test_session_state_tampering_changes_nothing(sqlite_db) -> None:
 
 
 def test_account_page_shows_usage_per_tier(sqlite_db) -> None:
-    for email, limit in [("basic@demo.local", "/ 50"), ("pro@demo.local", "/ 250"), ("master@demo.local", "unlimited")]:
+    for email, limit in [
+        ("basic@demo.local", "/ 50"),
+        ("pro@demo.local", "/ 250"),
+        ("master@demo.local", "unlimited"),
+    ]:
         at = login(email)
         at.switch_page("views/account.py").run()
         assert not at.exception
@@ -276,12 +303,25 @@ def test_admin_apply_is_all_or_nothing(sqlite_db) -> None:
 # --- CLI ----------------------------------------------------------------------------------
 def cli(*args: str, db) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DATABASE_URL=db.url)
-    return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_users_cli(sqlite_db) -> None:
     email = f"{uuid.uuid4().hex[:8]}@cli.example"
-    res = cli("users", "add", "--email", email, "--password", "cli-password-1", "--tier", "pro", "--admin", db=sqlite_db)
+    res = cli(
+        "users",
+        "add",
+        "--email",
+        email,
+        "--password",
+        "cli-password-1",
+        "--tier",
+        "pro",
+        "--admin",
+        db=sqlite_db,
+    )
     assert res.returncode == 0, res.stderr
     assert cli("users", "set-tier", "--email", email, "--tier", "master", db=sqlite_db).returncode == 0
     rows = json.loads(cli("users", "list", "--format", "json", db=sqlite_db).stdout)
@@ -292,11 +332,13 @@ def test_users_cli(sqlite_db) -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["users", "add", "--email", "basic@demo.local", "--password", "whatever-123"], "already exists"),
-     (["users", "add", "--email", "x@y.z", "--password", "short"], "8 characters"),
-     (["users", "set-tier", "--email", "nobody@x.y", "--tier", "pro"], "no user"),
-     (["users", "set-tier", "--email", "basic@demo.local", "--tier", "gold"], "invalid choice")],
-)  # fmt: skip
+    [
+        (["users", "add", "--email", "basic@demo.local", "--password", "whatever-123"], "already exists"),
+        (["users", "add", "--email", "x@y.z", "--password", "short"], "8 characters"),
+        (["users", "set-tier", "--email", "nobody@x.y", "--tier", "pro"], "no user"),
+        (["users", "set-tier", "--email", "basic@demo.local", "--tier", "gold"], "invalid choice"),
+    ],
+)
 def test_users_cli_bad_input(sqlite_db, args, message) -> None:
     res = cli(*args, db=sqlite_db)
     assert res.returncode == 2 and message in res.stderr
@@ -343,9 +385,13 @@ def test_simulated_plan_change_is_refused_outside_demo_mode(sqlite_db) -> None:
     assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"
 
 
-@pytest.mark.parametrize(("kind", "plan_cities", "listed"), [("premium", 10, 10), ("premium", 1000, 300),
-                                                             ("standard", 50, 50), ("enterprise", 1000, 1000)])
-def test_a_deep_reports_promise_is_what_the_plan_lets_it_deliver(kind: str, plan_cities: int, listed: int) -> None:
+@pytest.mark.parametrize(
+    ("kind", "plan_cities", "listed"),
+    [("premium", 10, 10), ("premium", 1000, 300), ("standard", 50, 50), ("enterprise", 1000, 1000)],
+)
+def test_a_deep_reports_promise_is_what_the_plan_lets_it_deliver(
+    kind: str, plan_cities: int, listed: int
+) -> None:
     """Issue 25.5: a Basic "premium" report is offered as the 10 cities it will list, not 300."""
     from core.render.reports import promise, report_type
 

@@ -29,8 +29,13 @@ from core.settings import load_settings
 from tests.fake_stripe import FakeStripe
 from tests.test_billing import SECRET, completed_event, settings_for, signed
 
-PRODUCT = {"name": "Bath towel set", "category": "Home & Garden", "price": 25.0, "unit_cost": 10.0,
-           "ships_from": "Istanbul, TR"}  # fmt: skip
+PRODUCT = {
+    "name": "Bath towel set",
+    "category": "Home & Garden",
+    "price": 25.0,
+    "unit_cost": 10.0,
+    "ships_from": "Istanbul, TR",
+}
 
 
 def new_user(db, tier: str) -> accounts.UserInfo:
@@ -43,8 +48,16 @@ def bearer(token: str) -> dict:
 
 @pytest.fixture(scope="module")
 def demo_api(sqlite_db):
-    app = create_app(load_settings(database_url=sqlite_db.url, demo_mode=True, stripe_secret_key=None,
-                                   stripe_webhook_secret=SECRET, openai_api_key=None), sqlite_db)  # fmt: skip
+    app = create_app(
+        load_settings(
+            database_url=sqlite_db.url,
+            demo_mode=True,
+            stripe_secret_key=None,
+            stripe_webhook_secret=SECRET,
+            openai_api_key=None,
+        ),
+        sqlite_db,
+    )
     with TestClient(app) as client:
         yield client
 
@@ -82,7 +95,9 @@ def test_basic_has_no_api_access(sqlite_db, demo_api) -> None:
     assert r.status_code == 403 and "Pro and Master" in r.json()["detail"]
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer aci_not-a-key"}, {"Authorization": "Basic abc"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer aci_not-a-key"}, {"Authorization": "Basic abc"}]
+)
 def test_missing_or_unknown_key_is_401(demo_api, headers) -> None:
     r = demo_api.get("/api/v1/forecasts", headers=headers)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer" and r.json()["detail"]
@@ -98,14 +113,20 @@ def test_forecast_matches_the_app_for_the_plan(sqlite_db, ca, demo_api, pro) -> 
     shown = result_table(repo.load_forecast(sqlite_db, app_id, user.id), ca)
     assert len(body["cities"]) == len(shown) == get_tier("pro").max_cities
     assert [c["city_id"] for c in body["cities"]] == shown["city_id"].tolist()
-    assert body["cities"][0]["expected_units_month"] == pytest.approx(shown.iloc[0]["expected_units_month"], abs=0.01)
+    assert body["cities"][0]["expected_units_month"] == pytest.approx(
+        shown.iloc[0]["expected_units_month"], abs=0.01
+    )
     assert r.headers["X-RateLimit-Limit"] == str(get_tier("pro").api_requests_per_minute)
 
     got = demo_api.get(f"/api/v1/forecasts/{body['id']}", headers=bearer(token)).json()
     assert got["cities"] == body["cities"] and got["product"]["name"] == PRODUCT["name"]
     assert body["cities"][0]["region"] == shown.iloc[0]["region"]
     listed = demo_api.get("/api/v1/forecasts?per_page=1&page=1", headers=bearer(token)).json()
-    assert listed["total"] == 2 and len(listed["items"]) == 1 and listed["items"][0]["id"] in (body["id"], app_id)
+    assert (
+        listed["total"] == 2
+        and len(listed["items"]) == 1
+        and listed["items"][0]["id"] in (body["id"], app_id)
+    )
 
     csv = demo_api.get(f"/api/v1/forecasts/{body['id']}/export.csv", headers=bearer(token))
     table = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")
@@ -113,7 +134,9 @@ def test_forecast_matches_the_app_for_the_plan(sqlite_db, ca, demo_api, pro) -> 
     assert table["city_id"].tolist() == [c["city_id"] for c in body["cities"]]
 
     me = demo_api.get("/api/v1/subscriptions/me", headers=bearer(token)).json()
-    assert me["plan"] == "pro" and me["usage"]["forecasts"] == accounts.forecasts_used(sqlite_db, user.id) == 2
+    assert (
+        me["plan"] == "pro" and me["usage"]["forecasts"] == accounts.forecasts_used(sqlite_db, user.id) == 2
+    )
     assert me["limits"]["max_cities"] == get_tier("pro").max_cities
 
 
@@ -124,16 +147,27 @@ def test_who_pays_shipping_reaches_the_engine(sqlite_db, ca, demo_api, pro) -> N
 
     _user, token = pro
     for payer in ("seller", "buyer"):
-        r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"], "shipping_paid_by": payer},
-                          headers=bearer(token))  # fmt: skip
+        r = demo_api.post(
+            "/api/v1/forecasts",
+            json=PRODUCT | {"countries": ["DE"], "shipping_paid_by": payer},
+            headers=bearer(token),
+        )
         assert r.status_code == 201, r.text
         body = r.json()
         got = demo_api.get(f"/api/v1/forecasts/{body['id']}", headers=bearer(token)).json()
         assert got["product"]["shipping_paid_by"] == payer
-        engine = rank(evaluate(prepare(ca, validate_product(**PRODUCT, shipping_paid_by=payer))), countries=["DE"], top=5)
+        engine = rank(
+            evaluate(prepare(ca, validate_product(**PRODUCT, shipping_paid_by=payer))),
+            countries=["DE"],
+            top=5,
+        )
         assert [c["city_id"] for c in body["cities"][:5]] == engine["city_id"].tolist()
-        assert body["cities"][0]["expected_units_month"] == pytest.approx(engine.iloc[0]["expected_units_month"], abs=0.01)
-    r = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"shipping_paid_by": "nobody"}, headers=bearer(token))
+        assert body["cities"][0]["expected_units_month"] == pytest.approx(
+            engine.iloc[0]["expected_units_month"], abs=0.01
+        )
+    r = demo_api.post(
+        "/api/v1/forecasts", json=PRODUCT | {"shipping_paid_by": "nobody"}, headers=bearer(token)
+    )
     assert r.status_code == 422 and "shipping_paid_by" in r.json()["detail"]
 
 
@@ -151,8 +185,13 @@ def test_plan_rules_apply(sqlite_db, demo_api, pro) -> None:
     basic_like = new_user(sqlite_db, "pro")
     _i, t2 = apikeys.create_key(sqlite_db, basic_like, "q")
     with sqlite_db.session() as s:
-        s.add(models.Usage(user_id=basic_like.id, period=accounts.period_of(datetime.now(UTC)),
-                           forecasts=get_tier("pro").forecasts_per_month))
+        s.add(
+            models.Usage(
+                user_id=basic_like.id,
+                period=accounts.period_of(datetime.now(UTC)),
+                forecasts=get_tier("pro").forecasts_per_month,
+            )
+        )
     r = demo_api.post("/api/v1/forecasts", json=PRODUCT, headers=bearer(t2))
     assert r.status_code == 403 and "forecasts of the Pro plan" in r.json()["detail"]
 
@@ -161,8 +200,14 @@ def test_someone_elses_forecast_is_404(sqlite_db, demo_api, pro) -> None:
     _user, token = pro
     other = new_user(sqlite_db, "master")
     _i, other_token = apikeys.create_key(sqlite_db, other, "o")
-    fid = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["NL"]}, headers=bearer(other_token)).json()["id"]
-    for path in (f"/api/v1/forecasts/{fid}", f"/api/v1/forecasts/{fid}/export.csv", f"/api/v1/forecasts/{fid}/export.pdf"):
+    fid = demo_api.post(
+        "/api/v1/forecasts", json=PRODUCT | {"countries": ["NL"]}, headers=bearer(other_token)
+    ).json()["id"]
+    for path in (
+        f"/api/v1/forecasts/{fid}",
+        f"/api/v1/forecasts/{fid}/export.csv",
+        f"/api/v1/forecasts/{fid}/export.pdf",
+    ):
         assert demo_api.get(path, headers=bearer(token)).status_code == 404
     assert demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token)).status_code == 404
 
@@ -171,11 +216,19 @@ def test_agents_and_pdf_at_the_plans_depth(demo_api, pro) -> None:
     from pypdf import PdfReader
 
     _user, token = pro
-    fid = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)).json()["id"]
+    fid = demo_api.post(
+        "/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)
+    ).json()["id"]
     out = demo_api.post(f"/api/v1/forecasts/{fid}/agents", json={"budget": 500}, headers=bearer(token))
     assert out.status_code == 200, out.text
     results = out.json()
-    assert list(results) == ["product_analyst", "market_profiler", "advertising_planner", "supply_chain_advisor", "sales_strategy"]
+    assert list(results) == [
+        "product_analyst",
+        "market_profiler",
+        "advertising_planner",
+        "supply_chain_advisor",
+        "sales_strategy",
+    ]
     assert results["advertising_planner"]["budget_usd_month"] == 500
     pdf = demo_api.get(f"/api/v1/forecasts/{fid}/export.pdf", headers=bearer(token))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -194,7 +247,9 @@ def test_rate_limit_on_the_plans_minute_budget(sqlite_db, demo_api) -> None:
         with sqlite_db.session() as s:
             s.merge(models.RateCount(key_id=user.id, window=window, count=limit - 1))
         last_ok = demo_api.get("/api/v1/subscriptions/me", headers=bearer(token))  # request number `limit`
-        over = demo_api.get("/api/v1/subscriptions/me", headers=bearer(second))  # number limit + 1, another key
+        over = demo_api.get(
+            "/api/v1/subscriptions/me", headers=bearer(second)
+        )  # number limit + 1, another key
         if int(time.time() // ratelimit.WINDOW_S) == window:
             break
     assert last_ok.status_code == 200 and last_ok.headers["X-RateLimit-Remaining"] == "0"
@@ -217,11 +272,17 @@ def test_two_processes_share_one_rate_limit(any_db) -> None:
     db = any_db
     key = f"shared-{uuid.uuid4().hex[:8]}"
     now = time.time()
-    code = ("import sys; from core.db.database import Database; from core.accounts import ratelimit; db = Database(sys.argv[1]); "
-            "print(sum(ratelimit.hit(db, sys.argv[2], 30, now=float(sys.argv[3])).allowed for _ in range(25)))")  # fmt: skip
+    code = (
+        "import sys; from core.db.database import Database; from core.accounts import ratelimit; db = Database(sys.argv[1]); "
+        "print(sum(ratelimit.hit(db, sys.argv[2], 30, now=float(sys.argv[3])).allowed for _ in range(25)))"
+    )
     env = os.environ | {"PYTHONPATH": os.getcwd()}
-    procs = [subprocess.Popen([sys.executable, "-c", code, db.url, key, str(now)], stdout=subprocess.PIPE, text=True, env=env)
-             for _ in range(2)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, db.url, key, str(now)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(2)
+    ]
     allowed = [int(p.communicate(timeout=120)[0].strip()) for p in procs]
     assert sum(allowed) == 30 and all(a >= 5 for a in allowed)
 
@@ -230,8 +291,12 @@ def test_deep_report_in_demo_mode_completes_at_once(sqlite_db, demo_api, pro) ->
     from pypdf import PdfReader
 
     _user, token = pro
-    fid = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)).json()["id"]
-    r = demo_api.post("/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "standard"}, headers=bearer(token))
+    fid = demo_api.post(
+        "/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)
+    ).json()["id"]
+    r = demo_api.post(
+        "/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "standard"}, headers=bearer(token)
+    )
     assert r.status_code == 201, r.text
     rep = r.json()
     assert rep["status"] == "ready" and rep["price_usd"] == 10 and rep["checkout_url"] is None
@@ -240,8 +305,12 @@ def test_deep_report_in_demo_mode_completes_at_once(sqlite_db, demo_api, pro) ->
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Deep report (standard)" in text and "Price sensitivity" in text and "report depth: full" in text
     assert "Ad budget sensitivity" in text and "Methodology" in text
-    assert demo_api.post("/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "gold"},
-                         headers=bearer(token)).status_code == 422  # fmt: skip
+    assert (
+        demo_api.post(
+            "/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "gold"}, headers=bearer(token)
+        ).status_code
+        == 422
+    )
     other = new_user(sqlite_db, "master")
     _i, other_token = apikeys.create_key(sqlite_db, other, "o")
     assert demo_api.get(f"/api/v1/reports/{rep['id']}", headers=bearer(other_token)).status_code == 404
@@ -255,17 +324,31 @@ def test_deep_report_paid_through_checkout_and_webhook(sqlite_db) -> None:
         with TestClient(app) as client:
             user = new_user(sqlite_db, "master")
             _i, token = apikeys.create_key(sqlite_db, user, "pay")
-            fid = client.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)).json()["id"]
-            rep = client.post("/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "premium"},
-                              headers=bearer(token)).json()  # fmt: skip
-            assert rep["status"] == "pending_payment" and rep["checkout_url"].startswith("https://checkout.stripe.test/")
+            fid = client.post(
+                "/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)
+            ).json()["id"]
+            rep = client.post(
+                "/api/v1/reports/deep",
+                json={"forecast_id": fid, "report_type": "premium"},
+                headers=bearer(token),
+            ).json()
+            assert rep["status"] == "pending_payment" and rep["checkout_url"].startswith(
+                "https://checkout.stripe.test/"
+            )
             _m, _p, form = fake.requests[-1]
             assert form["mode"] == "payment" and form["line_items[0][price_data][unit_amount]"] == "2500"
             assert form["metadata[deep_report_id]"] == rep["id"]
             assert client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token)).status_code == 403
-            session = fake.sessions[next(iter(fake.sessions))] | {"status": "complete", "payment_status": "paid",
-                                                                  "payment_intent": "pi_1"}  # fmt: skip
-            event = {"id": f"evt_{uuid.uuid4().hex[:10]}", "type": "checkout.session.completed", "data": {"object": session}}
+            session = fake.sessions[next(iter(fake.sessions))] | {
+                "status": "complete",
+                "payment_status": "paid",
+                "payment_intent": "pi_1",
+            }
+            event = {
+                "id": f"evt_{uuid.uuid4().hex[:10]}",
+                "type": "checkout.session.completed",
+                "data": {"object": session},
+            }
             payload, header = signed(event)
             forged = client.post("/webhook", content=payload, headers={"Stripe-Signature": "t=1,v1=00"})
             assert forged.status_code == 400
@@ -274,9 +357,12 @@ def test_deep_report_paid_through_checkout_and_webhook(sqlite_db) -> None:
             assert accounts.get_user(sqlite_db, user_id=user.id).tier == "master"  # the plan is untouched
             pdf = client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
             assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-            assert client.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"] == "ready"
-            assert json.loads(client.post("/webhook", content=payload, headers={"Stripe-Signature": header}).text)[
-                "message"].endswith("already processed")  # fmt: skip
+            assert (
+                client.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"] == "ready"
+            )
+            assert json.loads(
+                client.post("/webhook", content=payload, headers={"Stripe-Signature": header}).text
+            )["message"].endswith("already processed")
 
 
 def test_webhook_moved_to_the_api(sqlite_db, demo_api) -> None:
@@ -284,7 +370,10 @@ def test_webhook_moved_to_the_api(sqlite_db, demo_api) -> None:
     payload, header = signed(completed_event(user, "pro"))
     assert demo_api.post("/webhook", content=payload, headers={"Stripe-Signature": header}).status_code == 200
     assert accounts.get_user(sqlite_db, user_id=user.id).tier == "pro"
-    assert demo_api.post("/webhook", content=payload, headers={"Stripe-Signature": "t=1,v1=00"}).status_code == 400
+    assert (
+        demo_api.post("/webhook", content=payload, headers={"Stripe-Signature": "t=1,v1=00"}).status_code
+        == 400
+    )
 
 
 def test_python_m_api_serves_docs_and_bounds_the_webhook_body(sqlite_db, tmp_path) -> None:
@@ -296,8 +385,12 @@ def test_python_m_api_serves_docs_and_bounds_the_webhook_body(sqlite_db, tmp_pat
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = os.environ | {"DATABASE_URL": sqlite_db.url, "STRIPE_WEBHOOK_SECRET": SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         for _ in range(120):
             try:
@@ -335,8 +428,10 @@ def _schema_app():
     db = Database(SQLITE_URL)
     user = new_user(db, "master")
     _i, token = apikeys.create_key(db, user, "schemathesis")
-    app = create_app(load_settings(database_url=SQLITE_URL, demo_mode=True, stripe_secret_key=None,
-                                   openai_api_key=None), db)  # fmt: skip
+    app = create_app(
+        load_settings(database_url=SQLITE_URL, demo_mode=True, stripe_secret_key=None, openai_api_key=None),
+        db,
+    )
     return app, token
 
 
@@ -352,9 +447,16 @@ def api_schema(sqlite_db):
 
 def test_openapi_schema_has_docs_and_every_endpoint(demo_api) -> None:
     paths = demo_api.get("/openapi.json").json()["paths"]
-    for path in ("/api/v1/forecasts", "/api/v1/forecasts/{forecast_id}", "/api/v1/forecasts/{forecast_id}/export.csv",
-                 "/api/v1/forecasts/{forecast_id}/export.pdf", "/api/v1/forecasts/{forecast_id}/agents",
-                 "/api/v1/reports/deep", "/api/v1/reports/{report_id}", "/api/v1/subscriptions/me"):  # fmt: skip
+    for path in (
+        "/api/v1/forecasts",
+        "/api/v1/forecasts/{forecast_id}",
+        "/api/v1/forecasts/{forecast_id}/export.csv",
+        "/api/v1/forecasts/{forecast_id}/export.pdf",
+        "/api/v1/forecasts/{forecast_id}/agents",
+        "/api/v1/reports/deep",
+        "/api/v1/reports/{report_id}",
+        "/api/v1/subscriptions/me",
+    ):
         assert path in paths, path
     assert demo_api.get("/docs").status_code == 200
 
@@ -374,8 +476,14 @@ def test_no_server_errors_for_any_schema_input(api_schema) -> None:
     assert len(operations) >= 9
     # issue 24 item 8: no server errors, and every answer is one the schema declares (status code, content
     # type, body shape)
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
     for op in operations:
+
         @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
         @given(case=op.as_strategy())
         def check(case) -> None:
@@ -389,17 +497,48 @@ def test_white_label_add_on_through_stripe_leaves_the_plan_alone(sqlite_db) -> N
     from core.accounts import branding
 
     user = new_user(sqlite_db, "master")
-    session = {"id": "cs_wl", "object": "checkout.session", "status": "complete", "payment_status": "paid",
-               "client_reference_id": user.id, "metadata": {"kind": "white_label", "user_id": user.id}}  # fmt: skip
-    done = billing.handle_webhook(sqlite_db, settings_for(), *signed(
-        {"id": f"evt_{uuid.uuid4().hex[:8]}", "type": "checkout.session.completed", "data": {"object": session}}))
+    session = {
+        "id": "cs_wl",
+        "object": "checkout.session",
+        "status": "complete",
+        "payment_status": "paid",
+        "client_reference_id": user.id,
+        "metadata": {"kind": "white_label", "user_id": user.id},
+    }
+    done = billing.handle_webhook(
+        sqlite_db,
+        settings_for(),
+        *signed(
+            {
+                "id": f"evt_{uuid.uuid4().hex[:8]}",
+                "type": "checkout.session.completed",
+                "data": {"object": session},
+            }
+        ),
+    )
     assert done.status == 200 and "white-label" in done.message
     assert branding.get(sqlite_db, user.id).active
-    sub = {"id": "sub_wl", "object": "subscription", "status": "canceled", "metadata": {"kind": "white_label", "user_id": user.id}}
-    gone = billing.handle_webhook(sqlite_db, settings_for(), *signed(
-        {"id": f"evt_{uuid.uuid4().hex[:8]}", "type": "customer.subscription.deleted", "data": {"object": sub}}))
+    sub = {
+        "id": "sub_wl",
+        "object": "subscription",
+        "status": "canceled",
+        "metadata": {"kind": "white_label", "user_id": user.id},
+    }
+    gone = billing.handle_webhook(
+        sqlite_db,
+        settings_for(),
+        *signed(
+            {
+                "id": f"evt_{uuid.uuid4().hex[:8]}",
+                "type": "customer.subscription.deleted",
+                "data": {"object": sub},
+            }
+        ),
+    )
     assert gone.status == 200 and not branding.get(sqlite_db, user.id).active
-    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "master"  # the add-on's end is not the plan's
+    assert (
+        accounts.get_user(sqlite_db, user_id=user.id).tier == "master"
+    )  # the add-on's end is not the plan's
 
 
 def test_two_api_servers_share_one_rate_limit_on_postgresql(pg_db) -> None:
@@ -417,11 +556,20 @@ def test_two_api_servers_share_one_rate_limit_on_postgresql(pg_db) -> None:
             sock.bind(("127.0.0.1", 0))
             ports.append(sock.getsockname()[1])
     env = os.environ | {"DATABASE_URL": pg_db.url}
-    servers = [subprocess.Popen([sys.executable, "-m", "api", "--port", str(p)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for p in ports]  # fmt: skip
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "api", "--port", str(p)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for p in ports
+    ]
 
     def get(port: int) -> int:
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/subscriptions/me", headers=bearer(token))
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/subscriptions/me", headers=bearer(token)
+        )
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 return r.status
@@ -441,7 +589,9 @@ def test_two_api_servers_share_one_rate_limit_on_postgresql(pg_db) -> None:
         for _attempt in range(3):  # retried only if the minute turns over mid-test
             window = int(time.time() // ratelimit.WINDOW_S)
             with pg_db.session() as s:
-                s.merge(models.RateCount(key_id=user.id, window=window, count=limit - 4))  # the account's budget
+                s.merge(
+                    models.RateCount(key_id=user.id, window=window, count=limit - 4)
+                )  # the account's budget
             statuses = [get(ports[i % 2]) for i in range(6)]  # alternate between the two servers
             if int(time.time() // ratelimit.WINDOW_S) == window:
                 break
@@ -455,7 +605,9 @@ def test_two_api_servers_share_one_rate_limit_on_postgresql(pg_db) -> None:
 def test_a_forecast_saved_on_a_bigger_plan_is_cut_to_the_current_one(sqlite_db, demo_api) -> None:
     user = new_user(sqlite_db, "master")
     _i, token = apikeys.create_key(sqlite_db, user, "downgrade")
-    fid = demo_api.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"]}, headers=bearer(token)).json()["id"]
+    fid = demo_api.post(
+        "/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"]}, headers=bearer(token)
+    ).json()["id"]
     accounts.set_tier(sqlite_db, user.email, "pro")
     got = demo_api.get(f"/api/v1/forecasts/{fid}", headers=bearer(token)).json()
     assert len(got["cities"]) == get_tier("pro").max_cities
@@ -467,17 +619,33 @@ def test_a_forecast_saved_on_a_bigger_plan_is_cut_to_the_current_one(sqlite_db, 
 def api_on(request, sqlite_db):
     """The API on each database, with a Pro key on that database."""
     db = request.getfixturevalue("sqlite_db" if request.param == "sqlite" else "pg_db")
-    app = create_app(load_settings(database_url=db.url, demo_mode=True, stripe_secret_key=None,
-                                   stripe_webhook_secret=SECRET, openai_api_key=None), db)  # fmt: skip
+    app = create_app(
+        load_settings(
+            database_url=db.url,
+            demo_mode=True,
+            stripe_secret_key=None,
+            stripe_webhook_secret=SECRET,
+            openai_api_key=None,
+        ),
+        db,
+    )
     user = new_user(db, "pro")
     with TestClient(app) as client:
         yield client, apikeys.create_key(db, user, "tests")[1]
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("name", "Towel\x00set"), ("description", "soft\x00"), ("ships_from", "Istanbul\x00, TR"), ("name", "   "),
-    ("price", "25"), ("price", True), ("unit_cost", "10"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "Towel\x00set"),
+        ("description", "soft\x00"),
+        ("ships_from", "Istanbul\x00, TR"),
+        ("name", "   "),
+        ("price", "25"),
+        ("price", True),
+        ("unit_cost", "10"),
+    ],
+)
 def test_bad_text_and_loose_types_are_422_on_both_databases(api_on, field, value) -> None:
     """Issue 24 items 4 and 7: a NUL byte or a blank name is refused before any SQL (PostgreSQL answered 500);
     numbers must be JSON numbers (no "25" or true)."""
@@ -487,12 +655,23 @@ def test_bad_text_and_loose_types_are_422_on_both_databases(api_on, field, value
     assert field in r.text or field.replace("_", " ") in r.text
 
 
-@pytest.mark.parametrize("path", ["/api/v1/forecasts/abc%00def", "/api/v1/forecasts/abc%00def/export.csv",
-                                  "/api/v1/reports/abc%00def", "/api/v1/forecasts/not-an-id"])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/forecasts/abc%00def",
+        "/api/v1/forecasts/abc%00def/export.csv",
+        "/api/v1/reports/abc%00def",
+        "/api/v1/forecasts/not-an-id",
+    ],
+)
 def test_malformed_ids_are_404_on_both_databases(api_on, path) -> None:
     client, token = api_on
     assert client.get(path, headers=bearer(token)).status_code == 404
-    r = client.post("/api/v1/reports/deep", json={"forecast_id": "abc\x00def", "report_type": "standard"}, headers=bearer(token))
+    r = client.post(
+        "/api/v1/reports/deep",
+        json={"forecast_id": "abc\x00def", "report_type": "standard"},
+        headers=bearer(token),
+    )
     assert r.status_code == 404, r.text
 
 
@@ -501,7 +680,9 @@ def test_health_with_the_database_down_names_no_url_or_host() -> None:
     from core.services import records
 
     url = "postgresql+psycopg://app:secret@127.0.0.1:9/prod"
-    app = create_app(load_settings(database_url=url, demo_mode=True, openai_api_key=None), records.connect(url))
+    app = create_app(
+        load_settings(database_url=url, demo_mode=True, openai_api_key=None), records.connect(url)
+    )
     with TestClient(app) as client:
         r = client.get("/health")
     assert r.status_code == 503
@@ -513,18 +694,34 @@ def test_health_with_the_database_down_names_no_url_or_host() -> None:
 def test_the_key_is_checked_before_the_body_is_read(demo_api, pro) -> None:
     """Issue 24 item 3: no key -> 401 whatever the body (invalid JSON included); a body over the limit -> 413
     before it is read; a valid key with a sane body passes."""
-    assert demo_api.post("/api/v1/forecasts", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 401
+    assert (
+        demo_api.post(
+            "/api/v1/forecasts", content=b"{not json", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 401
+    )
     big = b"x" * (load_settings().api_max_body_bytes + 1)
     assert demo_api.post("/api/v1/forecasts", content=big).status_code == 413
     _user, token = pro
     assert demo_api.post("/api/v1/forecasts", content=big, headers=bearer(token)).status_code == 413
-    assert demo_api.post("/api/v1/forecasts", content=b"{not json", headers=bearer(token) | {"Content-Type": "application/json"}).status_code == 422
+    assert (
+        demo_api.post(
+            "/api/v1/forecasts",
+            content=b"{not json",
+            headers=bearer(token) | {"Content-Type": "application/json"},
+        ).status_code
+        == 422
+    )
 
 
 def test_a_streamed_body_over_the_limit_is_cut_off(sqlite_db, pro) -> None:
     """Without a Content-Length (chunked), the guard stops reading at the limit."""
-    app = create_app(load_settings(database_url=sqlite_db.url, demo_mode=True, openai_api_key=None,
-                                   api_max_body_bytes=2_000), sqlite_db)  # fmt: skip
+    app = create_app(
+        load_settings(
+            database_url=sqlite_db.url, demo_mode=True, openai_api_key=None, api_max_body_bytes=2_000
+        ),
+        sqlite_db,
+    )
     _user, token = pro
 
     def chunks():
@@ -533,7 +730,9 @@ def test_a_streamed_body_over_the_limit_is_cut_off(sqlite_db, pro) -> None:
 
     with TestClient(app) as client:
         assert client.post("/api/v1/forecasts", content=chunks(), headers=bearer(token)).status_code == 413
-        ok = client.post("/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"], "top": 5}, headers=bearer(token))
+        ok = client.post(
+            "/api/v1/forecasts", json=PRODUCT | {"countries": ["DE"], "top": 5}, headers=bearer(token)
+        )
         assert ok.status_code == 201, ok.text
 
 
@@ -542,8 +741,17 @@ def test_agent_reruns_count_against_the_quota(sqlite_db, demo_api) -> None:
     and stores no agent logs."""
     user = new_user(sqlite_db, "pro")
     _i, token = apikeys.create_key(sqlite_db, user, "agents")
-    made = demo_api.post("/api/v1/forecasts", headers=bearer(token), json={
-        "name": "Bath towel set", "category": "Home & Garden", "price": 25, "unit_cost": 9, "countries": ["DE"]})
+    made = demo_api.post(
+        "/api/v1/forecasts",
+        headers=bearer(token),
+        json={
+            "name": "Bath towel set",
+            "category": "Home & Garden",
+            "price": 25,
+            "unit_cost": 9,
+            "countries": ["DE"],
+        },
+    )
     assert made.status_code == 201, made.text
     fid = made.json()["id"]
     used = accounts.forecasts_used(sqlite_db, user.id)
@@ -551,7 +759,9 @@ def test_agent_reruns_count_against_the_quota(sqlite_db, demo_api) -> None:
     assert accounts.forecasts_used(sqlite_db, user.id) == used + 1
     limit = get_tier("pro").forecasts_per_month
     with sqlite_db.session() as s:
-        s.execute(models.Usage.__table__.update().where(models.Usage.user_id == user.id).values(forecasts=limit))
+        s.execute(
+            models.Usage.__table__.update().where(models.Usage.user_id == user.id).values(forecasts=limit)
+        )
     logs = len(records_of(sqlite_db, fid))
     refused = demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token))
     assert refused.status_code == 403 and "quota" in refused.json()["detail"].lower()

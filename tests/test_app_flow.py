@@ -15,7 +15,10 @@ APP = str(paths.ROOT / "app.py")
 
 
 def fill_and_run(
-    price: float | None = 30.0, cost: float | None = 8.0, countries=("DE", "FR"), email: str = "master@demo.local",
+    price: float | None = 30.0,
+    cost: float | None = 8.0,
+    countries=("DE", "FR"),
+    email: str = "master@demo.local",
     payer: str | None = None,
 ) -> AppTest:
     at = login(email)
@@ -40,8 +43,13 @@ def test_who_pays_shipping_is_asked_stored_and_shown(sqlite_db, ca, payer) -> No
     assert not at.exception, [e.value for e in at.exception]
     record = repo.load_forecast(sqlite_db, at.session_state["forecast_id"], at.session_state["user_id"])
     assert record.params["product"]["shipping_paid_by"] == payer
-    product = validate_product(name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0,
-                               shipping_paid_by=payer)  # fmt: skip
+    product = validate_product(
+        name="Organic tee",
+        category="Apparel & Accessories",
+        price=30.0,
+        unit_cost=8.0,
+        shipping_paid_by=payer,
+    )
     market = whatif.market_cities(evaluate(prepare(ca, product)), STORED_RESULTS, ["DE", "FR"])
     assert metric(at, "Units / month") == f"{market['expected_units_month'].sum():,.0f}"
     assert any(f"shipping paid by the {payer}" in c.value for c in at.caption)
@@ -60,14 +68,18 @@ def results(sqlite_db) -> AppTest:
 
 
 def expected(ca, price=30.0, cost=8.0, weights=None):
-    product = validate_product(name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0)
+    product = validate_product(
+        name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0
+    )
     ev = evaluate(prepare(ca, product), price=price, unit_cost=cost, weights=weights)
     return rank(ev, countries=["DE", "FR"], top=STORED_RESULTS)
 
 
 def headline(ca, price=30.0, cost=8.0) -> dict[str, float]:
     """The headline the page should show: totals over the weight-independent market set."""
-    product = validate_product(name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0)
+    product = validate_product(
+        name="Organic tee", category="Apparel & Accessories", price=30.0, unit_cost=8.0
+    )
     ev = evaluate(prepare(ca, product), price=price, unit_cost=cost)
     return whatif.headline_metrics(whatif.market_cities(ev, STORED_RESULTS, ["DE", "FR"]))
 
@@ -85,7 +97,9 @@ def test_form_run_shows_results(results: AppTest, ca, sqlite_db) -> None:
     assert metric(results, "Best city") == table.iloc[0]["city"]
     assert metric(results, "Units / month") == f"{headline(ca)['units']:,.0f}"
     # The run was persisted with its results.
-    record = repo.load_forecast(sqlite_db, results.session_state["forecast_id"], results.session_state["user_id"])
+    record = repo.load_forecast(
+        sqlite_db, results.session_state["forecast_id"], results.session_state["user_id"]
+    )
     assert len(record.results) == len(table)
     assert list(record.results["city_id"]) == list(table["city_id"])
 
@@ -183,7 +197,10 @@ def test_history_reopen_compare_delete(sqlite_db) -> None:
     compare = at.dataframe[-1].value
     assert {"rank_a", "rank_b", "rank_change"} <= set(compare.columns)
     diffs = next(d.value for d in at.dataframe if "input" in d.value.columns)
-    assert diffs.set_index("input").loc["Countries"].tolist() == ["DE", "AT, DE"]  # A is the older one (stored sorted)
+    assert diffs.set_index("input").loc["Countries"].tolist() == [
+        "DE",
+        "AT, DE",
+    ]  # A is the older one (stored sorted)
     assert len(at.get("plotly_chart")) == 1  # the rank-change chart
     n_before = len(repo.list_forecasts(sqlite_db, uid))
     at.checkbox(key="hi_confirm").check().run()
@@ -198,8 +215,13 @@ def test_agents_view_and_budget_slider(sqlite_db, ca) -> None:
 
     at = fill_and_run(email="pro@demo.local")
     record = repo.load_agent_results(sqlite_db, at.session_state["forecast_id"])
-    assert set(record) == {"product_analyst", "market_profiler", "advertising_planner", "supply_chain_advisor",
-                           "sales_strategy"}  # fmt: skip
+    assert set(record) == {
+        "product_analyst",
+        "market_profiler",
+        "advertising_planner",
+        "supply_chain_advisor",
+        "sales_strategy",
+    }
     assert len(record["market_profiler"]["cities"]) == 20  # Pro: the plan shows 50, agents work on at most 20
     show(at, "Agents")
     assert not at.exception
@@ -242,7 +264,9 @@ def test_map_scales_to_the_shown_cities_and_names_the_best(results: AppTest, ca)
     from core.places.geo import spaced_labels
 
     keep = spaced_labels(table["lat"].to_numpy()[:30], table["lon"].to_numpy()[:30], view["zoom"], 10)
-    assert [d["label"].split(". ", 1)[1] for d in layers["labels"]["data"]] == [ascii_label(c) for c in table["city"].iloc[keep]]
+    assert [d["label"].split(". ", 1)[1] for d in layers["labels"]["data"]] == [
+        ascii_label(c) for c in table["city"].iloc[keep]
+    ]
     # dots in deck.gl's common units: the same pixels at every latitude (no Mercator growth towards the poles)
     assert layers["results"]["radiusUnits"] == "common"
     assert all(d["radius"] == pytest.approx(d["px"] / 2 ** view["zoom"]) for d in dots)
@@ -262,8 +286,14 @@ def test_price_curve_dollar_axis_has_round_ticks() -> None:
 
     from core.render import charts
 
-    curve = pd.DataFrame({"price": [10.0, 20.0, 30.0], "units": [5.0, 3.0, 2.0], "revenue": [50.0, 60.0, 60.0],
-                          "profit": [-20.0, 15.0, 25.0]})  # fmt: skip
+    curve = pd.DataFrame(
+        {
+            "price": [10.0, 20.0, 30.0],
+            "units": [5.0, 3.0, 2.0],
+            "revenue": [50.0, 60.0, 60.0],
+            "profit": [-20.0, 15.0, 25.0],
+        }
+    )
     fig = charts.to_plotly(charts.price_curve_chart(curve, 20.0, 30.0, "t"))
     y2 = fig.layout.yaxis2
     assert y2.tickmode == "auto" and y2.tickformat == "$,~s" and y2.overlaying == "y"
@@ -272,8 +302,15 @@ def test_price_curve_dollar_axis_has_round_ticks() -> None:
 def test_ranking_shows_the_analysts_columns_first(results: AppTest) -> None:
     show(results, "Ranking")
     table = results.dataframe[0].value
-    for col in ("city", "opportunity_score", "expected_units_month", "expected_revenue_usd_month", "profit_usd_month",
-                "loss_making", "recommended_price_usd"):  # fmt: skip
+    for col in (
+        "city",
+        "opportunity_score",
+        "expected_units_month",
+        "expected_revenue_usd_month",
+        "profit_usd_month",
+        "loss_making",
+        "recommended_price_usd",
+    ):
         assert col in table.columns
     assert "demand_score" not in table.columns
     results.multiselect(key="rs_more_cols").set_value(["demand_score", "good_price_low_usd"]).run()
@@ -340,8 +377,13 @@ def test_the_open_forecast_is_in_the_url_and_reopens_with_the_owner_check(sqlite
     from tests.helpers import login
 
     pro = accounts.get_user(sqlite_db, email="pro@demo.local")
-    fid = run_forecast(sqlite_db, city_arrays_from_db(sqlite_db),
-                       validate_product(name="Linked towel", category="Home & Garden", price=25, unit_cost=10), None, user=pro)  # fmt: skip
+    fid = run_forecast(
+        sqlite_db,
+        city_arrays_from_db(sqlite_db),
+        validate_product(name="Linked towel", category="Home & Garden", price=25, unit_cost=10),
+        None,
+        user=pro,
+    )
     at = login("pro@demo.local")
     at.session_state["forecast_id"] = fid
     at.switch_page("views/results.py").run()
@@ -395,7 +437,9 @@ def test_results_say_which_price_anchors_the_recommendation(sqlite_db) -> None:
     from core.places.citydata import city_arrays_from_db
     from core.services.forecasts import product_from_params
 
-    note = whatif.price_anchor_note(prepare(city_arrays_from_db(sqlite_db), product_from_params(record.params)))
+    note = whatif.price_anchor_note(
+        prepare(city_arrays_from_db(sqlite_db), product_from_params(record.params))
+    )
     assert "your own price ($140.00)" in note
     assert any(c.value.endswith(note) for c in at.caption)
     near = fill_and_run(price=30.0, cost=8.0)
@@ -412,10 +456,20 @@ def test_maps_are_sent_compact_with_the_same_content() -> None:
 
     from views._ui import CompactDeck
 
-    data = pd.DataFrame({"lat": np.linspace(-40, 60, 50), "lon": np.linspace(-120, 140, 50), "city": [f"C{i}" for i in range(50)]})
-    layer = pdk.Layer("ScatterplotLayer", data=data, id="dots", get_position=["lon", "lat"], radius_units="'common'")
+    data = pd.DataFrame(
+        {
+            "lat": np.linspace(-40, 60, 50),
+            "lon": np.linspace(-120, 140, 50),
+            "city": [f"C{i}" for i in range(50)],
+        }
+    )
+    layer = pdk.Layer(
+        "ScatterplotLayer", data=data, id="dots", get_position=["lon", "lat"], radius_units="'common'"
+    )
     view = pdk.ViewState(latitude=10, longitude=10, zoom=1)
-    compact = CompactDeck(layers=[layer], initial_view_state=view, tooltip={"html": "{city}"}, map_provider=None)
+    compact = CompactDeck(
+        layers=[layer], initial_view_state=view, tooltip={"html": "{city}"}, map_provider=None
+    )
     plain = pdk.Deck(layers=[layer], initial_view_state=view, tooltip={"html": "{city}"}, map_provider=None)
     assert json.loads(compact.to_json()) == json.loads(plain.to_json())
     assert len(compact.to_json()) < 0.7 * len(plain.to_json())

@@ -18,8 +18,14 @@ from core import paths
 PACKAGES = ("core", "agents", "api", "views", "connectors")
 # The engine and the analytic cores: pure domain code, no adapters (database, payments, LLM, UI).
 PURE_DOMAIN_PACKAGES = ("core/forecast", "core/calibration", "core/advisors", "core/render")
-PURE_DOMAIN_MODULES = ("core/places/geo.py", "core/places/names.py", "core/places/explore.py", "core/text.py",
-                       "core/errors.py", "core/accounts/tiers.py")  # fmt: skip
+PURE_DOMAIN_MODULES = (
+    "core/places/geo.py",
+    "core/places/names.py",
+    "core/places/explore.py",
+    "core/text.py",
+    "core/errors.py",
+    "core/accounts/tiers.py",
+)
 FORBIDDEN_IN_PURE = {"streamlit", "sqlalchemy", "stripe", "openai", "alembic", "psycopg", "langgraph"}
 # Which top-level package may import which (DESIGN §2: views, api -> agents -> core -> nothing above it;
 # connectors import nothing of ours).
@@ -34,7 +40,17 @@ ALLOWED_PACKAGE_DEPS = {
 # text, formatting -- is open to all). cli -> services -> engine, accounts, billing -> db.
 KERNEL = {"errors", "settings", "paths", "logs", "text", "formatting", "telemetry", "__init__", "__main__"}
 ALLOWED_ROOM_DEPS = {
-    "cli": {"services", "forecast", "calibration", "advisors", "places", "render", "accounts", "billing", "db"},
+    "cli": {
+        "services",
+        "forecast",
+        "calibration",
+        "advisors",
+        "places",
+        "render",
+        "accounts",
+        "billing",
+        "db",
+    },
     "services": {"forecast", "calibration", "advisors", "places", "render", "accounts", "billing", "db"},
     "billing": {"accounts", "render", "forecast", "db"},
     "accounts": {"render", "db"},
@@ -179,8 +195,12 @@ def test_no_import_cycles() -> None:
 
 
 def test_packages_depend_one_way() -> None:
-    bad = [(m, t) for m, ts in import_graph().items() for t in ts
-           if t.split(".")[0] not in ALLOWED_PACKAGE_DEPS[m.split(".")[0]]]  # fmt: skip
+    bad = [
+        (m, t)
+        for m, ts in import_graph().items()
+        for t in ts
+        if t.split(".")[0] not in ALLOWED_PACKAGE_DEPS[m.split(".")[0]]
+    ]
     assert bad == []
 
 

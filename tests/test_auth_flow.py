@@ -14,7 +14,13 @@ from tests.helpers import APP_PATH, DEMO_PASSWORD, login
 def register(email: str, password: str) -> AppTest:
     at = AppTest.from_file(APP_PATH, default_timeout=60).run()
     labels = [t.label for t in at.text_input]
-    form = {"First name": "Ada", "Last name": "Lovelace", "E-mail": email, "Password": password, "Repeat password": password}
+    form = {
+        "First name": "Ada",
+        "Last name": "Lovelace",
+        "E-mail": email,
+        "Password": password,
+        "Repeat password": password,
+    }
     start = labels.index("First name")
     for i, label in enumerate(labels[start:], start):
         at.text_input[i].input(form[label])
@@ -44,7 +50,11 @@ def test_password_change_persists(sqlite_db) -> None:
     user = accounts.create_user(sqlite_db, f"pw-{uuid.uuid4().hex[:8]}@example.com", "Old!Passw0rd")
     at = login(user.email, "Old!Passw0rd")
     at.switch_page("views/account.py").run()
-    fields = {"Current password": "Old!Passw0rd", "New password": "New!Passw0rd9", "Repeat password": "New!Passw0rd9"}
+    fields = {
+        "Current password": "Old!Passw0rd",
+        "New password": "New!Passw0rd9",
+        "Repeat password": "New!Passw0rd9",
+    }
     for t in at.text_input:
         if t.label in fields:
             t.input(fields[t.label])
@@ -65,8 +75,13 @@ def test_a_new_user_in_the_same_tab_sees_nothing_of_the_previous_one(sqlite_db) 
     from core.services.forecasts import run_forecast
 
     pro = accounts.get_user(sqlite_db, email="pro@demo.local")
-    fid = run_forecast(sqlite_db, city_arrays_from_db(sqlite_db),
-                       validate_product(name="Pro secret", category="Home & Garden", price=25, unit_cost=10), None, user=pro)  # fmt: skip
+    fid = run_forecast(
+        sqlite_db,
+        city_arrays_from_db(sqlite_db),
+        validate_product(name="Pro secret", category="Home & Garden", price=25, unit_cost=10),
+        None,
+        user=pro,
+    )
     at = login("pro@demo.local")
     at.session_state["forecast_id"] = fid
     at.session_state["rs_what_if_price"] = 99.0

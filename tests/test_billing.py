@@ -25,10 +25,14 @@ def fake():
 
 def settings_for(fake: FakeStripe | None = None, **kw):
     base = {
-        "stripe_secret_key": "sk_test_123", "stripe_webhook_secret": SECRET,
-        "stripe_price_basic": "price_basic", "stripe_price_pro": "price_pro", "stripe_price_master": "price_master",
-        "stripe_api_base": fake.url if fake else None, "app_base_url": "http://localhost:8501",
-    }  # fmt: skip
+        "stripe_secret_key": "sk_test_123",
+        "stripe_webhook_secret": SECRET,
+        "stripe_price_basic": "price_basic",
+        "stripe_price_pro": "price_pro",
+        "stripe_price_master": "price_master",
+        "stripe_api_base": fake.url if fake else None,
+        "app_base_url": "http://localhost:8501",
+    }
     return load_settings(**(base | kw))
 
 
@@ -45,13 +49,19 @@ def test_modes() -> None:
 
 @pytest.mark.parametrize(
     ("demo", "force", "url", "expected"),
-    [(False, False, "http://localhost:8501", False),  # no Stripe keys alone never means demo
-     (True, False, "http://localhost:8501", True), (True, False, "http://127.0.0.1:8501", True),
-     (True, False, "https://shop.example.com", False),  # a public URL refuses demo accounts ...
-     (True, True, "https://demo.example.com", True)],  # ... unless forced
-)  # fmt: skip
+    [
+        (False, False, "http://localhost:8501", False),  # no Stripe keys alone never means demo
+        (True, False, "http://localhost:8501", True),
+        (True, False, "http://127.0.0.1:8501", True),
+        (True, False, "https://shop.example.com", False),  # a public URL refuses demo accounts ...
+        (True, True, "https://demo.example.com", True),
+    ],  # ... unless forced
+)
 def test_demo_mode_is_explicit(demo, force, url, expected) -> None:
-    assert load_settings(demo_mode=demo, demo_force=force, app_base_url=url, stripe_secret_key=None).is_demo is expected
+    assert (
+        load_settings(demo_mode=demo, demo_force=force, app_base_url=url, stripe_secret_key=None).is_demo
+        is expected
+    )
 
 
 def test_seed_without_demo_mode_makes_no_demo_accounts(tmp_path) -> None:
@@ -75,7 +85,9 @@ def test_checkout_session_parameters(sqlite_db, fake) -> None:
     assert form["customer_email"] == user.email
     assert form["line_items[0][price]"] == "price_pro"
     assert form["success_url"] == "http://localhost:8501/account?session_id={CHECKOUT_SESSION_ID}"
-    assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"  # nothing changes before Stripe confirms
+    assert (
+        accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"
+    )  # nothing changes before Stripe confirms
 
 
 def test_tier_changes_only_after_stripe_confirms(sqlite_db, fake) -> None:
@@ -132,12 +144,22 @@ def signed(event: dict, secret: str = SECRET, ts: int | None = None) -> tuple[by
 
 def completed_event(user: accounts.UserInfo, tier: str) -> dict:
     return {
-        "id": f"evt_{uuid.uuid4().hex[:14]}", "object": "event", "type": "checkout.session.completed",
-        "data": {"object": {"id": f"cs_test_{uuid.uuid4().hex[:8]}", "object": "checkout.session",
-                            "client_reference_id": user.id, "metadata": {"user_id": user.id, "tier": tier},
-                            "subscription": f"sub_{uuid.uuid4().hex[:10]}", "customer": "cus_1",
-                            "status": "complete", "payment_status": "paid"}},
-    }  # fmt: skip
+        "id": f"evt_{uuid.uuid4().hex[:14]}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {
+            "object": {
+                "id": f"cs_test_{uuid.uuid4().hex[:8]}",
+                "object": "checkout.session",
+                "client_reference_id": user.id,
+                "metadata": {"user_id": user.id, "tier": tier},
+                "subscription": f"sub_{uuid.uuid4().hex[:10]}",
+                "customer": "cus_1",
+                "status": "complete",
+                "payment_status": "paid",
+            }
+        },
+    }
 
 
 def test_webhook_valid_signature_applies(any_db) -> None:
@@ -151,8 +173,11 @@ def test_webhook_valid_signature_applies(any_db) -> None:
 def test_webhook_bad_signature_changes_nothing(any_db, case: str) -> None:
     user = new_user(any_db)
     event = completed_event(user, "master")
-    payload, header = signed(event, secret="whsec_other") if case == "wrong secret" else signed(
-        event, ts=int(time.time()) - 3600 if case == "stale timestamp" else None)  # fmt: skip
+    payload, header = (
+        signed(event, secret="whsec_other")
+        if case == "wrong secret"
+        else signed(event, ts=int(time.time()) - 3600 if case == "stale timestamp" else None)
+    )
     if case == "no signature":
         header = None
     if case == "tampered body":
@@ -182,14 +207,23 @@ def test_subscription_lifecycle_events(any_db) -> None:
     def event(kind: str, obj: dict) -> dict:
         return {"id": f"evt_{uuid.uuid4().hex[:14]}", "type": kind, "data": {"object": obj}}
 
-    updated = event("customer.subscription.updated", {"id": sub_id, "status": "active", "customer": "cus_1",
-                    "items": {"data": [{"price": {"id": "price_master"}}]}})  # fmt: skip
+    updated = event(
+        "customer.subscription.updated",
+        {
+            "id": sub_id,
+            "status": "active",
+            "customer": "cus_1",
+            "items": {"data": [{"price": {"id": "price_master"}}]},
+        },
+    )
     assert billing.handle_webhook(any_db, s, *signed(updated)).status == 200
     assert accounts.get_user(any_db, user_id=user.id).tier == "master"
     failed = event("invoice.payment_failed", {"id": "in_1", "subscription": sub_id})
     billing.handle_webhook(any_db, s, *signed(failed))
     assert accounts.get_user(any_db, user_id=user.id).status == "past_due"
-    deleted = event("customer.subscription.deleted", {"id": sub_id, "status": "canceled", "customer": "cus_1"})
+    deleted = event(
+        "customer.subscription.deleted", {"id": sub_id, "status": "canceled", "customer": "cus_1"}
+    )
     billing.handle_webhook(any_db, s, *signed(deleted))
     info = accounts.get_user(any_db, user_id=user.id)
     assert info.tier == "basic" and info.status == "cancelled"
@@ -201,13 +235,17 @@ def _event(kind: str, data: object) -> dict:
 
 @pytest.mark.parametrize(
     "event",
-    [_event("invoice.payment_failed", {"object": {"id": "in_1", "parent": {"subscription_details": None}}}),
-     {"id": "evt_nodata_1", "type": "checkout.session.completed"},
-     _event("checkout.session.completed", {"object": ["a", "list"]}),
-     _event("checkout.session.completed", {"object": "a string"}),
-     _event("checkout.session.completed", {"object": {"metadata": "a string", "client_reference_id": 5}}),
-     _event("customer.subscription.updated", {"object": {"id": 7, "items": "x", "metadata": "y"}})],
-)  # fmt: skip
+    [
+        _event(
+            "invoice.payment_failed", {"object": {"id": "in_1", "parent": {"subscription_details": None}}}
+        ),
+        {"id": "evt_nodata_1", "type": "checkout.session.completed"},
+        _event("checkout.session.completed", {"object": ["a", "list"]}),
+        _event("checkout.session.completed", {"object": "a string"}),
+        _event("checkout.session.completed", {"object": {"metadata": "a string", "client_reference_id": 5}}),
+        _event("customer.subscription.updated", {"object": {"id": 7, "items": "x", "metadata": "y"}}),
+    ],
+)
 def test_signed_odd_events_never_crash_and_are_not_lost(any_db, event) -> None:
     """Each answer is a clear status; an event that was not applied is not recorded, so a retry is applied."""
     from core.db import models
@@ -227,7 +265,11 @@ def test_failed_apply_is_retried_not_lost(sqlite_db) -> None:
     user = new_user(sqlite_db)
     event = completed_event(user, "pro")
     with sqlite_db.engine.begin() as conn:
-        conn.execute(text("CREATE TRIGGER fail_subs BEFORE INSERT ON subscriptions BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        conn.execute(
+            text(
+                "CREATE TRIGGER fail_subs BEFORE INSERT ON subscriptions BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        )
     try:
         first = billing.handle_webhook(sqlite_db, settings_for(), *signed(event))
     finally:
@@ -242,7 +284,9 @@ def test_failed_apply_is_retried_not_lost(sqlite_db) -> None:
 
 def test_future_timestamp_is_refused(sqlite_db) -> None:
     user = new_user(sqlite_db)
-    result = billing.handle_webhook(sqlite_db, settings_for(), *signed(completed_event(user, "pro"), ts=int(time.time()) + 400))
+    result = billing.handle_webhook(
+        sqlite_db, settings_for(), *signed(completed_event(user, "pro"), ts=int(time.time()) + 400)
+    )
     assert result.status == 400
     assert accounts.get_user(sqlite_db, user_id=user.id).tier == "basic"
 
@@ -252,9 +296,16 @@ def test_webhook_cli_needs_a_secret(sqlite_db) -> None:
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k != "STRIPE_WEBHOOK_SECRET"} | {"DATABASE_URL": sqlite_db.url}
-    res = subprocess.run([sys.executable, "-m", "core", "webhook", "--port", "0"], capture_output=True, text=True,
-                         env=env, timeout=60)  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_WEBHOOK_SECRET"} | {
+        "DATABASE_URL": sqlite_db.url
+    }
+    res = subprocess.run(
+        [sys.executable, "-m", "core", "webhook", "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert res.returncode == 2 and "STRIPE_WEBHOOK_SECRET" in res.stderr
 
 
@@ -285,19 +336,32 @@ def test_unpaid_checkout_grants_nothing_until_the_async_payment_succeeds(any_db)
     assert accounts.get_user(any_db, user_id=user.id).tier == "master"
 
 
-@pytest.mark.parametrize("case", ["unknown price", "unknown subscription", "payment failed first", "unknown report"])
+@pytest.mark.parametrize(
+    "case", ["unknown price", "unknown subscription", "payment failed first", "unknown report"]
+)
 def test_events_that_cannot_be_applied_are_not_recorded(any_db, case: str) -> None:
     user = new_user(any_db)
     sub = f"sub_{uuid.uuid4().hex[:10]}"
     event = {
-        "unknown price": _sub_event("customer.subscription.updated", {"id": sub, "status": "active",
-                                    "metadata": {"user_id": user.id}, "items": {"data": [{"price": {"id": "price_x"}}]}}),
-        "unknown subscription": _sub_event("customer.subscription.updated", {"id": sub, "status": "active",
-                                           "items": {"data": [{"price": {"id": "price_pro"}}]}}),
-        "payment failed first": _sub_event("invoice.payment_failed", {"id": "in_9", "subscription": sub,
-                                           "parent": {"subscription_details": None}}),
+        "unknown price": _sub_event(
+            "customer.subscription.updated",
+            {
+                "id": sub,
+                "status": "active",
+                "metadata": {"user_id": user.id},
+                "items": {"data": [{"price": {"id": "price_x"}}]},
+            },
+        ),
+        "unknown subscription": _sub_event(
+            "customer.subscription.updated",
+            {"id": sub, "status": "active", "items": {"data": [{"price": {"id": "price_pro"}}]}},
+        ),
+        "payment failed first": _sub_event(
+            "invoice.payment_failed",
+            {"id": "in_9", "subscription": sub, "parent": {"subscription_details": None}},
+        ),
         "unknown report": completed_event(user, "pro"),
-    }[case]  # fmt: skip
+    }[case]
     if case == "unknown report":
         event["data"]["object"]["metadata"] = {"kind": "deep_report", "deep_report_id": str(uuid.uuid4())}
     r = billing.handle_webhook(any_db, settings_for(), *signed(event))
@@ -315,8 +379,10 @@ def test_a_failed_event_leaves_the_admin_list_once_it_applies(any_db) -> None:
     subscription is stored, the same event applies and is marked resolved."""
     user = new_user(any_db)
     sub = f"sub_{uuid.uuid4().hex[:10]}"
-    update = _sub_event("customer.subscription.updated", {"id": sub, "status": "active",
-                        "items": {"data": [{"price": {"id": "price_pro"}}]}})  # fmt: skip
+    update = _sub_event(
+        "customer.subscription.updated",
+        {"id": sub, "status": "active", "items": {"data": [{"price": {"id": "price_pro"}}]}},
+    )
     assert billing.handle_webhook(any_db, settings_for(), *signed(update)).status == 409
     assert update["id"] in {f["event"] for f in billing.failed_events(any_db)}
     update["data"]["object"]["metadata"] = {"user_id": user.id}  # now resolvable (as after the checkout)
@@ -329,8 +395,15 @@ def test_out_of_order_subscription_event_resolves_through_its_metadata(any_db) -
     """Plan checkouts put the user on the subscription's metadata, so an update that arrives before the
     checkout's event still finds the user."""
     user = new_user(any_db)
-    event = _sub_event("customer.subscription.updated", {"id": f"sub_{uuid.uuid4().hex[:10]}", "status": "active",
-                       "metadata": {"user_id": user.id, "tier": "pro"}, "items": {"data": [{"price": {"id": "price_pro"}}]}})  # fmt: skip
+    event = _sub_event(
+        "customer.subscription.updated",
+        {
+            "id": f"sub_{uuid.uuid4().hex[:10]}",
+            "status": "active",
+            "metadata": {"user_id": user.id, "tier": "pro"},
+            "items": {"data": [{"price": {"id": "price_pro"}}]},
+        },
+    )
     assert billing.handle_webhook(any_db, settings_for(), *signed(event)).status == 200
     assert accounts.get_user(any_db, user_id=user.id).tier == "pro"
 
@@ -346,6 +419,8 @@ def test_plan_checkouts_put_the_user_on_the_subscription(sqlite_db, fake) -> Non
     """What Stripe receives (the fake records the form): the subscription carries the user and the plan."""
     user = new_user(sqlite_db)
     billing.upgrade_url(settings_for(fake), user, "pro")
-    form = next(f for method, path, f in fake.requests if method == "POST" and path == "/v1/checkout/sessions")
+    form = next(
+        f for method, path, f in fake.requests if method == "POST" and path == "/v1/checkout/sessions"
+    )
     assert form["subscription_data[metadata][user_id]"] == user.id
     assert form["subscription_data[metadata][tier]"] == "pro"

@@ -27,9 +27,16 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = paths.ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
 
 
 def free_port() -> int:
@@ -52,10 +59,24 @@ def app_url(sqlite_db) -> Iterator[str]:
     log_path = ARTIFACTS / "browser-app.log"
     log_file = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(paths.ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=paths.ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(paths.ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=paths.ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -105,7 +126,9 @@ def choose(page, label: str, option: str) -> None:
 def wait_idle(page) -> None:
     """Wait until Streamlit has no script run in progress (its status widget is gone)."""
     page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
+    page.wait_for_function(
+        "() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000
+    )
 
 
 def sign_in(page, email: str = "master@demo.local", password: str = "demo-password") -> None:
@@ -120,7 +143,9 @@ def sign_in(page, email: str = "master@demo.local", password: str = "demo-passwo
 
 def log_in_on_form(page, email: str, password: str = "demo-password") -> None:
     """Fill and submit the login form, which must be showing (a deep link opened signed out)."""
-    field = page.get_by_label("E-mail").filter(visible=True).first  # the Log in tab's, not a stale or hidden one
+    field = (
+        page.get_by_label("E-mail").filter(visible=True).first
+    )  # the Log in tab's, not a stale or hidden one
     field.wait_for()
     field.fill(email)
     page.get_by_label("Password", exact=True).filter(visible=True).first.fill(password)
@@ -175,7 +200,9 @@ def move_price_slider(page, steps: int = 1) -> None:
         page.keyboard.press("ArrowRight")
     page.wait_for_function(
         "old => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
-        ".find(e => e.innerText.includes('Units / month')); return m && m.innerText !== old; }", arg=before)
+        ".find(e => e.innerText.includes('Units / month')); return m && m.innerText !== old; }",
+        arg=before,
+    )
 
 
 def metric_value(page, label: str) -> str:
@@ -190,7 +217,9 @@ def test_forecast_slider_and_downloads(page, app_url: str, tmp_path: Path) -> No
         page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
         raise
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=False)
-    (ARTIFACTS / "first_forecast_seconds.txt").write_text(f"{seconds:.2f}\n")  # Run -> map drawn (issue 25.15)
+    (ARTIFACTS / "first_forecast_seconds.txt").write_text(
+        f"{seconds:.2f}\n"
+    )  # Run -> map drawn (issue 25.15)
     assert seconds < 60
 
     before_units = metric_value(page, "Units / month")
@@ -252,7 +281,9 @@ def fresh_page(page):
 @pytest.fixture
 def cpu_load() -> Iterator[None]:
     """Busy loops on every core, as on the busy machine where the login cookie went missing."""
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)
+    ]
     try:
         yield
     finally:
@@ -261,7 +292,9 @@ def cpu_load() -> Iterator[None]:
             b.wait()
 
 
-def test_login_cookie_is_written_under_cpu_load_and_survives_reload(fresh_page, app_url: str, cpu_load) -> None:
+def test_login_cookie_is_written_under_cpu_load_and_survives_reload(
+    fresh_page, app_url: str, cpu_load
+) -> None:
     pg = fresh_page
     pg.goto(app_url)
     sign_in(pg, "pro@demo.local")
@@ -297,11 +330,17 @@ def test_api_key_made_on_the_account_page_works_against_the_api(fresh_page, app_
 
     port = free_port()
     env = os.environ | {"DATABASE_URL": sqlite_db.url}
-    api = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port)], cwd=paths.ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    api = subprocess.Popen(
+        [sys.executable, "-m", "api", "--port", str(port)],
+        cwd=paths.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/subscriptions/me",
-                                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/subscriptions/me", headers={"Authorization": f"Bearer {token}"}
+        )
         deadline = time.time() + 60
         while True:
             try:

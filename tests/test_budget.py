@@ -35,9 +35,9 @@ def test_ceiling_is_the_forecast_and_cac_rises_with_spend(units: float, spend: f
 
 
 budgets = st.floats(min_value=1.0, max_value=5e6, allow_nan=False)
-bounds = st.fixed_dictionaries({
-    name: st.tuples(st.floats(0, 0.3), st.floats(0.4, 1.0)) for name in ("google_search", "meta", "tiktok")
-})  # fmt: skip
+bounds = st.fixed_dictionaries(
+    {name: st.tuples(st.floats(0, 0.3), st.floats(0.4, 1.0)) for name in ("google_search", "meta", "tiktok")}
+)
 
 
 @settings(max_examples=100, deadline=None)
@@ -64,7 +64,9 @@ def test_more_budget_never_fewer_conversions(budget: float, extra: float) -> Non
 def test_marginal_returns_equal_at_the_optimum(budget: float) -> None:
     wide = {n: (0.0, 1.0) for n in ("google_search", "meta", "tiktok")}
     split = bm.optimise(CURVES, budget, wide)
-    marg = [float(c.marginal(split[c.platform.name])) for c in CURVES if split[c.platform.name] > 1e-6 * budget]
+    marg = [
+        float(c.marginal(split[c.platform.name])) for c in CURVES if split[c.platform.name] > 1e-6 * budget
+    ]
     if len(marg) > 1:
         assert max(marg) == pytest.approx(min(marg), rel=1e-4)
     # Platforms left at zero are those whose first dollar returns less than the others' last one.
@@ -82,11 +84,14 @@ def test_optimised_beats_equal_split() -> None:
     assert np.isclose(t.loc["optimised", "spend_usd"], 20_000)
 
 
-@pytest.mark.parametrize(("budget", "b", "message"), [
-    (-1.0, None, "negative"),
-    (1000.0, {"google_search": (0.5, 1), "meta": (0.5, 1), "tiktok": (0.5, 1)}, "bounds"),
-    (1000.0, {"google_search": (0, 0.2), "meta": (0, 0.2), "tiktok": (0, 0.2)}, "bounds"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("budget", "b", "message"),
+    [
+        (-1.0, None, "negative"),
+        (1000.0, {"google_search": (0.5, 1), "meta": (0.5, 1), "tiktok": (0.5, 1)}, "bounds"),
+        (1000.0, {"google_search": (0, 0.2), "meta": (0, 0.2), "tiktok": (0, 0.2)}, "bounds"),
+    ],
+)
 def test_bad_budget_input(budget, b, message) -> None:
     with pytest.raises(InputError, match=message):
         bm.optimise(CURVES, budget, b)

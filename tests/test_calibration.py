@@ -32,8 +32,15 @@ def synthetic(ca, iso2: str, n: int, income_power: float, noise: float, seed: in
     """Sales generated from a known relationship: population x income ** income_power x noise."""
     f = ca.frame[ca.frame["country_iso2"] == iso2].nlargest(n, "population")
     rng = np.random.default_rng(seed)
-    y = f["population"] / 1e4 * (f["gdp_per_capita_ppp"] / 2e4) ** income_power * np.exp(rng.normal(0, noise, len(f)))
-    lines = ["city,country,region,units"] + [f'"{c}",{iso2},"{r}",{v:.2f}' for c, r, v in zip(f["name"], f["admin1"], y, strict=True)]
+    y = (
+        f["population"]
+        / 1e4
+        * (f["gdp_per_capita_ppp"] / 2e4) ** income_power
+        * np.exp(rng.normal(0, noise, len(f)))
+    )
+    lines = ["city,country,region,units"] + [
+        f'"{c}",{iso2},"{r}",{v:.2f}' for c, r, v in zip(f["name"], f["admin1"], y, strict=True)
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -79,9 +86,15 @@ def test_twins_are_unsold_similar_cities(ca, ev) -> None:
 
 def test_estimator_contract(ca, ev) -> None:
     model = cal.full_model(alpha=2.0)
-    assert model.get_params() == {"alpha": 2.0, "group_column": cal.GROUP_COLUMN, "min_group_size": cal.MIN_REGION_CITIES,
-                                  "coord_columns": cal.COORD_COLUMNS, "bandwidths_km": cal.BANDWIDTHS_KM, "loss": "log1p",
-                                  "columns": None}  # fmt: skip
+    assert model.get_params() == {
+        "alpha": 2.0,
+        "group_column": cal.GROUP_COLUMN,
+        "min_group_size": cal.MIN_REGION_CITIES,
+        "coord_columns": cal.COORD_COLUMNS,
+        "bandwidths_km": cal.BANDWIDTHS_KM,
+        "loss": "log1p",
+        "columns": None,
+    }
     assert clone(model).set_params(alpha=3.0).alpha == 3.0
     X = cal.feature_frame(ev).iloc[:50].to_numpy(float)
     with pytest.raises(NotFittedError):
@@ -90,11 +103,20 @@ def test_estimator_contract(ca, ev) -> None:
     assert model.fit(X, y) is model
     assert hasattr(model, "pipeline_") and model.n_features_in_ == len(cal.FEATURES) + 3  # + region, lat, lon
     assert model.predict(X).shape == (50,)
-    np.testing.assert_allclose(model.predict(X), cal.full_model(alpha=2.0).fit(X, y).predict(X))  # deterministic
+    np.testing.assert_allclose(
+        model.predict(X), cal.full_model(alpha=2.0).fit(X, y).predict(X)
+    )  # deterministic
 
 
-@pytest.mark.parametrize("estimator", [cal.SalesModel(), cal.SalesModel(group_column=0), cal.SalesModel(coord_columns=(0, 1)),
-                                       cal.SalesModel(group_column=0, loss="poisson")])  # fmt: skip
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        cal.SalesModel(),
+        cal.SalesModel(group_column=0),
+        cal.SalesModel(coord_columns=(0, 1)),
+        cal.SalesModel(group_column=0, loss="poisson"),
+    ],
+)
 def test_sklearn_check_estimator(estimator) -> None:
     """scikit-learn's own contract checks, all of them (poor_score is declared: the model fits log(1 + sales))."""
     from sklearn.utils.estimator_checks import check_estimator
@@ -152,7 +174,10 @@ def test_neighbour_smoothing_learns_local_clusters() -> None:
     X0, y0 = _clustered_sales(1, cluster_effect=0.0)  # no spatial pattern at all
     flat = cal.SalesModel(alpha=0.01, coord_columns=(1, 2)).fit(X0[train], y0[train])
     assert flat.bandwidth_km_ == 0.0
-    np.testing.assert_allclose(flat.predict_log(X0[test]), cal.SalesModel(alpha=0.01).fit(X0[train][:, :1], y0[train]).predict_log(X0[test][:, :1]))
+    np.testing.assert_allclose(
+        flat.predict_log(X0[test]),
+        cal.SalesModel(alpha=0.01).fit(X0[train][:, :1], y0[train]).predict_log(X0[test][:, :1]),
+    )
 
 
 def test_smoothing_leaves_a_city_out_when_choosing_the_width() -> None:
@@ -173,7 +198,9 @@ def test_calibration_reports_the_smoothing_its_model_chose(ca, ev) -> None:
     rows, measure = cal.read_sales(data)
     _report, y_by_city = cal.matched_sales(rows, measure, ca)
     X = cal.feature_frame(ev).loc[y_by_city.index].to_numpy(float)
-    assert result.smoothing_km == cal.full_model(loss=result.cv.loss).fit(X, y_by_city.to_numpy()).bandwidth_km_
+    assert (
+        result.smoothing_km == cal.full_model(loss=result.cv.loss).fit(X, y_by_city.to_numpy()).bandwidth_km_
+    )
     assert result.metrics()["smoothing_km"] == result.smoothing_km
     assert "100 km" in cal.smoothing_sentence(100.0) and "no local pattern" in cal.smoothing_sentence(0.0)
 
@@ -189,13 +216,18 @@ def test_cross_validation_reports_the_uncalibrated_forecast_on_the_same_folds(ca
     cv = cal.cross_validate(X, y)
     assert cv.prior_spearman == pytest.approx(cal.rank_correlation(X[:, cal.PRIOR_COLUMN], np.log1p(y)))
     folds = KFold(n_splits=5, shuffle=True, random_state=0).split(X)
-    assert cv.fold_prior_spearman == pytest.approx([cal.rank_correlation(X[te, cal.PRIOR_COLUMN], np.log1p(y[te])) for _tr, te in folds])
-    assert cv.folds_better_than_prior == sum(a > b for a, b in zip(cv.fold_spearman, cv.fold_prior_spearman, strict=True))
+    assert cv.fold_prior_spearman == pytest.approx(
+        [cal.rank_correlation(X[te, cal.PRIOR_COLUMN], np.log1p(y[te])) for _tr, te in folds]
+    )
+    assert cv.folds_better_than_prior == sum(
+        a > b for a, b in zip(cv.fold_spearman, cv.fold_prior_spearman, strict=True)
+    )
     # Sales follow income squared, which the prior (income elasticity about 1) under-weights: calibration adds,
     # in every fold (the claim's rule).
     assert cv.folds_better_than_prior == len(cv.fold_prior_spearman)
-    adds, text = cal.prior_sentence(cal.Calibration("units", _report, cv, pd.DataFrame({"in_training": [True]}),
-                                                    pd.DataFrame()).metrics())  # fmt: skip
+    adds, text = cal.prior_sentence(
+        cal.Calibration("units", _report, cv, pd.DataFrame({"in_training": [True]}), pd.DataFrame()).metrics()
+    )
     assert adds and f"{cv.prior_spearman:.2f}" in text
 
 
@@ -209,8 +241,11 @@ def test_sparse_sales_drawn_from_the_forecast_do_not_beat_it(ca, ev) -> None:
     X = cal.feature_frame(ev).to_numpy(float)[idx]
     cv = cal.cross_validate(X, orders.astype(float))
     assert cv.folds_better_than_prior < len(cv.fold_prior_spearman)
-    metrics = {"prior_cv_spearman": cv.prior_spearman, "fold_prior_spearman": cv.fold_prior_spearman,
-               "folds_better_than_prior": cv.folds_better_than_prior}  # fmt: skip
+    metrics = {
+        "prior_cv_spearman": cv.prior_spearman,
+        "fold_prior_spearman": cv.fold_prior_spearman,
+        "folds_better_than_prior": cv.folds_better_than_prior,
+    }
     adds, text = cal.prior_sentence(metrics)
     assert not adds and "prefer the forecast's own ranking" in text
 
@@ -229,13 +264,20 @@ def test_poisson_loss_fits_sparse_counts() -> None:
     X, y = _sparse_counts(0)
     assert np.mean(y == 0) > 0.4
     model = cal.SalesModel(alpha=1e-3, loss="poisson").fit(X[:600], y[:600])
-    coef = model.pipeline_.named_steps["model"].coef_ / model.pipeline_.named_steps["features"].named_transformers_["num"].scale_
+    coef = (
+        model.pipeline_.named_steps["model"].coef_
+        / model.pipeline_.named_steps["features"].named_transformers_["num"].scale_
+    )
     assert coef[:2] == pytest.approx([0.9, 0.4], abs=0.15)
     log1p = cal.SalesModel(alpha=1e-3).fit(X[:600], y[:600])
     truth = np.exp(0.9 * X[600:, 0] + 0.4 * X[600:, 1])  # the rate itself: what a ranking should follow
-    assert cal.rank_correlation(model.predict(X[600:]), truth) > cal.rank_correlation(log1p.predict(X[600:]), truth)
+    assert cal.rank_correlation(model.predict(X[600:]), truth) > cal.rank_correlation(
+        log1p.predict(X[600:]), truth
+    )
     rate = model.pipeline_.predict(X[600:])  # the GLM's own expected counts
-    assert model.predict(X[600:]) == pytest.approx(rate) and model.predict_log(X[600:]) == pytest.approx(np.log1p(rate))
+    assert model.predict(X[600:]) == pytest.approx(rate) and model.predict_log(X[600:]) == pytest.approx(
+        np.log1p(rate)
+    )
     with pytest.raises(ValueError, match=r"X has 3 feature\(s\)"):
         cal.SalesModel(coord_columns=(2, 3)).fit(X, y)
 
@@ -275,7 +317,9 @@ def test_region_glm_uses_only_population_and_region(ca, ev) -> None:
 
 
 def test_claim_needs_every_fold(ca, ev) -> None:
-    report = cal.CVReport(0.8, 0.6, 0.5, 0.7, (-1, 1), 5, [0.8, 0.7, 0.9, 0.65, 0.8], [0.6, 0.6, 0.6, 0.6, 0.6], n_cities=100)
+    report = cal.CVReport(
+        0.8, 0.6, 0.5, 0.7, (-1, 1), 5, [0.8, 0.7, 0.9, 0.65, 0.8], [0.6, 0.6, 0.6, 0.6, 0.6], n_cities=100
+    )
     assert report.beats_population
     report.fold_spearman[3] = 0.55  # one fold where population wins
     report.fold_baseline_spearman[3] = 0.6
@@ -299,18 +343,36 @@ def city_of(ca, report, row: int) -> str:
 
 @pytest.mark.parametrize(
     ("line", "expected"),
-    [("sao paulo,BR,,5", "São Paulo"), ("SÃO PAULO,Brazil,,5", "São Paulo"), ("lodz,POL,,5", "Łódź"),
-     ("New York,US,,5", "New York City"), ("Springfield,US,Illinois,5", "Springfield"),
-     ("Springfield,US,US-IL,5", "Springfield"), ("Springfield,US,MA,5", "Springfield"),
-     ("Paris,France,,5", "Paris"), ("Koln,DE,,5", "Köln"),
-     ("Cologne,DE,,5", "Köln"), ("Bombay,IN,,5", "Mumbai"), ("Peking,CN,,5", "Beijing"),  # alternate names
-     ("Campinas,BR,BR-SP,5", "Campinas"), ("Santa Maria,BR,BR-RS,5", "Santa Maria"), ("Istanbul,TR,TR-34,5", "Istanbul"),
-     # bare ISO 3166-2 suffixes, lower case as Olist writes them; federal districts; country names in other languages
-     ("campinas,BR,sp,5", "Campinas"), ("niteroi,Brasil,RJ,5", "Niterói"), ("salvador,BR,ba,5", "Salvador"),
-     ("brasilia,BR,df,5", "Brasília"), ("Brasilia,BR,Distrito Federal,5", "Brasília"), ("Brasília,BR,BR-DF,5", "Brasília"),
-     ("Istanbul,Turkiye,34,5", "Istanbul"), ("Istanbul,Turkey,,5", "Istanbul"), ("Köln,Deutschland,,5", "Köln"),
-     ("Munich,Germany,BY,5", "Munich"), ("Atlantis,United States of America,,5", None)],
-)  # fmt: skip
+    [
+        ("sao paulo,BR,,5", "São Paulo"),
+        ("SÃO PAULO,Brazil,,5", "São Paulo"),
+        ("lodz,POL,,5", "Łódź"),
+        ("New York,US,,5", "New York City"),
+        ("Springfield,US,Illinois,5", "Springfield"),
+        ("Springfield,US,US-IL,5", "Springfield"),
+        ("Springfield,US,MA,5", "Springfield"),
+        ("Paris,France,,5", "Paris"),
+        ("Koln,DE,,5", "Köln"),
+        ("Cologne,DE,,5", "Köln"),
+        ("Bombay,IN,,5", "Mumbai"),
+        ("Peking,CN,,5", "Beijing"),  # alternate names
+        ("Campinas,BR,BR-SP,5", "Campinas"),
+        ("Santa Maria,BR,BR-RS,5", "Santa Maria"),
+        ("Istanbul,TR,TR-34,5", "Istanbul"),
+        # bare ISO 3166-2 suffixes, lower case as Olist writes them; federal districts; country names in other languages
+        ("campinas,BR,sp,5", "Campinas"),
+        ("niteroi,Brasil,RJ,5", "Niterói"),
+        ("salvador,BR,ba,5", "Salvador"),
+        ("brasilia,BR,df,5", "Brasília"),
+        ("Brasilia,BR,Distrito Federal,5", "Brasília"),
+        ("Brasília,BR,BR-DF,5", "Brasília"),
+        ("Istanbul,Turkiye,34,5", "Istanbul"),
+        ("Istanbul,Turkey,,5", "Istanbul"),
+        ("Köln,Deutschland,,5", "Köln"),
+        ("Munich,Germany,BY,5", "Munich"),
+        ("Atlantis,United States of America,,5", None),
+    ],
+)
 def test_matching(ca, line: str, expected: str | None) -> None:
     report = match(ca, "city,country,region,units\n" + line + "\n")
     if expected is None:
@@ -322,10 +384,15 @@ def test_matching(ca, line: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("line", "expected", "method"),
-    [("Sao Paulo,BR,,5", "São Paulo", "exact"), ("Cologne,DE,,5", "Köln", "alternate name"),
-     ("Brooklyn,US,,5", "New York City", "district folded"), ("Esenyurt,TR,,5", "Istanbul", "district folded"),
-     ("Taguatinga,BR,DF,5", "Brasília", "district folded"), ("Ft Lauderdale,US,FL,5", "Fort Lauderdale", "loose")],
-)  # fmt: skip
+    [
+        ("Sao Paulo,BR,,5", "São Paulo", "exact"),
+        ("Cologne,DE,,5", "Köln", "alternate name"),
+        ("Brooklyn,US,,5", "New York City", "district folded"),
+        ("Esenyurt,TR,,5", "Istanbul", "district folded"),
+        ("Taguatinga,BR,DF,5", "Brasília", "district folded"),
+        ("Ft Lauderdale,US,FL,5", "Fort Lauderdale", "loose"),
+    ],
+)
 def test_match_methods(ca, line: str, expected: str, method: str) -> None:
     report = match(ca, "city,country,region,units\n" + line + "\n")
     assert report.unmatched == [], report.unmatched
@@ -356,7 +423,10 @@ def test_too_few_matches_carry_the_unmatched_rows(ca, ev) -> None:
 
 
 def test_same_name_in_two_regions(ca) -> None:
-    report = match(ca, "city,country,region,units\nSpringfield,US,Illinois,5\nSpringfield,US,Missouri,7\nSpringfield,US,,1\n")
+    report = match(
+        ca,
+        "city,country,region,units\nSpringfield,US,Illinois,5\nSpringfield,US,Missouri,7\nSpringfield,US,,1\n",
+    )
     ids = report.matched["city_id"].tolist()
     assert len(ids) == 2 and ids[0] != ids[1]
     assert report.unmatched[0]["row"] == 4 and "ambiguous" in report.unmatched[0]["reason"]
@@ -372,20 +442,26 @@ def test_unmatched_rows_are_reported_with_reasons(ca) -> None:
 # --- bad files ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("data", "message"),
-    [(b"", "empty"), (b"city,country,units\n", "no sales rows"),
-     ("city,country,units\nSão Paulo,BR,5\n".encode("latin-1"), "UTF-8"),
-     (b"city,units\nBerlin,5\n", "lacks the column(s) country"),
-     (b"city,country\nBerlin,DE\n", "exactly one of"), (b"city,country,units,revenue\nBerlin,DE,1,2\n", "exactly one of"),
-     (b"city,country,units\nBerlin,DE,-3\n", "negative on row(s) 2"), (b"city,country,units\nBerlin,DE,lots\n", "not a finite number on row(s) 2"),
-     (b"city,country,units\nBerlin,DE,inf\n", "not a finite number on row(s) 2"),
-     (b"city,country,units\nBerlin,DE,1e309\n", "not a finite number on row(s) 2"),
-     (b"city,country,units\nParis,FR,1,2,3\n", "row 2 has 5 fields but the header has 3"),
-     ("city,country,units\nBerlin,DE,3\n".encode("utf-16-le"), "UTF-16 text without a byte-order mark"),
-     (b"city," + b",".join(b"c%d" % i for i in range(300_000)) + b"\n", "columns"),
-     (b"city,country,units\n" + b"Berlin,DE,1\n" * (cal.MAX_ROWS + 5), "the limit is 200,000"),
-     (b"city,country,units\nBerlin,DE,3\nBerlin,DE,4\n", "rows 2, 3 repeat"),
-     (b"city|country|units\n", "no sales rows"), (b"x" * (cal.MAX_BYTES + 1), "limit is 20 MB")],
-)  # fmt: skip
+    [
+        (b"", "empty"),
+        (b"city,country,units\n", "no sales rows"),
+        ("city,country,units\nSão Paulo,BR,5\n".encode("latin-1"), "UTF-8"),
+        (b"city,units\nBerlin,5\n", "lacks the column(s) country"),
+        (b"city,country\nBerlin,DE\n", "exactly one of"),
+        (b"city,country,units,revenue\nBerlin,DE,1,2\n", "exactly one of"),
+        (b"city,country,units\nBerlin,DE,-3\n", "negative on row(s) 2"),
+        (b"city,country,units\nBerlin,DE,lots\n", "not a finite number on row(s) 2"),
+        (b"city,country,units\nBerlin,DE,inf\n", "not a finite number on row(s) 2"),
+        (b"city,country,units\nBerlin,DE,1e309\n", "not a finite number on row(s) 2"),
+        (b"city,country,units\nParis,FR,1,2,3\n", "row 2 has 5 fields but the header has 3"),
+        ("city,country,units\nBerlin,DE,3\n".encode("utf-16-le"), "UTF-16 text without a byte-order mark"),
+        (b"city," + b",".join(b"c%d" % i for i in range(300_000)) + b"\n", "columns"),
+        (b"city,country,units\n" + b"Berlin,DE,1\n" * (cal.MAX_ROWS + 5), "the limit is 200,000"),
+        (b"city,country,units\nBerlin,DE,3\nBerlin,DE,4\n", "rows 2, 3 repeat"),
+        (b"city|country|units\n", "no sales rows"),
+        (b"x" * (cal.MAX_BYTES + 1), "limit is 20 MB"),
+    ],
+)
 def test_bad_files(data: bytes, message: str) -> None:
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cal.read_sales(data)
@@ -402,12 +478,16 @@ def test_utf16_with_bom_is_fine() -> None:
 
 
 def test_semicolons_and_utf8_bom_are_fine() -> None:
-    rows, measure = cal.read_sales("\ufeffcity;country;orders;period\nBerlin;DE;5;2026-01\nBerlin;DE;7;2026-02\n".encode())
+    rows, measure = cal.read_sales(
+        "\ufeffcity;country;orders;period\nBerlin;DE;5;2026-01\nBerlin;DE;7;2026-02\n".encode()
+    )
     assert measure == "orders" and len(rows) == 2
 
 
 def test_periods_average(ca) -> None:
-    rows, measure = cal.read_sales(b"city,country,units,period\nBerlin,DE,10,2026-01\nBerlin,DE,20,2026-02\nHamburg,DE,6,2026-01\n")
+    rows, measure = cal.read_sales(
+        b"city,country,units,period\nBerlin,DE,10,2026-01\nBerlin,DE,20,2026-02\nHamburg,DE,6,2026-01\n"
+    )
     agg = cal.aggregate(cal.match_cities(rows, measure, ca).matched)
     assert sorted(agg.tolist()) == [3.0, 15.0]
 
@@ -418,21 +498,78 @@ def test_cli(sqlite_db, ca, tmp_path) -> None:
     sales.write_bytes(synthetic(ca, "BR", 40, 2.0, 0.3) + b"Atlantis,BR,,4\n")
     out, rep = tmp_path / "pred.csv", tmp_path / "report.json"
     env = dict(os.environ, DATABASE_URL=sqlite_db.url)
-    res = subprocess.run([sys.executable, "-m", "core", "calibrate", "--sales", str(sales), "--category", "166",
-                          "--price", "30", "--unit-cost", "8", "--countries", "BR", "--out", str(out),
-                          "--report", str(rep)], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "calibrate",
+            "--sales",
+            str(sales),
+            "--category",
+            "166",
+            "--price",
+            "30",
+            "--unit-cost",
+            "8",
+            "--countries",
+            "BR",
+            "--out",
+            str(out),
+            "--report",
+            str(rep),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     pred = pd.read_csv(out)
-    assert list(pred.columns) == ["city_id", "city", "region", "country_iso2", "population", "predicted",
-                                  "predicted_low", "predicted_high", "in_training"]  # fmt: skip
+    assert list(pred.columns) == [
+        "city_id",
+        "city",
+        "region",
+        "country_iso2",
+        "population",
+        "predicted",
+        "predicted_low",
+        "predicted_high",
+        "in_training",
+    ]
     assert set(pred["country_iso2"]) == {"BR"} and pred["in_training"].sum() == 40
     report = json.loads(rep.read_text())
-    assert {"matched_rows", "unmatched_rows", "n_train", "cv_spearman", "baseline_cv_spearman", "measure"} <= set(report)
+    assert {
+        "matched_rows",
+        "unmatched_rows",
+        "n_train",
+        "cv_spearman",
+        "baseline_cv_spearman",
+        "measure",
+    } <= set(report)
     assert report["matched_rows"] == 40 and report["unmatched_rows"][0]["row"] == 42
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"city,country,units\nBerlin,DE,-1\n")
-    res = subprocess.run([sys.executable, "-m", "core", "calibrate", "--sales", str(bad), "--category", "166",
-                          "--price", "30", "--unit-cost", "8"], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "calibrate",
+            "--sales",
+            str(bad),
+            "--category",
+            "166",
+            "--price",
+            "30",
+            "--unit-cost",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert res.returncode == 2 and "negative" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
@@ -442,8 +579,16 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
 
     user = accounts.get_user(sqlite_db, email="pro@demo.local")
     result = run(synthetic(ca, "DE", 40, 1.0, 0.3), ev, ["DE"])
-    repo.save_calibration(sqlite_db, user.id, "German shop", result.measure, {}, result.metrics(),
-                          result.report_dict(), result.predictions)
+    repo.save_calibration(
+        sqlite_db,
+        user.id,
+        "German shop",
+        result.measure,
+        {},
+        result.metrics(),
+        result.report_dict(),
+        result.predictions,
+    )
     at = login("pro@demo.local")
     at.switch_page("views/calibrate.py").run()
     assert not at.exception
@@ -458,13 +603,17 @@ def test_saved_calibration_in_the_app(sqlite_db, ca, ev) -> None:
     at.switch_page("views/results.py").run()
     assert at.title[0].value == "Results", [t.value for t in at.title] + [e.value for e in at.error]
     at.toggle(key="rs_calibrated").set_value(True).run()
-    assert (sentence in [w.value for w in at.warning]) == (not adds)  # Results warns when calibration adds nothing
+    assert (sentence in [w.value for w in at.warning]) == (
+        not adds
+    )  # Results warns when calibration adds nothing
     table = at.dataframe[0].value
     assert "calibrated_units_month" in table.columns and "prior_rank" in table.columns
     top = table.iloc[0]["city_id"]
     assert top == result.predictions.set_index("city_id").loc[table["city_id"], "predicted"].idxmax()
     # the same scale and period as the ranking: the covered cities add up to the forecast's units a month
-    assert table["calibrated_units_month"].sum() == pytest.approx(table["expected_units_month"].sum(), rel=1e-6)
+    assert table["calibrated_units_month"].sum() == pytest.approx(
+        table["expected_units_month"].sum(), rel=1e-6
+    )
 
 
 def test_calibrate_defaults_to_the_open_forecasts_product(sqlite_db) -> None:
@@ -505,7 +654,9 @@ def test_a_new_calibration_is_the_one_shown(sqlite_db, ca) -> None:
     at = login("master@demo.local")
     at.switch_page("views/calibrate.py").run()
     for name, iso in (("First shop", "BR"), ("Second shop", "DE")):
-        at.file_uploader(key="cal_file").set_value(("sales.csv", synthetic(ca, iso, 40, 1.0, 0.3), "text/csv"))
+        at.file_uploader(key="cal_file").set_value(
+            ("sales.csv", synthetic(ca, iso, 40, 1.0, 0.3), "text/csv")
+        )
         at.text_input(key="cal_name").set_value(name)
         at.button[0].click().run()
         assert not at.exception
@@ -562,7 +713,9 @@ def test_a_calibration_reorders_only_inside_its_countries(ca) -> None:
     table = rank(evaluate(prepare(ca, p)), countries=["DE", "FR"], top=200)
     de = table[table["country_iso2"] == "DE"]
     # a pattern opposite to the prior inside Germany: the smallest German city of the table sells most
-    predictions = pd.DataFrame({"city_id": de["city_id"].to_numpy(), "predicted": 1.0 / de["population"].to_numpy()})
+    predictions = pd.DataFrame(
+        {"city_id": de["city_id"].to_numpy(), "predicted": 1.0 / de["population"].to_numpy()}
+    )
     covered = calibration_scope(predictions, ca)
     assert covered == ["DE"]
     out = apply_calibration(table, predictions, covered)
@@ -581,17 +734,30 @@ def test_a_calibration_reorders_only_inside_its_countries(ca) -> None:
 def portuguese(data: bytes) -> bytes:
     """The same sales as a Brazilian shop exports them: Portuguese headers, semicolons, no country column."""
     frame = pd.read_csv(io.BytesIO(data))
-    out = frame.drop(columns=["country"]).rename(columns={"city": "Cidade", "region": "Estado", "units": "Quantidade"})
+    out = frame.drop(columns=["country"]).rename(
+        columns={"city": "Cidade", "region": "Estado", "units": "Quantidade"}
+    )
     return out.to_csv(index=False, sep=";").encode()
 
 
-@pytest.mark.parametrize(("columns", "expected"), [
-    (["Cidade", "Estado", "Quantidade"], {"city": "Cidade", "region": "Estado", "units": "Quantidade"}),
-    (["geonameid", "name", "city_as_written", "state_uf", "orders"],
-     {"city": "city_as_written", "region": "state_uf", "orders": "orders"}),
-    (["Stadt", "Land", "Umsatz", "Monat"], {"city": "Stadt", "country": "Land", "revenue": "Umsatz", "period": "Monat"}),
-    (["ciudad", "pais", "cantidad", "ingresos"], {"city": "ciudad", "country": "pais", "units": "cantidad"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        (["Cidade", "Estado", "Quantidade"], {"city": "Cidade", "region": "Estado", "units": "Quantidade"}),
+        (
+            ["geonameid", "name", "city_as_written", "state_uf", "orders"],
+            {"city": "city_as_written", "region": "state_uf", "orders": "orders"},
+        ),
+        (
+            ["Stadt", "Land", "Umsatz", "Monat"],
+            {"city": "Stadt", "country": "Land", "revenue": "Umsatz", "period": "Monat"},
+        ),
+        (
+            ["ciudad", "pais", "cantidad", "ingresos"],
+            {"city": "ciudad", "country": "pais", "units": "cantidad"},
+        ),
+    ],
+)
 def test_column_names_are_guessed_in_several_languages(columns, expected) -> None:
     """Issue 25.9: a shop's export is read without renaming it outside the app; one measure at most."""
     assert cal.guess_columns(columns) == expected
@@ -603,7 +769,9 @@ def test_a_file_without_country_column_reads_with_the_country_given(ca) -> None:
         cal.read_sales(data, "loja.csv")
     rows, measure = cal.read_sales(data, "loja.csv", country="BR")
     original, _ = cal.read_sales(synthetic(ca, "BR", 20, 1.0, 0.3))
-    assert measure == "units" and list(rows["city"]) == list(original["city"]) and set(rows["country"]) == {"BR"}
+    assert (
+        measure == "units" and list(rows["city"]) == list(original["city"]) and set(rows["country"]) == {"BR"}
+    )
     assert rows["units"].to_numpy() == pytest.approx(original["units"].to_numpy())
 
 
@@ -611,8 +779,13 @@ def test_calibrate_page_maps_columns_and_the_files_country(sqlite_db, ca) -> Non
     """Issue 25.9: the Portuguese file is accepted on the page: columns guessed, the country chosen once."""
     at = login("master@demo.local")
     at.switch_page("views/calibrate.py").run()
-    at.file_uploader(key="cal_file").set_value(("loja.csv", portuguese(synthetic(ca, "BR", 40, 1.0, 0.3)), "text/csv")).run()
-    assert at.selectbox(key="cal_map_city").value == "cidade" and at.selectbox(key="cal_map_region").value == "estado"
+    at.file_uploader(key="cal_file").set_value(
+        ("loja.csv", portuguese(synthetic(ca, "BR", 40, 1.0, 0.3)), "text/csv")
+    ).run()
+    assert (
+        at.selectbox(key="cal_map_city").value == "cidade"
+        and at.selectbox(key="cal_map_region").value == "estado"
+    )
     assert at.selectbox(key="cal_map_kind").value == "units"
     at.selectbox(key="cal_all_in").set_value("BR")
     at.text_input(key="cal_name").input("Loja")

@@ -22,8 +22,14 @@ def table(ca):
 @pytest.mark.parametrize("measure", ["units", "revenue", "profit"])
 def test_country_values_are_the_sums_of_their_cities(table, ca, measure: str) -> None:
     ch = choropleth.countries(table, ca, measure)
-    col = {"units": "expected_units_month", "revenue": "expected_revenue_usd_month", "profit": "profit_usd_month"}[measure]
-    counted = table[~table["loss_making"]] if measure == "profit" else table  # profit: as the headline counts it
+    col = {
+        "units": "expected_units_month",
+        "revenue": "expected_revenue_usd_month",
+        "profit": "profit_usd_month",
+    }[measure]
+    counted = (
+        table[~table["loss_making"]] if measure == "profit" else table
+    )  # profit: as the headline counts it
     by_country = counted.groupby("country_iso2")[col].sum()
     got = ch.shapes.set_index("country_iso2")["value"]
     for iso2, value in got.items():
@@ -36,7 +42,8 @@ def test_country_values_are_the_sums_of_their_cities(table, ca, measure: str) ->
 def test_best_score_measure_is_the_best_city(table, ca) -> None:
     ch = choropleth.countries(table, ca, "opportunity")
     assert ch.shapes.set_index("country_iso2").loc["DE", "value"] == pytest.approx(
-        table.loc[table["country_iso2"] == "DE", "opportunity_score"].max())
+        table.loc[table["country_iso2"] == "DE", "opportunity_score"].max()
+    )
 
 
 def test_regions_partition_each_country_and_sum_to_it(table, ca) -> None:
@@ -46,11 +53,15 @@ def test_regions_partition_each_country_and_sum_to_it(table, ca) -> None:
     assert regions.approximate and not countries.approximate
     for iso2 in ("DE", "FR"):
         part = regions.shapes[regions.shapes["country_iso2"] == iso2]
-        assert part["value"].sum() == pytest.approx(countries.shapes.set_index("country_iso2").loc[iso2, "value"])
+        assert part["value"].sum() == pytest.approx(
+            countries.shapes.set_index("country_iso2").loc[iso2, "value"]
+        )
         iso3 = ca.iso2_to_iso3[iso2]
         outline = choropleth.country_shapes().set_index("iso3").loc[iso3, "geometry"]
         mask = ca.iso2 == iso2
-        every = choropleth.region_shapes(iso2, iso3, tuple(zip(ca.lon[mask], ca.lat[mask], ca.regions[mask], strict=True)))
+        every = choropleth.region_shapes(
+            iso2, iso3, tuple(zip(ca.lon[mask], ca.lat[mask], ca.regions[mask], strict=True))
+        )
         # every region's area together covers the country and no two overlap (planar degrees: only ratios matter)
         assert every.geometry.union_all().symmetric_difference(outline).area < 1e-6 * outline.area
         assert sum(g.area for g in every.geometry) == pytest.approx(outline.area, rel=1e-6)
@@ -67,8 +78,11 @@ def test_regions_refuse_too_many_countries_and_unknown_measures(ca) -> None:
         choropleth.countries(wide, ca, "happiness")
 
 
-@given(st.lists(st.tuples(st.floats(-60, 70), st.floats(-179, 179)), min_size=1, max_size=40),
-       st.floats(0.3, 6), st.integers(1, 12))  # fmt: skip
+@given(
+    st.lists(st.tuples(st.floats(-60, 70), st.floats(-179, 179)), min_size=1, max_size=40),
+    st.floats(0.3, 6),
+    st.integers(1, 12),
+)
 def test_map_labels_never_overlap_and_keep_the_best_first(points, zoom: float, n: int) -> None:
     """Issue 25.11: the labelled cities' boxes do not overlap at the first view; the best city is always
     labelled, and no more than n are."""

@@ -22,7 +22,12 @@ def run(*args: str, db=None) -> subprocess.CompletedProcess[str]:
     if db is not None:
         env["DATABASE_URL"] = db.url
     return subprocess.run(
-        [sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120, cwd=paths.ROOT
+        [sys.executable, "-m", "core", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=paths.ROOT,
     )
 
 
@@ -44,16 +49,31 @@ def test_default_is_every_city_in_scope(sqlite_db) -> None:
     cities = frame[frame["parent_city_id"].isna()]  # districts are folded into their city
     assert len(table) == int((cities["country_iso2"] == "BR").sum())
     assert set(table["country_iso2"]) == {"BR"}
-    assert table["city_id"].is_unique and not set(table["city_id"]) & set(frame.loc[frame["parent_city_id"].notna(), "city_id"])
+    assert table["city_id"].is_unique and not set(table["city_id"]) & set(
+        frame.loc[frame["parent_city_id"].notna(), "city_id"]
+    )
 
 
 def test_json_to_file_with_all_options(sqlite_db, tmp_path) -> None:
     out = tmp_path / "rank.json"
     res = run(
-        *BASE, "--description", "organic cotton tee", "--target-ages", "25-34,35-44",
-        "--ships-from", "Istanbul, TR", "--countries", "DE,FR", "--top", "10",
-        "--format", "json", "--out", str(out), db=sqlite_db,
-    )  # fmt: skip
+        *BASE,
+        "--description",
+        "organic cotton tee",
+        "--target-ages",
+        "25-34,35-44",
+        "--ships-from",
+        "Istanbul, TR",
+        "--countries",
+        "DE,FR",
+        "--top",
+        "10",
+        "--format",
+        "json",
+        "--out",
+        str(out),
+        db=sqlite_db,
+    )
     assert res.returncode == 0, res.stderr
     rows = json.loads(out.read_text(encoding="utf-8"))
     assert len(rows) == 10
@@ -63,8 +83,20 @@ def test_json_to_file_with_all_options(sqlite_db, tmp_path) -> None:
 
 
 def test_unit_cost_above_price_warns(sqlite_db) -> None:
-    res = run("forecast", "--name", "X", "--category", "222", "--price", "10", "--unit-cost", "12", "--top", "1",
-              db=sqlite_db)  # fmt: skip
+    res = run(
+        "forecast",
+        "--name",
+        "X",
+        "--category",
+        "222",
+        "--price",
+        "10",
+        "--unit-cost",
+        "12",
+        "--top",
+        "1",
+        db=sqlite_db,
+    )
     assert res.returncode == 0
     assert res.stderr.startswith("warning:")
 
@@ -105,8 +137,14 @@ def test_missing_required_flag() -> None:
 
 def test_unseeded_database_says_how_to_fix(tmp_path) -> None:
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}")
-    res = subprocess.run([sys.executable, "-m", "core", *BASE], capture_output=True, text=True, env=env,
-                         timeout=120, cwd=paths.ROOT)  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-m", "core", *BASE],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=paths.ROOT,
+    )
     assert res.returncode == 2
     assert "python -m core seed" in res.stderr
 

@@ -35,8 +35,14 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def cluster_url(pg_url, pg_db):
-    missing = [n for n, ok in (("nginx", shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")),
-                               ("chromium", CHROMIUM)) if not ok]  # fmt: skip
+    missing = [
+        n
+        for n, ok in (
+            ("nginx", shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")),
+            ("chromium", CHROMIUM),
+        )
+        if not ok
+    ]
     if missing:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but {', '.join(missing)} is not installed (.ci/run installs it)")
@@ -68,7 +74,9 @@ def open_signed_in(page, url: str, heading: str) -> None:
         page.goto(url)
         target = page.get_by_role("heading", name=heading)
         target.or_(page.get_by_label("E-mail").filter(visible=True)).first.wait_for()
-        if not target.is_visible():  # the login form, not the page: sign in (a hidden stale form is no reason)
+        if (
+            not target.is_visible()
+        ):  # the login form, not the page: sign in (a hidden stale form is no reason)
             log_in_on_form(page, "pro@demo.local")
         try:
             page.get_by_role("heading", name=heading).wait_for(timeout=45_000)
@@ -82,8 +90,11 @@ def open_signed_in(page, url: str, heading: str) -> None:
 def listed(page, name: str) -> None:
     """History's forecast picker shows the newest forecast: wait for ours there."""
     try:
-        page.wait_for_function("name => document.body.innerText.includes(name) || "
-                               "[...document.querySelectorAll('input')].some(i => i.value.includes(name))", arg=name)
+        page.wait_for_function(
+            "name => document.body.innerText.includes(name) || "
+            "[...document.querySelectorAll('input')].some(i => i.value.includes(name))",
+            arg=name,
+        )
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "cluster_failure.png"), full_page=True)
         raise
@@ -121,9 +132,20 @@ def test_replicas_share_saved_work_quota_and_survive_a_kill(cluster_url, pg_db) 
 
         # One quota across replicas and the API: a forecast through the API counts on the same meter.
         _info, token = apikeys.create_key(pg_db, user, "cluster")
-        req = urllib.request.Request(f"{url}/api/v1/forecasts", method="POST", data=json.dumps(
-            {"name": name + " api", "category": "Home & Garden", "price": 12, "unit_cost": 4, "countries": ["DE"]}).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
+        req = urllib.request.Request(
+            f"{url}/api/v1/forecasts",
+            method="POST",
+            data=json.dumps(
+                {
+                    "name": name + " api",
+                    "category": "Home & Garden",
+                    "price": 12,
+                    "unit_cost": 4,
+                    "countries": ["DE"],
+                }
+            ).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=60) as r:
             assert r.status == 201
         assert accounts.forecasts_used(pg_db, user.id) == used_before + 2

@@ -49,7 +49,9 @@ def test_shopify_pages_throttle_429_and_bad_orders() -> None:
     with FakeShopify(orders) as fake:
         fake.throttle_next, fake.fail_next = 1, [429]
         waits: list[float] = []
-        shop = ShopifyConnector("towels.myshopify.com", "shpat_test", base_url=fake.url, sleep=no_sleep(waits))
+        shop = ShopifyConnector(
+            "towels.myshopify.com", "shpat_test", base_url=fake.url, sleep=no_sleep(waits)
+        )
         assert shop.test_connection() == "Fake Towels Ltd"
         pages = list(shop.pages(None, None))
     assert [len(p.orders) + p.skipped for p in pages] == [250, 250, 100]
@@ -65,8 +67,15 @@ def test_etsy_renews_an_expired_token_and_pages_by_offset() -> None:
     receipts = [etsy_receipt(i, "Austin", "TX", "US", qty=2) for i in range(250)]
     receipts[5]["country_iso"] = None
     with FakeEtsy(receipts) as fake:
-        etsy = EtsyConnector("keystring-1", "12345678", "expired-token", "refresh-1", base_url=fake.url,
-                             token_url=f"{fake.url}/v3/public/oauth/token", sleep=no_sleep([]))  # fmt: skip
+        etsy = EtsyConnector(
+            "keystring-1",
+            "12345678",
+            "expired-token",
+            "refresh-1",
+            base_url=fake.url,
+            token_url=f"{fake.url}/v3/public/oauth/token",
+            sleep=no_sleep([]),
+        )
         assert etsy.test_connection() == "FakeTowelShop"
         pages = list(etsy.pages(None, None))
         assert fake.refreshes == 1 and etsy.credentials()["access_token"] == "renewed-1"
@@ -87,16 +96,26 @@ def test_connections_per_plan_encrypted_and_revocable(sqlite_db) -> None:
     basic = new_user(sqlite_db, "basic")
     connections.add(sqlite_db, DEMO, basic, "shopify", creds)
     with pytest.raises(LimitError, match="1 marketplace connection;"):
-        connections.add(sqlite_db, DEMO, basic, "etsy", {"keystring": "k", "shop_id": "1", "access_token": "a",
-                                                         "refresh_token": "r"})  # fmt: skip
+        connections.add(
+            sqlite_db,
+            DEMO,
+            basic,
+            "etsy",
+            {"keystring": "k", "shop_id": "1", "access_token": "a", "refresh_token": "r"},
+        )
     with sqlite_db.session() as s:
         rows = s.scalars(select(models.Connection).where(models.Connection.user_id == pro.id)).all()
         assert all(b"shpat_secret_value" not in r.credentials for r in rows)  # encrypted at rest
         first = rows[0].id
     assert connections.credentials(sqlite_db, DEMO, first, pro.id)[1] == creds
     with pytest.raises(AccessError, match="CONNECTOR_KEY"):  # outside demo mode, no key: nothing stored
-        connections.add(sqlite_db, load_settings(demo_mode=False, connector_key=None), new_user(sqlite_db, "master"),
-                        "shopify", creds)  # fmt: skip
+        connections.add(
+            sqlite_db,
+            load_settings(demo_mode=False, connector_key=None),
+            new_user(sqlite_db, "master"),
+            "shopify",
+            creds,
+        )
     connections.revoke(sqlite_db, pro.id, first)
     with pytest.raises(AccessError, match="removed"):
         connections.credentials(sqlite_db, DEMO, first, pro.id)
@@ -110,7 +129,9 @@ def test_ten_thousand_orders_resume_after_an_outage_without_duplicates(sqlite_db
     orders = [shopify_order(i, c, r, k, q) for i, (c, r, k, q) in enumerate(rows)]
     user = new_user(sqlite_db, "pro")
     with FakeShopify(orders) as fake:
-        info = connections.add(sqlite_db, DEMO, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"})
+        info = connections.add(
+            sqlite_db, DEMO, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"}
+        )
         shop = ShopifyConnector("t.myshopify.com", "shpat_test", base_url=fake.url, sleep=no_sleep([]))
         progress: list[int] = []
         original_pages = shop.pages
@@ -120,10 +141,15 @@ def test_ten_thousand_orders_resume_after_an_outage_without_duplicates(sqlite_db
                 yield page
                 if n == 14:
                     fake.fail_next = [500] * 20
+
         shop.pages = outage_after_15_pages
         t0 = time.perf_counter()
-        with pytest.raises(ExternalError, match="kept answering 500"):  # the connector's error, in core's terms
-            connections.sync(sqlite_db, DEMO, info.id, shop, user.id, on_progress=lambda total, _n: progress.append(total))
+        with pytest.raises(
+            ExternalError, match="kept answering 500"
+        ):  # the connector's error, in core's terms
+            connections.sync(
+                sqlite_db, DEMO, info.id, shop, user.id, on_progress=lambda total, _n: progress.append(total)
+            )
         assert progress[-1] == 15 * 250  # every committed page is kept
         assert connections.list_for(sqlite_db, user.id)[0].status == "error"
         fake.fail_next = []
@@ -148,7 +174,9 @@ def test_ten_thousand_orders_resume_after_an_outage_without_duplicates(sqlite_db
     assert "Berlin" in top
 
 
-def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqlite_db, ca, monkeypatch) -> None:
+def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(
+    sqlite_db, ca, monkeypatch
+) -> None:
     """The Connections page end to end (AppTest, fake marketplaces): connect a Shopify store and an Etsy
     shop, sync in the background with progress, a fourth connection refused with the plan message, then
     calibrate from the imported orders on the Calibrate page."""
@@ -189,7 +217,9 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqli
             assert [c.orders for c in connections.list_for(sqlite_db, user.id)] == [2_000, 300]
             assert any("2,000 orders imported" in m.value for m in at.caption)
             # a third is allowed on Pro, a fourth is refused with the plan's message
-            connections.add(sqlite_db, DEMO, user, "shopify", {"shop": "x.myshopify.com", "access_token": "shpat_test"})
+            connections.add(
+                sqlite_db, DEMO, user, "shopify", {"shop": "x.myshopify.com", "access_token": "shpat_test"}
+            )
             at.segmented_control(key="cn_kind").set_value("shopify").run()
             fields = {t.label: t for t in at.text_input}
             fields["Shop domain"].input("towels.myshopify.com")
@@ -210,7 +240,11 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(sqli
             assert at.title[0].value == "Results"
             at.session_state["rs_view"] = "Ranking"
             at.switch_page("views/results.py").run()  # AppTest reruns the page it last switched to
-            assert at.title[0].value == "Results", ([t.value for t in at.title], [e.value for e in at.error], [w.value for w in at.warning])
+            assert at.title[0].value == "Results", (
+                [t.value for t in at.title],
+                [e.value for e in at.error],
+                [w.value for w in at.warning],
+            )
             at.toggle(key="rs_calibrated").set_value(True).run()
             assert not at.exception and not at.error, [e.value for e in at.error]
             ranked = at.dataframe[0].value
@@ -229,8 +263,15 @@ def test_amazon_lwa_token_nexttoken_pages_rate_limit_and_expiry(sqlite_db) -> No
     orders[4] = amazon_order(4, None, "", "DE")  # no shipping address (e.g. a digital order)
     with FakeAmazon(orders) as fake:
         waits: list[float] = []
-        amz = AmazonConnector("amzn1.application-oa2-client.x", "secret-x", "Atzr|refresh", "A1PA6795UKMFR9",
-                              base_url=fake.url, token_url=f"{fake.url}/auth/o2/token", sleep=no_sleep(waits))  # fmt: skip
+        amz = AmazonConnector(
+            "amzn1.application-oa2-client.x",
+            "secret-x",
+            "Atzr|refresh",
+            "A1PA6795UKMFR9",
+            base_url=fake.url,
+            token_url=f"{fake.url}/auth/o2/token",
+            sleep=no_sleep(waits),
+        )
         assert amz.test_connection() == "Amazon Amazon.de"
         fake.fail_next = [429]  # the operation's rate limit
         first = next(amz.pages(None, None))
@@ -243,15 +284,32 @@ def test_amazon_lwa_token_nexttoken_pages_rate_limit_and_expiry(sqlite_db) -> No
     assert got[0].city == "München" and got[0].region == "Bayern" and got[0].amount == 25.0
     assert waits == [1.0] and len(fake.issued) == 2  # waited Retry-After; renewed the token once
     with FakeAmazon(orders) as fake, pytest.raises(ConnectorError, match="refused the request"):
-        AmazonConnector("amzn1.application-oa2-client.x", "wrong", "Atzr|refresh", "A1PA6795UKMFR9",
-                        base_url=fake.url, token_url=f"{fake.url}/auth/o2/token").test_connection()  # fmt: skip
+        AmazonConnector(
+            "amzn1.application-oa2-client.x",
+            "wrong",
+            "Atzr|refresh",
+            "A1PA6795UKMFR9",
+            base_url=fake.url,
+            token_url=f"{fake.url}/auth/o2/token",
+        ).test_connection()
     # through the stored-connection path: credentials encrypted, synced, sales by city
     user = new_user(sqlite_db, "master")
     with FakeAmazon(orders) as fake:
         settings = load_settings(demo_mode=True, connector_key=None, amazon_api_base=fake.url)
-        info = connections.add(sqlite_db, settings, user, "amazon", {
-            "client_id": "amzn1.application-oa2-client.x", "client_secret": "secret-x", "refresh_token": "Atzr|refresh",
-            "marketplace_ids": "A1PA6795UKMFR9", "region": "eu"}, test=connections.test_credentials(settings))  # fmt: skip
+        info = connections.add(
+            sqlite_db,
+            settings,
+            user,
+            "amazon",
+            {
+                "client_id": "amzn1.application-oa2-client.x",
+                "client_secret": "secret-x",
+                "refresh_token": "Atzr|refresh",
+                "marketplace_ids": "A1PA6795UKMFR9",
+                "region": "eu",
+            },
+            test=connections.test_credentials(settings),
+        )
         done = connections.sync_stored(sqlite_db, settings, info.id, user.id)
     assert done.orders == 248 and done.name == "Amazon Amazon.de"
     assert connections.sales(sqlite_db, user.id, [info.id], "orders")["orders"].sum() == 248
@@ -265,9 +323,16 @@ def test_a_second_sync_imports_only_new_orders(sqlite_db, kind: str) -> None:
         creds = {"shop": "t.myshopify.com", "access_token": "shpat_test"}
     else:
         server = FakeEtsy([etsy_receipt(i, "Austin", "TX", "US") for i in range(300)])
-        creds = {"keystring": "keystring-1", "shop_id": "12345678", "access_token": "good-token", "refresh_token": "refresh-1"}
+        creds = {
+            "keystring": "keystring-1",
+            "shop_id": "12345678",
+            "access_token": "good-token",
+            "refresh_token": "refresh-1",
+        }
     with server as fake:
-        settings = load_settings(demo_mode=True, connector_key=None, shopify_api_base=fake.url, etsy_api_base=fake.url)
+        settings = load_settings(
+            demo_mode=True, connector_key=None, shopify_api_base=fake.url, etsy_api_base=fake.url
+        )
         info = connections.add(sqlite_db, settings, user, kind, creds)
         assert connections.sync_stored(sqlite_db, settings, info.id, user.id).orders == 300
         with sqlite_db.session() as s:
@@ -291,7 +356,9 @@ def test_background_sync_jobs_one_per_connection_with_progress_and_errors(sqlite
     with FakeShopify(orders) as fake:
         monkeypatch.setenv("SHOPIFY_API_BASE", fake.url)
         settings = load_settings(demo_mode=True, connector_key=None)
-        info = connections.add(sqlite_db, settings, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"})
+        info = connections.add(
+            sqlite_db, settings, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"}
+        )
         jobs = connections.SyncJobs()
         first = jobs.start(sqlite_db, settings, info.id, user.id)
         assert jobs.start(sqlite_db, settings, info.id, user.id) is first or not first.alive()
@@ -307,8 +374,18 @@ def test_background_sync_jobs_one_per_connection_with_progress_and_errors(sqlite
         assert after.status == "error" and "refused the access token" in after.last_error
 
 
-@pytest.mark.parametrize("shop", ["127.0.0.1:8628", "localhost", "evil.com", "shop.myshopify.com.evil.com",
-                                  "my shop.myshopify.com", "", "a/b.myshopify.com"])  # fmt: skip
+@pytest.mark.parametrize(
+    "shop",
+    [
+        "127.0.0.1:8628",
+        "localhost",
+        "evil.com",
+        "shop.myshopify.com.evil.com",
+        "my shop.myshopify.com",
+        "",
+        "a/b.myshopify.com",
+    ],
+)
 def test_shopify_takes_only_myshopify_domains(shop: str) -> None:
     """Issue 24 item 7: a typed host cannot send the server to a local port or another site."""
     with pytest.raises(ConnectorError, match=r"myshopify\.com"):
@@ -324,8 +401,12 @@ def test_a_credential_check_is_time_bounded_and_says_what_to_fix(sqlite_db, monk
 
     from connectors import base
 
-    user = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@example.com", "a-long-password", tier="pro")
-    with pytest.raises(Exception, match="Fill in App keystring, Shop id, Access token, Refresh token to connect Etsy"):
+    user = accounts.create_user(
+        sqlite_db, f"{uuid.uuid4().hex[:8]}@example.com", "a-long-password", tier="pro"
+    )
+    with pytest.raises(
+        Exception, match="Fill in App keystring, Shop id, Access token, Refresh token to connect Etsy"
+    ):
         connections.add(sqlite_db, DEMO, user, "etsy", {"keystring": "", "shop_id": " "})
     # a server that accepts the connection and never answers
     srv = socket.socket()
@@ -337,8 +418,14 @@ def test_a_credential_check_is_time_bounded_and_says_what_to_fix(sqlite_db, monk
     settings = DEMO.model_copy(update={"shopify_api_base": f"http://127.0.0.1:{srv.getsockname()[1]}"})
     t0 = time.perf_counter()
     with pytest.raises(ExternalError, match="did not answer in time"):
-        connections.add(sqlite_db, settings, user, "shopify", {"shop": "slow.myshopify.com", "access_token": "t"},
-                        test=connections.test_credentials(settings))  # fmt: skip
+        connections.add(
+            sqlite_db,
+            settings,
+            user,
+            "shopify",
+            {"shop": "slow.myshopify.com", "access_token": "t"},
+            test=connections.test_credentials(settings),
+        )
     assert time.perf_counter() - t0 < 5  # one bounded attempt, not minutes of retries
     srv.close()
     with socket.socket() as s:  # nobody listens here: what a mistyped domain looks like
@@ -346,15 +433,23 @@ def test_a_credential_check_is_time_bounded_and_says_what_to_fix(sqlite_db, monk
         port = s.getsockname()[1]
     dead = DEMO.model_copy(update={"shopify_api_base": f"http://127.0.0.1:{port}"})
     with pytest.raises(ExternalError, match="could not reach Shopify: no server answered"):
-        connections.add(sqlite_db, dead, user, "shopify", {"shop": "typo.myshopify.com", "access_token": "t"},
-                        test=connections.test_credentials(dead))  # fmt: skip
+        connections.add(
+            sqlite_db,
+            dead,
+            user,
+            "shopify",
+            {"shop": "typo.myshopify.com", "access_token": "t"},
+            test=connections.test_credentials(dead),
+        )
 
 
 def test_the_demo_shop_runs_the_whole_flow_without_credentials(sqlite_db, ca) -> None:
     """Issue 25.10: connect the bundled demo shop (labelled as sample orders), sync it, calibrate on it."""
     from connectors.demo import NAME
 
-    user = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@example.com", "a-long-password", tier="pro")
+    user = accounts.create_user(
+        sqlite_db, f"{uuid.uuid4().hex[:8]}@example.com", "a-long-password", tier="pro"
+    )
     info = connections.add(sqlite_db, DEMO, user, "demo", {}, test=connections.test_credentials(DEMO))
     assert info.name == NAME and "not real sales" in info.name
     synced = connections.sync_stored(sqlite_db, DEMO, info.id, user.id)
@@ -363,8 +458,11 @@ def test_the_demo_shop_runs_the_whole_flow_without_credentials(sqlite_db, ca) ->
     assert again.orders == 900
     rows = connections.sales(sqlite_db, user.id, [info.id], "orders")
     assert rows["orders"].sum() == 900 and set(rows["country"]) <= {"DE", "FR", "GB", "NL", "ES", "IT"}
-    result = calibration.calibrate(rows, "orders", evaluate(prepare(ca, validate_product(
-        name="Tee", category="166", price=24, unit_cost=8))))  # fmt: skip
+    result = calibration.calibrate(
+        rows,
+        "orders",
+        evaluate(prepare(ca, validate_product(name="Tee", category="166", price=24, unit_cost=8))),
+    )
     assert result.report.matched_rows > 0.95 * len(rows)
 
 

@@ -12,12 +12,35 @@ from core import paths
 from core.places.data_build import RATIO_MAX, RATIO_MIN, build
 
 REQUIRED = [
-    "city_id", "name", "ascii_name", "country_iso2", "country_iso3", "country_name", "lat", "lon",
-    "population", "gdp_per_capita_ppp", "gdp_per_capita_usd", "internet_users_pct", "online_buyers_pct",
-    "urban_pct", "logistics_index", "purchasing_power_index", "adult_pct", "data_year",
-    "income_flag", "online_buyers_pct_flag", "internet_users_pct_flag", "age_flag",
-    "age_15_24_pct", "age_25_34_pct", "age_35_44_pct", "age_45_54_pct", "age_55_64_pct", "age_65plus_pct",
-]  # fmt: skip
+    "city_id",
+    "name",
+    "ascii_name",
+    "country_iso2",
+    "country_iso3",
+    "country_name",
+    "lat",
+    "lon",
+    "population",
+    "gdp_per_capita_ppp",
+    "gdp_per_capita_usd",
+    "internet_users_pct",
+    "online_buyers_pct",
+    "urban_pct",
+    "logistics_index",
+    "purchasing_power_index",
+    "adult_pct",
+    "data_year",
+    "income_flag",
+    "online_buyers_pct_flag",
+    "internet_users_pct_flag",
+    "age_flag",
+    "age_15_24_pct",
+    "age_25_34_pct",
+    "age_35_44_pct",
+    "age_45_54_pct",
+    "age_55_64_pct",
+    "age_65plus_pct",
+]
 FLAGS = {"measured", "regional", "inherited", "imputed"}
 
 
@@ -112,9 +135,9 @@ def test_build_is_deterministic(tmp_path) -> None:
     rebuilt = pd.read_parquet(tmp_path / paths.CITIES_FILE.name)
     pd.testing.assert_frame_equal(shipped, rebuilt)
     # the same figures, to the last few bits of a float (least-squares fits may differ in the 16th digit)
-    assert json.loads((tmp_path / "build_summary.json").read_text()) == pytest.approx(json.loads(
-        (paths.DATA_DIR / "build_summary.json").read_text()
-    ), rel=1e-12)
+    assert json.loads((tmp_path / "build_summary.json").read_text()) == pytest.approx(
+        json.loads((paths.DATA_DIR / "build_summary.json").read_text()), rel=1e-12
+    )
 
 
 def test_basemap_is_geojson() -> None:
@@ -133,18 +156,39 @@ def _parent_of(cities: pd.DataFrame, name: str, iso2: str) -> str | None:
 
 @pytest.mark.parametrize(
     ("name", "iso2", "parent"),
-    [("Brooklyn", "US", "New York City"), ("Queens", "US", "New York City"), ("Manhattan", "US", "New York City"),
-     ("The Bronx", "US", "New York City"), ("Staten Island", "US", "New York City"),
-     ("Esenyurt", "TR", "Istanbul"), ("Küçükçekmece", "TR", "Istanbul"), ("Bağcılar", "TR", "Istanbul"),
-     ("Şişli", "TR", "Istanbul"), ("Kowloon", "HK", "Hong Kong"), ("New Territories", "HK", "Hong Kong"),
-     ("Hong Kong Island", "HK", "Hong Kong"), ("Ceilândia", "BR", "Brasília"), ("Iztapalapa", "MX", "Mexico City"),
-     ("Puxi", "CN", "Shanghai"),
-     # separate municipalities next to a big city stay separate
-     ("Pest", "HU", "Budapest"), ("Guarulhos", "BR", None), ("Osasco", "BR", None), ("Navi Mumbai", "IN", None), ("Thāne", "IN", None),
-     ("Newark", "US", None), ("Yonkers", "US", None), ("Giza", "EG", None), ("Foshan", "CN", None),
-     ("Kawasaki", "JP", None), ("Incheon", "KR", None)],
-)  # fmt: skip
-def test_districts_fold_into_their_city(cities: pd.DataFrame, name: str, iso2: str, parent: str | None) -> None:
+    [
+        ("Brooklyn", "US", "New York City"),
+        ("Queens", "US", "New York City"),
+        ("Manhattan", "US", "New York City"),
+        ("The Bronx", "US", "New York City"),
+        ("Staten Island", "US", "New York City"),
+        ("Esenyurt", "TR", "Istanbul"),
+        ("Küçükçekmece", "TR", "Istanbul"),
+        ("Bağcılar", "TR", "Istanbul"),
+        ("Şişli", "TR", "Istanbul"),
+        ("Kowloon", "HK", "Hong Kong"),
+        ("New Territories", "HK", "Hong Kong"),
+        ("Hong Kong Island", "HK", "Hong Kong"),
+        ("Ceilândia", "BR", "Brasília"),
+        ("Iztapalapa", "MX", "Mexico City"),
+        ("Puxi", "CN", "Shanghai"),
+        # separate municipalities next to a big city stay separate
+        ("Pest", "HU", "Budapest"),
+        ("Guarulhos", "BR", None),
+        ("Osasco", "BR", None),
+        ("Navi Mumbai", "IN", None),
+        ("Thāne", "IN", None),
+        ("Newark", "US", None),
+        ("Yonkers", "US", None),
+        ("Giza", "EG", None),
+        ("Foshan", "CN", None),
+        ("Kawasaki", "JP", None),
+        ("Incheon", "KR", None),
+    ],
+)
+def test_districts_fold_into_their_city(
+    cities: pd.DataFrame, name: str, iso2: str, parent: str | None
+) -> None:
     assert _parent_of(cities, name, iso2) == parent
 
 
@@ -186,5 +230,7 @@ def test_city_size_factor_keeps_each_countrys_level(cities: pd.DataFrame) -> Non
     assert np.allclose(mean_log, 0, atol=1e-6 * top["population"].sum())
     br = top[top["country_iso2"] == "BR"].set_index("name")
     ratio = br.loc["São Paulo", "city_size_factor"] / br.loc["Guarulhos", "city_size_factor"]
-    expected = (br.loc["São Paulo", "population"] / br.loc["Guarulhos", "population"]) ** CITY_SIZE_INCOME_EXPONENT
+    expected = (
+        br.loc["São Paulo", "population"] / br.loc["Guarulhos", "population"]
+    ) ** CITY_SIZE_INCOME_EXPONENT
     assert ratio == pytest.approx(expected)

@@ -106,7 +106,12 @@ def test_locked_database_is_reported(tmp_path) -> None:
 def _cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DATABASE_URL=url)
     return subprocess.run(
-        [sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120, cwd=paths.ROOT
+        [sys.executable, "-m", "core", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=paths.ROOT,
     )
 
 
@@ -148,10 +153,16 @@ def test_a_secret_made_once_is_the_same_in_every_process(any_db) -> None:
     import uuid
 
     key = f"test_secret_{uuid.uuid4().hex[:8]}"
-    code = ("import sys, secrets; from core.db.database import Database; from core.db.repo import meta_once; "
-            "print(meta_once(Database(sys.argv[1], create=False), sys.argv[2], lambda: secrets.token_hex(16)))")  # fmt: skip
+    code = (
+        "import sys, secrets; from core.db.database import Database; from core.db.repo import meta_once; "
+        "print(meta_once(Database(sys.argv[1], create=False), sys.argv[2], lambda: secrets.token_hex(16)))"
+    )
     env = os.environ | {"PYTHONPATH": os.getcwd()}
-    procs = [subprocess.Popen([sys.executable, "-c", code, any_db.url, key], stdout=subprocess.PIPE, text=True, env=env)
-             for _ in range(3)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, any_db.url, key], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(3)
+    ]
     values = {p.communicate(timeout=120)[0].strip() for p in procs}
     assert values == {repo.get_meta(any_db, key)} and len(next(iter(values))) == 32

@@ -47,7 +47,7 @@ def test_documented_parameter_values_match_the_code() -> None:
 
     modules = (forecast, season, understanding, data_build)
     text = (paths.ROOT / "docs" / "methodology.md").read_text(encoding="utf-8")
-    table = text[text.index("## Parameters at a glance"):]
+    table = text[text.index("## Parameters at a glance") :]
     rows = re.findall(r"^\| (`[A-Z0-9_]+`(?:, `[A-Z0-9_]+`)*)[^|]*\| ([^|]+) \|", table, flags=re.M)
     checked = 0
     for names, value_text in rows:
@@ -58,15 +58,23 @@ def test_documented_parameter_values_match_the_code() -> None:
             continue
         values: list[float] = []
         for v in found:
-            values += [float(x) for x in (v.values() if isinstance(v, dict) else v if isinstance(v, tuple) else [v])]
+            values += [
+                float(x) for x in (v.values() if isinstance(v, dict) else v if isinstance(v, tuple) else [v])
+            ]
         numbers = []
         for a, b in re.findall(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?(?:e-?\d+)?)(?:/(\d+))?", value_text):
             n = float(a.replace(",", ""))
             numbers.append(n / float(b) if b else n)
-        numbers = [n / 100 if "%" in value_text and n > 1 and any(abs(v - n / 100) < 1e-9 for v in values) else n
-                   for n in numbers]  # fmt: skip
+        numbers = [
+            n / 100 if "%" in value_text and n > 1 and any(abs(v - n / 100) < 1e-9 for v in values) else n
+            for n in numbers
+        ]
         assert len(numbers) >= len(values), (names, value_text)
         for v, n in zip(values, numbers, strict=False):
-            assert v == n or abs(v - n) <= 1e-4 * max(abs(n), 1e-12) or abs(100 * v - n) <= 1e-9, (names, v, n)
+            assert v == n or abs(v - n) <= 1e-4 * max(abs(n), 1e-12) or abs(100 * v - n) <= 1e-9, (
+                names,
+                v,
+                n,
+            )
         checked += len(values)
     assert checked >= 30  # the table is read (a regex change that matched nothing would pass vacuously)

@@ -9,9 +9,18 @@ from core.places.explore import MATCH_RANKS, MIN_PARTIAL_CHARS, search_cities
 
 @pytest.mark.parametrize(
     ("query", "iso2"),
-    [("United States", "US"), ("US", "US"), ("usa", "US"), ("United Kingdom", "GB"), ("UK", "GB"),
-     ("Turkey", "TR"), ("Türkiye", "TR"), ("Deutschland", "DE"), ("Brasil", "BR")],
-)  # fmt: skip
+    [
+        ("United States", "US"),
+        ("US", "US"),
+        ("usa", "US"),
+        ("United Kingdom", "GB"),
+        ("UK", "GB"),
+        ("Turkey", "TR"),
+        ("Türkiye", "TR"),
+        ("Deutschland", "DE"),
+        ("Brasil", "BR"),
+    ],
+)
 def test_country_names_and_codes_select_that_country(ca, query: str, iso2: str) -> None:
     out = search_cities(ca.frame, query, ca.sections)
     assert len(out) > 20 and set(out["country_iso2"]) == {iso2}  # "US" no longer lists Cyprus or Russia
@@ -32,11 +41,18 @@ def test_labels_spell_out_abbreviated_countries() -> None:
 
 @pytest.mark.parametrize(
     ("query", "first", "how"),
-    [("Brooklyn", "New York City", "district"), ("Manhattan", "New York City", "alternate name"),
-     ("Cologne", "Köln", "alternate name"), ("Bombay", "Mumbai", "alternate name"), ("Paris", "Paris", "name"),
-     ("lond", "London", "name starts with")],
-)  # fmt: skip
-def test_alternate_names_and_districts_find_the_city_people_mean(ca, query: str, first: str, how: str) -> None:
+    [
+        ("Brooklyn", "New York City", "district"),
+        ("Manhattan", "New York City", "alternate name"),
+        ("Cologne", "Köln", "alternate name"),
+        ("Bombay", "Mumbai", "alternate name"),
+        ("Paris", "Paris", "name"),
+        ("lond", "London", "name starts with"),
+    ],
+)
+def test_alternate_names_and_districts_find_the_city_people_mean(
+    ca, query: str, first: str, how: str
+) -> None:
     """Issue 25.6: exact matches of a name, an alternate name or a district come first, larger cities first."""
     out = search_cities(ca.frame, query, ca.sections)
     assert out.iloc[0]["name"] == first and out.iloc[0]["matched"] == how

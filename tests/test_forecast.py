@@ -49,9 +49,14 @@ def _sample(city_frame: pd.DataFrame) -> pd.DataFrame:
 # --- table cases --------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("given_value", "expected"),
-    [("166", "Apparel & Accessories"), ("apparel & accessories", "Apparel & Accessories"),
-     (" ELECTRONICS ", "Electronics"), (412, "Food, Beverages & Tobacco"), ("5605", "Religious & Ceremonial")],
-)  # fmt: skip
+    [
+        ("166", "Apparel & Accessories"),
+        ("apparel & accessories", "Apparel & Accessories"),
+        (" ELECTRONICS ", "Electronics"),
+        (412, "Food, Beverages & Tobacco"),
+        ("5605", "Religious & Ceremonial"),
+    ],
+)
 def test_resolve_category(given_value, expected) -> None:
     assert resolve_category(given_value).name == expected
 
@@ -69,18 +74,29 @@ def test_unknown_category_lists_valid_ones() -> None:
 
 @pytest.mark.parametrize(
     ("text", "bands"),
-    [("25-34,35-44", ("25_34", "35_44")), ("65+", ("65plus",)), ("", ()), (None, ()),
-     ("35-44, 15-24", ("15_24", "35_44"))],
-)  # fmt: skip
+    [
+        ("25-34,35-44", ("25_34", "35_44")),
+        ("65+", ("65plus",)),
+        ("", ()),
+        (None, ()),
+        ("35-44, 15-24", ("15_24", "35_44")),
+    ],
+)
 def test_parse_age_bands(text, bands) -> None:
     assert parse_age_bands(text) == bands
 
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"price": 0}, "price"), ({"price": -3}, "price"), ({"unit_cost": -1}, "unit_cost"),
-     ({"category": "nope"}, "category"), ({"target_ages": "10-14"}, "target_ages"), ({"name": ""}, "name")],
-)  # fmt: skip
+    [
+        ({"price": 0}, "price"),
+        ({"price": -3}, "price"),
+        ({"unit_cost": -1}, "unit_cost"),
+        ({"category": "nope"}, "category"),
+        ({"target_ages": "10-14"}, "target_ages"),
+        ({"name": ""}, "name"),
+    ],
+)
 def test_invalid_product_names_the_field(fields, field) -> None:
     with pytest.raises(InputError) as info:
         product(**fields)
@@ -94,17 +110,28 @@ def test_cost_above_price_is_a_warning_not_an_error() -> None:
 
 @pytest.mark.parametrize(
     ("text", "label"),
-    [("Istanbul, TR", "Istanbul, TR"), ("TR", "Istanbul, TR"), ("TUR", "Istanbul, TR"),
-     ("sao paulo, BR", "São Paulo, BR"), ("Paris", "Paris, FR"), ("Springfield, Illinois, US", "Springfield, US"),
-     ("Cologne, DE", "Köln, DE"), ("Munchen", "Munich, DE")],
-)  # fmt: skip
+    [
+        ("Istanbul, TR", "Istanbul, TR"),
+        ("TR", "Istanbul, TR"),
+        ("TUR", "Istanbul, TR"),
+        ("sao paulo, BR", "São Paulo, BR"),
+        ("Paris", "Paris, FR"),
+        ("Springfield, Illinois, US", "Springfield, US"),
+        ("Cologne, DE", "Köln, DE"),
+        ("Munchen", "Munich, DE"),
+    ],
+)
 def test_resolve_origin(ca, text, label) -> None:
     assert resolve_origin(text, ca).label == label
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("Istanbool, TR", "did you mean: Istanbul, TR"), ("Springfield", "ambiguous"), ("Oslo, XX", "unknown country")],
+    [
+        ("Istanbool, TR", "did you mean: Istanbul, TR"),
+        ("Springfield", "ambiguous"),
+        ("Oslo, XX", "unknown country"),
+    ],
 )
 def test_resolve_origin_errors(ca, text, message) -> None:
     with pytest.raises(InputError, match=message):
@@ -139,7 +166,9 @@ def test_transit_days_rise_continuously_with_distance(km: float, more: float) ->
     assert near <= far
     # no jump: 100 km more never adds more than the steepest band's days per km allows
     bands = pd.read_csv(paths.DATA_DIR / "delivery_bands.csv")
-    steepest = float(np.max(np.diff(np.r_[bands["days"].iloc[0], bands["days"]]) / np.diff(np.r_[0, bands["max_km"]])))
+    steepest = float(
+        np.max(np.diff(np.r_[bands["days"].iloc[0], bands["days"]]) / np.diff(np.r_[0, bands["max_km"]]))
+    )
     assert far - near <= steepest * more + 1e-9
 
 
@@ -221,12 +250,19 @@ weights = st.builds(
     profitability=st.floats(0, 5),
     competition=st.floats(0, 5),
 )
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
-@given(cat=st.sampled_from(CATEGORY_NAMES), price=prices, cost_frac=fractions, w=weights,
-       origin=st.sampled_from([None, "Istanbul, TR", "CN", "Berlin, DE"]))  # fmt: skip
+@given(
+    cat=st.sampled_from(CATEGORY_NAMES),
+    price=prices,
+    cost_frac=fractions,
+    w=weights,
+    origin=st.sampled_from([None, "Istanbul, TR", "CN", "Berlin, DE"]),
+)
 def test_scores_stay_in_range(small, cat, price, cost_frac, w, origin) -> None:
     p = product(category=cat, price=price, unit_cost=price * cost_frac, ships_from=origin, weights=w)
     c = evaluate(prepare(small, p)).columns
@@ -260,8 +296,13 @@ def test_more_online_buyers_never_lowers_demand(city_frame, cat, which, extra) -
 
 
 @SETTINGS
-@given(cat=st.sampled_from(CATEGORY_NAMES), price=prices, cost_frac=fractions,
-       origin=st.sampled_from([None, "Istanbul, TR", "US"]), cac=st.floats(0, 50))  # fmt: skip
+@given(
+    cat=st.sampled_from(CATEGORY_NAMES),
+    price=prices,
+    cost_frac=fractions,
+    origin=st.sampled_from([None, "Istanbul, TR", "US"]),
+    cac=st.floats(0, 50),
+)
 def test_recommended_price_above_total_unit_cost(small, cat, price, cost_frac, origin, cac) -> None:
     p = product(category=cat, price=price, unit_cost=price * cost_frac, ships_from=origin)
     c = evaluate(prepare(small, p), cac_per_unit=cac).columns
@@ -309,7 +350,9 @@ def test_heavy_item_from_istanbul_favours_near_markets(city_frame) -> None:
     far["city_id"], far["lat"], far["lon"] = 2, 41.9, -87.6  # Chicago, ~8,800 km
     frame = pd.concat([istanbul, pd.DataFrame([near, far])], ignore_index=True)
     ca = city_arrays(frame)
-    table = rank_product(ca, product(category="Furniture", price=400, unit_cost=150, ships_from="Istanbul, TR"))
+    table = rank_product(
+        ca, product(category="Furniture", price=400, unit_cost=150, ships_from="Istanbul, TR")
+    )
     by_id = table.set_index("city_id")
     assert by_id.loc[1, "expected_units_month"] > by_id.loc[2, "expected_units_month"]
     assert by_id.loc[1, "profitability_score"] > by_id.loc[2, "profitability_score"]
@@ -340,7 +383,15 @@ def test_city_info_keeps_order_and_refuses_unknown_ids(ca) -> None:
     ids = [3448439, 2950159, 5128581]  # São Paulo, Berlin, New York City
     info = city_info(ca, ids, extra=("online_buyers_pct",))
     assert list(info["city"]) == ["São Paulo", "Berlin", "New York City"]
-    assert list(info.columns) == ["city", "region", "country_iso2", "lat", "lon", "population", "online_buyers_pct"]
+    assert list(info.columns) == [
+        "city",
+        "region",
+        "country_iso2",
+        "lat",
+        "lon",
+        "population",
+        "online_buyers_pct",
+    ]
     with pytest.raises(InputError):
         city_info(ca, [1])
 
@@ -349,8 +400,17 @@ def test_city_info_keeps_order_and_refuses_unknown_ids(ca) -> None:
 def test_loss_making_cities_are_flagged_and_kept_out_of_profit(ca) -> None:
     from core.forecast import whatif
 
-    table = rank_product(ca, product(category="Home & Garden", price=25, unit_cost=10, ships_from="Istanbul, TR",
-                                     shipping_paid_by="seller"), top=200)  # fmt: skip
+    table = rank_product(
+        ca,
+        product(
+            category="Home & Garden",
+            price=25,
+            unit_cost=10,
+            ships_from="Istanbul, TR",
+            shipping_paid_by="seller",
+        ),
+        top=200,
+    )
     loss = table["profit_usd_month"] < 0
     assert loss.any() and (~loss).any()
     assert (table["loss_making"] == (table["unit_margin_usd"] < 0)).all()
@@ -361,11 +421,20 @@ def test_loss_making_cities_are_flagged_and_kept_out_of_profit(ca) -> None:
 
 
 @SETTINGS
-@given(cat=st.sampled_from(CATEGORY_NAMES), price=prices, cost_frac=fractions, origin=st.sampled_from([None, "Istanbul, TR"]))
-def test_recommended_price_within_market_bounds_unless_costs_force_it(small, cat, price, cost_frac, origin) -> None:
+@given(
+    cat=st.sampled_from(CATEGORY_NAMES),
+    price=prices,
+    cost_frac=fractions,
+    origin=st.sampled_from([None, "Istanbul, TR"]),
+)
+def test_recommended_price_within_market_bounds_unless_costs_force_it(
+    small, cat, price, cost_frac, origin
+) -> None:
     from core.forecast import PRICE_CLIP
 
-    c = evaluate(prepare(small, product(category=cat, price=price, unit_cost=price * cost_frac, ships_from=origin))).columns
+    c = evaluate(
+        prepare(small, product(category=cat, price=price, unit_cost=price * cost_frac, ships_from=origin))
+    ).columns
     ref, rec = c["price_anchor_usd"], c["recommended_price_usd"]
     inside = (rec >= PRICE_CLIP[0] * ref * (1 - 1e-9)) & (rec <= PRICE_CLIP[1] * ref * (1 + 1e-9))
     assert np.all(inside | c["price_above_market"])
@@ -384,7 +453,9 @@ def test_good_price_range_brackets_the_best_price(ca, payer) -> None:
     t = table[ok]
     ref = t["price_anchor_usd"]
     assert (t["good_price_low_usd"] <= t["good_price_high_usd"]).all()
-    assert (t["good_price_low_usd"] >= PRICE_CLIP[0] * ref * 0.999).all() and (t["good_price_high_usd"] <= PRICE_CLIP[1] * ref * 1.001).all()
+    assert (t["good_price_low_usd"] >= PRICE_CLIP[0] * ref * 0.999).all() and (
+        t["good_price_high_usd"] <= PRICE_CLIP[1] * ref * 1.001
+    ).all()
     # profit at the range's ends is at least FLAT_PROFIT_SHARE of the best profit in the bounds
     e = ev.prepared.category.price_elasticity
     keep = (1 - t["fee_rate"]).to_numpy()
@@ -417,7 +488,9 @@ def test_bigger_cities_have_more_demand_per_person(ca) -> None:
     ev = evaluate(prepare(ca, product(category="Home & Garden", price=25, unit_cost=10)))
     units = ev.columns["expected_units_month"]
     for iso in ("BR", "TR", "US"):
-        inside = np.flatnonzero((ca.iso2 == iso) & (ev.columns["delivery_days"] <= np.median(ev.columns["delivery_days"])))
+        inside = np.flatnonzero(
+            (ca.iso2 == iso) & (ev.columns["delivery_days"] <= np.median(ev.columns["delivery_days"]))
+        )
         per_head = np.log(units[inside] / ca.population[inside])
         slope = np.polyfit(np.log(ca.population[inside]), per_head, 1)[0]
         assert slope > 0, iso
@@ -429,11 +502,19 @@ def test_evaluate_keeps_its_inputs_and_names_a_bad_one(small) -> None:
     prep = prepare(small, product())
     ev = evaluate(prep, price=31.0, unit_cost=9.0, cac_per_unit=2.0)
     assert (ev.price, ev.unit_cost, ev.cac_per_unit, ev.weights) == (31.0, 9.0, 2.0, prep.product.weights)
-    for col, arr in {"online_buyers": prep.online_buyers, "spend_per_buyer_usd_year": prep.spend_per_buyer_usd_year,
-                     "distance_km": prep.distance_km, "buyer_freight_usd": prep.buyer_freight,
-                     "seller_freight_usd": prep.seller_freight}.items():  # fmt: skip
+    for col, arr in {
+        "online_buyers": prep.online_buyers,
+        "spend_per_buyer_usd_year": prep.spend_per_buyer_usd_year,
+        "distance_km": prep.distance_km,
+        "buyer_freight_usd": prep.buyer_freight,
+        "seller_freight_usd": prep.seller_freight,
+    }.items():
         assert np.array_equal(ev.columns[col], arr), col
-    for kwargs, field in (({"price": 0.0}, "price"), ({"unit_cost": -1.0}, "unit_cost"), ({"cac_per_unit": -1.0}, "unit_cost")):
+    for kwargs, field in (
+        ({"price": 0.0}, "price"),
+        ({"unit_cost": -1.0}, "unit_cost"),
+        ({"cac_per_unit": -1.0}, "unit_cost"),
+    ):
         with pytest.raises(InputError) as err:
             evaluate(prep, **kwargs)
         assert err.value.field == field
@@ -471,8 +552,10 @@ def test_no_weights_put_cities_without_demand_first(ca) -> None:
     documented rule (opportunity scales with demand below MEANINGFUL_DEMAND_SCORE) and leaves the rest alone."""
     from core.forecast import MEANINGFUL_DEMAND_SCORE
 
-    ev = evaluate(prepare(ca, product(name="Towel set", category="Home & Garden", price=25, unit_cost=10)),
-                  weights=ScoreWeights(demand=0.1, profitability=0.2, competition=0.7))  # fmt: skip
+    ev = evaluate(
+        prepare(ca, product(name="Towel set", category="Home & Garden", price=25, unit_cost=10)),
+        weights=ScoreWeights(demand=0.1, profitability=0.2, competition=0.7),
+    )
     c = ev.columns
     top = order(ev, top=20)
     assert np.all(c["demand_score"][top] >= 0.8 * MEANINGFUL_DEMAND_SCORE)  # real markets, not empty ones

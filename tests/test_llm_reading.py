@@ -9,7 +9,9 @@ from tests.fake_openai import FakeOpenAI
 
 
 def test_offline_writer_gives_the_offline_reading() -> None:
-    reading, source, notices = read_product(TemplateWriter(), "Down winter jacket", "", "Apparel & Accessories")
+    reading, source, notices = read_product(
+        TemplateWriter(), "Down winter jacket", "", "Apparel & Accessories"
+    )
     assert source == "offline" and notices == []
     assert reading == understand("Down winter jacket", "", "Apparel & Accessories")
 

@@ -10,9 +10,15 @@ from tests.helpers import login
 
 APP = paths.ROOT / "app.py"
 PAGES = [
-    "views/new_forecast.py", "views/results.py", "views/history.py", "views/calibrate.py",
-    "views/city_explorer.py", "views/account.py", "views/connections.py", "views/admin.py",
-]  # fmt: skip
+    "views/new_forecast.py",
+    "views/results.py",
+    "views/history.py",
+    "views/calibrate.py",
+    "views/city_explorer.py",
+    "views/account.py",
+    "views/connections.py",
+    "views/admin.py",
+]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -177,8 +183,9 @@ def test_account_api_key_created_once_listed_and_revoked(sqlite_db) -> None:
     assert not at.code  # shown once
     listed = at.dataframe[-1].value
     assert f"{token[:12]}..." in set(listed["Key"]) and "page test" in set(listed["Name"])
-    at.selectbox(key="api_key_revoke").set_value(next(o for o in at.selectbox(key="api_key_revoke").options
-                                                      if o.startswith(token[:12]))).run()  # fmt: skip
+    at.selectbox(key="api_key_revoke").set_value(
+        next(o for o in at.selectbox(key="api_key_revoke").options if o.startswith(token[:12]))
+    ).run()
     assert at.button(key="api_key_revoke_btn").disabled  # not before the confirmation (issue 25.12)
     at.checkbox(key="api_key_revoke_sure").check().run()
     at.button(key="api_key_revoke_btn").click().run()
@@ -219,7 +226,11 @@ def test_city_explorer_sends_at_most_its_table_limit(sqlite_db) -> None:
     limit = int(re.search(r"^TABLE_LIMIT = ([\d_]+)", text, re.M).group(1).replace("_", ""))
     at = login()
     at.switch_page("views/city_explorer.py").run()
-    matching = int(next(m.value for m in at.markdown if m.value.endswith("cities match.")).split("**")[1].replace(",", ""))  # no search text: no relevance note
+    matching = int(
+        next(m.value for m in at.markdown if m.value.endswith("cities match."))
+        .split("**")[1]
+        .replace(",", "")
+    )  # no search text: no relevance note
     assert matching > limit  # the whole world matches with no filter
     assert len(at.dataframe[0].value) == limit
     assert any(f"lists the {limit:,} first of the {matching:,}" in c.value for c in at.caption)

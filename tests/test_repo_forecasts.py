@@ -27,12 +27,23 @@ def test_a_ranking_stored_before_the_shipping_choice_reads_as_seller_paid(sqlite
     as the seller-paid ranking has them, so Why-this-score and the agents can read any stored forecast."""
     from dataclasses import replace
 
-    p = validate_product(name="Lamp", category="Home & Garden", price=40, unit_cost=12, ships_from="CN",
-                         shipping_paid_by="seller")  # fmt: skip
+    p = validate_product(
+        name="Lamp",
+        category="Home & Garden",
+        price=40,
+        unit_cost=12,
+        ships_from="CN",
+        shipping_paid_by="seller",
+    )
     record = repo.load_forecast(sqlite_db, run_forecast(sqlite_db, ca, p, ["BR"], store_top=20), None)
-    old = replace(record, results=record.results.drop(columns=["buyer_freight_usd", "seller_freight_usd"]),
-                  params={**record.params, "product": {k: v for k, v in record.params["product"].items()
-                                                       if k != "shipping_paid_by"}})  # fmt: skip
+    old = replace(
+        record,
+        results=record.results.drop(columns=["buyer_freight_usd", "seller_freight_usd"]),
+        params={
+            **record.params,
+            "product": {k: v for k, v in record.params["product"].items() if k != "shipping_paid_by"},
+        },
+    )
     fresh = rank(evaluate(prepare(ca, p)), countries=["BR"], top=20)
     pd.testing.assert_frame_equal(result_table(old, ca)[fresh.columns], fresh, check_dtype=False, rtol=1e-12)
 

@@ -52,8 +52,11 @@ def test_need_thresholds_are_the_documented_constants() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(-40, 40), min_size=12, max_size=12), st.sampled_from(["cold", "warm", "none"]),
-       st.sets(st.integers(1, 12), max_size=12))  # fmt: skip
+@given(
+    st.lists(st.floats(-40, 40), min_size=12, max_size=12),
+    st.sampled_from(["cold", "warm", "none"]),
+    st.sets(st.integers(1, 12), max_size=12),
+)
 def test_profile_averages_one_and_fit_is_the_mean(temps, climate_kind, months) -> None:
     monthly = ss.monthly_demand(np.array([temps]), climate_kind, tuple(sorted(months)))
     profile = ss.seasonal_profile(monthly)
@@ -64,7 +67,9 @@ def test_profile_averages_one_and_fit_is_the_mean(temps, climate_kind, months) -
     else:
         floor = ss.CLIMATE_FLOOR[climate_kind]
         assert floor <= fit <= 1.0
-        assert fit == pytest.approx(float(np.mean(floor + (1 - floor) * ss.monthly_need(np.array(temps), climate_kind))))
+        assert fit == pytest.approx(
+            float(np.mean(floor + (1 - floor) * ss.monthly_need(np.array(temps), climate_kind)))
+        )
 
 
 def test_without_climate_or_season_the_profile_is_flat() -> None:
@@ -83,7 +88,9 @@ def test_hemispheres_mirror() -> None:
     """The same zone at the same distance from the equator: July north is January south."""
     t = climate.monthly_temperature(np.array(["Cfb", "Cfb"]), np.array([45.0, -45.0]))
     assert t[0, climate.WARMEST_MONTH_NORTH - 1] == pytest.approx(t[1, climate.WARMEST_MONTH_SOUTH - 1])
-    assert t[0].argmax() + 1 == climate.WARMEST_MONTH_NORTH and t[1].argmax() + 1 == climate.WARMEST_MONTH_SOUTH
+    assert (
+        t[0].argmax() + 1 == climate.WARMEST_MONTH_NORTH and t[1].argmax() + 1 == climate.WARMEST_MONTH_SOUTH
+    )
 
 
 def test_coldest_month_stays_in_the_zone_range_and_falls_poleward() -> None:
@@ -91,14 +98,24 @@ def test_coldest_month_stays_in_the_zone_range_and_falls_poleward() -> None:
     for zone, row in table.iterrows():
         lats = np.linspace(0, 90, 10)
         cold = climate.coldest_month(np.full(10, zone), lats)
-        assert np.all(cold >= row["coldest_month_low_c"] - 1e-9) and np.all(cold <= row["coldest_month_high_c"] + 1e-9)
+        assert np.all(cold >= row["coldest_month_low_c"] - 1e-9) and np.all(
+            cold <= row["coldest_month_high_c"] + 1e-9
+        )
         assert np.all(np.diff(cold) <= 1e-9), zone
 
 
-@pytest.mark.parametrize(("months", "label"), [
-    ([11, 12, 1, 2], "Nov–Feb"), ([6, 7, 8], "Jun–Aug"), ([1], "Jan"), (list(range(1, 13)), "all year"),
-    ([1, 3, 5], "Jan, Mar, May"), ([12, 1, 6, 7], "Jun–Jul, Dec–Jan"), ([], "none"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("months", "label"),
+    [
+        ([11, 12, 1, 2], "Nov–Feb"),
+        ([6, 7, 8], "Jun–Aug"),
+        ([1], "Jan"),
+        (list(range(1, 13)), "all year"),
+        ([1, 3, 5], "Jan, Mar, May"),
+        ([12, 1, 6, 7], "Jun–Jul, Dec–Jan"),
+        ([], "none"),
+    ],
+)
 def test_month_range(months, label) -> None:
     assert climate.month_range(months) == label
 
@@ -109,8 +126,10 @@ def test_best_months_of_matches_best_months(rows) -> None:
     assert list(ss.best_months_of(profiles)) == [ss.best_months(r) for r in profiles]
 
 
-@pytest.mark.parametrize(("text", "months"), [("11-1", (1, 11, 12)), ("11,12", (11, 12)), ("none", ()), ("", ()),
-                                                ([12, 11], (11, 12)), ("3", (3,))])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [("11-1", (1, 11, 12)), ("11,12", (11, 12)), ("none", ()), ("", ()), ([12, 11], (11, 12)), ("3", (3,))],
+)
 def test_parse_months(text, months) -> None:
     assert parse_months(text) == months
 
@@ -157,7 +176,8 @@ def test_climate_fit_moves_demand_and_is_in_the_score(city_frame) -> None:
     # units in proportion to the climate fit; the score term is its log (points relative to the median)
     for t in (jacket, swim):
         assert t.loc[1, "expected_units_month"] / t.loc[2, "expected_units_month"] == pytest.approx(
-            t.loc[1, "climate_fit"] / t.loc[2, "climate_fit"])
+            t.loc[1, "climate_fit"] / t.loc[2, "climate_fit"]
+        )
         better = 1 if t.loc[1, "climate_fit"] > t.loc[2, "climate_fit"] else 2
         assert t.loc[better, "demand_term_climate"] > t.loc[3 - better, "demand_term_climate"]
     assert plain.loc[1, "climate_fit"] == 1.0 and plain.loc[1, "demand_term_climate"] == 0.0
@@ -186,14 +206,20 @@ def test_explicit_attributes_win_and_old_forecasts_keep_none() -> None:
     assert read.climate == "cold" and read.product_type.endswith("Coats & Jackets")
     corrected = product(name="Down winter jacket", climate="none", season_months="none")
     assert corrected.climate == "none" and corrected.season_months == ()
-    old = stored_product({"name": "Down winter jacket", "category": "Apparel & Accessories", "price": 50, "unit_cost": 18})
+    old = stored_product(
+        {"name": "Down winter jacket", "category": "Apparel & Accessories", "price": 50, "unit_cost": 18}
+    )
     assert validate_product(**old).climate == "none" and validate_product(**old).season_months == ()
 
 
 def test_within_country_gradient_is_the_documented_share(city_frame) -> None:
     """Two identical cities whose regions differ in income: spend per buyer differs by the category's income
     elasticity times WITHIN_COUNTRY_INCOME_SHARE of the log ratio, not by the full ratio."""
-    base = city_frame[(city_frame["country_iso2"] == "DE") & city_frame["parent_city_id"].isna()].nlargest(1, "population").iloc[0]
+    base = (
+        city_frame[(city_frame["country_iso2"] == "DE") & city_frame["parent_city_id"].isna()]
+        .nlargest(1, "population")
+        .iloc[0]
+    )
     rich, poor = base.copy(), base.copy()
     rich["city_id"], poor["city_id"] = 1, 2
     country = base["gdp_per_capita_ppp"] / base["region_income_ratio"]
@@ -203,14 +229,19 @@ def test_within_country_gradient_is_the_documented_share(city_frame) -> None:
     prep = prepare(ca, product(name="Leather wallet"))
     e = prep.category.income_elasticity
     assert prep.spend_per_buyer_usd_year[0] / prep.spend_per_buyer_usd_year[1] == pytest.approx(
-        2.0 ** (WITHIN_COUNTRY_INCOME_SHARE * e))
+        2.0 ** (WITHIN_COUNTRY_INCOME_SHARE * e)
+    )
 
 
 def test_cold_products_avoid_hot_cities_in_the_world_top_20(ca) -> None:
     """The mechanism on products it was not built from (names read by the classifier, not set by hand)."""
     zone = dict(zip(ca.city_id, ca.koppen, strict=True))
-    for name, category in [("Thermal gloves for winter", "Apparel & Accessories"), ("Electric heated blanket", "Home & Garden"),
-                           ("Snowboard jacket", "Sporting Goods"), ("Merino wool thermal socks", "Apparel & Accessories")]:  # fmt: skip
+    for name, category in [
+        ("Thermal gloves for winter", "Apparel & Accessories"),
+        ("Electric heated blanket", "Home & Garden"),
+        ("Snowboard jacket", "Sporting Goods"),
+        ("Merino wool thermal socks", "Apparel & Accessories"),
+    ]:
         p = validate_product(name=name, category=category, price=40, unit_cost=12)
         assert p.climate == "cold", name
         top = rank(evaluate(prepare(ca, p)), top=20)
@@ -221,11 +252,24 @@ def test_warm_products_favour_hot_cities_more_than_cold_ones(ca) -> None:
     zone = dict(zip(ca.city_id, ca.koppen, strict=True))
 
     def hot_share(name: str, category: str) -> float:
-        top = rank(evaluate(prepare(ca, validate_product(name=name, category=category, price=40, unit_cost=12))), top=50)
+        top = rank(
+            evaluate(prepare(ca, validate_product(name=name, category=category, price=40, unit_cost=12))),
+            top=50,
+        )
         return float(np.mean([zone[c] in HOT for c in top["city_id"]]))
 
-    warm = np.mean([hot_share("Bikini swimwear", "Apparel & Accessories"), hot_share("Portable misting fan", "Home & Garden")])
-    cold = np.mean([hot_share("Winter parka", "Apparel & Accessories"), hot_share("Oil radiator heater", "Home & Garden")])
+    warm = np.mean(
+        [
+            hot_share("Bikini swimwear", "Apparel & Accessories"),
+            hot_share("Portable misting fan", "Home & Garden"),
+        ]
+    )
+    cold = np.mean(
+        [
+            hot_share("Winter parka", "Apparel & Accessories"),
+            hot_share("Oil radiator heater", "Home & Garden"),
+        ]
+    )
     assert warm > cold + 0.1
 
 
@@ -236,9 +280,13 @@ def test_pdf_cover_states_climate_season_and_type(ca) -> None:
 
     from core.render import exports
 
-    p = validate_product(name="Down winter jacket", category="Apparel & Accessories", price=50, unit_cost=18, launch_month=7)
+    p = validate_product(
+        name="Down winter jacket", category="Apparel & Accessories", price=50, unit_cost=18, launch_month=7
+    )
     table = rank(evaluate(prepare(ca, p)), top=5)
-    pdf = exports.pdf_bytes(exports.ReportInput(product=p.model_dump(mode="json"), table=table, charts=[], depth="summary"))
+    pdf = exports.pdf_bytes(
+        exports.ReportInput(product=p.model_dump(mode="json"), table=table, charts=[], depth="summary")
+    )
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).replace("\n", " ")
     assert ss.describe(p.climate, p.season_months, p.launch_month)[:40] in text
     assert "Coats & Jackets" in text and "July" in text
@@ -251,7 +299,9 @@ def test_rests_on_population_names_countries_whose_ranking_follows_size() -> Non
     pop = np.arange(1, n + 1) * 1000.0
     follows = pd.DataFrame({"country_iso2": "AA", "population": pop, "expected_units_month": pop / 100})
     mixed = pd.DataFrame({"country_iso2": "BB", "population": pop, "expected_units_month": pop[::-1]})
-    few = pd.DataFrame({"country_iso2": "CC", "population": pop[: n - 1], "expected_units_month": pop[: n - 1]})
+    few = pd.DataFrame(
+        {"country_iso2": "CC", "population": pop[: n - 1], "expected_units_month": pop[: n - 1]}
+    )
     out = whatif.rests_on_population(pd.concat([follows, mixed, few]))
     assert [iso for iso, _ in out] == ["AA"] and out[0][1] == pytest.approx(1.0)
 
@@ -264,7 +314,9 @@ def test_monthly_curve_runs_from_the_coldest_month_to_the_zones_warmest(zone) ->
     lo, hi = row["abs_lat_low"], row["abs_lat_high"]
     lats = np.array([lo, (lo + hi) / 2, hi, -hi])
     cold = climate.coldest_month(np.full(4, zone), lats)
-    assert cold[0] == pytest.approx(row["coldest_month_high_c"]) and cold[2] == pytest.approx(row["coldest_month_low_c"])
+    assert cold[0] == pytest.approx(row["coldest_month_high_c"]) and cold[2] == pytest.approx(
+        row["coldest_month_low_c"]
+    )
     assert cold[1] == pytest.approx((row["coldest_month_high_c"] + row["coldest_month_low_c"]) / 2)
     assert cold[3] == pytest.approx(cold[2])  # the southern hemisphere by |latitude|
     temps = climate.monthly_temperature(np.full(4, zone), lats)
@@ -281,9 +333,14 @@ def _profile(best: list[int], high: float = 2.0, low: float = 0.5) -> np.ndarray
     return np.array([[high if m in best else low for m in range(1, 13)]])
 
 
-@pytest.mark.parametrize(("best", "label", "start"), [
-    ([11, 12, 1, 2], "Nov–Feb", "October"), ([6, 7, 8], "Jun–Aug", "May"), ([1], "Jan", "December"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("best", "label", "start"),
+    [
+        ([11, 12, 1, 2], "Nov–Feb", "October"),
+        ([6, 7, 8], "Jun–Aug", "May"),
+        ([1], "Jan", "December"),
+    ],
+)
 def test_ad_window_starts_the_documented_lead_before_the_season(best, label, start) -> None:
     [(got_label, got_start)] = ss.ad_windows(_profile(best))
     assert got_label == label and got_start == start
@@ -305,11 +362,19 @@ def test_best_months_threshold_is_the_documented_share() -> None:
     assert ss.best_months(np.full(12, 0.7)) == "all year"
 
 
-@pytest.mark.parametrize(("climate_kind", "months", "launch", "words"), [
-    ("cold", (), None, ["Cold-weather product", "cold months", "ranked by the average month"]),
-    ("warm", (), 7, ["Warm-weather product", "hot months", "ranked by July sales"]),
-    ("none", (11, 12), 12, ["No climate affinity", "calendar season Nov–Dec", "ranked by December sales"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("climate_kind", "months", "launch", "words"),
+    [
+        ("cold", (), None, ["Cold-weather product", "cold months", "ranked by the average month"]),
+        ("warm", (), 7, ["Warm-weather product", "hot months", "ranked by July sales"]),
+        (
+            "none",
+            (11, 12),
+            12,
+            ["No climate affinity", "calendar season Nov–Dec", "ranked by December sales"],
+        ),
+    ],
+)
 def test_describe_states_what_the_forecast_assumed(climate_kind, months, launch, words) -> None:
     text = ss.describe(climate_kind, months, launch)
     for w in words:

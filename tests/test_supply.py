@@ -11,11 +11,24 @@ from core.errors import InputError
 
 @pytest.mark.parametrize(
     ("lot", "letter", "n", "ac", "re"),
-    [(2, "A", 2, 0, 1), (8, "A", 2, 0, 1), (9, "B", 3, 0, 1), (50, "D", 8, 0, 1), (51, "E", 13, 1, 2),
-     (150, "F", 20, 1, 2), (280, "G", 32, 2, 3), (500, "H", 50, 3, 4), (1200, "J", 80, 5, 6),
-     (3200, "K", 125, 7, 8), (10000, "L", 200, 10, 11), (35000, "M", 315, 14, 15),
-     (150000, "N", 500, 21, 22), (500000, "P", 800, 21, 22), (600000, "Q", 1250, 21, 22)],
-)  # fmt: skip
+    [
+        (2, "A", 2, 0, 1),
+        (8, "A", 2, 0, 1),
+        (9, "B", 3, 0, 1),
+        (50, "D", 8, 0, 1),
+        (51, "E", 13, 1, 2),
+        (150, "F", 20, 1, 2),
+        (280, "G", 32, 2, 3),
+        (500, "H", 50, 3, 4),
+        (1200, "J", 80, 5, 6),
+        (3200, "K", 125, 7, 8),
+        (10000, "L", 200, 10, 11),
+        (35000, "M", 315, 14, 15),
+        (150000, "N", 500, 21, 22),
+        (500000, "P", 800, 21, 22),
+        (600000, "Q", 1250, 21, 22),
+    ],
+)
 def test_aql_level_ii(lot: int, letter: str, n: int, ac: int, re: int) -> None:
     plan = supply.aql_plan(lot)
     assert (plan["code_letter"], plan["sample_size"], plan["accept"], plan["reject"]) == (letter, n, ac, re)
@@ -29,7 +42,9 @@ def test_aql_needs_a_lot() -> None:
 def _rows(ca, ships_from: str | None, countries: list[str], payer: str = "seller"):
     from core.forecast import evaluate, prepare, rank, validate_product
 
-    p = validate_product(name="Tee", category="166", price=30, unit_cost=10, ships_from=ships_from, shipping_paid_by=payer)
+    p = validate_product(
+        name="Tee", category="166", price=30, unit_cost=10, ships_from=ships_from, shipping_paid_by=payer
+    )
     return p, rank(evaluate(prepare(ca, p)), countries=countries, top=20)
 
 
@@ -62,22 +77,34 @@ def test_istanbul_to_istanbul_is_the_rankings_one_day(ca) -> None:
     p, rows = _rows(ca, "Istanbul, TR", ["TR"])
     ist = rows[rows["city"] == "Istanbul"].iloc[0]
     lc = supply.landed_cost(166, p.unit_cost, p.price, ist)
-    assert lc["distance_km"] == 0 and lc["transit_days"] == pytest.approx(ist["delivery_days"]) and lc["transit_days"] < 2
+    assert (
+        lc["distance_km"] == 0
+        and lc["transit_days"] == pytest.approx(ist["delivery_days"])
+        and lc["transit_days"] < 2
+    )
     assert lc["landed_cost_usd"] == pytest.approx(p.unit_cost + ist["shipping_cost_usd"])
 
 
 @pytest.mark.parametrize(
     ("category", "units", "method"),
-    [(166, 20, "print-on-demand"), (222, 20, "dropship"), (166, 800, "FASON (cut-make-trim)"),
-     (222, 800, "full-package OEM"), (2092, 500, "in-house"), (922, 20000, "in-house")],
-)  # fmt: skip
+    [
+        (166, 20, "print-on-demand"),
+        (222, 20, "dropship"),
+        (166, 800, "FASON (cut-make-trim)"),
+        (222, 800, "full-package OEM"),
+        (2092, 500, "in-house"),
+        (922, 20000, "in-house"),
+    ],
+)
 def test_method_choice(category: int, units: float, method: str) -> None:
     choice = supply.choose_method(category, units, 5.0)
     assert choice.method == method and choice.reasons
 
 
 def test_warehouse_minimises_weighted_distance() -> None:
-    cand = pd.DataFrame({"city": ["Berlin", "Madrid"], "country_iso2": ["DE", "ES"], "lat": [52.5, 40.4], "lon": [13.4, -3.7]})
+    cand = pd.DataFrame(
+        {"city": ["Berlin", "Madrid"], "country_iso2": ["DE", "ES"], "lat": [52.5, 40.4], "lon": [13.4, -3.7]}
+    )
     demand = pd.DataFrame({"lat": [52.5, 48.1, 40.4], "lon": [13.4, 11.6, -3.7], "weight": [10.0, 10.0, 1.0]})
     assert supply.best_warehouse(cand, demand).iloc[0]["city"] == "Berlin"
     demand["weight"] = [1.0, 1.0, 50.0]
@@ -111,9 +138,13 @@ def test_no_losing_channel_is_recommended() -> None:
 
 @pytest.mark.parametrize(
     ("name", "category", "etsy", "zalando"),
-    [("Wireless noise-cancelling headphones", 222, False, False), ("Handmade ceramic mug", 536, True, False),
-     ("Vintage leather jacket", 166, True, True), ("Organic cotton tee", 166, False, True)],
-)  # fmt: skip
+    [
+        ("Wireless noise-cancelling headphones", 222, False, False),
+        ("Handmade ceramic mug", 536, True, False),
+        ("Vintage leather jacket", 166, True, True),
+        ("Organic cotton tee", 166, False, True),
+    ],
+)
 def test_restricted_marketplaces_list_only_what_their_policy_allows(name, category, etsy, zalando) -> None:
     """Issue 25.13: Etsy (handmade, vintage, craft supplies) is not offered for mass-produced headphones;
     Zalando's partner programme only for fashion."""

@@ -28,8 +28,16 @@ def sample(name: str, **labels: str) -> float:
 
 @pytest.fixture(scope="module")
 def api(sqlite_db):
-    app = create_app(load_settings(database_url=sqlite_db.url, demo_mode=True, stripe_secret_key=None,
-                                   stripe_webhook_secret="whsec_x", openai_api_key=None), sqlite_db)  # fmt: skip
+    app = create_app(
+        load_settings(
+            database_url=sqlite_db.url,
+            demo_mode=True,
+            stripe_secret_key=None,
+            stripe_webhook_secret="whsec_x",
+            openai_api_key=None,
+        ),
+        sqlite_db,
+    )
     with TestClient(app) as client:
         yield client
 
@@ -37,19 +45,28 @@ def api(sqlite_db):
 def test_api_metrics_count_routes_statuses_and_refusals(sqlite_db, api) -> None:
     """/metrics counts requests by route template (never the raw path with its ids) and status, times
     them, and counts webhook outcomes; no e-mail appears in any label."""
-    user = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@metrics.example", "a-long-password", tier="pro")
+    user = accounts.create_user(
+        sqlite_db, f"{uuid.uuid4().hex[:8]}@metrics.example", "a-long-password", tier="pro"
+    )
     _i, token = apikeys.create_key(sqlite_db, user, "metrics")
     route = "/api/v1/forecasts/{forecast_id}"
     before_404 = sample("aicommerce_api_requests_total", method="GET", route=route, status="404")
-    before_401 = sample("aicommerce_api_requests_total", method="GET", route="/api/v1/subscriptions/me", status="401")
+    before_401 = sample(
+        "aicommerce_api_requests_total", method="GET", route="/api/v1/subscriptions/me", status="401"
+    )
     missing = str(uuid.uuid4())
-    assert api.get(f"/api/v1/forecasts/{missing}", headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    assert (
+        api.get(f"/api/v1/forecasts/{missing}", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 404
+    )
     assert api.get("/api/v1/subscriptions/me").status_code == 401
     refused = sample("aicommerce_webhook_events_total", outcome="refused")
     assert api.post("/webhook", content=b"{}", headers={"stripe-signature": "t=1,v1=x"}).status_code == 400
     assert sample("aicommerce_api_requests_total", method="GET", route=route, status="404") == before_404 + 1
-    assert sample("aicommerce_api_requests_total", method="GET", route="/api/v1/subscriptions/me",
-                  status="401") == before_401 + 1  # fmt: skip
+    assert (
+        sample("aicommerce_api_requests_total", method="GET", route="/api/v1/subscriptions/me", status="401")
+        == before_401 + 1
+    )
     assert sample("aicommerce_webhook_events_total", outcome="refused") == refused + 1
     text = api.get("/metrics").text
     assert "aicommerce_api_request_seconds_bucket" in text and f'route="{route}"' in text
@@ -57,12 +74,23 @@ def test_api_metrics_count_routes_statuses_and_refusals(sqlite_db, api) -> None:
 
 
 def test_forecasts_and_engine_timings_are_counted(sqlite_db, api) -> None:
-    user = accounts.create_user(sqlite_db, f"{uuid.uuid4().hex[:8]}@metrics.example", "a-long-password", tier="pro")
+    user = accounts.create_user(
+        sqlite_db, f"{uuid.uuid4().hex[:8]}@metrics.example", "a-long-password", tier="pro"
+    )
     _i, token = apikeys.create_key(sqlite_db, user, "metrics")
     before = sample("aicommerce_forecasts_total", interface="api")
     timed = sample("aicommerce_engine_seconds_count", stage="evaluate_rank")
-    made = api.post("/api/v1/forecasts", headers={"Authorization": f"Bearer {token}"},
-                    json={"name": "Towels", "category": "Home & Garden", "price": 25, "unit_cost": 9, "countries": ["PT"]})
+    made = api.post(
+        "/api/v1/forecasts",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "name": "Towels",
+            "category": "Home & Garden",
+            "price": 25,
+            "unit_cost": 9,
+            "countries": ["PT"],
+        },
+    )
     assert made.status_code == 201, made.text
     assert sample("aicommerce_forecasts_total", interface="api") == before + 1
     assert sample("aicommerce_engine_seconds_count", stage="evaluate_rank") == timed + 1
@@ -108,15 +136,36 @@ def test_spans_of_a_forecast_agents_and_an_export(sqlite_db, ca) -> None:
         pytest.fail("tracing could not be set up")
     if not any(isinstance(p.span_exporter, InMemorySpanExporter) for p in _processors()):
         pytest.skip("another exporter was installed first in this process")  # tracing is once per process
-    exporter = next(p.span_exporter for p in _processors() if isinstance(p.span_exporter, InMemorySpanExporter))
+    exporter = next(
+        p.span_exporter for p in _processors() if isinstance(p.span_exporter, InMemorySpanExporter)
+    )
     exporter.clear()
     product = validate_product(name="Tee", category="166", price=30, unit_cost=8)
     fid = run_forecast(sqlite_db, ca, product, ["PT"])
-    run_agents(AgentContext(ca), {"product": product.model_dump(mode="json"), "countries": ["PT"], "budget": None,
-                                  "depth": "summary", "cities": 5})  # fmt: skip
+    run_agents(
+        AgentContext(ca),
+        {
+            "product": product.model_dump(mode="json"),
+            "countries": ["PT"],
+            "budget": None,
+            "depth": "summary",
+            "cities": 5,
+        },
+    )
     table = result_table(load_forecast(sqlite_db, fid, None), ca).head(10)
-    exports.pdf_for(None, reports.ranking_report(prepare(ca, product), table, {}, price=30, cost=8,
-                                                 weights=ScoreWeights(), depth="summary", scope=["PT"]))  # fmt: skip
+    exports.pdf_for(
+        None,
+        reports.ranking_report(
+            prepare(ca, product),
+            table,
+            {},
+            price=30,
+            cost=8,
+            weights=ScoreWeights(),
+            depth="summary",
+            scope=["PT"],
+        ),
+    )
     spans = {s.name: s for s in exporter.get_finished_spans()}
     assert {"forecast.run", "agents.run", "export.pdf"} <= set(spans)
     assert spans["forecast.run"].attributes["category"] == "Apparel & Accessories"
@@ -189,4 +238,10 @@ def test_errors_reach_sentry_scrubbed_of_secrets() -> None:
 
 def test_webhook_outcome_labels() -> None:
     assert [telemetry.webhook_outcome(s) for s in (200, 400, 409, 500, 503, 413)] == [
-        "applied", "refused", "not_applied_yet", "error", "error", "refused"]  # fmt: skip
+        "applied",
+        "refused",
+        "not_applied_yet",
+        "error",
+        "error",
+        "refused",
+    ]

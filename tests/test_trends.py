@@ -55,7 +55,10 @@ def test_client_waits_on_429_and_says_plainly_when_refused_changed_or_offline() 
         fake.fail_next = [429] * 5
         with pytest.raises(ConnectorError, match="Google Trends kept answering 429"):
             GoogleTrends(fake.url, sleep=no_sleep(waits)).interest_by_city("towel", "BR")
-    with FakeGoogleTrends(BR_PLACES, changed=True) as fake, pytest.raises(ConnectorError, match="without the map widget"):
+    with (
+        FakeGoogleTrends(BR_PLACES, changed=True) as fake,
+        pytest.raises(ConnectorError, match="without the map widget"),
+    ):
         GoogleTrends(fake.url).interest_by_city("towel", "BR")
     with socket.socket() as s:  # a port nobody listens on: what offline looks like to the client
         s.bind(("127.0.0.1", 0))
@@ -80,7 +83,10 @@ def test_places_match_cities_by_name_near_the_point_then_nearest(ca) -> None:
 def test_a_district_and_its_city_keep_the_citys_own_value(ca) -> None:
     """Google lists Brooklyn beside New York; both land on New York City (one row per city), whose own
     (name-matched) value wins."""
-    points = [trends_point("New York", 40.7128, -74.0060, 70), trends_point("Brooklyn", 40.6501, -73.9496, 90)]
+    points = [
+        trends_point("New York", 40.7128, -74.0060, 70),
+        trends_point("Brooklyn", 40.6501, -73.9496, 90),
+    ]
     matched, unmatched = trends.match_places(points, ca, "US")
     nyc = city_id(ca, "New York City", "US")
     assert unmatched == [] and list(matched["city_id"]) == [nyc] and int(matched["value"].iloc[0]) == 70
@@ -110,7 +116,10 @@ def test_fetch_stores_with_its_date_and_a_refetch_replaces(any_db, ca) -> None:
 
 
 def test_nothing_is_stored_when_google_cannot_be_reached(sqlite_db, ca) -> None:
-    with FakeGoogleTrends(BR_PLACES, changed=True) as fake, pytest.raises(ExternalError, match="without the map widget"):
+    with (
+        FakeGoogleTrends(BR_PLACES, changed=True) as fake,
+        pytest.raises(ExternalError, match="without the map widget"),
+    ):
         trends.fetch(sqlite_db, GoogleTrends(fake.url), ca, "never stored", "BR")
     assert trends.stored(sqlite_db, "never stored", "BR") is None
 
@@ -136,12 +145,24 @@ def test_search_interest_helps_calibration_when_sales_follow_it(ca) -> None:
     de = ca.frame[ca.frame["country_iso2"] == "DE"].nlargest(120, "population")
     interest = pd.Series(rng.integers(5, 101, len(de)).astype(float), index=de["city_id"].to_numpy())
     sales = de["population"].to_numpy() ** 0.3 * interest.to_numpy() ** 1.5 * rng.lognormal(0, 0.2, len(de))
-    csv = pd.DataFrame({"city": de["name"].to_numpy(), "region": de["admin1"].to_numpy(), "country": "DE",
-                        "units": sales.round()}).to_csv(index=False).encode()  # fmt: skip
+    csv = (
+        pd.DataFrame(
+            {
+                "city": de["name"].to_numpy(),
+                "region": de["admin1"].to_numpy(),
+                "country": "DE",
+                "units": sales.round(),
+            }
+        )
+        .to_csv(index=False)
+        .encode()
+    )
     rows, _measure = calibration.read_sales(csv)
     ev = evaluate(prepare(ca, validate_product(name="t", category="Home & Garden", price=25, unit_cost=10)))
     plain = calibration.calibrate(rows, "units", ev, ["DE"])
-    with_trends = calibration.calibrate(rows, "units", ev, ["DE"], extra=trends.feature_columns(interest, ca.city_id))
+    with_trends = calibration.calibrate(
+        rows, "units", ev, ["DE"], extra=trends.feature_columns(interest, ca.city_id)
+    )
     assert with_trends.cv.spearman > plain.cv.spearman + 0.1
 
 
@@ -157,8 +178,14 @@ def test_cli_fetches_shows_stored_and_calibrates_with_it(sqlite_db, ca, tmp_path
         env = dict(os.environ, DATABASE_URL=sqlite_db.url)
         if base:
             env["GOOGLE_TRENDS_BASE"] = base
-        return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env,
-                              timeout=120, cwd=paths.ROOT)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "core", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            cwd=paths.ROOT,
+        )
 
     assert run("trends", "--keyword", "cli towel", "--country", "BR", "--stored").returncode == 1
     with FakeGoogleTrends(BR_PLACES) as fake:
@@ -173,9 +200,21 @@ def test_cli_fetches_shows_stored_and_calibrates_with_it(sqlite_db, ca, tmp_path
         bad = run("trends", "--keyword", "cli towel", "--country", "BR", base=fake.url)
     assert bad.returncode == 2 and "without the map widget" in bad.stderr and "Traceback" not in bad.stderr
     sales = tmp_path / "sales.csv"
-    sales.write_text("city,country,units\nSao Paulo,BR,90\nRio de Janeiro,BR,60\nBrasilia,BR,40\nCuritiba,BR,30\n"
-                     "Salvador,BR,20\nFortaleza,BR,15\n")  # fmt: skip
-    common = ["calibrate", "--sales", str(sales), "--category", "Home & Garden", "--price", "25", "--unit-cost", "10"]
+    sales.write_text(
+        "city,country,units\nSao Paulo,BR,90\nRio de Janeiro,BR,60\nBrasilia,BR,40\nCuritiba,BR,30\n"
+        "Salvador,BR,20\nFortaleza,BR,15\n"
+    )
+    common = [
+        "calibrate",
+        "--sales",
+        str(sales),
+        "--category",
+        "Home & Garden",
+        "--price",
+        "25",
+        "--unit-cost",
+        "10",
+    ]
     assert run(*common, "--search-keyword", "cli towel").returncode == 0
     missing = run(*common, "--search-keyword", "never fetched")
     assert missing.returncode == 2 and "no search interest is stored for 'never fetched'" in missing.stderr
@@ -227,7 +266,9 @@ def test_countries_combine_and_become_calibration_features(sqlite_db, ca) -> Non
     f = trends.calibration_features(sqlite_db, "Combo  Towel", ca)  # every stored country of the keyword
     assert list(f.index) == list(ca.city_id)
     np.testing.assert_allclose(f.loc[both.index, trends.FEATURES[0]], np.log1p(both.to_numpy()))
-    assert f[trends.FEATURES[1]].sum() == both.size and f[trends.FEATURES[0]].sum() == pytest.approx(np.log1p(both).sum())
+    assert f[trends.FEATURES[1]].sum() == both.size and f[trends.FEATURES[0]].sum() == pytest.approx(
+        np.log1p(both).sum()
+    )
     with pytest.raises(InputError, match="no search interest is stored for 'never fetched either'"):
         trends.calibration_features(sqlite_db, "never fetched either", ca)
 

@@ -23,18 +23,23 @@ def test_climate_accuracy_on_the_labelled_list() -> None:
     accuracy = float((pd.Series(got) == t["climate"]).mean())
     assert accuracy >= MIN_ACCURACY, accuracy
     # no cold product read as warm or the reverse: a miss is at worst "none"
-    assert not [n for n, g, want in zip(t["name"], got, t["climate"], strict=True) if {g, want} == {"cold", "warm"}]
+    assert not [
+        n for n, g, want in zip(t["name"], got, t["climate"], strict=True) if {g, want} == {"cold", "warm"}
+    ]
 
 
-@pytest.mark.parametrize(("name", "category", "leaf"), [
-    ("Down winter jacket", "Apparel & Accessories", "Coats & Jackets"),
-    ("Women's swimsuit", "Apparel & Accessories", "Swimwear"),
-    ("Insulated snow boots", "Apparel & Accessories", "Shoes"),
-    ("Electric space heater", "Home & Garden", "Space Heaters"),
-    ("Ski goggles", "Sporting Goods", "Ski & Snowboard Goggles"),
-    ("Ceramic coffee mug", "Home & Garden", "Mugs"),
-    ("Wireless noise cancelling headphones", "Electronics", "Headphones"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "category", "leaf"),
+    [
+        ("Down winter jacket", "Apparel & Accessories", "Coats & Jackets"),
+        ("Women's swimsuit", "Apparel & Accessories", "Swimwear"),
+        ("Insulated snow boots", "Apparel & Accessories", "Shoes"),
+        ("Electric space heater", "Home & Garden", "Space Heaters"),
+        ("Ski goggles", "Sporting Goods", "Ski & Snowboard Goggles"),
+        ("Ceramic coffee mug", "Home & Garden", "Mugs"),
+        ("Wireless noise cancelling headphones", "Electronics", "Headphones"),
+    ],
+)
 def test_product_type_is_a_taxonomy_leaf_inside_the_category(name, category, leaf) -> None:
     u = und.understand(name, None, category)
     assert u.product_type.startswith(category + " > ") and u.product_type.endswith(leaf)
@@ -45,7 +50,9 @@ def test_product_type_is_a_taxonomy_leaf_inside_the_category(name, category, lea
 def test_description_counts_less_than_the_name() -> None:
     in_name = und.understand("Winter gloves", None, "Apparel & Accessories")
     in_description = und.understand("Gloves", "for winter", "Apparel & Accessories")
-    assert in_name.scores["climate:cold"] == pytest.approx(in_description.scores["climate:cold"] + 2 * (1 - und.DESCRIPTION_WEIGHT))
+    assert in_name.scores["climate:cold"] == pytest.approx(
+        in_description.scores["climate:cold"] + 2 * (1 - und.DESCRIPTION_WEIGHT)
+    )
     assert in_description.scores["climate:cold"] < in_name.scores["climate:cold"]
 
 
@@ -66,8 +73,10 @@ def test_calendar_season_gender_and_audience() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "Zs", "P"]), max_size=80),
-       st.sampled_from([c.name for c in all_categories()]))  # fmt: skip
+@given(
+    st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "Zs", "P"]), max_size=80),
+    st.sampled_from([c.name for c in all_categories()]),
+)
 def test_any_text_reads_without_error_and_evidence_is_in_it(text, category) -> None:
     u = und.understand(text or "x", None, category)
     assert u.climate in und.CLIMATES and 0 <= u.climate_confidence <= 1
@@ -81,7 +90,9 @@ def test_any_text_reads_without_error_and_evidence_is_in_it(text, category) -> N
 def test_the_analysts_sentence_says_what_was_read_and_corrected() -> None:
     r = pa.understanding_report("Down winter jacket", "", "Apparel & Accessories", "none", (), None)
     text = pa.understanding_sentence(r)
-    assert "cold-weather product" in text and "'winter'" in text and "you set it to no climate affinity" in text
+    assert (
+        "cold-weather product" in text and "'winter'" in text and "you set it to no climate affinity" in text
+    )
     assert r["climate_corrected"] and r["climate_read"] == "cold" and r["climate_used"] == "none"
     same = pa.understanding_report("Leather wallet", "", "Apparel & Accessories", "none", (), None)
     assert not same["climate_corrected"] and "no climate affinity" in pa.understanding_sentence(same)

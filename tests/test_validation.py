@@ -18,12 +18,16 @@ from core.errors import InputError
 from core.forecast import evaluate, prepare, validate_product
 
 SHARED = paths.ROOT.parent / "shared" / "validation" / "olist_br_city_orders.csv"
-needs_shared = pytest.mark.skipif(not SHARED.is_file(), reason="../shared/validation is not on this machine "
-                                  "(CC BY-NC-SA data, never copied into the repo)")  # fmt: skip
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_file(),
+    reason="../shared/validation is not on this machine (CC BY-NC-SA data, never copied into the repo)",
+)
 
 
 def product(**kw):
-    return validate_product(**({"name": "Towels", "category": "Home & Garden", "price": 25, "unit_cost": 10} | kw))
+    return validate_product(
+        **({"name": "Towels", "category": "Home & Garden", "price": 25, "unit_cost": 10} | kw)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +79,9 @@ def test_population_with_region_effects_reference(ca, ev) -> None:
     effect = {r: rng.normal(0, 1.5) for r in np.unique(regions)}
     lam = ca.population[idx] / 1_000 * np.exp([effect[r] for r in regions])
     orders = rng.poisson(lam) + 1
-    truth = read_truth(pd.DataFrame({"geonameid": ca.city_id[idx], "orders": orders}).to_csv(index=False).encode(), ca)
+    truth = read_truth(
+        pd.DataFrame({"geonameid": ca.city_id[idx], "orders": orders}).to_csv(index=False).encode(), ca
+    )
     result = validate(truth, ev, splits=3)
     assert result.population_region_half_spearman > result.population_half_spearman + 0.1
     assert result.population_region_half_spearman > 0.8
@@ -87,7 +93,9 @@ def test_truth_ids_of_districts_count_for_their_city(ca) -> None:
     truth = read_truth(f"geonameid,orders\n{nyc},10\n{brooklyn},5\n999999999,3\n".encode(), ca)
     assert truth.orders.to_dict() == {nyc: 15.0}
     assert truth.methods == {"geonameid": 1, "district folded": 1}
-    assert truth.unmatched == [{"row": 4, "city": "999999999", "country": "", "reason": "unknown GeoNames id"}]
+    assert truth.unmatched == [
+        {"row": 4, "city": "999999999", "country": "", "reason": "unknown GeoNames id"}
+    ]
     assert truth.rows == 3
 
 
@@ -123,8 +131,14 @@ def test_too_few_cities(ca, ev) -> None:
 
 def run(*args: str, db) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DATABASE_URL=db.url)
-    return subprocess.run([sys.executable, "-m", "core", "validate", *args], capture_output=True, text=True, env=env,
-                          timeout=300, cwd=paths.ROOT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "core", "validate", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=paths.ROOT,
+    )
 
 
 def test_cli_bad_input(sqlite_db, tmp_path) -> None:
@@ -163,8 +177,19 @@ def test_brazil_from_sao_paulo_with_the_shipping_olist_customers_pay(sqlite_db) 
     parcel (0.839 vs lower; docs/validation.md)."""
     rho = {}
     for payer in ("buyer", "seller"):
-        res = run("--truth", str(SHARED), "--ships-from", "Sao Paulo, BR", "--shipping-paid-by", payer,
-                  "--splits", "1", "--format", "json", db=sqlite_db)  # fmt: skip
+        res = run(
+            "--truth",
+            str(SHARED),
+            "--ships-from",
+            "Sao Paulo, BR",
+            "--shipping-paid-by",
+            payer,
+            "--splits",
+            "1",
+            "--format",
+            "json",
+            db=sqlite_db,
+        )
         assert res.returncode == 0, res.stderr
         rho[payer] = json.loads(res.stdout)["prior_spearman"]
     assert rho["buyer"] >= 0.82
@@ -176,7 +201,8 @@ def test_olist_names_and_state_codes_match(ca) -> None:
     """Region codes as Olist writes them ("sp", "rj"), city names lower case without accents: >= 99 %."""
     olist = pd.read_csv(SHARED)
     csv = olist.rename(columns={"city_as_written": "city", "state_uf": "region"}).assign(
-        country="Brasil", region=lambda d: d["region"].str.lower())[["city", "country", "region", "orders"]]  # fmt: skip
+        country="Brasil", region=lambda d: d["region"].str.lower()
+    )[["city", "country", "region", "orders"]]
     buf = io.StringIO()
     csv.to_csv(buf, index=False)
     truth = read_truth(buf.getvalue().encode(), ca)

@@ -71,8 +71,16 @@ def test_score_breakdown_adds_up(ev) -> None:
 
 
 def test_compare_rankings() -> None:
-    a = pd.DataFrame({"city_id": [1, 2, 3], "city": list("xyz"), "country_iso2": ["A"] * 3, "rank": [1, 2, 3],
-                      "opportunity_score": [90, 80, 70], "expected_units_month": [3.0, 2.0, 1.0]})  # fmt: skip
+    a = pd.DataFrame(
+        {
+            "city_id": [1, 2, 3],
+            "city": list("xyz"),
+            "country_iso2": ["A"] * 3,
+            "rank": [1, 2, 3],
+            "opportunity_score": [90, 80, 70],
+            "expected_units_month": [3.0, 2.0, 1.0],
+        }
+    )
     b = a.assign(rank=[3, 1, 2], opportunity_score=[60, 95, 85], expected_units_month=[1.5, 4.0, 2.5])
     out = whatif.compare_rankings(a, b)
     cmp = out.set_index("city_id")
@@ -84,10 +92,26 @@ def test_compare_rankings() -> None:
 
 
 def test_compare_rankings_keeps_cities_in_the_top_of_either_and_new_ones() -> None:
-    a = pd.DataFrame({"city_id": [1, 2, 3], "city": list("xyz"), "country_iso2": ["A"] * 3, "rank": [1, 2, 3],
-                      "opportunity_score": [90, 80, 70], "expected_units_month": [3.0, 2.0, 1.0]})  # fmt: skip
-    b = pd.DataFrame({"city_id": [3, 1, 4], "city": list("zxw"), "country_iso2": ["A"] * 3, "rank": [1, 2, 3],
-                      "opportunity_score": [91, 81, 71], "expected_units_month": [3.1, 2.1, 1.1]})  # fmt: skip
+    a = pd.DataFrame(
+        {
+            "city_id": [1, 2, 3],
+            "city": list("xyz"),
+            "country_iso2": ["A"] * 3,
+            "rank": [1, 2, 3],
+            "opportunity_score": [90, 80, 70],
+            "expected_units_month": [3.0, 2.0, 1.0],
+        }
+    )
+    b = pd.DataFrame(
+        {
+            "city_id": [3, 1, 4],
+            "city": list("zxw"),
+            "country_iso2": ["A"] * 3,
+            "rank": [1, 2, 3],
+            "opportunity_score": [91, 81, 71],
+            "expected_units_month": [3.1, 2.1, 1.1],
+        }
+    )
     out = whatif.compare_rankings(a, b, top=1).set_index("city_id")
     assert set(out.index) == {1, 3}  # 1 is first in A, 3 first in B; 2 and 4 are in neither top 1
     assert out.loc[3, "rank_change"] == 2
@@ -121,18 +145,40 @@ def test_area_totals_add_up_to_the_headline(ca, cost: float) -> None:
         assert areas["loss_cities"].sum() == head["loss_cities"]
         assert (areas["profit_usd_month"] >= 0).all() and (areas["loss_usd_month"] <= 0).all()
     if cost == 24.0:
-        assert head["loss_cities"] > 0  # the case that distinguishes "profit of the profitable" from a net sum
+        assert (
+            head["loss_cities"] > 0
+        )  # the case that distinguishes "profit of the profitable" from a net sum
 
 
 def test_input_differences_name_what_changed() -> None:
     from core.forecast.whatif import input_differences
 
-    a = {"product": {"name": "Tee", "price": 30.0, "unit_cost": 8.0, "ships_from": None,
-                     "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2}}, "countries": ["DE"]}  # fmt: skip
-    b = {"product": {"name": "Tee", "price": 36.0, "unit_cost": 8.0, "ships_from": "Istanbul, TR",
-                     "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2}}, "countries": []}  # fmt: skip
+    a = {
+        "product": {
+            "name": "Tee",
+            "price": 30.0,
+            "unit_cost": 8.0,
+            "ships_from": None,
+            "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2},
+        },
+        "countries": ["DE"],
+    }
+    b = {
+        "product": {
+            "name": "Tee",
+            "price": 36.0,
+            "unit_cost": 8.0,
+            "ships_from": "Istanbul, TR",
+            "weights": {"demand": 0.5, "profitability": 0.3, "competition": 0.2},
+        },
+        "countries": [],
+    }
     diffs = {d["input"]: (d["A"], d["B"]) for d in input_differences(a, b)}
-    assert diffs == {"Price (US$)": ("30", "36"), "Ships from": ("-", "Istanbul, TR"), "Countries": ("DE", "world")}
+    assert diffs == {
+        "Price (US$)": ("30", "36"),
+        "Ships from": ("-", "Istanbul, TR"),
+        "Countries": ("DE", "world"),
+    }
     assert input_differences(a, a) == []
     # a forecast stored before "shipping paid by" existed was made with the seller paying
     newer = {**a, "product": {**a["product"], "shipping_paid_by": "buyer"}}
@@ -141,7 +187,10 @@ def test_input_differences_name_what_changed() -> None:
 
 
 @given(
-    wd=st.floats(0.0, 1.0), wp=st.floats(0.0, 1.0), wc=st.floats(0.05, 1.0), n=st.integers(1, 300),
+    wd=st.floats(0.0, 1.0),
+    wp=st.floats(0.0, 1.0),
+    wc=st.floats(0.05, 1.0),
+    n=st.integers(1, 300),
 )
 def test_market_cities_do_not_depend_on_the_weights(ca, wd: float, wp: float, wc: float, n: int) -> None:
     """Issue 25.1: the headline's city set is the n cities with the most expected units; weights only
@@ -151,8 +200,9 @@ def test_market_cities_do_not_depend_on_the_weights(ca, wd: float, wp: float, wc
     p = validate_product(name="Towel set", category="Home & Garden", price=25, unit_cost=9)
     prep = prepare(ca, p)
     base = whatif.market_cities(evaluate(prep), n, ["DE", "FR"])
-    other = whatif.market_cities(evaluate(prep, weights=ScoreWeights(demand=wd, profitability=wp, competition=wc)),
-                                 n, ["DE", "FR"])  # fmt: skip
+    other = whatif.market_cities(
+        evaluate(prep, weights=ScoreWeights(demand=wd, profitability=wp, competition=wc)), n, ["DE", "FR"]
+    )
     assert list(other["city_id"]) == list(base["city_id"])
     assert whatif.headline_metrics(other) == whatif.headline_metrics(base)
 

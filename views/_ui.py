@@ -110,8 +110,6 @@ def deck(layers: list[pdk.Layer], view: pdk.ViewState, tooltip: dict | None) -> 
     )
 
 
-
-
 def view_for(lat: np.ndarray, lon: np.ndarray) -> pdk.ViewState:
     """A view that frames the given points."""
     if len(lat) == 0:
@@ -160,8 +158,11 @@ def city_detail(city_id: int) -> None:
     folded = cities().sections
     parts = folded.loc[folded["parent_city_id"] == city_id, "name"].tolist()
     if parts:
-        st.caption(f"Includes {len(parts)} district(s) GeoNames lists separately, counted here once: "
-                   + ", ".join(parts[:8]) + (" ..." if len(parts) > 8 else ""))  # fmt: skip
+        st.caption(
+            f"Includes {len(parts)} district(s) GeoNames lists separately, counted here once: "
+            + ", ".join(parts[:8])
+            + (" ..." if len(parts) > 8 else "")
+        )
     if str(city.get("koppen_zone") or ""):
         st.caption(climate_line(city))
     profile = city_profile(city, country)
@@ -172,7 +173,10 @@ def city_detail(city_id: int) -> None:
         profile,
         hide_index=True,
         column_config={
-            "feature": "Feature", "unit": "Unit", "flag": "Flag", "source": "Source",
+            "feature": "Feature",
+            "unit": "Unit",
+            "flag": "Flag",
+            "source": "Source",
             "value": st.column_config.NumberColumn("Value", format="localized"),
             "year": st.column_config.NumberColumn("Year", format="%d"),
         },
@@ -191,7 +195,9 @@ def _origin_options(url: str) -> dict[str, str]:
     big = big[~key.duplicated(keep=False)]
     for r in big.itertuples():
         label = f"{r.name}, {r.admin1} ({r.country_iso2})" if r.admin1 else f"{r.name} ({r.country_iso2})"
-        options[label] = f"{r.name}, {r.admin1}, {r.country_iso2}" if r.admin1 else f"{r.name}, {r.country_iso2}"
+        options[label] = (
+            f"{r.name}, {r.admin1}, {r.country_iso2}" if r.admin1 else f"{r.name}, {r.country_iso2}"
+        )
     return options
 
 
@@ -259,19 +265,38 @@ def build_authenticator():
     from core import accounts
 
     settings = get_settings()
-    key = accounts.cookie_key(db(), settings.cookie_key.get_secret_value() if settings.cookie_key else None,
-                              settings.is_demo)  # fmt: skip
+    key = accounts.cookie_key(
+        db(), settings.cookie_key.get_secret_value() if settings.cookie_key else None, settings.is_demo
+    )
     creds = accounts.credentials(db())
     st.session_state["_credentials"] = creds
-    auth = stauth.Authenticate(creds, "aicommerce_auth", key, COOKIE_DAYS, auto_hash=False,
-                               login_sleep_time=settings.login_sleep_s, validator=_password_validator())  # fmt: skip
+    auth = stauth.Authenticate(
+        creds,
+        "aicommerce_auth",
+        key,
+        COOKIE_DAYS,
+        auto_hash=False,
+        login_sleep_time=settings.login_sleep_s,
+        validator=_password_validator(),
+    )
     st.session_state["_auth"] = auth
     return auth
 
 
-WHATIF_KEYS = ("rs_price", "rs_cost", "rs_w_demand", "rs_w_profit", "rs_w_comp", "rs_city", "rs_countries", "rs_view",
-               "_rs_last_click", "rs_budget",
-               "rs_regions", "rs_minpop")  # fmt: skip
+WHATIF_KEYS = (
+    "rs_price",
+    "rs_cost",
+    "rs_w_demand",
+    "rs_w_profit",
+    "rs_w_comp",
+    "rs_city",
+    "rs_countries",
+    "rs_view",
+    "_rs_last_click",
+    "rs_budget",
+    "rs_regions",
+    "rs_minpop",
+)
 
 
 def open_forecast(forecast_id: str) -> None:
@@ -316,8 +341,14 @@ def preload_plotly() -> None:
     a map click, Charts) then draws in ~0.8 s instead of ~2 s (measured in headless Chromium)."""
     import plotly.graph_objects as go
 
-    fig = go.Figure(layout={"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-                            "xaxis": {"visible": False}, "yaxis": {"visible": False}})  # fmt: skip
+    fig = go.Figure(
+        layout={
+            "height": 10,
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+        }
+    )
     with st.container(height=1, border=False):
         st.plotly_chart(fig, key="_plotly_preload", config={"displayModeBar": False, "staticPlot": True})
 
@@ -352,16 +383,28 @@ def run_agents_for(forecast_id: str, product, countries, ad_budget, user, write)
     from agents.writers import make_writer
 
     depth = user.plan.report_depth if user else "full"
-    request = {"product": product.model_dump(mode="json"), "countries": countries or None, "budget": ad_budget,
-               "depth": depth, "cities": user.plan.max_cities if user else None}  # fmt: skip
+    request = {
+        "product": product.model_dump(mode="json"),
+        "countries": countries or None,
+        "budget": ad_budget,
+        "depth": depth,
+        "cities": user.plan.max_cities if user else None,
+    }
 
     def report(agent: str, out: dict) -> None:
         extra = "; ".join(out.get("notices", []))
-        write(f"{AGENT_LABELS[agent]}: {out.get('duration_ms', 0):.0f} ms ({out.get('writer')})"
-              + (f" - {extra}" if extra else ""))  # fmt: skip
+        write(
+            f"{AGENT_LABELS[agent]}: {out.get('duration_ms', 0):.0f} ms ({out.get('writer')})"
+            + (f" - {extra}" if extra else "")
+        )
 
-    return run_agents(AgentContext(cities(), make_writer(get_settings())), request, db=db(),
-                      forecast_id=forecast_id, on_update=report)  # fmt: skip
+    return run_agents(
+        AgentContext(cities(), make_writer(get_settings())),
+        request,
+        db=db(),
+        forecast_id=forecast_id,
+        on_update=report,
+    )
 
 
 def agent_results(forecast_id: str) -> dict[str, dict]:
@@ -417,7 +460,9 @@ class _NoContextNoteFromWarmUp(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         import threading
 
-        return not (threading.current_thread().name == WARM_UP_THREAD and "ScriptRunContext" in record.getMessage())
+        return not (
+            threading.current_thread().name == WARM_UP_THREAD and "ScriptRunContext" in record.getMessage()
+        )
 
 
 @st.cache_resource
@@ -427,9 +472,12 @@ def warm_first_run():
 
     # No session's script-run context on this thread (a session's context would let the cache's spinner
     # write into that session and stop with it); Streamlit's "missing ScriptRunContext" note is expected here.
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NoContextNoteFromWarmUp())
-    thread = threading.Thread(target=_warm_first_run, args=(get_settings().database_url,), daemon=True,
-                              name=WARM_UP_THREAD)  # fmt: skip
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _NoContextNoteFromWarmUp()
+    )
+    thread = threading.Thread(
+        target=_warm_first_run, args=(get_settings().database_url,), daemon=True, name=WARM_UP_THREAD
+    )
     thread.start()
     return thread
 
@@ -453,7 +501,14 @@ def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str 
     keep = [c for c in columns if c in frame.columns]
     frame = frame[keep].copy()
     config: dict = {}
-    formats = {"int": "%d", "num": "%.1f", "num2": "%.2f", "money": "dollar", "pct": "%.1f %%", "days": "%.1f"}  # dollar: -$38.27
+    formats = {
+        "int": "%d",
+        "num": "%.1f",
+        "num2": "%.2f",
+        "money": "dollar",
+        "pct": "%.1f %%",
+        "days": "%.1f",
+    }  # dollar: -$38.27
     for col in keep:
         label, kind = columns[col]
         if kind == "pct":
@@ -470,9 +525,26 @@ def agent_table(rows: list[dict], columns: dict[str, tuple[str, str]], key: str 
 
 
 # Session keys that belong to the app's frame and the login library, not to the signed-in user's work.
-FRAME_KEYS = frozenset({"_auth", "_credentials", "authentication_status", "username", "name", "email", "roles",
-                        "logout", "init", "failed_login_attempts", "_owner", "_auth_at", "_session_ended",
-                        "_login_waits", "_requested_page", "_requested_page_attempts"})  # fmt: skip
+FRAME_KEYS = frozenset(
+    {
+        "_auth",
+        "_credentials",
+        "authentication_status",
+        "username",
+        "name",
+        "email",
+        "roles",
+        "logout",
+        "init",
+        "failed_login_attempts",
+        "_owner",
+        "_auth_at",
+        "_session_ended",
+        "_login_waits",
+        "_requested_page",
+        "_requested_page_attempts",
+    }
+)
 
 
 def forget_previous_user(_event: object = None) -> None:

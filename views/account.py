@@ -44,12 +44,17 @@ c2.metric("Role", user.role)
 limit = plan.forecasts_per_month
 c3.metric("Forecasts this month", f"{used} / {limit if limit is not None else 'unlimited'}")
 if limit is not None:
-    st.progress(min(1.0, used / limit), text=f"{used} of {limit} used; resets on {accounts.next_reset(now):%Y-%m-%d}")
+    st.progress(
+        min(1.0, used / limit), text=f"{used} of {limit} used; resets on {accounts.next_reset(now):%Y-%m-%d}"
+    )
 else:
     st.caption(f"Unlimited forecasts; {used} run this month.")
 
 st.subheader("Plans")
-st.table(tier_table())  # a static table wraps long cells ("Marketplace connections ...") instead of cutting them
+st.table(
+    tier_table()
+)  # a static table wraps long cells ("Marketplace connections ...") instead of cutting them
+
 
 def _plan_buttons(prefix: str, label: str) -> list:
     """One button per plan (the current one disabled); the plans whose button was pressed."""
@@ -57,15 +62,19 @@ def _plan_buttons(prefix: str, label: str) -> list:
     for col, t in zip(st.columns(len(all_tiers())), all_tiers(), strict=True):
         if t.name == user.tier:
             col.button(f"{t.label} (current)", disabled=True, key=f"{prefix}_{t.name}")
-        elif col.button(label.format(label=t.label, price=f"${t.price_usd_month:,.0f}"), key=f"{prefix}_{t.name}"):
+        elif col.button(
+            label.format(label=t.label, price=f"${t.price_usd_month:,.0f}"), key=f"{prefix}_{t.name}"
+        ):
             chosen.append(t)
     return chosen
 
 
 how = billing.mode(settings)
 if how == "demo":
-    st.info("Demo mode: payments are not configured, so a plan change is simulated: it applies at once, no payment "
-            "is taken, and it is recorded in the audit trail as a demo change.")  # fmt: skip
+    st.info(
+        "Demo mode: payments are not configured, so a plan change is simulated: it applies at once, no payment "
+        "is taken, and it is recorded in the audit trail as a demo change."
+    )
     for t in _plan_buttons("demo", "Switch to {label} (demo, {price}/mo simulated)"):
         try:
             billing.demo_change_plan(db, settings, user, t.name)
@@ -88,10 +97,14 @@ else:
 
 st.subheader("API keys")
 if not plan.api_access:
-    st.info(f"The {plan.label} plan has no API access; it comes with the {' and '.join(apikeys.plans_with_api())} plans.")
+    st.info(
+        f"The {plan.label} plan has no API access; it comes with the {' and '.join(apikeys.plans_with_api())} plans."
+    )
 else:
-    st.caption(f"Use a key as `Authorization: Bearer <key>` against the API (docs at /docs on the API server); "
-               f"{plan.api_requests_per_minute:,} requests a minute on {plan.label}, all your keys together.")  # fmt: skip
+    st.caption(
+        f"Use a key as `Authorization: Bearer <key>` against the API (docs at /docs on the API server); "
+        f"{plan.api_requests_per_minute:,} requests a minute on {plan.label}, all your keys together."
+    )
     with st.form("api_key_new", clear_on_submit=True):
         name = st.text_input("Key name", max_chars=100, placeholder="e.g. reporting script")
         if st.form_submit_button("Create API key"):
@@ -106,14 +119,26 @@ else:
         st.code(token, language=None)
     keys = apikeys.list_keys(db, user.id)
     if keys:
-        st.dataframe([{"Key": f"{k.prefix}...", "Name": k.name, "Created": f"{k.created_at:%Y-%m-%d %H:%M}",
-                       "Last used": f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never",
-                       "Status": "active" if k.active else "revoked"} for k in keys], hide_index=True)  # fmt: skip
+        st.dataframe(
+            [
+                {
+                    "Key": f"{k.prefix}...",
+                    "Name": k.name,
+                    "Created": f"{k.created_at:%Y-%m-%d %H:%M}",
+                    "Last used": f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never",
+                    "Status": "active" if k.active else "revoked",
+                }
+                for k in keys
+            ],
+            hide_index=True,
+        )
         active = {f"{k.prefix}... {k.name}".strip(): k.id for k in keys if k.active}
         if active:
             c1, c2 = st.columns([3, 1])
             which = c1.selectbox("Revoke a key", list(active), key="api_key_revoke")
-            sure = st.checkbox("Scripts using this key stop working at once; revoke it", key="api_key_revoke_sure")
+            sure = st.checkbox(
+                "Scripts using this key stop working at once; revoke it", key="api_key_revoke_sure"
+            )
             if c2.button("Revoke", key="api_key_revoke_btn", disabled=not sure):
                 apikeys.revoke_key(db, user.id, active[which])
                 st.session_state["api_flash"] = f"Revoked {which}: requests with it are refused from now on."
@@ -124,8 +149,10 @@ else:
 
 st.subheader("White-label reports")
 if plan.name != "master":
-    st.info(f"Your company's name, logo and colour on PDF exports and deep reports: an add-on of the Master plan "
-            f"(${branding.ADDON_PRICE_USD}/month).")  # fmt: skip
+    st.info(
+        f"Your company's name, logo and colour on PDF exports and deep reports: an add-on of the Master plan "
+        f"(${branding.ADDON_PRICE_USD}/month)."
+    )
 else:
     row = branding.get(db, user.id)
     if st.query_params.get("white_label") == "ok":
@@ -149,7 +176,9 @@ else:
             remove = st.checkbox("Remove the current logo", disabled=row.logo is None)
             if st.form_submit_button("Save white-label settings"):
                 try:
-                    branding.save(db, user, company, colour, logo.getvalue() if logo else None, remove_logo=remove)
+                    branding.save(
+                        db, user, company, colour, logo.getvalue() if logo else None, remove_logo=remove
+                    )
                 except AppError as exc:
                     st.error(sentence(exc))
                 else:
@@ -160,7 +189,9 @@ else:
 st.subheader("Change password")
 auth = _ui.authenticator()
 try:
-    changed = auth.reset_password(st.session_state.get("username", user.email), location="main", key="pw_change")
+    changed = auth.reset_password(
+        st.session_state.get("username", user.email), location="main", key="pw_change"
+    )
 except Exception as exc:
     st.error(sentence(exc))
 else:

@@ -25,7 +25,10 @@ st.dataframe(
     pd.DataFrame([r.__dict__ for r in rows]).drop(columns=["id"]),
     hide_index=True,
     column_config={
-        "email": "E-mail", "tier": "Plan", "role": "Role", "status": "Status",
+        "email": "E-mail",
+        "tier": "Plan",
+        "role": "Role",
+        "status": "Status",
         "is_demo": st.column_config.CheckboxColumn("Demo account"),
         "forecasts_this_month": st.column_config.NumberColumn("Forecasts this month", format="%d"),
         "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -54,23 +57,44 @@ if submitted:
 st.subheader("Plan and role changes (audit trail)")
 trail = accounts.recent_audit(db)
 if trail:
-    st.dataframe(trail, hide_index=True, column_config={
-        "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"), "user": "User",
-        "change": "Change", "from": "From", "to": "To", "by": "By", "source": "Source"})  # fmt: skip
+    st.dataframe(
+        trail,
+        hide_index=True,
+        column_config={
+            "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+            "user": "User",
+            "change": "Change",
+            "from": "From",
+            "to": "To",
+            "by": "By",
+            "source": "Source",
+        },
+    )
 else:
     st.info("No plan or role changes recorded yet.")
 
 st.subheader("Stripe events not applied")
 failed = billing.failed_events(db)
 if failed:
-    st.caption("Signed webhook events that could not be applied, with the reason. Stripe retries them (they were "
-               "answered with an error); `python -m core billing sync` reconciles subscription status; an event "
-               "applied later leaves this list.")  # fmt: skip
-    st.dataframe(failed, hide_index=True, column_config={
-        "event": "Event", "type": "Type", "answer": st.column_config.NumberColumn("Answer", format="%d"),
-        "reason": "Reason", "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
-        "first": st.column_config.DatetimeColumn("First (UTC)", format="YYYY-MM-DD HH:mm"),
-        "last": st.column_config.DatetimeColumn("Last (UTC)", format="YYYY-MM-DD HH:mm"), "resolved": None})  # fmt: skip
+    st.caption(
+        "Signed webhook events that could not be applied, with the reason. Stripe retries them (they were "
+        "answered with an error); `python -m core billing sync` reconciles subscription status; an event "
+        "applied later leaves this list."
+    )
+    st.dataframe(
+        failed,
+        hide_index=True,
+        column_config={
+            "event": "Event",
+            "type": "Type",
+            "answer": st.column_config.NumberColumn("Answer", format="%d"),
+            "reason": "Reason",
+            "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
+            "first": st.column_config.DatetimeColumn("First (UTC)", format="YYYY-MM-DD HH:mm"),
+            "last": st.column_config.DatetimeColumn("Last (UTC)", format="YYYY-MM-DD HH:mm"),
+            "resolved": None,
+        },
+    )
 else:
     st.caption("Every signed Stripe event received was applied.")
 
@@ -79,8 +103,15 @@ logs = records.recent_agent_logs(db)
 if logs.empty:
     st.info("No agent runs logged yet.")
 else:
-    st.dataframe(logs, hide_index=True, column_config={
-        "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-        "forecast_id": "Forecast", "agent_name": "Agent", "writer": "Writer",
-        "execution_time_ms": st.column_config.NumberColumn("Time (ms)", format="%.0f"),
-        "tokens_used": st.column_config.NumberColumn("Tokens", format="%d")})  # fmt: skip
+    st.dataframe(
+        logs,
+        hide_index=True,
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "forecast_id": "Forecast",
+            "agent_name": "Agent",
+            "writer": "Writer",
+            "execution_time_ms": st.column_config.NumberColumn("Time (ms)", format="%.0f"),
+            "tokens_used": st.column_config.NumberColumn("Tokens", format="%d"),
+        },
+    )

@@ -30,8 +30,14 @@ with st.container(horizontal=True):
     min_pop = st.number_input("Min. population", min_value=0, value=0, step=50_000, key="cx_minpop")
 
 table = search_cities(frame, query, ca.sections, picked, regions, float(min_pop))
-st.write(f"**{len(table):,}** {'city matches' if len(table) == 1 else 'cities match'}"
-         + (" (most relevant first: exact names, alternate names and districts, then partial matches)." if query.strip() else "."))  # fmt: skip
+st.write(
+    f"**{len(table):,}** {'city matches' if len(table) == 1 else 'cities match'}"
+    + (
+        " (most relevant first: exact names, alternate names and districts, then partial matches)."
+        if query.strip()
+        else "."
+    )
+)
 if table.empty:
     st.info("No city matches. Clear the search or lower the minimum population.")
     st.stop()
@@ -68,8 +74,10 @@ if len(table) > MAP_LIMIT:
 
 picked_on_map = _ui.selected_object_id(event, "cities")
 if len(table) > TABLE_LIMIT:
-    st.caption(f"The table lists the {TABLE_LIMIT:,} first of the {len(table):,} matching cities; search or "
-               "filter to reach the others.")  # fmt: skip
+    st.caption(
+        f"The table lists the {TABLE_LIMIT:,} first of the {len(table):,} matching cities; search or "
+        "filter to reach the others."
+    )
 grid = st.dataframe(
     table.head(TABLE_LIMIT).drop(columns=["lat", "lon"] + ([] if query.strip() else ["matched"])),
     hide_index=True,
@@ -81,9 +89,12 @@ grid = st.dataframe(
     column_config={
         "city_id": st.column_config.NumberColumn("GeoNames id", format="%d"),
         "name": "City",
-        "matched": st.column_config.TextColumn("Matched by", help="How the search text matched: the city's name, a "
-                                               "GeoNames alternate name (Cologne, Bombay) or a district counted in "
-                                               "the city (Brooklyn)"),
+        "matched": st.column_config.TextColumn(
+            "Matched by",
+            help="How the search text matched: the city's name, a "
+            "GeoNames alternate name (Cologne, Bombay) or a district counted in "
+            "the city (Brooklyn)",
+        ),
         "admin1": "Region",
         "country_name": "Country",
         "country_iso2": "ISO",

@@ -34,12 +34,19 @@ overview = pd.DataFrame(
         "cities stored": [i.n_results for i in items],
     }
 )
-st.dataframe(overview, hide_index=True, column_config={
-    "price": st.column_config.NumberColumn(format="$%.2f"),
-    "unit cost": st.column_config.NumberColumn(format="$%.2f"),
-})  # fmt: skip
+st.dataframe(
+    overview,
+    hide_index=True,
+    column_config={
+        "price": st.column_config.NumberColumn(format="$%.2f"),
+        "unit cost": st.column_config.NumberColumn(format="$%.2f"),
+    },
+)
 
-labels = {i.id: f"{i.created_at:%Y-%m-%d %H:%M} · {i.product_name} ({', '.join(i.countries) or 'world'})" for i in items}
+labels = {
+    i.id: f"{i.created_at:%Y-%m-%d %H:%M} · {i.product_name} ({', '.join(i.countries) or 'world'})"
+    for i in items
+}
 ids = list(labels)
 
 st.subheader("Open or delete")
@@ -83,15 +90,23 @@ else:
             st.caption("The two forecasts have the same inputs.")
         cmp = whatif.compare_rankings(ta, tb, top=25)
         st.plotly_chart(charts.to_plotly(charts.rank_change_bar(cmp)), key="hi_rank_chart")
-        st.caption("The table lists the cities in the top 25 of either forecast; the chart those of them ranked in "
-                   "both. Rank change > 0 means the city ranks higher in B.")  # fmt: skip
-        st.dataframe(cmp, hide_index=True, column_config={
-            "city_id": None, "city": "City", "country_iso2": "Country",
-            "rank_a": st.column_config.NumberColumn("Rank A", format="%d"),
-            "rank_b": st.column_config.NumberColumn("Rank B", format="%d"),
-            "opportunity_a": st.column_config.NumberColumn("Opportunity A", format="%.1f"),
-            "opportunity_b": st.column_config.NumberColumn("Opportunity B", format="%.1f"),
-            "units_a": st.column_config.NumberColumn("Units A", format="%.1f"),
-            "units_b": st.column_config.NumberColumn("Units B", format="%.1f"),
-            "rank_change": st.column_config.NumberColumn("Rank change", format="%+d"),
-        })  # fmt: skip
+        st.caption(
+            "The table lists the cities in the top 25 of either forecast; the chart those of them ranked in "
+            "both. Rank change > 0 means the city ranks higher in B."
+        )
+        st.dataframe(
+            cmp,
+            hide_index=True,
+            column_config={
+                "city_id": None,
+                "city": "City",
+                "country_iso2": "Country",
+                "rank_a": st.column_config.NumberColumn("Rank A", format="%d"),
+                "rank_b": st.column_config.NumberColumn("Rank B", format="%d"),
+                "opportunity_a": st.column_config.NumberColumn("Opportunity A", format="%.1f"),
+                "opportunity_b": st.column_config.NumberColumn("Opportunity B", format="%.1f"),
+                "units_a": st.column_config.NumberColumn("Units A", format="%.1f"),
+                "units_b": st.column_config.NumberColumn("Units B", format="%.1f"),
+                "rank_change": st.column_config.NumberColumn("Rank change", format="%+d"),
+            },
+        )

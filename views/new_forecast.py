@@ -82,7 +82,9 @@ def _validate() -> None:
     if product is not None and countries and not scope_mask(ca, countries).any():
         errors["countries"] = "No city in the chosen countries."
     st.session_state["nf_errors"] = errors
-    st.session_state["nf_pending"] = None if errors else (product, countries, st.session_state.get("nf_budget") or None)
+    st.session_state["nf_pending"] = (
+        None if errors else (product, countries, st.session_state.get("nf_budget") or None)
+    )
 
 
 def _error(field: str) -> None:
@@ -112,8 +114,11 @@ def _understood() -> None:
         return
     u, source, notices = got
     who = "the LLM" if source == "llm" else "the name and description"
-    st.info(f"**Read by {who}:** {u.summary()}. The forecast uses this unless you set it under *What the "
-            "product is* (a correction wins).", icon=":material/psychology:")  # fmt: skip
+    st.info(
+        f"**Read by {who}:** {u.summary()}. The forecast uses this unless you set it under *What the "
+        "product is* (a correction wins).",
+        icon=":material/psychology:",
+    )
     for n in notices:
         st.caption(n)
 
@@ -125,8 +130,13 @@ with st.form("new_forecast", border=True):
     with left:
         st.text_input("Product name *", key="nf_name", max_chars=200, placeholder="Organic cotton T-shirt")
         _error("name")
-        st.text_area("Description", key="nf_description", max_chars=5000, height=96,
-                     placeholder="What it is, who it is for, what makes it different")  # fmt: skip
+        st.text_area(
+            "Description",
+            key="nf_description",
+            max_chars=5000,
+            height=96,
+            placeholder="What it is, who it is for, what makes it different",
+        )
         st.selectbox(
             "Category * (Google product taxonomy; type to search)",
             [c.name for c in all_categories()],
@@ -137,13 +147,21 @@ with st.form("new_forecast", border=True):
         _error("category")
         c1, c2 = st.columns(2)
         c1.number_input("Price (US$) *", min_value=0.0, value=None, step=1.0, key="nf_price", format="%.2f")
-        c2.number_input("Unit cost (US$) *", min_value=0.0, value=None, step=1.0, key="nf_unit_cost",
-                        format="%.2f", help="Making or buying one unit, before shipping and fees")  # fmt: skip
+        c2.number_input(
+            "Unit cost (US$) *",
+            min_value=0.0,
+            value=None,
+            step=1.0,
+            key="nf_unit_cost",
+            format="%.2f",
+            help="Making or buying one unit, before shipping and fees",
+        )
         _error("price")
         _error("unit_cost")
     with right:
-        st.multiselect("Target ages", list(AGE_LABELS.values()), key="nf_ages",
-                       help="Leave empty for all adults")  # fmt: skip
+        st.multiselect(
+            "Target ages", list(AGE_LABELS.values()), key="nf_ages", help="Leave empty for all adults"
+        )
         _error("target_ages")
         st.selectbox(
             "Ships from (type to search a city or country)",
@@ -153,9 +171,15 @@ with st.form("new_forecast", border=True):
             placeholder="Local fulfilment in each market",
         )
         _error("ships_from")
-        st.radio("Shipping paid by", SHIPPING_PAYERS, format_func=SHIPPING_PAYER_LABELS.get, key="nf_shipping_paid_by",
-                 horizontal=True, help="Buyer: demand responds to price + parcel; seller: the parcel is in your "
-                 "unit cost (docs/methodology.md, section 4)")  # fmt: skip
+        st.radio(
+            "Shipping paid by",
+            SHIPPING_PAYERS,
+            format_func=SHIPPING_PAYER_LABELS.get,
+            key="nf_shipping_paid_by",
+            horizontal=True,
+            help="Buyer: demand responds to price + parcel; seller: the parcel is in your "
+            "unit cost (docs/methodology.md, section 4)",
+        )
         _error("shipping_paid_by")
         st.multiselect(
             "Countries (empty = the whole world)",
@@ -164,21 +188,41 @@ with st.form("new_forecast", border=True):
             format_func=lambda c: country_names[c],
         )
         _error("countries")
-        st.number_input("Monthly ad budget (US$, optional)", min_value=0.0, value=None, step=100.0, key="nf_budget",
-                        help="Drives the Advertising Planner; empty = 10 % of the top cities' expected revenue")  # fmt: skip
+        st.number_input(
+            "Monthly ad budget (US$, optional)",
+            min_value=0.0,
+            value=None,
+            step=100.0,
+            key="nf_budget",
+            help="Drives the Advertising Planner; empty = 10 % of the top cities' expected revenue",
+        )
         with st.expander("What the product is (read from the name; correct it here)"):
-            st.selectbox("Climate affinity", CLIMATE_CHOICES, format_func=CLIMATE_LABELS.get, key="nf_climate",
-                         help="Cold-weather products sell where and when it is cold, warm-weather ones where and when "
-                         "it is hot (docs/methodology.md, section 2b)")  # fmt: skip
+            st.selectbox(
+                "Climate affinity",
+                CLIMATE_CHOICES,
+                format_func=CLIMATE_LABELS.get,
+                key="nf_climate",
+                help="Cold-weather products sell where and when it is cold, warm-weather ones where and when "
+                "it is hot (docs/methodology.md, section 2b)",
+            )
             _error("climate")
-            st.text_input("Calendar season (months)", value="auto", key="nf_season", max_chars=40,
-                          help="Months a calendar event sells the product in every country, e.g. 11-12 for "
-                          "Christmas; none; or auto (read from the name)")  # fmt: skip
+            st.text_input(
+                "Calendar season (months)",
+                value="auto",
+                key="nf_season",
+                max_chars=40,
+                help="Months a calendar event sells the product in every country, e.g. 11-12 for "
+                "Christmas; none; or auto (read from the name)",
+            )
             _error("season_months")
-            st.selectbox("Launch month", [None, *range(1, 13)], key="nf_month",
-                         format_func=lambda m: "Average month (no launch month)" if m is None else MONTH_NAMES[m - 1],
-                         help="Rank by the expected sales in this month: a seasonal product's buyers move between "
-                         "the hemispheres over the year")  # fmt: skip
+            st.selectbox(
+                "Launch month",
+                [None, *range(1, 13)],
+                key="nf_month",
+                format_func=lambda m: "Average month (no launch month)" if m is None else MONTH_NAMES[m - 1],
+                help="Rank by the expected sales in this month: a seasonal product's buyers move between "
+                "the hemispheres over the year",
+            )
         with st.expander("Score weights (optional)"):
             st.slider("Demand", 0.0, 1.0, 0.5, 0.05, key="nf_w_demand")
             st.slider("Profitability", 0.0, 1.0, 0.3, 0.05, key="nf_w_profit")
@@ -195,8 +239,10 @@ elif pending:
     product, countries, ad_budget = pending
     if product.cost_warning:
         st.warning(f"Warning: {product.cost_warning}.")
-    st.caption(describe(product.climate, product.season_months, product.launch_month),
-               help=f"Read from the name and description: {product.understanding().summary()}")
+    st.caption(
+        describe(product.climate, product.season_months, product.launch_month),
+        help=f"Read from the name and description: {product.understanding().summary()}",
+    )
     user = _ui.current_user()
     try:
         if user is not None:

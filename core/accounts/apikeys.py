@@ -55,14 +55,21 @@ def plans_with_api() -> list[str]:
 
 def require_api_access(user: UserInfo) -> None:
     if not user.plan.api_access:
-        raise LimitError(f"The {user.plan.label} plan has no API access; it comes with the "
-                         f"{' and '.join(plans_with_api())} plans. Upgrade on the Account page.")  # fmt: skip
+        raise LimitError(
+            f"The {user.plan.label} plan has no API access; it comes with the "
+            f"{' and '.join(plans_with_api())} plans. Upgrade on the Account page."
+        )
 
 
 def _key_info(k: models.ApiKey) -> ApiKeyInfo:
-    return ApiKeyInfo(k.id, k.name, k.prefix, as_utc(k.created_at),
-                      as_utc(k.last_used_at) if k.last_used_at else None,
-                      as_utc(k.revoked_at) if k.revoked_at else None)  # fmt: skip
+    return ApiKeyInfo(
+        k.id,
+        k.name,
+        k.prefix,
+        as_utc(k.created_at),
+        as_utc(k.last_used_at) if k.last_used_at else None,
+        as_utc(k.revoked_at) if k.revoked_at else None,
+    )
 
 
 def create_key(db: Database, user: UserInfo, name: str = "") -> tuple[ApiKeyInfo, str]:
@@ -71,8 +78,11 @@ def create_key(db: Database, user: UserInfo, name: str = "") -> tuple[ApiKeyInfo
     name = " ".join(name.split())[:100]
     token = KEY_PREFIX + secrets.token_urlsafe(32)
     with db.session() as s:
-        active = s.scalars(select(models.ApiKey.id).where(models.ApiKey.user_id == user.id,
-                                                          models.ApiKey.revoked_at.is_(None))).all()  # fmt: skip
+        active = s.scalars(
+            select(models.ApiKey.id).where(
+                models.ApiKey.user_id == user.id, models.ApiKey.revoked_at.is_(None)
+            )
+        ).all()
         if len(active) >= MAX_KEYS:
             raise InputError(f"you have {MAX_KEYS} active keys; revoke one first", field="name")
         row = models.ApiKey(user_id=user.id, name=name, prefix=token[:PREFIX_CHARS], key_hash=_hash(token))
@@ -85,8 +95,11 @@ def create_key(db: Database, user: UserInfo, name: str = "") -> tuple[ApiKeyInfo
 
 def list_keys(db: Database, user_id: str) -> list[ApiKeyInfo]:
     with db.session() as s:
-        rows = s.scalars(select(models.ApiKey).where(models.ApiKey.user_id == user_id)
-                         .order_by(models.ApiKey.created_at.desc())).all()  # fmt: skip
+        rows = s.scalars(
+            select(models.ApiKey)
+            .where(models.ApiKey.user_id == user_id)
+            .order_by(models.ApiKey.created_at.desc())
+        ).all()
         return [_key_info(r) for r in rows]
 
 
@@ -96,7 +109,9 @@ def revoke_key(db: Database, user_id: str, key: str) -> ApiKeyInfo:
         rows = s.scalars(select(models.ApiKey).where(models.ApiKey.user_id == user_id)).all()
         match = [r for r in rows if key in (r.id, r.prefix)]
         if not match:
-            raise InputError(f"no API key {key!r} on this account; list them to see the prefixes", field="key")
+            raise InputError(
+                f"no API key {key!r} on this account; list them to see the prefixes", field="key"
+            )
         row = match[0]
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)

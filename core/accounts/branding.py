@@ -31,24 +31,32 @@ COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 def require_master(user: UserInfo) -> None:
     if user.plan.name != "master":
-        raise LimitError(f"White-label reports are an add-on of the Master plan (${ADDON_PRICE_USD}/month); "
-                         f"you are on {user.plan.label}.")  # fmt: skip
+        raise LimitError(
+            f"White-label reports are an add-on of the Master plan (${ADDON_PRICE_USD}/month); "
+            f"you are on {user.plan.label}."
+        )
 
 
 def logo_type(data: bytes) -> str:
     """'png' or 'svg' for a logo that is small enough and renders; InputError otherwise."""
     if len(data) > MAX_LOGO_BYTES:
-        raise InputError(f"the logo is {len(data) / 1024:,.0f} kB; use one of at most {MAX_LOGO_BYTES // 1024} kB",
-                         field="logo")  # fmt: skip
+        raise InputError(
+            f"the logo is {len(data) / 1024:,.0f} kB; use one of at most {MAX_LOGO_BYTES // 1024} kB",
+            field="logo",
+        )
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         kind = "png"
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         if not (0 < width <= MAX_LOGO_PX and 0 < height <= MAX_LOGO_PX):
-            raise InputError(f"the logo is {width}x{height} px; use at most {MAX_LOGO_PX} px a side", field="logo")
+            raise InputError(
+                f"the logo is {width}x{height} px; use at most {MAX_LOGO_PX} px a side", field="logo"
+            )
     elif b"<svg" in data[:2048].lower():
         kind = "svg"
         if b"<!entity" in data.lower() or b"<!doctype" in data.lower():
-            raise InputError("SVG logos may not declare a DOCTYPE or entities; export a plain SVG", field="logo")
+            raise InputError(
+                "SVG logos may not declare a DOCTYPE or entities; export a plain SVG", field="logo"
+            )
     else:
         raise InputError("the logo must be a PNG or an SVG file", field="logo")
     try:  # it must draw: fpdf2 is what renders it in every report
@@ -57,7 +65,9 @@ def logo_type(data: bytes) -> str:
         pdf.image(io.BytesIO(data), x=10, y=10, h=20)
     except Exception as exc:  # fpdf2/Pillow raise many types for a broken image
         log.info("logo refused: %s", type(exc).__name__)
-        raise InputError("the logo file could not be read as an image; export it again as PNG or SVG", field="logo") from exc
+        raise InputError(
+            "the logo file could not be read as an image; export it again as PNG or SVG", field="logo"
+        ) from exc
     return kind
 
 
@@ -79,14 +89,22 @@ def for_reports(db: Database, user: UserInfo | None) -> Branding | None:
 def activate(db: Database, user_id: str, active: bool = True) -> None:
     """Turn the add-on on or off (Stripe confirmation, demo purchase or its cancellation)."""
     with db.session() as s:
-        row = s.get(models.Branding, user_id) or models.Branding(user_id=user_id, company_name="", colour="#1F4E79")
+        row = s.get(models.Branding, user_id) or models.Branding(
+            user_id=user_id, company_name="", colour="#1F4E79"
+        )
         row.active = active
         s.add(row)
     log.info("white-label add-on %s for user %s", "activated" if active else "deactivated", user_id)
 
 
-def save(db: Database, user: UserInfo, company_name: str, colour: str, logo: bytes | None = None,
-         remove_logo: bool = False) -> None:  # fmt: skip
+def save(
+    db: Database,
+    user: UserInfo,
+    company_name: str,
+    colour: str,
+    logo: bytes | None = None,
+    remove_logo: bool = False,
+) -> None:
     """Store the settings (the add-on must be active); a new logo is validated first."""
     require_master(user)
     name = " ".join(company_name.split())
@@ -98,10 +116,16 @@ def save(db: Database, user: UserInfo, company_name: str, colour: str, logo: byt
     with db.session() as s:
         row = s.get(models.Branding, user.id)
         if row is None or not row.active:
-            raise LimitError(f"buy the white-label add-on (${ADDON_PRICE_USD}/month) first, on the Account page")
+            raise LimitError(
+                f"buy the white-label add-on (${ADDON_PRICE_USD}/month) first, on the Account page"
+            )
         row.company_name, row.colour = name, colour.upper()
         if kind:
             row.logo, row.logo_type = logo, kind
         elif remove_logo:
             row.logo, row.logo_type = None, None
-    log.info("white-label settings saved for user %s (logo %s)", user.id, kind or ("removed" if remove_logo else "kept"))
+    log.info(
+        "white-label settings saved for user %s (logo %s)",
+        user.id,
+        kind or ("removed" if remove_logo else "kept"),
+    )

@@ -36,11 +36,16 @@ def hit(db: Database, key_id: str, limit: int, now: float | None = None) -> Rate
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     stmt = dialect_insert(models.RateCount).values(key_id=key_id, window=window, count=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["key_id", "window"],
-                                      set_={"count": models.RateCount.count + 1}).returning(models.RateCount.count)  # fmt: skip
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key_id", "window"], set_={"count": models.RateCount.count + 1}
+    ).returning(models.RateCount.count)
     with db.session() as s:
         count = int(s.execute(stmt).scalar_one())
         if count == 1:  # the first request of a window clears this key's old windows
-            s.execute(delete(models.RateCount).where(models.RateCount.key_id == key_id, models.RateCount.window < window))
+            s.execute(
+                delete(models.RateCount).where(
+                    models.RateCount.key_id == key_id, models.RateCount.window < window
+                )
+            )
     retry = max(1, int((window + 1) * WINDOW_S - now + 0.999))
     return RateDecision(count <= limit, limit, max(0, limit - count), retry)

@@ -41,10 +41,15 @@ def all_tiers() -> tuple[Tier, ...]:
     t = pd.read_csv(paths.DATA_DIR / "tiers.csv")
     return tuple(
         Tier(
-            name=r.tier, price_usd_month=float(r.price_usd_month),
-            forecasts_per_month=_opt_int(r.forecasts_per_month), max_cities=_opt_int(r.max_cities),
-            report_depth=r.report_depth, api_access=bool(r.api_access), custom_reports=bool(r.custom_reports),
-            priority_support=bool(r.priority_support), marketplace_integrations=_opt_int(r.marketplace_integrations),
+            name=r.tier,
+            price_usd_month=float(r.price_usd_month),
+            forecasts_per_month=_opt_int(r.forecasts_per_month),
+            max_cities=_opt_int(r.max_cities),
+            report_depth=r.report_depth,
+            api_access=bool(r.api_access),
+            custom_reports=bool(r.custom_reports),
+            priority_support=bool(r.priority_support),
+            marketplace_integrations=_opt_int(r.marketplace_integrations),
             api_requests_per_minute=int(r.api_requests_per_minute),
         )
         for r in t.itertuples(index=False)

@@ -54,8 +54,16 @@ class UserInfo:
 
 
 def _info(u: models.User) -> UserInfo:
-    return UserInfo(u.id, u.email, u.full_name, u.subscription_tier, u.role, u.subscription_status, u.is_demo,
-                    as_utc(u.sessions_valid_after) if u.sessions_valid_after else None)
+    return UserInfo(
+        u.id,
+        u.email,
+        u.full_name,
+        u.subscription_tier,
+        u.role,
+        u.subscription_status,
+        u.is_demo,
+        as_utc(u.sessions_valid_after) if u.sessions_valid_after else None,
+    )
 
 
 def end_sessions(db: Database, user_id: str, reason: str) -> datetime:
@@ -109,16 +117,29 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(
-    db: Database, email: str, password: str | None = None, *, full_name: str = "", tier: str = "basic",
-    role: str = "user", is_demo: bool = False, password_hash: str | None = None,
-) -> UserInfo:  # fmt: skip
+    db: Database,
+    email: str,
+    password: str | None = None,
+    *,
+    full_name: str = "",
+    tier: str = "basic",
+    role: str = "user",
+    is_demo: bool = False,
+    password_hash: str | None = None,
+) -> UserInfo:
     """Add a user; the e-mail must be new. Give a password or an existing bcrypt hash."""
     get_tier(tier)
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}; use user or admin", field="role")
     hashed = password_hash or hash_password(password or "")
-    user = models.User(email=normalise_email(email), hashed_password=hashed, full_name=full_name,
-                       subscription_tier=tier, role=role, is_demo=is_demo)  # fmt: skip
+    user = models.User(
+        email=normalise_email(email),
+        hashed_password=hashed,
+        full_name=full_name,
+        subscription_tier=tier,
+        role=role,
+        is_demo=is_demo,
+    )
     try:
         with db.session() as s:
             s.add(user)
@@ -137,16 +158,47 @@ def get_user(db: Database, *, email: str | None = None, user_id: str | None = No
         return _info(u) if u else None
 
 
-def audit(s: Session, actor_id: str | None, user_id: str, field: str, new_value: str, source: str,
-          old_value: str | None = None) -> None:  # fmt: skip
+def audit(
+    s: Session,
+    actor_id: str | None,
+    user_id: str,
+    field: str,
+    new_value: str,
+    source: str,
+    old_value: str | None = None,
+) -> None:
     """Record a plan or role change in the audit trail (same transaction as the change) and log it."""
-    s.add(models.AuditEvent(actor_id=actor_id, user_id=user_id, field=field, old_value=old_value,
-                            new_value=new_value, source=source))  # fmt: skip
-    log.info("audit: %s of user %s %s -> %s by %s (%s)", field, user_id, old_value, new_value, actor_id or "system", source)
+    s.add(
+        models.AuditEvent(
+            actor_id=actor_id,
+            user_id=user_id,
+            field=field,
+            old_value=old_value,
+            new_value=new_value,
+            source=source,
+        )
+    )
+    log.info(
+        "audit: %s of user %s %s -> %s by %s (%s)",
+        field,
+        user_id,
+        old_value,
+        new_value,
+        actor_id or "system",
+        source,
+    )
 
 
-def update_user(db: Database, email: str, *, tier: str | None = None, role: str | None = None,
-                status: str = "active", actor: UserInfo | None = None, source: str = "cli") -> UserInfo:  # fmt: skip
+def update_user(
+    db: Database,
+    email: str,
+    *,
+    tier: str | None = None,
+    role: str | None = None,
+    status: str = "active",
+    actor: UserInfo | None = None,
+    source: str = "cli",
+) -> UserInfo:
     """Change a user's plan and/or role in one transaction, with an audit record for each change.
 
     Every check runs before anything is written: a refused role leaves the plan unchanged too.
@@ -169,7 +221,9 @@ def update_user(db: Database, email: str, *, tier: str | None = None, role: str 
         if role is not None and role != u.role:
             audit(s, actor_id, u.id, "role", role, source, old_value=u.role)
             u.role = role
-        if actor is not None and s.is_modified(u):  # an admin changed what this user may do: sign them in anew
+        if actor is not None and s.is_modified(
+            u
+        ):  # an admin changed what this user may do: sign them in anew
             u.sessions_valid_after = datetime.now(UTC)
             log.info("sessions of user %s ended: plan or role changed by %s", u.id, actor_id)
         s.flush()
@@ -195,8 +249,18 @@ def recent_audit(db: Database, limit: int = 50) -> list[dict]:
             .order_by(models.AuditEvent.at.desc(), models.AuditEvent.id.desc())
             .limit(limit)
         ).all()
-    return [{"when": e.at, "user": email or e.user_id, "change": e.field, "from": e.old_value, "to": e.new_value,
-             "by": actor_email or "system", "source": e.source} for e, email, actor_email in rows]  # fmt: skip
+    return [
+        {
+            "when": e.at,
+            "user": email or e.user_id,
+            "change": e.field,
+            "from": e.old_value,
+            "to": e.new_value,
+            "by": actor_email or "system",
+            "source": e.source,
+        }
+        for e, email, actor_email in rows
+    ]
 
 
 def set_password_hash(db: Database, email: str, hashed: str) -> datetime:
@@ -204,8 +268,11 @@ def set_password_hash(db: Database, email: str, hashed: str) -> datetime:
     returns that moment, from which the caller's own session counts again."""
     now = datetime.now(UTC)
     with db.session() as s:
-        s.execute(update(models.User).where(models.User.email == email)
-                  .values(hashed_password=hashed, sessions_valid_after=now))  # fmt: skip
+        s.execute(
+            update(models.User)
+            .where(models.User.email == email)
+            .values(hashed_password=hashed, sessions_valid_after=now)
+        )
     log.info("password changed for %s: earlier sessions ended", email.split("@")[0][:2] + "***")
     return now
 
@@ -251,7 +318,9 @@ def record_login(db: Database, email: str, success: bool, now: datetime | None =
         user_id = s.scalar(select(models.User.id).where(models.User.email == key))
         who = f"user {user_id}" if user_id else "an unknown e-mail"  # ids in the log, never the address
         if row.count >= MAX_FAILED_LOGINS:
-            log.warning("login: %s locked out for %s after %d failed logins in a row", who, LOCKOUT, row.count)
+            log.warning(
+                "login: %s locked out for %s after %d failed logins in a row", who, LOCKOUT, row.count
+            )
         else:
             log.info("login: failed attempt %d for %s", row.count, who)
         return row.count
@@ -273,8 +342,13 @@ def credentials(db: Database) -> dict:
     with db.session() as s:
         return {
             "usernames": {
-                u.email: {"email": u.email, "name": u.full_name or u.email, "password": u.hashed_password,
-                          "roles": [u.role], "failed_login_attempts": _counted(f, now)}
+                u.email: {
+                    "email": u.email,
+                    "name": u.full_name or u.email,
+                    "password": u.hashed_password,
+                    "roles": [u.role],
+                    "failed_login_attempts": _counted(f, now),
+                }
                 for u, f in s.execute(stmt).all()
             }
         }
@@ -288,8 +362,15 @@ def ensure_demo_accounts(db: Database) -> tuple[str, ...]:
     for email, tier, role in DEMO_ACCOUNTS:
         if get_user(db, email=email) is None:
             hashed = hashed or hash_password(DEMO_PASSWORD)
-            create_user(db, email, full_name=f"Demo {tier}{' admin' if role == 'admin' else ''}", tier=tier,
-                        role=role, is_demo=True, password_hash=hashed)  # fmt: skip
+            create_user(
+                db,
+                email,
+                full_name=f"Demo {tier}{' admin' if role == 'admin' else ''}",
+                tier=tier,
+                role=role,
+                is_demo=True,
+                password_hash=hashed,
+            )
         made.append(email)
     return tuple(made)
 
@@ -328,8 +409,11 @@ def next_reset(now: datetime) -> datetime:
 def forecasts_used(db: Database, user_id: str, now: datetime | None = None) -> int:
     period = period_of(now or datetime.now(UTC))
     with db.session() as s:
-        n = s.scalar(select(models.Usage.forecasts).where(models.Usage.user_id == user_id,
-                                                          models.Usage.period == period))  # fmt: skip
+        n = s.scalar(
+            select(models.Usage.forecasts).where(
+                models.Usage.user_id == user_id, models.Usage.period == period
+            )
+        )
         return int(n or 0)
 
 
@@ -348,7 +432,9 @@ def check_quota(db: Database, user: UserInfo, now: datetime | None = None) -> No
         raise quota_error(user, now)
 
 
-def reserve_forecast(db: Database, user: UserInfo, now: datetime | None = None, session: Session | None = None) -> int:
+def reserve_forecast(
+    db: Database, user: UserInfo, now: datetime | None = None, session: Session | None = None
+) -> int:
     """Count one forecast against the user's monthly quota, atomically; refuse when it is used up.
 
     One conditional UPDATE (``forecasts < limit``) does the check and the increment, so two
@@ -406,8 +492,19 @@ def list_users(db: Database, now: datetime | None = None) -> list[UserRow]:
     )
     with db.session() as s:
         rows = s.execute(select(models.User, used).order_by(models.User.created_at, models.User.email)).all()
-        return [UserRow(u.id, u.email, u.subscription_tier, u.role, u.subscription_status, u.is_demo, int(n),
-                        as_utc(u.created_at)) for u, n in rows]  # fmt: skip
+        return [
+            UserRow(
+                u.id,
+                u.email,
+                u.subscription_tier,
+                u.role,
+                u.subscription_status,
+                u.is_demo,
+                int(n),
+                as_utc(u.created_at),
+            )
+            for u, n in rows
+        ]
 
 
 def admin_set_tier(db: Database, actor: UserInfo | None, email: str, tier: str) -> UserInfo:
@@ -420,8 +517,9 @@ def admin_set_role(db: Database, actor: UserInfo | None, email: str, role: str) 
     return admin_update(db, actor, email, role=role)
 
 
-def admin_update(db: Database, actor: UserInfo | None, email: str, *, tier: str | None = None,
-                 role: str | None = None) -> UserInfo:  # fmt: skip
+def admin_update(
+    db: Database, actor: UserInfo | None, email: str, *, tier: str | None = None, role: str | None = None
+) -> UserInfo:
     """An admin changes a user's plan and role together: all or nothing, audited."""
     admin_only(actor)
     return update_user(db, email, tier=tier, role=role, actor=actor, source="admin page")

@@ -2,4 +2,3 @@
 channels (sales) and the product analysis (product_analysis). Pure domain code; may import core.forecast,
 core.places and the shared kernel. The agents (agents/) word what these compute.
 """
-

@@ -57,8 +57,16 @@ def platforms(category_id: int) -> list[Platform]:
             us_cpc = TIKTOK_CPM_USD / (1000 * ctr)
         else:
             us_cpc = float(r["cpc_usd_us"])
-        out.append(Platform(str(name), str(r["label"]), us_cpc, ctr, float(r["purchase_cvr_pct"]) / 100,
-                            float(r["reach_share"])))  # fmt: skip
+        out.append(
+            Platform(
+                str(name),
+                str(r["label"]),
+                us_cpc,
+                ctr,
+                float(r["purchase_cvr_pct"]) / 100,
+                float(r["reach_share"]),
+            )
+        )
     return out
 
 
@@ -98,10 +106,15 @@ def curves(category_id: int, price_level: float, forecast_units_month: float) ->
 
 def curves_from_params(params: list[dict]) -> list[Curve]:
     """Rebuild curves stored by the Advertising Planner (platform, label, cpa0, c_max, k)."""
-    return [Curve(Platform(p["platform"], p["label"], 0.0, 0.0, 0.0, 0.0), p["cpa0"], p["c_max"], p["k"]) for p in params]
+    return [
+        Curve(Platform(p["platform"], p["label"], 0.0, 0.0, 0.0, 0.0), p["cpa0"], p["c_max"], p["k"])
+        for p in params
+    ]
 
 
-def optimise(cs: list[Curve], budget: float, bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, float]:
+def optimise(
+    cs: list[Curve], budget: float, bounds: dict[str, tuple[float, float]] | None = None
+) -> dict[str, float]:
     """Split ``budget`` to maximise conversions, within per-platform bounds (shares of budget).
 
     Marginal returns are equalised by bisection on the multiplier: each platform spends
@@ -145,9 +158,13 @@ class BudgetPlan:
 
 
 def plan(
-    cs: list[Curve], budget: float, price: float, unit_margin: float,
-    current: dict[str, float] | None = None, bounds: dict[str, tuple[float, float]] | None = None,
-) -> BudgetPlan:  # fmt: skip
+    cs: list[Curve],
+    budget: float,
+    price: float,
+    unit_margin: float,
+    current: dict[str, float] | None = None,
+    bounds: dict[str, tuple[float, float]] | None = None,
+) -> BudgetPlan:
     """Current vs optimised split: spend, conversions, CAC, revenue and ROAS per platform.
 
     ``current`` defaults to an equal split. Break-even ROAS = price / unit margin before ads.
@@ -161,11 +178,21 @@ def plan(
         for c in cs:
             s = alloc[c.platform.name]
             conv = float(c.conversions(s))
-            rows.append({"split": split, "platform": c.platform.label, "spend_usd": s, "conversions": conv,
-                         "cac_usd": s / conv if conv > 0 else np.nan, "revenue_usd": conv * price,
-                         "roas": conv * price / s if s > 0 else np.nan})  # fmt: skip
+            rows.append(
+                {
+                    "split": split,
+                    "platform": c.platform.label,
+                    "spend_usd": s,
+                    "conversions": conv,
+                    "cac_usd": s / conv if conv > 0 else np.nan,
+                    "revenue_usd": conv * price,
+                    "roas": conv * price / s if s > 0 else np.nan,
+                }
+            )
     table = pd.DataFrame(rows)
-    totals = table.groupby("split", sort=False)[["spend_usd", "conversions", "revenue_usd"]].sum().reset_index()
+    totals = (
+        table.groupby("split", sort=False)[["spend_usd", "conversions", "revenue_usd"]].sum().reset_index()
+    )
     totals["cac_usd"] = totals["spend_usd"] / totals["conversions"]
     totals["roas"] = totals["revenue_usd"] / totals["spend_usd"]
     be = price / unit_margin if unit_margin > 0 else float("inf")

@@ -64,8 +64,13 @@ def market_fit(price: float, good_low: list[float], good_high: list[float], citi
 def production_complexity(complexity_1to5: int) -> Rating:
     """The category's production complexity (1-5, data/manufacturing.csv, an assumption per category): it
     does not look at the product itself, and says so."""
-    return Rating(20.0 * complexity_1to5, [f"category complexity {complexity_1to5}/5 from the category table "
-                                           "(an assumption for the whole category, not this product)"])  # fmt: skip
+    return Rating(
+        20.0 * complexity_1to5,
+        [
+            f"category complexity {complexity_1to5}/5 from the category table "
+            "(an assumption for the whole category, not this product)"
+        ],
+    )
 
 
 def expected_quality(price: float, typical_price: float) -> Rating:
@@ -74,36 +79,60 @@ def expected_quality(price: float, typical_price: float) -> Rating:
     ratio = price / typical_price
     score = float(np.clip(50 + 35 * np.log2(ratio), 0, 100))
     tier = "premium" if ratio > 1.5 else "mid-market" if ratio > 0.67 else "value"
-    return Rating(score, [f"price is {ratio:.2f}x the category's typical ${typical_price:,.0f}: a {tier} position "
-                          "(buyers' expectation at this price, not a quality measurement)"])  # fmt: skip
+    return Rating(
+        score,
+        [
+            f"price is {ratio:.2f}x the category's typical ${typical_price:,.0f}: a {tier} position "
+            "(buyers' expectation at this price, not a quality measurement)"
+        ],
+    )
 
 
-def understanding_report(name: str, description: str, category: str, used_climate: str,
-                         used_season: tuple[int, ...], launch_month: int | None) -> dict:  # fmt: skip
+def understanding_report(
+    name: str,
+    description: str,
+    category: str,
+    used_climate: str,
+    used_season: tuple[int, ...],
+    launch_month: int | None,
+) -> dict:
     """What the name and description say (core.forecast.understanding) next to what the forecast used: the
     analyst may have corrected it. Every value comes from the reading or the product's inputs."""
     from core.forecast.understanding import understand
 
     u = understand(name, description, category)
     return {
-        "product_type": u.product_type, "product_type_confidence": u.product_type_confidence,
+        "product_type": u.product_type,
+        "product_type_confidence": u.product_type_confidence,
         "product_type_evidence": list(u.product_type_evidence),
-        "climate_read": u.climate, "climate_confidence": u.climate_confidence, "climate_evidence": list(u.climate_evidence),
-        "climate_used": used_climate, "climate_corrected": used_climate != u.climate,
-        "season_read": list(u.season_months), "season_used": list(used_season),
-        "season_corrected": tuple(used_season) != tuple(u.season_months), "launch_month": launch_month,
-        "gender": u.gender, "audience": u.audience, "suggested_ages": list(u.suggested_ages),
-    }  # fmt: skip
+        "climate_read": u.climate,
+        "climate_confidence": u.climate_confidence,
+        "climate_evidence": list(u.climate_evidence),
+        "climate_used": used_climate,
+        "climate_corrected": used_climate != u.climate,
+        "season_read": list(u.season_months),
+        "season_used": list(used_season),
+        "season_corrected": tuple(used_season) != tuple(u.season_months),
+        "launch_month": launch_month,
+        "gender": u.gender,
+        "audience": u.audience,
+        "suggested_ages": list(u.suggested_ages),
+    }
 
 
 def understanding_sentence(r: dict) -> str:
     """The Product Analyst's sentence on what it understood and how sure it is."""
-    kind = (f"type \"{r['product_type'].rsplit(' > ', 1)[-1]}\" (Google product taxonomy: {r['product_type']}; "
-            f"{100 * r['product_type_confidence']:.0f} % of its words matched: {', '.join(r['product_type_evidence'])})"
-            if r["product_type"] else "a product the taxonomy has no closer category for")  # fmt: skip
+    kind = (
+        f'type "{r["product_type"].rsplit(" > ", 1)[-1]}" (Google product taxonomy: {r["product_type"]}; '
+        f"{100 * r['product_type_confidence']:.0f} % of its words matched: {', '.join(r['product_type_evidence'])})"
+        if r["product_type"]
+        else "a product the taxonomy has no closer category for"
+    )
     if r["climate_read"] != "none":
-        clim = (f"a {r['climate_read']}-weather product ({100 * r['climate_confidence']:.0f} % sure, from "
-                f"{', '.join(repr(w) for w in r['climate_evidence'])})")  # fmt: skip
+        clim = (
+            f"a {r['climate_read']}-weather product ({100 * r['climate_confidence']:.0f} % sure, from "
+            f"{', '.join(repr(w) for w in r['climate_evidence'])})"
+        )
     else:
         clim = "no climate affinity"
     text = f"Read from the name and description: {kind}; {clim}"

@@ -15,16 +15,36 @@ from core.places.geo import haversine_km
 
 # ISO 2859-1, general inspection level II: lot size upper bound -> (code letter, sample size).
 AQL_LEVEL_II: tuple[tuple[int, str, int], ...] = (
-    (8, "A", 2), (15, "B", 3), (25, "C", 5), (50, "D", 8), (90, "E", 13), (150, "F", 20), (280, "G", 32),
-    (500, "H", 50), (1200, "J", 80), (3200, "K", 125), (10000, "L", 200), (35000, "M", 315),
-    (150000, "N", 500), (500000, "P", 800), (math.inf, "Q", 1250),
-)  # fmt: skip
+    (8, "A", 2),
+    (15, "B", 3),
+    (25, "C", 5),
+    (50, "D", 8),
+    (90, "E", 13),
+    (150, "F", 20),
+    (280, "G", 32),
+    (500, "H", 50),
+    (1200, "J", 80),
+    (3200, "K", 125),
+    (10000, "L", 200),
+    (35000, "M", 315),
+    (150000, "N", 500),
+    (500000, "P", 800),
+    (math.inf, "Q", 1250),
+)
 # ISO 2859-1 Table II-A (single sampling, normal inspection), AQL 2.5: sample size -> (Ac, Re).
 # Code letters A-C have an arrow down to D (n = 8); P and Q an arrow up to N's numbers.
 AQL_25_ACCEPT: dict[int, tuple[int, int]] = {
-    8: (0, 1), 13: (1, 2), 20: (1, 2), 32: (2, 3), 50: (3, 4), 80: (5, 6), 125: (7, 8), 200: (10, 11),
-    315: (14, 15), 500: (21, 22),
-}  # fmt: skip
+    8: (0, 1),
+    13: (1, 2),
+    20: (1, 2),
+    32: (2, 3),
+    50: (3, 4),
+    80: (5, 6),
+    125: (7, 8),
+    200: (10, 11),
+    315: (14, 15),
+    500: (21, 22),
+}
 
 DEFAULT_VAT_PCT = 15.0  # world median standard VAT rate (assumption), for countries not in the table
 
@@ -36,8 +56,15 @@ def aql_plan(lot_size: int) -> dict:
     letter, n = next((lt, sz) for upper, lt, sz in AQL_LEVEL_II if lot_size <= upper)
     plan_n = 8 if n < 8 else min(n, 500)
     ac, re = AQL_25_ACCEPT[plan_n]
-    return {"lot_size": lot_size, "code_letter": letter, "sample_size": min(n, lot_size),
-            "aql": 2.5, "plan_sample_size": min(plan_n, lot_size), "accept": ac, "reject": re}  # fmt: skip
+    return {
+        "lot_size": lot_size,
+        "code_letter": letter,
+        "sample_size": min(n, lot_size),
+        "aql": 2.5,
+        "plan_sample_size": min(plan_n, lot_size),
+        "accept": ac,
+        "reject": re,
+    }
 
 
 @cache
@@ -67,27 +94,51 @@ def choose_method(category_id: int, monthly_units: float, unit_cost: float) -> M
     if category_id == 2092:
         return MethodChoice("in-house", ["software has no physical production; build it in-house"])
     if monthly_units < 50 and bool(m["pod_possible"]):
-        return MethodChoice("print-on-demand", [
-            f"expected volume ({monthly_units:,.0f}/month) is below typical minimum order quantities",
-            "the category allows print-on-demand: no inventory risk while demand is proven"])  # fmt: skip
+        return MethodChoice(
+            "print-on-demand",
+            [
+                f"expected volume ({monthly_units:,.0f}/month) is below typical minimum order quantities",
+                "the category allows print-on-demand: no inventory risk while demand is proven",
+            ],
+        )
     if monthly_units < 50:
-        return MethodChoice("dropship", [
-            f"expected volume ({monthly_units:,.0f}/month) is below typical minimum order quantities",
-            "dropshipping from an existing supplier avoids inventory until demand is proven"])  # fmt: skip
+        return MethodChoice(
+            "dropship",
+            [
+                f"expected volume ({monthly_units:,.0f}/month) is below typical minimum order quantities",
+                "dropshipping from an existing supplier avoids inventory until demand is proven",
+            ],
+        )
     if cx >= 4:
-        return MethodChoice("full-package OEM", [
-            f"complexity {cx}/5: tooling, components and certification are best left to an OEM/ODM",
-            f"{monthly_units:,.0f} units/month supports an OEM minimum order"])  # fmt: skip
+        return MethodChoice(
+            "full-package OEM",
+            [
+                f"complexity {cx}/5: tooling, components and certification are best left to an OEM/ODM",
+                f"{monthly_units:,.0f} units/month supports an OEM minimum order",
+            ],
+        )
     if category_id in (166, 536, 5181, 1) and monthly_units < 5000:
-        return MethodChoice("FASON (cut-make-trim)", [
-            "you supply design and (optionally) fabric; a contract workshop cuts, sews and trims",
-            f"{monthly_units:,.0f} units/month suits small-batch FASON runs with low MOQs"])  # fmt: skip
+        return MethodChoice(
+            "FASON (cut-make-trim)",
+            [
+                "you supply design and (optionally) fabric; a contract workshop cuts, sews and trims",
+                f"{monthly_units:,.0f} units/month suits small-batch FASON runs with low MOQs",
+            ],
+        )
     if monthly_units >= 5000 and cx <= 2 and unit_cost < 20:
-        return MethodChoice("in-house", [
-            f"high volume ({monthly_units:,.0f}/month) of a simple product (complexity {cx}/5)",
-            "own production captures the margin once volume is stable"])  # fmt: skip
-    return MethodChoice("full-package OEM", [
-        f"{monthly_units:,.0f} units/month at complexity {cx}/5: a full-package supplier buys materials and delivers finished goods"])  # fmt: skip
+        return MethodChoice(
+            "in-house",
+            [
+                f"high volume ({monthly_units:,.0f}/month) of a simple product (complexity {cx}/5)",
+                "own production captures the margin once volume is stable",
+            ],
+        )
+    return MethodChoice(
+        "full-package OEM",
+        [
+            f"{monthly_units:,.0f} units/month at complexity {cx}/5: a full-package supplier buys materials and delivers finished goods"
+        ],
+    )
 
 
 def sourcing_regions(category_id: int) -> list[str]:
@@ -115,16 +166,25 @@ def landed_cost(category_id: int, unit_cost: float, price: float, city: pd.Serie
         "materials_usd": unit_cost * float(m["materials_share"]),
         "labour_usd": unit_cost * float(m["labour_share"]),
         "overhead_usd": unit_cost * float(m["overhead_share"]),
-        "freight_usd": freight, "buyer_freight_usd": float(city["buyer_freight_usd"]), "mode": "parcel", "distance_km": float(city["distance_km"]),
-        "duty_usd": duty, "import_vat_usd": vat, "landed_cost_usd": unit_cost + freight + duty,
+        "freight_usd": freight,
+        "buyer_freight_usd": float(city["buyer_freight_usd"]),
+        "mode": "parcel",
+        "distance_km": float(city["distance_km"]),
+        "duty_usd": duty,
+        "import_vat_usd": vat,
+        "landed_cost_usd": unit_cost + freight + duty,
         "transit_days": float(city["delivery_days"]),
-    }  # fmt: skip
+    }
 
 
 def lead_time_days(category_id: int, monthly_units: float, transit_days: float) -> dict:
     m = _manufacturing().loc[category_id]
     production = float(m["production_days_small"] if monthly_units < 1000 else m["production_days_bulk"])
-    return {"production_days": production, "transit_days": transit_days, "total_days": production + transit_days}
+    return {
+        "production_days": production,
+        "transit_days": transit_days,
+        "total_days": production + transit_days,
+    }
 
 
 def best_warehouse(candidates: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
@@ -136,25 +196,37 @@ def best_warehouse(candidates: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFra
     if w.sum() <= 0:
         raise InputError("no demand to place a warehouse for")
     dists = [
-        float(np.average(haversine_km(r.lat, r.lon, demand["lat"].to_numpy(), demand["lon"].to_numpy()), weights=w))
+        float(
+            np.average(
+                haversine_km(r.lat, r.lon, demand["lat"].to_numpy(), demand["lon"].to_numpy()), weights=w
+            )
+        )
         for r in candidates.itertuples()
     ]
     return candidates.assign(weighted_km=dists).sort_values("weighted_km").reset_index(drop=True)
 
 
 QC_CHECKLIST = {
-    "default": ["Approve a pre-production sample (golden sample) and keep it sealed",
-                "Check materials against the spec sheet before cutting or assembly",
-                "Inline inspection at 20-30 % of production",
-                "Final random inspection to the AQL plan below (critical 0, major 2.5, minor 4.0)",
-                "Check labels, barcodes, care / safety marks and packaging drop test"],
-    166: ["Measure garments against the size chart (tolerance +/-1 cm)", "Check colour fastness and shrinkage after wash"],
-    222: ["Functional test of every unit or a full sample; check CE/FCC marking", "Battery transport documents (UN38.3)"],
+    "default": [
+        "Approve a pre-production sample (golden sample) and keep it sealed",
+        "Check materials against the spec sheet before cutting or assembly",
+        "Inline inspection at 20-30 % of production",
+        "Final random inspection to the AQL plan below (critical 0, major 2.5, minor 4.0)",
+        "Check labels, barcodes, care / safety marks and packaging drop test",
+    ],
+    166: [
+        "Measure garments against the size chart (tolerance +/-1 cm)",
+        "Check colour fastness and shrinkage after wash",
+    ],
+    222: [
+        "Functional test of every unit or a full sample; check CE/FCC marking",
+        "Battery transport documents (UN38.3)",
+    ],
     1239: ["Small-parts and sharp-edge tests (EN 71-1 / ASTM F963)"],
     537: ["Safety certification for the target market (EN 71, CPSIA)"],
     412: ["Food-safety certificate (HACCP / ISO 22000) and shelf-life labels"],
     469: ["Product information file and GMP (ISO 22716); ingredient labelling"],
-}  # fmt: skip
+}
 
 
 def qc_checklist(category_id: int) -> list[str]:

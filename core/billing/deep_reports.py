@@ -37,15 +37,29 @@ class DeepReportInfo:
     checkout_url: str | None = None
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "forecast_id": self.forecast_id, "report_type": self.report_type,
-                "price_usd": self.price_usd, "status": self.status, "created_at": self.created_at.isoformat(),
-                "completed_at": self.completed_at.isoformat() if self.completed_at else None,
-                "checkout_url": self.checkout_url}  # fmt: skip
+        return {
+            "id": self.id,
+            "forecast_id": self.forecast_id,
+            "report_type": self.report_type,
+            "price_usd": self.price_usd,
+            "status": self.status,
+            "created_at": self.created_at.isoformat(),
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+            "checkout_url": self.checkout_url,
+        }
 
 
 def _info(r: models.DeepReport, url: str | None = None) -> DeepReportInfo:
-    return DeepReportInfo(r.id, r.forecast_id, r.report_type, r.price_paid, r.status, as_utc(r.created_at),
-                          as_utc(r.completed_at) if r.completed_at else None, url)  # fmt: skip
+    return DeepReportInfo(
+        r.id,
+        r.forecast_id,
+        r.report_type,
+        r.price_paid,
+        r.status,
+        as_utc(r.created_at),
+        as_utc(r.completed_at) if r.completed_at else None,
+        url,
+    )
 
 
 def create(db: Database, settings: Settings, user: UserInfo, forecast_id: str, kind: str) -> DeepReportInfo:
@@ -57,38 +71,63 @@ def create(db: Database, settings: Settings, user: UserInfo, forecast_id: str, k
     repo.load_forecast(db, forecast_id, user.id)  # AccessError if it is not the user's
     how = billing.mode(settings)
     if how not in ("checkout", "demo"):
-        raise billing.BillingError("deep reports are paid through Stripe Checkout (STRIPE_SECRET_KEY); "
-                                   "this server has no Checkout configured")  # fmt: skip
+        raise billing.BillingError(
+            "deep reports are paid through Stripe Checkout (STRIPE_SECRET_KEY); "
+            "this server has no Checkout configured"
+        )
     with db.session() as s:
-        row = models.DeepReport(forecast_id=forecast_id, user_id=user.id, report_type=rt.name, price_paid=rt.price_usd,
-                                status="paid" if how == "demo" else "pending_payment",
-                                payment_id="demo" if how == "demo" else None)  # fmt: skip
+        row = models.DeepReport(
+            forecast_id=forecast_id,
+            user_id=user.id,
+            report_type=rt.name,
+            price_paid=rt.price_usd,
+            status="paid" if how == "demo" else "pending_payment",
+            payment_id="demo" if how == "demo" else None,
+        )
         s.add(row)
         s.flush()
         report_id = row.id
     url = None
     if how == "checkout":
         try:
-            session = billing.client(settings).v1.checkout.sessions.create(params={
-                "mode": "payment",
-                "line_items": [{"quantity": 1, "price_data": {
-                    "currency": "usd", "unit_amount": round(rt.price_usd * 100),
-                    "product_data": {"name": f"Deep report ({rt.name})"}}}],
-                "client_reference_id": user.id,
-                "metadata": {"kind": "deep_report", "deep_report_id": report_id, "user_id": user.id},
-                "customer_email": user.email,
-                "success_url": f"{settings.app_base_url}/history?deep_report={report_id}",
-                "cancel_url": f"{settings.app_base_url}/history?checkout=cancelled",
-            })  # fmt: skip
+            session = billing.client(settings).v1.checkout.sessions.create(
+                params={
+                    "mode": "payment",
+                    "line_items": [
+                        {
+                            "quantity": 1,
+                            "price_data": {
+                                "currency": "usd",
+                                "unit_amount": round(rt.price_usd * 100),
+                                "product_data": {"name": f"Deep report ({rt.name})"},
+                            },
+                        }
+                    ],
+                    "client_reference_id": user.id,
+                    "metadata": {"kind": "deep_report", "deep_report_id": report_id, "user_id": user.id},
+                    "customer_email": user.email,
+                    "success_url": f"{settings.app_base_url}/history?deep_report={report_id}",
+                    "cancel_url": f"{settings.app_base_url}/history?checkout=cancelled",
+                }
+            )
         except stripe.StripeError as exc:
             with db.session() as s:
                 s.get(models.DeepReport, report_id).status = "failed"  # type: ignore[union-attr]
-            raise billing.BillingError(f"Stripe could not start the checkout: {exc.user_message or exc}") from exc
+            raise billing.BillingError(
+                f"Stripe could not start the checkout: {exc.user_message or exc}"
+            ) from exc
         url = str(session.url)
         with db.session() as s:
             s.get(models.DeepReport, report_id).checkout_session_id = str(session.id)  # type: ignore[union-attr]
-    log.info("deep report %s (%s, $%.0f) for forecast %s by user %s: %s", report_id, rt.name, rt.price_usd,
-             forecast_id, user.id, "paid (demo)" if how == "demo" else "checkout started")  # fmt: skip
+    log.info(
+        "deep report %s (%s, $%.0f) for forecast %s by user %s: %s",
+        report_id,
+        rt.name,
+        rt.price_usd,
+        forecast_id,
+        user.id,
+        "paid (demo)" if how == "demo" else "checkout started",
+    )
     return get(db, user.id, report_id, url)
 
 
@@ -104,8 +143,11 @@ def get(db: Database, user_id: str, report_id: str, url: str | None = None) -> D
 
 def list_for(db: Database, user_id: str) -> list[DeepReportInfo]:
     with db.session() as s:
-        rows = s.scalars(select(models.DeepReport).where(models.DeepReport.user_id == user_id)
-                         .order_by(models.DeepReport.created_at.desc())).all()  # fmt: skip
+        rows = s.scalars(
+            select(models.DeepReport)
+            .where(models.DeepReport.user_id == user_id)
+            .order_by(models.DeepReport.created_at.desc())
+        ).all()
         return [_info(r) for r in rows]
 
 
@@ -134,7 +176,9 @@ def apply_payment(s: Session, session: dict) -> str:
     report_id = meta.get("deep_report_id")
     row = s.get(models.DeepReport, report_id) if is_record_id(report_id) else None
     if row is None:
-        raise billing.UnappliedEventError(f"the paid checkout names no stored deep report ({str(report_id)[:40]!r})")
+        raise billing.UnappliedEventError(
+            f"the paid checkout names no stored deep report ({str(report_id)[:40]!r})"
+        )
     if session.get("payment_status") not in billing.PAID_STATUSES:
         return f"deep report {row.id}: payment not completed"
     if row.status == "pending_payment":

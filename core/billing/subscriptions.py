@@ -31,7 +31,10 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 PAID_TIERS = ("basic", "pro", "master")
-PAID_STATUSES = ("paid", "no_payment_required")  # a Checkout Session's payment_status that grants what it sold
+PAID_STATUSES = (
+    "paid",
+    "no_payment_required",
+)  # a Checkout Session's payment_status that grants what it sold
 
 
 class BillingError(AppError):
@@ -43,7 +46,9 @@ def client(settings: Settings) -> stripe.StripeClient:
         raise BillingError("Stripe is not configured (STRIPE_SECRET_KEY); the app is in demo mode")
     base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
     return stripe.StripeClient(
-        settings.stripe_secret_key.get_secret_value(), base_addresses=base, max_network_retries=1  # type: ignore[arg-type]
+        settings.stripe_secret_key.get_secret_value(),
+        base_addresses=base,
+        max_network_retries=1,  # type: ignore[arg-type]
     )
 
 
@@ -65,13 +70,17 @@ def mode(settings: Settings) -> str:
     return "demo" if settings.is_demo else "none"
 
 
-def demo_change_plan(db: Database, settings: Settings, user: accounts.UserInfo, tier: str) -> accounts.UserInfo:
+def demo_change_plan(
+    db: Database, settings: Settings, user: accounts.UserInfo, tier: str
+) -> accounts.UserInfo:
     """Demo mode's simulated purchase: the plan changes at once, audited as "demo" (README: demo mode
     simulates upgrades). Refused unless the app is in demo mode, so it can never skip a real payment."""
     get_tier(tier)
     if mode(settings) != "demo":
         log.warning("simulated plan change to %s refused for user %s: not in demo mode", tier, user.id)
-        raise BillingError("plans are bought through Stripe on this server; simulated upgrades exist only in demo mode")
+        raise BillingError(
+            "plans are bought through Stripe on this server; simulated upgrades exist only in demo mode"
+        )
     changed = accounts.update_user(db, user.email, tier=tier, source="demo")
     log.info("demo mode: user %s switched from %s to %s (simulated, no payment)", user.id, user.tier, tier)
     return changed
@@ -103,21 +112,37 @@ def upgrade_url(settings: Settings, user: accounts.UserInfo, tier: str) -> str:
     if how == "links":
         link = getattr(settings, f"stripe_link_{tier}")
         if not link:
-            raise BillingError(f"no Payment Link is configured for the {tier} plan (STRIPE_LINK_{tier.upper()})")
+            raise BillingError(
+                f"no Payment Link is configured for the {tier} plan (STRIPE_LINK_{tier.upper()})"
+            )
         query = urlencode({"client_reference_id": user.id, "prefilled_email": user.email})
         return f"{link}{'&' if '?' in link else '?'}{query}"
-    raise BillingError("payments are not configured on this server; an administrator sets plans on the Admin page")
+    raise BillingError(
+        "payments are not configured on this server; an administrator sets plans on the Admin page"
+    )
 
 
 def _upsert_subscription(
-    s: Session, user_id: str, tier: str, status: str, sub_id: str | None, customer: str | None,
+    s: Session,
+    user_id: str,
+    tier: str,
+    status: str,
+    sub_id: str | None,
+    customer: str | None,
     period: tuple[int | None, int | None] = (None, None),
-) -> None:  # fmt: skip
-    start, end = (datetime.fromtimestamp(t, UTC) if isinstance(t, int | float) and t else None for t in period)
-    row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
-        if sub_id else None  # fmt: skip
+) -> None:
+    start, end = (
+        datetime.fromtimestamp(t, UTC) if isinstance(t, int | float) and t else None for t in period
+    )
+    row = (
+        s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id))
+        if sub_id
+        else None
+    )
     if row is None:
-        row = models.Subscription(user_id=user_id, stripe_subscription_id=sub_id, plan_type=tier, status=status)
+        row = models.Subscription(
+            user_id=user_id, stripe_subscription_id=sub_id, plan_type=tier, status=status
+        )
         s.add(row)
     row.plan_type, row.status, row.stripe_customer_id = tier, status, customer or row.stripe_customer_id
     row.current_period_start = start or row.current_period_start
@@ -137,7 +162,9 @@ def _apply_completed_session(s: Session, session: dict) -> str:
         raise BillingError("the checkout session carries no user reference or plan")
     if s.get(models.User, user_id) is None:
         raise BillingError("the checkout session refers to an unknown user")
-    _upsert_subscription(s, user_id, tier, "active", _str(session.get("subscription")), _str(session.get("customer")))
+    _upsert_subscription(
+        s, user_id, tier, "active", _str(session.get("subscription")), _str(session.get("customer"))
+    )
     audit(s, None, user_id, "plan", tier, source="stripe checkout")
     return tier
 
@@ -187,8 +214,9 @@ def _signature_time(signature: str | None) -> int | None:
     return None
 
 
-def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: str | None,
-                   now: float | None = None) -> WebhookResult:  # fmt: skip
+def handle_webhook(
+    db: Database, settings: Settings, payload: bytes, signature: str | None, now: float | None = None
+) -> WebhookResult:
     """Verify, de-duplicate and apply one Stripe event.
 
     A bad signature, a stale or future timestamp or a malformed event changes nothing (400). The event
@@ -198,8 +226,12 @@ def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: 
     if settings.stripe_webhook_secret is None:
         return WebhookResult(400, "STRIPE_WEBHOOK_SECRET is not set")
     try:  # the signature over the raw bytes first; the body is parsed only once it is Stripe's
-        stripe.WebhookSignature.verify_header(payload, signature, settings.stripe_webhook_secret.get_secret_value(),
-                                              tolerance=TIMESTAMP_TOLERANCE_S)  # fmt: skip
+        stripe.WebhookSignature.verify_header(
+            payload,
+            signature,
+            settings.stripe_webhook_secret.get_secret_value(),
+            tolerance=TIMESTAMP_TOLERANCE_S,
+        )
     except (ValueError, stripe.SignatureVerificationError) as exc:
         log.warning("webhook refused: invalid payload or signature (%s)", type(exc).__name__)
         return WebhookResult(400, "invalid payload or signature")
@@ -223,15 +255,21 @@ def handle_webhook(db: Database, settings: Settings, payload: bytes, signature: 
         log.info("webhook %s (%s): already processed", event_id, kind)
         return WebhookResult(200, f"event {event_id} already processed")
     except UnappliedEventError as exc:
-        log.warning("webhook %s (%s) not applied yet, not recorded (Stripe retries; billing sync recovers): %s",
-                    event_id, kind, exc)  # fmt: skip
+        log.warning(
+            "webhook %s (%s) not applied yet, not recorded (Stripe retries; billing sync recovers): %s",
+            event_id,
+            kind,
+            exc,
+        )
         return _failed(db, event_id, kind, 409, f"not applied yet: {exc}")
     except AppError as exc:
         log.warning("webhook %s (%s) not applied: %s", event_id, kind, exc)
         return _failed(db, event_id, kind, 400, str(exc))
     except Exception:
         log.exception("webhook %s (%s) failed; not recorded, Stripe will retry", event_id, kind)
-        return _failed(db, event_id, kind, 500, "the event could not be applied; it was not recorded and can be retried")
+        return _failed(
+            db, event_id, kind, 500, "the event could not be applied; it was not recorded and can be retried"
+        )
     _resolved(db, event_id)
     log.info("webhook %s (%s): %s", event_id, kind, message)
     return WebhookResult(200, message)
@@ -245,10 +283,24 @@ def _failed(db: Database, event_id: str, kind: str, status: int, reason: str) ->
             row = s.get(models.FailedEvent, event_id)
             now = datetime.now(UTC)
             if row is None:
-                s.add(models.FailedEvent(id=event_id, type=kind, reason=reason[:500], status=status, attempts=1,
-                                         first_at=now, last_at=now))  # fmt: skip
+                s.add(
+                    models.FailedEvent(
+                        id=event_id,
+                        type=kind,
+                        reason=reason[:500],
+                        status=status,
+                        attempts=1,
+                        first_at=now,
+                        last_at=now,
+                    )
+                )
             else:
-                row.reason, row.status, row.attempts, row.last_at = reason[:500], status, row.attempts + 1, now
+                row.reason, row.status, row.attempts, row.last_at = (
+                    reason[:500],
+                    status,
+                    row.attempts + 1,
+                    now,
+                )
                 row.resolved_at = None
     except Exception:  # the database may be the reason the event failed
         log.exception("webhook %s: the failure could not be recorded", event_id)
@@ -270,8 +322,19 @@ def failed_events(db: Database, include_resolved: bool = False, limit: int = 100
         q = select(models.FailedEvent).order_by(models.FailedEvent.last_at.desc()).limit(limit)
         if not include_resolved:
             q = q.where(models.FailedEvent.resolved_at.is_(None))
-        return [{"event": r.id, "type": r.type, "answer": r.status, "reason": r.reason, "attempts": r.attempts,
-                 "first": r.first_at, "last": r.last_at, "resolved": r.resolved_at} for r in s.scalars(q)]  # fmt: skip
+        return [
+            {
+                "event": r.id,
+                "type": r.type,
+                "answer": r.status,
+                "reason": r.reason,
+                "attempts": r.attempts,
+                "first": r.first_at,
+                "last": r.last_at,
+                "resolved": r.resolved_at,
+            }
+            for r in s.scalars(q)
+        ]
 
 
 class UnappliedEventError(BillingError):
@@ -314,12 +377,16 @@ def _apply_event(s: Session, settings: Settings, kind: str, obj: dict) -> str:
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("payment_status") not in PAID_STATUSES:
             # a delayed payment method (bank debit ...): granted when async_payment_succeeded arrives
-            return f"checkout completed with payment_status {obj.get('payment_status')!r}: nothing granted yet"
+            return (
+                f"checkout completed with payment_status {obj.get('payment_status')!r}: nothing granted yet"
+            )
         purpose = _dict(obj.get("metadata")).get("kind")
         if purpose is None:
             return f"tier set to {_apply_completed_session(s, obj)}"
         handler = CHECKOUT_HANDLERS.get(str(purpose))
-        if handler is None:  # an add-on whose module is not loaded: not applied, so not recorded (Stripe retries)
+        if (
+            handler is None
+        ):  # an add-on whose module is not loaded: not applied, so not recorded (Stripe retries)
             raise RuntimeError(f"no handler registered for checkout purpose {purpose!r}")
         return handler(s, obj)
     if kind in ("customer.subscription.updated", "customer.subscription.deleted"):
@@ -327,8 +394,11 @@ def _apply_event(s: Session, settings: Settings, kind: str, obj: dict) -> str:
     if kind == "invoice.payment_failed":
         details = _dict(_dict(obj.get("parent")).get("subscription_details"))
         sub_id = _str(obj.get("subscription")) or _str(details.get("subscription"))
-        row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
-            if sub_id else None  # fmt: skip
+        row = (
+            s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id))
+            if sub_id
+            else None
+        )
         if row is None:
             raise UnappliedEventError("payment failed for a subscription that is not stored (yet)")
         row.status = "past_due"
@@ -343,7 +413,9 @@ def _apply_white_label(s: Session, obj: dict) -> str:
     user_id = _dict(obj.get("metadata")).get("user_id") or obj.get("client_reference_id")
     if not isinstance(user_id, str) or s.get(models.User, user_id) is None:
         raise BillingError("the checkout session refers to an unknown user")
-    row = s.get(models.Branding, user_id) or models.Branding(user_id=user_id, company_name="", colour="#1F4E79")
+    row = s.get(models.Branding, user_id) or models.Branding(
+        user_id=user_id, company_name="", colour="#1F4E79"
+    )
     row.active = True
     s.add(row)
     return "white-label add-on activated"
@@ -359,17 +431,23 @@ def white_label_url(settings: Settings, user: accounts.UserInfo) -> str | None:
     if how == "demo":
         return None
     if how != "checkout" or not settings.stripe_price_white_label:
-        raise BillingError("the white-label add-on is sold through Stripe Checkout (STRIPE_SECRET_KEY and "
-                           "STRIPE_PRICE_WHITE_LABEL); this server has neither")  # fmt: skip
+        raise BillingError(
+            "the white-label add-on is sold through Stripe Checkout (STRIPE_SECRET_KEY and "
+            "STRIPE_PRICE_WHITE_LABEL); this server has neither"
+        )
     try:
-        session = client(settings).v1.checkout.sessions.create(params={
-            "mode": "subscription", "line_items": [{"price": settings.stripe_price_white_label, "quantity": 1}],
-            "client_reference_id": user.id, "metadata": {"kind": "white_label", "user_id": user.id},
-            "subscription_data": {"metadata": {"kind": "white_label", "user_id": user.id}},
-            "customer_email": user.email,
-            "success_url": f"{settings.app_base_url}/account?white_label=ok",
-            "cancel_url": f"{settings.app_base_url}/account?checkout=cancelled",
-        })  # fmt: skip
+        session = client(settings).v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "line_items": [{"price": settings.stripe_price_white_label, "quantity": 1}],
+                "client_reference_id": user.id,
+                "metadata": {"kind": "white_label", "user_id": user.id},
+                "subscription_data": {"metadata": {"kind": "white_label", "user_id": user.id}},
+                "customer_email": user.email,
+                "success_url": f"{settings.app_base_url}/account?white_label=ok",
+                "cancel_url": f"{settings.app_base_url}/account?checkout=cancelled",
+            }
+        )
     except stripe.StripeError as exc:
         raise BillingError(f"Stripe could not start the checkout: {exc.user_message or exc}") from exc
     return str(session.url)
@@ -384,8 +462,11 @@ def _apply_subscription(s: Session, settings: Settings, obj: dict, deleted: bool
         row.active = not deleted and obj.get("status") in ("active", "trialing", "past_due")
         return f"white-label add-on {'active' if row.active else 'inactive'}"
     sub_id = _str(obj.get("id"))
-    row = s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)) \
-        if sub_id else None  # fmt: skip
+    row = (
+        s.scalar(select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id))
+        if sub_id
+        else None
+    )
     user_id = row.user_id if row else _str(_dict(obj.get("metadata")).get("user_id"))
     if not user_id or s.get(models.User, user_id) is None:
         raise UnappliedEventError("no stored subscription and no user in its metadata (yet)")
@@ -394,15 +475,37 @@ def _apply_subscription(s: Session, settings: Settings, obj: dict, deleted: bool
         audit(s, None, user_id, "plan", "basic", source="stripe subscription deleted")
         return "subscription cancelled: back to basic"
     items = _dict(obj.get("items")).get("data")
-    prices = [_dict(i.get("price")).get("id") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    prices = (
+        [_dict(i.get("price")).get("id") for i in items if isinstance(i, dict)]
+        if isinstance(items, list)
+        else []
+    )
     tiers = [price_to_tier(settings)[p] for p in prices if p in price_to_tier(settings)]
     if not tiers:
-        raise UnappliedEventError(f"the subscription's price ({', '.join(map(str, prices)) or 'none'}) maps to no plan: "
-                                  "set STRIPE_PRICE_BASIC / _PRO / _MASTER")
-    status = {"active": "active", "trialing": "active", "past_due": "past_due"}.get(str(obj.get("status", "")), "cancelled")
-    _upsert_subscription(s, user_id, tiers[0], status, sub_id, _str(obj.get("customer")),
-                         (obj.get("current_period_start"), obj.get("current_period_end")))  # fmt: skip
-    audit(s, None, user_id, "plan", tiers[0] if status != "cancelled" else "basic", source=f"stripe subscription {status}")
+        raise UnappliedEventError(
+            f"the subscription's price ({', '.join(map(str, prices)) or 'none'}) maps to no plan: "
+            "set STRIPE_PRICE_BASIC / _PRO / _MASTER"
+        )
+    status = {"active": "active", "trialing": "active", "past_due": "past_due"}.get(
+        str(obj.get("status", "")), "cancelled"
+    )
+    _upsert_subscription(
+        s,
+        user_id,
+        tiers[0],
+        status,
+        sub_id,
+        _str(obj.get("customer")),
+        (obj.get("current_period_start"), obj.get("current_period_end")),
+    )
+    audit(
+        s,
+        None,
+        user_id,
+        "plan",
+        tiers[0] if status != "cancelled" else "basic",
+        source=f"stripe subscription {status}",
+    )
     return f"subscription {status}: {tiers[0]}"
 
 
@@ -410,7 +513,11 @@ def sync(db: Database, settings: Settings) -> list[str]:
     """Reconcile every stored subscription with Stripe (status and plan)."""
     c = client(settings)
     with db.session() as s:
-        subs = [r.stripe_subscription_id for r in s.scalars(select(models.Subscription)) if r.stripe_subscription_id]
+        subs = [
+            r.stripe_subscription_id
+            for r in s.scalars(select(models.Subscription))
+            if r.stripe_subscription_id
+        ]
     out = []
     for sub_id in subs:
         try:
@@ -420,5 +527,8 @@ def sync(db: Database, settings: Settings) -> list[str]:
             continue
         data = sub.to_dict() if hasattr(sub, "to_dict") else dict(sub)
         with db.session() as s:
-            out.append(f"{sub_id}: " + _apply_subscription(s, settings, data, deleted=data.get("status") == "canceled"))
+            out.append(
+                f"{sub_id}: "
+                + _apply_subscription(s, settings, data, deleted=data.get("status") == "canceled")
+            )
     return out

@@ -42,9 +42,18 @@ MAX_COLUMNS = 50  # a sales file needs 3-6 columns; more is a wrong file, refuse
 MAX_ROWS = 200_000  # sales rows per file (one row per city and period)
 MEASURES = ("units", "orders", "revenue")
 FEATURES = [
-    "log_prior", "log_population", "log_income", "online_buyers_pct", "internet_users_pct", "urban_pct",
-    "age_15_24_pct", "age_25_34_pct", "age_35_44_pct", "age_65plus_pct", "logistics_index",
-]  # fmt: skip
+    "log_prior",
+    "log_population",
+    "log_income",
+    "online_buyers_pct",
+    "internet_users_pct",
+    "urban_pct",
+    "age_15_24_pct",
+    "age_25_34_pct",
+    "age_35_44_pct",
+    "age_65plus_pct",
+    "logistics_index",
+]
 REGION_COLUMN = "region_code"  # the integer code of a city's admin-1 region (a model group)
 MIN_REGION_CITIES = 3  # a region gets its own effect once this many training cities are in it
 COORD_COLUMNS_NAMES = ("lat", "lon")  # a city's coordinates: the model's neighbour smoothing, not features
@@ -54,10 +63,42 @@ SMOOTHING_PRIOR_WEIGHT = 1.0  # the smoothed residual shrinks to 0 as if one mor
 LOSSES = ("log1p", "poisson")  # least squares on log(1 + sales), or a Poisson GLM on the counts (section 17)
 MIN_CITIES_FOR_CLAIM = 20  # "better than population" needs at least this many cities ...
 PARTICLES = {"de", "do", "da", "dos", "das", "del", "della", "di", "du", "of", "the", "la", "le", "el"}
-SYNONYMS = {"st": "saint", "ste": "sainte", "sta": "santa", "sto": "santo", "s": "sao", "mt": "mount", "ft": "fort"}
-REGION_WORDS = {"state", "province", "region", "oblast", "governorate", "county", "department", "prefecture",
-                "district", "autonomous", "community", "capital", "territory", "of", "the", "land", "estado",
-                "provincia", "departamento", "regiao", "do", "de", "da", "ili", "il"}  # fmt: skip
+SYNONYMS = {
+    "st": "saint",
+    "ste": "sainte",
+    "sta": "santa",
+    "sto": "santo",
+    "s": "sao",
+    "mt": "mount",
+    "ft": "fort",
+}
+REGION_WORDS = {
+    "state",
+    "province",
+    "region",
+    "oblast",
+    "governorate",
+    "county",
+    "department",
+    "prefecture",
+    "district",
+    "autonomous",
+    "community",
+    "capital",
+    "territory",
+    "of",
+    "the",
+    "land",
+    "estado",
+    "provincia",
+    "departamento",
+    "regiao",
+    "do",
+    "de",
+    "da",
+    "ili",
+    "il",
+}
 FEDERAL_DISTRICT = "federal district"  # "Distrito Federal", "Federal District", "Capital District" ...
 
 # Match methods, as the report names them.
@@ -115,25 +156,100 @@ def _numbers(values: pd.Series, sep: str) -> pd.Series:
     text = values.str.strip().str.replace(" ", "", regex=False)
     if sep != ",":
         european = text.str.fullmatch(r"-?\d{1,3}(\.\d{3})*(,\d+)?|-?\d+,\d+")
-        text = text.where(~european, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+        text = text.where(
+            ~european, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        )
     return pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
 
 
 # Column names in common shop exports and several languages (folded: lower case, no accents), per role.
 COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "city": ("city", "cidade", "ciudad", "stadt", "ville", "citta", "sehir", "miasto", "stad", "municipio",
-             "localidade", "ort", "town", "customer_city", "shipping_city", "ship_city"),
-    "country": ("country", "pais", "land", "pays", "paese", "ulke", "kraj", "country_code", "country_iso2", "iso2",
-                "shipping_country", "ship_country"),
-    "region": ("region", "state", "estado", "uf", "province", "provincia", "bundesland", "departement", "county",
-               "state_uf", "customer_state", "shipping_province", "ship_state"),
-    "units": ("units", "quantity", "qty", "quantidade", "cantidad", "menge", "quantite", "quantita", "adet", "pieces",
-              "items"),
-    "orders": ("orders", "pedidos", "bestellungen", "commandes", "ordini", "siparis", "order_count", "n_orders"),
-    "revenue": ("revenue", "sales", "receita", "ingresos", "umsatz", "chiffre_affaires", "fatturato", "ciro", "amount",
-                "gmv", "net_sales", "total_sales"),
+    "city": (
+        "city",
+        "cidade",
+        "ciudad",
+        "stadt",
+        "ville",
+        "citta",
+        "sehir",
+        "miasto",
+        "stad",
+        "municipio",
+        "localidade",
+        "ort",
+        "town",
+        "customer_city",
+        "shipping_city",
+        "ship_city",
+    ),
+    "country": (
+        "country",
+        "pais",
+        "land",
+        "pays",
+        "paese",
+        "ulke",
+        "kraj",
+        "country_code",
+        "country_iso2",
+        "iso2",
+        "shipping_country",
+        "ship_country",
+    ),
+    "region": (
+        "region",
+        "state",
+        "estado",
+        "uf",
+        "province",
+        "provincia",
+        "bundesland",
+        "departement",
+        "county",
+        "state_uf",
+        "customer_state",
+        "shipping_province",
+        "ship_state",
+    ),
+    "units": (
+        "units",
+        "quantity",
+        "qty",
+        "quantidade",
+        "cantidad",
+        "menge",
+        "quantite",
+        "quantita",
+        "adet",
+        "pieces",
+        "items",
+    ),
+    "orders": (
+        "orders",
+        "pedidos",
+        "bestellungen",
+        "commandes",
+        "ordini",
+        "siparis",
+        "order_count",
+        "n_orders",
+    ),
+    "revenue": (
+        "revenue",
+        "sales",
+        "receita",
+        "ingresos",
+        "umsatz",
+        "chiffre_affaires",
+        "fatturato",
+        "ciro",
+        "amount",
+        "gmv",
+        "net_sales",
+        "total_sales",
+    ),
     "period": ("period", "month", "date", "mes", "monat", "mois", "periodo", "ay", "year_month"),
-}  # fmt: skip
+}
 ROLES = ("city", "country", "region", "units", "orders", "revenue", "period")
 
 
@@ -151,7 +267,11 @@ def guess_columns(columns: list[str]) -> dict[str, str]:
                 continue
             for col in columns:
                 words = set(folded[col].split("_"))
-                hit = (folded[col] in COLUMN_SYNONYMS[role]) if exact else bool(words & set(COLUMN_SYNONYMS[role]))
+                hit = (
+                    (folded[col] in COLUMN_SYNONYMS[role])
+                    if exact
+                    else bool(words & set(COLUMN_SYNONYMS[role]))
+                )
                 if col not in taken and hit:
                     out[role], taken = col, taken | {col}
                     break
@@ -173,8 +293,9 @@ def sales_columns(data: bytes, name: str = "sales.csv") -> list[str]:
     return [c.strip() for c in row][:MAX_COLUMNS]
 
 
-def read_sales(data: bytes, name: str = "sales.csv", mapping: dict[str, str] | None = None,
-               country: str | None = None) -> tuple[pd.DataFrame, str]:  # fmt: skip
+def read_sales(
+    data: bytes, name: str = "sales.csv", mapping: dict[str, str] | None = None, country: str | None = None
+) -> tuple[pd.DataFrame, str]:
     """Parse a sales CSV into (rows, measure). Every problem raises InputError saying what to fix.
 
     ``mapping``: role -> the file's column (``guess_columns`` proposes one; without a mapping, the guess is
@@ -182,17 +303,23 @@ def read_sales(data: bytes, name: str = "sales.csv", mapping: dict[str, str] | N
     for a file without a country column. Size is bounded before parsing (bytes, columns, rows), so a
     hostile file costs little."""
     if len(data) > MAX_BYTES:
-        raise InputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. Split the file.")
+        raise InputError(
+            f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. Split the file."
+        )
     if not data.strip():
         raise InputError(f"{name} is empty; it needs a header row and at least one sales row")
     text = _decode(data, name)
     _header_line, sep, separators = _header(text)
     if separators + 1 > MAX_COLUMNS:
-        raise InputError(f"{name} has {separators + 1:,} columns; a sales file needs city, country, "
-                         f"[region], units|orders|revenue, [period] (at most {MAX_COLUMNS} columns)")  # fmt: skip
+        raise InputError(
+            f"{name} has {separators + 1:,} columns; a sales file needs city, country, "
+            f"[region], units|orders|revenue, [period] (at most {MAX_COLUMNS} columns)"
+        )
     lines = text.count("\n")
     if lines > MAX_ROWS + 1:
-        raise InputError(f"{name} has {lines:,} rows; the limit is {MAX_ROWS:,}. Sum the sales per city and period first.")
+        raise InputError(
+            f"{name} has {lines:,} rows; the limit is {MAX_ROWS:,}. Sum the sales per city and period first."
+        )
     try:
         records = list(csv.reader(io.StringIO(text), delimiter=sep))
     except csv.Error as exc:
@@ -202,28 +329,38 @@ def read_sales(data: bytes, name: str = "sales.csv", mapping: dict[str, str] | N
     width = len(columns)
     for i, r in enumerate(records[1:], start=2):
         if len(r) > width and any(cell.strip() for cell in r[width:]):
-            raise InputError(f"row {i} has {len(r)} fields but the header has {width}; "
-                             "quote names that contain the separator, or remove the extra fields")  # fmt: skip
+            raise InputError(
+                f"row {i} has {len(r)} fields but the header has {width}; "
+                "quote names that contain the separator, or remove the extra fields"
+            )
     frame = pd.DataFrame([(r + [""] * width)[:width] for r in records[1:]], columns=columns, dtype=str)
     if len(frame.columns) == 1 and any(d in frame.columns[0] for d in ";\t|"):
         raise InputError(f"{name} has one column only; separate columns with commas (or semicolons)")
     frame = _mapped(frame, mapping, country, name)
     missing = [c for c in ("city", "country") if c not in frame.columns]
     if missing:
-        hint = (" Map the columns on the Calibrate page (or name them city / country); a file of one country can "
-                "say which country every row is in (the page's \"All rows are in\", the CLI's --country).")  # fmt: skip
-        raise InputError(f"{name} lacks the column(s) {', '.join(missing)}; columns found: "
-                         f"{', '.join(frame.columns)[:200]}.{hint}")  # fmt: skip
+        hint = (
+            " Map the columns on the Calibrate page (or name them city / country); a file of one country can "
+            "say which country every row is in (the page's \"All rows are in\", the CLI's --country)."
+        )
+        raise InputError(
+            f"{name} lacks the column(s) {', '.join(missing)}; columns found: "
+            f"{', '.join(frame.columns)[:200]}.{hint}"
+        )
     measures = [m for m in MEASURES if m in frame.columns]
     if len(measures) != 1:
-        raise InputError(f"{name} needs exactly one of the columns units, orders or revenue; found {measures or 'none'}")
+        raise InputError(
+            f"{name} needs exactly one of the columns units, orders or revenue; found {measures or 'none'}"
+        )
     measure = measures[0]
     if frame.empty:
         raise InputError(f"{name} has a header but no sales rows")
     values = _numbers(frame[measure], sep)
     bad = frame.index[values.isna() | ~np.isfinite(values.fillna(0))].tolist()
     if bad:
-        raise InputError(f"{measure} is not a finite number on row(s) {', '.join(str(i + 2) for i in bad[:10])}")
+        raise InputError(
+            f"{measure} is not a finite number on row(s) {', '.join(str(i + 2) for i in bad[:10])}"
+        )
     neg = frame.index[values < 0].tolist()
     if neg:
         raise InputError(f"{measure} is negative on row(s) {', '.join(str(i + 2) for i in neg[:10])}")
@@ -237,22 +374,30 @@ def read_sales(data: bytes, name: str = "sales.csv", mapping: dict[str, str] | N
     dup = frame.duplicated(key, keep=False)
     if dup.any():
         rows = ", ".join(str(i + 2) for i in frame.index[dup][:10])
-        raise InputError(f"rows {rows} repeat the same city, country, region and period; merge or remove them")
+        raise InputError(
+            f"rows {rows} repeat the same city, country, region and period; merge or remove them"
+        )
     frame["row"] = frame.index + 2  # the line number in the file (header is line 1)
     return frame[["row", *key, measure]], measure
 
 
-def _mapped(frame: pd.DataFrame, mapping: dict[str, str] | None, country: str | None, name: str) -> pd.DataFrame:
+def _mapped(
+    frame: pd.DataFrame, mapping: dict[str, str] | None, country: str | None, name: str
+) -> pd.DataFrame:
     """The file's columns renamed to their roles (the given mapping, or the guess for roles not named
     exactly), and a constant country where the file has none."""
     if mapping is None:
         guess = guess_columns(list(frame.columns))
         named_measure = any(m in frame.columns for m in MEASURES)
-        mapping = {r: c for r, c in guess.items() if r not in frame.columns and not (r in MEASURES and named_measure)}
+        mapping = {
+            r: c for r, c in guess.items() if r not in frame.columns and not (r in MEASURES and named_measure)
+        }
     chosen = {r: c.strip().lower() for r, c in mapping.items() if c}
     unknown = [c for c in chosen.values() if c not in frame.columns]
     if unknown:
-        raise InputError(f"{name} has no column {unknown[0]!r}; columns found: {', '.join(frame.columns)[:200]}")
+        raise InputError(
+            f"{name} has no column {unknown[0]!r}; columns found: {', '.join(frame.columns)[:200]}"
+        )
     if len(set(chosen.values())) < len(chosen):
         raise InputError("one column is mapped to two roles; give each role its own column")
     keep = set(chosen.values())
@@ -377,7 +522,14 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
     for r in rows.itertuples():
         iso = countries.get(fold(r.country))
         if iso is None or iso not in known_iso:
-            unmatched.append({"row": r.row, "city": r.city, "country": r.country, "reason": f"unknown country {r.country!r}"})
+            unmatched.append(
+                {
+                    "row": r.row,
+                    "city": r.city,
+                    "country": r.country,
+                    "reason": f"unknown country {r.country!r}",
+                }
+            )
             continue
         name = fold(r.city)
         sources = [
@@ -396,14 +548,20 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
                 continue
             seen_any = True
             if region:
-                pool = [(i, m) for i, m in pool if admin_fold[i] == fold(region) or admin_code[i] == code
-                        or admin_key[i] in keys]  # fmt: skip
+                pool = [
+                    (i, m)
+                    for i, m in pool
+                    if admin_fold[i] == fold(region) or admin_code[i] == code or admin_key[i] in keys
+                ]
             if pool:
                 cand = pool
                 break
         if not cand:
-            reason = (f"no {r.city!r} in region {region!r}" if seen_any and region
-                      else f"no city {r.city!r} in {iso} among cities of 15,000+ people")  # fmt: skip
+            reason = (
+                f"no {r.city!r} in region {region!r}"
+                if seen_any and region
+                else f"no city {r.city!r} in {iso} among cities of 15,000+ people"
+            )
             unmatched.append({"row": r.row, "city": r.city, "country": r.country, "reason": reason})
             continue
         positions = list(dict.fromkeys(i for i, _ in cand))
@@ -411,15 +569,29 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
             ordered = sorted(positions, key=lambda i: -pop[i])
             if pop[ordered[0]] < AMBIGUITY_RATIO * pop[ordered[1]]:
                 options = "; ".join(f"{ca.regions[i]}" for i in ordered[:4])
-                unmatched.append({"row": r.row, "city": r.city, "country": r.country,
-                                  "reason": f"ambiguous: {len(positions)} cities named {r.city!r} in {iso}; add a region ({options})"})  # fmt: skip
+                unmatched.append(
+                    {
+                        "row": r.row,
+                        "city": r.city,
+                        "country": r.country,
+                        "reason": f"ambiguous: {len(positions)} cities named {r.city!r} in {iso}; add a region ({options})",
+                    }
+                )
                 continue
             positions = ordered[:1]
         pick = positions[0]
         method = next(m for i, m in cand if i == pick)
-        matched.append({"row": r.row, "city_id": int(ca.city_id[pick]), "period": r.period,
-                        "value": float(getattr(r, measure)), "method": method, "as_written": str(r.city),
-                        "matched_city": f"{ca.names[pick]}, {ca.regions[pick]}, {ca.iso2[pick]}"})  # fmt: skip
+        matched.append(
+            {
+                "row": r.row,
+                "city_id": int(ca.city_id[pick]),
+                "period": r.period,
+                "value": float(getattr(r, measure)),
+                "method": method,
+                "as_written": str(r.city),
+                "matched_city": f"{ca.names[pick]}, {ca.regions[pick]}, {ca.iso2[pick]}",
+            }
+        )
     cols = ["row", "city_id", "period", "value", "method", "as_written", "matched_city"]
     return MatchReport(pd.DataFrame(matched, columns=cols), unmatched)
 
@@ -478,9 +650,16 @@ class SalesModel(RegressorMixin, BaseEstimator):
     targets count as zero. Predictions are sales; ``predict_log`` gives log(1 + sales) for either loss.
     """
 
-    def __init__(self, alpha: float = 1.0, group_column: int | None = None, min_group_size: int = MIN_REGION_CITIES,
-                 coord_columns: tuple[int, int] | None = None, bandwidths_km: tuple[float, ...] = BANDWIDTHS_KM,
-                 loss: str = "log1p", columns: tuple[int, ...] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        group_column: int | None = None,
+        min_group_size: int = MIN_REGION_CITIES,
+        coord_columns: tuple[int, int] | None = None,
+        bandwidths_km: tuple[float, ...] = BANDWIDTHS_KM,
+        loss: str = "log1p",
+        columns: tuple[int, ...] | None = None,
+    ) -> None:
         self.alpha = alpha
         self.group_column = group_column
         self.min_group_size = min_group_size
@@ -498,22 +677,39 @@ class SalesModel(RegressorMixin, BaseEstimator):
         X = self._select(X)
         coords = list(self.coord_columns or ())
         if coords and max(coords) >= X.shape[1]:
-            raise ValueError(f"coord_columns {tuple(coords)} are not columns of X: X has {X.shape[1]} feature(s)")
+            raise ValueError(
+                f"coord_columns {tuple(coords)} are not columns of X: X has {X.shape[1]} feature(s)"
+            )
         numeric = [j for j in range(X.shape[1]) if j != self.group_column and j not in coords]
         parts: list[tuple] = [("num", StandardScaler(), numeric)] if numeric else []
         if self.group_column is not None:
-            parts.append(("group", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=self.min_group_size,
-                                                 sparse_output=False), [self.group_column]))  # fmt: skip
+            parts.append(
+                (
+                    "group",
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        min_frequency=self.min_group_size,
+                        sparse_output=False,
+                    ),
+                    [self.group_column],
+                )
+            )
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
         sales = np.maximum(y, 0.0)
         poisson = self.loss == "poisson"
         # Only coordinates (or no sales at all): the base is the mean, and the neighbour smoothing does the rest.
         if parts and not (poisson and sales.sum() <= 0):
-            base = PoissonRegressor(alpha=self.alpha / len(y), solver="newton-cholesky", max_iter=100) if poisson else Ridge(alpha=self.alpha)
+            base = (
+                PoissonRegressor(alpha=self.alpha / len(y), solver="newton-cholesky", max_iter=100)
+                if poisson
+                else Ridge(alpha=self.alpha)
+            )
         else:
             base = DummyRegressor(strategy="mean")
-        self.pipeline_ = Pipeline([("features", ColumnTransformer(parts or [("none", "drop", coords)])), ("model", base)])
+        self.pipeline_ = Pipeline(
+            [("features", ColumnTransformer(parts or [("none", "drop", coords)])), ("model", base)]
+        )
         target = np.log1p(sales)
         self.pipeline_.fit(X, sales if poisson else target)
         self.bandwidth_km_ = 0.0
@@ -534,7 +730,9 @@ class SalesModel(RegressorMixin, BaseEstimator):
         chord, idx = chord.reshape(len(latlon), k), idx.reshape(len(latlon), k)  # k = 1 drops an axis
         return chord_to_km(chord), idx
 
-    def _smoothed(self, dist: np.ndarray, idx: np.ndarray, bandwidth_km: float, exclude: np.ndarray | None = None) -> np.ndarray:
+    def _smoothed(
+        self, dist: np.ndarray, idx: np.ndarray, bandwidth_km: float, exclude: np.ndarray | None = None
+    ) -> np.ndarray:
         w = np.exp(-0.5 * (dist / bandwidth_km) ** 2)
         if exclude is not None:
             w = np.where(idx == exclude[:, None], 0.0, w)
@@ -588,7 +786,11 @@ def population_region_model(alpha: float = 1.0, loss: str = "poisson") -> SalesM
 MODELS = {"full": full_model, "population_region": population_region_model}
 # The models cross-validation chooses between, as (model, loss): the full model with either loss, and the
 # plain region GLM (methodology section 17).
-CANDIDATES: tuple[tuple[str, str], ...] = (("full", "log1p"), ("full", "poisson"), ("population_region", "poisson"))
+CANDIDATES: tuple[tuple[str, str], ...] = (
+    ("full", "log1p"),
+    ("full", "poisson"),
+    ("population_region", "poisson"),
+)
 
 
 def baseline_columns(X: np.ndarray) -> np.ndarray:
@@ -637,8 +839,14 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(r) if np.isfinite(r) else 0.0
 
 
-def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0,
-                   loss: str = "log1p", model: str = "full") -> CVReport:  # fmt: skip
+def cross_validate(
+    X: pd.DataFrame | np.ndarray,
+    y: np.ndarray,
+    alpha: float = 1.0,
+    seed: int = 0,
+    loss: str = "log1p",
+    model: str = "full",
+) -> CVReport:
     """K-fold (up to 5) out-of-fold accuracy of the model (``MODELS[model]``) and of the population-only
     baseline (both with ``loss``), and of the uncalibrated forecast, overall and fold by fold."""
     make = MODELS[model]
@@ -653,29 +861,60 @@ def cross_validate(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1
     fold_full, fold_base, fold_prior = [], [], []
     for tr, te in folds.split(X):
         full[te] = make(alpha, loss).fit(X[tr], y[tr]).predict_log(X[te])
-        base[te] = SalesModel(alpha, loss=loss).fit(baseline_columns(X[tr]), y[tr]).predict_log(baseline_columns(X[te]))
+        base[te] = (
+            SalesModel(alpha, loss=loss)
+            .fit(baseline_columns(X[tr]), y[tr])
+            .predict_log(baseline_columns(X[te]))
+        )
         fold_full.append(rank_correlation(full[te], ly[te]))
         fold_base.append(rank_correlation(base[te], ly[te]))
         fold_prior.append(rank_correlation(X[te, PRIOR_COLUMN], ly[te]))
     resid = ly - full
-    return CVReport(rank_correlation(full, ly), rank_correlation(base, ly), float(np.sqrt(np.mean(resid**2))), float(np.sqrt(np.mean((ly - base) ** 2))),
-                    (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9))), folds.get_n_splits(),
-                    fold_full, fold_base, n, rank_correlation(X[:, PRIOR_COLUMN], ly), fold_prior, loss, model)  # fmt: skip
+    return CVReport(
+        rank_correlation(full, ly),
+        rank_correlation(base, ly),
+        float(np.sqrt(np.mean(resid**2))),
+        float(np.sqrt(np.mean((ly - base) ** 2))),
+        (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9))),
+        folds.get_n_splits(),
+        fold_full,
+        fold_base,
+        n,
+        rank_correlation(X[:, PRIOR_COLUMN], ly),
+        fold_prior,
+        loss,
+        model,
+    )
 
 
-def select_model(X: pd.DataFrame | np.ndarray, y: np.ndarray, alpha: float = 1.0, seed: int = 0,
-                 losses: tuple[str, ...] = LOSSES, region_glm: bool = True) -> CVReport:  # fmt: skip
+def select_model(
+    X: pd.DataFrame | np.ndarray,
+    y: np.ndarray,
+    alpha: float = 1.0,
+    seed: int = 0,
+    losses: tuple[str, ...] = LOSSES,
+    region_glm: bool = True,
+) -> CVReport:
     """Cross-validate each candidate (the full model with each of ``losses``; the plain region GLM unless
     ``region_glm`` is False) on the same folds and keep the one whose out-of-fold rank correlation is
     higher, averaged over the folds (a tie keeps the earlier: the full model, log1p first)."""
-    cands = [(m, loss) for m, loss in CANDIDATES if (m == "full" and loss in losses) or (m != "full" and region_glm)]
+    cands = [
+        (m, loss)
+        for m, loss in CANDIDATES
+        if (m == "full" and loss in losses) or (m != "full" and region_glm)
+    ]
     with single_threaded_blas():
         reports = [cross_validate(X, y, alpha, seed, loss, model) for model, loss in cands]
     return max(reports, key=lambda r: float(np.mean(r.fold_spearman)))
 
 
-def fit_model(X: np.ndarray, y: np.ndarray, alpha: float = 1.0, losses: tuple[str, ...] = LOSSES,
-              region_glm: bool = True) -> tuple[SalesModel, CVReport]:  # fmt: skip
+def fit_model(
+    X: np.ndarray,
+    y: np.ndarray,
+    alpha: float = 1.0,
+    losses: tuple[str, ...] = LOSSES,
+    region_glm: bool = True,
+) -> tuple[SalesModel, CVReport]:
     """The calibration model for these cities: the candidate chosen by ``select_model``, fitted on all of
     them, with its cross-validation report. calibrate() and the validation's held-out halves both use it."""
     cv = select_model(X, y, alpha, losses=losses, region_glm=region_glm)
@@ -696,12 +935,19 @@ def accuracy_claim(metrics: dict) -> tuple[bool, str]:
     better = metrics.get("folds_better", 0)
     n = metrics.get("n_train", 0)
     if metrics.get("beats_population"):
-        return True, f"Calibration ranks your cities better than population alone in every one of {len(folds)} cross-validation folds."
+        return (
+            True,
+            f"Calibration ranks your cities better than population alone in every one of {len(folds)} cross-validation folds.",
+        )
     if n < MIN_CITIES_FOR_CLAIM:
-        return False, (f"Only {n} cities in your file: too few to say whether calibration beats population alone "
-                       f"(that needs {MIN_CITIES_FOR_CLAIM}+ cities and every fold to agree).")  # fmt: skip
-    return False, (f"Calibration beats population alone in {better} of {len(folds)} folds: not consistently, "
-                   "so treat its predictions with care.")  # fmt: skip
+        return False, (
+            f"Only {n} cities in your file: too few to say whether calibration beats population alone "
+            f"(that needs {MIN_CITIES_FOR_CLAIM}+ cities and every fold to agree)."
+        )
+    return False, (
+        f"Calibration beats population alone in {better} of {len(folds)} folds: not consistently, "
+        "so treat its predictions with care."
+    )
 
 
 def prior_sentence(metrics: dict) -> tuple[bool, str]:
@@ -713,34 +959,49 @@ def prior_sentence(metrics: dict) -> tuple[bool, str]:
     better = metrics.get("folds_better_than_prior", 0)
     prior = metrics.get("prior_cv_spearman", 0.0)
     if folds and better == len(folds):
-        return True, (f"The uncalibrated forecast alone ranks these cities at {prior:.2f}; calibration is better in "
-                      f"every one of {len(folds)} folds.")
-    return False, (f"The uncalibrated forecast alone ranks these cities at {prior:.2f}, and calibration is better in only "
-                   f"{better} of {len(folds)} folds: your sales do not consistently say more than the forecast (common "
-                   "with few sales per city), so prefer the forecast's own ranking.")
+        return True, (
+            f"The uncalibrated forecast alone ranks these cities at {prior:.2f}; calibration is better in "
+            f"every one of {len(folds)} folds."
+        )
+    return False, (
+        f"The uncalibrated forecast alone ranks these cities at {prior:.2f}, and calibration is better in only "
+        f"{better} of {len(folds)} folds: your sales do not consistently say more than the forecast (common "
+        "with few sales per city), so prefer the forecast's own ranking."
+    )
 
 
-LOSS_LABELS = {"log1p": "least squares on log(1 + sales)", "poisson": "a Poisson regression on the sales counts"}
+LOSS_LABELS = {
+    "log1p": "least squares on log(1 + sales)",
+    "poisson": "a Poisson regression on the sales counts",
+}
 
 
 def model_sentence(loss: str, model: str = "full") -> str:
     """Which of the candidate models cross-validation chose for this file (methodology section 17)."""
     if model == "population_region":
-        return ("Model: population with region effects (a Poisson regression, no other features), which ranked your "
-                "cities better in cross-validation than the full model with its city features: your file is too "
-                "sparse for them, so the predictions rest on population and your regions' sales.")
+        return (
+            "Model: population with region effects (a Poisson regression, no other features), which ranked your "
+            "cities better in cross-validation than the full model with its city features: your file is too "
+            "sparse for them, so the predictions rest on population and your regions' sales."
+        )
     other = next(v for k, v in LOSS_LABELS.items() if k != loss)
-    return (f"Model: {LOSS_LABELS[loss]} on the city features, the forecast and region effects, which ranked your "
-            f"cities at least as well in cross-validation as {other} and as population with region effects alone.")
+    return (
+        f"Model: {LOSS_LABELS[loss]} on the city features, the forecast and region effects, which ranked your "
+        f"cities at least as well in cross-validation as {other} and as population with region effects alone."
+    )
 
 
 def smoothing_sentence(smoothing_km: float) -> str:
     """What the page says about the neighbour smoothing the model chose (methodology section 17)."""
     if smoothing_km > 0:
-        return (f"Nearby cities: what your sales say beyond the city features and regions is smoothed over about "
-                f"{smoothing_km:,.0f} km (the width your own cities support best, chosen by leave-one-out).")
-    return ("Nearby cities: your sales show no local pattern beyond the city features and regions, so predictions "
-            "do not borrow from neighbouring cities.")
+        return (
+            f"Nearby cities: what your sales say beyond the city features and regions is smoothed over about "
+            f"{smoothing_km:,.0f} km (the width your own cities support best, chosen by leave-one-out)."
+        )
+    return (
+        "Nearby cities: your sales show no local pattern beyond the city features and regions, so predictions "
+        "do not borrow from neighbouring cities."
+    )
 
 
 @dataclass
@@ -754,37 +1015,59 @@ class Calibration:
 
     def metrics(self) -> dict:
         """Accuracy next to the population-only baseline (what the page, CLI and database keep)."""
-        return {"cv_spearman": self.cv.spearman, "baseline_cv_spearman": self.cv.baseline_spearman,
-                "cv_rmsle": self.cv.rmsle, "baseline_cv_rmsle": self.cv.baseline_rmsle,
-                "n_train": int(self.predictions["in_training"].sum()), "n_folds": self.cv.n_folds,
-                "fold_spearman": self.cv.fold_spearman, "fold_baseline_spearman": self.cv.fold_baseline_spearman,
-                "folds_better": self.cv.folds_better, "beats_population": self.cv.beats_population,
-                "smoothing_km": self.smoothing_km, "prior_cv_spearman": self.cv.prior_spearman,
-                "fold_prior_spearman": self.cv.fold_prior_spearman,
-                "folds_better_than_prior": self.cv.folds_better_than_prior, "loss": self.cv.loss,
-                "model": self.cv.model}  # fmt: skip
+        return {
+            "cv_spearman": self.cv.spearman,
+            "baseline_cv_spearman": self.cv.baseline_spearman,
+            "cv_rmsle": self.cv.rmsle,
+            "baseline_cv_rmsle": self.cv.baseline_rmsle,
+            "n_train": int(self.predictions["in_training"].sum()),
+            "n_folds": self.cv.n_folds,
+            "fold_spearman": self.cv.fold_spearman,
+            "fold_baseline_spearman": self.cv.fold_baseline_spearman,
+            "folds_better": self.cv.folds_better,
+            "beats_population": self.cv.beats_population,
+            "smoothing_km": self.smoothing_km,
+            "prior_cv_spearman": self.cv.prior_spearman,
+            "fold_prior_spearman": self.cv.fold_prior_spearman,
+            "folds_better_than_prior": self.cv.folds_better_than_prior,
+            "loss": self.cv.loss,
+            "model": self.cv.model,
+        }
 
     def report_dict(self) -> dict:
-        return {"matched_rows": self.report.matched_rows, "unmatched_rows": self.report.unmatched,
-                "match_methods": self.report.methods(), "to_confirm": self.report.to_confirm(),
-                "twins": self.twins.to_dict("records")}  # fmt: skip
+        return {
+            "matched_rows": self.report.matched_rows,
+            "unmatched_rows": self.report.unmatched,
+            "match_methods": self.report.methods(),
+            "to_confirm": self.report.to_confirm(),
+            "twins": self.twins.to_dict("records"),
+        }
 
 
-def matched_sales(sales: pd.DataFrame, measure: str, ca: CityArrays, minimum: int = 5) -> tuple[MatchReport, pd.Series]:
+def matched_sales(
+    sales: pd.DataFrame, measure: str, ca: CityArrays, minimum: int = 5
+) -> tuple[MatchReport, pd.Series]:
     """Match the rows and sum them per city; too few cities raises MatchError carrying the report."""
     report = match_cities(sales, measure, ca)
     y_by_city = aggregate(report.matched)
     if len(y_by_city) < minimum:
         first = "; ".join(f"row {u['row']}: {u['reason']}" for u in report.unmatched[:3])
-        raise MatchError(f"only {len(y_by_city)} cities matched ({report.matched_rows} of {len(sales)} rows); "
-                         f"at least {minimum} are needed. {first}", report)  # fmt: skip
+        raise MatchError(
+            f"only {len(y_by_city)} cities matched ({report.matched_rows} of {len(sales)} rows); "
+            f"at least {minimum} are needed. {first}",
+            report,
+        )
     return report, y_by_city
 
 
 def calibrate(
-    sales: pd.DataFrame, measure: str, ev: Evaluation, countries: list[str] | None = None, alpha: float = 1.0,
+    sales: pd.DataFrame,
+    measure: str,
+    ev: Evaluation,
+    countries: list[str] | None = None,
+    alpha: float = 1.0,
     extra: pd.DataFrame | None = None,
-) -> Calibration:  # fmt: skip
+) -> Calibration:
     """Match, fit, cross-validate, predict every city in scope, and find twins of the best cities.
     ``extra``: more numeric features by city_id (e.g. search interest, core.trends.feature_columns),
     appended after the standard ones; cities it lacks get 0."""
@@ -803,16 +1086,29 @@ def calibrate(
     ids = ca.city_id[mask]
     log_pred = model.predict_log(X_all.loc[ids].to_numpy(float))
     lo, hi = cv.residual_quantiles
-    predictions = pd.concat([pd.DataFrame({"city_id": ids}), city_info(ca, ids)], axis=1).assign(
-        predicted=np.maximum(np.expm1(log_pred), 0), predicted_low=np.maximum(np.expm1(log_pred + lo), 0),
-        predicted_high=np.maximum(np.expm1(log_pred + hi), 0), in_training=np.isin(ids, y_by_city.index),
-    ).sort_values(["predicted", "city_id"], ascending=[False, True]).reset_index(drop=True)
+    predictions = (
+        pd.concat([pd.DataFrame({"city_id": ids}), city_info(ca, ids)], axis=1)
+        .assign(
+            predicted=np.maximum(np.expm1(log_pred), 0),
+            predicted_low=np.maximum(np.expm1(log_pred + lo), 0),
+            predicted_high=np.maximum(np.expm1(log_pred + hi), 0),
+            in_training=np.isin(ids, y_by_city.index),
+        )
+        .sort_values(["predicted", "city_id"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
     twins = twin_cities(X_all, y_by_city, mask, ca)
     return Calibration(measure, report, cv, predictions, twins, model.bandwidth_km_)
 
 
-def twin_cities(X_all: pd.DataFrame, y_by_city: pd.Series, mask: np.ndarray, ca: CityArrays, best: int = 5,
-                per_city: int = 3) -> pd.DataFrame:  # fmt: skip
+def twin_cities(
+    X_all: pd.DataFrame,
+    y_by_city: pd.Series,
+    mask: np.ndarray,
+    ca: CityArrays,
+    best: int = 5,
+    per_city: int = 3,
+) -> pd.DataFrame:
     """For the user's best cities, the most similar cities they do not sell in yet (CARTO-style twin
     areas): standardised features without the prior, PCA to 5 components, Euclidean nearest neighbours.
     Similarity = 100 / (1 + distance)."""
@@ -827,8 +1123,16 @@ def twin_cities(X_all: pd.DataFrame, y_by_city: pd.Series, mask: np.ndarray, ca:
         d = np.linalg.norm(P[pool] - P[pos[cid]], axis=1)
         for j in np.argsort(d, kind="stable")[:per_city]:
             twin = pool[j]
-            rows.append({"city_id": int(cid), "city": ca.names[pos[cid]], "twin_id": int(ca.city_id[twin]),
-                         "twin": ca.names[twin], "twin_country": ca.iso2[twin], "similarity": 100 / (1 + float(d[j]))})  # fmt: skip
+            rows.append(
+                {
+                    "city_id": int(cid),
+                    "city": ca.names[pos[cid]],
+                    "twin_id": int(ca.city_id[twin]),
+                    "twin": ca.names[twin],
+                    "twin_country": ca.iso2[twin],
+                    "similarity": 100 / (1 + float(d[j])),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -852,11 +1156,15 @@ def apply_calibration(table: pd.DataFrame, predictions: pd.DataFrame, covered: l
     calibrated = raw * scale
     slots = np.flatnonzero(inside)
     within = table.iloc[slots].assign(_c=calibrated.iloc[slots].to_numpy())
-    reordered = within.sort_values(["_c", "rank"], ascending=[False, True], na_position="last").index.to_numpy()
+    reordered = within.sort_values(
+        ["_c", "rank"], ascending=[False, True], na_position="last"
+    ).index.to_numpy()
     order = table.index.to_numpy().copy()
     order[slots] = reordered
     out = table.loc[order].assign(calibrated_units_month=calibrated.loc[order].to_numpy())
-    return out.assign(prior_rank=out["rank"].astype(int), rank=np.arange(1, len(out) + 1)).reset_index(drop=True)
+    return out.assign(prior_rank=out["rank"].astype(int), rank=np.arange(1, len(out) + 1)).reset_index(
+        drop=True
+    )
 
 
 def calibration_scope(predictions: pd.DataFrame, ca: CityArrays) -> list[str]:

@@ -51,7 +51,11 @@ def read_truth(data: bytes, ca: CityArrays, name: str = "truth.csv") -> Truth:
         frame = pd.read_csv(io.BytesIO(data), usecols=["geonameid", "orders"], dtype=str)
         frame["orders"] = pd.to_numeric(frame["orders"], errors="coerce")
         frame["geonameid"] = pd.to_numeric(frame["geonameid"], errors="coerce")
-        if frame["orders"].isna().any() or (frame["orders"] < 0).any() or not np.isfinite(frame["orders"]).all():
+        if (
+            frame["orders"].isna().any()
+            or (frame["orders"] < 0).any()
+            or not np.isfinite(frame["orders"]).all()
+        ):
             raise InputError(f"{name}: orders must be numbers of zero or more on every row")
         if frame["geonameid"].isna().any():
             raise InputError(f"{name}: geonameid must be a GeoNames id (a whole number) on every row")
@@ -59,8 +63,10 @@ def read_truth(data: bytes, ca: CityArrays, name: str = "truth.csv") -> Truth:
         parent = dict(zip(ca.sections["city_id"], ca.sections["parent_city_id"], strict=True))
         ids = frame["geonameid"].map(lambda g: parent.get(g, g)).astype("int64")
         known = np.isin(ids, ca.city_id)
-        unmatched = [{"row": int(i) + 2, "city": str(g), "country": "", "reason": "unknown GeoNames id"}
-                     for i, g in zip(frame.index[~known], frame["geonameid"][~known], strict=True)]  # fmt: skip
+        unmatched = [
+            {"row": int(i) + 2, "city": str(g), "country": "", "reason": "unknown GeoNames id"}
+            for i, g in zip(frame.index[~known], frame["geonameid"][~known], strict=True)
+        ]
         folded = int((ids != frame["geonameid"]).sum())
         orders = frame.loc[known, "orders"].groupby(ids[known]).sum().astype(float)
         methods = {"geonameid": int(known.sum()) - folded, "district folded": folded}
@@ -83,7 +89,9 @@ class ValidationResult:
     calibrated_half_min: float
     prior_half_spearman: float  # the prior on the same held-out halves
     population_half_spearman: float  # a population-only model trained on the same halves
-    population_region_half_spearman: float  # Poisson GLM of population with region effects (no prior), same halves
+    population_region_half_spearman: (
+        float  # Poisson GLM of population with region effects (no prior), same halves
+    )
     size_bias: float  # slope of ln(orders / prior) on ln(population): > 0 = big cities under-predicted
     match_methods: dict[str, int]
     # Where the skill comes from (``within_between``): ranking inside regions vs ranking the regions.
@@ -127,21 +135,37 @@ def within_between(orders: np.ndarray, prior: np.ndarray, population: np.ndarray
     MIN_REGION_CITIES cities (city-weighted mean Spearman), and how well their regional sums rank the
     regions. A prior that beats population only between regions adds nothing to within-region order."""
     frame = pd.DataFrame({"y": orders, "prior": prior, "pop": population, "region": region})
-    inside = [(len(g), rank_correlation(g["prior"].to_numpy(), g["y"].to_numpy()), rank_correlation(g["pop"].to_numpy(), g["y"].to_numpy()))
-              for _r, g in frame.groupby("region") if len(g) >= MIN_REGION_CITIES]  # fmt: skip
+    inside = [
+        (
+            len(g),
+            rank_correlation(g["prior"].to_numpy(), g["y"].to_numpy()),
+            rank_correlation(g["pop"].to_numpy(), g["y"].to_numpy()),
+        )
+        for _r, g in frame.groupby("region")
+        if len(g) >= MIN_REGION_CITIES
+    ]
     sums = frame.groupby("region")[["y", "prior", "pop"]].sum()
     w = np.array(inside) if inside else np.zeros((0, 3))
     return {
         "regions_compared": len(inside),
         "within_region_prior": float(np.average(w[:, 1], weights=w[:, 0])) if inside else 0.0,
         "within_region_population": float(np.average(w[:, 2], weights=w[:, 0])) if inside else 0.0,
-        "between_region_prior": rank_correlation(sums["prior"].to_numpy(), sums["y"].to_numpy()) if len(sums) > 2 else 0.0,
-        "between_region_population": rank_correlation(sums["pop"].to_numpy(), sums["y"].to_numpy()) if len(sums) > 2 else 0.0,
+        "between_region_prior": rank_correlation(sums["prior"].to_numpy(), sums["y"].to_numpy())
+        if len(sums) > 2
+        else 0.0,
+        "between_region_population": rank_correlation(sums["pop"].to_numpy(), sums["y"].to_numpy())
+        if len(sums) > 2
+        else 0.0,
     }
 
 
-def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0, losses: tuple[str, ...] = LOSSES,
-             ) -> ValidationResult:  # fmt: skip
+def validate(
+    truth: Truth,
+    ev: Evaluation,
+    splits: int = SPLITS,
+    seed: int = 0,
+    losses: tuple[str, ...] = LOSSES,
+) -> ValidationResult:
     """Rank correlations of the prior, population alone and the half-trained calibration with real orders
     (``losses``: the calibration's candidate losses; one of them alone to measure it, as bench/thinned.py does)."""
     ca = ev.prepared.ca
@@ -159,7 +183,9 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0, 
             train = np.zeros(ids.size, dtype=bool)
             train[rng.permutation(ids.size)[: ids.size // 2]] = True
             test = ~train
-            model, cv = fit_model(X[train], y[train], losses=losses)  # as calibrate() fits it, on the training half
+            model, cv = fit_model(
+                X[train], y[train], losses=losses
+            )  # as calibrate() fits it, on the training half
             base = SalesModel(loss=cv.loss).fit(baseline_columns(X[train]), y[train])
             cal.append(rank_correlation(model.predict_log(X[test]), y[test]))
             cal_prior.append(rank_correlation(prior[test], y[test]))
@@ -167,12 +193,20 @@ def validate(truth: Truth, ev: Evaluation, splits: int = SPLITS, seed: int = 0, 
             pop_region = population_region_model().fit(X[train], y[train])  # the plain GLM (also a candidate)
             cal_pop_region.append(rank_correlation(pop_region.predict_log(X[test]), y[test]))
     return ValidationResult(
-        cities=int(ids.size), rows=truth.rows, unmatched_rows=len(truth.unmatched),
-        prior_spearman=rank_correlation(prior, y), population_spearman=rank_correlation(ca.population[pos], y),
+        cities=int(ids.size),
+        rows=truth.rows,
+        unmatched_rows=len(truth.unmatched),
+        prior_spearman=rank_correlation(prior, y),
+        population_spearman=rank_correlation(ca.population[pos], y),
         noise_ceiling=noise_ceiling(y, splits, seed),
-        calibrated_half_spearman=float(np.mean(cal)), calibrated_half_min=float(np.min(cal)),
-        prior_half_spearman=float(np.mean(cal_prior)), population_half_spearman=float(np.mean(cal_pop)),
+        calibrated_half_spearman=float(np.mean(cal)),
+        calibrated_half_min=float(np.min(cal)),
+        prior_half_spearman=float(np.mean(cal_prior)),
+        population_half_spearman=float(np.mean(cal_pop)),
         population_region_half_spearman=float(np.mean(cal_pop_region)),
-        size_bias=size_bias(y, prior, ca.population[pos]), match_methods=truth.methods,
-        **within_between(y, prior, ca.population[pos], ca.iso2[pos].astype(str) + "-" + ca.regions[pos].astype(str)),
-    )  # fmt: skip
+        size_bias=size_bias(y, prior, ca.population[pos]),
+        match_methods=truth.methods,
+        **within_between(
+            y, prior, ca.population[pos], ca.iso2[pos].astype(str) + "-" + ca.regions[pos].astype(str)
+        ),
+    )

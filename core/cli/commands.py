@@ -81,7 +81,9 @@ def cmd_seed(_args: argparse.Namespace) -> int:
     db = _database(create=True)
     report = seed(db, demo=load_settings().is_demo)
     state = "loaded" if report.loaded else "already current"
-    print(f"database ready: {report.cities} cities ({state}); demo accounts: {', '.join(report.accounts) or 'none'}")
+    print(
+        f"database ready: {report.cities} cities ({state}); demo accounts: {', '.join(report.accounts) or 'none'}"
+    )
     return 0
 
 
@@ -103,8 +105,12 @@ def add_shipping_payer_option(parser: argparse.ArgumentParser) -> None:
     from core.forecast import SHIPPING_PAYERS, ProductInput
 
     default = ProductInput.model_fields["shipping_paid_by"].default
-    parser.add_argument("--shipping-paid-by", choices=SHIPPING_PAYERS, default=default,
-                        help=f"buyer: the price excludes shipping; seller: free shipping (default: {default})")
+    parser.add_argument(
+        "--shipping-paid-by",
+        choices=SHIPPING_PAYERS,
+        default=default,
+        help=f"buyer: the price excludes shipping; seller: free shipping (default: {default})",
+    )
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -145,7 +151,9 @@ def cmd_cities(args: argparse.Namespace) -> int:
         raise InputError("--limit: give at least 1", field="limit")
     ca = city_arrays_from_db(_database())
     countries = [c.strip().upper() for c in (args.countries or "").split(",") if c.strip()]
-    table = search_cities(ca.frame, args.search or "", ca.sections, countries or None, None, args.min_population)
+    table = search_cities(
+        ca.frame, args.search or "", ca.sections, countries or None, None, args.min_population
+    )
     write_table(table.head(args.limit), args.format, args.out)
     return 0
 
@@ -161,7 +169,10 @@ def parse_weights(text: str | None) -> dict | None:
         key, _, value = part.partition("=")
         key = key.strip().lower()
         if key not in ("demand", "profitability", "competition"):
-            raise InputError(f"--weights: {key or part!r} is not one of demand, profitability, competition", field="weights")
+            raise InputError(
+                f"--weights: {key or part!r} is not one of demand, profitability, competition",
+                field="weights",
+            )
         try:
             out[key] = float(value)
         except ValueError:
@@ -174,8 +185,9 @@ def cmd_users(args: argparse.Namespace) -> int:
 
     db = _database()
     if args.users_command == "add":
-        user = accounts.create_user(db, args.email, args.password, tier=args.tier,
-                                    role="admin" if args.admin else "user")  # fmt: skip
+        user = accounts.create_user(
+            db, args.email, args.password, tier=args.tier, role="admin" if args.admin else "user"
+        )
         print(f"added {user.email} ({user.tier}, {user.role})")
     elif args.users_command == "set-tier":
         user = accounts.set_tier(db, args.email, args.tier)
@@ -188,12 +200,29 @@ def cmd_users(args: argparse.Namespace) -> int:
     else:
         rows = accounts.list_users(db)
         if args.format == "json":
-            print(json.dumps([{"id": r.id, "email": r.email, "tier": r.tier, "role": r.role, "status": r.status,
-                               "forecasts_this_month": r.forecasts_this_month, "demo": r.is_demo,
-                               "created_at": r.created_at.isoformat()} for r in rows], indent=2))  # fmt: skip
+            print(
+                json.dumps(
+                    [
+                        {
+                            "id": r.id,
+                            "email": r.email,
+                            "tier": r.tier,
+                            "role": r.role,
+                            "status": r.status,
+                            "forecasts_this_month": r.forecasts_this_month,
+                            "demo": r.is_demo,
+                            "created_at": r.created_at.isoformat(),
+                        }
+                        for r in rows
+                    ],
+                    indent=2,
+                )
+            )
         else:
             for r in rows:
-                print(f"{r.email:<32} {r.tier:<7} {r.role:<6} {r.status:<9} {r.forecasts_this_month:>5} forecasts")
+                print(
+                    f"{r.email:<32} {r.tier:<7} {r.role:<6} {r.status:<9} {r.forecasts_this_month:>5} forecasts"
+                )
     return 0
 
 
@@ -216,7 +245,9 @@ def _api_key(db, args: argparse.Namespace) -> int:
         for k in apikeys.list_keys(db, user.id):
             state = "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d}"
             used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
-            print(f"{k.prefix}...  {k.name or '-':<20} created {k.created_at:%Y-%m-%d}  last used {used}  {state}")
+            print(
+                f"{k.prefix}...  {k.name or '-':<20} created {k.created_at:%Y-%m-%d}  last used {used}  {state}"
+            )
     return 0
 
 
@@ -239,9 +270,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from core.accounts import connections
     from core.settings import load_settings
 
-    info = connections.sync_stored(_database(), load_settings(), args.connection,
-                                   on_progress=lambda total, new: print(f"{total:,} orders ({new:,} new)", file=sys.stderr))  # fmt: skip
-    print(f"{info.name}: {info.orders:,} orders, {info.skipped:,} without a usable shipping city; status {info.status}")
+    info = connections.sync_stored(
+        _database(),
+        load_settings(),
+        args.connection,
+        on_progress=lambda total, new: print(f"{total:,} orders ({new:,} new)", file=sys.stderr),
+    )
+    print(
+        f"{info.name}: {info.orders:,} orders, {info.skipped:,} without a usable shipping city; status {info.status}"
+    )
     return 0
 
 
@@ -265,8 +302,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise InputError(f"no such file: {args.sales}")
     rows, measure = calibration.read_sales(path.read_bytes(), path.name, country=args.country)
-    product = validate_product(name=path.stem or "sales", category=args.category, price=args.price,
-                               unit_cost=args.unit_cost, shipping_paid_by=args.shipping_paid_by)  # fmt: skip
+    product = validate_product(
+        name=path.stem or "sales",
+        category=args.category,
+        price=args.price,
+        unit_cost=args.unit_cost,
+        shipping_paid_by=args.shipping_paid_by,
+    )
     ca = city_arrays_from_db(_database())
     countries = [c for c in (args.countries or "").split(",") if c.strip()] or None
     scope_mask(ca, countries)
@@ -276,16 +318,29 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
         extra = trends.calibration_features(_database(), args.search_keyword, ca)
     result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries, extra=extra)
-    cols = ["city_id", "city", "region", "country_iso2", "population", "predicted", "predicted_low",
-            "predicted_high", "in_training"]  # fmt: skip
+    cols = [
+        "city_id",
+        "city",
+        "region",
+        "country_iso2",
+        "population",
+        "predicted",
+        "predicted_low",
+        "predicted_high",
+        "in_training",
+    ]
     write_table(result.predictions[cols].round(6), "csv", args.out)
     report = result.report_dict() | result.metrics() | {"measure": measure}
     if args.report:
-        write_text_atomic(checked_out(args.report), json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
-    print(f"calibrated on {report['n_train']} cities: CV Spearman {result.cv.spearman:.2f} "
-          f"(population-only {result.cv.baseline_spearman:.2f}, uncalibrated forecast {result.cv.prior_spearman:.2f}); "
-          f"{len(result.report.unmatched)} rows unmatched",
-          file=sys.stderr)  # fmt: skip
+        write_text_atomic(
+            checked_out(args.report), json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
+        )
+    print(
+        f"calibrated on {report['n_train']} cities: CV Spearman {result.cv.spearman:.2f} "
+        f"(population-only {result.cv.baseline_spearman:.2f}, uncalibrated forecast {result.cv.prior_spearman:.2f}); "
+        f"{len(result.report.unmatched)} rows unmatched",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -300,13 +355,19 @@ def cmd_trends(args: argparse.Namespace) -> int:
     if args.stored:
         signal = trends.stored(db, args.keyword, args.country)
         if signal is None:
-            print(f"nothing stored for {trends.normalise_keyword(args.keyword)!r} in {args.country.upper()}", file=sys.stderr)
+            print(
+                f"nothing stored for {trends.normalise_keyword(args.keyword)!r} in {args.country.upper()}",
+                file=sys.stderr,
+            )
             return 1
     else:
         with trends.client_from(load_settings()) as client:
             signal = trends.fetch(db, client, city_arrays_from_db(db), args.keyword, args.country)
-    print(f"{signal.keyword!r} in {signal.country}, fetched {signal.fetched_at:%Y-%m-%d %H:%M} UTC: "
-          f"{signal.values.size} cities, {len(signal.unmatched)} of Google's places unmatched", file=sys.stderr)  # fmt: skip
+    print(
+        f"{signal.keyword!r} in {signal.country}, fetched {signal.fetched_at:%Y-%m-%d %H:%M} UTC: "
+        f"{signal.values.size} cities, {len(signal.unmatched)} of Google's places unmatched",
+        file=sys.stderr,
+    )
     write_table(signal.values.rename("search_interest").reset_index(), "csv", args.out)
     return 0
 
@@ -320,8 +381,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     path = Path(args.truth)
     if not path.is_file():
         raise InputError(f"no such file: {args.truth}")
-    product = validate_product(name=args.name, category=args.category, price=args.price, unit_cost=args.unit_cost,
-                               ships_from=args.ships_from, shipping_paid_by=args.shipping_paid_by)  # fmt: skip
+    product = validate_product(
+        name=args.name,
+        category=args.category,
+        price=args.price,
+        unit_cost=args.unit_cost,
+        ships_from=args.ships_from,
+        shipping_paid_by=args.shipping_paid_by,
+    )
     ca = city_arrays_from_db(_database())
     truth = read_truth(path.read_bytes(), ca, path.name)
     result = validate(truth, evaluate(prepare(ca, product)), splits=args.splits)
@@ -329,23 +396,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2))
         return 0
     r = result
-    print(f"truth: {path.name}: {r.rows:,} rows -> {r.cities:,} cities ({r.unmatched_rows} rows unmatched; "
-          f"matched by {', '.join(f'{k} {v:,}' for k, v in r.match_methods.items())})")
+    print(
+        f"truth: {path.name}: {r.rows:,} rows -> {r.cities:,} cities ({r.unmatched_rows} rows unmatched; "
+        f"matched by {', '.join(f'{k} {v:,}' for k, v in r.match_methods.items())})"
+    )
     origin = product.ships_from or "each country's hub"
-    print(f"product: {product.category}, ${product.price:,.2f} / ${product.unit_cost:,.2f}, ships from {origin}, "
-          f"shipping paid by the {product.shipping_paid_by}")
+    print(
+        f"product: {product.category}, ${product.price:,.2f} / ${product.unit_cost:,.2f}, ships from {origin}, "
+        f"shipping paid by the {product.shipping_paid_by}"
+    )
     print("Spearman rank correlation with real orders (all matched cities):")
     print(f"  prior (expected units)        {r.prior_spearman:.3f}")
     print(f"  population alone              {r.population_spearman:.3f}")
     print(f"  noise ceiling (split-half)    {r.noise_ceiling:.3f}")
-    print(f"Inside regions ({r.regions_compared} regions with 20+ matched cities; city-weighted mean Spearman):")
+    print(
+        f"Inside regions ({r.regions_compared} regions with 20+ matched cities; city-weighted mean Spearman):"
+    )
     print(f"  prior                         {r.within_region_prior:.3f}")
     print(f"  population alone              {r.within_region_population:.3f}")
     print("Between regions (regional sums):")
     print(f"  prior                         {r.between_region_prior:.3f}")
     print(f"  population alone              {r.between_region_population:.3f}")
     print(f"On held-out halves ({args.splits} random splits; trained on the other half):")
-    print(f"  calibrated                    {r.calibrated_half_spearman:.3f} (worst split {r.calibrated_half_min:.3f})")
+    print(
+        f"  calibrated                    {r.calibrated_half_spearman:.3f} (worst split {r.calibrated_half_min:.3f})"
+    )
     print(f"  prior                         {r.prior_half_spearman:.3f}")
     print(f"  population-only model         {r.population_half_spearman:.3f}")
     print(f"  population + region (Poisson) {r.population_region_half_spearman:.3f}")
@@ -361,14 +436,18 @@ def build_parser() -> Parser:
 
     data = sub.add_parser("data", help="data tables")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
-    data_sub.add_parser("build", help="rebuild data/*.parquet from data/raw/").set_defaults(func=cmd_data_build)
-
-    sub.add_parser("seed", help="create or migrate the database and load cities and demo accounts").set_defaults(
-        func=cmd_seed
+    data_sub.add_parser("build", help="rebuild data/*.parquet from data/raw/").set_defaults(
+        func=cmd_data_build
     )
 
+    sub.add_parser(
+        "seed", help="create or migrate the database and load cities and demo accounts"
+    ).set_defaults(func=cmd_seed)
+
     ci = sub.add_parser("cities", help="search cities by name, alternate name, district or country")
-    ci.add_argument("--search", default="", help='e.g. "Cologne", "Brooklyn", "Turkey"; empty lists the largest')
+    ci.add_argument(
+        "--search", default="", help='e.g. "Cologne", "Brooklyn", "Turkey"; empty lists the largest'
+    )
     ci.add_argument("--countries", default=None, help="ISO2 codes, comma-separated")
     ci.add_argument("--min-population", type=float, default=0.0)
     ci.add_argument("--limit", type=int, default=20)
@@ -385,12 +464,26 @@ def build_parser() -> Parser:
     fc.add_argument("--target-ages", default=None, help="e.g. 25-34,35-44")
     fc.add_argument("--ships-from", default=None, help='"Istanbul, TR" or "TR"')
     add_shipping_payer_option(fc)
-    fc.add_argument("--climate", choices=CLIMATE_CHOICES, default="auto",
-                    help="cold / warm-weather product, none, or auto: read from the name and description")
-    fc.add_argument("--season", default="auto", help="calendar season months, e.g. 11-12 (Christmas), none, or auto")
-    fc.add_argument("--month", type=int, default=None, choices=range(1, 13), metavar="1..12",
-                    help="rank by this month's sales (default: the average month)")
-    fc.add_argument("--weights", default=None, help="score weights, e.g. demand=0.5,profitability=0.3,competition=0.2")
+    fc.add_argument(
+        "--climate",
+        choices=CLIMATE_CHOICES,
+        default="auto",
+        help="cold / warm-weather product, none, or auto: read from the name and description",
+    )
+    fc.add_argument(
+        "--season", default="auto", help="calendar season months, e.g. 11-12 (Christmas), none, or auto"
+    )
+    fc.add_argument(
+        "--month",
+        type=int,
+        default=None,
+        choices=range(1, 13),
+        metavar="1..12",
+        help="rank by this month's sales (default: the average month)",
+    )
+    fc.add_argument(
+        "--weights", default=None, help="score weights, e.g. demand=0.5,profitability=0.3,competition=0.2"
+    )
     fc.add_argument("--countries", default=None, help="ISO codes, e.g. BR,US")
     fc.add_argument("--top", type=int, default=None)
     fc.add_argument("--format", choices=["csv", "json"], default="csv")
@@ -398,18 +491,29 @@ def build_parser() -> Parser:
     fc.set_defaults(func=cmd_forecast)
 
     cal = sub.add_parser("calibrate", help="fit on your sales by city, predict the other cities")
-    cal.add_argument("--sales", required=True, help="CSV: city, country, [region], units|orders|revenue, [period]; "
-                     "columns named in other languages or exports (cidade, estado, quantity ...) are recognised")
+    cal.add_argument(
+        "--sales",
+        required=True,
+        help="CSV: city, country, [region], units|orders|revenue, [period]; "
+        "columns named in other languages or exports (cidade, estado, quantity ...) are recognised",
+    )
     cal.add_argument("--category", required=True)
     cal.add_argument("--price", required=True, type=float)
     cal.add_argument("--unit-cost", required=True, type=float)
     cal.add_argument("--countries", default=None)
-    cal.add_argument("--country", default=None,
-                     help="the country of every row, for a file without a country column (e.g. BR)")
+    cal.add_argument(
+        "--country",
+        default=None,
+        help="the country of every row, for a file without a country column (e.g. BR)",
+    )
     add_shipping_payer_option(cal)
     cal.add_argument("--out", default=None, help="predictions CSV (default: stdout)")
     cal.add_argument("--report", default=None, help="report JSON")
-    cal.add_argument("--search-keyword", default=None, help="add stored Google Trends interest for this keyword as a feature")
+    cal.add_argument(
+        "--search-keyword",
+        default=None,
+        help="add stored Google Trends interest for this keyword as a feature",
+    )
     cal.set_defaults(func=cmd_calibrate)
 
     tr = sub.add_parser("trends", help="fetch Google Trends interest by city for a keyword (needs internet)")

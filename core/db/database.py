@@ -63,7 +63,12 @@ def describe(exc: BaseException, url: str) -> str:
         return "the database is not available: its file is corrupt (the operator moves it away and runs `python -m core seed`)"
     if "locked" in low:
         return "the database is busy (locked by another process); try again in a moment"
-    if "connection refused" in low or "could not connect" in low or "connection failed" in low or "timeout" in low:
+    if (
+        "connection refused" in low
+        or "could not connect" in low
+        or "connection failed" in low
+        or "timeout" in low
+    ):
         return "the database is not available: cannot reach the database server; try again later (details are in the server log)"
     if "unable to open database file" in low:
         return "the database is not available: its file cannot be opened (details are in the server log)"
@@ -83,14 +88,18 @@ class Database:
             raise DatabaseError(f"DATABASE_URL is not a valid SQLAlchemy URL: {_safe(url)}") from exc
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
-            raise DatabaseError(f"DATABASE_URL uses {self.dialect!r}; this app supports sqlite:/// and "
-                                "postgresql+psycopg:// only")  # fmt: skip
+            raise DatabaseError(
+                f"DATABASE_URL uses {self.dialect!r}; this app supports sqlite:/// and "
+                "postgresql+psycopg:// only"
+            )
         kwargs: dict = {"echo": echo, "pool_pre_ping": True}
         if self.dialect == "sqlite":
             db_path = parsed.database
             if db_path and db_path != ":memory:":
                 if not create and not Path(db_path).is_file():
-                    raise DatabaseError(f"no database at {db_path}; run `python -m core seed` (or `make run`) first")
+                    raise DatabaseError(
+                        f"no database at {db_path}; run `python -m core seed` (or `make run`) first"
+                    )
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 5, "check_same_thread": False}
         elif self.dialect == "postgresql":
@@ -98,8 +107,10 @@ class Database:
         try:
             self.engine: Engine = create_engine(url, **kwargs)
         except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
-            raise DatabaseError(f"DATABASE_URL cannot be used ({type(exc).__name__}); check the driver part, "
-                                "e.g. postgresql+psycopg://") from exc  # fmt: skip
+            raise DatabaseError(
+                f"DATABASE_URL cannot be used ({type(exc).__name__}); check the driver part, "
+                "e.g. postgresql+psycopg://"
+            ) from exc
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

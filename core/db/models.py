@@ -215,9 +215,7 @@ class ForecastResult(Base):
     """One city's result in one forecast, with every score term (in ``terms``)."""
 
     __tablename__ = "forecast_results"
-    forecast_id: Mapped[str] = mapped_column(
-        ForeignKey("forecasts.id", ondelete="CASCADE"), primary_key=True
-    )
+    forecast_id: Mapped[str] = mapped_column(ForeignKey("forecasts.id", ondelete="CASCADE"), primary_key=True)
     city_id: Mapped[int] = mapped_column(ForeignKey("cities.city_id"), primary_key=True)
     rank: Mapped[int] = mapped_column(Integer)
     demand_score: Mapped[float] = mapped_column(Float)
@@ -255,7 +253,9 @@ class DeepReport(Base):
     price_paid: Mapped[float] = mapped_column(Float, default=0.0)
     report_data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="pending_payment")  # pending_payment | ready | failed
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending_payment"
+    )  # pending_payment | ready | failed
     checkout_session_id: Mapped[str | None] = mapped_column(String(255))
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -393,7 +393,9 @@ class ImportedOrder(Base):
     """One marketplace order reduced to what calibration needs (no names, e-mails or street addresses)."""
 
     __tablename__ = "imported_orders"
-    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
     order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     city: Mapped[str] = mapped_column(String(200))
@@ -412,5 +414,7 @@ class SearchTrend(Base):
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
     timeframe: Mapped[str] = mapped_column(String(40), primary_key=True)
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    places: Mapped[list] = mapped_column(JSON, default=list)  # [[city_id, value, name as Google writes it], ...]
+    places: Mapped[list] = mapped_column(
+        JSON, default=list
+    )  # [[city_id, value, name as Google writes it], ...]
     unmatched: Mapped[list] = mapped_column(JSON, default=list)  # Google's place names that matched no city

@@ -39,7 +39,11 @@ def meta_once(db: Database, key: str, make: Callable[[], str]) -> str:
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     with db.session() as s:
-        s.execute(dialect_insert(models.Meta).values(key=key, value=make()).on_conflict_do_nothing(index_elements=["key"]))
+        s.execute(
+            dialect_insert(models.Meta)
+            .values(key=key, value=make())
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
     return get_meta(db, key) or ""
 
 
@@ -90,10 +94,17 @@ def load_countries(db: Database) -> pd.DataFrame:
 
 # --- forecasts ---------------------------------------------------------------------------
 RESULT_COLUMNS = [
-    "rank", "demand_score", "competition_index", "profitability_score", "opportunity_score",
-    "expected_units_month", "expected_units_low", "expected_units_high",
-    "expected_revenue_usd_month", "recommended_price_usd",
-]  # fmt: skip
+    "rank",
+    "demand_score",
+    "competition_index",
+    "profitability_score",
+    "opportunity_score",
+    "expected_units_month",
+    "expected_units_low",
+    "expected_units_high",
+    "expected_revenue_usd_month",
+    "recommended_price_usd",
+]
 
 
 @dataclass(frozen=True)
@@ -121,9 +132,14 @@ class ForecastRecord:
 
 
 def save_forecast(
-    db: Database, *, user_id: str | None, product: dict, params: dict, table: pd.DataFrame,
+    db: Database,
+    *,
+    user_id: str | None,
+    product: dict,
+    params: dict,
+    table: pd.DataFrame,
     before_commit: Callable[[Session], object] | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """Persist a product, its forecast run and the per-city results; returns the forecast id.
 
     ``before_commit(session)`` runs inside the same transaction (the quota charge): if it raises,
@@ -172,11 +188,17 @@ def _result_rows(forecast_id: str, table: pd.DataFrame) -> list[dict]:
     (15 significant digits, a relative error below 1e-14): a 1,000-city ranking's 50,000 values in
     milliseconds, not the half second a Python loop over them took."""
     term_cols = [c for c in table.columns if c not in RESULT_COLUMNS and c != "city_id"]
-    terms = json.loads(table[term_cols].to_json(orient="records", double_precision=15)) if term_cols else [{}] * len(table)
+    terms = (
+        json.loads(table[term_cols].to_json(orient="records", double_precision=15))
+        if term_cols
+        else [{}] * len(table)
+    )
     base = table[RESULT_COLUMNS].to_numpy(dtype=float).tolist()
     ids, ranks = table["city_id"].to_numpy(np.int64).tolist(), table["rank"].to_numpy(np.int64).tolist()
-    return [dict(zip(RESULT_COLUMNS, b, strict=True), forecast_id=forecast_id, city_id=i, rank=r, terms=t)
-            for b, i, r, t in zip(base, ids, ranks, terms, strict=True)]  # fmt: skip
+    return [
+        dict(zip(RESULT_COLUMNS, b, strict=True), forecast_id=forecast_id, city_id=i, rank=r, terms=t)
+        for b, i, r, t in zip(base, ids, ranks, terms, strict=True)
+    ]
 
 
 def _owned(stmt, user_id: str | None):
@@ -192,15 +214,22 @@ def list_forecasts(db: Database, user_id: str | None) -> list[ForecastSummary]:
         .correlate(models.Forecast)
         .scalar_subquery()
     )
-    stmt = _owned(
-        select(models.Forecast, models.Product, n_results).join(models.Product), user_id
-    ).order_by(models.Forecast.created_at.desc())
+    stmt = _owned(select(models.Forecast, models.Product, n_results).join(models.Product), user_id).order_by(
+        models.Forecast.created_at.desc()
+    )
     with db.session() as s:
         return [
             ForecastSummary(
-                id=f.id, product_name=p.name, category=p.category, price=p.base_price,
-                unit_cost=p.unit_cost, countries=list(f.params.get("countries") or []),
-                created_at=f.created_at, status=f.status, top_city_id=f.target_city_id, n_results=int(n),
+                id=f.id,
+                product_name=p.name,
+                category=p.category,
+                price=p.base_price,
+                unit_cost=p.unit_cost,
+                countries=list(f.params.get("countries") or []),
+                created_at=f.created_at,
+                status=f.status,
+                top_city_id=f.target_city_id,
+                n_results=int(n),
             )
             for f, p, n in s.execute(stmt).all()
         ]
@@ -229,23 +258,33 @@ def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> Foreca
             rec.update(r.terms)
             records.append(rec)
         product = {
-            "name": prod.name, "description": prod.description, "category": prod.category,
-            "price": prod.base_price, "unit_cost": prod.unit_cost, "target_ages": list(prod.target_ages or []),
+            "name": prod.name,
+            "description": prod.description,
+            "category": prod.category,
+            "price": prod.base_price,
+            "unit_cost": prod.unit_cost,
+            "target_ages": list(prod.target_ages or []),
             "ships_from": prod.ships_from,
-        }  # fmt: skip
+        }
         # Inputs kept with the run's parameters (the products table predates them); a forecast stored before
         # an input existed lacks it, and the use case fills it in as it was made (core.forecast.stored_product).
         stored = fc.params.get("product") or {}
         product.update({k: stored[k] for k in ("shipping_paid_by",) if stored.get(k) is not None})
         return ForecastRecord(
-            id=fc.id, user_id=fc.user_id, product=product, params=dict(fc.params), created_at=fc.created_at,
+            id=fc.id,
+            user_id=fc.user_id,
+            product=product,
+            params=dict(fc.params),
+            created_at=fc.created_at,
             results=pd.DataFrame.from_records(records),
-        )  # fmt: skip
+        )
 
 
 def delete_forecast(db: Database, forecast_id: str, user_id: str | None) -> None:
     with db.session() as s:
-        fc = s.execute(_owned(select(models.Forecast), user_id).where(models.Forecast.id == forecast_id)).scalar()
+        fc = s.execute(
+            _owned(select(models.Forecast), user_id).where(models.Forecast.id == forecast_id)
+        ).scalar()
         if fc is None:
             raise AccessError("that forecast does not exist or is not yours")
         product_id = fc.product_id
@@ -260,8 +299,12 @@ def recent_agent_logs(db: Database, limit: int = 50) -> pd.DataFrame:
     with db.engine.connect() as conn:
         stmt = (
             select(
-                models.AgentLog.created_at, models.AgentLog.forecast_id, models.AgentLog.agent_name,
-                models.AgentLog.writer, models.AgentLog.execution_time_ms, models.AgentLog.tokens_used,
+                models.AgentLog.created_at,
+                models.AgentLog.forecast_id,
+                models.AgentLog.agent_name,
+                models.AgentLog.writer,
+                models.AgentLog.execution_time_ms,
+                models.AgentLog.tokens_used,
             )
             .order_by(models.AgentLog.created_at.desc())
             .limit(limit)
@@ -273,31 +316,56 @@ def save_agent_logs(db: Database, forecast_id: str, request: dict, results: dict
     """One agent_logs row per agent: input, output, duration, tokens and which writer was used."""
     with db.session() as s:
         for name, out in results.items():
-            s.add(models.AgentLog(
-                forecast_id=forecast_id, agent_name=name, input_data=request, output_data=out,
-                execution_time_ms=float(out.get("duration_ms", 0.0)), tokens_used=int(out.get("tokens_used", 0)),
-                writer=str(out.get("writer", "template")),
-            ))  # fmt: skip
+            s.add(
+                models.AgentLog(
+                    forecast_id=forecast_id,
+                    agent_name=name,
+                    input_data=request,
+                    output_data=out,
+                    execution_time_ms=float(out.get("duration_ms", 0.0)),
+                    tokens_used=int(out.get("tokens_used", 0)),
+                    writer=str(out.get("writer", "template")),
+                )
+            )
 
 
 def load_agent_results(db: Database, forecast_id: str) -> dict[str, dict]:
     """The newest stored result of each agent for a forecast."""
     with db.session() as s:
         rows = s.scalars(
-            select(models.AgentLog).where(models.AgentLog.forecast_id == forecast_id).order_by(models.AgentLog.created_at)
+            select(models.AgentLog)
+            .where(models.AgentLog.forecast_id == forecast_id)
+            .order_by(models.AgentLog.created_at)
         ).all()
         return {r.agent_name: dict(r.output_data) for r in rows}
 
 
 # --- calibrations -----------------------------------------------------------------------------
-def save_calibration(db: Database, user_id: str | None, name: str, measure: str, params: dict, metrics: dict,
-                     report: dict, predictions: pd.DataFrame) -> str:  # fmt: skip
+def save_calibration(
+    db: Database,
+    user_id: str | None,
+    name: str,
+    measure: str,
+    params: dict,
+    metrics: dict,
+    report: dict,
+    predictions: pd.DataFrame,
+) -> str:
     cols = ["city_id", "predicted", "predicted_low", "predicted_high", "in_training"]
-    records = [{k: (bool(v) if k == "in_training" else int(v) if k == "city_id" else float(v)) for k, v in r.items()}
-               for r in predictions[cols].to_dict("records")]  # fmt: skip
+    records = [
+        {k: (bool(v) if k == "in_training" else int(v) if k == "city_id" else float(v)) for k, v in r.items()}
+        for r in predictions[cols].to_dict("records")
+    ]
     with db.session() as s:
-        row = models.CalibrationRecord(user_id=user_id, name=name, measure=measure, params=params, metrics=metrics,
-                                       report=report, predictions=records)  # fmt: skip
+        row = models.CalibrationRecord(
+            user_id=user_id,
+            name=name,
+            measure=measure,
+            params=params,
+            metrics=metrics,
+            report=report,
+            predictions=records,
+        )
         s.add(row)
         s.flush()
         return row.id
@@ -306,10 +374,22 @@ def save_calibration(db: Database, user_id: str | None, name: str, measure: str,
 def list_calibrations(db: Database, user_id: str | None) -> list[dict]:
     col = models.CalibrationRecord.user_id
     with db.session() as s:
-        rows = s.scalars(select(models.CalibrationRecord).where(col.is_(None) if user_id is None else col == user_id)
-                         .order_by(models.CalibrationRecord.created_at.desc())).all()  # fmt: skip
-        return [{"id": r.id, "name": r.name, "measure": r.measure, "params": dict(r.params), "metrics": dict(r.metrics),
-                 "created_at": r.created_at} for r in rows]  # fmt: skip
+        rows = s.scalars(
+            select(models.CalibrationRecord)
+            .where(col.is_(None) if user_id is None else col == user_id)
+            .order_by(models.CalibrationRecord.created_at.desc())
+        ).all()
+        return [
+            {
+                "id": r.id,
+                "name": r.name,
+                "measure": r.measure,
+                "params": dict(r.params),
+                "metrics": dict(r.metrics),
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]
 
 
 def load_calibration(db: Database, calibration_id: str, user_id: str | None) -> dict:
@@ -317,5 +397,12 @@ def load_calibration(db: Database, calibration_id: str, user_id: str | None) -> 
         r = s.get(models.CalibrationRecord, calibration_id)
         if r is None or r.user_id != user_id:
             raise AccessError("that calibration does not exist or is not yours")
-        return {"id": r.id, "name": r.name, "measure": r.measure, "params": dict(r.params), "metrics": dict(r.metrics),
-                "report": dict(r.report), "predictions": pd.DataFrame(r.predictions)}  # fmt: skip
+        return {
+            "id": r.id,
+            "name": r.name,
+            "measure": r.measure,
+            "params": dict(r.params),
+            "metrics": dict(r.metrics),
+            "report": dict(r.report),
+            "predictions": pd.DataFrame(r.predictions),
+        }

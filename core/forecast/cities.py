@@ -1,7 +1,6 @@
 """The city table as the engine's arrays, where a seller ships from, and positions in the arrays
 (docs/methodology.md sections 1-2, 4, 9). Part of the engine (core.forecast)."""
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ SIGMA_BASE = 0.8  # log-sd of the model's error for a city with measured inputs
 SIGMA_IMPUTED_ADOPTION = 0.4
 SIGMA_INHERITED_INCOME = 0.3
 AMBIGUITY_RATIO = 10.0  # a same-named city wins when it is 10x as populous as the next
-
 
 
 # --- the city table as arrays ---------------------------------------------------------------
@@ -73,7 +71,9 @@ class CityArrays:
         return f"CityArrays({self.city_id.size} cities)"
 
 
-def city_arrays(cities: pd.DataFrame, within_country_share: float = WITHIN_COUNTRY_INCOME_SHARE) -> CityArrays:
+def city_arrays(
+    cities: pd.DataFrame, within_country_share: float = WITHIN_COUNTRY_INCOME_SHARE
+) -> CityArrays:
     """Turn the city table (core.db.repo.load_cities) into arrays for the engine.
 
     Districts folded into their city (rows with a ``parent_city_id``, docs/data.md "One row per city")
@@ -82,7 +82,9 @@ def city_arrays(cities: pd.DataFrame, within_country_share: float = WITHIN_COUNT
     2); the shipped value unless a measurement asks what another would give (bench/within_country.py).
     """
     c = cities.sort_values("city_id").reset_index(drop=True)
-    sections = pd.DataFrame(columns=["city_id", "name", "ascii_name", "country_iso2", "admin1", "admin1_code", "parent_city_id"])
+    sections = pd.DataFrame(
+        columns=["city_id", "name", "ascii_name", "country_iso2", "admin1", "admin1_code", "parent_city_id"]
+    )
     if "parent_city_id" in c.columns:
         folded = c["parent_city_id"].notna()
         sections = c.loc[folded, sections.columns].astype({"parent_city_id": "int64"}).reset_index(drop=True)
@@ -102,9 +104,7 @@ def city_arrays(cities: pd.DataFrame, within_country_share: float = WITHIN_COUNT
     imputed_adoption = c["online_buyers_pct_flag"].to_numpy() == "imputed"
     weak_income = np.isin(c["income_flag"].to_numpy(), ["inherited", "imputed"])
     sigma = np.sqrt(
-        SIGMA_BASE**2
-        + imputed_adoption * SIGMA_IMPUTED_ADOPTION**2
-        + weak_income * SIGMA_INHERITED_INCOME**2
+        SIGMA_BASE**2 + imputed_adoption * SIGMA_IMPUTED_ADOPTION**2 + weak_income * SIGMA_INHERITED_INCOME**2
     )
     # Domestic hub: the most populous city of each country (where a domestic seller's stock sits).
     hubs = c.sort_values(["population", "city_id"], ascending=[False, True]).drop_duplicates("country_iso2")
@@ -134,10 +134,14 @@ def city_arrays(cities: pd.DataFrame, within_country_share: float = WITHIN_COUNT
         sigma=sigma,
         reference_income=ref,
         medians={
-            "log_online_buyers": float(np.median(np.log(np.maximum(adults * c["online_buyers_pct"].to_numpy(float) / 100, 1e-9)))),
+            "log_online_buyers": float(
+                np.median(np.log(np.maximum(adults * c["online_buyers_pct"].to_numpy(float) / 100, 1e-9)))
+            ),
             "log_income_ratio": float(np.median(np.log(demand_income / ref))),
             "log_price_level": float(np.median(np.log(c["price_level_ratio"].to_numpy(float)))),
-            "log_city_size": float(np.median(np.log(c["city_size_factor"].to_numpy(float)))) if "city_size_factor" in c else 0.0,
+            "log_city_size": float(np.median(np.log(c["city_size_factor"].to_numpy(float))))
+            if "city_size_factor" in c
+            else 0.0,
         },
         iso2_to_iso3=dict(zip(c["country_iso2"], c["country_iso3"], strict=False)),
         sections=sections,
@@ -173,7 +177,9 @@ def _resolve_origin(text: str, ca: CityArrays) -> Origin:
 
     def pick(rows: pd.DataFrame) -> Origin:
         r = rows.sort_values(["population", "city_id"], ascending=[False, True]).iloc[0]
-        return Origin(f"{r['name']}, {r['country_iso2']}", r["country_iso2"], float(r["lat"]), float(r["lon"]))
+        return Origin(
+            f"{r['name']}, {r['country_iso2']}", r["country_iso2"], float(r["lat"]), float(r["lon"])
+        )
 
     if len(parts) == 1 and to_iso2(parts[0]) and len(parts[0]) in (2, 3):
         code = to_iso2(parts[0])
@@ -182,7 +188,10 @@ def _resolve_origin(text: str, ca: CityArrays) -> Origin:
     if len(parts) >= 2:
         country = to_iso2(parts[-1])
         if country is None:
-            raise InputError(f"unknown country code {parts[-1]!r} in ships-from; use ISO codes like TR or TUR", field="ships_from")
+            raise InputError(
+                f"unknown country code {parts[-1]!r} in ships-from; use ISO codes like TR or TUR",
+                field="ships_from",
+            )
     name = fold(parts[0])
     rows = f[(f["ascii_name"] == name) | (f["name"].str.lower() == parts[0].lower())]
     if rows.empty or (country and not (rows["country_iso2"] == country).any()):
@@ -222,8 +231,14 @@ def positions(ca: CityArrays, ids: object) -> np.ndarray:
 def city_info(ca: CityArrays, ids: object, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """City, region, ISO code, position and population (plus ``extra`` columns) for city ids, in order."""
     pos = positions(ca, ids)
-    out = {"city": ca.names[pos], "region": ca.regions[pos], "country_iso2": ca.iso2[pos], "lat": ca.lat[pos],
-           "lon": ca.lon[pos], "population": ca.population[pos]}  # fmt: skip
+    out = {
+        "city": ca.names[pos],
+        "region": ca.regions[pos],
+        "country_iso2": ca.iso2[pos],
+        "lat": ca.lat[pos],
+        "lon": ca.lon[pos],
+        "population": ca.population[pos],
+    }
     out.update({c: ca.frame[c].to_numpy()[pos] for c in extra})
     return pd.DataFrame(out)
 
@@ -241,5 +256,7 @@ def scope_mask(ca: CityArrays, countries: list[str] | None) -> np.ndarray:
         elif c in iso3_to_2:
             wanted.add(iso3_to_2[c])
         else:
-            raise InputError(f"unknown country code {code!r}; use ISO 3166 codes such as BR or USA", field="countries")
+            raise InputError(
+                f"unknown country code {code!r}; use ISO 3166 codes such as BR or USA", field="countries"
+            )
     return np.isin(ca.iso2, list(wanted))

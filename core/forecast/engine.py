@@ -47,12 +47,12 @@ PRICE_FLOOR_MARKUP = 1.05  # the recommended price never falls below 5 % over to
 FLAT_PROFIT_SHARE = 0.95  # the "good price range": prices earning at least 95 % of the best profit
 Z80 = 1.2816  # low / high bounds are the 10th and 90th percentiles
 SCORE_DECADES = 4.0  # log-scaled scores span four orders of magnitude below the best city
-MEANINGFUL_DEMAND_SCORE = 50.0  # demand points (two decades below the best city) under which opportunity shrinks
+MEANINGFUL_DEMAND_SCORE = (
+    50.0  # demand points (two decades below the best city) under which opportunity shrinks
+)
 MARGIN_FOR_FULL_SCORE = 0.5  # a 50 % contribution margin earns the full margin points
 COMPETITION_WEIGHTS = {"maturity": 0.4, "merchant_density": 0.3, "market_depth": 0.3}
 MERCHANT_DENSITY_TOP = 2e5  # secure servers per million at which merchant density reaches 1
-
-
 
 
 @cache
@@ -128,7 +128,10 @@ FOOD_CATEGORY_ID = 412  # Food, Beverages & Tobacco: outside the "non_food" (ind
 def _duty_free_areas() -> tuple[tuple[frozenset[str], str, str], ...]:
     """(members, goods, area) of each duty-free area in data/duty_free_areas.csv."""
     t = pd.read_csv(paths.DATA_DIR / "duty_free_areas.csv")
-    return tuple((frozenset(m.split()), str(g), str(a)) for m, g, a in zip(t["members"], t["goods"], t["area"], strict=True))
+    return tuple(
+        (frozenset(m.split()), str(g), str(a))
+        for m, g, a in zip(t["members"], t["goods"], t["area"], strict=True)
+    )
 
 
 def duty_free(origin_iso2: str, dest_iso2: np.ndarray, category_id: int) -> np.ndarray:
@@ -151,7 +154,9 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
     # Spend per buyer: category spend at the reference income, scaled by income ^ elasticity,
     # converted to US dollars at the local price level.
     income_ratio = ca.income_ppp / ca.reference_income
-    spend_real = cat.annual_online_spend_per_buyer_usd * (income_ratio * ca.city_size) ** cat.income_elasticity
+    spend_real = (
+        cat.annual_online_spend_per_buyer_usd * (income_ratio * ca.city_size) ** cat.income_elasticity
+    )
     spend_usd = spend_real * ca.price_level
     # Age fit: the city's adult age mix against the world's, weighted by category propensity and
     # the product's target bands.
@@ -220,15 +225,32 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
         "delivery": np.log(delivery_factor),
     }
     return Prepared(
-        ca=ca, product=product, category=cat, origin=origin,
-        online_buyers=ca.online_buyers, spend_per_buyer_usd_year=spend_usd,
-        market_size_usd_month=market, reference_price=ref_price, price_anchor=anchor, anchor_source=anchor_source,
+        ca=ca,
+        product=product,
+        category=cat,
+        origin=origin,
+        online_buyers=ca.online_buyers,
+        spend_per_buyer_usd_year=spend_usd,
+        market_size_usd_month=market,
+        reference_price=ref_price,
+        price_anchor=anchor,
+        anchor_source=anchor_source,
         age_fit=age_fit,
-        climate_fit=climate_fit, month_factor=month_factor, seasonal_profile=profile_by_month,
-        distance_km=dist, delivery_days=days, delivery_factor=delivery_factor,
-        shipping_cost=shipping, buyer_freight=shipping if buyer_pays else np.zeros_like(shipping),
-        seller_freight=np.zeros_like(shipping) if buyer_pays else shipping, cross_border=cross, fee_rate=fee_rate,
-        competition=competition, competition_terms=comp_terms, share=share, log_terms=log_terms,
+        climate_fit=climate_fit,
+        month_factor=month_factor,
+        seasonal_profile=profile_by_month,
+        distance_km=dist,
+        delivery_days=days,
+        delivery_factor=delivery_factor,
+        shipping_cost=shipping,
+        buyer_freight=shipping if buyer_pays else np.zeros_like(shipping),
+        seller_freight=np.zeros_like(shipping) if buyer_pays else shipping,
+        cross_border=cross,
+        fee_rate=fee_rate,
+        competition=competition,
+        competition_terms=comp_terms,
+        share=share,
+        log_terms=log_terms,
         flat_terms=frozenset(k for k, v in log_terms.items() if v is zeros),
         # Medians of monotone transforms of city-table columns come precomputed with the table.
         log_term_medians={
@@ -237,12 +259,14 @@ def prepare(ca: CityArrays, product: ProductInput) -> Prepared:
             "city_size": cat.income_elasticity * ca.medians["log_city_size"],
             "price_level": (1 - PRICE_LEVEL_PASS_THROUGH) * ca.medians["log_price_level"],
             "age_fit": float(np.median(log_terms["age_fit"])),
-            "climate": float(np.median(log_terms["climate"])) if product.climate in season.CLIMATE_FLOOR else 0.0,
+            "climate": float(np.median(log_terms["climate"]))
+            if product.climate in season.CLIMATE_FLOOR
+            else 0.0,
             "season": float(np.median(log_terms["season"])) if product.launch_month else 0.0,
             "delivery": float(np.median(log_terms["delivery"])),
         },
         median_log_reference_price=float(np.median(np.log(ref_price))),
-    )  # fmt: skip
+    )
 
 
 # --- stage 2: price-dependent ---------------------------------------------------------------
@@ -276,7 +300,10 @@ def buyer_price(prep: Prepared, price: float | np.ndarray) -> np.ndarray:
 
 
 def profit_peak_price(
-    cost: float | np.ndarray, fee_rate: float | np.ndarray, buyer_freight: float | np.ndarray, elasticity: float
+    cost: float | np.ndarray,
+    fee_rate: float | np.ndarray,
+    buyer_freight: float | np.ndarray,
+    elasticity: float,
 ) -> np.ndarray:
     """The price that maximises (P (1 - f) - c) x (P + s) ^ -e, with s the buyer-paid freight.
 
@@ -315,17 +342,22 @@ def evaluate(
     # Each term in score points, relative to the median city (without buyer-paid freight the median of
     # -e*log(P/ref) is -e*(log P - median log ref), since the map is monotone: no sort needed).
     price_median = (
-        float(np.median(price_term)) if prep.product.shipping_paid_by == "buyer"
+        float(np.median(price_term))
+        if prep.product.shipping_paid_by == "buyer"
         else -e * (np.log(price) - prep.median_log_reference_price)
-    )  # fmt: skip
+    )
     medians = dict(prep.log_term_medians, price=price_median)
-    demand_terms = {k: (100 * (v - medians[k]) / span if k in active else v) for k, v in log_demand_parts.items()}
+    demand_terms = {
+        k: (100 * (v - medians[k]) / span if k in active else v) for k, v in log_demand_parts.items()
+    }
 
     # Units at this price: category units at the local reference price x price response x share.
     potential_units = (
-        prep.market_size_usd_month / prep.reference_price * price_response(paid, prep.reference_price, e)
+        prep.market_size_usd_month
+        / prep.reference_price
+        * price_response(paid, prep.reference_price, e)
         * prep.delivery_factor
-    )  # fmt: skip
+    )
     units = potential_units * prep.share
     sigma = prep.ca.sigma
     units_low = units * np.exp(-Z80 * sigma)
@@ -406,13 +438,24 @@ def evaluate(
 
 
 HEADLINE_COLUMNS = [
-    "rank", "city_id", "city", "region", "country_iso2", "lat", "lon", "population",
-    "demand_score", "competition_index", "profitability_score", "opportunity_score",
-    "expected_units_month", "expected_units_low", "expected_units_high",
-    "expected_revenue_usd_month", "recommended_price_usd",
-]  # fmt: skip
-
-
+    "rank",
+    "city_id",
+    "city",
+    "region",
+    "country_iso2",
+    "lat",
+    "lon",
+    "population",
+    "demand_score",
+    "competition_index",
+    "profitability_score",
+    "opportunity_score",
+    "expected_units_month",
+    "expected_units_low",
+    "expected_units_high",
+    "expected_revenue_usd_month",
+    "recommended_price_usd",
+]
 
 
 def order(ev: Evaluation, mask: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
@@ -449,7 +492,9 @@ def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = N
     data.update({name: values[idx] for name, values in ev.columns.items()})
     data.update(good_price_range(ev, idx))
     # labels as plain object columns: pandas would otherwise convert every string (a third of the table's cost)
-    data["best_months"] = pd.Series(season.best_months_of(ev.prepared.seasonal_profile[idx]), dtype=object, copy=False)
+    data["best_months"] = pd.Series(
+        season.best_months_of(ev.prepared.seasonal_profile[idx]), dtype=object, copy=False
+    )
     zones = ca.koppen[idx].astype(object) if ca.koppen.size else np.full(idx.size, "", dtype=object)
     data["climate_zone"] = pd.Series(zones, dtype=object, copy=False)
     out = pd.DataFrame(data, copy=False)
@@ -492,7 +537,10 @@ def good_price_range(ev: Evaluation, idx: np.ndarray) -> dict[str, np.ndarray]:
     right = np.interp(target, r[top:][::-1], x[top:][::-1])
     low, high = np.maximum(left * peak_paid - freight, lo), np.minimum(right * peak_paid - freight, hi)
     ok = target > 0  # some price in the bounds makes money
-    return {"good_price_low_usd": np.where(ok, low, np.nan), "good_price_high_usd": np.where(ok, high, np.nan)}
+    return {
+        "good_price_low_usd": np.where(ok, low, np.nan),
+        "good_price_high_usd": np.where(ok, high, np.nan),
+    }
 
 
 def rank_product(

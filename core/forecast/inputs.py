@@ -1,7 +1,6 @@
 """The product to forecast: its inputs, their validation, and what a stored forecast predates
 (docs/methodology.md sections 2b, 4 and 8). Part of the engine (core.forecast)."""
 
-
 from __future__ import annotations
 
 from typing import Literal, get_args
@@ -36,13 +35,20 @@ class ScoreWeights(BaseModel):
 # the first is the default (a form's first option is preselected).
 ShippingPayer = Literal["buyer", "seller"]
 SHIPPING_PAYERS: tuple[str, ...] = get_args(ShippingPayer)
-SHIPPING_PAYER_LABELS = {"buyer": "The buyer, at checkout (price excludes shipping)", "seller": "You: free shipping"}
+SHIPPING_PAYER_LABELS = {
+    "buyer": "The buyer, at checkout (price excludes shipping)",
+    "seller": "You: free shipping",
+}
 
 
 ClimateChoice = Literal["auto", "cold", "warm", "none"]
 CLIMATE_CHOICES: tuple[str, ...] = get_args(ClimateChoice)
-CLIMATE_LABELS = {"auto": "Read it from the name and description", "cold": "Cold-weather product (sells where and when it is cold)",
-                  "warm": "Warm-weather product (sells where and when it is hot)", "none": "No climate affinity"}  # fmt: skip
+CLIMATE_LABELS = {
+    "auto": "Read it from the name and description",
+    "cold": "Cold-weather product (sells where and when it is cold)",
+    "warm": "Warm-weather product (sells where and when it is hot)",
+    "none": "No climate affinity",
+}
 
 
 def parse_months(value: object) -> tuple[int, ...]:
@@ -57,7 +63,9 @@ def parse_months(value: object) -> tuple[int, ...]:
         for part in text.replace(" ", "").split(","):
             lo, _, hi = part.partition("-")
             if not lo.isdigit() or (hi and not hi.isdigit()):
-                raise InputError(f"{value!r} is not a list of months (e.g. 11-1 or 11,12, or none)", field="season_months")
+                raise InputError(
+                    f"{value!r} is not a list of months (e.g. 11-1 or 11,12, or none)", field="season_months"
+                )
             a, b = int(lo), int(hi or lo)
             if not (1 <= a <= 12 and 1 <= b <= 12):
                 raise InputError("months are 1 to 12", field="season_months")
@@ -90,7 +98,9 @@ class ProductInput(BaseModel):
     climate: ClimateChoice = "auto"  # type: ignore[assignment]
     season_months: tuple[int, ...] | None = None  # calendar season (Christmas: 11, 12); () = none
     product_type: str | None = Field(None, max_length=300)  # Google product taxonomy path, informative
-    launch_month: int | None = Field(None, ge=1, le=12)  # rank by this month's sales (None: the average month)
+    launch_month: int | None = Field(
+        None, ge=1, le=12
+    )  # rank by this month's sales (None: the average month)
 
     @field_validator("category", mode="before")
     @classmethod
@@ -168,7 +178,11 @@ class ProductInput(BaseModel):
 
 # Inputs added after forecasts were first stored, with the value those older forecasts were made with: a
 # stored product without the field re-opens as it was computed (core.service.product_from_params).
-STORED_PRODUCT_DEFAULTS: dict[str, object] = {"shipping_paid_by": "seller", "climate": "none", "season_months": []}
+STORED_PRODUCT_DEFAULTS: dict[str, object] = {
+    "shipping_paid_by": "seller",
+    "climate": "none",
+    "season_months": [],
+}
 
 
 def stored_product(fields: dict) -> dict:

@@ -16,8 +16,20 @@ import numpy as np
 
 from core.places.climate import MONTHS, month_range
 
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December")  # fmt: skip
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 COLD_NEED_BELOW_C = 15.0  # a month colder than this on average calls for cold-weather products ...
 COLD_NEED_SPAN_C = 20.0  # ... fully at -5 °C
@@ -37,7 +49,9 @@ def monthly_need(temps: np.ndarray, climate: str) -> np.ndarray:
     return np.ones_like(temps)
 
 
-def monthly_demand(temps: np.ndarray, climate: str, season_months: tuple[int, ...] | list[int] = ()) -> np.ndarray:
+def monthly_demand(
+    temps: np.ndarray, climate: str, season_months: tuple[int, ...] | list[int] = ()
+) -> np.ndarray:
     """Relative demand in each calendar month, shape (n, 12): climate part x calendar part."""
     rel = np.ones_like(temps)
     if climate in CLIMATE_FLOOR:
@@ -79,12 +93,16 @@ def best_months_of(profiles: np.ndarray) -> np.ndarray:
     best = profiles >= BEST_MONTH_SHARE * profiles.max(axis=1, keepdims=True)
     code = np.where(flat, -1, best @ (1 << np.arange(12)))
     uniques, inverse = np.unique(code, return_inverse=True)
-    labels = np.array(["all year" if c < 0 else month_range(MONTHS[(c >> np.arange(12)) & 1 == 1]) for c in uniques],
-                      dtype=object)  # fmt: skip
+    labels = np.array(
+        ["all year" if c < 0 else month_range(MONTHS[(c >> np.arange(12)) & 1 == 1]) for c in uniques],
+        dtype=object,
+    )
     return labels[inverse]
 
 
-def describe(climate: str, season_months: tuple[int, ...] | list[int] | None, launch_month: int | None) -> str:
+def describe(
+    climate: str, season_months: tuple[int, ...] | list[int] | None, launch_month: int | None
+) -> str:
     """One line on what the forecast assumed about climate and season (Results, PDF, agents)."""
     parts = {
         "cold": "cold-weather product: demand follows each city's cold months (its best months in the ranking)",

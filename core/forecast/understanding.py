@@ -35,7 +35,27 @@ CLIMATE_THRESHOLD = 1.5  # evidence points a climate affinity needs (one strong 
 FULL_CONFIDENCE_POINTS = 4.0  # evidence points at which a reading is called certain
 DESCRIPTION_WEIGHT = 0.5  # a word in the description counts half a word in the name
 TAXONOMY_EVIDENCE_WEIGHT = 0.5  # a word of the matched taxonomy path counts half a word in the name
-STOPWORDS = frozenset(["and", "or", "for", "of", "the", "with", "in", "on", "to", "a", "an", "by", "from", "s", "other", "accessories", "supplies"])
+STOPWORDS = frozenset(
+    [
+        "and",
+        "or",
+        "for",
+        "of",
+        "the",
+        "with",
+        "in",
+        "on",
+        "to",
+        "a",
+        "an",
+        "by",
+        "from",
+        "s",
+        "other",
+        "accessories",
+        "supplies",
+    ]
+)
 AUDIENCE_AGES = {  # who buys for this audience (target-age bands of ProductInput)
     "kids": ("25_34", "35_44"),  # their parents
     "teens": ("15_24",),
@@ -107,10 +127,16 @@ class LexiconRow:
 def lexicon() -> tuple[LexiconRow, ...]:
     t = pd.read_csv(LEXICON_FILE, keep_default_na=False)
     return tuple(
-        LexiconRow(tuple(tokens(r.phrase)), r.attribute, str(r.value), float(r.weight),
-                   frozenset(tokens(r.requires)), frozenset(tokens(r.unless)))
+        LexiconRow(
+            tuple(tokens(r.phrase)),
+            r.attribute,
+            str(r.value),
+            float(r.weight),
+            frozenset(tokens(r.requires)),
+            frozenset(tokens(r.unless)),
+        )
         for r in t.itertuples()
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -135,12 +161,16 @@ class Understanding:
         """One line an analyst reads: what was understood, how sure, from which words."""
         parts = [f"type: {self.product_type or 'not recognised (the category stands)'}"]
         if self.climate != "none":
-            parts.append(f"{self.climate}-weather product ({_pct(self.climate_confidence)} sure; "
-                         f"from {', '.join(self.climate_evidence)})")  # fmt: skip
+            parts.append(
+                f"{self.climate}-weather product ({_pct(self.climate_confidence)} sure; "
+                f"from {', '.join(self.climate_evidence)})"
+            )
         else:
             parts.append("no climate affinity")
         if self.season_months:
-            parts.append(f"calendar season {', '.join(map(str, self.season_months))} (from {', '.join(self.season_evidence)})")
+            parts.append(
+                f"calendar season {', '.join(map(str, self.season_months))} (from {', '.join(self.season_evidence)})"
+            )
         if self.gender != "any":
             parts.append(f"for {self.gender}")
         if self.audience != "adults":
@@ -163,10 +193,14 @@ def _matches(row: LexiconRow, toks: list[str]) -> int:
     return sum(1 for i in range(len(toks) - n + 1) if tuple(toks[i : i + n]) == row.phrase)
 
 
-TYPE_SYNONYM_IDF = 6.0  # a lexicon "type" row (swimsuit -> Swimwear) scores as a rare shared word per weight point
+TYPE_SYNONYM_IDF = (
+    6.0  # a lexicon "type" row (swimsuit -> Swimwear) scores as a rare shared word per weight point
+)
 
 
-def _product_type(name_toks: list[str], desc_toks: list[str], top: str | None) -> tuple[TaxonomyNode | None, float, tuple[str, ...]]:
+def _product_type(
+    name_toks: list[str], desc_toks: list[str], top: str | None
+) -> tuple[TaxonomyNode | None, float, tuple[str, ...]]:
     nodes, index, idf = taxonomy()
     by_id = {n.id: i for i, n in enumerate(nodes)}
     weights: dict[str, float] = defaultdict(float)
@@ -193,6 +227,7 @@ def _product_type(name_toks: list[str], desc_toks: list[str], top: str | None) -
                 break
     if not scores:
         return None, 0.0, ()
+
     # Most informative overlap, relative to the leaf's length (a leaf of one matched word is a full match);
     # ties go to the broader category (the words do not say which narrower one), then the lower id (stable).
     def key(i: int) -> tuple[float, int, int]:
@@ -217,7 +252,11 @@ def understand(name: str, description: str | None = None, category: str | None =
     points: dict[tuple[str, str], float] = defaultdict(float)
     evidence: dict[tuple[str, str], list[str]] = defaultdict(list)
     for row in lexicon():
-        for toks, w in ((name_toks, 1.0), (desc_toks, DESCRIPTION_WEIGHT), (path_toks, TAXONOMY_EVIDENCE_WEIGHT)):
+        for toks, w in (
+            (name_toks, 1.0),
+            (desc_toks, DESCRIPTION_WEIGHT),
+            (path_toks, TAXONOMY_EVIDENCE_WEIGHT),
+        ):
             hits = _matches(row, toks)
             if hits:
                 points[(row.attribute, row.value)] += w * row.weight

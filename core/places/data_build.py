@@ -43,10 +43,20 @@ CAPITAL_DISTRICT_WORDS = ("federal district", "capital district", "capital terri
 # Territories with cities in GeoNames but no row in the World Bank tables: they take their
 # sovereign's indicators (flag "imputed").
 SOVEREIGN = {
-    "ALA": "FIN", "VAT": "ITA", "SJM": "NOR", "CXR": "AUS", "CCK": "AUS", "NFK": "AUS",
-    "NIU": "NZL", "MSR": "GBR", "SHN": "GBR", "PCN": "GBR", "FLK": "GBR", "SGS": "GBR",
+    "ALA": "FIN",
+    "VAT": "ITA",
+    "SJM": "NOR",
+    "CXR": "AUS",
+    "CCK": "AUS",
+    "NFK": "AUS",
+    "NIU": "NZL",
+    "MSR": "GBR",
+    "SHN": "GBR",
+    "PCN": "GBR",
+    "FLK": "GBR",
+    "SGS": "GBR",
     "ATF": "FRA",
-}  # fmt: skip
+}
 
 AGE_BANDS = ["15_24", "25_34", "35_44", "45_54", "55_64", "65plus"]
 
@@ -261,8 +271,12 @@ def fold_sections(raw: pd.DataFrame, country_population: pd.Series) -> pd.Series
     adm = raw["admin1_code"].fillna("").astype(str).to_numpy()
     a2 = raw["geonameid"].map(codes["admin2_code"]).fillna("").to_numpy(str)
     fcode = raw["geonameid"].map(codes["feature_code"]).fillna("").to_numpy(str)
-    capital_district = raw["admin1_name"].fillna("").map(fold).str.contains("|".join(CAPITAL_DISTRICT_WORDS)).to_numpy()
-    region_pop = raw.groupby(["iso3", raw["admin1_code"].fillna("")])["population"].transform("sum").to_numpy()
+    capital_district = (
+        raw["admin1_name"].fillna("").map(fold).str.contains("|".join(CAPITAL_DISTRICT_WORDS)).to_numpy()
+    )
+    region_pop = (
+        raw.groupby(["iso3", raw["admin1_code"].fillna("")])["population"].transform("sum").to_numpy()
+    )
     nat_pop = raw["iso3"].map(country_population).fillna(0).to_numpy(float)
     parent = np.full(len(raw), -1, dtype=np.int64)
     seat = np.isin(fcode, ["PPLC", "PPLA"])  # capitals and regional seats are cities in their own right
@@ -321,7 +335,9 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
     ctry = countries.set_index("iso3").loc[lookup_iso3].reset_index(drop=True)
     territory = cities["country_iso3"].isin(SOVEREIGN.keys()).to_numpy()
     names = countries.set_index("iso3")["country_name"]
-    cities["country_name"] = cities["country_iso3"].map(names).fillna(raw["country_name"].reset_index(drop=True))
+    cities["country_name"] = (
+        cities["country_iso3"].map(names).fillna(raw["country_name"].reset_index(drop=True))
+    )
 
     ratio, ratio_source, ratio_method = _region_ratios(cities)
     has_ratio = ratio.notna()
@@ -343,23 +359,27 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
     # slope, by the city's size factor and by a damped share (WITHIN_COUNTRY_INCOME_SHARE) of the region's
     # log income ratio: a cross-country slope is not a within-country one (docs/data.md, "Regional adoption";
     # docs/methodology.md section 2).
-    log_ratio = WITHIN_COUNTRY_INCOME_SHARE * np.log(ratio.to_numpy()) + np.log(cities["city_size_factor"].to_numpy())
+    log_ratio = WITHIN_COUNTRY_INCOME_SHARE * np.log(ratio.to_numpy()) + np.log(
+        cities["city_size_factor"].to_numpy()
+    )
     for col, fit_key in [("internet_users_pct", "internet"), ("online_buyers_pct", "online_buyers")]:
         base = _logit(ctry[col].to_numpy() / 100)
         cities[col] = 100 * _expit(base + fits[fit_key].slope * log_ratio)
         cflag = np.where(territory, IMPUTED, ctry[f"{col}_flag"])
-        cities[f"{col}_flag"] = np.where(
-            cflag == IMPUTED, IMPUTED, np.where(has_ratio, REGIONAL, INHERITED)
-        )
+        cities[f"{col}_flag"] = np.where(cflag == IMPUTED, IMPUTED, np.where(has_ratio, REGIONAL, INHERITED))
     cities["online_buyers_source"] = ctry["online_buyers_source"]
 
-    for col in ["urban_pct", "logistics_index", "broadband_per100", "secure_servers_per_million",
-                "price_level_ratio", "adult_pct"] + [f"age_{b}_pct" for b in AGE_BANDS]:  # fmt: skip
+    for col in [
+        "urban_pct",
+        "logistics_index",
+        "broadband_per100",
+        "secure_servers_per_million",
+        "price_level_ratio",
+        "adult_pct",
+    ] + [f"age_{b}_pct" for b in AGE_BANDS]:
         cities[col] = ctry[col].to_numpy()
     for col in ["urban_pct", "logistics_index"]:
-        cities[f"{col}_flag"] = np.where(
-            territory | (ctry[f"{col}_flag"] == IMPUTED), IMPUTED, INHERITED
-        )
+        cities[f"{col}_flag"] = np.where(territory | (ctry[f"{col}_flag"] == IMPUTED), IMPUTED, INHERITED)
     cities["age_flag"] = np.where(territory | (ctry["age_flag"] == IMPUTED), IMPUTED, INHERITED)
     cities["koppen_zone"], cities["koppen_flag"] = koppen_zones(raw["geonameid"], cities["lat"])
 
@@ -389,7 +409,9 @@ def koppen_zones(geonameid: pd.Series, lat: pd.Series) -> tuple[np.ndarray, np.n
         pick = missing & (abs_lat <= max_lat)
         zone[pick] = island_zone
         missing &= ~pick
-    flag = np.where(geonameid.map(kg["koppen_zone"]).fillna("Ocean").to_numpy(object) == "Ocean", IMPUTED, MEASURED)
+    flag = np.where(
+        geonameid.map(kg["koppen_zone"]).fillna("Ocean").to_numpy(object) == "Ocean", IMPUTED, MEASURED
+    )
     return zone.astype(str), flag
 
 
@@ -404,7 +426,9 @@ def city_size_factor(cities: pd.DataFrame) -> np.ndarray:
     w = pd.Series(pop * top, index=cities.index)
     grp = cities["country_iso3"]
     mean_log = (logp.groupby(grp).transform("sum") / w.groupby(grp).transform("sum")).to_numpy()
-    factor = pd.Series(np.exp(CITY_SIZE_INCOME_EXPONENT * (np.log(pop) - mean_log)), index=cities["city_id"].to_numpy())
+    factor = pd.Series(
+        np.exp(CITY_SIZE_INCOME_EXPONENT * (np.log(pop) - mean_log)), index=cities["city_id"].to_numpy()
+    )
     own = factor.to_numpy()
     parent_ids = cities["parent_city_id"].to_numpy(dtype=float, na_value=np.nan)
     return np.where(top, own, factor.reindex(parent_ids).to_numpy())

@@ -8,18 +8,39 @@ from core.places.names import alternate_names, country_of
 from core.text import fold
 
 EXPLORER_COLUMNS = [
-    "city_id", "name", "admin1", "country_name", "country_iso2", "population",
-    "gdp_per_capita_ppp", "purchasing_power_index", "internet_users_pct", "online_buyers_pct",
-    "income_flag", "online_buyers_pct_flag", "lat", "lon",
-]  # fmt: skip
+    "city_id",
+    "name",
+    "admin1",
+    "country_name",
+    "country_iso2",
+    "population",
+    "gdp_per_capita_ppp",
+    "purchasing_power_index",
+    "internet_users_pct",
+    "online_buyers_pct",
+    "income_flag",
+    "online_buyers_pct_flag",
+    "lat",
+    "lon",
+]
 
 
 # How a city matched the search text, and the relevance tier of each kind: exact matches of any kind
 # first (then larger cities first, so "Manhattan" finds New York City before Manhattan, Kansas), then
 # prefixes, then substrings.
-MATCH_RANKS = {"name": 0, "alternate name": 0, "district": 0, "name starts with": 1, "alternate name starts with": 1,
-               "district starts with": 1, "name contains": 2, "country name contains": 2}  # fmt: skip
-MIN_PARTIAL_CHARS = 3  # prefix and substring matches need this many characters ("US" is not a substring search)
+MATCH_RANKS = {
+    "name": 0,
+    "alternate name": 0,
+    "district": 0,
+    "name starts with": 1,
+    "alternate name starts with": 1,
+    "district starts with": 1,
+    "name contains": 2,
+    "country name contains": 2,
+}
+MIN_PARTIAL_CHARS = (
+    3  # prefix and substring matches need this many characters ("US" is not a substring search)
+)
 
 
 def search_cities(
@@ -70,7 +91,10 @@ def search_cities(
         if dist is not None:
             mark(dist.loc[dist["ascii_name"].str.startswith(q), "parent_city_id"], "district starts with")
         mark(base.loc[names.str.contains(q, regex=False), "city_id"], "name contains")
-        mark(base.loc[base["country_name"].map(fold).str.contains(q, regex=False), "city_id"], "country name contains")
+        mark(
+            base.loc[base["country_name"].map(fold).str.contains(q, regex=False), "city_id"],
+            "country name contains",
+        )
     hits = base[base["city_id"].isin(list(how))]
     kinds = hits["city_id"].map(how)
     out = hits.assign(matched=kinds, _rank=kinds.map(MATCH_RANKS))

@@ -37,8 +37,9 @@ def mercator_px(lat: np.ndarray, lon: np.ndarray, zoom: float) -> tuple[np.ndarr
     return x, y
 
 
-def spaced_labels(lat: np.ndarray, lon: np.ndarray, zoom: float, n: int, width_px: float = 110.0,
-                  height_px: float = 18.0) -> list[int]:  # fmt: skip
+def spaced_labels(
+    lat: np.ndarray, lon: np.ndarray, zoom: float, n: int, width_px: float = 110.0, height_px: float = 18.0
+) -> list[int]:
     """Positions (in the given order, best first) of at most ``n`` points whose labels, drawn to the right
     of each point ``width_px`` x ``height_px`` at ``zoom``, do not overlap a label already placed."""
     x, y = mercator_px(lat, lon, zoom)

@@ -29,14 +29,44 @@ def cities_called(folded_name: str) -> tuple[int, ...]:
 # --- countries in the words people write them ----------------------------------------------
 COUNTRY_LANGUAGES = ("pt", "es", "de", "fr", "it", "tr", "nl", "pl", "sv", "da", "cs", "ro", "hu", "id", "vi")
 COUNTRY_ALIASES = {  # common English forms not among ISO / pycountry names
-    "usa": "US", "u s a": "US", "u s": "US", "united states of america": "US", "america": "US",
-    "uk": "GB", "u k": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
-    "wales": "GB", "northern ireland": "GB", "turkey": "TR", "turkiye": "TR", "russia": "RU",
-    "south korea": "KR", "korea": "KR", "north korea": "KP", "vietnam": "VN", "iran": "IR", "syria": "SY",
-    "czech republic": "CZ", "czechia": "CZ", "holland": "NL", "the netherlands": "NL", "uae": "AE",
-    "ivory coast": "CI", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD",
-    "laos": "LA", "taiwan": "TW", "macedonia": "MK", "palestine": "PS", "vatican": "VA",
-}  # fmt: skip
+    "usa": "US",
+    "u s a": "US",
+    "u s": "US",
+    "united states of america": "US",
+    "america": "US",
+    "uk": "GB",
+    "u k": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "turkey": "TR",
+    "turkiye": "TR",
+    "russia": "RU",
+    "south korea": "KR",
+    "korea": "KR",
+    "north korea": "KP",
+    "vietnam": "VN",
+    "iran": "IR",
+    "syria": "SY",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "uae": "AE",
+    "ivory coast": "CI",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "tanzania": "TZ",
+    "moldova": "MD",
+    "laos": "LA",
+    "taiwan": "TW",
+    "macedonia": "MK",
+    "palestine": "PS",
+    "vatican": "VA",
+}
 
 
 @cache
@@ -51,8 +81,10 @@ def country_names() -> dict[str, str]:
     from core.text import fold
 
     out: dict[str, str] = {}
-    catalogues = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
-                  for lang in COUNTRY_LANGUAGES]  # fmt: skip
+    catalogues = [
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+        for lang in COUNTRY_LANGUAGES
+    ]
     for c in pycountry.countries:
         names = {c.name, getattr(c, "official_name", c.name), getattr(c, "common_name", c.name)}
         names |= {t.gettext(n) for t in catalogues for n in list(names)}

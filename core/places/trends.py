@@ -51,7 +51,9 @@ def normalise_keyword(keyword: str) -> str:
     if not k:
         raise InputError("enter a search keyword (e.g. the product's name)", field="keyword")
     if len(k) > MAX_KEYWORD_CHARS:
-        raise InputError(f"the keyword is longer than {MAX_KEYWORD_CHARS} characters: shorten it", field="keyword")
+        raise InputError(
+            f"the keyword is longer than {MAX_KEYWORD_CHARS} characters: shorten it", field="keyword"
+        )
     return k
 
 
@@ -83,19 +85,32 @@ def match_places(points: list, ca: CityArrays, country: str) -> tuple[pd.DataFra
         if pick is None:
             unmatched.append(p.name)
             continue
-        rows.append({"city_id": int(ca.city_id[inside][pick]), "value": int(p.value), "name": p.name, "method": method})
+        rows.append(
+            {
+                "city_id": int(ca.city_id[inside][pick]),
+                "value": int(p.value),
+                "name": p.name,
+                "method": method,
+            }
+        )
     frame = pd.DataFrame(rows, columns=["city_id", "value", "name", "method"])
     if not frame.empty:
-        frame = (frame.assign(by_name=frame["method"] == NAME)
-                 .sort_values(["city_id", "by_name", "value"], ascending=[True, False, False])
-                 .drop_duplicates("city_id").drop(columns="by_name").reset_index(drop=True))  # fmt: skip
+        frame = (
+            frame.assign(by_name=frame["method"] == NAME)
+            .sort_values(["city_id", "by_name", "value"], ascending=[True, False, False])
+            .drop_duplicates("city_id")
+            .drop(columns="by_name")
+            .reset_index(drop=True)
+        )
     return frame, unmatched
 
 
 def _signal(row: models.SearchTrend) -> TrendSignal:
     values = pd.Series({int(c): float(v) for c, v, _name in row.places}, dtype=float, name="search_interest")
     values.index.name = "city_id"
-    return TrendSignal(row.keyword, row.country, row.timeframe, as_utc(row.fetched_at), values, list(row.unmatched))
+    return TrendSignal(
+        row.keyword, row.country, row.timeframe, as_utc(row.fetched_at), values, list(row.unmatched)
+    )
 
 
 def stored(db: Database, keyword: str, country: str, timeframe: str = TIMEFRAME) -> TrendSignal | None:
@@ -122,7 +137,9 @@ def client_from(settings):
     return GoogleTrends(settings.google_trends_base)
 
 
-def fetch(db: Database, client, ca: CityArrays, keyword: str, country: str, timeframe: str = TIMEFRAME) -> TrendSignal:
+def fetch(
+    db: Database, client, ca: CityArrays, keyword: str, country: str, timeframe: str = TIMEFRAME
+) -> TrendSignal:
     """Ask Google Trends (``client.interest_by_city``), match the places, store them with today's date.
     ExternalError (offline, refused, changed) reaches the caller; nothing is stored then."""
     key, iso = normalise_keyword(keyword), country.upper()
@@ -131,8 +148,16 @@ def fetch(db: Database, client, ca: CityArrays, keyword: str, country: str, time
     matched, unmatched = match_places(points, ca, iso)
     places = [[int(r.city_id), int(r.value), str(r.name)] for r in matched.itertuples()]
     with db.session() as s:
-        s.merge(models.SearchTrend(keyword=key, country=iso, timeframe=timeframe, fetched_at=models.utcnow(),
-                                   places=places, unmatched=unmatched[:200]))  # fmt: skip
+        s.merge(
+            models.SearchTrend(
+                keyword=key,
+                country=iso,
+                timeframe=timeframe,
+                fetched_at=models.utcnow(),
+                places=places,
+                unmatched=unmatched[:200],
+            )
+        )
     log.info("search trends stored: %s, %d places matched, %d unmatched", iso, len(places), len(unmatched))
     signal = stored(db, key, iso, timeframe)
     assert signal is not None
@@ -142,7 +167,9 @@ def fetch(db: Database, client, ca: CityArrays, keyword: str, country: str, time
 def combined(signals: list[TrendSignal]) -> pd.Series:
     """Interest by city over several countries (each country's values are relative to its own top city)."""
     parts = [s.values for s in signals if not s.values.empty]
-    return pd.concat(parts).groupby(level=0).max() if parts else pd.Series(dtype=float, name="search_interest")
+    return (
+        pd.concat(parts).groupby(level=0).max() if parts else pd.Series(dtype=float, name="search_interest")
+    )
 
 
 def feature_columns(values: pd.Series, city_ids: object) -> pd.DataFrame:
@@ -150,16 +177,20 @@ def feature_columns(values: pd.Series, city_ids: object) -> pd.DataFrame:
     ids = np.asarray(city_ids, dtype=np.int64)
     v = values.reindex(ids).to_numpy(float)
     listed = np.isfinite(v)
-    return pd.DataFrame({FEATURES[0]: np.log1p(np.where(listed, v, 0.0)), FEATURES[1]: listed.astype(float)},
-                        index=pd.Index(ids, name="city_id"))  # fmt: skip
+    return pd.DataFrame(
+        {FEATURES[0]: np.log1p(np.where(listed, v, 0.0)), FEATURES[1]: listed.astype(float)},
+        index=pd.Index(ids, name="city_id"),
+    )
 
 
 def calibration_features(db: Database, keyword: str, ca: CityArrays) -> pd.DataFrame:
     """Calibration features from every country stored for ``keyword``; InputError when none is stored."""
     signals = stored_for(db, keyword)
     if not signals:
-        raise InputError(f"no search interest is stored for {normalise_keyword(keyword)!r}: fetch it on Results -> "
-                         "Ranking -> Search interest (or `python -m core trends`), or leave the keyword empty",
-                         field="keyword")  # fmt: skip
+        raise InputError(
+            f"no search interest is stored for {normalise_keyword(keyword)!r}: fetch it on Results -> "
+            "Ranking -> Search interest (or `python -m core trends`), or leave the keyword empty",
+            field="keyword",
+        )
     log.info("calibration with search interest from %s", ", ".join(s.country for s in signals))
     return feature_columns(combined(signals), ca.city_id)

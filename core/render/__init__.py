@@ -2,4 +2,3 @@
 plan checks here (core.services.exports checks them before rendering). May import core.forecast,
 core.advisors, core.places and core.calibration; never accounts, billing or the database.
 """
-

@@ -44,85 +44,155 @@ class Chart:
 def top_cities_bar(table: pd.DataFrame, n: int = 15) -> Chart:
     top = table.head(n)
     return Chart(
-        "bar", f"Top {len(top)} cities by opportunity: expected revenue per month", "", "US$ per month",
+        "bar",
+        f"Top {len(top)} cities by opportunity: expected revenue per month",
+        "",
+        "US$ per month",
         x=[f"{c} ({iso})" for c, iso in zip(top["city"], top["country_iso2"], strict=True)],
         series={"Expected revenue": top["expected_revenue_usd_month"].round(2).tolist()},
-    )  # fmt: skip
+    )
 
 
 def demand_vs_competition(table: pd.DataFrame, n: int = 200) -> Chart:
     top = table.head(n)
     size = np.sqrt(top["market_size_usd_month"].to_numpy())
     return Chart(
-        "bubble", "Demand against competition (bubble size: market size)", "Competition index",
-        "Demand score", x=top["competition_index"].round(2).tolist(),
+        "bubble",
+        "Demand against competition (bubble size: market size)",
+        "Competition index",
+        "Demand score",
+        x=top["competition_index"].round(2).tolist(),
         series={"y": top["demand_score"].round(2).tolist()},
         size=(8 + 40 * size / max(size.max(), 1e-9)).round(1).tolist(),
         text=[f"{c} ({iso})" for c, iso in zip(top["city"], top["country_iso2"], strict=True)],
-    )  # fmt: skip
+    )
 
 
 def price_curve_chart(curve: pd.DataFrame, current: float, optimum: float, title: str) -> Chart:
     return Chart(
-        "lines", title, "Price (US$)", "per month", x=curve["price"].round(2).tolist(),
+        "lines",
+        title,
+        "Price (US$)",
+        "per month",
+        x=curve["price"].round(2).tolist(),
         series={
             "Units": curve["units"].round(3).tolist(),
             "Revenue (US$)": curve["revenue"].round(2).tolist(),
             "Profit (US$)": curve["profit"].round(2).tolist(),
         },
         markers={"current price": current, "optimum": optimum},
-    )  # fmt: skip
+    )
 
 
 def rank_change_bar(cmp: pd.DataFrame, n: int = 25) -> Chart:
     """Rank change per city between two forecasts (positive = higher in B), cities in both only."""
     both = cmp.dropna(subset=["rank_change"]).head(n)
     return Chart(
-        "bar", f"Rank change from A to B (top {len(both)} cities in both)", "", "places up in B",
-        x=both["city"].tolist(), series={"Rank change": both["rank_change"].astype(float).tolist()},
-    )  # fmt: skip
+        "bar",
+        f"Rank change from A to B (top {len(both)} cities in both)",
+        "",
+        "places up in B",
+        x=both["city"].tolist(),
+        series={"Rank change": both["rank_change"].astype(float).tolist()},
+    )
 
 
 def country_bar(summary: pd.DataFrame, n: int = 15) -> Chart:
     top = summary.head(n)
     return Chart(
-        "bar", f"Expected revenue by country (top {len(top)})", "", "US$ per month",
-        x=top["country_iso2"].tolist(), series={"Expected revenue": top["expected_revenue_usd_month"].round(2).tolist()},
-    )  # fmt: skip
+        "bar",
+        f"Expected revenue by country (top {len(top)})",
+        "",
+        "US$ per month",
+        x=top["country_iso2"].tolist(),
+        series={"Expected revenue": top["expected_revenue_usd_month"].round(2).tolist()},
+    )
 
 
 def to_plotly(chart: Chart) -> go.Figure:
     """The chart as a plotly figure, built from plain dicts in one go (fast enough for sliders)."""
     layout: dict = {
-        "title": {"text": chart.title}, "xaxis": {"title": {"text": chart.x_label}},
-        "margin": {"l": 40, "r": 40, "t": 50, "b": 40}, "height": 380,
+        "title": {"text": chart.title},
+        "xaxis": {"title": {"text": chart.x_label}},
+        "margin": {"l": 40, "r": 40, "t": 50, "b": 40},
+        "height": 380,
         "legend": {"orientation": "h", "y": -0.2},
-    }  # fmt: skip
+    }
     if chart.kind == "bar":
-        data = [{"type": "bar", "x": chart.x, "y": ys, "name": name, "marker": {"color": PRIMARY}}
-                for name, ys in chart.series.items()]  # fmt: skip
+        data = [
+            {"type": "bar", "x": chart.x, "y": ys, "name": name, "marker": {"color": PRIMARY}}
+            for name, ys in chart.series.items()
+        ]
         layout["yaxis"] = {"title": {"text": chart.y_label}}
     elif chart.kind == "bubble":
-        data = [{
-            "type": "scatter", "x": chart.x, "y": chart.series["y"], "mode": "markers", "text": chart.text,
-            "marker": {"size": chart.size, "color": PRIMARY, "opacity": 0.55, "line": {"width": 0.5, "color": "white"}},
-            "hovertemplate": "%{text}<br>competition %{x:.1f}<br>demand %{y:.1f}<extra></extra>",
-        }]  # fmt: skip
+        data = [
+            {
+                "type": "scatter",
+                "x": chart.x,
+                "y": chart.series["y"],
+                "mode": "markers",
+                "text": chart.text,
+                "marker": {
+                    "size": chart.size,
+                    "color": PRIMARY,
+                    "opacity": 0.55,
+                    "line": {"width": 0.5, "color": "white"},
+                },
+                "hovertemplate": "%{text}<br>competition %{x:.1f}<br>demand %{y:.1f}<extra></extra>",
+            }
+        ]
         layout["yaxis"] = {"title": {"text": chart.y_label}}
     else:
         colors = [PRIMARY, ACCENT, "#2E8B57"]
-        data = [{"type": "scatter", "x": chart.x, "y": ys, "name": name, "mode": "lines", "line": {"color": color},
-                 "yaxis": "y" if name == "Units" else "y2"}
-                for (name, ys), color in zip(chart.series.items(), colors, strict=False)]  # fmt: skip
+        data = [
+            {
+                "type": "scatter",
+                "x": chart.x,
+                "y": ys,
+                "name": name,
+                "mode": "lines",
+                "line": {"color": color},
+                "yaxis": "y" if name == "Units" else "y2",
+            }
+            for (name, ys), color in zip(chart.series.items(), colors, strict=False)
+        ]
         layout["yaxis"] = {"title": {"text": "Units"}, "rangemode": "tozero"}
         # Round dollar ticks chosen on their own axis (tickmode auto), not synced to the units' grid.
-        layout["yaxis2"] = {"title": {"text": "US$"}, "overlaying": "y", "side": "right", "tickmode": "auto",
-                            "nticks": 6, "tickformat": "$,~s", "showgrid": False, "zeroline": True}
-        layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": xv, "x1": xv, "y0": 0, "y1": 1,
-                             "line": {"color": MUTED, "dash": "dash" if label == "current price" else "dot"}}
-                            for label, xv in chart.markers.items()]  # fmt: skip
-        layout["annotations"] = [{"x": xv, "y": 1, "xref": "x", "yref": "paper", "text": label, "showarrow": False,
-                                  "yanchor": "bottom"} for label, xv in chart.markers.items()]  # fmt: skip
+        layout["yaxis2"] = {
+            "title": {"text": "US$"},
+            "overlaying": "y",
+            "side": "right",
+            "tickmode": "auto",
+            "nticks": 6,
+            "tickformat": "$,~s",
+            "showgrid": False,
+            "zeroline": True,
+        }
+        layout["shapes"] = [
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": xv,
+                "x1": xv,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": MUTED, "dash": "dash" if label == "current price" else "dot"},
+            }
+            for label, xv in chart.markers.items()
+        ]
+        layout["annotations"] = [
+            {
+                "x": xv,
+                "y": 1,
+                "xref": "x",
+                "yref": "paper",
+                "text": label,
+                "showarrow": False,
+                "yanchor": "bottom",
+            }
+            for label, xv in chart.markers.items()
+        ]
     return go.Figure(data=data, layout=layout)
 
 
@@ -137,7 +207,9 @@ def kaleido_available() -> bool:
 
         kaleido.start_sync_server(silence_warnings=True)
     except Exception as exc:
-        log.warning("charts: kaleido could not start (%s); PDF charts are drawn with matplotlib", type(exc).__name__)
+        log.warning(
+            "charts: kaleido could not start (%s); PDF charts are drawn with matplotlib", type(exc).__name__
+        )
         return False
     return True
 
@@ -151,8 +223,11 @@ def to_png(chart: Chart, width: int = 900, height: int = 420) -> tuple[bytes, st
             png = fig.to_image(format="png", width=width, height=height, scale=2)
             return png, "kaleido"
         except Exception as exc:
-            log.warning("charts: kaleido failed on %r (%s); drawn with matplotlib instead", chart.title,
-                        type(exc).__name__)  # fmt: skip
+            log.warning(
+                "charts: kaleido failed on %r (%s); drawn with matplotlib instead",
+                chart.title,
+                type(exc).__name__,
+            )
     return _matplotlib_png(chart, width, height), "matplotlib"
 
 
@@ -200,18 +275,27 @@ def breakdown_figure(parts: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for score, grp in parts.groupby("score", sort=False):
         fig.add_bar(
-            y=[f"{score}: {t}" for t in grp["term"]], x=grp["points"], orientation="h", name=score,
-            text=[f"{v:+.1f}" for v in grp["points"]], textposition="auto",
-        )  # fmt: skip
+            y=[f"{score}: {t}" for t in grp["term"]],
+            x=grp["points"],
+            orientation="h",
+            name=score,
+            text=[f"{v:+.1f}" for v in grp["points"]],
+            textposition="auto",
+        )
     fig.update_layout(
-        height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        yaxis={"autorange": "reversed"}, xaxis_title="points", legend={"orientation": "h", "y": -0.15},
+        height=420,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis={"autorange": "reversed"},
+        xaxis_title="points",
+        legend={"orientation": "h", "y": -0.15},
         title="Why this score",
-    )  # fmt: skip
+    )
     return fig
 
 
-def budget_curves_figure(curves: list, current: dict[str, float], optimal: dict[str, float], max_spend: float) -> go.Figure:
+def budget_curves_figure(
+    curves: list, current: dict[str, float], optimal: dict[str, float], max_spend: float
+) -> go.Figure:
     """Response curves per platform (core.budget.Curve) with the current and optimal spends marked."""
     fig = go.Figure()
     colors = [PRIMARY, ACCENT, "#2E8B57"]
@@ -220,12 +304,22 @@ def budget_curves_figure(curves: list, current: dict[str, float], optimal: dict[
         fig.add_scatter(x=s, y=c.conversions(s), mode="lines", name=c.platform.label, line={"color": color})
         for label, alloc, symbol in (("current", current, "circle-open"), ("optimal", optimal, "star")):
             x = alloc[c.platform.name]
-            fig.add_scatter(x=[x], y=[float(c.conversions(x))], mode="markers", showlegend=False,
-                            marker={"symbol": symbol, "size": 12, "color": color},
-                            hovertemplate=f"{c.platform.label} {label}: %{{x:,.0f}} US$ -> %{{y:,.1f}} orders<extra></extra>")  # fmt: skip
-    fig.update_layout(title="Response curves (circle: current split, star: optimal)", xaxis_title="Monthly spend (US$)",
-                      yaxis_title="Orders per month", height=380,
-                      margin={"l": 40, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2})  # fmt: skip
+            fig.add_scatter(
+                x=[x],
+                y=[float(c.conversions(x))],
+                mode="markers",
+                showlegend=False,
+                marker={"symbol": symbol, "size": 12, "color": color},
+                hovertemplate=f"{c.platform.label} {label}: %{{x:,.0f}} US$ -> %{{y:,.1f}} orders<extra></extra>",
+            )
+    fig.update_layout(
+        title="Response curves (circle: current split, star: optimal)",
+        xaxis_title="Monthly spend (US$)",
+        yaxis_title="Orders per month",
+        height=380,
+        margin={"l": 40, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+    )
     return fig
 
 

@@ -47,11 +47,19 @@ def rounded(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def csv_metadata(product: dict, what_if: dict, scope: list[str], plan: str | None, generated_at: datetime) -> dict:
+def csv_metadata(
+    product: dict, what_if: dict, scope: list[str], plan: str | None, generated_at: datetime
+) -> dict:
     """What produced an export: the sidecar JSON offered next to the CSV."""
-    return {"product": product, "what_if": what_if, "scope": scope or ["world"], "plan": plan,
-            "generated_at": generated_at.isoformat(timespec="seconds"), "app_version": __version__,
-            "method": "docs/methodology.md"}  # fmt: skip
+    return {
+        "product": product,
+        "what_if": what_if,
+        "scope": scope or ["world"],
+        "plan": plan,
+        "generated_at": generated_at.isoformat(timespec="seconds"),
+        "app_version": __version__,
+        "method": "docs/methodology.md",
+    }
 
 
 def export_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -76,8 +84,16 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
-HEADER_WORDS = {"usd": "(US$)", "pct": "%", "iso2": "ISO2", "iso3": "ISO3", "id": "id", "km": "km", "cac": "CAC",
-                "roas": "ROAS"}  # fmt: skip
+HEADER_WORDS = {
+    "usd": "(US$)",
+    "pct": "%",
+    "iso2": "ISO2",
+    "iso3": "ISO3",
+    "id": "id",
+    "km": "km",
+    "cac": "CAC",
+    "roas": "ROAS",
+}
 
 
 def header(column: str) -> str:
@@ -94,7 +110,12 @@ def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
         if isinstance(v, dict):
             out += _flatten(v, f"{key}.")
         else:
-            out.append((key, ", ".join(map(str, v)) if isinstance(v, list | tuple) else ("" if v is None else str(v))))
+            out.append(
+                (
+                    key,
+                    ", ".join(map(str, v)) if isinstance(v, list | tuple) else ("" if v is None else str(v)),
+                )
+            )
     return out
 
 
@@ -125,10 +146,25 @@ def map_png(table: pd.DataFrame, width_in: float = 9.0) -> bytes:
         units = table["expected_units_month"].to_numpy()
         size = 10 + 200 * (units / max(units.max(), 1e-9)) ** 0.5
         opp = table["opportunity_score"].to_numpy(float)
-        lo, hi = float(opp.min()), float(opp.max())  # the shown cities' range, as on screen (0-100 is one colour)
-        sc = ax.scatter(table["lon"], table["lat"], s=size, c=opp, cmap="YlGnBu", vmin=lo, vmax=hi if hi > lo else lo + 1,
-                        alpha=0.8, edgecolors="white", linewidths=0.3)  # fmt: skip
-        fig.colorbar(sc, ax=ax, fraction=0.025, pad=0.01, label="Opportunity score (range of the listed cities)")
+        lo, hi = (
+            float(opp.min()),
+            float(opp.max()),
+        )  # the shown cities' range, as on screen (0-100 is one colour)
+        sc = ax.scatter(
+            table["lon"],
+            table["lat"],
+            s=size,
+            c=opp,
+            cmap="YlGnBu",
+            vmin=lo,
+            vmax=hi if hi > lo else lo + 1,
+            alpha=0.8,
+            edgecolors="white",
+            linewidths=0.3,
+        )
+        fig.colorbar(
+            sc, ax=ax, fraction=0.025, pad=0.01, label="Opportunity score (range of the listed cities)"
+        )
         lon_pad = max(5.0, (table["lon"].max() - table["lon"].min()) * 0.1)
         lat_pad = max(5.0, (table["lat"].max() - table["lat"].min()) * 0.1)
         ax.set_xlim(max(-180, table["lon"].min() - lon_pad), min(180, table["lon"].max() + lon_pad))
@@ -252,8 +288,14 @@ def _generic_table(pdf: _Pdf, table: pd.DataFrame) -> None:
 
     pdf.set_font("DejaVu", size=7)
     numeric = [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
-    with pdf.table(line_height=4, padding=1, first_row_as_headings=True, borders_layout="HORIZONTAL_LINES",
-                   headings_style=FontFace(emphasis="BOLD"), text_align="LEFT") as t:  # fmt: skip
+    with pdf.table(
+        line_height=4,
+        padding=1,
+        first_row_as_headings=True,
+        borders_layout="HORIZONTAL_LINES",
+        headings_style=FontFace(emphasis="BOLD"),
+        text_align="LEFT",
+    ) as t:
         head = t.row()
         for c in table.columns:
             head.cell(str(c))
@@ -299,7 +341,9 @@ def pdf_bytes(report: ReportInput) -> bytes:
         f"Target ages: {', '.join(AGE_LABELS.get(a, a) for a in p.get('target_ages') or []) or 'all adults'}",
         f"Ships from: {p.get('ships_from') or 'local fulfilment'} · shipping paid by the "
         f"{stored_product(p)['shipping_paid_by']} · scope: {scope}",
-        season.describe(stored_product(p)["climate"], stored_product(p)["season_months"], p.get("launch_month")),
+        season.describe(
+            stored_product(p)["climate"], stored_product(p)["season_months"], p.get("launch_month")
+        ),
         *([f"Product type (Google product taxonomy): {p['product_type']}"] if p.get("product_type") else []),
         f"Cities in this report: {len(report.table):,} · report depth: {report.depth}",
         f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · app version {__version__}",
@@ -317,8 +361,12 @@ def pdf_bytes(report: ReportInput) -> bytes:
             _paragraph(pdf, note, 9)
     pdf.ln(4)
     pdf.set_text_color(90, 90, 90)
-    _paragraph(pdf, "Numbers come from open data and a documented model; values marked as proxies or assumptions are "
-               "explained in the methodology section. Expected units are a prior until calibrated with your sales.", 8)  # fmt: skip
+    _paragraph(
+        pdf,
+        "Numbers come from open data and a documented model; values marked as proxies or assumptions are "
+        "explained in the methodology section. Expected units are a prior until calibrated with your sales.",
+        8,
+    )
     pdf.set_text_color(0, 0, 0)
 
     # Top cities
@@ -337,8 +385,13 @@ def pdf_bytes(report: ReportInput) -> bytes:
         pdf.ln()
     if len(report.table) > limit:
         pdf.set_font("DejaVu", size=7)
-        pdf.cell(0, 5, f"... {len(report.table) - limit:,} more cities in the CSV export.",
-                 new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+        pdf.cell(
+            0,
+            5,
+            f"... {len(report.table) - limit:,} more cities in the CSV export.",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
 
     # Map and charts: 180 mm wide, two to a page
     _heading(pdf, "Map", rgb, room=110)

@@ -19,10 +19,12 @@ from core.forecast import Prepared, ScoreWeights, evaluate, positions, whatif
 from core.render import charts, exports
 
 AGENT_LABELS = {
-    "product_analyst": "Product Analyst", "market_profiler": "Market & City Profiler",
-    "advertising_planner": "Advertising Planner", "supply_chain_advisor": "Supply Chain & FASON Advisor",
+    "product_analyst": "Product Analyst",
+    "market_profiler": "Market & City Profiler",
+    "advertising_planner": "Advertising Planner",
+    "supply_chain_advisor": "Supply Chain & FASON Advisor",
     "sales_strategy": "Sales Strategy",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,16 @@ class ReportType:
 @cache
 def report_types() -> dict[str, ReportType]:
     t = pd.read_csv(paths.DATA_DIR / "report_types.csv")
-    return {r.report_type: ReportType(r.report_type, float(r.price_usd), int(r.cities_listed), int(r.sensitivity_cities),
-                                      str(r.description)) for r in t.itertuples(index=False)}  # fmt: skip
+    return {
+        r.report_type: ReportType(
+            r.report_type,
+            float(r.price_usd),
+            int(r.cities_listed),
+            int(r.sensitivity_cities),
+            str(r.description),
+        )
+        for r in t.itertuples(index=False)
+    }
 
 
 def promise(kind: ReportType, plan_cities: int) -> str:
@@ -47,8 +57,10 @@ def promise(kind: ReportType, plan_cities: int) -> str:
     Basic user's "premium" lists 10 cities, not 300)."""
     listed, sens = min(kind.cities_listed, plan_cities), min(kind.sensitivity_cities, plan_cities)
     capped = " (your plan's limit)" if plan_cities < kind.cities_listed else ""
-    return (f"every agent at full depth, the top {listed:,} cities{capped}, price sensitivity of the top {sens:,}, "
-            "ad budget sensitivity, method and sources")
+    return (
+        f"every agent at full depth, the top {listed:,} cities{capped}, price sensitivity of the top {sens:,}, "
+        "ad budget sensitivity, method and sources"
+    )
 
 
 def report_type(name: str) -> ReportType:
@@ -58,23 +70,31 @@ def report_type(name: str) -> ReportType:
     return types[name]
 
 
-def ranking_charts(prep: Prepared, shown: pd.DataFrame, price: float, cost: float, weights: ScoreWeights) -> list[charts.Chart]:
+def ranking_charts(
+    prep: Prepared, shown: pd.DataFrame, price: float, cost: float, weights: ScoreWeights
+) -> list[charts.Chart]:
     """The four charts of the ranking report: top cities, demand vs competition, price curve, countries."""
     n = min(20, len(shown))
     idx = positions(prep.ca, shown.head(n)["city_id"])
     ev = evaluate(prep, price=price, unit_cost=cost, weights=weights)
-    curve = whatif.price_curve(ev, idx, whatif.price_grid(price, float(shown.iloc[0]["local_reference_price_usd"])))
+    curve = whatif.price_curve(
+        ev, idx, whatif.price_grid(price, float(shown.iloc[0]["local_reference_price_usd"]))
+    )
     return [
-        charts.top_cities_bar(shown, 15), charts.demand_vs_competition(shown, 200),
+        charts.top_cities_bar(shown, 15),
+        charts.demand_vs_competition(shown, 200),
         charts.price_curve_chart(curve, price, whatif.best_price(curve), f"Price curve: top {n} cities"),
         charts.country_bar(whatif.country_summary(shown)),
-    ]  # fmt: skip
+    ]
 
 
 def agent_sections(agents: dict[str, dict]) -> list[tuple[str, str]]:
     """(title, text) per agent that has a narrative, in the graph's order."""
-    return [(AGENT_LABELS[a], agents[a]["narrative"]["summary"]) for a in AGENT_LABELS
-            if a in agents and "narrative" in agents[a]]  # fmt: skip
+    return [
+        (AGENT_LABELS[a], agents[a]["narrative"]["summary"])
+        for a in AGENT_LABELS
+        if a in agents and "narrative" in agents[a]
+    ]
 
 
 def report_notes(prep: Prepared, shown: pd.DataFrame) -> list[str]:
@@ -83,29 +103,47 @@ def report_notes(prep: Prepared, shown: pd.DataFrame) -> list[str]:
     notes = []
     m = whatif.headline_metrics(shown)  # the Results headline's own counts, over the cities listed here
     if m["loss_cities"]:
-        notes.append(f"LOSS: {m['loss_cities']:,.0f} of the {m['cities']:,.0f} cities listed lose money at this price "
-                     f"and unit cost (${-m['loss']:,.0f} a month together, not netted into any profit figure).")  # fmt: skip
+        notes.append(
+            f"LOSS: {m['loss_cities']:,.0f} of the {m['cities']:,.0f} cities listed lose money at this price "
+            f"and unit cost (${-m['loss']:,.0f} a month together, not netted into any profit figure)."
+        )
     if m["above_market_cities"]:
-        notes.append(f"In {m['above_market_cities']:,.0f} of the {m['cities']:,.0f} cities costs alone force a price "
-                     "above the market range: the recommended price there is the cost floor.")  # fmt: skip
+        notes.append(
+            f"In {m['above_market_cities']:,.0f} of the {m['cities']:,.0f} cities costs alone force a price "
+            "above the market range: the recommended price there is the cost floor."
+        )
     notes.append(whatif.price_anchor_note(prep))
     return notes
 
 
 def ranking_report(
-    prep: Prepared, shown: pd.DataFrame, agents: dict[str, dict], *, price: float, cost: float,
-    weights: ScoreWeights, depth: str, scope: list[str], branding: exports.Branding | None = None,
-) -> exports.ReportInput:  # fmt: skip
+    prep: Prepared,
+    shown: pd.DataFrame,
+    agents: dict[str, dict],
+    *,
+    price: float,
+    cost: float,
+    weights: ScoreWeights,
+    depth: str,
+    scope: list[str],
+    branding: exports.Branding | None = None,
+) -> exports.ReportInput:
     """The ranking PDF's content: exactly the rows shown, at the what-if values used."""
     return exports.ReportInput(
         notes=report_notes(prep, shown),
-        product=prep.product.model_dump(mode="json") | {"countries": scope}, table=shown,
-        charts=ranking_charts(prep, shown, price, cost, weights), depth=depth, agent_sections=agent_sections(agents),
-        what_if={"price": price, "unit_cost": cost, "weights": weights.model_dump()}, branding=branding,
-    )  # fmt: skip
+        product=prep.product.model_dump(mode="json") | {"countries": scope},
+        table=shown,
+        charts=ranking_charts(prep, shown, price, cost, weights),
+        depth=depth,
+        agent_sections=agent_sections(agents),
+        what_if={"price": price, "unit_cost": cost, "weights": weights.model_dump()},
+        branding=branding,
+    )
 
 
-def price_sensitivity(prep: Prepared, shown: pd.DataFrame, n: int, steps: tuple[float, ...] = (0.9, 1.0, 1.1)) -> pd.DataFrame:
+def price_sensitivity(
+    prep: Prepared, shown: pd.DataFrame, n: int, steps: tuple[float, ...] = (0.9, 1.0, 1.1)
+) -> pd.DataFrame:
     """Monthly profit of each of the top ``n`` cities at the product's price x each step (same price
     response as the ranking: core.whatif.price_curve), and the most profitable of those prices."""
     ev = evaluate(prep)
@@ -121,37 +159,67 @@ def price_sensitivity(prep: Prepared, shown: pd.DataFrame, n: int, steps: tuple[
     return pd.DataFrame(rows)
 
 
-def budget_sensitivity(ads: dict, price: float, steps: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)) -> pd.DataFrame:
+def budget_sensitivity(
+    ads: dict, price: float, steps: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+) -> pd.DataFrame:
     """Orders, CAC and ROAS of the Advertising Planner's optimised split at multiples of its budget."""
     curves = bm.curves_from_params(ads["curves"])
     rows = []
     for s in steps:
         budget = float(ads["budget_usd_month"]) * s
-        t = bm.plan(curves, budget, price, float(ads["unit_margin_usd"])).totals.set_index("split").loc["optimised"]
-        rows.append({"Budget $/month": round(budget, 0), "Orders/month": round(float(t["conversions"]), 1),
-                     "CAC $": round(float(t["cac_usd"]), 2), "ROAS": round(float(t["roas"]), 2)})  # fmt: skip
+        t = (
+            bm.plan(curves, budget, price, float(ads["unit_margin_usd"]))
+            .totals.set_index("split")
+            .loc["optimised"]
+        )
+        rows.append(
+            {
+                "Budget $/month": round(budget, 0),
+                "Orders/month": round(float(t["conversions"]), 1),
+                "CAC $": round(float(t["cac_usd"]), 2),
+                "ROAS": round(float(t["roas"]), 2),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def deep_report(
-    prep: Prepared, shown: pd.DataFrame, agents: dict[str, dict], kind: ReportType, scope: list[str],
+    prep: Prepared,
+    shown: pd.DataFrame,
+    agents: dict[str, dict],
+    kind: ReportType,
+    scope: list[str],
     branding: exports.Branding | None = None,
-) -> exports.ReportInput:  # fmt: skip
+) -> exports.ReportInput:
     """The deep report: every agent at full depth, up to ``kind.cities_listed`` cities of the plan,
     price sensitivity of the top cities, budget sensitivity, method and sources."""
     p = prep.product
-    extra = [("Price sensitivity of the top cities",
-              "Monthly profit per city at 90 %, 100 % and 110 % of the price, with the ranking's price response "
-              "(constant elasticity around the local reference price) and costs.",
-              price_sensitivity(prep, shown, kind.sensitivity_cities))]  # fmt: skip
+    extra = [
+        (
+            "Price sensitivity of the top cities",
+            "Monthly profit per city at 90 %, 100 % and 110 % of the price, with the ranking's price response "
+            "(constant elasticity around the local reference price) and costs.",
+            price_sensitivity(prep, shown, kind.sensitivity_cities),
+        )
+    ]
     if "advertising_planner" in agents and "curves" in agents["advertising_planner"]:
-        extra.append(("Ad budget sensitivity",
-                      "The Advertising Planner's optimised split at half, the same, twice and four times its budget; "
-                      "the response curves are benchmark-seeded assumptions (methodology section 13).",
-                      budget_sensitivity(agents["advertising_planner"], p.price)))  # fmt: skip
+        extra.append(
+            (
+                "Ad budget sensitivity",
+                "The Advertising Planner's optimised split at half, the same, twice and four times its budget; "
+                "the response curves are benchmark-seeded assumptions (methodology section 13).",
+                budget_sensitivity(agents["advertising_planner"], p.price),
+            )
+        )
     return exports.ReportInput(
-        product=p.model_dump(mode="json") | {"countries": scope}, table=shown,
-        charts=ranking_charts(prep, shown, p.price, p.unit_cost, p.weights), depth="full",
-        agent_sections=agent_sections(agents), title=f"Deep report ({kind.name})", row_limit=kind.cities_listed,
-        extra_tables=extra, branding=branding, notes=report_notes(prep, shown),
-    )  # fmt: skip
+        product=p.model_dump(mode="json") | {"countries": scope},
+        table=shown,
+        charts=ranking_charts(prep, shown, p.price, p.unit_cost, p.weights),
+        depth="full",
+        agent_sections=agent_sections(agents),
+        title=f"Deep report ({kind.name})",
+        row_limit=kind.cities_listed,
+        extra_tables=extra,
+        branding=branding,
+        notes=report_notes(prep, shown),
+    )

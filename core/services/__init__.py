@@ -2,4 +2,3 @@
 (forecasts, records), exports with plan limits (exports), plans on sale (plans), seeding (seed). The
 interfaces reach the database only through here. May import every other room of core.
 """
-

@@ -75,8 +75,14 @@ def run_forecast(
     return forecast_id
 
 
-def _save(db: Database, product: ProductInput, countries: list[str] | None, table, user: UserInfo | None,
-          step: Callable[[str], None]) -> str:  # fmt: skip
+def _save(
+    db: Database,
+    product: ProductInput,
+    countries: list[str] | None,
+    table,
+    user: UserInfo | None,
+    step: Callable[[str], None],
+) -> str:
     """Store the ranking, charging the quota in the same transaction."""
 
     def charge(session) -> None:  # in the save's transaction: a run killed before commit costs nothing
@@ -106,7 +112,9 @@ def result_table(record: repo.ForecastRecord, ca: CityArrays) -> pd.DataFrame:
     # Forecasts saved before these columns existed: derive what the stored terms allow.
     if "loss_making" not in res and "profit_usd_month" in res:
         res["loss_making"] = res["profit_usd_month"] < 0
-    if "buyer_freight_usd" not in res and "shipping_cost_usd" in res:  # saved when the seller always paid shipping
+    if (
+        "buyer_freight_usd" not in res and "shipping_cost_usd" in res
+    ):  # saved when the seller always paid shipping
         res["buyer_freight_usd"] = 0.0
         res["seller_freight_usd"] = res["shipping_cost_usd"]
     for col in ("price_above_market", "good_price_low_usd", "good_price_high_usd"):

@@ -26,7 +26,9 @@ def tier_table() -> pd.DataFrame:
         # what the plan shows, stores and exports: an unlimited plan keeps the best STORED_RESULTS per forecast
         "Cities": [f"top {t.max_cities or STORED_RESULTS:,}" for t in tiers],
         "Agent reports": [t.report_depth for t in tiers],
-        "API access": [f"yes, {t.api_requests_per_minute:,} requests/min" if t.api_access else "no" for t in tiers],
+        "API access": [
+            f"yes, {t.api_requests_per_minute:,} requests/min" if t.api_access else "no" for t in tiers
+        ],
         "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.custom_reports else "no" for t in tiers],
         "Deep reports (each)": [deep for _t in tiers],
         "Marketplace connections (Shopify, Etsy, Amazon)": [fmt(t.marketplace_integrations) for t in tiers],

@@ -20,9 +20,21 @@ from core.text import is_record_id
 ForecastRecord = repo.ForecastRecord
 ForecastSummary = repo.ForecastSummary
 
-__all__ = ["Database", "ForecastRecord", "ForecastSummary", "connect", "delete_forecast", "list_calibrations",
-           "list_forecasts", "load_agent_results", "load_calibration", "load_countries", "load_forecast",
-           "recent_agent_logs", "save_calibration"]  # fmt: skip
+__all__ = [
+    "Database",
+    "ForecastRecord",
+    "ForecastSummary",
+    "connect",
+    "delete_forecast",
+    "list_calibrations",
+    "list_forecasts",
+    "load_agent_results",
+    "load_calibration",
+    "load_countries",
+    "load_forecast",
+    "recent_agent_logs",
+    "save_calibration",
+]
 
 
 def connect(url: str) -> Database:
@@ -66,8 +78,16 @@ def load_countries(db: Database) -> pd.DataFrame:
     return repo.load_countries(db)
 
 
-def save_calibration(db: Database, user_id: str | None, name: str, measure: str, params: dict, metrics: dict,
-                     report: dict, predictions: pd.DataFrame) -> str:  # fmt: skip
+def save_calibration(
+    db: Database,
+    user_id: str | None,
+    name: str,
+    measure: str,
+    params: dict,
+    metrics: dict,
+    report: dict,
+    predictions: pd.DataFrame,
+) -> str:
     """Store a calibration of this user; its id."""
     return repo.save_calibration(db, user_id, name, measure, params, metrics, report, predictions)
 

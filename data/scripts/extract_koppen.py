@@ -45,7 +45,7 @@ def main() -> int:
             zone, method = zones.get(int(img[y, x]), OCEAN), "pixel"
             if zone == OCEAN:
                 for r in RADII:
-                    win = img[max(y - r, 0): y + r + 1, max(x - r, 0): x + r + 1].ravel()
+                    win = img[max(y - r, 0) : y + r + 1, max(x - r, 0) : x + r + 1].ravel()
                     land = [zones[int(v)] for v in win if zones.get(int(v), OCEAN) != OCEAN]
                     if land:
                         zone, method = collections.Counter(land).most_common(1)[0][0], "nearest_land"

@@ -33,12 +33,17 @@ def main() -> int:
     when = start + pd.to_timedelta(np.sort(rng.uniform(0, 365, ORDERS)), unit="D")
     qty = rng.choice([1, 2, 3], size=ORDERS, p=[0.75, 0.2, 0.05])
     rows = c.iloc[pick]
-    out = pd.DataFrame({
-        "order_id": [f"DEMO-{i + 1:05d}" for i in range(ORDERS)],
-        "created_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "city": rows["name"].to_numpy(), "region": rows["admin1"].fillna("").to_numpy(),
-        "country": rows["country_iso2"].to_numpy(), "quantity": qty, "amount": qty * PRICE,
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "order_id": [f"DEMO-{i + 1:05d}" for i in range(ORDERS)],
+            "created_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "city": rows["name"].to_numpy(),
+            "region": rows["admin1"].fillna("").to_numpy(),
+            "country": rows["country_iso2"].to_numpy(),
+            "quantity": qty,
+            "amount": qty * PRICE,
+        }
+    )
     out.to_csv(ROOT / "data" / "demo_shop_orders.csv", index=False)
     print(f"{len(out)} sample orders in {out['city'].nunique()} cities", file=sys.stderr)
     return 0

@@ -22,42 +22,87 @@ def render(ctx: ResultsContext, shown, price: float, cost: float, weights: Score
     st.markdown("Both files reproduce exactly the ranking shown (filters and what-if values applied).")
     slug = "".join(ch if ch.isalnum() else "_" for ch in ctx.product.name)[:40] or "forecast"
     tier = ctx.user.plan if ctx.user else None
-    st.download_button("Download CSV", export_service.csv_for(tier, shown), f"{slug}_ranking.csv", "text/csv",
-                       key="rs_csv", icon=":material/table:", on_click="ignore")  # fmt: skip
-    meta = exports.csv_metadata(ctx.product.model_dump(mode="json"), {"price": price, "unit_cost": cost,
-                                "weights": weights.model_dump()}, ctx.scope, tier.name if tier else None,
-                                datetime.now(UTC))  # fmt: skip
-    st.download_button("Download Excel", lambda: export_service.xlsx_for(tier, shown, meta), f"{slug}_ranking.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="rs_xlsx",
-                       icon=":material/grid_on:", on_click="ignore",
-                       help="The ranking on one sheet, the parameters that produced it on a second")  # fmt: skip
-    st.download_button("Download parameters (JSON)", json.dumps(meta, indent=2, ensure_ascii=False),
-                       f"{slug}_ranking_parameters.json", "application/json", key="rs_meta",
-                       icon=":material/data_object:", on_click="ignore",
-                       help="What produced the CSV: product, price, cost, ships-from, scope, plan, date")  # fmt: skip
+    st.download_button(
+        "Download CSV",
+        export_service.csv_for(tier, shown),
+        f"{slug}_ranking.csv",
+        "text/csv",
+        key="rs_csv",
+        icon=":material/table:",
+        on_click="ignore",
+    )
+    meta = exports.csv_metadata(
+        ctx.product.model_dump(mode="json"),
+        {"price": price, "unit_cost": cost, "weights": weights.model_dump()},
+        ctx.scope,
+        tier.name if tier else None,
+        datetime.now(UTC),
+    )
+    st.download_button(
+        "Download Excel",
+        lambda: export_service.xlsx_for(tier, shown, meta),
+        f"{slug}_ranking.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="rs_xlsx",
+        icon=":material/grid_on:",
+        on_click="ignore",
+        help="The ranking on one sheet, the parameters that produced it on a second",
+    )
+    st.download_button(
+        "Download parameters (JSON)",
+        json.dumps(meta, indent=2, ensure_ascii=False),
+        f"{slug}_ranking_parameters.json",
+        "application/json",
+        key="rs_meta",
+        icon=":material/data_object:",
+        on_click="ignore",
+        help="What produced the CSV: product, price, cost, ships-from, scope, plan, date",
+    )
 
     def build_pdf() -> bytes:
-        report = reports.ranking_report(ctx.prep, shown, _ui.agent_results(ctx.forecast_id), price=price, cost=cost,
-                                        weights=weights, depth=tier.report_depth if tier else "full", scope=ctx.scope,
-                                        branding=_ui.user_branding())  # fmt: skip
+        report = reports.ranking_report(
+            ctx.prep,
+            shown,
+            _ui.agent_results(ctx.forecast_id),
+            price=price,
+            cost=cost,
+            weights=weights,
+            depth=tier.report_depth if tier else "full",
+            scope=ctx.scope,
+            branding=_ui.user_branding(),
+        )
         return export_service.pdf_for(tier, report)
 
-    st.download_button("Download PDF report", build_pdf, f"{slug}_report.pdf", "application/pdf",
-                       key="rs_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip
+    st.download_button(
+        "Download PDF report",
+        build_pdf,
+        f"{slug}_report.pdf",
+        "application/pdf",
+        key="rs_pdf",
+        icon=":material/picture_as_pdf:",
+        on_click="ignore",
+    )
     if ctx.user is not None:
         _deep_reports(ctx)
 
 
 def _deep_reports(ctx: ResultsContext) -> None:
     """Buy a deep report of this forecast (any plan); paid ones are built once and downloadable again."""
-    st.markdown("**Deep report**: every agent at full depth, more cities, price and ad-budget sensitivity, method "
-                "and sources, on your white-label if you have it.")  # fmt: skip
+    st.markdown(
+        "**Deep report**: every agent at full depth, more cities, price and ad-budget sensitivity, method "
+        "and sources, on your white-label if you have it."
+    )
     types = reports.report_types()
     plan_cities = result_limit(ctx.user)
     c1, c2 = st.columns([3, 1])
-    kind = c1.selectbox("Deep report type", list(types), key="rs_deep_type",
-                        format_func=lambda k: f"{k.capitalize()} - ${types[k].price_usd:,.0f}: "
-                                              f"{reports.promise(types[k], plan_cities)}")  # fmt: skip
+    kind = c1.selectbox(
+        "Deep report type",
+        list(types),
+        key="rs_deep_type",
+        format_func=lambda k: (
+            f"{k.capitalize()} - ${types[k].price_usd:,.0f}: {reports.promise(types[k], plan_cities)}"
+        ),
+    )
     if c2.button("Buy deep report", key="rs_deep_buy"):
         try:
             info = deep_reports.create(_ui.db(), _ui.get_settings(), ctx.user, ctx.forecast_id, kind)
@@ -73,9 +118,15 @@ def _deep_reports(ctx: ResultsContext) -> None:
     for info in [r for r in deep_reports.list_for(_ui.db(), ctx.user.id) if r.forecast_id == ctx.forecast_id]:
         label = f"{info.report_type.capitalize()} deep report, {info.created_at:%Y-%m-%d %H:%M} UTC"
         if info.status == "ready":
-            st.download_button(f"Download {label}", lambda rid=info.id: deep_reports.pdf(_ui.db(), ctx.user.id, rid) or b"",
-                               f"deep_report_{info.id[:8]}.pdf", "application/pdf", key=f"rs_deep_{info.id}",
-                               icon=":material/description:", on_click="ignore")  # fmt: skip
+            st.download_button(
+                f"Download {label}",
+                lambda rid=info.id: deep_reports.pdf(_ui.db(), ctx.user.id, rid) or b"",
+                f"deep_report_{info.id[:8]}.pdf",
+                "application/pdf",
+                key=f"rs_deep_{info.id}",
+                icon=":material/description:",
+                on_click="ignore",
+            )
         elif info.status == "paid" and st.button(f"Build {label} (paid)", key=f"rs_deep_build_{info.id}"):
             try:
                 _ui.build_deep_report(info.id)

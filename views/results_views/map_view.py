@@ -24,8 +24,12 @@ def render(ctx: ResultsContext, shown) -> None:
     c1, c2 = st.columns([2, 2])
     mode = c1.segmented_control("Map of", MAP_MODES, key="rs_map_mode", default=MAP_MODES[0], required=True)
     if mode != MAP_MODES[0]:
-        measure = c2.selectbox("Measure", list(choropleth.MEASURES), key="rs_map_measure",
-                               format_func=lambda m: choropleth.MEASURES[m][0])  # fmt: skip
+        measure = c2.selectbox(
+            "Measure",
+            list(choropleth.MEASURES),
+            key="rs_map_measure",
+            format_func=lambda m: choropleth.MEASURES[m][0],
+        )
         _choropleth_map(ctx, shown, mode, measure)
         return
     top = shown.head(1000)
@@ -33,7 +37,9 @@ def render(ctx: ResultsContext, shown) -> None:
     opp = top["opportunity_score"].to_numpy()
     lo, hi = float(opp.min()), float(opp.max())  # the colour scale spans the shown cities, not 0-100
     view = _ui.view_for(top["lat"].to_numpy(), top["lon"].to_numpy())
-    px = 4 + 16 * np.sqrt(units / max(units.max(), 1e-9))  # dot size in pixels at the first view: expected units
+    px = 4 + 16 * np.sqrt(
+        units / max(units.max(), 1e-9)
+    )  # dot size in pixels at the first view: expected units
     data = top[["city_id", "city", "country_iso2", "lat", "lon"]].assign(
         color=_ui.ramp(opp, lo, hi),
         px=px,
@@ -50,31 +56,62 @@ def render(ctx: ResultsContext, shown) -> None:
         line=[[200, 30, 30] if x else [255, 255, 255] for x in top["loss_making"]],
     )
     layer = pdk.Layer(  # drawn worst first, so the best cities' dots sit on top
-        "ScatterplotLayer", data=data.iloc[::-1], id="results", get_position=["lon", "lat"], get_fill_color="color",
-        get_radius="radius", radius_units="'common'", radius_min_pixels=2, pickable=True, stroked=True,
-        get_line_color="line", line_width_min_pixels=1,
-    )  # fmt: skip
+        "ScatterplotLayer",
+        data=data.iloc[::-1],
+        id="results",
+        get_position=["lon", "lat"],
+        get_fill_color="color",
+        get_radius="radius",
+        radius_units="'common'",
+        radius_min_pixels=2,
+        pickable=True,
+        stroked=True,
+        get_line_color="line",
+        line_width_min_pixels=1,
+    )
     # deck.gl's text layer draws ASCII glyphs: names are written without accents on the map (Koln, Sao
     # Paulo); the tooltip and the tables keep the real spelling.
     # the best cities named, skipping a city whose label would overlap a better one's at the first view
-    keep = spaced_labels(data["lat"].to_numpy()[:MAP_LABEL_POOL], data["lon"].to_numpy()[:MAP_LABEL_POOL], view.zoom,
-                         MAP_LABELS)  # fmt: skip
-    labels = data.iloc[keep].assign(label=[f"{r}. {ascii_label(c)}" for r, c in
-                                           zip(data["rank"].iloc[keep], data["city"].iloc[keep], strict=True)])  # fmt: skip
+    keep = spaced_labels(
+        data["lat"].to_numpy()[:MAP_LABEL_POOL],
+        data["lon"].to_numpy()[:MAP_LABEL_POOL],
+        view.zoom,
+        MAP_LABELS,
+    )
+    labels = data.iloc[keep].assign(
+        label=[
+            f"{r}. {ascii_label(c)}"
+            for r, c in zip(data["rank"].iloc[keep], data["city"].iloc[keep], strict=True)
+        ]
+    )
     names = pdk.Layer(
-        "TextLayer", data=labels[["lon", "lat", "label"]], id="labels", get_position=["lon", "lat"],
-        get_text="label", get_size=14, get_color=[20, 20, 20, 255], get_text_anchor="'start'",
+        "TextLayer",
+        data=labels[["lon", "lat", "label"]],
+        id="labels",
+        get_position=["lon", "lat"],
+        get_text="label",
+        get_size=14,
+        get_color=[20, 20, 20, 255],
+        get_text_anchor="'start'",
         get_pixel_offset=[9, 0],
-    )  # fmt: skip
-    tooltip = {"html": "<b>#{rank} {city}</b> ({country_iso2})<br/>Opportunity {opp} · demand {dem} · "
-               "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}{loss_txt}"}  # fmt: skip
+    )
+    tooltip = {
+        "html": "<b>#{rank} {city}</b> ({country_iso2})<br/>Opportunity {opp} · demand {dem} · "
+        "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}{loss_txt}"
+    }
     event = st.pydeck_chart(
         _ui.deck([layer, names], view, tooltip),
-        on_select="rerun", selection_mode="single-object", key="rs_map",
-    )  # fmt: skip
-    _ui.legend(f"Opportunity score of the shown cities (dot size: expected units, {units.min():,.1f} - "
-               f"{units.max():,.1f} a month; red outline: loses money). Click a dot to open the city's "
-               "\"Why this score\".", f"{lo:.1f}", f"{hi:.1f}")  # fmt: skip
+        on_select="rerun",
+        selection_mode="single-object",
+        key="rs_map",
+    )
+    _ui.legend(
+        f"Opportunity score of the shown cities (dot size: expected units, {units.min():,.1f} - "
+        f"{units.max():,.1f} a month; red outline: loses money). Click a dot to open the city's "
+        '"Why this score".',
+        f"{lo:.1f}",
+        f"{hi:.1f}",
+    )
     clicked = _ui.selected_object_id(event, "results")
     if clicked is None:  # nothing selected (a fresh map): the next click acts, even on the last city clicked
         st.session_state.pop("_rs_last_click", None)
@@ -101,22 +138,39 @@ def _choropleth_map(ctx: ResultsContext, shown, mode: str, measure: str) -> None
         color=_ui.ramp(values, lo, hi),
         value_txt=[_ui.money(v) if money_measure else f"{v:,.1f}" for v in values],
     )
-    layer = pdk.Layer("GeoJsonLayer", data=data.__geo_interface__, id="choropleth", stroked=True, filled=True,
-                      get_fill_color="properties.color", get_line_color=[255, 255, 255], line_width_min_pixels=0.5,
-                      pickable=True)  # fmt: skip
+    layer = pdk.Layer(
+        "GeoJsonLayer",
+        data=data.__geo_interface__,
+        id="choropleth",
+        stroked=True,
+        filled=True,
+        get_fill_color="properties.color",
+        get_line_color=[255, 255, 255],
+        line_width_min_pixels=0.5,
+        pickable=True,
+    )
     bounds = ch.shapes.total_bounds  # minx, miny, maxx, maxy
     view = _ui.view_for(np.array([bounds[1], bounds[3]]), np.array([bounds[0], bounds[2]]))
-    tooltip = {"html": "<b>{name}</b> ({country_iso2})<br/>" + ch.label + ": {value_txt}<br/>{cities} ranked cities"}
+    tooltip = {
+        "html": "<b>{name}</b> ({country_iso2})<br/>" + ch.label + ": {value_txt}<br/>{cities} ranked cities"
+    }
     st.pydeck_chart(_ui.deck([layer], view, tooltip), key="rs_choropleth")
-    _ui.legend(ch.label + (" over the shown cities" if MEASURES_SUMMED.get(measure) else ""), data["value_txt"].iloc[int(
-        np.argmin(values))], data["value_txt"].iloc[int(np.argmax(values))])  # fmt: skip
+    _ui.legend(
+        ch.label + (" over the shown cities" if MEASURES_SUMMED.get(measure) else ""),
+        data["value_txt"].iloc[int(np.argmin(values))],
+        data["value_txt"].iloc[int(np.argmax(values))],
+    )
     notes = []
     if ch.approximate:
-        notes.append("Region borders are approximate: each region is the area closer to its own cities than to "
-                     "others' (Voronoi cells of every city, clipped to the country); the values are exact sums.")  # fmt: skip
+        notes.append(
+            "Region borders are approximate: each region is the area closer to its own cities than to "
+            "others' (Voronoi cells of every city, clipped to the country); the values are exact sums."
+        )
     if ch.unmapped_cities:
-        notes.append(f"{ch.unmapped_cities:,} shown cities lie in areas too small for the 1:110m shapes "
-                     "(e.g. Singapore) and are not drawn.")  # fmt: skip
+        notes.append(
+            f"{ch.unmapped_cities:,} shown cities lie in areas too small for the 1:110m shapes "
+            "(e.g. Singapore) and are not drawn."
+        )
     if notes:
         st.caption(" ".join(notes))
 

@@ -20,20 +20,32 @@ def render(ctx: ResultsContext, row) -> None:
     s4.metric("Profitability", f"{row['profitability_score']:.1f}")
     parts = whatif.score_breakdown(row)
     st.plotly_chart(charts.breakdown_figure(parts), key="rs_why_chart")
-    st.caption("Demand terms are points relative to the median city; the other scores' terms add up to the score.")
+    st.caption(
+        "Demand terms are points relative to the median city; the other scores' terms add up to the score."
+    )
     facts = {
         "Online buyers": f"{row['online_buyers']:,.0f}",
         "Spend per buyer (category, US$/yr)": f"{row['spend_per_buyer_usd_year']:,.0f}",
         "Market size (US$/month)": f"{row['market_size_usd_month']:,.0f}",
         "Local reference price": f"${row['local_reference_price_usd']:,.2f} (the category's, for demand)",
-        **({"Price anchor (recommendation bounds)": f"${row['price_anchor_usd']:,.2f}, "
-            + ("your own price" if ctx.prep.anchor_source == "product" else "the category's")
-            + " at the local price level"} if "price_anchor_usd" in row.index and row["price_anchor_usd"] == row["price_anchor_usd"] else {}),
+        **(
+            {
+                "Price anchor (recommendation bounds)": f"${row['price_anchor_usd']:,.2f}, "
+                + ("your own price" if ctx.prep.anchor_source == "product" else "the category's")
+                + " at the local price level"
+            }
+            if "price_anchor_usd" in row.index and row["price_anchor_usd"] == row["price_anchor_usd"]
+            else {}
+        ),
         "Age fit": f"{row['age_fit']:.2f}",
         **_climate_facts(ctx, row),
         "Delivery days": f"{row['delivery_days']:.1f}",
         "Shipping per unit": f"${row['shipping_cost_usd']:,.2f}, "
-        + ("paid by the buyer on top of the price" if row["buyer_freight_usd"] > 0 else "paid by you (in the unit cost)"),
+        + (
+            "paid by the buyer on top of the price"
+            if row["buyer_freight_usd"] > 0
+            else "paid by you (in the unit cost)"
+        ),
         "Total unit cost": f"${row['total_unit_cost_usd']:,.2f} (unit cost + shipping you pay + the card's fixed fee; "
         "duty and percentage fees come off the price, in the margin, so Supply's landed cost, which adds duty, differs)",
         "Margin": f"{100 * row['margin_rate']:.1f} %",
@@ -51,9 +63,13 @@ def _climate_facts(ctx: ResultsContext, row) -> dict[str, str]:
     zone = str(row.get("climate_zone") or "")
     facts = {"Climate (Köppen-Geiger)": climate.zone_names([zone])[0] if zone else "unknown"}
     if ctx.product.climate != "none":
-        facts["Climate fit"] = (f"{row['climate_fit']:.2f} of this {ctx.product.climate}-weather product's demand where "
-                                "its weather lasts all year")  # fmt: skip
+        facts["Climate fit"] = (
+            f"{row['climate_fit']:.2f} of this {ctx.product.climate}-weather product's demand where "
+            "its weather lasts all year"
+        )
     facts["Best months"] = str(row.get("best_months") or "all year")
     if ctx.product.launch_month:
-        facts[f"{climate.MONTH_ABBR[ctx.product.launch_month - 1]} vs the average month"] = f"x {row['season_factor']:.2f}"
+        facts[f"{climate.MONTH_ABBR[ctx.product.launch_month - 1]} vs the average month"] = (
+            f"x {row['season_factor']:.2f}"
+        )
     return facts
