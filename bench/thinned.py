@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import calibration
 from core.calibration import validation
-from core.cli.commands import _database
+from core.cli.commands import database as _database
 from core.forecast import evaluate, prepare, validate_product
 from core.places.citydata import city_arrays_from_db
 
