@@ -2,7 +2,7 @@
 evaluation of every city and the ranking; plus the category table, calibration features and what-if.
 
 The package's public API is re-exported here from core.forecast.inputs (the product), .cities (the city
-arrays, origins, positions) and .engine (prepare, evaluate, rank) (``from core import forecast``;
+arrays, origins, positions), .engine (prepare, evaluate), .fulfilment, .pricing and .ranking (rank) (``from core import forecast``;
 ``forecast.prepare / evaluate / rank``). Pure domain code: numpy, pandas, pydantic; no database, payments,
 LLM or UI. May import core.places (geo, names) and the shared kernel.
 """
@@ -22,41 +22,33 @@ from core.forecast.cities import (  # noqa: F401
     scope_mask,
 )
 from core.forecast.engine import (  # noqa: F401
-    ANCHOR_RATIO,
     BASE_SHARE,
     COMPETITION_SHARE_CUT,
     COMPETITION_WEIGHTS,
-    CROSS_BORDER_DAYS,
-    DELIVERY_ELASTICITY,
-    FLAT_PROFIT_SHARE,
-    HEADLINE_COLUMNS,
-    LPI_DAYS_FACTOR,
-    LPI_REFERENCE,
     MARGIN_FOR_FULL_SCORE,
     MEANINGFUL_DEMAND_SCORE,
     MERCHANT_DENSITY_TOP,
     NON_TARGET_AGE_WEIGHT,
-    PAYMENT_FEE_FIXED_USD,
-    PAYMENT_FEE_PCT,
-    PRICE_CLIP,
-    PRICE_FLOOR_MARKUP,
-    PRICE_LEVEL_PASS_THROUGH,
-    REFERENCE_DELIVERY_DAYS,
     SCORE_DECADES,
     Z80,
     Evaluation,
     Prepared,
     buyer_price,
-    duty_free,
     evaluate,
-    good_price_range,
-    order,
     prepare,
-    price_anchor_of,
-    price_response,
-    profit_peak_price,
-    rank,
-    rank_product,
+)
+from core.forecast.fulfilment import (  # noqa: F401
+    CROSS_BORDER_DAYS,
+    DELIVERY_ELASTICITY,
+    FOOD_CATEGORY_ID,
+    LPI_DAYS_FACTOR,
+    LPI_REFERENCE,
+    PAYMENT_FEE_FIXED_USD,
+    PAYMENT_FEE_PCT,
+    REFERENCE_DELIVERY_DAYS,
+    Fulfilment,
+    duty_free,
+    fulfilment,
     transit_days,
 )
 from core.forecast.inputs import (  # noqa: F401
@@ -72,4 +64,23 @@ from core.forecast.inputs import (  # noqa: F401
     parse_months,
     stored_product,
     validate_product,
+)
+from core.forecast.pricing import (  # noqa: F401
+    ANCHOR_RATIO,
+    FLAT_PROFIT_SHARE,
+    PRICE_CLIP,
+    PRICE_FLOOR_MARKUP,
+    PRICE_LEVEL_PASS_THROUGH,
+    good_price_range_of,
+    price_anchor_of,
+    price_response,
+    profit_peak_price,
+    recommended_price,
+)
+from core.forecast.ranking import (  # noqa: F401
+    HEADLINE_COLUMNS,
+    good_price_range,
+    order,
+    rank,
+    rank_product,
 )
