@@ -12,7 +12,7 @@ from core.billing import deep_reports
 from core.db import repo
 from core.db.database import Database
 from core.forecast import CityArrays, prepare
-from core.render import exports
+from core.render import pdf as pdf_report
 from core.render.reports import deep_report, report_type
 from core.services.forecasts import product_from_params, result_limit, result_table
 
@@ -39,7 +39,7 @@ def build(db: Database, ca: CityArrays, writer, report_id: str, user_id: str) ->
         agents = run_agents(AgentContext(ca, writer), request, db=db, forecast_id=record.id)
         kind = report_type(info.report_type)
         shown = result_table(record, ca).head(result_limit(user))  # the plan's cities
-        content = exports.pdf_bytes(
+        content = pdf_report.pdf_bytes(
             deep_report(prepare(ca, product), shown, agents, kind, scope, branding.for_reports(db, user))
         )
     except Exception as exc:

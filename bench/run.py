@@ -102,7 +102,8 @@ def bench_app(ca, prep) -> None:
 
     from core import paths
     from core.forecast import whatif
-    from core.render import charts, exports
+    from core.render import charts
+    from core.render import pdf as pdf_report
     from core.services.forecasts import STORED_RESULTS
 
     basemap = pdk.Layer("GeoJsonLayer", data=paths.BASEMAP_URL, id="basemap")  # as the app: a URL
@@ -140,11 +141,11 @@ def bench_app(ca, prep) -> None:
         charts.demand_vs_competition(table),
         charts.country_bar(whatif.country_summary(table)),
     ]
-    report = exports.ReportInput(product=prep.product.model_dump(mode="json"), table=table, charts=specs)
+    report = pdf_report.ReportInput(product=prep.product.model_dump(mode="json"), table=table, charts=specs)
     print(f"chart renderer: {'kaleido' if charts.kaleido_available() else 'matplotlib'}")
     measure(
         "PDF report (cover, 100-row table, map, 3 charts)",
-        lambda: exports.pdf_bytes(report),
+        lambda: pdf_report.pdf_bytes(report),
         runs=5,
         warmup=1,
     )

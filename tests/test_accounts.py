@@ -16,7 +16,7 @@ from core import accounts
 from core.accounts.tiers import check_cities, check_depth, get_tier
 from core.errors import AccessError, InputError, LimitError
 from core.forecast import evaluate, prepare, rank, validate_product
-from core.render import exports
+from core.render import pdf as pdf_report
 from core.services import exports as export_service
 from core.services.forecasts import run_forecast
 from core.services.plans import tier_table
@@ -116,7 +116,7 @@ def test_exports_refuse_more_than_the_tier(ca) -> None:
     with pytest.raises(LimitError):
         export_service.csv_for(get_tier("basic"), table)
     assert export_service.csv_for(get_tier("pro"), table)
-    report = exports.ReportInput(
+    report = pdf_report.ReportInput(
         product=PRODUCT | {"category": "Apparel & Accessories"}, table=table.head(10), charts=[], depth="full"
     )
     with pytest.raises(LimitError, match="summary"):

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from core.forecast import evaluate, order, prepare, rank, validate_product, whatif
 from core.render import charts, exports
+from core.render import pdf as pdf_report
 
 
 @pytest.mark.parametrize(
@@ -64,8 +65,8 @@ def test_pdf_has_the_screen_numbers_and_unicode(report_table) -> None:
         charts.top_cities_bar(table),
         charts.price_curve_chart(curve, 30, whatif.best_price(curve), "curve"),
     ]
-    pdf = exports.pdf_bytes(
-        exports.ReportInput(
+    pdf = pdf_report.pdf_bytes(
+        pdf_report.ReportInput(
             product=p.model_dump(mode="json") | {"countries": ["PL", "TR", "BR"]},
             table=table,
             charts=specs,
@@ -125,8 +126,8 @@ def test_csv_metadata_says_what_produced_it() -> None:
 def test_pdf_cover_writes_age_bands_as_people_do(report_table) -> None:
     p, _ev, table = report_table
     product = p.model_dump(mode="json") | {"target_ages": ["25_34", "35_44"], "countries": ["PL"]}
-    pdf = exports.pdf_bytes(
-        exports.ReportInput(product=product, table=table.head(5), charts=[], depth="summary")
+    pdf = pdf_report.pdf_bytes(
+        pdf_report.ReportInput(product=product, table=table.head(5), charts=[], depth="summary")
     )
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "25-34, 35-44" in text and "25_34" not in text
@@ -140,8 +141,8 @@ def test_pdf_cover_says_who_pays_shipping(report_table) -> None:
         (p.model_dump(mode="json") | {"shipping_paid_by": "buyer"}, "buyer"),
         ({k: v for k, v in p.model_dump(mode="json").items() if k != "shipping_paid_by"}, "seller"),
     ):
-        pdf = exports.pdf_bytes(
-            exports.ReportInput(product=product, table=table.head(5), charts=[], depth="summary")
+        pdf = pdf_report.pdf_bytes(
+            pdf_report.ReportInput(product=product, table=table.head(5), charts=[], depth="summary")
         )
         text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
         assert f"shipping paid by the {payer}" in text, text
@@ -186,8 +187,8 @@ def test_pdf_sections_flow_without_near_blank_pages(report_table) -> None:
     """Agent sections, method and sources follow one another; no page but the last is nearly empty."""
     p, _ev, table = report_table
     sections = [(f"Agent {i}", "A short paragraph of agent text. " * 6) for i in range(5)]
-    pdf = exports.pdf_bytes(
-        exports.ReportInput(
+    pdf = pdf_report.pdf_bytes(
+        pdf_report.ReportInput(
             product=p.model_dump(mode="json"),
             table=table,
             charts=[],
@@ -233,9 +234,9 @@ def test_logo_checks() -> None:
 
 def test_white_label_pdf_carries_the_company_not_us(report_table) -> None:
     p, _ev, table = report_table
-    brand = exports.Branding("Acme Analytics", "#AA3300", _png(300, 100), "png")
-    pdf = exports.pdf_bytes(
-        exports.ReportInput(
+    brand = pdf_report.Branding("Acme Analytics", "#AA3300", _png(300, 100), "png")
+    pdf = pdf_report.pdf_bytes(
+        pdf_report.ReportInput(
             product=p.model_dump(mode="json"),
             table=table.head(10),
             charts=[],
@@ -287,7 +288,7 @@ def test_a_loss_making_forecasts_pdf_says_so_first(ca) -> None:
     report = reports.ranking_report(
         prep, table, {}, price=30, cost=27, weights=ScoreWeights(), depth="summary", scope=["PL", "TR", "BR"]
     )
-    cover = " ".join(PdfReader(io.BytesIO(exports.pdf_bytes(report))).pages[0].extract_text().split())
+    cover = " ".join(PdfReader(io.BytesIO(pdf_report.pdf_bytes(report))).pages[0].extract_text().split())
     assert f"LOSS: {lost:,} of the 60 cities" in cover
     assert " ".join(whatif.price_anchor_note(prep).split()[:6]) in cover
     fine = reports.report_notes(
@@ -311,8 +312,8 @@ def test_deep_report_tables_keep_their_headers_apart(ca) -> None:
         }
     )
     p = validate_product(name="Tee", category="166", price=30, unit_cost=8)
-    pdf = exports.pdf_bytes(
-        exports.ReportInput(
+    pdf = pdf_report.pdf_bytes(
+        pdf_report.ReportInput(
             product=p.model_dump(mode="json"),
             table=rank(evaluate(prepare(ca, p)), top=5),
             charts=[],

@@ -278,14 +278,14 @@ def test_pdf_cover_states_climate_season_and_type(ca) -> None:
 
     from pypdf import PdfReader
 
-    from core.render import exports
+    from core.render import pdf as pdf_report
 
     p = validate_product(
         name="Down winter jacket", category="Apparel & Accessories", price=50, unit_cost=18, launch_month=7
     )
     table = rank(evaluate(prepare(ca, p)), top=5)
-    pdf = exports.pdf_bytes(
-        exports.ReportInput(product=p.model_dump(mode="json"), table=table, charts=[], depth="summary")
+    pdf = pdf_report.pdf_bytes(
+        pdf_report.ReportInput(product=p.model_dump(mode="json"), table=table, charts=[], depth="summary")
     )
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).replace("\n", " ")
     assert ss.describe(p.climate, p.season_months, p.launch_month)[:40] in text

@@ -19,7 +19,7 @@ from core.accounts.tiers import WHITE_LABEL_USD
 from core.db import models
 from core.db.database import Database
 from core.errors import InputError, LimitError
-from core.render.exports import Branding
+from core.render.pdf import Branding
 
 log = logging.getLogger(__name__)
 

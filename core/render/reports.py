@@ -16,7 +16,8 @@ from core import paths
 from core.advisors import budget as bm
 from core.errors import InputError
 from core.forecast import Prepared, ScoreWeights, evaluate, positions, whatif
-from core.render import charts, exports
+from core.render import charts
+from core.render import pdf as pdf_report
 
 AGENT_LABELS = {
     "product_analyst": "Product Analyst",
@@ -126,10 +127,10 @@ def ranking_report(
     weights: ScoreWeights,
     depth: str,
     scope: list[str],
-    branding: exports.Branding | None = None,
-) -> exports.ReportInput:
+    branding: pdf_report.Branding | None = None,
+) -> pdf_report.ReportInput:
     """The ranking PDF's content: exactly the rows shown, at the what-if values used."""
-    return exports.ReportInput(
+    return pdf_report.ReportInput(
         notes=report_notes(prep, shown),
         product=prep.product.model_dump(mode="json") | {"countries": scope},
         table=shown,
@@ -189,8 +190,8 @@ def deep_report(
     agents: dict[str, dict],
     kind: ReportType,
     scope: list[str],
-    branding: exports.Branding | None = None,
-) -> exports.ReportInput:
+    branding: pdf_report.Branding | None = None,
+) -> pdf_report.ReportInput:
     """The deep report: every agent at full depth, up to ``kind.cities_listed`` cities of the plan,
     price sensitivity of the top cities, budget sensitivity, method and sources."""
     p = prep.product
@@ -211,7 +212,7 @@ def deep_report(
                 budget_sensitivity(agents["advertising_planner"], p.price),
             )
         )
-    return exports.ReportInput(
+    return pdf_report.ReportInput(
         product=p.model_dump(mode="json") | {"countries": scope},
         table=shown,
         charts=ranking_charts(prep, shown, p.price, p.unit_cost, p.weights),

@@ -11,6 +11,7 @@ import pandas as pd
 from core import telemetry
 from core.accounts.tiers import Tier, check_cities, check_depth
 from core.render import exports
+from core.render import pdf as pdf_report
 
 
 def csv_for(tier: Tier | None, table: pd.DataFrame) -> bytes:
@@ -27,10 +28,10 @@ def xlsx_for(tier: Tier | None, table: pd.DataFrame, metadata: dict) -> bytes:
     return exports.xlsx_bytes(table, metadata)
 
 
-def pdf_for(tier: Tier | None, report: exports.ReportInput) -> bytes:
+def pdf_for(tier: Tier | None, report: pdf_report.ReportInput) -> bytes:
     """The PDF report; more cities than the plan allows, or a deeper report than it includes, are refused."""
     if tier is not None:
         check_cities(tier, len(report.table))
         check_depth(tier, report.depth)
     with telemetry.span("export.pdf", cities=len(report.table), depth=report.depth):
-        return exports.pdf_bytes(report)
+        return pdf_report.pdf_bytes(report)
