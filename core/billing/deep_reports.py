@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import UserInfo, as_utc
 from core.billing import subscriptions as billing
+from core.billing.checkout import register_checkout_handler
 from core.db import models, repo
 from core.db.database import Database
 from core.errors import AccessError
@@ -186,4 +187,4 @@ def apply_payment(s: Session, session: dict) -> str:
     return f"deep report {row.id} paid"
 
 
-billing.register_checkout_handler("deep_report", apply_payment)
+register_checkout_handler("deep_report", apply_payment)
