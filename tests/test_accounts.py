@@ -350,7 +350,7 @@ def test_failed_logins_and_the_lockout_are_logged_with_the_user_id(sqlite_db, ca
     import logging
 
     user = new_user(sqlite_db, "basic")
-    with caplog.at_level(logging.INFO, logger="core.accounts.users"):
+    with caplog.at_level(logging.INFO, logger="core.accounts.logins"):
         for _ in range(accounts.MAX_FAILED_LOGINS):
             accounts.record_login(sqlite_db, user.email, success=False)
     lines = [r.getMessage() for r in caplog.records]

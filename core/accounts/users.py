@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import bcrypt
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.accounts.tiers import Tier, get_tier
 from core.db import models
 from core.db.database import Database
-from core.db.repo import meta_once
-from core.errors import AccessError, InputError, LimitError
+from core.errors import AccessError, InputError
 
 log = logging.getLogger(__name__)
 
 ROLES = ("user", "admin")
-MAX_FAILED_LOGINS = 5  # failures in a row before an account is throttled
-LOCKOUT = timedelta(minutes=15)  # how long the throttle lasts after the last failure
-DEMO_PASSWORD = "demo-password"
-DEMO_ACCOUNTS = (  # (email, tier, role) -- seeded in demo mode only
-    ("basic@demo.local", "basic", "user"),
-    ("pro@demo.local", "pro", "user"),
-    ("master@demo.local", "master", "user"),
-    ("admin@demo.local", "master", "admin"),
-)
-COOKIE_KEY_META = "demo_cookie_key"
 
 
 @dataclass(frozen=True)
@@ -285,246 +273,9 @@ def admin_only(actor: UserInfo | None) -> UserInfo:
 
 
 # --- login throttling ----------------------------------------------------------------------
-def _counted(row: models.LoginFailure | None, now: datetime) -> int:
-    """Failures that still count: those older than LOCKOUT are forgotten."""
-    if row is None or now - as_utc(row.last_failed_at) > LOCKOUT:
-        return 0
-    return row.count
-
-
-def failed_logins(db: Database, email: str, now: datetime | None = None) -> int:
-    """Failures in a row for this account that still count."""
-    with db.session() as s:
-        return _counted(s.get(models.LoginFailure, email.strip().lower()), now or datetime.now(UTC))
-
-
-def record_login(db: Database, email: str, success: bool, now: datetime | None = None) -> int:
-    """Record a login outcome; returns the failures in a row now counted."""
-    now = now or datetime.now(UTC)
-    key = email.strip().lower()
-    with db.session() as s:
-        row = s.get(models.LoginFailure, key)
-        if success:
-            if row is not None:
-                s.delete(row)
-            return 0
-        if row is None:
-            row = models.LoginFailure(email=key, count=0, last_failed_at=now)
-            s.add(row)
-        elif now - as_utc(row.last_failed_at) > LOCKOUT:
-            row.count = 0
-        row.count += 1
-        row.last_failed_at = now
-        user_id = s.scalar(select(models.User.id).where(models.User.email == key))
-        who = f"user {user_id}" if user_id else "an unknown e-mail"  # ids in the log, never the address
-        if row.count >= MAX_FAILED_LOGINS:
-            log.warning(
-                "login: %s locked out for %s after %d failed logins in a row", who, LOCKOUT, row.count
-            )
-        else:
-            log.info("login: failed attempt %d for %s", row.count, who)
-        return row.count
-
-
-def is_throttled(db: Database, email: str, now: datetime | None = None) -> bool:
-    return failed_logins(db, email, now) >= MAX_FAILED_LOGINS
-
-
-def credentials(db: Database) -> dict:
-    """Users in the shape streamlit-authenticator expects (username = e-mail).
-
-    Built on every full page run, so it is one query (users joined to their login failures).
-    """
-    now = datetime.now(UTC)
-    stmt = select(models.User, models.LoginFailure).outerjoin(
-        models.LoginFailure, models.LoginFailure.email == models.User.email
-    )
-    with db.session() as s:
-        return {
-            "usernames": {
-                u.email: {
-                    "email": u.email,
-                    "name": u.full_name or u.email,
-                    "password": u.hashed_password,
-                    "roles": [u.role],
-                    "failed_login_attempts": _counted(f, now),
-                }
-                for u, f in s.execute(stmt).all()
-            }
-        }
 
 
 # --- demo mode ---------------------------------------------------------------------------
-def ensure_demo_accounts(db: Database) -> tuple[str, ...]:
-    """One demo account per tier plus an admin (password DEMO_PASSWORD); idempotent."""
-    made = []
-    hashed = None
-    for email, tier, role in DEMO_ACCOUNTS:
-        if get_user(db, email=email) is None:
-            hashed = hashed or hash_password(DEMO_PASSWORD)
-            create_user(
-                db,
-                email,
-                full_name=f"Demo {tier}{' admin' if role == 'admin' else ''}",
-                tier=tier,
-                role=role,
-                is_demo=True,
-                password_hash=hashed,
-            )
-        made.append(email)
-    return tuple(made)
-
-
-def remove_demo_accounts(db: Database) -> int:
-    """Outside demo mode the demo accounts must not exist."""
-    with db.session() as s:
-        users = s.scalars(select(models.User).where(models.User.is_demo.is_(True))).all()
-        for u in users:
-            s.delete(u)
-        return len(users)
-
-
-def cookie_key(db: Database, configured: str | None, demo: bool) -> str:
-    """The login-cookie signing key: configured, or (demo mode only) generated once and stored."""
-    if configured:
-        return configured
-    if not demo:
-        raise AccessError(
-            "COOKIE_KEY is not set: outside demo mode the app needs a secret key to sign login cookies "
-            "(set COOKIE_KEY in the environment or .streamlit/secrets.toml)"
-        )
-    return meta_once(db, COOKIE_KEY_META, lambda: secrets.token_urlsafe(32))
 
 
 # --- usage quota -------------------------------------------------------------------------
-def period_of(now: datetime) -> str:
-    return now.strftime("%Y-%m")
-
-
-def next_reset(now: datetime) -> datetime:
-    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return (first + timedelta(days=32)).replace(day=1)
-
-
-def forecasts_used(db: Database, user_id: str, now: datetime | None = None) -> int:
-    period = period_of(now or datetime.now(UTC))
-    with db.session() as s:
-        n = s.scalar(
-            select(models.Usage.forecasts).where(
-                models.Usage.user_id == user_id, models.Usage.period == period
-            )
-        )
-        return int(n or 0)
-
-
-def quota_error(user: UserInfo, now: datetime) -> LimitError:
-    return LimitError(
-        f"You have used all {user.plan.forecasts_per_month} forecasts of the {user.plan.label} plan this month; "
-        f"the quota resets on {next_reset(now):%Y-%m-%d}. Upgrade on the Account page for more."
-    )
-
-
-def check_quota(db: Database, user: UserInfo, now: datetime | None = None) -> None:
-    """Refuse (LimitError) when the monthly quota is used up; counts nothing (reserve_forecast does)."""
-    limit = user.plan.forecasts_per_month
-    now = now or datetime.now(UTC)
-    if limit is not None and forecasts_used(db, user.id, now) >= limit:
-        raise quota_error(user, now)
-
-
-def reserve_forecast(
-    db: Database, user: UserInfo, now: datetime | None = None, session: Session | None = None
-) -> int:
-    """Count one forecast against the user's monthly quota, atomically; refuse when it is used up.
-
-    One conditional UPDATE (``forecasts < limit``) does the check and the increment, so two
-    sessions cannot both take the last unit: PostgreSQL re-checks the condition after the row lock.
-    Given a ``session``, the count is part of that transaction (charged only if it commits).
-    """
-    if session is None:
-        with db.session() as own:
-            return reserve_forecast(db, user, now, own)
-    now = now or datetime.now(UTC)
-    period = period_of(now)
-    limit = user.plan.forecasts_per_month
-    if db.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    session.execute(
-        dialect_insert(models.Usage)
-        .values(user_id=user.id, period=period, forecasts=0)
-        .on_conflict_do_nothing(index_elements=["user_id", "period"])
-    )
-    stmt = (
-        update(models.Usage)
-        .where(models.Usage.user_id == user.id, models.Usage.period == period)
-        .values(forecasts=models.Usage.forecasts + 1)
-        .returning(models.Usage.forecasts)
-    )
-    if limit is not None:
-        stmt = stmt.where(models.Usage.forecasts < limit)
-    used = session.execute(stmt).scalar()
-    if used is None:
-        raise quota_error(user, now)
-    return int(used)
-
-
-@dataclass(frozen=True)
-class UserRow:
-    id: str
-    email: str
-    tier: str
-    role: str
-    status: str
-    is_demo: bool
-    forecasts_this_month: int
-    created_at: datetime
-
-
-def list_users(db: Database, now: datetime | None = None) -> list[UserRow]:
-    period = period_of(now or datetime.now(UTC))
-    used = (
-        select(func.coalesce(func.sum(models.Usage.forecasts), 0))
-        .where(models.Usage.user_id == models.User.id, models.Usage.period == period)
-        .correlate(models.User)
-        .scalar_subquery()
-    )
-    with db.session() as s:
-        rows = s.execute(select(models.User, used).order_by(models.User.created_at, models.User.email)).all()
-        return [
-            UserRow(
-                u.id,
-                u.email,
-                u.subscription_tier,
-                u.role,
-                u.subscription_status,
-                u.is_demo,
-                int(n),
-                as_utc(u.created_at),
-            )
-            for u, n in rows
-        ]
-
-
-def admin_set_tier(db: Database, actor: UserInfo | None, email: str, tier: str) -> UserInfo:
-    """An admin changes a user's tier (refused for anyone else)."""
-    return admin_update(db, actor, email, tier=tier)
-
-
-def admin_set_role(db: Database, actor: UserInfo | None, email: str, role: str) -> UserInfo:
-    """An admin changes a user's role; an admin cannot demote themself (no lock-out)."""
-    return admin_update(db, actor, email, role=role)
-
-
-def admin_update(
-    db: Database, actor: UserInfo | None, email: str, *, tier: str | None = None, role: str | None = None
-) -> UserInfo:
-    """An admin changes a user's plan and role together: all or nothing, audited."""
-    admin_only(actor)
-    return update_user(db, email, tier=tier, role=role, actor=actor, source="admin page")
-
-
-def admin_list_users(db: Database, actor: UserInfo | None) -> list[UserRow]:
-    admin_only(actor)
-    return list_users(db)
