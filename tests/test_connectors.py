@@ -15,7 +15,7 @@ from connectors.base import ConnectorError
 from connectors.etsy import EtsyConnector
 from connectors.shopify import ShopifyConnector
 from core import accounts, calibration
-from core.accounts import connections
+from core.accounts import connections, syncs
 from core.db import models
 from core.errors import AccessError, ExternalError, LimitError
 from core.forecast import evaluate, prepare, validate_product
@@ -147,23 +147,23 @@ def test_ten_thousand_orders_resume_after_an_outage_without_duplicates(sqlite_db
         with pytest.raises(
             ExternalError, match="kept answering 500"
         ):  # the connector's error, in core's terms
-            connections.sync(
+            syncs.sync(
                 sqlite_db, DEMO, info.id, shop, user.id, on_progress=lambda total, _n: progress.append(total)
             )
         assert progress[-1] == 15 * 250  # every committed page is kept
         assert connections.list_for(sqlite_db, user.id)[0].status == "error"
         fake.fail_next = []
         shop = ShopifyConnector("t.myshopify.com", "shpat_test", base_url=fake.url, sleep=no_sleep([]))
-        done = connections.sync(sqlite_db, DEMO, info.id, shop, user.id)  # a restart resumes from the cursor
+        done = syncs.sync(sqlite_db, DEMO, info.id, shop, user.id)  # a restart resumes from the cursor
         seconds = time.perf_counter() - t0
-        again = connections.sync(sqlite_db, DEMO, info.id, shop, user.id)  # nothing new: nothing added
+        again = syncs.sync(sqlite_db, DEMO, info.id, shop, user.id)  # nothing new: nothing added
     assert done.orders == again.orders == 10_000 and done.status == "ok"
     with sqlite_db.session() as s:
         assert s.query(models.ImportedOrder).filter_by(connection_id=info.id).count() == 10_000
     print(f"10,000 orders imported in {seconds:.1f} s (with a 15-page outage and resume)")
 
     # Orders -> the CSV path's matcher and report -> calibration -> a ranking by it
-    sales = connections.sales(sqlite_db, user.id, [info.id], "units")
+    sales = syncs.sales(sqlite_db, user.id, [info.id], "units")
     assert sales["units"].sum() == sum(q for *_x, q in rows)
     product = validate_product(name="Towels", category="Home & Garden", price=25, unit_cost=10)
     result = calibration.calibrate(sales, "units", evaluate(prepare(ca, product)), ["DE"])
@@ -308,11 +308,11 @@ def test_amazon_lwa_token_nexttoken_pages_rate_limit_and_expiry(sqlite_db) -> No
                 "marketplace_ids": "A1PA6795UKMFR9",
                 "region": "eu",
             },
-            test=connections.test_credentials(settings),
+            test=syncs.test_credentials(settings),
         )
-        done = connections.sync_stored(sqlite_db, settings, info.id, user.id)
+        done = syncs.sync_stored(sqlite_db, settings, info.id, user.id)
     assert done.orders == 248 and done.name == "Amazon Amazon.de"
-    assert connections.sales(sqlite_db, user.id, [info.id], "orders")["orders"].sum() == 248
+    assert syncs.sales(sqlite_db, user.id, [info.id], "orders")["orders"].sum() == 248
 
 
 @pytest.mark.parametrize("kind", ["shopify", "etsy"])
@@ -334,7 +334,7 @@ def test_a_second_sync_imports_only_new_orders(sqlite_db, kind: str) -> None:
             demo_mode=True, connector_key=None, shopify_api_base=fake.url, etsy_api_base=fake.url
         )
         info = connections.add(sqlite_db, settings, user, kind, creds)
-        assert connections.sync_stored(sqlite_db, settings, info.id, user.id).orders == 300
+        assert syncs.sync_stored(sqlite_db, settings, info.id, user.id).orders == 300
         with sqlite_db.session() as s:
             row = s.get(models.Connection, info.id)
             assert row.cursor is None and row.since is not None  # finished: next time, since the newest order
@@ -343,12 +343,12 @@ def test_a_second_sync_imports_only_new_orders(sqlite_db, kind: str) -> None:
         else:
             fake.receipts += [etsy_receipt(i, "Dallas", "TX", "US") for i in range(300, 340)]
         asked = len(fake.requests)
-        assert connections.sync_stored(sqlite_db, settings, info.id, user.id).orders == 340
+        assert syncs.sync_stored(sqlite_db, settings, info.id, user.id).orders == 340
         assert len(fake.requests) - asked <= 3  # a page or two, not the whole history again
 
 
 def test_background_sync_jobs_one_per_connection_with_progress_and_errors(sqlite_db, monkeypatch) -> None:
-    """core.connections.SyncJobs (what the Connections page runs): a second start while syncing returns
+    """core.syncs.SyncJobs (what the Connections page runs): a second start while syncing returns
     the running job, progress is readable while it runs, a finished job is forgotten, and a failure is
     kept on the connection."""
     user = new_user(sqlite_db, "master")
@@ -359,7 +359,7 @@ def test_background_sync_jobs_one_per_connection_with_progress_and_errors(sqlite
         info = connections.add(
             sqlite_db, settings, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"}
         )
-        jobs = connections.SyncJobs()
+        jobs = syncs.SyncJobs()
         first = jobs.start(sqlite_db, settings, info.id, user.id)
         assert jobs.start(sqlite_db, settings, info.id, user.id) is first or not first.alive()
         jobs.wait(info.id, timeout_s=60)
@@ -424,7 +424,7 @@ def test_a_credential_check_is_time_bounded_and_says_what_to_fix(sqlite_db, monk
             user,
             "shopify",
             {"shop": "slow.myshopify.com", "access_token": "t"},
-            test=connections.test_credentials(settings),
+            test=syncs.test_credentials(settings),
         )
     assert time.perf_counter() - t0 < 5  # one bounded attempt, not minutes of retries
     srv.close()
@@ -439,7 +439,7 @@ def test_a_credential_check_is_time_bounded_and_says_what_to_fix(sqlite_db, monk
             user,
             "shopify",
             {"shop": "typo.myshopify.com", "access_token": "t"},
-            test=connections.test_credentials(dead),
+            test=syncs.test_credentials(dead),
         )
 
 
@@ -450,13 +450,13 @@ def test_the_demo_shop_runs_the_whole_flow_without_credentials(sqlite_db, ca) ->
     user = accounts.create_user(
         sqlite_db, f"{uuid.uuid4().hex[:8]}@example.com", "a-long-password", tier="pro"
     )
-    info = connections.add(sqlite_db, DEMO, user, "demo", {}, test=connections.test_credentials(DEMO))
+    info = connections.add(sqlite_db, DEMO, user, "demo", {}, test=syncs.test_credentials(DEMO))
     assert info.name == NAME and "not real sales" in info.name
-    synced = connections.sync_stored(sqlite_db, DEMO, info.id, user.id)
+    synced = syncs.sync_stored(sqlite_db, DEMO, info.id, user.id)
     assert synced.orders == 900 and synced.status == "ok"
-    again = connections.sync_stored(sqlite_db, DEMO, info.id, user.id)  # nothing new, nothing doubled
+    again = syncs.sync_stored(sqlite_db, DEMO, info.id, user.id)  # nothing new, nothing doubled
     assert again.orders == 900
-    rows = connections.sales(sqlite_db, user.id, [info.id], "orders")
+    rows = syncs.sales(sqlite_db, user.id, [info.id], "orders")
     assert rows["orders"].sum() == 900 and set(rows["country"]) <= {"DE", "FR", "GB", "NL", "ES", "IT"}
     result = calibration.calibrate(
         rows,

@@ -355,8 +355,8 @@ def preload_plotly() -> None:
 
 @st.cache_resource
 def sync_jobs():
-    """Marketplace syncs running in this process (core.connections.SyncJobs), shared by all sessions."""
-    from core.accounts.connections import SyncJobs
+    """Marketplace syncs running in this process (core.accounts.syncs.SyncJobs), shared by all sessions."""
+    from core.accounts.syncs import SyncJobs
 
     return SyncJobs()
 

@@ -8,7 +8,7 @@ import pydeck as pdk
 import streamlit as st
 
 from core import calibration
-from core.accounts import connections
+from core.accounts import connections, syncs
 from core.errors import AppError
 from core.forecast import (
     SHIPPING_PAYER_LABELS,
@@ -189,7 +189,7 @@ if run:
             if source == "Sales file":
                 rows, measure = calibration.read_sales(upload.getvalue(), upload.name, mapping, all_in)
             else:
-                rows, measure = connections.sales(_ui.db(), user.id, picked, conn_measure), conn_measure
+                rows, measure = syncs.sales(_ui.db(), user.id, picked, conn_measure), conn_measure
             product = validate_product(
                 name=name or "sales", category=category, price=price, unit_cost=cost, shipping_paid_by=payer
             )

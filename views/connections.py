@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.accounts import connections
+from core.accounts import connections, syncs
 from core.errors import AppError
 from core.text import sentence
 from views import _ui
@@ -120,7 +120,7 @@ with st.form("cn_add", clear_on_submit=False):
                 f"{connections.CHECK_TIMEOUT_S:.0f} s) ..."
             ):
                 info = connections.add(
-                    db, settings, user, kind, creds, name, test=connections.test_credentials(settings)
+                    db, settings, user, kind, creds, name, test=syncs.test_credentials(settings)
                 )
         except AppError as exc:
             st.error(sentence(exc))

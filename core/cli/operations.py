@@ -101,10 +101,10 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Import new orders of one marketplace connection (for cron); resumes where the last sync stopped."""
-    from core.accounts import connections
+    from core.accounts import syncs
     from core.settings import load_settings
 
-    info = connections.sync_stored(
+    info = syncs.sync_stored(
         database(),
         load_settings(),
         args.connection,
