@@ -1,0 +1,106 @@
+"""Warm-up: the first forecast after a start should not pay for imports and caches (plotly, the chart renderer,\nthe city arrays), so a background thread does that work once per process; pages wait for the database to be ready."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from core.places.citydata import check_ready
+from views._ui.resources import get_city_arrays, get_db, get_settings
+
+
+def preload_plotly() -> None:
+    """Mount one blank 1-pixel plotly chart, so the browser loads plotly's code (a lazily loaded part of
+    Streamlit's frontend, ~2 s) while the user reads the map: the first chart view (Why this score after
+    a map click, Charts) then draws in ~0.8 s instead of ~2 s (measured in headless Chromium)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        layout={
+            "height": 10,
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+        }
+    )
+    with st.container(height=1, border=False):
+        st.plotly_chart(fig, key="_plotly_preload", config={"displayModeBar": False, "staticPlot": True})
+
+
+@st.cache_resource
+def warm_chart_renderer():
+    """Start the PDF chart renderer in the background once per process, so the first PDF does not
+    wait ~2-4 s for kaleido's Chromium to launch."""
+    import threading
+
+    from core.render import charts
+
+    thread = threading.Thread(target=charts.warm_up, daemon=True, name="chart-renderer-warm-up")
+    thread.start()
+    return thread
+
+
+def _warm_first_run(url: str) -> None:
+    """What the first pages would otherwise pay for on the user's clock: the city arrays (the login page
+    does not wait for them; the first page after login waits for this load through the cache's lock
+    instead of starting its own), the agent stack's imports (LangGraph, scikit-learn), the category
+    classifier's index and a compiled graph (~1.7 s measured)."""
+    import logging
+    import time
+
+    log = logging.getLogger(__name__)
+    t0 = time.perf_counter()
+    try:
+        get_city_arrays(url)
+        t1 = time.perf_counter()
+        from agents.graph import build_graph
+        from agents.runner import run_agents  # noqa: F401
+        from core.advisors import product_analysis
+
+        product_analysis.classify("warm-up")
+        build_graph()
+    except Exception:  # the pages that need these raise the same error to the user, with its message
+        log.warning("first-run warm-up stopped", exc_info=True)
+        return
+    log.info("first-run warm-up done in %.2f s (city arrays %.2f s)", time.perf_counter() - t0, t1 - t0)
+
+
+WARM_UP_THREAD = "first-run-warm-up"
+
+
+class _NoContextNoteFromWarmUp(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        import threading
+
+        return not (
+            threading.current_thread().name == WARM_UP_THREAD and "ScriptRunContext" in record.getMessage()
+        )
+
+
+@st.cache_resource
+def warm_first_run():
+    """Start the first-run warm-up in the background once per process (app start)."""
+    import threading
+
+    # No session's script-run context on this thread (a session's context would let the cache's spinner
+    # write into that session and stop with it); Streamlit's "missing ScriptRunContext" note is expected here.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _NoContextNoteFromWarmUp()
+    )
+    thread = threading.Thread(
+        target=_warm_first_run, args=(get_settings().database_url,), daemon=True, name=WARM_UP_THREAD
+    )
+    thread.start()
+    return thread
+
+
+@st.cache_resource
+def _ready(url: str) -> bool:
+    check_ready(get_db(url))
+    return True
+
+
+def require_ready() -> None:
+    """DatabaseError unless the database answers and is seeded; checked once per process when it is."""
+    _ready(get_settings().database_url)
