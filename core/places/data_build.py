@@ -127,24 +127,7 @@ def impute_on_income(
     return filled, flag, fit
 
 
-def build_countries() -> tuple[pd.DataFrame, dict[str, Fit]]:
-    """One row per ISO3 with the indicators of DESIGN §3, the year of each and a flag."""
-    raw = _read("country_indicators.csv")
-    c = pd.DataFrame(
-        {
-            "iso3": raw["iso3"],
-            "iso2": raw["iso2"],
-            "country_name": raw["country_name"],
-            "continent": raw["continent"],
-            "un_region": raw["un_region"].fillna("Unknown"),
-            "un_subregion": raw["un_subregion"].fillna("Unknown"),
-            "currency": raw["currency"],
-            "population": raw["population"],
-            "population_year": raw["population_year"],
-        }
-    )
-    fits: dict[str, Fit] = {}
-
+def _income(c: pd.DataFrame, raw: pd.DataFrame, fits: dict[str, Fit]) -> None:
     # Income: PPP GDP per capita; gaps filled from GNI PPP, then from log internet use (a
     # strong cross-country correlate), then from the subregion median.
     gdp = raw["gdp_pc_ppp_current_intl"].astype(float)
@@ -170,12 +153,8 @@ def build_countries() -> tuple[pd.DataFrame, dict[str, Fit]]:
     c["price_level_ratio"] = plr
     c["gdp_pc_usd"] = usd.fillna(c["gdp_pc_ppp"] * plr)
 
-    c["internet_users_pct_year"] = raw["internet_users_pct_year"]
-    c["internet_users_pct"] = raw["internet_users_pct"]
-    c["internet_users_pct"], c["internet_users_pct_flag"], fits["internet"] = impute_on_income(
-        c, "internet_users_pct", "logit_pct"
-    )
 
+def _online_buyers(c: pd.DataFrame, fits: dict[str, Fit]) -> None:
     # Online buyers: Findex latest "bought something online" (% 15+); for EU members the
     # Eurostat last-3-month share (a lower bound of the 12-month share) where it is higher.
     fx = _read("findex_online_purchase.csv")
@@ -195,6 +174,9 @@ def build_countries() -> tuple[pd.DataFrame, dict[str, Fit]]:
     )
     c.loc[c["online_buyers_pct_flag"] == IMPUTED, "online_buyers_source"] = "imputed"
 
+
+def _other_indicators(c: pd.DataFrame, raw: pd.DataFrame, fits: dict[str, Fit]) -> None:
+    """Urban share, logistics, broadband and secure servers: measured, else imputed on income."""
     for col, src, bounds in [
         ("urban_pct", "urban_pop_pct", (0.0, 100.0)),
         ("logistics_index", "lpi_overall_1to5", (1.0, 5.0)),
@@ -212,6 +194,8 @@ def build_countries() -> tuple[pd.DataFrame, dict[str, Fit]]:
         c[col] = filled.clip(lower=lo, upper=hi)
         c[f"{col}_flag"] = flag
 
+
+def _age_bands(c: pd.DataFrame, raw: pd.DataFrame) -> None:
     # Age bands (% of total population, WPP 2022 medium variant for 2025); gaps take the
     # subregion's population-weighted mean.
     for band in AGE_BANDS:
@@ -223,6 +207,35 @@ def build_countries() -> tuple[pd.DataFrame, dict[str, Fit]]:
         c[col] = c[col].fillna(num / den.replace(0, np.nan)).fillna(c[col].median())
     c["age_flag"] = np.where(raw["wpp2025_pop_15_24_pct"].notna(), MEASURED, IMPUTED)
     c["adult_pct"] = c[[f"age_{b}_pct" for b in AGE_BANDS]].sum(axis=1)
+
+
+def build_countries() -> tuple[pd.DataFrame, dict[str, Fit]]:
+    """One row per ISO3 with the indicators of DESIGN §3, the year of each and a flag."""
+    raw = _read("country_indicators.csv")
+    c = pd.DataFrame(
+        {
+            "iso3": raw["iso3"],
+            "iso2": raw["iso2"],
+            "country_name": raw["country_name"],
+            "continent": raw["continent"],
+            "un_region": raw["un_region"].fillna("Unknown"),
+            "un_subregion": raw["un_subregion"].fillna("Unknown"),
+            "currency": raw["currency"],
+            "population": raw["population"],
+            "population_year": raw["population_year"],
+        }
+    )
+    fits: dict[str, Fit] = {}
+    _income(c, raw, fits)
+    c["internet_users_pct_year"] = raw["internet_users_pct_year"]
+    c["internet_users_pct"] = raw["internet_users_pct"]
+    c["internet_users_pct"], c["internet_users_pct_flag"], fits["internet"] = impute_on_income(
+        c, "internet_users_pct", "logit_pct"
+    )
+
+    _online_buyers(c, fits)
+    _other_indicators(c, raw, fits)
+    _age_bands(c, raw)
     return c.sort_values("iso3").reset_index(drop=True), fits
 
 
@@ -305,16 +318,9 @@ def fold_sections(raw: pd.DataFrame, country_population: pd.Series) -> pd.Series
     return pd.Series(np.where(parent >= 0, parent, pd.NA), index=raw.index, dtype="Int64")
 
 
-def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
-    """One row per GeoNames place with the features of DESIGN §3, each with its flag.
-
-    Districts folded into their city keep a row (so stored results that name them stay valid) with
-    ``parent_city_id`` set; the engine, maps and totals use only rows without a parent.
-    """
-    raw = _read("world_cities_15000.csv")
-    raw = raw[raw["population"] > 0].reset_index(drop=True)  # GeoNames lists abandoned places at 0
-    parent = fold_sections(raw, countries.set_index("iso3")["population"])
-    cities = pd.DataFrame(
+def _city_frame(raw: pd.DataFrame, parent: pd.Series) -> pd.DataFrame:
+    """The GeoNames columns the city table keeps, with each place's parent city (districts folded)."""
+    return pd.DataFrame(
         {
             "city_id": raw["geonameid"].astype("int64"),
             "name": raw["name"],
@@ -330,6 +336,52 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
             "parent_city_id": parent,
         }
     ).reset_index(drop=True)
+
+
+def _adoption(
+    cities: pd.DataFrame,
+    ctry: pd.DataFrame,
+    fits: dict[str, Fit],
+    territory: np.ndarray,
+    ratio: pd.Series,
+    has_ratio: pd.Series,
+) -> None:
+    """Internet use and online buying per city, with their flags."""
+    # Adoption inside a country: shift the country's measured share along the cross-country logit-income
+    # slope, by the city's size factor and by a damped share (WITHIN_COUNTRY_INCOME_SHARE) of the region's
+    # log income ratio: a cross-country slope is not a within-country one (docs/data.md, "Regional adoption";
+    # docs/methodology.md section 2).
+    log_ratio = WITHIN_COUNTRY_INCOME_SHARE * np.log(ratio.to_numpy()) + np.log(
+        cities["city_size_factor"].to_numpy()
+    )
+    for col, fit_key in [("internet_users_pct", "internet"), ("online_buyers_pct", "online_buyers")]:
+        base = _logit(ctry[col].to_numpy() / 100)
+        cities[col] = 100 * _expit(base + fits[fit_key].slope * log_ratio)
+        cflag = np.where(territory, IMPUTED, ctry[f"{col}_flag"])
+        cities[f"{col}_flag"] = np.where(cflag == IMPUTED, IMPUTED, np.where(has_ratio, REGIONAL, INHERITED))
+
+
+def _purchasing_power_index(cities: pd.DataFrame) -> pd.Series:
+    # Purchasing-power index: city PPP income against the population-weighted world median
+    # city income (100 = the median city dweller in the dataset).
+    top = cities["parent_city_id"].isna().to_numpy()
+    order = np.argsort(cities["gdp_per_capita_ppp"].to_numpy()[top])
+    inc = cities["gdp_per_capita_ppp"].to_numpy()[top][order]
+    cum = np.cumsum(cities["population"].to_numpy()[top][order])
+    median_income = float(inc[np.searchsorted(cum, cum[-1] / 2)])
+    return 100 * cities["gdp_per_capita_ppp"] / median_income
+
+
+def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
+    """One row per GeoNames place with the features of DESIGN §3, each with its flag.
+
+    Districts folded into their city keep a row (so stored results that name them stay valid) with
+    ``parent_city_id`` set; the engine, maps and totals use only rows without a parent.
+    """
+    raw = _read("world_cities_15000.csv")
+    raw = raw[raw["population"] > 0].reset_index(drop=True)  # GeoNames lists abandoned places at 0
+    parent = fold_sections(raw, countries.set_index("iso3")["population"])
+    cities = _city_frame(raw, parent)
     cities["sections_folded"] = cities["city_id"].map(parent.value_counts()).fillna(0).astype("int64")
     lookup_iso3 = cities["country_iso3"].map(lambda k: SOVEREIGN.get(k, k))
     ctry = countries.set_index("iso3").loc[lookup_iso3].reset_index(drop=True)
@@ -355,18 +407,7 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
         country_income_flag == IMPUTED, IMPUTED, np.where(has_ratio, REGIONAL, INHERITED)
     )
 
-    # Adoption inside a country: shift the country's measured share along the cross-country logit-income
-    # slope, by the city's size factor and by a damped share (WITHIN_COUNTRY_INCOME_SHARE) of the region's
-    # log income ratio: a cross-country slope is not a within-country one (docs/data.md, "Regional adoption";
-    # docs/methodology.md section 2).
-    log_ratio = WITHIN_COUNTRY_INCOME_SHARE * np.log(ratio.to_numpy()) + np.log(
-        cities["city_size_factor"].to_numpy()
-    )
-    for col, fit_key in [("internet_users_pct", "internet"), ("online_buyers_pct", "online_buyers")]:
-        base = _logit(ctry[col].to_numpy() / 100)
-        cities[col] = 100 * _expit(base + fits[fit_key].slope * log_ratio)
-        cflag = np.where(territory, IMPUTED, ctry[f"{col}_flag"])
-        cities[f"{col}_flag"] = np.where(cflag == IMPUTED, IMPUTED, np.where(has_ratio, REGIONAL, INHERITED))
+    _adoption(cities, ctry, fits, territory, ratio, has_ratio)
     cities["online_buyers_source"] = ctry["online_buyers_source"]
 
     for col in [
@@ -383,14 +424,7 @@ def build_cities(countries: pd.DataFrame, fits: dict[str, Fit]) -> pd.DataFrame:
     cities["age_flag"] = np.where(territory | (ctry["age_flag"] == IMPUTED), IMPUTED, INHERITED)
     cities["koppen_zone"], cities["koppen_flag"] = koppen_zones(raw["geonameid"], cities["lat"])
 
-    # Purchasing-power index: city PPP income against the population-weighted world median
-    # city income (100 = the median city dweller in the dataset).
-    top = cities["parent_city_id"].isna().to_numpy()
-    order = np.argsort(cities["gdp_per_capita_ppp"].to_numpy()[top])
-    inc = cities["gdp_per_capita_ppp"].to_numpy()[top][order]
-    cum = np.cumsum(cities["population"].to_numpy()[top][order])
-    median_income = float(inc[np.searchsorted(cum, cum[-1] / 2)])
-    cities["purchasing_power_index"] = 100 * cities["gdp_per_capita_ppp"] / median_income
+    cities["purchasing_power_index"] = _purchasing_power_index(cities)
     cities["data_year"] = ctry["gdp_pc_ppp_year"].fillna(0).astype(int).to_numpy()
     cities["population_flag"] = MEASURED
     return cities
