@@ -43,9 +43,9 @@ def test_documented_parameter_values_match_the_code() -> None:
 
     from core import forecast
     from core.forecast import season, understanding
-    from core.places import data_build
+    from core.places import data_build, sections
 
-    modules = (forecast, season, understanding, data_build)
+    modules = (forecast, season, understanding, data_build, sections)
     text = (paths.ROOT / "docs" / "methodology.md").read_text(encoding="utf-8")
     table = text[text.index("## Parameters at a glance") :]
     rows = re.findall(r"^\| (`[A-Z0-9_]+`(?:, `[A-Z0-9_]+`)*)[^|]*\| ([^|]+) \|", table, flags=re.M)
