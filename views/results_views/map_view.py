@@ -32,16 +32,20 @@ def render(ctx: ResultsContext, shown) -> None:
         )
         _choropleth_map(ctx, shown, mode, measure)
         return
-    top = shown.head(1000)
+    _city_map(shown.head(1000))
+
+
+def _city_points(top, view: pdk.ViewState):
+    """The shown cities as the scatter layer's rows: colour by opportunity, size by expected units, tooltip text."""
     units = top["expected_units_month"].to_numpy()
     opp = top["opportunity_score"].to_numpy()
-    lo, hi = float(opp.min()), float(opp.max())  # the colour scale spans the shown cities, not 0-100
-    view = _ui.view_for(top["lat"].to_numpy(), top["lon"].to_numpy())
     px = 4 + 16 * np.sqrt(
         units / max(units.max(), 1e-9)
     )  # dot size in pixels at the first view: expected units
-    data = top[["city_id", "city", "country_iso2", "lat", "lon"]].assign(
-        color=_ui.ramp(opp, lo, hi),
+    return top[["city_id", "city", "country_iso2", "lat", "lon"]].assign(
+        color=_ui.ramp(
+            opp, float(opp.min()), float(opp.max())
+        ),  # the scale spans the shown cities, not 0-100
         px=px,
         # common units (deck.gl's zoom-0 pixels): a dot is ``px`` pixels at the first view wherever it is (no
         # Mercator growth towards the poles) and grows with the map when zooming in
@@ -55,6 +59,35 @@ def render(ctx: ResultsContext, shown) -> None:
         loss_txt=np.where(top["loss_making"], "<br/><b>Loses money at this price and cost</b>", ""),
         line=[[200, 30, 30] if x else [255, 255, 255] for x in top["loss_making"]],
     )
+
+
+def _label_layer(data, zoom: float) -> pdk.Layer:
+    """The best cities named, skipping a city whose label would overlap a better one's at the first view.
+    deck.gl's text layer draws ASCII glyphs: names are written without accents on the map (Koln, Sao Paulo);
+    the tooltip and the tables keep the real spelling."""
+    keep = spaced_labels(
+        data["lat"].to_numpy()[:MAP_LABEL_POOL], data["lon"].to_numpy()[:MAP_LABEL_POOL], zoom, MAP_LABELS
+    )
+    ranks, names = data["rank"].iloc[keep], data["city"].iloc[keep]
+    labels = data.iloc[keep].assign(
+        label=[f"{r}. {ascii_label(c)}" for r, c in zip(ranks, names, strict=True)]
+    )
+    return pdk.Layer(
+        "TextLayer",
+        data=labels[["lon", "lat", "label"]],
+        id="labels",
+        get_position=["lon", "lat"],
+        get_text="label",
+        get_size=14,
+        get_color=[20, 20, 20, 255],
+        get_text_anchor="'start'",
+        get_pixel_offset=[9, 0],
+    )
+
+
+def _city_map(top) -> None:
+    view = _ui.view_for(top["lat"].to_numpy(), top["lon"].to_numpy())
+    data = _city_points(top, view)
     layer = pdk.Layer(  # drawn worst first, so the best cities' dots sit on top
         "ScatterplotLayer",
         data=data.iloc[::-1],
@@ -69,50 +102,24 @@ def render(ctx: ResultsContext, shown) -> None:
         get_line_color="line",
         line_width_min_pixels=1,
     )
-    # deck.gl's text layer draws ASCII glyphs: names are written without accents on the map (Koln, Sao
-    # Paulo); the tooltip and the tables keep the real spelling.
-    # the best cities named, skipping a city whose label would overlap a better one's at the first view
-    keep = spaced_labels(
-        data["lat"].to_numpy()[:MAP_LABEL_POOL],
-        data["lon"].to_numpy()[:MAP_LABEL_POOL],
-        view.zoom,
-        MAP_LABELS,
-    )
-    labels = data.iloc[keep].assign(
-        label=[
-            f"{r}. {ascii_label(c)}"
-            for r, c in zip(data["rank"].iloc[keep], data["city"].iloc[keep], strict=True)
-        ]
-    )
-    names = pdk.Layer(
-        "TextLayer",
-        data=labels[["lon", "lat", "label"]],
-        id="labels",
-        get_position=["lon", "lat"],
-        get_text="label",
-        get_size=14,
-        get_color=[20, 20, 20, 255],
-        get_text_anchor="'start'",
-        get_pixel_offset=[9, 0],
-    )
     tooltip = {
         "html": "<b>#{rank} {city}</b> ({country_iso2})<br/>Opportunity {opp} · demand {dem} · "
         "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}{loss_txt}"
     }
-    event = st.pydeck_chart(
-        _ui.deck([layer, names], view, tooltip),
-        on_select="rerun",
-        selection_mode="single-object",
-        key="rs_map",
-    )
+    deck = _ui.deck([layer, _label_layer(data, view.zoom)], view, tooltip)
+    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="rs_map")
+    units, opp = top["expected_units_month"], top["opportunity_score"]
     _ui.legend(
         f"Opportunity score of the shown cities (dot size: expected units, {units.min():,.1f} - "
         f"{units.max():,.1f} a month; red outline: loses money). Click a dot to open the city's "
         '"Why this score".',
-        f"{lo:.1f}",
-        f"{hi:.1f}",
+        f"{opp.min():.1f}",
+        f"{opp.max():.1f}",
     )
-    clicked = _ui.selected_object_id(event, "results")
+    _open_clicked_city(_ui.selected_object_id(event, "results"))
+
+
+def _open_clicked_city(clicked: int | None) -> None:
     if clicked is None:  # nothing selected (a fresh map): the next click acts, even on the last city clicked
         st.session_state.pop("_rs_last_click", None)
     if clicked is not None and clicked != st.session_state.get("_rs_last_click"):
