@@ -184,56 +184,85 @@ def _region_filter(region: str, iso: str) -> tuple[set[str], str]:
     return keys, code
 
 
+@dataclass(frozen=True)
+class _Admin:
+    """Each city's admin-1 region as a sales file may write it: folded name, name key, GeoNames code."""
+
+    fold: np.ndarray
+    key: np.ndarray
+    code: np.ndarray
+
+    @classmethod
+    def of(cls, ca: CityArrays) -> _Admin:
+        admin1 = ca.frame["admin1"]
+        return cls(
+            admin1.map(fold).to_numpy(),
+            admin1.map(_region_key).to_numpy(),
+            ca.frame["admin1_code"].astype(str).str.lower().to_numpy(),
+        )
+
+
+def _candidates(idx: _Index, admin: _Admin, iso: str, city: str, region: str) -> tuple[list, bool]:
+    """(candidates, any name matched): the first non-empty source of exact, district, alternate and loose
+    matches, kept to the region when one is given."""
+    name = fold(city)
+    sources = [
+        [(i, EXACT) for i in idx.exact.get((iso, name), [])],
+        [(i, DISTRICT) for i in idx.district.get((iso, name), [])],
+        idx.alternate.get((iso, name), []),
+        idx.loose.get((iso, loose_key(name)), []),
+    ]
+    keys, code = _region_filter(region, iso) if region else (set(), "")
+    seen_any = False
+    for source in sources:
+        pool = list(dict.fromkeys(source))  # distinct, in order
+        if not pool:
+            continue
+        seen_any = True
+        if region:
+            pool = [
+                (i, m)
+                for i, m in pool
+                if admin.fold[i] == fold(region) or admin.code[i] == code or admin.key[i] in keys
+            ]
+        if pool:
+            return pool, seen_any
+    return [], seen_any
+
+
+def _pick(cand: list, ca: CityArrays, city: str, iso: str) -> tuple[int | None, str]:
+    """The matched position, or None and why: same-named cities are told apart by size only when the
+    largest is AMBIGUITY_RATIO times the next."""
+    positions = list(dict.fromkeys(i for i, _ in cand))
+    if len(positions) > 1:
+        ordered = sorted(positions, key=lambda i: -ca.population[i])
+        if ca.population[ordered[0]] < AMBIGUITY_RATIO * ca.population[ordered[1]]:
+            options = "; ".join(f"{ca.regions[i]}" for i in ordered[:4])
+            return (
+                None,
+                f"ambiguous: {len(positions)} cities named {city!r} in {iso}; add a region ({options})",
+            )
+        positions = ordered[:1]
+    return positions[0], ""
+
+
 def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchReport:
     """Match each row to a city: accents and case folded, GeoNames alternate names, districts to the
     city that contains them, abbreviations spelled out (loose), and a region (name, GeoNames code, ISO
     3166-2 code or its bare suffix) to tell same-named cities apart. Every row gets its method, and
     unmatched and ambiguous rows are reported with the reason, never dropped silently."""
-    idx = match_index(ca)
+    idx, admin = match_index(ca), _Admin.of(ca)
     countries = country_names()
     known_iso = set(np.unique(ca.iso2))
-    admin_fold = ca.frame["admin1"].map(fold).to_numpy()
-    admin_key = ca.frame["admin1"].map(_region_key).to_numpy()
-    admin_code = ca.frame["admin1_code"].astype(str).str.lower().to_numpy()
-    pop = ca.population
     matched, unmatched = [], []
     for r in rows.itertuples():
         iso = countries.get(fold(r.country))
         if iso is None or iso not in known_iso:
-            unmatched.append(
-                {
-                    "row": r.row,
-                    "city": r.city,
-                    "country": r.country,
-                    "reason": f"unknown country {r.country!r}",
-                }
-            )
+            reason = f"unknown country {r.country!r}"
+            unmatched.append({"row": r.row, "city": r.city, "country": r.country, "reason": reason})
             continue
-        name = fold(r.city)
-        sources = [
-            [(i, EXACT) for i in idx.exact.get((iso, name), [])],
-            [(i, DISTRICT) for i in idx.district.get((iso, name), [])],
-            idx.alternate.get((iso, name), []),
-            idx.loose.get((iso, loose_key(name)), []),
-        ]
         region = str(r.region).strip()
-        keys, code = _region_filter(region, iso) if region else (set(), "")
-        cand: list[tuple[int, str]] = []
-        seen_any = False
-        for source in sources:
-            pool = list(dict.fromkeys(source))  # distinct, in order
-            if not pool:
-                continue
-            seen_any = True
-            if region:
-                pool = [
-                    (i, m)
-                    for i, m in pool
-                    if admin_fold[i] == fold(region) or admin_code[i] == code or admin_key[i] in keys
-                ]
-            if pool:
-                cand = pool
-                break
+        cand, seen_any = _candidates(idx, admin, iso, r.city, region)
         if not cand:
             reason = (
                 f"no {r.city!r} in region {region!r}"
@@ -242,30 +271,17 @@ def match_cities(rows: pd.DataFrame, measure: str, ca: CityArrays) -> MatchRepor
             )
             unmatched.append({"row": r.row, "city": r.city, "country": r.country, "reason": reason})
             continue
-        positions = list(dict.fromkeys(i for i, _ in cand))
-        if len(positions) > 1:
-            ordered = sorted(positions, key=lambda i: -pop[i])
-            if pop[ordered[0]] < AMBIGUITY_RATIO * pop[ordered[1]]:
-                options = "; ".join(f"{ca.regions[i]}" for i in ordered[:4])
-                unmatched.append(
-                    {
-                        "row": r.row,
-                        "city": r.city,
-                        "country": r.country,
-                        "reason": f"ambiguous: {len(positions)} cities named {r.city!r} in {iso}; add a region ({options})",
-                    }
-                )
-                continue
-            positions = ordered[:1]
-        pick = positions[0]
-        method = next(m for i, m in cand if i == pick)
+        pick, reason = _pick(cand, ca, r.city, iso)
+        if pick is None:
+            unmatched.append({"row": r.row, "city": r.city, "country": r.country, "reason": reason})
+            continue
         matched.append(
             {
                 "row": r.row,
                 "city_id": int(ca.city_id[pick]),
                 "period": r.period,
                 "value": float(getattr(r, measure)),
-                "method": method,
+                "method": next(m for i, m in cand if i == pick),
                 "as_written": str(r.city),
                 "matched_city": f"{ca.names[pick]}, {ca.regions[pick]}, {ca.iso2[pick]}",
             }

@@ -171,15 +171,8 @@ def sales_columns(data: bytes, name: str = "sales.csv") -> list[str]:
     return [c.strip() for c in row][:MAX_COLUMNS]
 
 
-def read_sales(
-    data: bytes, name: str = "sales.csv", mapping: dict[str, str] | None = None, country: str | None = None
-) -> tuple[pd.DataFrame, str]:
-    """Parse a sales CSV into (rows, measure). Every problem raises InputError saying what to fix.
-
-    ``mapping``: role -> the file's column (``guess_columns`` proposes one; without a mapping, the guess is
-    used for roles the file does not name exactly). ``country``: the country of every row (ISO2 or name),
-    for a file without a country column. Size is bounded before parsing (bytes, columns, rows), so a
-    hostile file costs little."""
+def _bounded_text(data: bytes, name: str) -> tuple[str, str]:
+    """The file's text and separator, refused before parsing when it is too large, empty or too wide."""
     if len(data) > MAX_BYTES:
         raise InputError(
             f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. Split the file."
@@ -198,6 +191,11 @@ def read_sales(
         raise InputError(
             f"{name} has {lines:,} rows; the limit is {MAX_ROWS:,}. Sum the sales per city and period first."
         )
+    return text, sep
+
+
+def _table(text: str, sep: str, name: str) -> pd.DataFrame:
+    """The CSV's rows as text columns (blank lines dropped; a row with extra non-empty fields refused)."""
     try:
         records = list(csv.reader(io.StringIO(text), delimiter=sep))
     except csv.Error as exc:
@@ -214,6 +212,36 @@ def read_sales(
     frame = pd.DataFrame([(r + [""] * width)[:width] for r in records[1:]], columns=columns, dtype=str)
     if len(frame.columns) == 1 and any(d in frame.columns[0] for d in ";\t|"):
         raise InputError(f"{name} has one column only; separate columns with commas (or semicolons)")
+    return frame
+
+
+def _measure_values(column: pd.Series, sep: str, measure: str) -> pd.Series:
+    """The measure as numbers: finite, not negative, not absurdly large (the rows named when not)."""
+    values = _numbers(column, sep)
+    bad = column.index[values.isna() | ~np.isfinite(values.fillna(0))].tolist()
+    if bad:
+        raise InputError(
+            f"{measure} is not a finite number on row(s) {', '.join(str(i + 2) for i in bad[:10])}"
+        )
+    neg = column.index[values < 0].tolist()
+    if neg:
+        raise InputError(f"{measure} is negative on row(s) {', '.join(str(i + 2) for i in neg[:10])}")
+    if values.max() > 1e12:
+        raise InputError(f"{measure} above 10^12 on row {int(values.idxmax()) + 2}: check the column")
+    return values
+
+
+def read_sales(
+    data: bytes, name: str = "sales.csv", mapping: dict[str, str] | None = None, country: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """Parse a sales CSV into (rows, measure). Every problem raises InputError saying what to fix.
+
+    ``mapping``: role -> the file's column (``guess_columns`` proposes one; without a mapping, the guess is
+    used for roles the file does not name exactly). ``country``: the country of every row (ISO2 or name),
+    for a file without a country column. Size is bounded before parsing (bytes, columns, rows), so a
+    hostile file costs little."""
+    text, sep = _bounded_text(data, name)
+    frame = _table(text, sep, name)
     frame = _mapped(frame, mapping, country, name)
     missing = [c for c in ("city", "country") if c not in frame.columns]
     if missing:
@@ -233,17 +261,7 @@ def read_sales(
     measure = measures[0]
     if frame.empty:
         raise InputError(f"{name} has a header but no sales rows")
-    values = _numbers(frame[measure], sep)
-    bad = frame.index[values.isna() | ~np.isfinite(values.fillna(0))].tolist()
-    if bad:
-        raise InputError(
-            f"{measure} is not a finite number on row(s) {', '.join(str(i + 2) for i in bad[:10])}"
-        )
-    neg = frame.index[values < 0].tolist()
-    if neg:
-        raise InputError(f"{measure} is negative on row(s) {', '.join(str(i + 2) for i in neg[:10])}")
-    if values.max() > 1e12:
-        raise InputError(f"{measure} above 10^12 on row {int(values.idxmax()) + 2}: check the column")
+    values = _measure_values(frame[measure], sep, measure)
     frame[measure] = values
     for col in ("region", "period"):
         if col not in frame.columns:
