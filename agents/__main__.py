@@ -34,7 +34,7 @@ def to_markdown(product: dict, results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> Parser:
     parser = Parser(prog="python -m agents", description="Run the five agents for a product")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run the agents")
@@ -57,46 +57,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     run.add_argument("--format", choices=["json", "md"], default="json")
     run.add_argument("--out", default=None)
-    args = parser.parse_args(argv)
-    try:
-        from agents.context import AgentContext
-        from agents.runner import run_agents
-        from agents.writers import make_writer
-        from core.cli.commands import checked_out, write_text_atomic
-        from core.db.database import Database
-        from core.forecast import resolve_origin, scope_mask, validate_product
-        from core.places.citydata import city_arrays_from_db
-        from core.settings import load_settings
+    return parser
 
-        out = checked_out(args.out)
-        if args.budget is not None and args.budget <= 0:
-            raise AppError("budget: the monthly ad budget must be above zero")
-        product = validate_product(
-            name=args.name,
-            description=args.description,
-            category=args.category,
-            price=args.price,
-            unit_cost=args.unit_cost,
-            target_ages=args.target_ages,
-            ships_from=args.ships_from,
-            shipping_paid_by=args.shipping_paid_by,
-        )
-        settings = load_settings()
-        ca = city_arrays_from_db(Database(settings.database_url, create=False))
-        resolve_origin(product.ships_from, ca)
-        countries = [c for c in (args.countries or "").split(",") if c.strip()] or None
-        scope_mask(ca, countries)
-        ctx = AgentContext(ca, make_writer(settings))
-        if args.cities is not None and args.cities < 1:
-            raise AppError("cities: give at least 1")
-        request = {
-            "product": product.model_dump(mode="json"),
-            "countries": countries,
-            "budget": args.budget,
-            "depth": args.depth,
-            "cities": args.cities,
-        }
-        results = run_agents(ctx, request)
+
+def _run(args):
+    """(product, results, out path) for the parsed arguments; AppError on bad input."""
+    from agents.context import AgentContext
+    from agents.runner import run_agents
+    from agents.writers import make_writer
+    from core.cli.commands import checked_out
+    from core.db.database import Database
+    from core.forecast import resolve_origin, scope_mask, validate_product
+    from core.places.citydata import city_arrays_from_db
+    from core.settings import load_settings
+
+    out = checked_out(args.out)
+    if args.budget is not None and args.budget <= 0:
+        raise AppError("budget: the monthly ad budget must be above zero")
+    product = validate_product(
+        name=args.name,
+        description=args.description,
+        category=args.category,
+        price=args.price,
+        unit_cost=args.unit_cost,
+        target_ages=args.target_ages,
+        ships_from=args.ships_from,
+        shipping_paid_by=args.shipping_paid_by,
+    )
+    settings = load_settings()
+    ca = city_arrays_from_db(Database(settings.database_url, create=False))
+    resolve_origin(product.ships_from, ca)
+    countries = [c for c in (args.countries or "").split(",") if c.strip()] or None
+    scope_mask(ca, countries)
+    ctx = AgentContext(ca, make_writer(settings))
+    if args.cities is not None and args.cities < 1:
+        raise AppError("cities: give at least 1")
+    request = {
+        "product": product.model_dump(mode="json"),
+        "countries": countries,
+        "budget": args.budget,
+        "depth": args.depth,
+        "cities": args.cities,
+    }
+    results = run_agents(ctx, request)
+
+    return product, results, out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from core.cli.commands import write_text_atomic
+
+        product, results, out = _run(args)
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -109,6 +109,85 @@ def country_bar(summary: pd.DataFrame, n: int = 15) -> Chart:
     )
 
 
+def _bar(chart: Chart) -> tuple[list[dict], dict]:
+    data = [
+        {"type": "bar", "x": chart.x, "y": ys, "name": name, "marker": {"color": PRIMARY}}
+        for name, ys in chart.series.items()
+    ]
+    return data, {"yaxis": {"title": {"text": chart.y_label}}}
+
+
+def _bubble(chart: Chart) -> tuple[list[dict], dict]:
+    marker = {"size": chart.size, "color": PRIMARY, "opacity": 0.55, "line": {"width": 0.5, "color": "white"}}
+    data = [
+        {
+            "type": "scatter",
+            "x": chart.x,
+            "y": chart.series["y"],
+            "mode": "markers",
+            "text": chart.text,
+            "marker": marker,
+            "hovertemplate": "%{text}<br>competition %{x:.1f}<br>demand %{y:.1f}<extra></extra>",
+        }
+    ]
+    return data, {"yaxis": {"title": {"text": chart.y_label}}}
+
+
+def _price_lines(chart: Chart) -> tuple[list[dict], dict]:
+    """Units on the left axis, money on the right, the marked prices as vertical lines."""
+    colors = [PRIMARY, ACCENT, "#2E8B57"]
+    data = [
+        {
+            "type": "scatter",
+            "x": chart.x,
+            "y": ys,
+            "name": name,
+            "mode": "lines",
+            "line": {"color": color},
+            "yaxis": "y" if name == "Units" else "y2",
+        }
+        for (name, ys), color in zip(chart.series.items(), colors, strict=False)
+    ]
+    layout: dict = {"yaxis": {"title": {"text": "Units"}, "rangemode": "tozero"}}
+    # Round dollar ticks chosen on their own axis (tickmode auto), not synced to the units' grid.
+    layout["yaxis2"] = {
+        "title": {"text": "US$"},
+        "overlaying": "y",
+        "side": "right",
+        "tickmode": "auto",
+        "nticks": 6,
+        "tickformat": "$,~s",
+        "showgrid": False,
+        "zeroline": True,
+    }
+    layout["shapes"] = [
+        {
+            "type": "line",
+            "xref": "x",
+            "yref": "paper",
+            "x0": xv,
+            "x1": xv,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": MUTED, "dash": "dash" if label == "current price" else "dot"},
+        }
+        for label, xv in chart.markers.items()
+    ]
+    layout["annotations"] = [
+        {
+            "x": xv,
+            "y": 1,
+            "xref": "x",
+            "yref": "paper",
+            "text": label,
+            "showarrow": False,
+            "yanchor": "bottom",
+        }
+        for label, xv in chart.markers.items()
+    ]
+    return data, layout
+
+
 def to_plotly(chart: Chart) -> go.Figure:
     """The chart as a plotly figure, built from plain dicts in one go (fast enough for sliders)."""
     layout: dict = {
@@ -118,82 +197,9 @@ def to_plotly(chart: Chart) -> go.Figure:
         "height": 380,
         "legend": {"orientation": "h", "y": -0.2},
     }
-    if chart.kind == "bar":
-        data = [
-            {"type": "bar", "x": chart.x, "y": ys, "name": name, "marker": {"color": PRIMARY}}
-            for name, ys in chart.series.items()
-        ]
-        layout["yaxis"] = {"title": {"text": chart.y_label}}
-    elif chart.kind == "bubble":
-        data = [
-            {
-                "type": "scatter",
-                "x": chart.x,
-                "y": chart.series["y"],
-                "mode": "markers",
-                "text": chart.text,
-                "marker": {
-                    "size": chart.size,
-                    "color": PRIMARY,
-                    "opacity": 0.55,
-                    "line": {"width": 0.5, "color": "white"},
-                },
-                "hovertemplate": "%{text}<br>competition %{x:.1f}<br>demand %{y:.1f}<extra></extra>",
-            }
-        ]
-        layout["yaxis"] = {"title": {"text": chart.y_label}}
-    else:
-        colors = [PRIMARY, ACCENT, "#2E8B57"]
-        data = [
-            {
-                "type": "scatter",
-                "x": chart.x,
-                "y": ys,
-                "name": name,
-                "mode": "lines",
-                "line": {"color": color},
-                "yaxis": "y" if name == "Units" else "y2",
-            }
-            for (name, ys), color in zip(chart.series.items(), colors, strict=False)
-        ]
-        layout["yaxis"] = {"title": {"text": "Units"}, "rangemode": "tozero"}
-        # Round dollar ticks chosen on their own axis (tickmode auto), not synced to the units' grid.
-        layout["yaxis2"] = {
-            "title": {"text": "US$"},
-            "overlaying": "y",
-            "side": "right",
-            "tickmode": "auto",
-            "nticks": 6,
-            "tickformat": "$,~s",
-            "showgrid": False,
-            "zeroline": True,
-        }
-        layout["shapes"] = [
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": xv,
-                "x1": xv,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": MUTED, "dash": "dash" if label == "current price" else "dot"},
-            }
-            for label, xv in chart.markers.items()
-        ]
-        layout["annotations"] = [
-            {
-                "x": xv,
-                "y": 1,
-                "xref": "x",
-                "yref": "paper",
-                "text": label,
-                "showarrow": False,
-                "yanchor": "bottom",
-            }
-            for label, xv in chart.markers.items()
-        ]
-    return go.Figure(data=data, layout=layout)
+    build = {"bar": _bar, "bubble": _bubble}.get(chart.kind, _price_lines)
+    data, extra = build(chart)
+    return go.Figure(data=data, layout={**layout, **extra})
 
 
 @cache
