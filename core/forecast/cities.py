@@ -71,6 +71,41 @@ class CityArrays:
         return f"CityArrays({self.city_id.size} cities)"
 
 
+def _split_sections(c: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(cities, sections): districts folded into their city are kept aside for name matching."""
+    sections = pd.DataFrame(
+        columns=["city_id", "name", "ascii_name", "country_iso2", "admin1", "admin1_code", "parent_city_id"]
+    )
+    if "parent_city_id" in c.columns:
+        folded = c["parent_city_id"].notna()
+        sections = c.loc[folded, sections.columns].astype({"parent_city_id": "int64"}).reset_index(drop=True)
+        c = c[~folded].reset_index(drop=True)
+    return c, sections
+
+
+def _sigma(c: pd.DataFrame) -> np.ndarray:
+    """Each city's log-scale uncertainty: a base, wider where adoption is imputed or income inherited."""
+    imputed_adoption = c["online_buyers_pct_flag"].to_numpy() == "imputed"
+    weak_income = np.isin(c["income_flag"].to_numpy(), ["inherited", "imputed"])
+    return np.sqrt(
+        SIGMA_BASE**2 + imputed_adoption * SIGMA_IMPUTED_ADOPTION**2 + weak_income * SIGMA_INHERITED_INCOME**2
+    )
+
+
+def _medians(c: pd.DataFrame, adults: np.ndarray, income_ratio: np.ndarray) -> dict[str, float]:
+    """Medians of the product-independent log terms (the engine's score points are relative to them)."""
+    return {
+        "log_online_buyers": float(
+            np.median(np.log(np.maximum(adults * c["online_buyers_pct"].to_numpy(float) / 100, 1e-9)))
+        ),
+        "log_income_ratio": float(np.median(np.log(income_ratio))),
+        "log_price_level": float(np.median(np.log(c["price_level_ratio"].to_numpy(float)))),
+        "log_city_size": float(np.median(np.log(c["city_size_factor"].to_numpy(float))))
+        if "city_size_factor" in c
+        else 0.0,
+    }
+
+
 def city_arrays(
     cities: pd.DataFrame, within_country_share: float = WITHIN_COUNTRY_INCOME_SHARE
 ) -> CityArrays:
@@ -81,14 +116,7 @@ def city_arrays(
     ``within_country_share``: the share of a region's income ratio that drives spend (methodology section
     2); the shipped value unless a measurement asks what another would give (bench/within_country.py).
     """
-    c = cities.sort_values("city_id").reset_index(drop=True)
-    sections = pd.DataFrame(
-        columns=["city_id", "name", "ascii_name", "country_iso2", "admin1", "admin1_code", "parent_city_id"]
-    )
-    if "parent_city_id" in c.columns:
-        folded = c["parent_city_id"].notna()
-        sections = c.loc[folded, sections.columns].astype({"parent_city_id": "int64"}).reset_index(drop=True)
-        c = c[~folded].reset_index(drop=True)
+    c, sections = _split_sections(cities.sort_values("city_id").reset_index(drop=True))
     pop = c["population"].to_numpy(float)
     adults = pop * c["adult_pct"].to_numpy(float) / 100
     ages = c[[f"age_{b}_pct" for b in AGE_BANDS]].to_numpy(float)
@@ -101,11 +129,6 @@ def city_arrays(
     demand_income = c["gdp_per_capita_ppp"].to_numpy(float) / ratio * ratio**within_country_share
     # Reference income: the US (where category spend is measured), population-weighted.
     ref = float(np.average(demand_income[us], weights=pop[us])) if us.any() else 1.0
-    imputed_adoption = c["online_buyers_pct_flag"].to_numpy() == "imputed"
-    weak_income = np.isin(c["income_flag"].to_numpy(), ["inherited", "imputed"])
-    sigma = np.sqrt(
-        SIGMA_BASE**2 + imputed_adoption * SIGMA_IMPUTED_ADOPTION**2 + weak_income * SIGMA_INHERITED_INCOME**2
-    )
     # Domestic hub: the most populous city of each country (where a domestic seller's stock sits).
     hubs = c.sort_values(["population", "city_id"], ascending=[False, True]).drop_duplicates("country_iso2")
     hub = hubs.set_index("country_iso2")
@@ -131,18 +154,9 @@ def city_arrays(
         hub_lon=c["country_iso2"].map(hub["lon"]).to_numpy(float),
         online_pct=c["online_buyers_pct"].to_numpy(float),
         servers=c["secure_servers_per_million"].to_numpy(float),
-        sigma=sigma,
+        sigma=_sigma(c),
         reference_income=ref,
-        medians={
-            "log_online_buyers": float(
-                np.median(np.log(np.maximum(adults * c["online_buyers_pct"].to_numpy(float) / 100, 1e-9)))
-            ),
-            "log_income_ratio": float(np.median(np.log(demand_income / ref))),
-            "log_price_level": float(np.median(np.log(c["price_level_ratio"].to_numpy(float)))),
-            "log_city_size": float(np.median(np.log(c["city_size_factor"].to_numpy(float))))
-            if "city_size_factor" in c
-            else 0.0,
-        },
+        medians=_medians(c, adults, demand_income / ref),
         iso2_to_iso3=dict(zip(c["country_iso2"], c["country_iso3"], strict=False)),
         sections=sections,
         koppen=koppen,
