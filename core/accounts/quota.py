@@ -63,12 +63,8 @@ def reserve_forecast(
     now = now or datetime.now(UTC)
     period = period_of(now)
     limit = user.plan.forecasts_per_month
-    if db.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     session.execute(
-        dialect_insert(models.Usage)
+        db.insert(models.Usage)
         .values(user_id=user.id, period=period, forecasts=0)
         .on_conflict_do_nothing(index_elements=["user_id", "period"])
     )

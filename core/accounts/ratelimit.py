@@ -31,11 +31,7 @@ def hit(db: Database, key_id: str, limit: int, now: float | None = None) -> Rate
     budget); refuse once ``limit`` requests were made in this minute."""
     now = time.time() if now is None else now
     window = int(now // WINDOW_S)
-    if db.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(models.RateCount).values(key_id=key_id, window=window, count=1)
+    stmt = db.insert(models.RateCount).values(key_id=key_id, window=window, count=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=["key_id", "window"], set_={"count": models.RateCount.count + 1}
     ).returning(models.RateCount.count)

@@ -27,6 +27,42 @@ log = logging.getLogger(__name__)
 INCREMENTAL_OVERLAP = timedelta(days=1)  # re-asked on the next sync: orders indexed late by the marketplace
 
 
+def _store_page(db: Database, s, connection_id: str, page) -> int:
+    """Insert a page's orders (an order already imported is skipped); the number added."""
+    if not page.orders:
+        return 0
+    rows = [
+        {
+            "connection_id": connection_id,
+            "order_id": o.order_id,
+            "created_at": o.created_at,
+            "city": o.city[:200],
+            "region": o.region[:200],
+            "country": o.country,
+            "quantity": o.quantity,
+            "amount": o.amount,
+        }
+        for o in page.orders
+    ]
+    stmt = db.insert(models.ImportedOrder).values(rows).on_conflict_do_nothing()
+    return max(s.execute(stmt).rowcount or 0, 0)
+
+
+def _advance(s, connection_id: str, page) -> int:
+    """Move the connection's cursor past this page (at the end: orders since the newest one, with a day's
+    overlap; ids dedupe) and recount its orders; the count."""
+    row = owned(s, None, connection_id)
+    row.skipped += page.skipped
+    mine = models.ImportedOrder.connection_id == connection_id
+    if page.next_cursor is not None:
+        row.cursor = page.next_cursor
+    else:
+        newest = s.scalar(select(func.max(models.ImportedOrder.created_at)).where(mine))
+        row.cursor, row.since = None, (as_utc(newest) - INCREMENTAL_OVERLAP) if newest else row.since
+    row.orders = s.scalar(select(func.count()).select_from(models.ImportedOrder).where(mine)) or 0
+    return row.orders
+
+
 def sync(
     db: Database,
     settings: Settings,
@@ -41,54 +77,11 @@ def sync(
         row = owned(s, user_id, connection_id)
         cursor, since, added = row.cursor, row.since, 0
         row.status, row.last_error = "syncing", None
-    dialect_insert = _insert(db)
     try:
         for page in _translated(connector.pages(since, cursor)):
             with db.session() as s:
-                if page.orders:
-                    stmt = (
-                        dialect_insert(models.ImportedOrder)
-                        .values(
-                            [
-                                {
-                                    "connection_id": connection_id,
-                                    "order_id": o.order_id,
-                                    "created_at": o.created_at,
-                                    "city": o.city[:200],
-                                    "region": o.region[:200],
-                                    "country": o.country,
-                                    "quantity": o.quantity,
-                                    "amount": o.amount,
-                                }
-                                for o in page.orders
-                            ]
-                        )
-                        .on_conflict_do_nothing()
-                    )
-                    added += max(s.execute(stmt).rowcount or 0, 0)
-                row = owned(s, None, connection_id)
-                row.skipped += page.skipped
-                if page.next_cursor is not None:
-                    row.cursor = page.next_cursor
-                else:  # done: the next sync asks for orders since the newest one (a day's overlap; ids dedupe)
-                    newest = s.scalar(
-                        select(func.max(models.ImportedOrder.created_at)).where(
-                            models.ImportedOrder.connection_id == connection_id
-                        )
-                    )
-                    row.cursor, row.since = (
-                        None,
-                        (as_utc(newest) - INCREMENTAL_OVERLAP) if newest else row.since,
-                    )
-                row.orders = (
-                    s.scalar(
-                        select(func.count())
-                        .select_from(models.ImportedOrder)
-                        .where(models.ImportedOrder.connection_id == connection_id)
-                    )
-                    or 0
-                )
-                total = row.orders
+                added += _store_page(db, s, connection_id, page)
+                total = _advance(s, connection_id, page)
             if on_progress:
                 on_progress(total, added)
     except AppError as exc:
@@ -117,14 +110,6 @@ def _finish(
         if hasattr(connector, "credentials"):  # a renewed token is kept for the next sync
             row.credentials = fernet(db, settings).encrypt(json.dumps(connector.credentials()).encode())
         return info_of(row)
-
-
-def _insert(db: Database):
-    if db.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def sales(db: Database, user_id: str, connection_ids: list[str], measure: str = "units") -> pd.DataFrame:

@@ -124,6 +124,15 @@ class Database:
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
             raise database_error(exc, self.url) from exc
 
+    def insert(self, table):
+        """The dialect's INSERT for ``table`` (SQLite's or PostgreSQL's), which has ``on_conflict_do_nothing``
+        and ``on_conflict_do_update``: the one place the two dialects' upserts differ."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
     def check(self) -> None:
         """Raise DatabaseError unless the database answers a trivial query."""
         try:

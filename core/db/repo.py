@@ -34,13 +34,9 @@ def meta_once(db: Database, key: str, make: Callable[[], str]) -> str:
     overwrite a secret the other already used)."""
     if (value := get_meta(db, key)) is not None:
         return value
-    if db.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     with db.session() as s:
         s.execute(
-            dialect_insert(models.Meta)
+            db.insert(models.Meta)
             .values(key=key, value=make())
             .on_conflict_do_nothing(index_elements=["key"])
         )
@@ -57,15 +53,11 @@ def _upsert(db: Database, table, frame: pd.DataFrame, chunk: int = 2000) -> None
 
     Rows are never deleted, so forecast results that reference a city stay valid.
     """
-    if db.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     cols = [c.name for c in table.columns if c.name in frame.columns]
     keys = [c.name for c in table.primary_key.columns]
     records = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict("records")
     with db.engine.begin() as conn:
-        stmt = dialect_insert(table)
+        stmt = db.insert(table)
         stmt = stmt.on_conflict_do_update(
             index_elements=keys, set_={c: stmt.excluded[c] for c in cols if c not in keys}
         )
