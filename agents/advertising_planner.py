@@ -49,15 +49,28 @@ def interests(product) -> list[str]:
     return list(dict.fromkeys(out))[:MAX_INTERESTS]
 
 
+def _budget(requested: float | None, top) -> float:
+    """The monthly budget asked for, or DEFAULT_BUDGET_SHARE of the cities' expected revenue (at least $10)."""
+    if requested is not None and requested <= 0:
+        raise InputError("the monthly ad budget must be above zero")
+    return requested or max(
+        10.0, round(DEFAULT_BUDGET_SHARE * float(top["expected_revenue_usd_month"].sum()), -1)
+    )
+
+
+def _timing(ctx: AgentContext, product, top) -> list[dict]:
+    """Each city's best months and when to start its ads (a month before its season)."""
+    profiles = ctx.evaluation(product).prepared.seasonal_profile[positions(ctx.cities, top["city_id"])]
+    return [
+        {"city": str(c), "best_months": best, "start_ads": start}
+        for c, (best, start) in zip(top["city"], season.ad_windows(profiles), strict=True)
+    ]
+
+
 def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
     product = request_product(state)
     top, units, level = targets(state, ctx)
-    requested = state["request"].get("budget")
-    if requested is not None and requested <= 0:
-        raise InputError("the monthly ad budget must be above zero")
-    budget = requested or max(
-        10.0, round(DEFAULT_BUDGET_SHARE * float(top["expected_revenue_usd_month"].sum()), -1)
-    )
+    budget = _budget(state["request"].get("budget"), top)
     margin = float(np.average(top["unit_margin_usd"], weights=np.maximum(top["expected_units_month"], 1e-12)))
     cs = bm.curves(product.category_row().id, level, units)
     p = bm.plan(cs, budget, product.price, margin)
@@ -72,11 +85,7 @@ def analyse(state: AgentState, ctx: AgentContext) -> tuple[dict, dict]:
         "cities": [f"{c} ({i})" for c, i in zip(top["city"], top["country_iso2"], strict=True)],
         "interests": interests(product),
     }
-    profiles = ctx.evaluation(product).prepared.seasonal_profile[positions(ctx.cities, top["city_id"])]
-    timing = [
-        {"city": str(c), "best_months": best, "start_ads": start}
-        for c, (best, start) in zip(top["city"], season.ad_windows(profiles), strict=True)
-    ]
+    timing = _timing(ctx, product, top)
     fields = {
         "city_set": len(top),
         "timing": timing,

@@ -242,9 +242,8 @@ def _days_range(lo: float, hi: float) -> str:
     return f"{a} day{'s' if a != 1 else ''}" if a == b else f"{a}-{b} days"
 
 
-def sales(f: dict, depth: str) -> SalesNarrative:
-    name, cat, price = f["name"], f["category"].lower(), f["price"]
-    buying = f["buying"]  # core.advisors.sales.buying_facts
+def _sales_summary(f: dict) -> str:
+    """Channels per country of the run's cities, and what the own shop can afford to acquire a buyer."""
     by_country: dict[str, list[dict]] = {}
     for c in f["channels"]:
         by_country.setdefault(c["country_iso2"], []).append(c)
@@ -260,6 +259,13 @@ def sales(f: dict, depth: str) -> SalesNarrative:
             f" The own shop can afford at most {_money(worst['max_cac_usd'])} of acquisition per order in "
             f"{worst['country_iso2']}; the plan's CAC is {_money(f['cac'])}."
         )
+    return summary
+
+
+def sales(f: dict, depth: str) -> SalesNarrative:
+    name, cat, price = f["name"], f["category"].lower(), f["price"]
+    buying = f["buying"]  # core.advisors.sales.buying_facts
+    summary = _sales_summary(f)
     days = f.get("delivery_days", {})
     fastest = min(days.values()) if days else None
     landing = [
