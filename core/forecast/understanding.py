@@ -35,6 +35,8 @@ CLIMATE_THRESHOLD = 1.5  # evidence points a climate affinity needs (one strong 
 FULL_CONFIDENCE_POINTS = 4.0  # evidence points at which a reading is called certain
 DESCRIPTION_WEIGHT = 0.5  # a word in the description counts half a word in the name
 TAXONOMY_EVIDENCE_WEIGHT = 0.5  # a word of the matched taxonomy path counts half a word in the name
+HEAD_NOUN_WEIGHT = 2.0  # the name's head noun (its last word before "for", "with" ...) counts twice for the type
+HEAD_STOP = frozenset(["for", "with", "in", "on", "by", "from", "to", "of", "without"])
 STOPWORDS = frozenset(
     [
         "and",
@@ -81,6 +83,26 @@ def tokens(text: str | None) -> list[str]:
     return [singular(t) for t in re.findall(r"[a-z0-9]+", fold(text or "").lower())]
 
 
+def _f_plural_stems(token: str) -> tuple[str, ...]:
+    """The singulars an "-ves" plural may have besides "-ve": "scarves" -> "scarf", "knives" -> "knife"
+    (``singular`` gives "scarve"; "gloves" -> "glove" stays right and its extra stems match nothing)."""
+    if len(token) > 4 and token.endswith("ve"):
+        return token[:-2] + "f", token[:-2] + "fe"
+    return ()
+
+
+def head_noun(name_tokens: list[str]) -> str | None:
+    """The name's head noun as English names put it: the last word before a preposition ("Leather gloves
+    for winter" -> glove)."""
+    head = None
+    for t in name_tokens:
+        if t in HEAD_STOP and head is not None:
+            break
+        if t not in STOPWORDS:
+            head = t
+    return head
+
+
 @dataclass(frozen=True)
 class TaxonomyNode:
     id: int
@@ -109,6 +131,8 @@ def taxonomy() -> tuple[list[TaxonomyNode], dict[str, list[int]], dict[str, floa
     for i, n in enumerate(nodes):
         for t in n.leaf_tokens:
             index[t].append(i)
+            for alt in _f_plural_stems(t):
+                index[alt].append(i)
     idf = {t: math.log(len(nodes) / len(ix)) for t, ix in index.items()}
     return nodes, dict(index), idf
 
@@ -204,8 +228,9 @@ def _product_type(
     nodes, index, idf = taxonomy()
     by_id = {n.id: i for i, n in enumerate(nodes)}
     weights: dict[str, float] = defaultdict(float)
+    head = head_noun(name_toks)
     for t in name_toks:
-        weights[t] = max(weights[t], 1.0)
+        weights[t] = max(weights[t], HEAD_NOUN_WEIGHT if t == head else 1.0)
     for t in desc_toks:
         weights[t] = max(weights[t], DESCRIPTION_WEIGHT)
     scores: dict[int, float] = defaultdict(float)
