@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 API_PORT ?= 8000
 
-.PHONY: run api test seed data bench bench-scale bench-million load load-arrivals cluster lint setup clean mutate
+.PHONY: run api test seed data bench bench-scale bench-million load load-arrivals cluster lint setup clean mutate named-mutants
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ mutate: $(STAMP)
 	$(BIN)/python -m pip install --quiet "mutmut==3.8.1"
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/python bench/mutation_score.py
+
+# The mutants issue 22 names, each applied by hand to a scratch copy: every one must be killed.
+named-mutants: $(STAMP)
+	$(BIN)/python bench/named_mutants.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -172,6 +172,9 @@ def _parent_of(cities: pd.DataFrame, name: str, iso2: str) -> str | None:
         ("Ceilândia", "BR", "Brasília"),
         ("Iztapalapa", "MX", "Mexico City"),
         ("Puxi", "CN", "Shanghai"),
+        ("Jardim Paulista", "BR", "São Paulo"),  # PPLX with another municipality's admin-2 code
+        ("Parelheiros", "BR", "São Paulo"),  # overrides file: a district beyond the radius
+        ("Point Cook", "AU", "Melbourne"),  # a suburb (PPLX) in its own local government area
         # separate municipalities next to a big city stay separate
         ("Pest", "HU", "Budapest"),
         ("Guarulhos", "BR", None),
@@ -234,3 +237,27 @@ def test_city_size_factor_keeps_each_countrys_level(cities: pd.DataFrame) -> Non
         br.loc["São Paulo", "population"] / br.loc["Guarulhos", "population"]
     ) ** CITY_SIZE_INCOME_EXPONENT
     assert ratio == pytest.approx(expected)
+
+
+def test_a_section_folds_whatever_admin2_code_it_carries() -> None:
+    """The rule itself (not the shipped table): a GeoNames section of a populated place (PPLX) folds into the
+    big city it lies in even with another municipality's admin-2 code (Jardim Paulista carries Guarulhos');
+    a populated place (PPL) with its own admin-2 code is a separate municipality and stays (Guarulhos)."""
+    from core.places.sections import fold_sections
+
+    raw = pd.DataFrame(
+        {
+            "geonameid": [3448439, 7615262, 3461786],  # São Paulo (PPLA), Jardim Paulista (PPLX), Guarulhos
+            "name": ["São Paulo", "Jardim Paulista", "Guarulhos"],
+            "iso2": ["BR"] * 3,
+            "iso3": ["BRA"] * 3,
+            "admin1_code": ["27"] * 3,
+            "admin1_name": ["Sao Paulo"] * 3,
+            "lat": [-23.5475, -23.56675, -23.46278],
+            "lon": [-46.63611, -46.66439, -46.53333],
+            "population": [12_400_232.0, 83_667.0, 1_169_577.0],
+        }
+    )
+    parent = fold_sections(raw, pd.Series({"BRA": 212_000_000.0}))
+    assert parent.iloc[1] == 3448439
+    assert pd.isna(parent.iloc[0]) and pd.isna(parent.iloc[2])

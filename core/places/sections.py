@@ -45,7 +45,8 @@ def fold_sections(raw: pd.DataFrame, country_population: pd.Series) -> pd.Series
     admin-1 region (anywhere in the country for a city-state), within A's reach, smaller than A, not a
     capital or regional seat, at most half A's size, not kept separate by
     data/city_sections_overrides.csv, and not a separate municipality (a different GeoNames admin-2
-    code). In a city-state every place within reach folds. The overrides file also folds
+    code, unless GeoNames calls it a section of a populated place, PPLX: their admin-2 codes are unreliable,
+    Jardim Paulista in São Paulo carries Guarulhos' code). In a city-state every place within reach folds. The overrides file also folds
     places the rule cannot see (Mexico City's alcaldías carry their own admin-2 code).
     """
     from core.places.geo import haversine_km
@@ -82,8 +83,8 @@ def fold_sections(raw: pd.DataFrame, country_population: pd.Series) -> pd.Series
         cand[a] = False
         if not city_state:
             cand &= (adm == adm[a]) & (pop <= SECTION_MAX_SHARE * pop[a]) & ~seat
-            if a2[a]:
-                cand &= (a2 == "") | (a2 == a2[a])
+            if a2[a]:  # a section of a populated place (PPLX) is part of the city whatever admin-2 it carries
+                cand &= (a2 == "") | (a2 == a2[a]) | (fcode == "PPLX")
         idx = np.flatnonzero(cand)
         dist = haversine_km(lat[a], lon[a], lat[idx], lon[idx])
         near = idx[dist <= reach][np.argsort(dist[dist <= reach], kind="stable")]
