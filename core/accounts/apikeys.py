@@ -94,7 +94,7 @@ def create_key(db: Database, user: UserInfo, name: str = "") -> tuple[ApiKeyInfo
 
 
 def list_keys(db: Database, user_id: str) -> list[ApiKeyInfo]:
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         rows = s.scalars(
             select(models.ApiKey)
             .where(models.ApiKey.user_id == user_id)

@@ -190,7 +190,7 @@ def add(
 
 
 def list_for(db: Database, user_id: str) -> list[ConnectionInfo]:
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         rows = s.scalars(
             select(models.Connection)
             .where(models.Connection.user_id == user_id)

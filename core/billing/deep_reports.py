@@ -135,7 +135,7 @@ def create(db: Database, settings: Settings, user: UserInfo, forecast_id: str, k
 def get(db: Database, user_id: str, report_id: str, url: str | None = None) -> DeepReportInfo:
     if not is_record_id(report_id):
         raise AccessError("that deep report does not exist or is not yours")
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         row = s.get(models.DeepReport, report_id)
         if row is None or row.user_id != user_id:
             raise AccessError("that deep report does not exist or is not yours")
@@ -143,7 +143,7 @@ def get(db: Database, user_id: str, report_id: str, url: str | None = None) -> D
 
 
 def list_for(db: Database, user_id: str) -> list[DeepReportInfo]:
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         rows = s.scalars(
             select(models.DeepReport)
             .where(models.DeepReport.user_id == user_id)
@@ -153,7 +153,7 @@ def list_for(db: Database, user_id: str) -> list[DeepReportInfo]:
 
 
 def pdf(db: Database, user_id: str, report_id: str) -> bytes | None:
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         row = s.get(models.DeepReport, report_id)
         if row is None or row.user_id != user_id:
             raise AccessError("that deep report does not exist or is not yours")

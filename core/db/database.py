@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import DatabaseError
 
+SYSTEM_SCOPE = "*"  # app.user_id of the app's own work: every row visible (migration 0011)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 log = logging.getLogger(__name__)
@@ -116,10 +117,17 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
+    def session(self, user_id: str | None = None) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error.
+
+        On PostgreSQL the transaction is scoped for row-level security (migration 0011): with ``user_id``
+        only that user's rows of the user-owned tables are visible, whatever the queries forget; without it
+        the session is the app's system work and sees every row (``SYSTEM_SCOPE``)."""
         try:
             with self._sessions.begin() as sess:
+                if self.dialect == "postgresql":
+                    scope = str(user_id) if user_id else SYSTEM_SCOPE
+                    sess.execute(text("SELECT set_config('app.user_id', :scope, true)"), {"scope": scope})
                 yield sess
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
             raise database_error(exc, self.url) from exc

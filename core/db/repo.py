@@ -209,7 +209,7 @@ def list_forecasts(db: Database, user_id: str | None) -> list[ForecastSummary]:
     stmt = _owned(select(models.Forecast, models.Product, n_results).join(models.Product), user_id).order_by(
         models.Forecast.created_at.desc()
     )
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         return [
             ForecastSummary(
                 id=f.id,
@@ -229,7 +229,7 @@ def list_forecasts(db: Database, user_id: str | None) -> list[ForecastSummary]:
 
 def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> ForecastRecord:
     """One stored forecast with its results; AccessError if it is not the user's."""
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         found = s.execute(
             _owned(select(models.Forecast, models.Product).join(models.Product), user_id).where(
                 models.Forecast.id == forecast_id
@@ -273,7 +273,7 @@ def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> Foreca
 
 
 def delete_forecast(db: Database, forecast_id: str, user_id: str | None) -> None:
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         fc = s.execute(
             _owned(select(models.Forecast), user_id).where(models.Forecast.id == forecast_id)
         ).scalar()
@@ -288,7 +288,8 @@ def delete_forecast(db: Database, forecast_id: str, user_id: str | None) -> None
 
 def recent_agent_logs(db: Database, limit: int = 50) -> pd.DataFrame:
     """The newest agent log rows (admin view)."""
-    with db.engine.connect() as conn:
+    with db.session() as sess:  # the system scope: row-level security lets an admin read every log
+        conn = sess.connection()
         stmt = (
             select(
                 models.AgentLog.created_at,
@@ -365,7 +366,7 @@ def save_calibration(
 
 def list_calibrations(db: Database, user_id: str | None) -> list[dict]:
     col = models.CalibrationRecord.user_id
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         rows = s.scalars(
             select(models.CalibrationRecord)
             .where(col.is_(None) if user_id is None else col == user_id)
@@ -385,7 +386,7 @@ def list_calibrations(db: Database, user_id: str | None) -> list[dict]:
 
 
 def load_calibration(db: Database, calibration_id: str, user_id: str | None) -> dict:
-    with db.session() as s:
+    with db.session(user_id) as s:  # row-level security: only theirs
         r = s.get(models.CalibrationRecord, calibration_id)
         if r is None or r.user_id != user_id:
             raise AccessError("that calibration does not exist or is not yours")

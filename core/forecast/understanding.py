@@ -35,7 +35,9 @@ CLIMATE_THRESHOLD = 1.5  # evidence points a climate affinity needs (one strong 
 FULL_CONFIDENCE_POINTS = 4.0  # evidence points at which a reading is called certain
 DESCRIPTION_WEIGHT = 0.5  # a word in the description counts half a word in the name
 TAXONOMY_EVIDENCE_WEIGHT = 0.5  # a word of the matched taxonomy path counts half a word in the name
-HEAD_NOUN_WEIGHT = 2.0  # the name's head noun (its last word before "for", "with" ...) counts twice for the type
+HEAD_NOUN_WEIGHT = (
+    2.0  # the name's head noun (its last word before "for", "with" ...) counts twice for the type
+)
 HEAD_STOP = frozenset(["for", "with", "in", "on", "by", "from", "to", "of", "without"])
 STOPWORDS = frozenset(
     [
