@@ -23,6 +23,20 @@ from core.db.database import Database  # noqa: E402
 from core.services.seed import seed  # noqa: E402
 
 
+_CREATOR_PID = os.getpid()
+
+
+def pytest_sessionstart(session) -> None:
+    """A test session forked from another (mutmut's runners) gets its own database folder: the parent's
+    would be shared by concurrent runners and removed by the first one to finish, failing every later test
+    for a reason that has nothing to do with the code under test."""
+    global _TMP, SQLITE_URL
+    if os.getpid() != _CREATOR_PID:
+        _TMP = Path(tempfile.mkdtemp(prefix="aicommerce-tests-"))
+        SQLITE_URL = f"sqlite:///{_TMP / 'test.db'}"
+        os.environ["DATABASE_URL"] = SQLITE_URL
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     shutil.rmtree(_TMP, ignore_errors=True)
 
