@@ -22,7 +22,6 @@ for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WE
 from core.db.database import Database  # noqa: E402
 from core.services.seed import seed  # noqa: E402
 
-
 _CREATOR_PID = os.getpid()
 
 
