@@ -616,3 +616,33 @@ def test_customs_unions_and_free_trade_areas_waive_the_duty(ca) -> None:
     assert fee("DE", "412") == pytest.approx(base + food.duty_pct / 100)
     assert list(duty_free("DE", np.array(["FR", "TR", "US", "DE"]), apparel.id)) == [True, True, False, True]
     assert list(duty_free("US", np.array(["MX", "CA", "BR"]), food.id)) == [True, True, False]
+
+
+@pytest.mark.parametrize("payer", ["seller", "buyer"])
+@pytest.mark.parametrize("unit_cost", [1.0, 10.0, 18.0])
+def test_good_price_range_is_every_price_in_the_bounds_that_earns_the_share(ca, payer, unit_cost) -> None:
+    """Not only do the ends earn FLAT_PROFIT_SHARE of the best profit in the bounds: every price inside the
+    range does, and no price in the bounds outside it does (the range is the whole set, not a part of it),
+    also where the unconstrained best price lies below the bounds (a cheap product) or above them."""
+    from core.forecast import FLAT_PROFIT_SHARE, PRICE_CLIP
+
+    p = product(category="Home & Garden", price=25, unit_cost=unit_cost, shipping_paid_by=payer)
+    ev = evaluate(prepare(ca, p))
+    t = rank(ev, top=60)
+    t = t[t["good_price_low_usd"].notna()]
+    assert len(t) > 10
+    e = ev.prepared.category.price_elasticity
+    keep, cost = (1 - t["fee_rate"]).to_numpy(), t["total_unit_cost_usd"].to_numpy()
+    freight, ref = t["buyer_freight_usd"].to_numpy(), t["price_anchor_usd"].to_numpy()
+    grid = np.geomspace(PRICE_CLIP[0], PRICE_CLIP[1], 601)[:, None] * ref[None, :]
+    profit = (grid + freight) ** -e * (grid * keep - cost)
+    best = profit.max(axis=0)
+    inside = (grid >= t["good_price_low_usd"].to_numpy() * 1.002) & (
+        grid <= t["good_price_high_usd"].to_numpy() * 0.998
+    )
+    outside = (grid < t["good_price_low_usd"].to_numpy() * 0.998) | (
+        grid > t["good_price_high_usd"].to_numpy() * 1.002
+    )
+    share = profit / best
+    assert (share[inside] >= FLAT_PROFIT_SHARE - 1e-3).all()
+    assert (share[outside] <= FLAT_PROFIT_SHARE + 1e-3).all()
