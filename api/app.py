@@ -6,8 +6,6 @@ the error answers (api.errors), the middleware (api.guard, api.middleware) and o
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from api import errors
@@ -19,8 +17,6 @@ from api.schemas import ERRORS
 from core import __version__, telemetry
 from core.services import records
 from core.settings import Settings, load_settings
-
-log = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "Rank the world's cities for a product, run the five agents, export and buy deep reports. "

@@ -108,10 +108,11 @@ def main() -> int:
             )
             path.write_text(original, encoding="utf-8")
             failed = [ln for ln in run.stdout.splitlines() if ln.startswith("FAILED")]
-            verdict = (
-                f"killed by {failed[0][7:].split(' - ')[0]}" if run.returncode == 1 and failed else "SURVIVED"
-            )
-            results.append((label, verdict if run.returncode != 0 else "SURVIVED"))
+            if run.returncode == 1 and failed:  # a test failed: killed, and by which
+                verdict = f"killed by {failed[0][7:].split(' - ')[0]}"
+            else:  # 0: every test passed; anything else (a collection error) proves nothing either
+                verdict = "SURVIVED" if run.returncode == 0 else f"NOT RUN (pytest exit {run.returncode})"
+            results.append((label, verdict))
             print(f"{label:60s} {results[-1][1]}", flush=True)
     killed = sum(r.startswith("killed") for _, r in results)
     print(f"{killed} of {len(results)} named mutants killed")

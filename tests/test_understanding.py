@@ -108,6 +108,7 @@ def test_the_head_noun_is_the_last_word_before_a_preposition() -> None:
     assert und.head_noun(und.tokens("Women's wool coat")) == "coat"
     assert und.head_noun(und.tokens("Case for iPhone")) == "case"
     assert und.head_noun([]) is None
+    assert und.head_noun(und.tokens("Without")) is None  # a preposition is never the head
 
 
 def test_the_head_noun_decides_the_type_over_a_modifier() -> None:

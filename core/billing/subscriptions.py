@@ -7,7 +7,6 @@ mode and none of this runs.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 import stripe
@@ -19,8 +18,6 @@ from core.db import models
 from core.db.database import Database
 from core.errors import AppError
 from core.settings import Settings
-
-log = logging.getLogger(__name__)
 
 PAID_TIERS = ("basic", "pro", "master")
 PAID_STATUSES = (

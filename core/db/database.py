@@ -6,7 +6,6 @@ Works on SQLite (the embedded default, foreign keys on) and on PostgreSQL 15+
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,8 +23,6 @@ from core.errors import DatabaseError
 
 SYSTEM_SCOPE = "*"  # app.user_id of the app's own work: every row visible (migration 0011)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -98,8 +98,10 @@ def head_noun(name_tokens: list[str]) -> str | None:
     for winter" -> glove)."""
     head = None
     for t in name_tokens:
-        if t in HEAD_STOP and head is not None:
-            break
+        if t in HEAD_STOP:
+            if head is not None:
+                break
+            continue
         if t not in STOPWORDS:
             head = t
     return head

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 from datetime import datetime
 
 import numpy as np
@@ -12,8 +11,6 @@ import pandas as pd
 from core import __version__
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-log = logging.getLogger(__name__)
 
 
 def safe_cell(value: object) -> object:

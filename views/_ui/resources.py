@@ -3,8 +3,6 @@ and country choices, the engine's prepared stage per product, the sync jobs, mon
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 import streamlit as st
 
@@ -14,8 +12,6 @@ from core.places.citydata import load_city_frame
 from core.places.names import country_display_name
 from core.services import records
 from core.settings import Settings, load_settings
-
-log = logging.getLogger(__name__)
 
 
 @st.cache_resource
