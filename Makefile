@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 API_PORT ?= 8000
 
-.PHONY: run api test seed data bench bench-scale bench-million load load-arrivals cluster lint setup clean mutate named-mutants
+.PHONY: run api worker test seed data bench bench-scale bench-million load load-arrivals cluster lint setup clean mutate named-mutants
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,17 +23,26 @@ DEMO ?= true
 seed: $(STAMP)
 	DEMO_MODE=$(DEMO) $(BIN)/python -m core seed
 
-# The app on $(PORT) and the HTTP API (docs at /docs) on $(API_PORT); stopping one stops both.
+# The app on $(PORT), the HTTP API (docs at /docs) on $(API_PORT) and the background-job worker (deep
+# reports, agent reruns); stopping the app stops all three.
 run: seed
 	DEMO_MODE=$(DEMO) API_PORT=$(API_PORT) $(BIN)/python -m api & api=$$!; \
-	trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
+	DEMO_MODE=$(DEMO) $(BIN)/python -m agents.worker & worker=$$!; \
+	trap 'kill $$api $$worker 2>/dev/null' EXIT INT TERM; \
 	DEMO_MODE=$(DEMO) $(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
+
+# The background-job worker alone (a deployment runs one per JOBS_WORKER_ID; `make run` starts one).
+worker: seed
+	DEMO_MODE=$(DEMO) $(BIN)/python -m agents.worker
 
 api: seed
 	DEMO_MODE=$(DEMO) API_PORT=$(API_PORT) $(BIN)/python -m api
 
+# The whole suite on TEST_WORKERS processes (pytest-xdist; a test file stays on one process, so its
+# module fixtures are made once). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 data: $(STAMP)
 	$(BIN)/python -m core data build

@@ -45,7 +45,7 @@ def login_gate() -> accounts.UserInfo:
         st.title("The app is not configured")
         st.error(sentence(exc))
         st.stop()
-    if not st.session_state.get("authentication_status"):
+    if not st.session_state.get("authentication_status") and not _ui.oauth_callback(auth):
         remember_requested_page()
         st.title("AI-Commerce Intelligence Platform")
         st.caption("Where in the world will your product sell, at what price, with what ad budget?")
@@ -61,6 +61,7 @@ def login_gate() -> accounts.UserInfo:
             )
         login_tab, register_tab = st.tabs(["Log in", "Create account"])
         with login_tab:
+            _ui.oauth_buttons()
             _login(auth, db)
         with register_tab:
             _register(auth, db)

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.deps import RateLimitedError
-from core import billing, telemetry
+from core import billing, jobs, telemetry
 from core.accounts.apikeys import AuthError
 from core.errors import AccessError, AppError, DatabaseError, InputError, LimitError
 
@@ -24,6 +24,7 @@ STATUS_OF = {
     AccessError: 404,
     DatabaseError: 503,
     billing.BillingError: 502,
+    jobs.JobError: 503,
 }
 
 

@@ -30,6 +30,19 @@ class Settings(BaseSettings):
         default=f"sqlite:///{paths.VAR_DIR / 'app.db'}",
         description="SQLAlchemy URL of the database; e.g. postgresql+psycopg://user:pw@host/db.",
     )
+    jobs_database_url: str | None = Field(
+        default=None,
+        description="Where the background-job queue lives (default: beside a SQLite DATABASE_URL, "
+        "<name>-jobs.db; inside a PostgreSQL one, schema dbos).",
+    )
+    jobs_worker_id: str = Field(
+        default="worker-1",
+        description="Id of a job worker: a restarted worker resumes the jobs its id had started.",
+    )
+    jobs_concurrency: int = Field(default=1, ge=1, le=16, description="Jobs one worker runs at once.")
+    jobs_poll_s: float = Field(
+        default=0.5, gt=0, le=60, description="How often a job worker looks for new jobs, seconds."
+    )
     openai_api_key: SecretStr | None = Field(
         default=None, description="API key of OpenAI or an OpenAI-compatible server; enables the LLM writer."
     )
@@ -78,6 +91,30 @@ class Settings(BaseSettings):
     connector_key: SecretStr | None = Field(
         default=None,
         description="Fernet key that encrypts marketplace credentials at rest; required outside demo mode.",
+    )
+    google_client_id: str | None = Field(
+        default=None, description="OAuth client id of the Google sign-in (with the secret: the button shows)."
+    )
+    google_client_secret: SecretStr | None = Field(default=None, description="OAuth client secret of Google.")
+    google_discovery_url: str = Field(
+        default="https://accounts.google.com/.well-known/openid-configuration",
+        description="Google's OpenID Connect discovery document (tests point it at a local fake).",
+    )
+    github_client_id: str | None = Field(
+        default=None,
+        description="OAuth app client id of the GitHub sign-in (with the secret: the button shows).",
+    )
+    github_client_secret: SecretStr | None = Field(default=None, description="OAuth app secret of GitHub.")
+    github_oauth_base: str = Field(
+        default="https://github.com", description="GitHub's OAuth base URL (tests point it at a local fake)."
+    )
+    github_api_base: str = Field(
+        default="https://api.github.com",
+        description="GitHub's API base URL (tests point it at a local fake).",
+    )
+    oauth_redirect_url: str | None = Field(
+        default=None,
+        description="Where Google / GitHub send the browser back (register it with them); default APP_BASE_URL.",
     )
     app_base_url: str = Field(
         default="http://localhost:8501", description="Public URL of the app (Stripe return URLs)."

@@ -104,6 +104,15 @@ def _launch(
                 stderr=subprocess.STDOUT,
             )
         )
+    procs.append(  # one job worker for the replicas (deep reports, agent reruns), on the same PostgreSQL
+        subprocess.Popen(
+            [sys.executable, "-m", "agents.worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=(RUN / "worker.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+    )
     conf = (
         (ROOT / "deploy" / "nginx.conf.template")
         .read_text()

@@ -1,10 +1,16 @@
-"""Test helpers (not fixtures): signing in through the real login form."""
+"""Test helpers (not fixtures): signing in through the real login form; a background-job worker process."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-APP_PATH = str(Path(__file__).resolve().parent.parent / "app.py")
+ROOT = Path(__file__).resolve().parent.parent
+APP_PATH = str(ROOT / "app.py")
 DEMO_PASSWORD = "demo-password"
 
 
@@ -33,3 +39,35 @@ def submit_forecast_form(at, name: str, category: str, price: float, unit_cost: 
         at.multiselect(key="nf_countries").set_value(list(countries))
     at.button[0].click().run()
     return at
+
+
+def start_worker(db_url: str, log: Path, **env: str) -> subprocess.Popen:
+    """A worker process on ``db_url``; returns once it listens on the queue (its log says so)."""
+    full = os.environ | {
+        "DATABASE_URL": db_url,
+        "JOBS_POLL_S": "0.2",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+    full.pop("OPENAI_API_KEY", None)
+    full.update(env)
+    out = log.open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agents.worker"], cwd=ROOT, env=full, stdout=out, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 90
+    while "listening on queue" not in log.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"the worker did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -27,6 +27,7 @@ from core.forecast import validate_product
 from core.services.forecasts import result_table, run_forecast
 from core.settings import load_settings
 from tests.fake_stripe import FakeStripe
+from tests.helpers import start_worker, stop
 from tests.test_billing import SECRET, completed_event, settings_for, signed
 
 PRODUCT = {
@@ -212,7 +213,7 @@ def test_someone_elses_forecast_is_404(sqlite_db, demo_api, pro) -> None:
     assert demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token)).status_code == 404
 
 
-def test_agents_and_pdf_at_the_plans_depth(demo_api, pro) -> None:
+def test_agents_and_pdf_at_the_plans_depth(demo_api, pro, sqlite_db, tmp_path) -> None:
     from pypdf import PdfReader
 
     _user, token = pro
@@ -220,8 +221,21 @@ def test_agents_and_pdf_at_the_plans_depth(demo_api, pro) -> None:
         "/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)
     ).json()["id"]
     out = demo_api.post(f"/api/v1/forecasts/{fid}/agents", json={"budget": 500}, headers=bearer(token))
-    assert out.status_code == 200, out.text
-    results = out.json()
+    assert out.status_code == 202, out.text
+    assert out.json()["status"] == "queued" and out.json()["status_url"] == f"/api/v1/jobs/{out.json()['id']}"
+    worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
+    try:
+        deadline = time.monotonic() + 120
+        while (job := demo_api.get(out.json()["status_url"], headers=bearer(token)).json())["status"] in (
+            "queued",
+            "running",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+    finally:
+        stop(worker)
+    assert job["status"] == "done", job
+    results = job["result"]
     assert list(results) == [
         "product_analyst",
         "market_profiler",
@@ -287,9 +301,8 @@ def test_two_processes_share_one_rate_limit(any_db) -> None:
     assert sum(allowed) == 30 and all(a >= 5 for a in allowed)
 
 
-def test_deep_report_in_demo_mode_completes_at_once(sqlite_db, demo_api, pro) -> None:
-    from pypdf import PdfReader
-
+def test_deep_report_in_demo_mode_is_queued_at_once(sqlite_db, demo_api, pro) -> None:
+    """Demo mode pays at once and answers 202 with the queued build (tests/test_jobs.py runs it)."""
     _user, token = pro
     fid = demo_api.post(
         "/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)
@@ -297,14 +310,14 @@ def test_deep_report_in_demo_mode_completes_at_once(sqlite_db, demo_api, pro) ->
     r = demo_api.post(
         "/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "standard"}, headers=bearer(token)
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
     rep = r.json()
-    assert rep["status"] == "ready" and rep["price_usd"] == 10 and rep["checkout_url"] is None
-    assert demo_api.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"] == "ready"
+    assert rep["status"] == "paid" and rep["price_usd"] == 10 and rep["checkout_url"] is None
+    assert rep["job"]["status"] == "queued" and r.headers["Location"] == f"/api/v1/reports/{rep['id']}"
+    again = demo_api.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()
+    assert again["job"]["id"] == rep["job"]["id"]  # looked at again: the same job, not a second one
     pdf = demo_api.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
-    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
-    assert "Deep report (standard)" in text and "Price sensitivity" in text and "report depth: full" in text
-    assert "Ad budget sensitivity" in text and "Methodology" in text
+    assert pdf.status_code == 202 and pdf.json()["status"] == "paid"
     assert (
         demo_api.post(
             "/api/v1/reports/deep", json={"forecast_id": fid, "report_type": "gold"}, headers=bearer(token)
@@ -314,9 +327,10 @@ def test_deep_report_in_demo_mode_completes_at_once(sqlite_db, demo_api, pro) ->
     other = new_user(sqlite_db, "master")
     _i, other_token = apikeys.create_key(sqlite_db, other, "o")
     assert demo_api.get(f"/api/v1/reports/{rep['id']}", headers=bearer(other_token)).status_code == 404
+    assert demo_api.get(f"/api/v1/jobs/{rep['job']['id']}", headers=bearer(other_token)).status_code == 404
 
 
-def test_deep_report_paid_through_checkout_and_webhook(sqlite_db) -> None:
+def test_deep_report_paid_through_checkout_and_webhook(sqlite_db, tmp_path) -> None:
     import json
 
     with FakeStripe() as fake:
@@ -355,6 +369,19 @@ def test_deep_report_paid_through_checkout_and_webhook(sqlite_db) -> None:
             ok = client.post("/webhook", content=payload, headers={"Stripe-Signature": header})
             assert ok.status_code == 200 and "paid" in ok.json()["message"], ok.text
             assert accounts.get_user(sqlite_db, user_id=user.id).tier == "master"  # the plan is untouched
+            building = client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
+            assert building.status_code == 202 and building.json()["job"]["status"] == "queued"
+            worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
+            try:
+                deadline = time.monotonic() + 120
+                while (
+                    client.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"]
+                    == "paid"
+                ):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.3)
+            finally:
+                stop(worker)
             pdf = client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
             assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
             assert (
@@ -755,7 +782,7 @@ def test_agent_reruns_count_against_the_quota(sqlite_db, demo_api) -> None:
     assert made.status_code == 201, made.text
     fid = made.json()["id"]
     used = accounts.forecasts_used(sqlite_db, user.id)
-    assert demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token)).status_code == 200
+    assert demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token)).status_code == 202
     assert accounts.forecasts_used(sqlite_db, user.id) == used + 1
     limit = get_tier("pro").forecasts_per_month
     with sqlite_db.session() as s:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -9,7 +11,7 @@ from core import paths
 from core.db import repo
 from core.forecast import ScoreWeights, evaluate, prepare, rank, validate_product, whatif
 from core.services.forecasts import STORED_RESULTS
-from tests.helpers import login
+from tests.helpers import login, start_worker, stop
 
 APP = str(paths.ROOT / "app.py")
 
@@ -155,7 +157,11 @@ def test_export_buttons_present(results: AppTest) -> None:
     assert {"rs_csv", "rs_pdf", "rs_meta", "rs_xlsx"} <= keys
 
 
-def test_deep_report_bought_in_demo_mode_is_built_and_downloadable(results: AppTest, sqlite_db) -> None:
+def test_deep_report_bought_in_demo_mode_is_built_by_the_worker_and_downloadable(
+    results: AppTest, sqlite_db, tmp_path
+) -> None:
+    """Buying answers at once (the build is a background job); the worker builds it; the page then offers
+    the download."""
     from core.billing import deep_reports
 
     show(results, "Export")
@@ -165,9 +171,45 @@ def test_deep_report_bought_in_demo_mode_is_built_and_downloadable(results: AppT
     fid = results.session_state["forecast_id"]
     user_id = results.session_state["user_id"]
     mine = [r for r in deep_reports.list_for(sqlite_db, user_id) if r.forecast_id == fid]
-    assert [r.status for r in mine] == ["ready"]
+    assert [r.status for r in mine] == ["paid"]  # not built inside the page's run
+    assert any("waiting for the report builder" in c.value for c in results.caption)
+    worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
+    try:
+        deadline = time.monotonic() + 120
+        while (
+            deep_reports.get(sqlite_db, user_id, mine[0].id).status == "paid" and time.monotonic() < deadline
+        ):
+            time.sleep(0.3)
+    finally:
+        stop(worker)
+    results.run()
     assert deep_reports.pdf(sqlite_db, user_id, mine[0].id).startswith(b"%PDF")
     assert f"rs_deep_{mine[0].id}" in {b.key for b in results.get("download_button")}
+
+
+def test_the_agents_run_again_as_a_background_job(results: AppTest, sqlite_db, tmp_path) -> None:
+    show(results, "Agents")
+    results.button(key="rs_agents_rerun").click().run()
+    assert not results.exception, [e.value for e in results.exception]
+    assert "rs_agents_rerun" not in {b.key for b in results.button}  # one rerun at a time
+    job_id = results.session_state["_agent_jobs"][results.session_state["forecast_id"]]
+    worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
+    try:
+        from core import jobs
+        from core.services.jobs import queue_url
+        from core.settings import load_settings
+
+        url = queue_url(sqlite_db, load_settings(database_url=sqlite_db.url))
+        deadline = time.monotonic() + 120
+        while not jobs.get(url, job_id, results.session_state["user_id"]).finished:
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+    finally:
+        stop(worker)
+    results.run()  # the watcher sees the job done and redraws the tabs with the new results
+    results.run()
+    assert not results.exception, [e.value for e in results.exception]
+    assert "rs_agents_rerun" in {b.key for b in results.button}
 
 
 @pytest.mark.parametrize(

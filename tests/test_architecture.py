@@ -49,9 +49,20 @@ ALLOWED_ROOM_DEPS = {
         "render",
         "accounts",
         "billing",
+        "jobs",
         "db",
     },
-    "services": {"forecast", "calibration", "advisors", "places", "render", "accounts", "billing", "db"},
+    "services": {
+        "forecast",
+        "calibration",
+        "advisors",
+        "places",
+        "render",
+        "accounts",
+        "billing",
+        "jobs",
+        "db",
+    },
     "billing": {"accounts", "render", "forecast", "db"},
     "accounts": {"render", "db"},
     "render": {"forecast", "advisors", "places", "calibration"},
@@ -59,6 +70,7 @@ ALLOWED_ROOM_DEPS = {
     "calibration": {"forecast", "places"},
     "forecast": {"places"},
     "places": {"forecast", "db", "accounts"},
+    "jobs": set(),  # the durable queue's client: submits and reads jobs, runs none (agents.worker does)
     "db": set(),
 }
 

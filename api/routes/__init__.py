@@ -1,2 +1,2 @@
 """The API's endpoints, one APIRouter module per resource: meta (health, metrics), forecasts, agents,
-reports (deep reports), account (subscription) and billing (the Stripe webhook)."""
+jobs (background work), reports (deep reports), account (subscription) and billing (the Stripe webhook)."""

@@ -331,6 +331,18 @@ class AuditEvent(Base):
     source: Mapped[str] = mapped_column(String(64))
 
 
+class OAuthState(Base):
+    """A sign-in with Google or GitHub in flight: the state sent to the provider, the PKCE verifier and the
+    OpenID nonce; taken (deleted) by the callback, so a state works once and only for 10 minutes."""
+
+    __tablename__ = "oauth_states"
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 class ProcessedEvent(Base):
     """Stripe webhook events already applied (idempotency by event id)."""
 

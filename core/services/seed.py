@@ -1,14 +1,16 @@
 """Seeding, the use case behind `python -m core seed` and `make run`: the data layer loads the shipped
-tables (core.db.seed); the demo accounts are created in demo mode and removed outside it."""
+tables (core.db.seed) and creates the background-job queue (core.jobs); the demo accounts are created in
+demo mode and removed outside it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core import accounts
+from core import accounts, jobs
 from core.db import repo
 from core.db.database import Database
 from core.db.seed import load_city_data
+from core.settings import load_settings
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ def seed(db: Database, demo: bool = True) -> SeedReport:
     """Create or migrate the schema, load cities and countries when they changed, and seed the
     demo accounts (demo mode) or remove them (outside demo mode)."""
     loaded = load_city_data(db)
+    jobs.migrate(jobs.system_url(db.url, load_settings().jobs_database_url))
     if demo:
         made = accounts.ensure_demo_accounts(db)
     else:

@@ -6,7 +6,6 @@ from views._ui.agents import (  # noqa: F401
     AGENT_LABELS,
     agent_results,
     agent_table,
-    build_deep_report,
     read_product,
     run_agents_for,
     user_branding,
@@ -21,6 +20,7 @@ from views._ui.maps import (  # noqa: F401
     selected_object_id,
     view_for,
 )
+from views._ui.oauth import oauth_buttons, oauth_callback  # noqa: F401
 from views._ui.resources import (  # noqa: F401
     ORIGIN_MIN_POPULATION,
     cities,

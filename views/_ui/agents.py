@@ -8,7 +8,7 @@ import streamlit as st
 from core.render import reports
 from core.services import records
 from views._ui.resources import cities, db, get_settings
-from views._ui.session import current_user, current_user_id
+from views._ui.session import current_user
 
 AGENT_LABELS = reports.AGENT_LABELS
 
@@ -18,14 +18,6 @@ def user_branding():
     from core.accounts import branding
 
     return branding.for_reports(db(), current_user())
-
-
-def build_deep_report(report_id: str):
-    """Run the agents at full depth and store the deep report's PDF (agents.deep_report.build)."""
-    from agents.deep_report import build
-    from agents.writers import make_writer
-
-    return build(db(), cities(), make_writer(get_settings()), report_id, current_user_id())
 
 
 def run_agents_for(forecast_id: str, product, countries, ad_budget, user, write) -> dict:

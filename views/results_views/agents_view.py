@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.errors import AppError
 from core.render import charts
-from core.text import md_escape
+from core.services import jobs
+from core.text import md_escape, sentence
 from views import _ui
 from views.results_views.context import ResultsContext
 
 
 def render(ctx: ResultsContext, price: float) -> None:
     results = _ui.agent_results(ctx.forecast_id)
+    if ctx.user is not None:
+        _rerun(ctx, results)
     if not results:
         st.info("No agent results were stored for this forecast. Run a new forecast to get them.")
         return
@@ -27,6 +31,50 @@ def render(ctx: ResultsContext, price: float) -> None:
                 st.warning(notice)
             st.markdown(md_escape(out["narrative"]["summary"]))
             _AGENT_VIEWS[agent](out, price)
+
+
+def _rerun(ctx: ResultsContext, results: dict) -> None:
+    """Run the five agents again as a background job (counts one forecast against the quota), e.g. after
+    the LLM writer was configured; the tabs show the new results when the job is done."""
+    running = st.session_state.setdefault("_agent_jobs", {})
+    job_id = running.get(ctx.forecast_id)
+    if job_id is None:
+        if st.button(
+            "Run the agents again",
+            key="rs_agents_rerun",
+            icon=":material/refresh:",
+            help="A background job at your plan's depth, with this forecast's ad budget; counts as one "
+            "forecast against the monthly quota. You can keep working meanwhile.",
+        ):
+            budget = (results.get("advertising_planner") or {}).get("budget_usd_month")
+            try:
+                job = jobs.rerun_agents(_ui.db(), _ui.get_settings(), ctx.user, ctx.forecast_id, budget)
+            except AppError as exc:
+                st.error(sentence(exc))
+                return
+            running[ctx.forecast_id] = job.id
+            st.rerun()
+        return
+    _watch_rerun(ctx.forecast_id, ctx.user.id, job_id)
+
+
+@st.fragment(run_every=2.0)
+def _watch_rerun(forecast_id: str, user_id: str, job_id: str) -> None:
+    """The rerun job's state, looked at every two seconds; when it is done the page shows the new results."""
+    try:
+        job = jobs.job(_ui.db(), _ui.get_settings(), user_id, job_id)
+    except AppError as exc:
+        st.error(sentence(exc))
+        return
+    if job.status == "failed":
+        st.error(f"The agents could not run again: {job.error}")
+    elif not job.finished:
+        st.caption(f"The agents are running again in the background (job {job.status}) ...")
+        return
+    st.session_state["_agent_jobs"].pop(forecast_id, None)
+    st.session_state.get("_agent_results", {}).pop(forecast_id, None)
+    if job.status == "done":
+        st.rerun()
 
 
 def _view_product(out: dict, _price: float) -> None:

@@ -12,6 +12,7 @@ from core.errors import AppError
 from core.forecast import ScoreWeights
 from core.render import exports, reports
 from core.services import exports as export_service
+from core.services import jobs
 from core.services.forecasts import result_limit
 from core.text import sentence
 from views import _ui
@@ -87,7 +88,8 @@ def render(ctx: ResultsContext, shown, price: float, cost: float, weights: Score
 
 
 def _deep_reports(ctx: ResultsContext) -> None:
-    """Buy a deep report of this forecast (any plan); paid ones are built once and downloadable again."""
+    """Buy a deep report of this forecast (any plan); a paid one is built by a background job (the worker)
+    while the analyst works on, then stays downloadable."""
     st.markdown(
         "**Deep report**: every agent at full depth, more cities, price and ad-budget sensitivity, method "
         "and sources, on your white-label if you have it."
@@ -106,15 +108,19 @@ def _deep_reports(ctx: ResultsContext) -> None:
     if c2.button("Buy deep report", key="rs_deep_buy"):
         try:
             info = deep_reports.create(_ui.db(), _ui.get_settings(), ctx.user, ctx.forecast_id, kind)
-            if info.status == "paid":  # demo mode: paid at once
-                with st.spinner("Running the agents at full depth and writing the report ..."):
-                    info = _ui.build_deep_report(info.id)
         except AppError as exc:
             st.error(sentence(exc))
         else:
             if info.checkout_url:
                 st.link_button("Continue to Stripe to pay for the report", info.checkout_url, type="primary")
                 st.caption("The report is built once Stripe confirms the payment; it then appears below.")
+    _deep_report_list(ctx)
+
+
+def _deep_report_list(ctx: ResultsContext) -> None:
+    """The forecast's deep reports: paid ones are queued for building (once) and listed with their job's
+    state, watched until built; ready ones download."""
+    building: list[str] = []
     for info in [r for r in deep_reports.list_for(_ui.db(), ctx.user.id) if r.forecast_id == ctx.forecast_id]:
         label = f"{info.report_type.capitalize()} deep report, {info.created_at:%Y-%m-%d %H:%M} UTC"
         if info.status == "ready":
@@ -127,11 +133,39 @@ def _deep_reports(ctx: ResultsContext) -> None:
                 icon=":material/description:",
                 on_click="ignore",
             )
-        elif info.status == "paid" and st.button(f"Build {label} (paid)", key=f"rs_deep_build_{info.id}"):
+        elif info.status == "paid":
             try:
-                _ui.build_deep_report(info.id)
+                job = jobs.build_deep_report(_ui.db(), _ui.get_settings(), ctx.user.id, info.id)
             except AppError as exc:
-                st.error(sentence(exc))
-            st.rerun()
-        elif info.status != "paid":
+                st.error(f"{label}: {sentence(exc)}")
+                continue
+            if not job.finished:
+                building.append(job.id)
+            state = job.error if job.status == "failed" else _JOB_STATES[job.status]
+            st.caption(f"{label}: {state}")
+        else:
             st.caption(f"{label}: {info.status.replace('_', ' ')}")
+    if building:
+        st.caption("The report appears here when it is built; you can keep working meanwhile.")
+        _watch_jobs(ctx.user.id, tuple(building))
+
+
+@st.fragment(run_every=2.0)
+def _watch_jobs(user_id: str, job_ids: tuple[str, ...]) -> None:
+    """Every two seconds, while a job runs: one look at the queue (nothing is drawn); the page is redrawn
+    once they are all finished."""
+    db, settings = _ui.db(), _ui.get_settings()
+    try:
+        finished = all(jobs.job(db, settings, user_id, j).finished for j in job_ids)
+    except AppError as exc:
+        st.error(sentence(exc))
+        return
+    if finished:
+        st.rerun()
+
+
+_JOB_STATES = {
+    "queued": "paid, waiting for the report builder (a background job)",
+    "running": "being built (the agents run at full depth; about a minute at most)",
+    "done": "built",
+}
