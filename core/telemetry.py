@@ -61,6 +61,11 @@ AGENT_FALLBACKS = Counter(
     "aicommerce_agent_fallbacks_total", "LLM writer fallbacks to the template, by agent", ["agent"]
 )
 JOBS_RUNNING = Gauge("aicommerce_jobs_running", "Background jobs (marketplace syncs) running in this process")
+JOB_QUEUE = Gauge(
+    "aicommerce_job_queue",
+    "Background jobs in the durable queue (deep reports, agent reruns), by state",
+    ["state"],
+)
 
 WEBHOOK_OUTCOMES = {200: "applied", 400: "refused", 409: "not_applied_yet", 500: "error"}
 

@@ -190,3 +190,24 @@ def test_a_killed_workers_job_is_picked_up_by_the_next_worker(which, request, ca
             stop(second)
     assert done.status == "done", done.error
     assert done.result["product_analyst"]["writer"] == "template"
+
+
+def test_the_queue_depth_is_in_the_api_metrics(sqlite_db, ca, tmp_path) -> None:
+    """Jobs waiting in the queue show in /metrics (aicommerce_job_queue), read at each scrape."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    url = private_queue(sqlite_db, tmp_path)
+    settings = load_settings(
+        database_url=sqlite_db.url, demo_mode=True, openai_api_key=None, jobs_database_url=url
+    )
+    user, fid = forecast_for(sqlite_db, ca)
+    with TestClient(create_app(settings, sqlite_db)) as client:
+        before = client.get("/metrics").text
+        assert 'aicommerce_job_queue{state="queued"} 0.0' in before
+        for _ in range(2):  # no worker listens on this queue: both wait
+            job_service.rerun_agents(sqlite_db, settings, user, fid)
+        after = client.get("/metrics").text
+    assert 'aicommerce_job_queue{state="queued"} 2.0' in after
+    assert 'aicommerce_job_queue{state="running"} 0.0' in after

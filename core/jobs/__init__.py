@@ -163,6 +163,16 @@ def find(url: str, job_id: str, user_id: str) -> JobInfo | None:
         return None
 
 
+def depth(url: str) -> dict[str, int]:
+    """How many jobs wait (``queued``) and run (``running``) in the queue: what operations alert on."""
+    client = _client(url)
+    out = {}
+    for state, statuses in (("queued", ["ENQUEUED", "DELAYED"]), ("running", ["PENDING"])):
+        rows = client.list_workflows(status=statuses, queue_name=QUEUE, load_input=False, load_output=False)
+        out[state] = len(rows)
+    return out
+
+
 def _when(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms else None
 

@@ -63,6 +63,11 @@ def rerun_agents(
     return job
 
 
+def queue_depth(db: Database, settings: Settings) -> dict[str, int]:
+    """Jobs waiting and running in the queue (the API's /metrics reports them)."""
+    return jobs.depth(queue_url(db, settings))
+
+
 def job(db: Database, settings: Settings, user_id: str, job_id: str) -> JobInfo:
     """One of the user's jobs (AccessError when it does not exist or is someone else's)."""
     return jobs.get(queue_url(db, settings), job_id, user_id)
