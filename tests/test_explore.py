@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from core.places.explore import MATCH_RANKS, MIN_PARTIAL_CHARS, search_cities
@@ -72,3 +73,34 @@ def test_search_keeps_the_filters(ca) -> None:
     assert len(out) and set(out["country_iso2"]) == {"ES"} and (out["population"] >= 100_000).all()
     everything = search_cities(ca.frame, "", ca.sections, countries=["PT"])
     assert len(everything) == int((ca.frame["country_iso2"] == "PT").sum())
+
+
+def test_namesakes_in_one_region_are_told_apart() -> None:
+    """Issue 25.9: "São José, SC" twice in a list; a city's shown name says which one."""
+    from core.places.names import LANDMARK_MIN_POPULATION, display_names
+
+    big = LANDMARK_MIN_POPULATION
+    frame = pd.DataFrame(
+        {
+            "name": ["Twin", "Twin", "North Hub", "South Hub", "Alone", "Pair", "Pair"],
+            "admin1": ["R", "R", "R", "R", "R", "Q", "Q"],
+            "country_iso2": ["XX"] * 7,
+            "lat": [10.0, -10.0, 10.5, -10.5, 0.0, 30.0, 30.2],
+            "lon": [0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0],
+            "population": [20_000, 20_000, big, big, 1_000, 5_000, 5_000],
+        }
+    )
+    shown = list(display_names(frame))
+    assert shown[:2] == ["Twin (near North Hub)", "Twin (near South Hub)"]  # nearest big city, not itself
+    assert shown[2:5] == ["North Hub", "South Hub", "Alone"]  # unique names stay as they are
+    assert shown[5] != shown[6] and all(s.startswith("Pair (") and "°" in s for s in shown[5:])
+
+
+def test_every_shown_city_name_is_unambiguous_in_its_region(ca) -> None:
+    from core.forecast import city_info
+
+    key = pd.Series(ca.labels) + "|" + pd.Series(ca.regions).fillna("") + "|" + pd.Series(ca.iso2)
+    assert not key.duplicated().any()
+    assert (ca.labels == ca.names).mean() > 0.99  # only namesakes change
+    sao_jose = city_info(ca, [3448744, 3448742])["city"].tolist()
+    assert len(set(sao_jose)) == 2 and all(s.startswith("São José (near ") for s in sao_jose)

@@ -138,9 +138,9 @@ def twin_cities(
             rows.append(
                 {
                     "city_id": int(cid),
-                    "city": ca.names[pos[cid]],
+                    "city": ca.labels[pos[cid]],
                     "twin_id": int(ca.city_id[twin]),
-                    "twin": ca.names[twin],
+                    "twin": ca.labels[twin],
                     "twin_country": ca.iso2[twin],
                     "similarity": 100 / (1 + float(d[j])),
                 }

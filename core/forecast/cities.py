@@ -11,7 +11,7 @@ import pandas as pd
 from core.errors import InputError
 from core.forecast.categories import AGE_BANDS
 from core.places.climate import monthly_temperature
-from core.places.names import cities_called
+from core.places.names import cities_called, display_names
 from core.text import fold
 
 # --- parameters of the city arrays (docs/methodology.md, "Parameters") ---
@@ -65,6 +65,9 @@ class CityArrays:
     origin_cache: dict[str, Origin | None] = field(default_factory=dict)
     # Climate (core.places.climate): Köppen-Geiger zone and the month-by-month mean temperature (n, 12).
     koppen: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    # Names as shown: namesakes in one region told apart (core.places.names.display_names); ``names`` stays
+    # the plain name, for matching.
+    labels: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     monthly_temp: np.ndarray = field(default_factory=lambda: np.zeros((0, 12)))
 
     def __repr__(self) -> str:
@@ -148,6 +151,7 @@ def city_arrays(
         lon=c["lon"].to_numpy(float),
         iso2=c["country_iso2"].to_numpy(str),
         names=c["name"].to_numpy(object),
+        labels=display_names(c),
         regions=c["admin1"].to_numpy(object),
         logistics=c["logistics_index"].to_numpy(float),
         hub_lat=c["country_iso2"].map(hub["lat"]).to_numpy(float),
@@ -246,7 +250,7 @@ def city_info(ca: CityArrays, ids: object, extra: tuple[str, ...] = ()) -> pd.Da
     """City, region, ISO code, position and population (plus ``extra`` columns) for city ids, in order."""
     pos = positions(ca, ids)
     out = {
-        "city": ca.names[pos],
+        "city": ca.labels[pos],
         "region": ca.regions[pos],
         "country_iso2": ca.iso2[pos],
         "lat": ca.lat[pos],

@@ -57,7 +57,7 @@ def rank(ev: Evaluation, countries: list[str] | None = None, top: int | None = N
     data: dict[str, np.ndarray] = {
         "rank": np.arange(1, idx.size + 1),
         "city_id": ca.city_id[idx],
-        "city": ca.names[idx],
+        "city": ca.labels[idx],
         "region": ca.regions[idx],
         "country_iso2": ca.iso2[idx],
         "lat": ca.lat[idx],

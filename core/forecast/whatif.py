@@ -214,7 +214,7 @@ def market_cities(
     if 0 < n < idx.size:
         idx = idx[np.argpartition(-units, n - 1)[:n]]
     idx = idx[np.lexsort((ca.city_id[idx], -ev.columns["expected_units_month"][idx]))]
-    data = {"city_id": ca.city_id[idx], "city": ca.names[idx], "country_iso2": ca.iso2[idx]}
+    data = {"city_id": ca.city_id[idx], "city": ca.labels[idx], "country_iso2": ca.iso2[idx]}
     data.update({c: ev.columns[c][idx] for c in MARKET_COLUMNS})
     return pd.DataFrame(data)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from core import paths
+from core.places.geo import haversine_km
 
 
 @cache
@@ -109,3 +111,39 @@ def country_of(text: str) -> str | None:
     from core.text import fold
 
     return country_names().get(fold(text)) if text.strip() else None
+
+
+# --- one name, two places --------------------------------------------------------------------
+LANDMARK_MIN_POPULATION = 50_000  # a city big enough to tell two namesakes apart by
+
+
+def display_names(frame: pd.DataFrame) -> np.ndarray:
+    """Each city's name as shown to people: its name, and for namesakes in the same region of a country
+    (GeoNames has two "São José" in Santa Catarina) also "near" the closest other city of at least
+    LANDMARK_MIN_POPULATION people, so a list that holds both tells them apart ("São José (near Tubarão)");
+    namesakes nearest to the same city are told apart by their coordinates instead."""
+    raw = frame["name"].astype(str).to_numpy(object)
+    names = raw.copy()
+    key = (
+        frame["name"].astype(str) + "|" + frame["admin1"].fillna("").astype(str) + "|" + frame["country_iso2"]
+    )
+    dup = key.duplicated(keep=False).to_numpy()
+    twins = np.flatnonzero(dup)
+    if twins.size == 0:
+        return names
+    iso = frame["country_iso2"].to_numpy(str)
+    lat, lon = frame["lat"].to_numpy(float), frame["lon"].to_numpy(float)
+    big = np.flatnonzero(frame["population"].to_numpy(float) >= LANDMARK_MIN_POPULATION)
+    for i in twins:
+        pool = big[(iso[big] == iso[i]) & (raw[big] != raw[i])]
+        if pool.size:
+            names[i] = (
+                f"{raw[i]} (near {raw[pool[np.argmin(haversine_km(lat[i], lon[i], lat[pool], lon[pool]))]]})"
+            )
+    keys = key.to_numpy(object)
+    shown = pd.Series(names[twins]) + "|" + pd.Series(keys[twins])
+    for i in twins[shown.duplicated(keep=False).to_numpy()]:
+        names[i] = (
+            f"{raw[i]} ({abs(lat[i]):.2f}°{'N' if lat[i] >= 0 else 'S'} {abs(lon[i]):.2f}°{'E' if lon[i] >= 0 else 'W'})"
+        )
+    return names
