@@ -39,30 +39,21 @@ ALLOWED_PACKAGE_DEPS = {
 # Inside core: the rooms and the rooms each may reach (the shared kernel -- errors, settings, paths, logs,
 # text, formatting -- is open to all). cli -> services -> engine, accounts, billing -> db.
 KERNEL = {"errors", "settings", "paths", "logs", "text", "formatting", "telemetry", "__init__", "__main__"}
+# What the use cases may call: the engine rooms, accounts, billing, the job queue and the data layer.
+SERVICE_DEPS = {
+    "forecast",
+    "calibration",
+    "advisors",
+    "places",
+    "render",
+    "accounts",
+    "billing",
+    "jobs",
+    "db",
+}
 ALLOWED_ROOM_DEPS = {
-    "cli": {
-        "services",
-        "forecast",
-        "calibration",
-        "advisors",
-        "places",
-        "render",
-        "accounts",
-        "billing",
-        "jobs",
-        "db",
-    },
-    "services": {
-        "forecast",
-        "calibration",
-        "advisors",
-        "places",
-        "render",
-        "accounts",
-        "billing",
-        "jobs",
-        "db",
-    },
+    "cli": {"services", *SERVICE_DEPS},
+    "services": SERVICE_DEPS,
     "billing": {"accounts", "render", "forecast", "db"},
     "accounts": {"render", "db"},
     "render": {"forecast", "advisors", "places", "calibration"},
