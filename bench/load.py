@@ -235,13 +235,25 @@ def main() -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # The job worker that writes the agents of each forecast (as `make run` starts it): the machine does
+    # all the work a deployment does; its CPU is reported apart (stderr), not in server_cpu_s.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "agents.worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/_stcore/health")
     try:
         return runner(args, url, psutil.Process(app.pid))
     finally:
-        app.terminate()
-        app.wait(timeout=30)
+        worker_cpu = sum(psutil.Process(worker.pid).cpu_times()[:2]) if worker.poll() is None else None
+        print(f"job worker CPU over the whole run: {worker_cpu} s", file=sys.stderr)
+        for proc in (app, worker):
+            proc.terminate()
+            proc.wait(timeout=30)
         if server is not None:
             server.cleanup()
 

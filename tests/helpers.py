@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ def start_worker(db_url: str, log: Path, **env: str) -> subprocess.Popen:
     """A worker process on ``db_url``; returns once it listens on the queue (its log says so)."""
     full = os.environ | {
         "DATABASE_URL": db_url,
+        "JOBS_WORKER_ID": f"test-{uuid.uuid4().hex[:8]}",  # two workers never share an id (recovery)
         "JOBS_POLL_S": "0.2",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
@@ -71,3 +73,26 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def agents_written(at, db, timeout_s: float = 120):
+    """Wait until the background job writing the open forecast's agents has finished (a worker must run),
+    then run the page again so it shows them; returns ``at``."""
+    from core import jobs
+    from core.services.jobs import queue_url
+    from core.settings import load_settings
+
+    try:
+        running = at.session_state["_agent_jobs"]
+    except KeyError:  # AppTest's session state has no .get
+        running = {}
+    job_id = running.get(at.session_state["forecast_id"])
+    if job_id is None:  # the page saw it finish already
+        return at.run()
+    url = queue_url(db, load_settings(database_url=db.url))
+    deadline = time.monotonic() + timeout_s
+    while not jobs.get(url, job_id, at.session_state["user_id"]).finished:
+        assert time.monotonic() < deadline, "the agents job did not finish"
+        time.sleep(0.2)
+    at.run()
+    return at.run()

@@ -11,7 +11,7 @@ from core import paths
 from core.db import repo
 from core.forecast import ScoreWeights, evaluate, prepare, rank, validate_product, whatif
 from core.services.forecasts import STORED_RESULTS
-from tests.helpers import login, start_worker, stop
+from tests.helpers import agents_written, login, start_worker, stop
 
 APP = str(paths.ROOT / "app.py")
 
@@ -59,6 +59,14 @@ def test_who_pays_shipping_is_asked_stored_and_shown(sqlite_db, ca, payer) -> No
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture(scope="module")
+def worker(sqlite_db, tmp_path_factory):
+    """A job worker for this module's tests that read the agents (they run as a background job)."""
+    proc = start_worker(sqlite_db.url, tmp_path_factory.mktemp("worker") / "worker.log")
+    yield proc
+    stop(proc)
 
 
 @pytest.fixture
@@ -187,75 +195,46 @@ def test_deep_report_bought_in_demo_mode_is_built_by_the_worker_and_downloadable
     assert f"rs_deep_{mine[0].id}" in {b.key for b in results.get("download_button")}
 
 
-def test_the_agents_run_again_as_a_background_job(results: AppTest, sqlite_db, tmp_path) -> None:
+def jobs_of(db, at) -> dict:
+    from core import jobs
+    from core.services.jobs import queue_url
+    from core.settings import load_settings
+
+    url = queue_url(db, load_settings(database_url=db.url))
+    return {
+        j: jobs.get(url, j, at.session_state["user_id"]) for j in at.session_state["_agent_jobs"].values()
+    }
+
+
+def test_the_agents_write_in_the_background_and_run_again_as_a_job(
+    results: AppTest, sqlite_db, worker
+) -> None:
+    """The form run queues the agents as a job (the page does not wait for them); the Agents view watches
+    it and shows them; "Run the agents again" queues another job, counted against the quota."""
+    from core import accounts as acc
+
+    fid = results.session_state["forecast_id"]
+    first = results.session_state["_agent_jobs"][fid]
+    assert jobs_of(sqlite_db, results)[first].kind == "agents_rerun"  # queued by the form run
     show(results, "Agents")
+    agents_written(results, sqlite_db)
+    assert fid not in results.session_state["_agent_jobs"]
+    assert len(results.tabs) == 5
+    used = acc.forecasts_used(sqlite_db, results.session_state["user_id"])
     results.button(key="rs_agents_rerun").click().run()
     assert not results.exception, [e.value for e in results.exception]
-    assert "rs_agents_rerun" not in {b.key for b in results.button}  # one rerun at a time
-    job_id = results.session_state["_agent_jobs"][results.session_state["forecast_id"]]
-    worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
-    try:
-        from core import jobs
-        from core.services.jobs import queue_url
-        from core.settings import load_settings
-
-        url = queue_url(sqlite_db, load_settings(database_url=sqlite_db.url))
-        deadline = time.monotonic() + 120
-        while not jobs.get(url, job_id, results.session_state["user_id"]).finished:
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
-    finally:
-        stop(worker)
-    results.run()  # the watcher sees the job done and redraws the tabs with the new results
-    results.run()
+    assert results.session_state["_agent_jobs"][fid] != first
+    assert acc.forecasts_used(sqlite_db, results.session_state["user_id"]) == used + 1
+    agents_written(results, sqlite_db)
     assert not results.exception, [e.value for e in results.exception]
-    assert "rs_agents_rerun" in {b.key for b in results.button}
+    assert "rs_agents_rerun" in {b.key for b in results.button} and len(results.tabs) == 5
 
 
-@pytest.mark.parametrize(
-    ("price", "cost", "message"),
-    [(None, 8.0, "Enter the price"), (0.0, 8.0, "greater than 0"), (30.0, None, "Enter the unit cost")],
-)
-def test_bad_form_input_shows_message_and_keeps_values(sqlite_db, price, cost, message) -> None:
-    at = fill_and_run(price=price, cost=cost)
-    assert at.title[0].value == "New forecast"
-    assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    assert at.text_input(key="nf_name").value == "Organic tee"  # nothing the user typed is lost
-
-
-def test_results_without_forecast_says_what_to_do(sqlite_db) -> None:
-    at = login()
-    at.switch_page("views/results.py").run()
-    assert any("No forecast is open" in i.value for i in at.info)
-
-
-def test_history_reopen_compare_delete(sqlite_db) -> None:
-    fill_and_run(countries=("DE",), email="pro@demo.local")
-    fill_and_run(countries=("DE", "AT"), email="pro@demo.local")
-    at = login("pro@demo.local")
-    uid = at.session_state["user_id"]
-    at.switch_page("views/history.py").run()
-    assert not at.exception
-    compare = at.dataframe[-1].value
-    assert {"rank_a", "rank_b", "rank_change"} <= set(compare.columns)
-    diffs = next(d.value for d in at.dataframe if "input" in d.value.columns)
-    assert diffs.set_index("input").loc["Countries"].tolist() == [
-        "DE",
-        "AT, DE",
-    ]  # A is the older one (stored sorted)
-    assert len(at.get("plotly_chart")) == 1  # the rank-change chart
-    n_before = len(repo.list_forecasts(sqlite_db, uid))
-    at.checkbox(key="hi_confirm").check().run()
-    at.button(key="hi_delete").click().run()
-    assert len(repo.list_forecasts(sqlite_db, uid)) == n_before - 1
-    at.button(key="hi_open").click().run()
-    assert at.title[0].value == "Results"
-
-
-def test_agents_view_and_budget_slider(sqlite_db, ca) -> None:
+def test_agents_view_and_budget_slider(sqlite_db, ca, worker) -> None:
     from core.advisors import budget as bm
 
     at = fill_and_run(email="pro@demo.local")
+    agents_written(at, sqlite_db)
     record = repo.load_agent_results(sqlite_db, at.session_state["forecast_id"])
     assert set(record) == {
         "product_analyst",
@@ -360,10 +339,11 @@ def test_ranking_shows_the_analysts_columns_first(results: AppTest) -> None:
     assert {"demand_score", "good_price_low_usd"} <= set(table.columns)
 
 
-def test_agent_tables_are_readable(sqlite_db) -> None:
+def test_agent_tables_are_readable(sqlite_db, worker) -> None:
     """Agent tables: labelled headers, margins as percentages, no raw field names."""
     at = fill_and_run(email="master@demo.local")
     show(at, "Agents")
+    agents_written(at, sqlite_db)
     assert not at.exception
     frames = [d.value for d in at.dataframe]
     channels = next(f for f in frames if "channel" in f.columns)
@@ -373,7 +353,7 @@ def test_agent_tables_are_readable(sqlite_db) -> None:
     assert "rank" in cities.columns and len(cities) > 0
 
 
-def test_what_if_reset_and_save_as_new_forecast(results: AppTest, sqlite_db) -> None:
+def test_what_if_reset_and_save_as_new_forecast(results: AppTest, sqlite_db, worker) -> None:
     first = results.session_state["forecast_id"]
     results.slider(key="rs_price").set_value(36.0).run()
     results.button(key="rs_reset").click().run()
@@ -385,6 +365,7 @@ def test_what_if_reset_and_save_as_new_forecast(results: AppTest, sqlite_db) -> 
     assert new != first
     record = repo.load_forecast(sqlite_db, new, results.session_state["user_id"])
     assert record.product["price"] == 36.0
+    agents_written(results, sqlite_db)  # the new forecast's agents: a job of their own
     assert set(repo.load_agent_results(sqlite_db, new)) >= {"sales_strategy"}
 
 

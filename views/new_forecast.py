@@ -249,8 +249,7 @@ elif pending:
             accounts.check_quota(_ui.db(), user)  # a refusal is a message, not an empty progress box
         with st.status("Running forecast ...", expanded=True) as status:
             forecast_id = run_forecast(_ui.db(), ca, product, countries, user=user, on_step=status.write)
-            status.write("Running the five agents ...")
-            _ui.run_agents_for(forecast_id, product, countries, ad_budget, user, status.write)
+            _ui.start_agents_for(forecast_id, product, countries, ad_budget, user, status.write)
             status.update(label="Forecast ready", state="complete")
     except AppError as exc:
         st.session_state["nf_pending"] = None

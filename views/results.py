@@ -97,7 +97,7 @@ def _save_what_if(price: float, cost: float, weights: ScoreWeights) -> None:
     try:
         with st.status("Saving the what-if as a new forecast ...", expanded=True) as status:
             new_id = run_forecast(_ui.db(), ca, new, scope or None, user=user, on_step=status.write)
-            _ui.run_agents_for(new_id, new, scope or None, None, user, status.write)
+            _ui.start_agents_for(new_id, new, scope or None, None, user, status.write)
             status.update(label="Saved", state="complete")
     except AppError as exc:
         st.error(sentence(exc))

@@ -50,6 +50,18 @@ def deep_report_job(db: Database, settings: Settings, user_id: str, report_id: s
     return jobs.find(queue_url(db, settings), deep_report_job_id(report_id), user_id)
 
 
+def start_agents(
+    db: Database, settings: Settings, user: UserInfo, forecast_id: str, budget: float | None = None
+) -> JobInfo:
+    """The five agents for a forecast just made, as a background job: the analyst sees the ranking and the
+    map at once and the Agents tab fills in when the job is done (the forecast's quota was counted with
+    it)."""
+    records.load_forecast(db, forecast_id, user.id)  # not the user's: AccessError, nothing queued
+    job = jobs.submit(queue_url(db, settings), jobs.AGENTS_RERUN, user.id, forecast_id, user.id, budget)
+    log.info("agents for forecast %s of user %s queued as job %s", forecast_id, user.id, job.id)
+    return job
+
+
 def rerun_agents(
     db: Database, settings: Settings, user: UserInfo, forecast_id: str, budget: float | None = None
 ) -> JobInfo:
@@ -58,9 +70,7 @@ def rerun_agents(
     records.load_forecast(db, forecast_id, user.id)  # not the user's: AccessError, nothing counted
     with db.session() as s:
         reserve_forecast(db, user, session=s)  # over the quota: LimitError, nothing queued
-        job = jobs.submit(queue_url(db, settings), jobs.AGENTS_RERUN, user.id, forecast_id, user.id, budget)
-    log.info("agents rerun for forecast %s by user %s queued as job %s", forecast_id, user.id, job.id)
-    return job
+        return start_agents(db, settings, user, forecast_id, budget)
 
 
 def queue_depth(db: Database, settings: Settings) -> dict[str, int]:

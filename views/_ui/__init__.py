@@ -8,6 +8,7 @@ from views._ui.agents import (  # noqa: F401
     agent_table,
     read_product,
     run_agents_for,
+    start_agents_for,
     user_branding,
 )
 from views._ui.maps import (  # noqa: F401

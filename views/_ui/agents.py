@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +13,7 @@ from views._ui.resources import cities, db, get_settings
 from views._ui.session import current_user
 
 AGENT_LABELS = reports.AGENT_LABELS
+log = logging.getLogger(__name__)
 
 
 def user_branding():
@@ -18,6 +21,28 @@ def user_branding():
     from core.accounts import branding
 
     return branding.for_reports(db(), current_user())
+
+
+def start_agents_for(forecast_id: str, product, countries, ad_budget, user, write) -> None:
+    """The five agents for a forecast just saved: a background job (the worker), watched by the Agents
+    view; run here in the page only when the job queue cannot take it (logged)."""
+    from core.errors import AppError
+    from core.services import jobs
+
+    if user is not None:
+        try:
+            job = jobs.start_agents(db(), get_settings(), user, forecast_id, ad_budget)
+        except AppError as exc:
+            log.warning(
+                "agents for forecast %s run in the page: the job queue refused (%s)", forecast_id, exc
+            )
+        else:
+            st.session_state.setdefault("_agent_jobs", {})[forecast_id] = job.id
+            write(
+                "The five agents are writing their analysis in the background (their tab fills in when done)"
+            )
+            return
+    run_agents_for(forecast_id, product, countries, ad_budget, user, write)
 
 
 def run_agents_for(forecast_id: str, product, countries, ad_budget, user, write) -> dict:
@@ -52,8 +77,10 @@ def run_agents_for(forecast_id: str, product, countries, ad_budget, user, write)
 
 
 def agent_results(forecast_id: str) -> dict[str, dict]:
+    """The forecast's stored agent results, read once per session and forecast once there are some (none
+    yet: read again next time, as a background job may be writing them)."""
     cache = st.session_state.setdefault("_agent_results", {})
-    if forecast_id not in cache:
+    if not cache.get(forecast_id):
         cache.clear()
         cache[forecast_id] = records.load_agent_results(db(), forecast_id)
     return cache[forecast_id]

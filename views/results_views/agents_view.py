@@ -17,7 +17,8 @@ def render(ctx: ResultsContext, price: float) -> None:
     if ctx.user is not None:
         _rerun(ctx, results)
     if not results:
-        st.info("No agent results were stored for this forecast. Run a new forecast to get them.")
+        if ctx.forecast_id not in st.session_state.get("_agent_jobs", {}):
+            st.info("No agent results were stored for this forecast. Run the agents with the button above.")
         return
     tabs = st.tabs([_ui.AGENT_LABELS[a] for a in _ui.AGENT_LABELS if a in results])
     for tab, agent in zip(tabs, [a for a in _ui.AGENT_LABELS if a in results], strict=True):
@@ -67,9 +68,9 @@ def _watch_rerun(forecast_id: str, user_id: str, job_id: str) -> None:
         st.error(sentence(exc))
         return
     if job.status == "failed":
-        st.error(f"The agents could not run again: {job.error}")
+        st.error(f"The agents could not run: {job.error}")
     elif not job.finished:
-        st.caption(f"The agents are running again in the background (job {job.status}) ...")
+        st.caption(f"The five agents are writing their analysis in the background (job {job.status}) ...")
         return
     st.session_state["_agent_jobs"].pop(forecast_id, None)
     st.session_state.get("_agent_results", {}).pop(forecast_id, None)
