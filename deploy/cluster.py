@@ -44,7 +44,7 @@ def postgres_url() -> str:
 
 def start(app_ports: list[int], api_ports: list[int], port: int) -> tuple[str, list[subprocess.Popen]]:
     """Start app replicas on ``app_ports``, API replicas on ``api_ports`` and nginx on ``port``;
-    returns the front URL and the processes (nginx last)."""
+    returns the front URL and the processes (app replicas first, then API replicas, the job worker, nginx last)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         raise SystemExit("nginx is not installed: apt-get install nginx-light")
@@ -56,6 +56,18 @@ def start(app_ports: list[int], api_ports: list[int], port: int) -> tuple[str, l
     try:
         _launch(procs, app_ports, api_ports, port, env, nginx)
         wait_for(f"{url}/_stcore/health")
+        # One job worker for the replicas (agents, deep reports), on the same PostgreSQL; started once the
+        # replicas answer, so its start (imports, city arrays) does not compete with theirs.
+        procs.insert(
+            len(procs) - 1,  # app replicas first (the cluster test kills procs[0]), nginx last
+            subprocess.Popen(
+                [sys.executable, "-m", "agents.worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=(RUN / "worker.log").open("w"),
+                stderr=subprocess.STDOUT,
+            ),
+        )
     except BaseException:
         stop(procs)
         raise
@@ -104,15 +116,6 @@ def _launch(
                 stderr=subprocess.STDOUT,
             )
         )
-    procs.append(  # one job worker for the replicas (deep reports, agent reruns), on the same PostgreSQL
-        subprocess.Popen(
-            [sys.executable, "-m", "agents.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=(RUN / "worker.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-    )
     conf = (
         (ROOT / "deploy" / "nginx.conf.template")
         .read_text()

@@ -48,6 +48,7 @@ def start_worker(db_url: str, log: Path, **env: str) -> subprocess.Popen:
         "DATABASE_URL": db_url,
         "JOBS_WORKER_ID": f"test-{uuid.uuid4().hex[:8]}",  # two workers never share an id (recovery)
         "JOBS_POLL_S": "0.2",
+        "JOBS_CONCURRENCY": "2",  # a job another test left queued does not hold up this test's
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
@@ -96,3 +97,23 @@ def agents_written(at, db, timeout_s: float = 120):
         time.sleep(0.2)
     at.run()
     return at.run()
+
+
+def private_queue(db, tmp_path: Path) -> str:
+    """A queue of this test's own (a new SQLite file, or a new PostgreSQL database on the test server), so
+    that no job another test left queued and no other worker is in the way."""
+    from core.jobs import migrate, system_url
+
+    if db.dialect == "sqlite":
+        url = f"sqlite:///{tmp_path / 'queue.db'}"
+    else:
+        import sqlalchemy as sa
+
+        name = f"q_{uuid.uuid4().hex[:8]}"
+        engine = sa.create_engine(db.url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        engine.dispose()
+        url = system_url(sa.make_url(db.url).set(database=name).render_as_string(hide_password=False))
+    migrate(url)
+    return url

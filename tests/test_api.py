@@ -27,7 +27,7 @@ from core.forecast import validate_product
 from core.services.forecasts import result_table, run_forecast
 from core.settings import load_settings
 from tests.fake_stripe import FakeStripe
-from tests.helpers import start_worker, stop
+from tests.helpers import private_queue, start_worker, stop
 from tests.test_billing import SECRET, completed_event, settings_for, signed
 
 PRODUCT = {
@@ -213,25 +213,38 @@ def test_someone_elses_forecast_is_404(sqlite_db, demo_api, pro) -> None:
     assert demo_api.post(f"/api/v1/forecasts/{fid}/agents", headers=bearer(token)).status_code == 404
 
 
-def test_agents_and_pdf_at_the_plans_depth(demo_api, pro, sqlite_db, tmp_path) -> None:
+def test_agents_and_pdf_at_the_plans_depth(pro, sqlite_db, tmp_path) -> None:
+    """The agents answer 202 with a status URL; a worker (on a queue of this test's own) runs them at the
+    plan's depth; the PDF then carries them."""
     from pypdf import PdfReader
 
     _user, token = pro
-    fid = demo_api.post(
-        "/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)
-    ).json()["id"]
-    out = demo_api.post(f"/api/v1/forecasts/{fid}/agents", json={"budget": 500}, headers=bearer(token))
-    assert out.status_code == 202, out.text
-    assert out.json()["status"] == "queued" and out.json()["status_url"] == f"/api/v1/jobs/{out.json()['id']}"
-    worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
+    url = private_queue(sqlite_db, tmp_path)
+    settings = load_settings(
+        database_url=sqlite_db.url,
+        demo_mode=True,
+        stripe_secret_key=None,
+        openai_api_key=None,
+        jobs_database_url=url,
+    )
+    worker = start_worker(sqlite_db.url, tmp_path / "worker.log", JOBS_DATABASE_URL=url)
     try:
-        deadline = time.monotonic() + 120
-        while (job := demo_api.get(out.json()["status_url"], headers=bearer(token)).json())["status"] in (
-            "queued",
-            "running",
-        ):
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+        with TestClient(create_app(settings, sqlite_db)) as client:
+            fid = client.post(
+                "/api/v1/forecasts", json=PRODUCT | {"countries": ["TR"]}, headers=bearer(token)
+            ).json()["id"]
+            out = client.post(f"/api/v1/forecasts/{fid}/agents", json={"budget": 500}, headers=bearer(token))
+            assert out.status_code == 202, out.text
+            assert out.json()["status"] in ("queued", "running")
+            assert out.json()["status_url"] == f"/api/v1/jobs/{out.json()['id']}"
+            deadline = time.monotonic() + 120
+            while (job := client.get(out.json()["status_url"], headers=bearer(token)).json())["status"] in (
+                "queued",
+                "running",
+            ):
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+            pdf = client.get(f"/api/v1/forecasts/{fid}/export.pdf", headers=bearer(token))
     finally:
         stop(worker)
     assert job["status"] == "done", job
@@ -244,7 +257,6 @@ def test_agents_and_pdf_at_the_plans_depth(demo_api, pro, sqlite_db, tmp_path) -
         "sales_strategy",
     ]
     assert results["advertising_planner"]["budget_usd_month"] == 500
-    pdf = demo_api.get(f"/api/v1/forecasts/{fid}/export.pdf", headers=bearer(token))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Bath towel set" in text and "report depth: detailed" in text and "Advertising Planner" in text
@@ -330,7 +342,7 @@ def test_deep_report_in_demo_mode_is_queued_at_once(sqlite_db, demo_api, pro) ->
     assert demo_api.get(f"/api/v1/jobs/{rep['job']['id']}", headers=bearer(other_token)).status_code == 404
 
 
-def test_deep_report_paid_through_checkout_and_webhook(sqlite_db, tmp_path) -> None:
+def test_deep_report_paid_through_checkout_and_webhook(sqlite_db) -> None:
     import json
 
     with FakeStripe() as fake:
@@ -369,23 +381,12 @@ def test_deep_report_paid_through_checkout_and_webhook(sqlite_db, tmp_path) -> N
             ok = client.post("/webhook", content=payload, headers={"Stripe-Signature": header})
             assert ok.status_code == 200 and "paid" in ok.json()["message"], ok.text
             assert accounts.get_user(sqlite_db, user_id=user.id).tier == "master"  # the plan is untouched
+            # Paid: the PDF URL answers 202 and queues the build (a worker builds it: tests/test_jobs.py)
             building = client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
             assert building.status_code == 202 and building.json()["job"]["status"] == "queued"
-            worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
-            try:
-                deadline = time.monotonic() + 120
-                while (
-                    client.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"]
-                    == "paid"
-                ):
-                    assert time.monotonic() < deadline
-                    time.sleep(0.3)
-            finally:
-                stop(worker)
-            pdf = client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
-            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+            assert building.json()["job"]["id"] == f"deep_report-{rep['id']}"
             assert (
-                client.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"] == "ready"
+                client.get(f"/api/v1/reports/{rep['id']}", headers=bearer(token)).json()["status"] == "paid"
             )
             assert json.loads(
                 client.post("/webhook", content=payload, headers={"Stripe-Signature": header}).text

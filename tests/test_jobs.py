@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,7 @@ from core.services import jobs as job_service
 from core.services.forecasts import run_forecast
 from core.settings import load_settings
 from tests.fake_openai import FakeOpenAI
-from tests.helpers import start_worker, stop
+from tests.helpers import private_queue, start_worker, stop
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -130,24 +129,6 @@ def _client_jobs(url: str, user_id: str) -> list:
         return [w for w in client.list_workflows() if w.authenticated_user == user_id]
     finally:
         client.destroy()
-
-
-def private_queue(db, tmp_path: Path) -> str:
-    """A queue of this test's own (a new SQLite file, or a new PostgreSQL database on the test server), so
-    that no job another test left queued and no other worker is in the way."""
-    if db.dialect == "sqlite":
-        url = f"sqlite:///{tmp_path / 'queue.db'}"
-    else:
-        import sqlalchemy as sa
-
-        name = f"q_{uuid.uuid4().hex[:8]}"
-        engine = sa.create_engine(db.url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-        engine.dispose()
-        url = jobs.system_url(sa.make_url(db.url).set(database=name).render_as_string(hide_password=False))
-    jobs.migrate(url)
-    return url
 
 
 @pytest.mark.parametrize("which", ["sqlite", "postgresql"])
