@@ -280,9 +280,13 @@ def fresh_page(page):
 
 @pytest.fixture
 def cpu_load() -> Iterator[None]:
-    """Busy loops on every core, as on the busy machine where the login cookie went missing."""
+    """Busy loops on every core, as on the busy machine where the login cookie went missing. Under
+    pytest-xdist the other test processes keep cores busy already: one burner fewer per other process
+    (at least one), so the machine is busy, not oversubscribed past what a user's machine would be."""
+    others = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) - 1
     burners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(max(1, (os.cpu_count() or 2) - others))
     ]
     try:
         yield
