@@ -39,10 +39,12 @@ api: seed
 	DEMO_MODE=$(DEMO) API_PORT=$(API_PORT) $(BIN)/python -m api
 
 # The whole suite on TEST_WORKERS processes (pytest-xdist; a test file stays on one process, so its
-# module fixtures are made once). TEST_WORKERS=0 runs it in this process.
+# module fixtures are made once). TEST_WORKERS=0 runs it in this process. Tests marked `alone` make their
+# own CPU load and run afterwards, with the machine to themselves.
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone"
+	$(BIN)/python -m pytest -m alone
 
 data: $(STAMP)
 	$(BIN)/python -m core data build

@@ -296,6 +296,7 @@ def cpu_load() -> Iterator[None]:
             b.wait()
 
 
+@pytest.mark.alone
 def test_login_cookie_is_written_under_cpu_load_and_survives_reload(
     fresh_page, app_url: str, cpu_load
 ) -> None:
@@ -317,6 +318,7 @@ def test_login_cookie_is_written_under_cpu_load_and_survives_reload(
     expect(pg.get_by_label("E-mail")).to_have_count(0, timeout=30_000)
 
 
+@pytest.mark.alone
 def test_deep_link_lands_where_it_points_after_login(fresh_page, app_url: str, cpu_load) -> None:
     pg = fresh_page
     pg.goto(f"{app_url}/history")
