@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from agents.context import AgentContext
+from agents.reruns import agents_request
 from agents.runner import run_agents
 from core.accounts import branding, get_user
 from core.billing import deep_reports
@@ -29,13 +30,7 @@ def build(db: Database, ca: CityArrays, writer, report_id: str, user_id: str) ->
         product = product_from_params(record.params)
         scope = list(record.params.get("countries") or [])
         user = get_user(db, user_id=user_id)
-        request = {
-            "product": product.model_dump(mode="json"),
-            "countries": scope or None,
-            "budget": None,
-            "depth": "full",
-            "cities": user.plan.max_cities,
-        }  # the plan's city set, as on screen
+        request = agents_request(record, user, None, depth="full")
         agents = run_agents(AgentContext(ca, writer), request, db=db, forecast_id=record.id)
         kind = report_type(info.report_type)
         shown = result_table(record, ca).head(result_limit(user))  # the plan's cities

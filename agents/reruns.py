@@ -18,6 +18,18 @@ from core.services.forecasts import product_from_params
 log = logging.getLogger(__name__)
 
 
+def agents_request(record, user, budget: float | None, depth: str | None = None) -> dict:
+    """The agents' request for a stored forecast: its product and scope, the owner's plan city set, and the
+    plan's report depth (or ``depth``: a deep report runs them at full depth)."""
+    return {
+        "product": product_from_params(record.params).model_dump(mode="json"),
+        "countries": list(record.params.get("countries") or []) or None,
+        "budget": budget,
+        "depth": depth or user.plan.report_depth,
+        "cities": user.plan.max_cities,  # the plan's city set, as on screen
+    }
+
+
 def rerun_agents(
     db: Database, ca: CityArrays, writer, forecast_id: str, user_id: str, budget: float | None
 ) -> dict:
@@ -26,11 +38,5 @@ def rerun_agents(
     user = get_user(db, user_id=user_id)
     if user is None:
         raise AccessError("the account that asked for this run no longer exists")
-    request = {
-        "product": product_from_params(record.params).model_dump(mode="json"),
-        "countries": list(record.params.get("countries") or []) or None,
-        "budget": budget,
-        "depth": user.plan.report_depth,
-        "cities": user.plan.max_cities,
-    }
+    request = agents_request(record, user, budget)
     return run_agents(AgentContext(ca, writer), request, db=db, forecast_id=forecast_id)

@@ -8,6 +8,7 @@ import pytest
 from core.db import repo
 from core.errors import AccessError
 from core.forecast import evaluate, prepare, rank, validate_product
+from core.services import records
 from core.services.forecasts import result_table, run_forecast
 
 
@@ -51,6 +52,10 @@ def test_a_ranking_stored_before_the_shipping_choice_reads_as_seller_paid(sqlite
 def test_other_users_cannot_open_or_delete(any_db, ca) -> None:
     p = validate_product(name="Mug", category="Home & Garden", price=15, unit_cost=4)
     fid = run_forecast(any_db, ca, p, ["DE"], store_top=5)
+    records.check_forecast_owner(any_db, fid, None)  # the owner's: no error, results not read
+    for forecast_id, owner in ((fid, "someone-else"), ("not-an-id", None), ("0" * 32, None)):
+        with pytest.raises(AccessError):
+            records.check_forecast_owner(any_db, forecast_id, owner)
     with pytest.raises(AccessError):
         repo.load_forecast(any_db, fid, "someone-else")
     with pytest.raises(AccessError):

@@ -227,6 +227,14 @@ def list_forecasts(db: Database, user_id: str | None) -> list[ForecastSummary]:
         ]
 
 
+def check_forecast_owner(db: Database, forecast_id: str, user_id: str | None) -> None:
+    """AccessError unless the forecast is the user's (one indexed lookup; its results are not read)."""
+    with db.session(user_id) as s:  # row-level security: only theirs
+        found = s.scalar(_owned(select(models.Forecast.id), user_id).where(models.Forecast.id == forecast_id))
+    if found is None:
+        raise AccessError("that forecast does not exist or is not yours")
+
+
 def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> ForecastRecord:
     """One stored forecast with its results; AccessError if it is not the user's."""
     with db.session(user_id) as s:  # row-level security: only theirs

@@ -56,10 +56,8 @@ def start_agents(
     """The five agents for a forecast just made, as a background job: the analyst sees the ranking and the
     map at once and the Agents tab fills in when the job is done (the forecast's quota was counted with
     it)."""
-    records.load_forecast(db, forecast_id, user.id)  # not the user's: AccessError, nothing queued
-    job = jobs.submit(queue_url(db, settings), jobs.AGENTS_RERUN, user.id, forecast_id, user.id, budget)
-    log.info("agents for forecast %s of user %s queued as job %s", forecast_id, user.id, job.id)
-    return job
+    records.check_forecast_owner(db, forecast_id, user.id)  # not the user's: AccessError, nothing queued
+    return _queue_agents(db, settings, user, forecast_id, budget)
 
 
 def rerun_agents(
@@ -67,10 +65,16 @@ def rerun_agents(
 ) -> JobInfo:
     """Queue the five agents again on one of the user's forecasts. It counts one forecast against the
     monthly quota (it costs as much as one); the count is kept only if the job was queued."""
-    records.load_forecast(db, forecast_id, user.id)  # not the user's: AccessError, nothing counted
+    records.check_forecast_owner(db, forecast_id, user.id)  # not the user's: AccessError, nothing counted
     with db.session() as s:
         reserve_forecast(db, user, session=s)  # over the quota: LimitError, nothing queued
-        return start_agents(db, settings, user, forecast_id, budget)
+        return _queue_agents(db, settings, user, forecast_id, budget)
+
+
+def _queue_agents(db: Database, settings: Settings, user: UserInfo, forecast_id: str, budget) -> JobInfo:
+    job = jobs.submit(queue_url(db, settings), jobs.AGENTS_RERUN, user.id, forecast_id, user.id, budget)
+    log.info("agents for forecast %s of user %s queued as job %s", forecast_id, user.id, job.id)
+    return job
 
 
 def queue_depth(db: Database, settings: Settings) -> dict[str, int]:

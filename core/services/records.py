@@ -24,6 +24,7 @@ __all__ = [
     "Database",
     "ForecastRecord",
     "ForecastSummary",
+    "check_forecast_owner",
     "connect",
     "delete_forecast",
     "list_calibrations",
@@ -40,6 +41,13 @@ __all__ = [
 def connect(url: str) -> Database:
     """The database handle for a URL (SQLite or PostgreSQL); one per process, shared by its sessions."""
     return Database(url)
+
+
+def check_forecast_owner(db: Database, forecast_id: str, user_id: str | None) -> None:
+    """AccessError unless the forecast exists and is the user's, without reading its results."""
+    if not is_record_id(forecast_id):
+        raise AccessError("that forecast does not exist or is not yours")
+    repo.check_forecast_owner(db, forecast_id, user_id)
 
 
 def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> ForecastRecord:
