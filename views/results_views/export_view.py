@@ -166,6 +166,6 @@ def _watch_jobs(user_id: str, job_ids: tuple[str, ...]) -> None:
 
 _JOB_STATES = {
     "queued": "paid, waiting for the report builder (a background job)",
-    "running": "being built (the agents run at full depth; about a minute at most)",
+    "running": "being built (the agents run at full depth, then the PDF is written)",
     "done": "built",
 }
