@@ -39,12 +39,14 @@ api: seed
 	DEMO_MODE=$(DEMO) API_PORT=$(API_PORT) $(BIN)/python -m api
 
 # The whole suite on TEST_WORKERS processes (pytest-xdist; a test file stays on one process, so its
-# module fixtures are made once). TEST_WORKERS=0 runs it in this process. Tests marked `alone` make their
-# own CPU load and run afterwards, with the machine to themselves.
+# module fixtures are made once). TEST_WORKERS=0 runs it in this process. The real-browser tests (marked
+# browser: Chromium against a running app or cluster) and those that make their own CPU load (alone) run
+# afterwards, one at a time, with the machine to themselves: beside the other test process their logins
+# timed out in 4 of 8 full parallel runs.
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone"
-	$(BIN)/python -m pytest -m alone
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone and not browser"
+	$(BIN)/python -m pytest -m "alone or browser"
 
 data: $(STAMP)
 	$(BIN)/python -m core data build
