@@ -19,6 +19,7 @@ from dbos import DBOS
 from core import jobs
 from core.forecast import CityArrays
 from core.services import records
+from core.services.cities import for_user
 from core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _build_deep_report(report_id: str, user_id: str) -> dict:
     from agents.deep_report import build
 
     r = _resources()
-    return build(r.db, r.ca, r.writer(), report_id, user_id).as_dict()
+    return build(r.db, for_user(r.db, r.ca, user_id), r.writer(), report_id, user_id).as_dict()
 
 
 @DBOS.workflow(name=jobs.DEEP_REPORT)
@@ -64,7 +65,7 @@ def _rerun_agents(forecast_id: str, user_id: str, budget: float | None) -> dict:
     from agents.reruns import rerun_agents
 
     r = _resources()
-    return rerun_agents(r.db, r.ca, r.writer(), forecast_id, user_id, budget)
+    return rerun_agents(r.db, for_user(r.db, r.ca, user_id), r.writer(), forecast_id, user_id, budget)
 
 
 @DBOS.workflow(name=jobs.AGENTS_RERUN)

@@ -12,7 +12,7 @@ from api import errors
 from api.deps import Services
 from api.guard import BodyGuard
 from api.middleware import RequestMetrics
-from api.routes import account, agents, billing, forecasts, jobs, meta, reports
+from api.routes import account, agents, billing, custom_cities, forecasts, jobs, meta, reports
 from api.schemas import ERRORS
 from core import __version__, telemetry
 from core.services import records
@@ -42,6 +42,6 @@ def create_app(settings: Settings | None = None, db: records.Database | None = N
     dsn = settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None
     telemetry.setup_error_tracking(dsn, settings.sentry_environment, __version__)
     errors.install(app)
-    for module in (meta, forecasts, agents, jobs, reports, account, billing):
+    for module in (meta, forecasts, agents, jobs, reports, custom_cities, account, billing):
         app.include_router(module.router)
     return app

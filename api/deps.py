@@ -34,6 +34,12 @@ class Services:
                 self._ca = city_arrays_from_db(self.db)
             return self._ca
 
+    def ca_for(self, user: UserInfo) -> CityArrays:
+        """The user's city arrays: the shared table with their own city data (core.services.cities)."""
+        from core.services.cities import for_user
+
+        return for_user(self.db, self.ca, user.id)
+
     def writer(self):
         from agents.writers import make_writer
 

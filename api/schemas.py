@@ -110,6 +110,50 @@ class AgentsIn(BaseModel):
     budget: float | None = Field(None, gt=0, le=10_000_000, description="monthly ad budget, USD")
 
 
+class NewCityIn(BaseModel):
+    """A city the shared table lacks: its name, country and position."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=120)
+    country_iso2: str = Field(min_length=2, max_length=2, examples=["BR"])
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
+class CityFiguresIn(BaseModel):
+    """Your figures (omit one to keep the table's); each needs its source note in ``sources``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    population: float | None = Field(None, description="people", allow_inf_nan=False)
+    income_ppp: float | None = Field(
+        None, description="income per head, US$ a year at PPP", allow_inf_nan=False
+    )
+    online_buyers_pct: float | None = Field(
+        None, description="% of adults buying online", allow_inf_nan=False
+    )
+    price_level: float | None = Field(
+        None, description="local price level, ratio to US prices", allow_inf_nan=False
+    )
+
+
+class CitySourcesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    population: str | None = Field(None, max_length=300)
+    income_ppp: str | None = Field(None, max_length=300)
+    online_buyers_pct: str | None = Field(None, max_length=300)
+    price_level: str | None = Field(None, max_length=300)
+
+
+class CustomCityIn(BaseModel):
+    """Your own data for a city: name an existing one in ``city`` or add one in ``new_city``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    city: str | None = Field(None, min_length=1, max_length=200, examples=["Campinas, BR"])
+    new_city: NewCityIn | None = None
+    figures: CityFiguresIn
+    sources: CitySourcesIn
+
+
 class DeepReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     forecast_id: str = Field(min_length=1, max_length=64)

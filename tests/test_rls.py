@@ -16,6 +16,7 @@ from core.db import models
 from core.db.database import Database
 from core.forecast import validate_product
 from core.services.forecasts import run_forecast
+from core.settings import load_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -61,6 +62,20 @@ def test_an_unfiltered_query_as_one_user_returns_none_of_anothers_rows(pg_db: Da
         assert (
             conn.execute(select(models.Forecast.id).where(models.Forecast.id.in_([fa, fb]))).first() is None
         )
+
+
+def test_custom_city_rows_are_the_owners_only(pg_db: Database, app_db: Database, ca) -> None:
+    """Custom city data (migration 0013) is under the same policy: an unfiltered read as A shows none of B's."""
+    from core.services import cities
+
+    a, b = _user(pg_db), _user(pg_db)
+    demo = load_settings(demo_mode=True, stripe_secret_key=None)
+    req = cities.CityRequest(figures={"population": 1e6}, sources={"population": "x"}, city="Bremen, DE")
+    ia, ib = (cities.save_city(pg_db, demo, u, ca, req) for u in (a, b))
+    with app_db.session(a.id) as s:
+        seen = set(s.scalars(select(models.CustomCity.id)))
+    assert ia.id in seen and ib.id not in seen
+    assert cities.for_user(app_db, ca, a.id).custom.keys() == {ia.city_id}  # the app's read works as the role
 
 
 def test_a_user_scope_cannot_write_a_row_for_another_user(pg_db: Database, app_db: Database):

@@ -1,4 +1,5 @@
-"""Account: plan, usage meter, tier table, upgrades (Stripe or demo), API keys, white-label, password change."""
+"""Account: plan, usage meter, tier table, upgrades (Stripe or demo), API keys, white-label, your city data,
+password change."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from core.errors import AppError
 from core.services.plans import tier_table
 from core.text import sentence
 from views import _ui
+from views.account_views import city_data
 
 st.title("Account")
 if flash := st.session_state.pop("acct_flash", None):
@@ -185,6 +187,8 @@ else:
                     st.success("Saved: your PDF exports and deep reports now carry these.")
         if row.logo and row.logo_type == "png":
             st.image(row.logo, caption="Current logo", width=160)
+
+city_data.render(settings, user)
 
 st.subheader("Change password")
 auth = _ui.authenticator()

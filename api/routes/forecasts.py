@@ -22,7 +22,7 @@ def stored_table(services: Services, user: UserInfo, forecast_id: str):
     """A stored ranking as the app shows it to this user: at most the plan's cities (a forecast saved on
     a bigger plan is cut to the current one, as on the Results page)."""
     record = records.load_forecast(services.db, forecast_id, user.id)
-    return record, result_table(record, services.ca).head(result_limit(user))
+    return record, result_table(record, services.ca_for(user)).head(result_limit(user))
 
 
 @router.post("", status_code=201)
@@ -31,7 +31,7 @@ def create_forecast(body: ForecastIn, user: User, services: Svc) -> dict:
     product = validate_product(**body.model_dump(exclude={"countries", "top"}))
     forecast_id = run_forecast(
         services.db,
-        services.ca,
+        services.ca_for(user),
         product,
         body.countries or None,
         user=user,
@@ -115,7 +115,7 @@ def export_pdf(forecast_id: str, user: User, services: Svc) -> Response:
     record, table = stored_table(services, user, forecast_id)
     product = product_from_params(record.params)
     report = reports.ranking_report(
-        prepare(services.ca, product),
+        prepare(services.ca_for(user), product),
         table,
         records.load_agent_results(services.db, forecast_id),
         price=product.price,

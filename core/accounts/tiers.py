@@ -12,6 +12,7 @@ from core.errors import LimitError
 
 DEPTHS = ("summary", "detailed", "full")
 WHITE_LABEL_USD = 299  # the Master add-on (core.branding)
+CUSTOM_CITY_USD = 99  # your own data for one city, any plan (core.billing.custom_cities)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Billing: the Stripe client, checkout, subscriptions and the signature-verified webhook router
 (core.billing.subscriptions, .checkout, .webhooks; re-exported here), and the products sold through one-off checkouts, which
-register their webhook handler (deep reports). May import core.accounts, core.db, core.render, core.forecast.
+register their webhook handler (deep reports, custom city data). May import core.accounts, core.db, core.render, core.forecast.
 """
 
-from core.billing import deep_reports  # noqa: F401  (registers its checkout handler)
+from core.billing import custom_cities, deep_reports  # noqa: F401  (register their checkout handlers)
 from core.billing.checkout import (  # noqa: F401
     CHECKOUT_HANDLERS,
     confirm_checkout,

@@ -1,5 +1,5 @@
 """`python -m core ...`: the stable command-line contracts (README, "Command line"), one module per command
-group (data, ranking, learning, operations) and the shared helpers (common).
+group (data, ranking, learning, operations, citydata) and the shared helpers (common).
 
 Bad input exits with code 2 and one line on stderr; never a traceback.
 """
@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.cli import data, learning, operations, ranking
+from core.cli import citydata, data, learning, operations, ranking
 from core.cli.common import (  # noqa: F401  (agents/__main__.py and bench scripts use them from here)
     EXIT_BAD_INPUT,
     Parser,
@@ -25,7 +25,7 @@ from core.errors import AppError
 def build_parser() -> Parser:
     parser = Parser(prog="python -m core", description="AI-Commerce Intelligence Platform commands")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (data, ranking, learning, operations):
+    for group in (data, ranking, learning, operations, citydata):
         group.register(sub)
     return parser
 

@@ -36,7 +36,17 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if product.cost_warning:
         print(f"warning: {product.cost_warning}", file=sys.stderr)
     countries = [c for c in (args.countries or "").split(",") if c.strip()]
-    ca = city_arrays_from_db(database())
+    db = database()
+    ca = city_arrays_from_db(db)
+    if args.user:  # that user's own city data laid over the shared table (core.services.cities)
+        from core import accounts
+        from core.errors import InputError
+        from core.services.cities import for_user
+
+        user = accounts.get_user(db, email=args.user)
+        if user is None:
+            raise InputError(f"no user {args.user!r}; add one with `users add`", field="user")
+        ca = for_user(db, ca, user.id)
     table = rank_product(ca, product, countries=countries or None, top=args.top)
     write_table(table.round(6), args.format, args.out)
     return 0
@@ -105,6 +115,7 @@ def register(sub) -> None:
     )
     fc.add_argument("--countries", default=None, help="ISO codes, e.g. BR,US")
     fc.add_argument("--top", type=int, default=None)
+    fc.add_argument("--user", default=None, help="rank with this user's own city data (e-mail)")
     fc.add_argument("--format", choices=["csv", "json"], default="csv")
     fc.add_argument("--out", default=None)
     fc.set_defaults(func=cmd_forecast)

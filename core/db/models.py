@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.db.columns import AGE_COLUMNS, CITY_COLUMNS, COUNTRY_COLUMNS  # noqa: F401  (re-exported)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -38,93 +40,7 @@ class Base(DeclarativeBase):
     pass
 
 
-# The city and country tables mirror the shipped parquet tables column for column
-# (docs/data.md explains each). They are Core tables: bulk-loaded, read as DataFrames.
-AGE_COLUMNS = [f"age_{b}_pct" for b in ("15_24", "25_34", "35_44", "45_54", "55_64", "65plus")]
-
-CITY_COLUMNS: list[tuple[str, type]] = [
-    ("name", String(200)),
-    ("ascii_name", String(200)),
-    ("country_iso2", String(2)),
-    ("country_iso3", String(3)),
-    ("country_name", String(120)),
-    ("admin1_code", String(20)),
-    ("admin1", String(120)),
-    ("lat", Float),
-    ("lon", Float),
-    ("population", Float),
-    ("timezone", String(64)),
-    ("parent_city_id", BigInteger),
-    ("sections_folded", Integer),
-    ("city_size_factor", Float),
-    ("region_income_ratio", Float),
-    ("region_income_source", String(32)),
-    ("region_match_method", String(32)),
-    ("gdp_per_capita_ppp", Float),
-    ("gdp_per_capita_usd", Float),
-    ("income_flag", String(16)),
-    ("internet_users_pct", Float),
-    ("internet_users_pct_flag", String(16)),
-    ("online_buyers_pct", Float),
-    ("online_buyers_pct_flag", String(16)),
-    ("online_buyers_source", String(16)),
-    ("urban_pct", Float),
-    ("urban_pct_flag", String(16)),
-    ("logistics_index", Float),
-    ("logistics_index_flag", String(16)),
-    ("broadband_per100", Float),
-    ("secure_servers_per_million", Float),
-    ("price_level_ratio", Float),
-    ("adult_pct", Float),
-    *[(c, Float) for c in AGE_COLUMNS],
-    ("age_flag", String(16)),
-    ("koppen_zone", String(3)),
-    ("koppen_flag", String(16)),
-    ("purchasing_power_index", Float),
-    ("data_year", Integer),
-    ("population_flag", String(16)),
-]
-
-COUNTRY_COLUMNS: list[tuple[str, type]] = [
-    ("iso2", String(2)),
-    ("country_name", String(120)),
-    ("continent", String(2)),
-    ("un_region", String(64)),
-    ("un_subregion", String(64)),
-    ("currency", String(8)),
-    ("population", Float),
-    ("population_year", Float),
-    ("gdp_pc_ppp", Float),
-    ("gdp_pc_ppp_year", Float),
-    ("gdp_pc_ppp_flag", String(16)),
-    ("gdp_pc_usd", Float),
-    ("gdp_pc_usd_year", Float),
-    ("gdp_pc_usd_flag", String(16)),
-    ("price_level_ratio", Float),
-    ("internet_users_pct", Float),
-    ("internet_users_pct_year", Float),
-    ("internet_users_pct_flag", String(16)),
-    ("online_buyers_pct", Float),
-    ("online_buyers_pct_year", Float),
-    ("online_buyers_pct_flag", String(16)),
-    ("online_buyers_source", String(16)),
-    ("urban_pct", Float),
-    ("urban_pct_year", Float),
-    ("urban_pct_flag", String(16)),
-    ("logistics_index", Float),
-    ("logistics_index_year", Float),
-    ("logistics_index_flag", String(16)),
-    ("broadband_per100", Float),
-    ("broadband_per100_year", Float),
-    ("broadband_per100_flag", String(16)),
-    ("secure_servers_per_million", Float),
-    ("secure_servers_per_million_year", Float),
-    ("secure_servers_per_million_flag", String(16)),
-    *[(c, Float) for c in AGE_COLUMNS],
-    ("age_flag", String(16)),
-    ("adult_pct", Float),
-]
-
+# The city and country tables mirror the shipped parquet tables column for column (core.db.columns).
 cities = Table(
     "cities",
     Base.metadata,
@@ -216,7 +132,8 @@ class ForecastResult(Base):
 
     __tablename__ = "forecast_results"
     forecast_id: Mapped[str] = mapped_column(ForeignKey("forecasts.id", ondelete="CASCADE"), primary_key=True)
-    city_id: Mapped[int] = mapped_column(ForeignKey("cities.city_id"), primary_key=True)
+    # a GeoNames city, or a city a user added (core.forecast.custom): no foreign key to the shared table
+    city_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     rank: Mapped[int] = mapped_column(Integer)
     demand_score: Mapped[float] = mapped_column(Float)
     competition_index: Mapped[float] = mapped_column(Float)
@@ -294,6 +211,32 @@ class Branding(Base):
     colour: Mapped[str] = mapped_column(String(7), default="#1F4E79")
     logo: Mapped[bytes | None] = mapped_column(LargeBinary)
     logo_type: Mapped[str | None] = mapped_column(String(16))  # png | svg
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class CustomCity(Base):
+    """A user's own figures for a city (the "Custom city data" add-on, core.billing.custom_cities): an
+    override of a GeoNames city, or a city the user adds (``city_id`` >= core.forecast.custom.CUSTOM_CITY_ID_BASE,
+    with name, country and position). Used in that user's forecasts only."""
+
+    __tablename__ = "custom_cities"
+    __table_args__ = (UniqueConstraint("user_id", "city_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    city_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(120))
+    country_iso2: Mapped[str | None] = mapped_column(String(2))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    figures: Mapped[dict] = mapped_column(
+        JSON, default=dict
+    )  # figure -> value (core.forecast.custom.FIGURES)
+    sources: Mapped[dict] = mapped_column(JSON, default=dict)  # figure -> the user's source note
+    status: Mapped[str] = mapped_column(String(16), default="pending_payment")  # pending_payment | active
+    price_paid: Mapped[float] = mapped_column(Float, default=0.0)
+    payment_id: Mapped[str | None] = mapped_column(String(255))
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 

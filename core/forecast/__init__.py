@@ -9,6 +9,7 @@ LLM or UI. May import core.places (geo, names) and the shared kernel.
 
 from core.forecast.cities import (  # noqa: F401
     AMBIGUITY_RATIO,
+    CITY_SIZE_INCOME_EXPONENT,
     SIGMA_BASE,
     SIGMA_IMPUTED_ADOPTION,
     SIGMA_INHERITED_INCOME,
@@ -17,6 +18,7 @@ from core.forecast.cities import (  # noqa: F401
     Origin,
     city_arrays,
     city_info,
+    match_city,
     positions,
     resolve_origin,
     scope_mask,

@@ -22,6 +22,9 @@ SIGMA_BASE = 0.8  # log-sd of the model's error for a city with measured inputs
 SIGMA_IMPUTED_ADOPTION = 0.4
 SIGMA_INHERITED_INCOME = 0.3
 AMBIGUITY_RATIO = 10.0  # a same-named city wins when it is 10x as populous as the next
+# Income per head grows with city size as population^0.12 (urban scaling, docs/methodology.md section 2):
+# the data build's city_size_factor, and the rescaling of a user's own population (core.forecast.custom).
+CITY_SIZE_INCOME_EXPONENT = 0.12
 
 
 # --- the city table as arrays ---------------------------------------------------------------
@@ -69,6 +72,8 @@ class CityArrays:
     # the plain name, for matching.
     labels: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     monthly_temp: np.ndarray = field(default_factory=lambda: np.zeros((0, 12)))
+    # A user's own city data laid over these arrays (core.forecast.custom): city id -> its CustomCity.
+    custom: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"CityArrays({self.city_id.size} cities)"
@@ -184,6 +189,18 @@ def resolve_origin(text: str | None, ca: CityArrays) -> Origin | None:
 
 
 def _resolve_origin(text: str, ca: CityArrays) -> Origin:
+    r = ca.frame.iloc[_match_row(text, ca)]
+    return Origin(f"{r['name']}, {r['country_iso2']}", r["country_iso2"], float(r["lat"]), float(r["lon"]))
+
+
+def match_city(text: str, ca: CityArrays, field: str = "city") -> int:
+    """The city id that "City, CC", "City, Region, CC", "City" or "CC" names (the ships-from matcher's rules:
+    a country is its most populous city); InputError with suggestions when unknown or ambiguous."""
+    return int(ca.frame["city_id"].iat[_match_row(text, ca, "city", field)])
+
+
+def _match_row(text: str, ca: CityArrays, what: str = "ships-from city", field: str = "ships_from") -> int:
+    """Position in ``ca.frame`` of the place a text names (resolve_origin, match_city)."""
     f = ca.frame
     parts = [p.strip() for p in text.split(",") if p.strip()]
     iso = {i.upper() for i in f["country_iso2"].unique()}
@@ -193,11 +210,9 @@ def _resolve_origin(text: str, ca: CityArrays) -> Origin:
         code = code.upper()
         return code if code in iso else iso3.get(code)
 
-    def pick(rows: pd.DataFrame) -> Origin:
-        r = rows.sort_values(["population", "city_id"], ascending=[False, True]).iloc[0]
-        return Origin(
-            f"{r['name']}, {r['country_iso2']}", r["country_iso2"], float(r["lat"]), float(r["lon"])
-        )
+    def pick(rows: pd.DataFrame) -> int:
+        best = rows.sort_values(["population", "city_id"], ascending=[False, True]).index[0]
+        return int(f.index.get_loc(best))
 
     if len(parts) == 1 and to_iso2(parts[0]) and len(parts[0]) in (2, 3):
         code = to_iso2(parts[0])
@@ -207,8 +222,8 @@ def _resolve_origin(text: str, ca: CityArrays) -> Origin:
         country = to_iso2(parts[-1])
         if country is None:
             raise InputError(
-                f"unknown country code {parts[-1]!r} in ships-from; use ISO codes like TR or TUR",
-                field="ships_from",
+                f"unknown country code {parts[-1]!r} in the {what}; use ISO codes like TR or TUR",
+                field=field,
             )
     name = fold(parts[0])
     rows = f[(f["ascii_name"] == name) | (f["name"].str.lower() == parts[0].lower())]
@@ -222,7 +237,7 @@ def _resolve_origin(text: str, ca: CityArrays) -> Origin:
         pool = f if country is None else f[f["country_iso2"] == country]
         near = pool[pool["ascii_name"].str.startswith(name[:3])].nlargest(5, "population")
         hint = "; ".join(f"{r.name}, {r.country_iso2}" for r in near.itertuples()) or "none"
-        raise InputError(f"unknown ships-from city {text!r}; did you mean: {hint}", field="ships_from")
+        raise InputError(f"unknown {what} {text!r}; did you mean: {hint}", field=field)
     pops = np.sort(rows["population"].to_numpy())[::-1]
     # Several places share the name: accept the largest only when it dwarfs the next (Paris, FR
     # over Paris, Texas); otherwise ask for the region or country.
@@ -230,8 +245,8 @@ def _resolve_origin(text: str, ca: CityArrays) -> Origin:
         top = rows.nlargest(5, "population")
         hint = "; ".join(f"{r.name}, {r.admin1}, {r.country_iso2}" for r in top.itertuples())
         raise InputError(
-            f"ships-from city {text!r} is ambiguous; write it as City, Region, CC, e.g.: {hint}",
-            field="ships_from",
+            f"{what} {text!r} is ambiguous; write it as City, Region, CC, e.g.: {hint}",
+            field=field,
         )
     return pick(rows)
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import paths
-from core.forecast.cities import WITHIN_COUNTRY_INCOME_SHARE
+from core.forecast.cities import CITY_SIZE_INCOME_EXPONENT, WITHIN_COUNTRY_INCOME_SHARE
 from core.places.sections import fold_sections
 from core.text import fold
 
@@ -26,8 +26,7 @@ from core.text import fold
 RATIO_MIN, RATIO_MAX = 0.5, 2.0
 # Urban scaling: income per head rises with city size, total wages ~ N^1.12 across cities (Bettencourt
 # et al. 2007, PNAS 104(17)), i.e. per head ~ N^0.12, relative to the country's population-weighted mean
-# city size in its country, so the country's level is kept.
-CITY_SIZE_INCOME_EXPONENT = 0.12
+# city size in its country, so the country's level is kept (CITY_SIZE_INCOME_EXPONENT, core.forecast.cities).
 # Small islands the Köppen-Geiger map leaves as sea: the zone by latitude (tropical islands are rainforest,
 # subtropical ones humid subtropical, the rest oceanic; an assumption for 0.5 % of cities, flagged imputed).
 ISLAND_ZONES_BY_LATITUDE = ((23.44, "Af"), (40.0, "Cfa"), (90.0, "Cfb"))

@@ -104,8 +104,19 @@ def _save(
 
 
 def result_table(record: repo.ForecastRecord, ca: CityArrays) -> pd.DataFrame:
-    """A stored ranking with the city name, region, ISO code, position and population joined."""
+    """A stored ranking with the city name, region, ISO code, position and population joined.
+
+    A city the user added and has since removed (core.forecast.custom) is no longer in their arrays: its
+    row is left out, with a log line."""
     res = record.results.copy()
+    known = np.isin(res["city_id"].to_numpy(np.int64), ca.city_id)
+    if not known.all():
+        log.info(
+            "forecast %s: %d stored cities are no longer in the user's city data; not shown",
+            record.id,
+            int((~known).sum()),
+        )
+        res = res[known].reset_index(drop=True)
     info = city_info(ca, res["city_id"])
     for col in info.columns:
         res[col] = info[col].to_numpy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.accounts.tiers import WHITE_LABEL_USD, all_tiers
+from core.accounts.tiers import CUSTOM_CITY_USD, WHITE_LABEL_USD, all_tiers
 from core.render.reports import report_types
 from core.services.forecasts import STORED_RESULTS
 
@@ -31,6 +31,7 @@ def tier_table() -> pd.DataFrame:
         ],
         "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.custom_reports else "no" for t in tiers],
         "Deep reports (each)": [deep for _t in tiers],
+        "Your own city data": [f"${CUSTOM_CITY_USD} per city" for _t in tiers],
         "Marketplace connections (Shopify, Etsy, Amazon)": [fmt(t.marketplace_integrations) for t in tiers],
     }
     return pd.DataFrame(rows, index=[t.label for t in tiers]).T

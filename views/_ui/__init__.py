@@ -35,6 +35,7 @@ from views._ui.resources import (  # noqa: F401
     money,
     origin_options,
     prepared,
+    shared_cities,
     sync_jobs,
 )
 from views._ui.session import (  # noqa: F401

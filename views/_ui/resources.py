@@ -33,8 +33,17 @@ def get_city_arrays(url: str) -> CityArrays:
     return city_arrays(load_city_frame(get_db(url)))
 
 
-def cities() -> CityArrays:
+def shared_cities() -> CityArrays:
+    """The city table every user shares (no one's own city data)."""
     return get_city_arrays(get_settings().database_url)
+
+
+def cities() -> CityArrays:
+    """The signed-in user's city arrays: the shared table with their own city data, if they bought any
+    (core.services.cities.for_user)."""
+    from core.services.cities import for_user
+
+    return for_user(db(), shared_cities(), st.session_state.get("user_id"))
 
 
 @st.cache_resource
@@ -87,18 +96,21 @@ def country_labels() -> dict[str, str]:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _prepared_shared(url: str, product_json: str):
+def _prepared_shared(url: str, product_json: str, cities_key: tuple, _ca: CityArrays):
     from core.forecast import ProductInput, prepare
 
-    return prepare(get_city_arrays(url), ProductInput.model_validate_json(product_json))
+    return prepare(_ca, ProductInput.model_validate_json(product_json))
 
 
 def prepared(_forecast_id: str, product):
     """The engine's price-independent stage for the open forecast (kept for the what-if sliders).
 
-    Shared process-wide by product (a frozen, read-only object): analysts with the same forecast open
-    hold one copy, not one per session (docs/performance.md, memory per session)."""
-    return _prepared_shared(get_settings().database_url, product.model_dump_json())
+    Shared process-wide by product and city data (a frozen, read-only object): analysts with the same
+    forecast open hold one copy, not one per session (docs/performance.md, memory per session); a user's
+    own city data makes its own entry."""
+    ca = cities()
+    key = tuple(sorted(c.version for c in ca.custom.values()))
+    return _prepared_shared(get_settings().database_url, product.model_dump_json(), key, ca)
 
 
 @st.cache_resource

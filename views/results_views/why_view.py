@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.forecast import whatif
+from core.forecast import custom, whatif
 from core.places import climate
 from core.render import charts
 from views import _ui
@@ -38,6 +38,7 @@ def render(ctx: ResultsContext, row) -> None:
             else {}
         ),
         "Age fit": f"{row['age_fit']:.2f}",
+        **_your_data(ctx, row),
         **_climate_facts(ctx, row),
         "Delivery days": f"{row['delivery_days']:.1f}",
         "Shipping per unit": f"${row['shipping_cost_usd']:,.2f}, "
@@ -54,6 +55,19 @@ def render(ctx: ResultsContext, row) -> None:
     }
     st.dataframe({"term": list(facts), "value": list(facts.values())}, hide_index=True)
     _ui.city_detail(int(row["city_id"]))
+
+
+def _your_data(ctx: ResultsContext, row) -> dict[str, str]:
+    """The user's own figures behind this city (Account -> Your city data), when it has some."""
+    mine = custom.your_data(ctx.ca, int(row["city_id"]))
+    if mine is None:
+        return {}
+    facts = {f"Your data ({i + 1})": line for i, line in enumerate(mine.lines)}
+    if mine.added:
+        facts["Your data: added city"] = (
+            "a city you added; the figures you did not give are its country's nearest city's (core method)"
+        )
+    return facts
 
 
 def _climate_facts(ctx: ResultsContext, row) -> dict[str, str]:
