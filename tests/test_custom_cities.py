@@ -118,6 +118,13 @@ def test_a_city_the_table_lacks_inherits_its_nearest_neighbour_and_ranks(ca) -> 
     assert row["population"] == 400_000 and row["city"] == "Nova Campinas"
     assert custom.your_data(mine, new_id).added
     assert custom.your_data(mine, near) is None
+    # the PDF's cover notes name the user's data for the cities it lists, and only those
+    from core.render.reports import report_notes
+
+    prep = prepare(mine, MUG)
+    with_it = report_notes(prep, table[table["city_id"] == new_id])
+    assert any(n.startswith("Your own data for Nova Campinas (a city you added") for n in with_it)
+    assert not any("Your own data" in n for n in report_notes(prep, table[table["city_id"] != new_id]))
 
 
 @pytest.mark.parametrize(

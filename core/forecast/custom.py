@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from core.forecast.cities import CITY_SIZE_INCOME_EXPONENT, CityArrays, city_arrays, match_city
+from core.forecast.cities import CITY_SIZE_INCOME_EXPONENT, CityArrays, city_arrays, match_city, positions
 from core.places.geo import haversine_km
 from core.text import fold
 
@@ -267,6 +267,18 @@ def your_data(ca: CityArrays, city_id: int) -> YourData | None:
     return YourData(c.city_id, c.is_new, c.describe())
 
 
+def report_lines(ca: CityArrays, city_ids) -> list[str]:
+    """For reports: one line per listed city that carries the user's own figures, with their sources."""
+    shown = {int(i) for i in city_ids}
+    return [
+        f"Your own data for {c.name or ca.labels[positions(ca, [c.city_id])[0]]}"
+        + (" (a city you added; other figures from its nearest city)" if c.is_new else "")
+        + f": {describe_figures(c.values, c.sources)}."
+        for c in ca.custom.values()
+        if c.city_id in shown
+    ]
+
+
 __all__ = [
     "CUSTOM_CITY_ID_BASE",
     "FIGURES",
@@ -278,5 +290,6 @@ __all__ = [
     "describe_figures",
     "find_city",
     "format_value",
+    "report_lines",
     "your_data",
 ]

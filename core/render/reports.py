@@ -15,7 +15,7 @@ import pandas as pd
 from core import paths
 from core.advisors import budget as bm
 from core.errors import InputError
-from core.forecast import Prepared, ScoreWeights, evaluate, positions, whatif
+from core.forecast import Prepared, ScoreWeights, custom, evaluate, positions, whatif
 from core.render import charts
 from core.render import pdf as pdf_report
 
@@ -100,7 +100,7 @@ def agent_sections(agents: dict[str, dict]) -> list[tuple[str, str]]:
 
 def report_notes(prep: Prepared, shown: pd.DataFrame) -> list[str]:
     """What a reader must see before the numbers: losses, cost floors above the market, the price anchor
-    (the same flags and sentence as the Results page)."""
+    (the same flags and sentence as the Results page), and the user's own city data behind any city listed."""
     notes = []
     m = whatif.headline_metrics(shown)  # the Results headline's own counts, over the cities listed here
     if m["loss_cities"]:
@@ -114,6 +114,7 @@ def report_notes(prep: Prepared, shown: pd.DataFrame) -> list[str]:
             "above the market range: the recommended price there is the cost floor."
         )
     notes.append(whatif.price_anchor_note(prep))
+    notes += custom.report_lines(prep.ca, shown["city_id"])
     return notes
 
 
