@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import billing
 from core.accounts.tiers import CUSTOM_CITY_USD
 from core.errors import AppError
 from core.forecast.custom import FIGURES, describe_figures
@@ -45,6 +46,11 @@ def render(settings, user) -> None:
                 f"Removed your data for {row.city}: new forecasts use the shared figures."
             )
             st.rerun()
+    if billing.mode(settings) not in ("demo", "checkout"):
+        st.info(
+            "Payments are not configured on this server (Stripe Checkout), so new city data cannot be bought."
+        )
+        return
     _form(db, settings, user, base)
 
 
