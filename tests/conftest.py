@@ -23,17 +23,25 @@ from core.db.database import Database  # noqa: E402
 from core.services.seed import seed  # noqa: E402
 
 _CREATOR_PID = os.getpid()
+_SESSIONS = 0
 
 
 def pytest_sessionstart(session) -> None:
-    """A test session forked from another (mutmut's runners) gets its own database folder: the parent's
-    would be shared by concurrent runners and removed by the first one to finish, failing every later test
-    for a reason that has nothing to do with the code under test."""
-    global _TMP, SQLITE_URL
-    if os.getpid() != _CREATOR_PID:
+    """A test session forked from another (mutmut's runners), or run again in the same process (mutmut runs
+    its stats and its clean run with pytest.main one after the other), gets its own database folder: the
+    previous one is shared by concurrent runners or already removed. Streamlit's process-wide caches (the
+    app's settings, database handle and city arrays) are emptied too, or the pages' AppTests would read the
+    previous session's (deleted) database."""
+    global _TMP, SQLITE_URL, _SESSIONS
+    _SESSIONS += 1
+    if os.getpid() != _CREATOR_PID or _SESSIONS > 1:
         _TMP = Path(tempfile.mkdtemp(prefix="aicommerce-tests-"))
         SQLITE_URL = f"sqlite:///{_TMP / 'test.db'}"
         os.environ["DATABASE_URL"] = SQLITE_URL
+        import streamlit as st
+
+        st.cache_resource.clear()
+        st.cache_data.clear()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -381,7 +381,12 @@ def test_deep_report_paid_through_checkout_and_webhook(sqlite_db) -> None:
             ok = client.post("/webhook", content=payload, headers={"Stripe-Signature": header})
             assert ok.status_code == 200 and "paid" in ok.json()["message"], ok.text
             assert accounts.get_user(sqlite_db, user_id=user.id).tier == "master"  # the plan is untouched
-            # Paid: the PDF URL answers 202 and queues the build (a worker builds it: tests/test_jobs.py)
+            # Paid: the webhook queued the build at once (a worker builds it: tests/test_jobs.py) ...
+            from core.services import jobs
+
+            queued = jobs.deep_report_job(sqlite_db, app.state.services.settings, user.id, rep["id"])
+            assert queued is not None and queued.id == f"deep_report-{rep['id']}"
+            # ... and the PDF URL answers 202 with that same job
             building = client.get(f"/api/v1/reports/{rep['id']}/pdf", headers=bearer(token))
             assert building.status_code == 202 and building.json()["job"]["status"] == "queued"
             assert building.json()["job"]["id"] == f"deep_report-{rep['id']}"

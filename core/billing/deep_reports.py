@@ -142,6 +142,15 @@ def get(db: Database, user_id: str, report_id: str, url: str | None = None) -> D
         return _info(row, url)
 
 
+def owner(db: Database, report_id: object) -> str | None:
+    """The user a deep report belongs to (system scope: for the webhook's follow-up), or None."""
+    if not is_record_id(report_id):
+        return None
+    with db.session() as s:
+        row = s.get(models.DeepReport, report_id)
+        return row.user_id if row is not None else None
+
+
 def list_for(db: Database, user_id: str) -> list[DeepReportInfo]:
     with db.session(user_id) as s:  # row-level security: only theirs
         rows = s.scalars(

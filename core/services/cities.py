@@ -23,7 +23,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 CACHE_ENTRIES = 16  # overlaid arrays kept per process (about 40 MB each at 34,000 cities)
-_cache: OrderedDict[tuple, CityArrays] = OrderedDict()
+_cache: OrderedDict[tuple, tuple[CityArrays, CityArrays]] = OrderedDict()  # key -> (base, overlaid)
 _lock = threading.Lock()
 
 __all__ = ["CityRequest", "CustomCityInfo", "for_user", "list_cities", "remove_city", "save_city"]
@@ -39,14 +39,15 @@ def for_user(db: Database, base: CityArrays, user_id: str | None) -> CityArrays:
         return base
     key = (id(base), tuple(c.version for c in customs))
     with _lock:
-        if key in _cache:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] is base:  # (the base is held, so its id is not reused meanwhile)
             _cache.move_to_end(key)
-            return _cache[key]
+            return hit[1]
     with telemetry.timed(telemetry.ENGINE_SECONDS, stage="custom_cities"):
         arrays = engine.apply(base, customs)
     log.info("city arrays with %d custom cities built for user %s", len(customs), user_id)
     with _lock:
-        _cache[key] = arrays
+        _cache[key] = (base, arrays)
         while len(_cache) > CACHE_ENTRIES:
             _cache.popitem(last=False)
     return arrays

@@ -30,8 +30,9 @@ def deep_report_job_id(report_id: str) -> str:
 def build_deep_report(db: Database, settings: Settings, user_id: str, report_id: str) -> JobInfo | None:
     """Queue the build of a paid deep report (once; None when it is not paid for or already built).
 
-    Called when the report is bought in demo mode and whenever a paid, unbuilt report is looked at, so a
-    payment confirmed by Stripe's webhook is built on the next look even if the queue was down then."""
+    Called when the report is bought in demo mode, when Stripe's webhook confirms its payment
+    (core.services.payments) and whenever a paid, unbuilt report is looked at, so a report paid while the
+    queue was down is built on the next look."""
     info = deep_reports.get(db, user_id, report_id)  # AccessError when it is not the user's
     if info.status != "paid":
         return None
