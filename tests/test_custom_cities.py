@@ -127,6 +127,36 @@ def test_a_city_the_table_lacks_inherits_its_nearest_neighbour_and_ranks(ca) -> 
     assert not any("Your own data" in n for n in report_notes(prep, table[table["city_id"] != new_id]))
 
 
+def test_the_words_that_name_a_users_data(ca) -> None:
+    """What Why this score, the Account page, the CLI and the PDF say, to the character."""
+    cid, _i = _city(ca, "Campinas, BR")
+    over = custom.CustomCity(
+        "r1", cid, {"population": 3e6, "online_buyers_pct": 62.5}, {"population": "IBGE"}
+    )
+    assert over.describe() == [
+        "Population: 3,000,000 people (source: IBGE)",
+        "Online buyers: 62.50 % of adults (source: )",
+    ]
+    assert [custom.format_value(v) for v in (3.0, 0.85, 1234.4, 62.5)] == ["3", "0.85", "1,234", "62.50"]
+    assert (
+        custom.describe_figures({"price_level": 0.5}, {"price_level": "survey"})
+        == "Local price level 0.50 (survey)"
+    )
+    new_id = custom.CUSTOM_CITY_ID_BASE + 1
+    added = custom.CustomCity(
+        "r2", new_id, {"population": 4e5}, {"population": "census"}, "Vila", "BR", -22.9, -47.2
+    )
+    mine = custom.apply(ca, [over, added])
+    mine_over, mine_added = custom.your_data(mine, cid), custom.your_data(mine, new_id)
+    assert (mine_over.city_id, mine_over.added, mine_over.lines) == (cid, False, over.describe())
+    assert (mine_added.city_id, mine_added.added, mine_added.lines) == (new_id, True, added.describe())
+    assert custom.report_lines(mine, [new_id, cid, 1]) == [
+        "Your own data for Campinas: Population 3,000,000 (IBGE); Online buyers 62.50 ().",
+        "Your own data for Vila (a city you added; other figures from its nearest city): Population 400,000 (census).",
+    ]
+    assert custom.report_lines(mine, [1, 2]) == [] and custom.report_lines(ca, [cid]) == []
+
+
 @pytest.mark.parametrize(
     ("values", "sources", "field"),
     [
