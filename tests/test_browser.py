@@ -175,7 +175,8 @@ def run_forecast_in_browser(page, app_url: str) -> float:
         wait_idle(page)
         page.get_by_role("button", name="Run forecast").click()
         page.get_by_role("heading", name="Results").wait_for()
-    page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for()
+    # the Results map's own canvas (New Forecast's out-of-sight preload chart has one too)
+    page.locator(".st-key-rs_map [data-testid='stDeckGlJsonChart'] canvas").first.wait_for()
     seconds = time.perf_counter() - start
     view(page, "Charts")
     page.locator(".js-plotly-plot .main-svg").first.wait_for(state="attached")

@@ -146,7 +146,7 @@ def test_city_explorer_keeps_the_selected_city_when_filters_change(sqlite_db) ->
 
 
 def test_first_run_warm_up_finishes(sqlite_db, caplog, tmp_path) -> None:
-    """The app starts the warm-up (city arrays, agents) in the background at start; it completes without
+    """The app starts the warm-up (city arrays, product reading, job queue client) in the background at start; it completes without
     error, and a broken one is logged, not raised into a page."""
     import logging
     import threading

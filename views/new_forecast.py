@@ -229,6 +229,10 @@ with st.form("new_forecast", border=True):
             st.slider("Low competition", 0.0, 1.0, 0.2, 0.05, key="nf_w_comp")
             _error("weights")
     st.form_submit_button("Run forecast", type="primary", on_click=_validate, icon=":material/play_arrow:")
+# The Results page's map and chart code, basemap and font load while the form is filled, not while the first
+# map draws (issue 25.15)
+_ui.preload_deck()
+_ui.preload_plotly()
 
 # The queued run stays in session state until it has been saved: a rerun that interrupts it
 # (another widget or component event) then runs it again instead of losing it.

@@ -53,6 +53,7 @@ from views._ui.session import (  # noqa: F401
 from views._ui.warmup import (  # noqa: F401
     WARM_UP_THREAD,
     _warm_first_run,
+    preload_deck,
     preload_plotly,
     require_ready,
     warm_chart_renderer,

@@ -28,6 +28,27 @@ def preload_plotly() -> None:
         st.plotly_chart(fig, key="_plotly_preload", config={"displayModeBar": False, "staticPlot": True})
 
 
+def preload_deck() -> None:
+    """Mount one tiny pydeck chart with the Results map's layer types (the basemap's shapes, a dot, a label),
+    out of sight, on New Forecast: the browser then loads deck.gl's code (a lazily loaded part of Streamlit's
+    frontend), the basemap file and the labels' font atlas while the analyst fills the form, instead of after
+    the first Run (issue 25.15: the Results page was ready on the server 2.4 s after Run, its map drawn
+    12-16 s after Run in headless Chromium)."""
+    import pydeck as pdk
+
+    from views._ui.maps import deck
+
+    point = [{"lon": 0.0, "lat": 0.0, "label": "0"}]
+    layers = [
+        pdk.Layer("ScatterplotLayer", data=point, id="preload", get_position=["lon", "lat"], get_radius=1),
+        pdk.Layer("TextLayer", data=point, id="preload_label", get_position=["lon", "lat"], get_text="label"),
+    ]
+    with st.container(height=1, border=False):
+        st.pydeck_chart(
+            deck(layers, pdk.ViewState(latitude=0, longitude=0, zoom=0), None), key="_deck_preload"
+        )
+
+
 @st.cache_resource
 def warm_chart_renderer():
     """Start the PDF chart renderer in the background once per process, so the first PDF does not
@@ -42,10 +63,13 @@ def warm_chart_renderer():
 
 
 def _warm_first_run(url: str) -> None:
-    """What the first pages would otherwise pay for on the user's clock: the city arrays (the login page
-    does not wait for them; the first page after login waits for this load through the cache's lock
-    instead of starting its own), the agent stack's imports (LangGraph, scikit-learn), the category
-    classifier's index and a compiled graph (~1.7 s measured)."""
+    """What the first forecast would otherwise pay for on the user's clock, in the order it needs it: the
+    city arrays (the login page does not wait for them; the first page after login waits for this load
+    through the cache's lock instead of starting its own), the product reading's imports and the category
+    classifier's index (New Forecast), the job queue's client (the Run queues the agents) and the Results
+    page's chart and map libraries. The agents' graph (LangGraph, ~4 s of imports) is not warmed: the agents
+    run in the job worker, and a warm-up thread holding the interpreter for seconds would slow the analyst's
+    own first run in this process instead (the first forecast took 14-16 s to the map with it, issue 25.15)."""
     import logging
     import time
 
@@ -54,12 +78,14 @@ def _warm_first_run(url: str) -> None:
     try:
         get_city_arrays(url)
         t1 = time.perf_counter()
-        from agents.graph import build_graph
-        from agents.runner import run_agents  # noqa: F401
+        from agents.understanding import read_product  # noqa: F401
         from core.advisors import product_analysis
+        from core.services.jobs import queue_depth
 
         product_analysis.classify("warm-up")
-        build_graph()
+        queue_depth(get_db(url), get_settings())  # imports DBOS and opens its client once
+        import plotly.graph_objects  # noqa: F401
+        import pydeck  # noqa: F401
     except Exception:  # the pages that need these raise the same error to the user, with its message
         log.warning("first-run warm-up stopped", exc_info=True)
         return
