@@ -150,7 +150,7 @@ else:
         st.success(flash)
 
 st.subheader("White-label reports")
-if plan.name != "master":
+if not plan.white_label:
     st.info(
         f"Your company's name, logo and colour on PDF exports and deep reports: an add-on of the Master plan "
         f"(${branding.ADDON_PRICE_USD}/month)."

@@ -30,7 +30,8 @@ COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
 def require_master(user: UserInfo) -> None:
-    if user.plan.name != "master":
+    """LimitError unless the user's plan offers the white-label add-on (data/tiers.csv: Master)."""
+    if not user.plan.white_label:
         raise LimitError(
             f"White-label reports are an add-on of the Master plan (${ADDON_PRICE_USD}/month); "
             f"you are on {user.plan.label}."
@@ -78,7 +79,7 @@ def get(db: Database, user_id: str) -> models.Branding | None:
 
 def for_reports(db: Database, user: UserInfo | None) -> Branding | None:
     """The branding to print, or None (ours): only an active add-on with a company name, on Master."""
-    if user is None or user.plan.name != "master":
+    if user is None or not user.plan.white_label:
         return None
     row = get(db, user.id)
     if row is None or not row.active or not row.company_name:

@@ -23,7 +23,7 @@ class Tier:
     max_cities: int | None  # None = all cities
     report_depth: str
     api_access: bool
-    custom_reports: bool
+    white_label: bool  # the white-label add-on can be bought on this plan (core.accounts.branding)
     priority_support: bool
     marketplace_integrations: int | None
     api_requests_per_minute: int
@@ -48,7 +48,7 @@ def all_tiers() -> tuple[Tier, ...]:
             max_cities=_opt_int(r.max_cities),
             report_depth=r.report_depth,
             api_access=bool(r.api_access),
-            custom_reports=bool(r.custom_reports),
+            white_label=bool(r.white_label),
             priority_support=bool(r.priority_support),
             marketplace_integrations=_opt_int(r.marketplace_integrations),
             api_requests_per_minute=int(r.api_requests_per_minute),

@@ -29,7 +29,7 @@ def tier_table() -> pd.DataFrame:
         "API access": [
             f"yes, {t.api_requests_per_minute:,} requests/min" if t.api_access else "no" for t in tiers
         ],
-        "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.custom_reports else "no" for t in tiers],
+        "White-label reports": [f"add-on ${WHITE_LABEL_USD}/mo" if t.white_label else "no" for t in tiers],
         "Deep reports (each)": [deep for _t in tiers],
         "Your own city data": [f"${CUSTOM_CITY_USD} per city" for _t in tiers],
         "Marketplace connections (Shopify, Etsy, Amazon)": [fmt(t.marketplace_integrations) for t in tiers],
