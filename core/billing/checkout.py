@@ -16,6 +16,7 @@ from core.billing.subscriptions import (
     PAID_STATUSES,
     PAID_TIERS,
     BillingError,
+    UnappliedEventError,
     as_dict,
     as_str,
     client,
@@ -27,6 +28,7 @@ from core.db import models
 from core.db.database import Database
 from core.errors import InputError
 from core.settings import Settings
+from core.text import is_record_id
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +176,54 @@ def white_label_url(settings: Settings, user: accounts.UserInfo) -> str | None:
 
 
 register_checkout_handler("white_label", _apply_white_label)
+
+
+# --- one-off purchases (deep reports, custom city data): one checkout and one payment rule ---------------
+def one_off_session(
+    settings: Settings,
+    user: accounts.UserInfo,
+    name: str,
+    amount_usd: float,
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+):
+    """A Checkout Session in payment mode for one item (BillingError if Stripe refuses); ``metadata`` names
+    the purchase kind and the stored row, which the kind's registered handler marks paid."""
+    try:
+        return client(settings).v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": round(amount_usd * 100),
+                            "product_data": {"name": name[:250]},
+                        },
+                    }
+                ],
+                "client_reference_id": user.id,
+                "metadata": metadata | {"user_id": user.id},
+                "customer_email": user.email,
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            }
+        )
+    except stripe.StripeError as exc:
+        raise BillingError(f"Stripe could not start the checkout: {exc.user_message or exc}") from exc
+
+
+def apply_one_off_payment(s: Session, session: dict, model: type, ref_key: str, what: str, paid: str) -> str:
+    """A completed one-off Checkout Session (webhook): the row its metadata names (``ref_key``) goes from
+    pending_payment to ``paid`` once Stripe says it is paid, in the event's transaction."""
+    ref = as_dict(session.get("metadata")).get(ref_key)
+    row = s.get(model, ref) if is_record_id(ref) else None
+    if row is None:
+        raise UnappliedEventError(f"the paid checkout names no stored {what} ({str(ref)[:40]!r})")
+    if session.get("payment_status") not in PAID_STATUSES:
+        return f"{what} {row.id}: payment not completed"
+    if row.status == "pending_payment":
+        row.status, row.payment_id = paid, str(session.get("payment_intent") or session.get("id"))
+    return f"{what} {row.id} {paid}"

@@ -13,7 +13,6 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
-import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.accounts import UserInfo, as_utc
 from core.accounts.tiers import CUSTOM_CITY_USD
 from core.billing import subscriptions as billing
-from core.billing.checkout import register_checkout_handler
+from core.billing.checkout import apply_one_off_payment, one_off_session, register_checkout_handler
 from core.db import models
 from core.db.database import Database
 from core.errors import AccessError, InputError
@@ -195,31 +194,20 @@ def _buy(
 
 def _checkout(db: Database, settings: Settings, user: UserInfo, row_id: str, label: str) -> str:
     try:
-        session = billing.client(settings).v1.checkout.sessions.create(
-            params={
-                "mode": "payment",
-                "line_items": [
-                    {
-                        "quantity": 1,
-                        "price_data": {
-                            "currency": "usd",
-                            "unit_amount": round(CUSTOM_CITY_USD * 100),
-                            "product_data": {"name": f"Custom city data: {label}"[:250]},
-                        },
-                    }
-                ],
-                "client_reference_id": user.id,
-                "metadata": {"kind": "custom_city", "custom_city_id": row_id, "user_id": user.id},
-                "customer_email": user.email,
-                "success_url": f"{settings.app_base_url}/account?custom_city=ok",
-                "cancel_url": f"{settings.app_base_url}/account?checkout=cancelled",
-            }
+        session = one_off_session(
+            settings,
+            user,
+            f"Custom city data: {label}",
+            CUSTOM_CITY_USD,
+            {"kind": "custom_city", "custom_city_id": row_id},
+            f"{settings.app_base_url}/account?custom_city=ok",
+            f"{settings.app_base_url}/account?checkout=cancelled",
         )
-    except stripe.StripeError as exc:
+    except billing.BillingError:
         with db.session() as s:  # nothing was bought: the row goes
             if (row := s.get(models.CustomCity, row_id)) is not None:
                 s.delete(row)
-        raise billing.BillingError(f"Stripe could not start the checkout: {exc.user_message or exc}") from exc
+        raise
     with db.session() as s:
         s.get(models.CustomCity, row_id).checkout_session_id = str(session.id)  # type: ignore[union-attr]
     return str(session.url)
@@ -227,18 +215,7 @@ def _checkout(db: Database, settings: Settings, user: UserInfo, row_id: str, lab
 
 def apply_payment(s: Session, session: dict) -> str:
     """A completed Checkout Session for custom city data (webhook): the city becomes active."""
-    meta = session.get("metadata") if isinstance(session.get("metadata"), dict) else {}
-    row_id = meta.get("custom_city_id")
-    row = s.get(models.CustomCity, row_id) if is_record_id(row_id) else None
-    if row is None:
-        raise billing.UnappliedEventError(
-            f"the paid checkout names no stored custom city ({str(row_id)[:40]!r})"
-        )
-    if session.get("payment_status") not in billing.PAID_STATUSES:
-        return f"custom city {row.id}: payment not completed"
-    if row.status == "pending_payment":
-        row.status, row.payment_id = "active", str(session.get("payment_intent") or session.get("id"))
-    return f"custom city {row.id} active"
+    return apply_one_off_payment(s, session, models.CustomCity, "custom_city_id", "custom city", "active")
 
 
 register_checkout_handler("custom_city", apply_payment)

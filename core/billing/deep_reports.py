@@ -9,13 +9,12 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import stripe
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import UserInfo, as_utc
 from core.billing import subscriptions as billing
-from core.billing.checkout import register_checkout_handler
+from core.billing.checkout import apply_one_off_payment, one_off_session, register_checkout_handler
 from core.db import models, repo
 from core.db.database import Database
 from core.errors import AccessError
@@ -91,32 +90,19 @@ def create(db: Database, settings: Settings, user: UserInfo, forecast_id: str, k
     url = None
     if how == "checkout":
         try:
-            session = billing.client(settings).v1.checkout.sessions.create(
-                params={
-                    "mode": "payment",
-                    "line_items": [
-                        {
-                            "quantity": 1,
-                            "price_data": {
-                                "currency": "usd",
-                                "unit_amount": round(rt.price_usd * 100),
-                                "product_data": {"name": f"Deep report ({rt.name})"},
-                            },
-                        }
-                    ],
-                    "client_reference_id": user.id,
-                    "metadata": {"kind": "deep_report", "deep_report_id": report_id, "user_id": user.id},
-                    "customer_email": user.email,
-                    "success_url": f"{settings.app_base_url}/history?deep_report={report_id}",
-                    "cancel_url": f"{settings.app_base_url}/history?checkout=cancelled",
-                }
+            session = one_off_session(
+                settings,
+                user,
+                f"Deep report ({rt.name})",
+                rt.price_usd,
+                {"kind": "deep_report", "deep_report_id": report_id},
+                f"{settings.app_base_url}/history?deep_report={report_id}",
+                f"{settings.app_base_url}/history?checkout=cancelled",
             )
-        except stripe.StripeError as exc:
+        except billing.BillingError:
             with db.session() as s:
                 s.get(models.DeepReport, report_id).status = "failed"  # type: ignore[union-attr]
-            raise billing.BillingError(
-                f"Stripe could not start the checkout: {exc.user_message or exc}"
-            ) from exc
+            raise
         url = str(session.url)
         with db.session() as s:
             s.get(models.DeepReport, report_id).checkout_session_id = str(session.id)  # type: ignore[union-attr]
@@ -182,18 +168,7 @@ def store(db: Database, report_id: str, content: bytes | None, error: str | None
 
 def apply_payment(s: Session, session: dict) -> str:
     """A completed Checkout Session for a deep report (webhook): mark it paid, in the event's transaction."""
-    meta = session.get("metadata") if isinstance(session.get("metadata"), dict) else {}
-    report_id = meta.get("deep_report_id")
-    row = s.get(models.DeepReport, report_id) if is_record_id(report_id) else None
-    if row is None:
-        raise billing.UnappliedEventError(
-            f"the paid checkout names no stored deep report ({str(report_id)[:40]!r})"
-        )
-    if session.get("payment_status") not in billing.PAID_STATUSES:
-        return f"deep report {row.id}: payment not completed"
-    if row.status == "pending_payment":
-        row.status, row.payment_id = "paid", str(session.get("payment_intent") or session.get("id"))
-    return f"deep report {row.id} paid"
+    return apply_one_off_payment(s, session, models.DeepReport, "deep_report_id", "deep report", "paid")
 
 
 register_checkout_handler("deep_report", apply_payment)
