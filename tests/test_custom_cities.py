@@ -368,3 +368,48 @@ def test_account_page_buys_a_city_and_why_this_score_says_your_data(sqlite_db) -
     assert any(m.startswith("#### #1 Campinas") for m in heads), heads
     facts = next(d.value for d in at.dataframe if "term" in d.value.columns)
     assert "Population: 40,000,000 people (source: IBGE 2025)" in set(facts["value"])
+
+
+def test_the_overlay_cache_and_its_traces(sqlite_db, ca, monkeypatch, caplog) -> None:
+    """Overlaid arrays are cached per figures' version, at most CACHE_ENTRIES of them, timed and logged; an
+    added city is changed by its own name; the list names each city as the analyst knows it."""
+    import logging
+
+    from core import telemetry
+
+    monkeypatch.setattr(service, "_cache", service.OrderedDict())
+    monkeypatch.setattr(service, "CACHE_ENTRIES", 2)
+    users = [_user(sqlite_db) for _ in range(3)]
+    for u in users:
+        service.save_city(sqlite_db, DEMO, u, ca, _campinas())
+    timed = telemetry.ENGINE_SECONDS.labels(stage="custom_cities")
+    before = timed._sum.get()
+    with caplog.at_level(logging.INFO, logger="core.services.cities"):
+        for u in users:
+            service.for_user(sqlite_db, ca, u.id)
+    assert len(service._cache) == 2  # the oldest was dropped
+    assert timed._sum.get() > before
+    assert f"city arrays with 1 custom cities built for user {users[2].id}" in caplog.messages
+    # a city the user added is found, and changed at no charge, by its own name
+    a = users[0]
+    req = service.CityRequest(
+        figures={"population": 900_000.0},
+        sources={"population": "municipal register"},
+        name="Cidade Nova",
+        country_iso2="BR",
+        lat=-23.2,
+        lon=-46.9,
+    )
+    added = service.save_city(sqlite_db, DEMO, a, ca, req)
+    changed = service.save_city(
+        sqlite_db,
+        DEMO,
+        a,
+        ca,
+        service.CityRequest(
+            figures={"population": 950_000.0}, sources={"population": "register 2026"}, city="Cidade Nova, BR"
+        ),
+    )
+    assert changed.id == added.id and changed.figures == {"population": 950_000.0}
+    labels = {r.city for r in service.list_cities(sqlite_db, a.id, ca)}
+    assert labels == {"Cidade Nova, BR (added)", "Campinas, Sao Paulo, BR"}
