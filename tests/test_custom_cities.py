@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from core import accounts, billing
 from core.accounts import apikeys
 from core.accounts.tiers import CUSTOM_CITY_USD
+from core.db import models
 from core.errors import AccessError, InputError
 from core.forecast import (
     CITY_SIZE_INCOME_EXPONENT,
@@ -137,7 +138,14 @@ def test_the_words_that_name_a_users_data(ca) -> None:
         "Population: 3,000,000 people (source: IBGE)",
         "Online buyers: 62.50 % of adults (source: )",
     ]
-    assert [custom.format_value(v) for v in (3.0, 0.85, 1234.4, 62.5)] == ["3", "0.85", "1,234", "62.50"]
+    assert [custom.format_value(v) for v in (3.0, 0.85, 1234.4, 62.5, 1000.5, 999.5)] == [
+        "3",
+        "0.85",
+        "1,234",
+        "62.50",
+        "1,000",
+        "999.50",
+    ]
     assert (
         custom.describe_figures({"price_level": 0.5}, {"price_level": "survey"})
         == "Local price level 0.50 (survey)"
@@ -189,6 +197,13 @@ def test_a_new_city_needs_a_name_a_country_and_a_position_in_it(ca, name, countr
     with pytest.raises(InputError) as err:
         custom.check_new_city(ca, name, country, lat, lon)
     assert err.value.field == field
+    says = {
+        "At sea": "that position is more than 500 km from every city of BR; check the latitude and longitude "
+        "(decimal degrees, south and west negative)",
+        "Bad": "latitude must be within -90..90 and longitude within -180..180",
+        "Nowhere": "unknown country code 'ZZ'; use an ISO code like BR or DE",
+    }
+    assert str(err.value) == says.get(name, str(err.value))
 
 
 # --- bought, stored and used for that user only (both databases) ---------------------------------------
@@ -219,7 +234,7 @@ def test_demo_purchase_is_used_in_the_buyers_forecasts_only(any_db, ca) -> None:
     again = service.save_city(any_db, DEMO, a, ca, _campinas(2_500_000))
     assert again.id == info.id
     assert service.for_user(any_db, ca, a.id).population[positions(ca, [info.city_id])[0]] == 2_500_000
-    with pytest.raises(AccessError):
+    with pytest.raises(AccessError, match=r"^that custom city does not exist or is not yours$"):
         service.remove_city(any_db, b.id, info.id)
     service.remove_city(any_db, a.id, info.id)
     assert service.for_user(any_db, ca, a.id) is ca and service.list_cities(any_db, a.id) == []
@@ -262,8 +277,25 @@ def test_checkout_then_webhook_activates_the_city(any_db, ca) -> None:
     assert service.for_user(any_db, ca, a.id) is ca  # an unpaid checkout buys nothing
     event["id"] = f"evt_{uuid.uuid4().hex[:14]}"
     event["data"]["object"]["payment_status"] = "paid"
+    event["data"]["object"]["payment_intent"] = "pi_custom_1"
     assert billing.handle_webhook(any_db, s, *signed(event)).status == 200
     assert service.list_cities(any_db, a.id)[0].status == "active"
+    with any_db.session() as sess:
+        assert sess.get(models.CustomCity, info.id).payment_id == "pi_custom_1"
+            "payment_intent", event["data"]["object"]["id"]
+        )
+    ghost = dict(event, id=f"evt_{uuid.uuid4().hex[:14]}")
+    ghost["data"] = {
+        "object": dict(
+            event["data"]["object"], metadata={"kind": "custom_city", "custom_city_id": str(uuid.uuid4())}
+        )
+    }
+    with any_db.session() as sess, pytest.raises(billing.UnappliedEventError) as err:
+        billing.CHECKOUT_HANDLERS["custom_city"](sess, ghost["data"]["object"])
+    assert (
+        str(err.value)
+        == f"the paid checkout names no stored custom city ({ghost['data']['object']['metadata']['custom_city_id'][:40]!r})"
+    )
     assert service.for_user(any_db, ca, a.id).population[positions(ca, [info.city_id])[0]] == 3_000_000
 
 
@@ -298,6 +330,24 @@ def test_api_add_list_use_and_remove(sqlite_db) -> None:
         made = client.post("/api/v1/custom-cities", headers=h, json=body)
         assert made.status_code == 201, made.text
         city = made.json()
+        assert set(city) == {
+            "id",
+            "city_id",
+            "city",
+            "added",
+            "figures",
+            "sources",
+            "status",
+            "price_usd",
+            "created_at",
+            "checkout_url",
+        }
+        assert (
+            city["city"] == "Vila API, BR (added)"
+            and city["price_usd"] == 99
+            and city["checkout_url"] is None
+        )
+        assert city["created_at"][:4] == "2026" or city["created_at"][:2] == "20"
         assert city["status"] == "active" and city["added"] and city["figures"]["online_buyers_pct"] == 55.5
         listed = client.get("/api/v1/custom-cities", headers=h).json()["items"]
         assert [c["id"] for c in listed] == [city["id"]]
