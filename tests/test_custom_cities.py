@@ -282,8 +282,6 @@ def test_checkout_then_webhook_activates_the_city(any_db, ca) -> None:
     assert service.list_cities(any_db, a.id)[0].status == "active"
     with any_db.session() as sess:
         assert sess.get(models.CustomCity, info.id).payment_id == "pi_custom_1"
-            "payment_intent", event["data"]["object"]["id"]
-        )
     ghost = dict(event, id=f"evt_{uuid.uuid4().hex[:14]}")
     ghost["data"] = {
         "object": dict(
