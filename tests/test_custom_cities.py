@@ -220,6 +220,18 @@ def _user(db, tier: str = "pro") -> accounts.UserInfo:
     return accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@city.example", "a-long-password", tier=tier)
 
 
+def _cidade_nova() -> service.CityRequest:
+    """A city the table lacks, between Campinas and São Paulo."""
+    return service.CityRequest(
+        figures={"population": 900_000.0},
+        sources={"population": "municipal register"},
+        name="Cidade Nova",
+        country_iso2="BR",
+        lat=-23.2,
+        lon=-46.9,
+    )
+
+
 def _campinas(population: float = 3_000_000) -> service.CityRequest:
     return service.CityRequest(
         figures={"population": population}, sources={"population": "IBGE estimate"}, city="Campinas, BR"
@@ -251,14 +263,7 @@ def test_demo_purchase_is_used_in_the_buyers_forecasts_only(any_db, ca) -> None:
 
 def test_a_removed_added_city_leaves_the_forecasts_readable(any_db, ca) -> None:
     a = _user(any_db)
-    req = service.CityRequest(
-        figures={"population": 900_000.0},
-        sources={"population": "municipal register"},
-        name="Cidade Nova",
-        country_iso2="BR",
-        lat=-23.2,
-        lon=-46.9,
-    )
+    req = _cidade_nova()
     info = service.save_city(any_db, DEMO, a, ca, req)
     assert info.added and info.city_id >= custom.CUSTOM_CITY_ID_BASE
     fid = run_forecast(any_db, service.for_user(any_db, ca, a.id), MUG, ["BR"], user=a, store_top=50)
@@ -449,14 +454,7 @@ def test_the_overlay_cache_and_its_traces(sqlite_db, ca, monkeypatch, caplog) ->
     assert f"city arrays with 1 custom cities built for user {users[2].id}" in caplog.messages
     # a city the user added is found, and changed at no charge, by its own name
     a = users[0]
-    req = service.CityRequest(
-        figures={"population": 900_000.0},
-        sources={"population": "municipal register"},
-        name="Cidade Nova",
-        country_iso2="BR",
-        lat=-23.2,
-        lon=-46.9,
-    )
+    req = _cidade_nova()
     added = service.save_city(sqlite_db, DEMO, a, ca, req)
     changed = service.save_city(
         sqlite_db,
