@@ -41,7 +41,7 @@ except AppError as exc:
 product = product_from_params(record.params)
 scope = record.params.get("countries") or []
 stored = result_table(record, ca)
-prep = _ui.prepared(forecast_id, product)
+prep = _ui.prepared(forecast_id, product, ca)
 ctx = ResultsContext(forecast_id, ca, user, product, scope, prep, stored)
 
 st.subheader(md_escape(product.name))

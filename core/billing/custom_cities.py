@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -135,7 +135,7 @@ def save(
             s.flush()
             log.info("custom city %s (city %s) of user %s: figures changed", row.id, city_id, user.id)
             return _info(row, ca)
-        count = len(s.scalars(select(models.CustomCity.id).where(models.CustomCity.user_id == user.id)).all())
+        count = s.scalar(select(func.count()).where(models.CustomCity.user_id == user.id)) or 0
         if count >= MAX_PER_USER:
             raise InputError(f"an account holds at most {MAX_PER_USER} cities of its own data", field="city")
     return _buy(db, settings, user, ca, city_id, new, figures, sources)

@@ -210,7 +210,7 @@ def _new_rows(ca: CityArrays, new: Sequence[CustomCity]) -> pd.DataFrame:
             r["parent_city_id"] = np.nan
         if "sections_folded" in r.index:
             r["sections_folded"] = 0
-        for col in ("income_flag", "online_buyers_pct_flag", "population_flag", "age_flag"):
+        for col in ("income_flag", "population_flag", "age_flag"):  # adoption keeps the neighbour's own flag
             if col in r.index:
                 r[col] = "inherited"
         if "region_match_method" in r.index:

@@ -102,13 +102,12 @@ def _prepared_shared(url: str, product_json: str, cities_key: tuple, _ca: CityAr
     return prepare(_ca, ProductInput.model_validate_json(product_json))
 
 
-def prepared(_forecast_id: str, product):
+def prepared(_forecast_id: str, product, ca: CityArrays):
     """The engine's price-independent stage for the open forecast (kept for the what-if sliders).
 
     Shared process-wide by product and city data (a frozen, read-only object): analysts with the same
     forecast open hold one copy, not one per session (docs/performance.md, memory per session); a user's
-    own city data makes its own entry."""
-    ca = cities()
+    own city data makes its own entry. ``ca``: the arrays the page already holds (``cities()``)."""
     key = tuple(sorted(c.version for c in ca.custom.values()))
     return _prepared_shared(get_settings().database_url, product.model_dump_json(), key, ca)
 

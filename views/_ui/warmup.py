@@ -69,7 +69,7 @@ def _warm_first_run(url: str) -> None:
     classifier's index (New Forecast), the job queue's client (the Run queues the agents) and the Results
     page's chart and map libraries. The agents' graph (LangGraph, ~4 s of imports) is not warmed: the agents
     run in the job worker, and a warm-up thread holding the interpreter for seconds would slow the analyst's
-    own first run in this process instead (the first forecast took 14-16 s to the map with it, issue 25.15)."""
+    own first run in this process instead (issue 25.15; docs/performance.md, session 11)."""
     import logging
     import time
 

@@ -65,7 +65,7 @@ def _your_data(ctx: ResultsContext, row) -> dict[str, str]:
     facts = {f"Your data ({i + 1})": line for i, line in enumerate(mine.lines)}
     if mine.added:
         facts["Your data: added city"] = (
-            "a city you added; the figures you did not give are its country's nearest city's (core method)"
+            "a city you added; the figures you did not give are those of its country's nearest city"
         )
     return facts
 
