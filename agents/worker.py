@@ -1,6 +1,6 @@
 """The background-job worker: ``python -m agents.worker`` (``make run`` starts one beside the app).
 
-It runs the jobs that ``core.jobs`` queues -- deep reports and agent reruns -- outside any page or request,
+It runs the jobs that ``core.jobs`` queues -- deep reports, agent reruns and marketplace syncs -- outside any page or request,
 one at a time by default (JOBS_CONCURRENCY), with the same settings, database and city data as the app.
 Jobs live in DBOS Transact's durable queue: a job this worker had started when it was killed is resumed
 when a worker with the same JOBS_WORKER_ID starts again, from its last finished step.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from dbos import DBOS
 
-from core import jobs
+from core import jobs, telemetry
 from core.forecast import CityArrays
 from core.services import records
 from core.services.cities import for_user
@@ -72,6 +72,23 @@ def _rerun_agents(forecast_id: str, user_id: str, budget: float | None) -> dict:
 def agents_rerun_job(forecast_id: str, user_id: str, budget: float | None = None) -> dict:
     """Run the five agents again on a stored forecast, at the owner's plan depth."""
     return _rerun_agents(forecast_id, user_id, budget)
+
+
+@DBOS.step(name="sync_connection")
+def _sync_connection(connection_id: str, user_id: str) -> dict:
+    from core.accounts.syncs import sync_stored
+
+    r = _resources()
+    with telemetry.span("connection.sync", kind="marketplace"):
+        info = sync_stored(r.db, r.settings, connection_id, user_id)
+    return {"connection_id": info.id, "status": info.status, "orders": info.orders, "skipped": info.skipped}
+
+
+@DBOS.workflow(name=jobs.CONNECTION_SYNC)
+def connection_sync_job(connection_id: str, user_id: str) -> dict:
+    """Import a marketplace connection's new orders (resumable: a resumed job starts from the stored cursor).
+    A refused or failed sync fails the job; its message is on the connection row, where the page reads it."""
+    return _sync_connection(connection_id, user_id)
 
 
 def load(settings: Settings) -> _Resources:

@@ -60,7 +60,6 @@ AGENT_RUNS = Counter(
 AGENT_FALLBACKS = Counter(
     "aicommerce_agent_fallbacks_total", "LLM writer fallbacks to the template, by agent", ["agent"]
 )
-JOBS_RUNNING = Gauge("aicommerce_jobs_running", "Background jobs (marketplace syncs) running in this process")
 JOB_QUEUE = Gauge(
     "aicommerce_job_queue",
     "Background jobs in the durable queue (deep reports, agent reruns), by state",

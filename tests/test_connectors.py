@@ -175,12 +175,14 @@ def test_ten_thousand_orders_resume_after_an_outage_without_duplicates(sqlite_db
 
 
 def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(
-    sqlite_db, ca, monkeypatch
+    sqlite_db, ca, monkeypatch, tmp_path
 ) -> None:
     """The Connections page end to end (AppTest, fake marketplaces): connect a Shopify store and an Etsy
-    shop, sync in the background with progress, a fourth connection refused with the plan message, then
-    calibrate from the imported orders on the Calibrate page."""
-    from tests.helpers import login, submit_forecast_form
+    shop, sync as background jobs (the job worker imports, the page shows the job while it waits or runs),
+    a fourth connection refused with the plan message, then calibrate from the imported orders on the
+    Calibrate page."""
+    from core.services import jobs as job_service
+    from tests.helpers import login, start_worker, stop, submit_forecast_form
 
     user = new_user(sqlite_db, "pro")
     rows = german_orders(ca, 2_000)
@@ -210,10 +212,20 @@ def test_pro_user_connects_shopify_and_etsy_syncs_and_calibrates_in_the_app(
             assert not at.error, [e.value for e in at.error]
             mine = connections.list_for(sqlite_db, user.id)
             assert [c.name for c in mine] == ["Fake Towels Ltd", "FakeTowelShop"]
+            settings = _ui.get_settings()
             for c in mine:
                 at.button(key=f"cn_sync_{c.id}").click().run()
-                _ui.sync_jobs().wait(c.id, timeout_s=60)
-                at.run()
+                assert job_service.sync_job(sqlite_db, settings, user.id, c.id) is not None
+            assert sum("Queued: the sync starts" in p.proto.text for p in at.get("progress")) == 2
+            worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
+            try:
+                deadline = time.monotonic() + 120
+                while any(job_service.sync_job(sqlite_db, settings, user.id, c.id) for c in mine):
+                    assert time.monotonic() < deadline, "the sync jobs did not finish"
+                    time.sleep(0.2)
+            finally:
+                stop(worker)
+            at.run()
             assert [c.orders for c in connections.list_for(sqlite_db, user.id)] == [2_000, 300]
             assert any("2,000 orders imported" in m.value for m in at.caption)
             # a third is allowed on Pro, a fourth is refused with the plan's message
@@ -345,33 +357,6 @@ def test_a_second_sync_imports_only_new_orders(sqlite_db, kind: str) -> None:
         asked = len(fake.requests)
         assert syncs.sync_stored(sqlite_db, settings, info.id, user.id).orders == 340
         assert len(fake.requests) - asked <= 3  # a page or two, not the whole history again
-
-
-def test_background_sync_jobs_one_per_connection_with_progress_and_errors(sqlite_db, monkeypatch) -> None:
-    """core.syncs.SyncJobs (what the Connections page runs): a second start while syncing returns
-    the running job, progress is readable while it runs, a finished job is forgotten, and a failure is
-    kept on the connection."""
-    user = new_user(sqlite_db, "master")
-    orders = [shopify_order(i, "Berlin", "BE", "DE") for i in range(1_500)]
-    with FakeShopify(orders) as fake:
-        monkeypatch.setenv("SHOPIFY_API_BASE", fake.url)
-        settings = load_settings(demo_mode=True, connector_key=None)
-        info = connections.add(
-            sqlite_db, settings, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"}
-        )
-        jobs = syncs.SyncJobs()
-        first = jobs.start(sqlite_db, settings, info.id, user.id)
-        assert jobs.start(sqlite_db, settings, info.id, user.id) is first or not first.alive()
-        jobs.wait(info.id, timeout_s=60)
-        assert first.total == 1_500 and first.new == 1_500
-        assert jobs.running(info.id) is None  # finished: forgotten
-        assert connections.list_for(sqlite_db, user.id)[0].orders == 1_500
-        fake.fail_next = [401]
-        failed = jobs.start(sqlite_db, settings, info.id, user.id, orders_so_far=1_500)
-        assert failed is not first
-        jobs.wait(info.id, timeout_s=60)
-        after = connections.list_for(sqlite_db, user.id)[0]
-        assert after.status == "error" and "refused the access token" in after.last_error
 
 
 @pytest.mark.parametrize(

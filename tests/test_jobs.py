@@ -192,3 +192,51 @@ def test_the_queue_depth_is_in_the_api_metrics(sqlite_db, ca, tmp_path) -> None:
         after = client.get("/metrics").text
     assert 'aicommerce_job_queue{state="queued"} 2.0' in after
     assert 'aicommerce_job_queue{state="running"} 0.0' in after
+
+
+@pytest.mark.parametrize("which", ["sqlite", "postgresql"])
+def test_a_marketplace_sync_is_one_job_per_connection_at_a_time(which, request, tmp_path) -> None:
+    """A sync is a background job: asked twice while queued it is one job; the worker imports the orders
+    (the connection row counts them); a later sync is a new job; a refused token fails the job and the
+    message is on the connection; someone else's or a removed connection queues nothing."""
+    from core.accounts import connections
+    from tests.fake_marketplaces import FakeShopify, shopify_order
+
+    db = request.getfixturevalue("sqlite_db" if which == "sqlite" else "pg_db")
+    url = private_queue(db, tmp_path)
+    user = accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@jobs.example", "a-long-password", tier="pro")
+    orders = [shopify_order(i, "Berlin", "BE", "DE") for i in range(1_200)]
+    with FakeShopify(orders) as fake:
+        settings = load_settings(
+            database_url=db.url, demo_mode=True, jobs_database_url=url, shopify_api_base=fake.url
+        )
+        conn = connections.add(
+            db, settings, user, "shopify", {"shop": "t.myshopify.com", "access_token": "shpat_test"}
+        )
+        first = job_service.start_sync(db, settings, user.id, conn.id)  # no worker yet: it waits
+        assert first.kind == jobs.CONNECTION_SYNC and first.status == "queued"
+        assert job_service.start_sync(db, settings, user.id, conn.id).id == first.id  # one at a time
+        assert job_service.sync_job(db, settings, user.id, conn.id).id == first.id
+        other = accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@jobs.example", "a-long-password")
+        with pytest.raises(AccessError):
+            job_service.start_sync(db, settings, other.id, conn.id)
+        assert job_service.sync_job(db, settings, other.id, conn.id) is None
+        worker = start_worker(db.url, tmp_path / "w.log", JOBS_DATABASE_URL=url, SHOPIFY_API_BASE=fake.url)
+        try:
+            done = wait_for(url, first.id, user.id)
+            assert done.status == "done", done.error
+            assert done.result == {"connection_id": conn.id, "status": "ok", "orders": 1_200, "skipped": 0}
+            assert connections.get(db, user.id, conn.id).orders == 1_200
+            assert job_service.sync_job(db, settings, user.id, conn.id) is None  # finished: none running
+            fake.fail_next = [401]
+            second = job_service.start_sync(db, settings, user.id, conn.id)
+            assert second.id != first.id
+            failed = wait_for(url, second.id, user.id)
+        finally:
+            stop(worker)
+    assert failed.status == "failed"
+    after = connections.get(db, user.id, conn.id)
+    assert after.status == "error" and "refused the access token" in after.last_error
+    connections.revoke(db, user.id, conn.id)
+    with pytest.raises(AccessError, match="removed"):
+        job_service.start_sync(db, settings, user.id, conn.id)

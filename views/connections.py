@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.accounts import connections, syncs
 from core.errors import AppError
+from core.services import jobs as job_service
 from core.text import sentence
 from views import _ui
 
@@ -18,7 +19,6 @@ st.caption(
 user = _ui.current_user()
 db, settings = _ui.db(), _ui.get_settings()
 limit = connections.connection_limit(user)
-running = _ui.sync_jobs()
 
 mine = connections.list_for(db, user.id)
 active = [c for c in mine if c.status != "revoked"]
@@ -27,14 +27,27 @@ st.markdown(
 )
 
 
+def sync_job(connection_id: str) -> job_service.JobInfo | None:
+    """The connection's queued or running sync (a background job); None when there is none or the queue
+    cannot be read (said on the page)."""
+    try:
+        return job_service.sync_job(db, settings, user.id, connection_id)
+    except AppError as exc:
+        st.warning(sentence(str(exc)))
+        return None
+
+
 @st.fragment(run_every=1.0)
 def progress(connection_id: str) -> None:
-    job = running.running(connection_id)
+    """While the sync job runs: the orders imported so far (the sync counts them on the connection row)."""
+    job = sync_job(connection_id)
     if job is None:
         st.rerun()  # finished: the rows below show the result (or the error) from the database
-    st.progress(
-        0.0 if not job.total else 1.0, text=f"Importing: {job.total:,} orders so far ({job.new:,} new)"
-    )
+    if job.status == "queued":
+        st.progress(0.0, text="Queued: the sync starts when the background worker is free")
+        return
+    orders = connections.get(db, user.id, connection_id).orders
+    st.progress(1.0, text=f"Importing: {orders:,} orders so far")
 
 
 for c in mine:
@@ -49,14 +62,18 @@ for c in mine:
             c1.error(c.last_error)
         if c.status == "revoked":
             continue
-        job = running.running(c.id)
+        job = sync_job(c.id)
         if job is not None:
             progress(c.id)
         elif c.status == "syncing":
             c1.warning("The last sync was interrupted; syncing again resumes where it stopped.")
         if job is None and c2.button("Sync now", key=f"cn_sync_{c.id}"):
-            running.start(db, settings, c.id, user.id, orders_so_far=c.orders)
-            st.rerun()
+            try:
+                job_service.start_sync(db, settings, user.id, c.id)
+            except AppError as exc:
+                c1.error(sentence(str(exc)))
+            else:
+                st.rerun()
         if c2.button("Remove", key=f"cn_remove_{c.id}", help="Forget the credentials; imported orders stay"):
             connections.revoke(db, user.id, c.id)
             st.rerun()

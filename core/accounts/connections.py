@@ -199,6 +199,12 @@ def list_for(db: Database, user_id: str) -> list[ConnectionInfo]:
         return [info_of(r) for r in rows]
 
 
+def get(db: Database, user_id: str, connection_id: str) -> ConnectionInfo:
+    """One of the user's connections (AccessError when it does not exist or is someone else's)."""
+    with db.session(user_id) as s:
+        return info_of(owned(s, user_id, connection_id))
+
+
 def owned(s, user_id: str | None, connection_id: str) -> models.Connection:
     row = s.get(models.Connection, connection_id)
     if row is None or (user_id is not None and row.user_id != user_id):

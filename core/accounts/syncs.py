@@ -1,19 +1,19 @@
-"""Marketplace syncs: import a connection's new orders (resumable, with an overlap for late-indexed orders), its\nsales by city for calibration, and the sync jobs the Connections page runs off the script thread."""
+"""Marketplace syncs: import a connection's new orders (resumable, with an overlap for late-indexed orders) and
+its sales by city for calibration. The Connections page runs a sync as a background job
+(core.services.jobs.start_sync, run by ``python -m agents.worker``); the CLI's ``sync`` runs it in the
+foreground."""
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import func, select
 
 from connectors import base
-from core import telemetry
 from core.accounts import as_utc
 from core.accounts.connections import ConnectionInfo, credentials, fernet, info_of, owned
 from core.db import models
@@ -204,86 +204,6 @@ def sync_stored(
     """Sync a stored connection with its own (decrypted) credentials: the page's and the CLI's entry."""
     kind, creds = credentials(db, settings, connection_id, user_id)
     return sync(db, settings, connection_id, build_connector(settings, kind, creds), user_id, on_progress)
-
-
-@dataclass
-class SyncJob:
-    """A sync running in a background thread: orders seen so far and how many were new (its outcome,
-    error included, is on the connection row)."""
-
-    total: int = 0
-    new: int = 0
-    thread: threading.Thread | None = None
-
-    def alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-
-class SyncJobs:
-    """Background syncs of this process, by connection id, at most one per connection. A page starts one
-    and polls it; the sync itself writes its progress and any error to the connection row, so a page
-    reload (or another replica) reads the same state from the database."""
-
-    def __init__(self) -> None:
-        self._jobs: dict[str, SyncJob] = {}
-        self._lock = threading.Lock()
-
-    def start(
-        self,
-        db: Database,
-        settings: Settings,
-        connection_id: str,
-        user_id: str | None,
-        orders_so_far: int = 0,
-    ) -> SyncJob:
-        """Start syncing in a thread; the running job if this connection is already syncing here."""
-        with self._lock:
-            job = self._jobs.get(connection_id)
-            if job is not None and job.alive():
-                return job
-            job = SyncJob(total=orders_so_far)
-            job.thread = threading.Thread(
-                target=_sync_job,
-                args=(job, db, settings, connection_id, user_id),
-                daemon=True,
-                name=f"sync-{connection_id[:8]}",
-            )
-            self._jobs[connection_id] = job
-            job.thread.start()
-            log.info("background sync started for connection %s", connection_id)
-            return job
-
-    def running(self, connection_id: str) -> SyncJob | None:
-        """The job while its thread runs; None when there is none or it has finished (then forgotten)."""
-        with self._lock:
-            job = self._jobs.get(connection_id)
-            if job is not None and not job.alive():
-                del self._jobs[connection_id]
-                return None
-            return job
-
-    def wait(self, connection_id: str, timeout_s: float | None = None) -> None:
-        """Block until this connection's sync has finished (tests; the CLI syncs in the foreground)."""
-        with self._lock:
-            job = self._jobs.get(connection_id)
-        if job is not None and job.thread is not None:
-            job.thread.join(timeout_s)
-
-
-def _sync_job(
-    job: SyncJob, db: Database, settings: Settings, connection_id: str, user_id: str | None
-) -> None:
-    def on_progress(total: int, new: int) -> None:
-        job.total, job.new = total, new
-
-    telemetry.JOBS_RUNNING.inc()
-    try:
-        with telemetry.span("connection.sync", kind="marketplace"):
-            sync_stored(db, settings, connection_id, user_id, on_progress)
-    except AppError:  # sync stored it on the connection (status error, last_error): the page reads it there
-        log.info("background sync of connection %s ended with an error", connection_id)
-    finally:
-        telemetry.JOBS_RUNNING.dec()
 
 
 def _translated(pages: Iterator) -> Iterator:

@@ -1,4 +1,4 @@
-"""Background jobs: long work (deep reports, agent reruns) queued in a durable queue and run by the worker
+"""Background jobs: long work (deep reports, agent reruns, marketplace syncs) queued in a durable queue and run by the worker
 process (``python -m agents.worker``), never inside a page's script run or an API request.
 
 The queue is DBOS Transact's (a well-kept durable-execution library; its queue is a table, so it needs no
@@ -7,7 +7,9 @@ app's PostgreSQL database (schema ``dbos``) when DATABASE_URL is PostgreSQL, or 
 points. This module only submits jobs and reads their state (DBOS's client); the worker runs them.
 
 - A job's id is chosen by the submitter where the work has a natural one (a deep report: its report id),
-  so submitting the same work twice queues it once.
+  so submitting the same work twice queues it once. Work that runs again and again (a connection's sync)
+  gets a new id each time and a deduplication key instead: while one is queued or running, asking again
+  returns it.
 - A job that a killed worker left half-done is picked up again when a worker with the same id
   (JOBS_WORKER_ID) starts: DBOS recovers its pending work from the last finished step.
 - Each job carries its owner's user id; reading a job that is not yours says it does not exist.
@@ -35,7 +37,9 @@ QUEUE = "long_work"
 VERSION = "1"
 DEEP_REPORT = "deep_report"
 AGENTS_RERUN = "agents_rerun"
-KINDS = (DEEP_REPORT, AGENTS_RERUN)
+CONNECTION_SYNC = "connection_sync"
+KINDS = (DEEP_REPORT, AGENTS_RERUN, CONNECTION_SYNC)
+_WAITING = ["ENQUEUED", "DELAYED", "PENDING"]
 
 # DBOS's workflow states, as the app says them.
 _STATES = {
@@ -109,23 +113,25 @@ def _client(url: str):
     return DBOSClient(system_database_url=url, system_database_pool_size=4)
 
 
-def submit(url: str, kind: str, user_id: str, *args: Any, job_id: str | None = None) -> JobInfo:
+def submit(
+    url: str, kind: str, user_id: str, *args: Any, job_id: str | None = None, dedupe: str | None = None
+) -> JobInfo:
     """Queue ``kind`` for ``user_id`` with ``args`` (plain values); an existing ``job_id`` is returned as it
-    stands instead of being queued again."""
+    stands instead of being queued again, and so is a queued or running job with the same ``dedupe`` key."""
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
     jid = job_id or f"{kind}-{uuid.uuid4()}"
+    options = {
+        "workflow_name": kind,
+        "queue_name": QUEUE,
+        "workflow_id": jid,
+        "app_version": VERSION,
+        "authenticated_user": str(user_id),
+    }
+    if dedupe is not None:
+        options |= {"deduplication_id": f"{kind}:{dedupe}", "duplication_policy": "return-existing"}
     try:
-        handle = _client(url).enqueue(
-            {
-                "workflow_name": kind,
-                "queue_name": QUEUE,
-                "workflow_id": jid,
-                "app_version": VERSION,
-                "authenticated_user": str(user_id),
-            },
-            *args,
-        )
+        handle = _client(url).enqueue(options, *args)
         info = _info(handle.get_status())
     except AppError:
         raise
@@ -161,6 +167,19 @@ def find(url: str, job_id: str, user_id: str) -> JobInfo | None:
         return get(url, job_id, user_id)
     except AccessError:
         return None
+
+
+def active(url: str, prefix: str, user_id: str) -> JobInfo | None:
+    """The user's newest queued or running job whose id starts with ``prefix``; None when there is none."""
+    try:
+        rows = _client(url).list_workflows(
+            workflow_id_prefix=prefix, status=_WAITING, queue_name=QUEUE, load_input=False, load_output=False
+        )
+    except Exception as exc:
+        log.exception("jobs %s* could not be listed", prefix)
+        raise JobError("the job queue is not available; try again in a moment") from exc
+    mine = [r for r in rows if r.authenticated_user == str(user_id)]
+    return _info(max(mine, key=lambda r: r.created_at or 0)) if mine else None
 
 
 def depth(url: str) -> dict[str, int]:

@@ -1,14 +1,17 @@
 """Long work as background jobs (core.jobs, run by ``python -m agents.worker``): the use cases the pages
-and the API call to start a deep report's build or an agents rerun and to read how it is going."""
+and the API call to start a deep report's build, an agents rerun or a marketplace sync and to read how it is
+going."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from core import jobs
-from core.accounts import UserInfo, reserve_forecast
+from core.accounts import UserInfo, connections, reserve_forecast
 from core.billing import deep_reports
 from core.db.database import Database
+from core.errors import AccessError
 from core.services import records
 from core.settings import Settings
 
@@ -76,6 +79,36 @@ def _queue_agents(db: Database, settings: Settings, user: UserInfo, forecast_id:
     job = jobs.submit(queue_url(db, settings), jobs.AGENTS_RERUN, user.id, forecast_id, user.id, budget)
     log.info("agents for forecast %s of user %s queued as job %s", forecast_id, user.id, job.id)
     return job
+
+
+def sync_job_prefix(connection_id: str) -> str:
+    """Every sync of a connection has its own job id, starting with this."""
+    return f"{jobs.CONNECTION_SYNC}-{connection_id}-"
+
+
+def start_sync(db: Database, settings: Settings, user_id: str, connection_id: str) -> JobInfo:
+    """Queue an import of a connection's new orders (core.accounts.syncs.sync_stored, run by the worker).
+    While one is queued or running for this connection, asking again returns it: a connection never syncs
+    twice at once. The sync writes its progress (orders so far) and any error on the connection row."""
+    info = connections.get(db, user_id, connection_id)  # not the user's: AccessError, nothing queued
+    if info.status == "revoked":
+        raise AccessError("this connection was removed; connect the shop again")
+    job = jobs.submit(
+        queue_url(db, settings),
+        jobs.CONNECTION_SYNC,
+        user_id,
+        connection_id,
+        user_id,
+        job_id=sync_job_prefix(connection_id) + uuid.uuid4().hex,
+        dedupe=connection_id,
+    )
+    log.info("sync of connection %s for user %s: job %s %s", connection_id, user_id, job.id, job.status)
+    return job
+
+
+def sync_job(db: Database, settings: Settings, user_id: str, connection_id: str) -> JobInfo | None:
+    """The connection's sync job while it is queued or running; None when none is."""
+    return jobs.active(queue_url(db, settings), sync_job_prefix(connection_id), user_id)
 
 
 def queue_depth(db: Database, settings: Settings) -> dict[str, int]:

@@ -36,7 +36,6 @@ from views._ui.resources import (  # noqa: F401
     origin_options,
     prepared,
     shared_cities,
-    sync_jobs,
 )
 from views._ui.session import (  # noqa: F401
     COOKIE_DAYS,

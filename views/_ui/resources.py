@@ -1,5 +1,5 @@
 """Cached resources the pages share: settings, the database, the city arrays and country table, the ships-from
-and country choices, the engine's prepared stage per product, the sync jobs, money formatting."""
+and country choices, the engine's prepared stage per product, money formatting."""
 
 from __future__ import annotations
 
@@ -110,11 +110,3 @@ def prepared(_forecast_id: str, product, ca: CityArrays):
     own city data makes its own entry. ``ca``: the arrays the page already holds (``cities()``)."""
     key = tuple(sorted(c.version for c in ca.custom.values()))
     return _prepared_shared(get_settings().database_url, product.model_dump_json(), key, ca)
-
-
-@st.cache_resource
-def sync_jobs():
-    """Marketplace syncs running in this process (core.accounts.syncs.SyncJobs), shared by all sessions."""
-    from core.accounts.syncs import SyncJobs
-
-    return SyncJobs()
