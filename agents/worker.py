@@ -1,6 +1,6 @@
 """The background-job worker: ``python -m agents.worker`` (``make run`` starts one beside the app).
 
-It runs the jobs that ``core.jobs`` queues -- deep reports, agent reruns and marketplace syncs -- outside any page or request,
+It runs the jobs that ``core.jobs`` queues -- deep reports, agent reruns, marketplace syncs and calibrations of large files -- outside any page or request,
 one at a time by default (JOBS_CONCURRENCY), with the same settings, database and city data as the app.
 Jobs live in DBOS Transact's durable queue: a job this worker had started when it was killed is resumed
 when a worker with the same JOBS_WORKER_ID starts again, from its last finished step.
@@ -89,6 +89,21 @@ def connection_sync_job(connection_id: str, user_id: str) -> dict:
     """Import a marketplace connection's new orders (resumable: a resumed job starts from the stored cursor).
     A refused or failed sync fails the job; its message is on the connection row, where the page reads it."""
     return _sync_connection(connection_id, user_id)
+
+
+@DBOS.step(name="calibrate")
+def _calibrate(user_id: str, name: str, rows: dict, measure: str, params: dict) -> dict:
+    from core.services.calibrations import run_job
+
+    r = _resources()
+    return run_job(r.db, for_user(r.db, r.ca, user_id), user_id, name, rows, measure, params)
+
+
+@DBOS.workflow(name=jobs.CALIBRATION)
+def calibration_job(user_id: str, name: str, rows: dict, measure: str, params: dict) -> dict:
+    """Calibrate on a large sales file and save the calibration; its id is the job's result. A file whose
+    cities do not match fails the job with the match error's message."""
+    return _calibrate(user_id, name, rows, measure, params)
 
 
 def load(settings: Settings) -> _Resources:

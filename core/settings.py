@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         default="worker-1",
         description="Id of a job worker: a restarted worker resumes the jobs its id had started.",
     )
+    calibration_job_rows: int = Field(
+        default=5000,
+        ge=0,
+        description="A calibration of a sales file with more rows than this runs as a background job "
+        "(0: every calibration of a file).",
+    )
     jobs_concurrency: int = Field(default=1, ge=1, le=16, description="Jobs one worker runs at once.")
     jobs_poll_s: float = Field(
         default=0.5, gt=0, le=60, description="How often a job worker looks for new jobs, seconds."

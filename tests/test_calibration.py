@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -792,3 +793,61 @@ def test_calibrate_page_maps_columns_and_the_files_country(sqlite_db, ca) -> Non
     next(b for b in at.button if b.label == "Calibrate").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("Calibration saved" in s.value for s in at.success)
+
+
+def wait_until_finished(url: str, job_id: str, user_id: str, timeout_s: float = 120) -> None:
+    from core import jobs
+
+    deadline = time.monotonic() + timeout_s
+    while not jobs.get(url, job_id, user_id).finished:
+        assert time.monotonic() < deadline, f"job {job_id} did not finish"
+        time.sleep(0.2)
+
+
+def test_a_large_file_is_calibrated_by_the_job_worker(sqlite_db, ca, monkeypatch, tmp_path) -> None:
+    """Issue 26: a file over CALIBRATION_JOB_ROWS rows is calibrated as a background job: the page says it
+    waits for the worker, the worker saves the calibration and the page then shows it; a file whose cities
+    do not match fails its job and the page says why."""
+    from core import jobs
+    from core.services.jobs import queue_url
+    from core.settings import load_settings
+    from tests.helpers import start_worker, stop
+    from views import _ui
+
+    monkeypatch.setenv("CALIBRATION_JOB_ROWS", "10")
+    _ui.get_settings.clear()
+    settings = load_settings()
+    try:
+        at = login("master@demo.local")
+        at.switch_page("views/calibrate.py").run()
+        before = len(at.selectbox(key="cal_pick").options) if "cal_pick" in at.session_state else 0
+        at.file_uploader(key="cal_file").set_value(
+            ("sales.csv", synthetic(ca, "BR", 60, 1.0, 0.3), "text/csv")
+        )
+        at.text_input(key="cal_name").input("Big shop")
+        next(b for b in at.button if b.label == "Calibrate").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert any("waiting for the job worker" in i.value for i in at.info)
+        good = at.session_state["_cal_job"]
+        unmatched = "city,country,units\n" + "".join(f"Nowhere{i},BR,{i + 1}\n" for i in range(20))
+        at.file_uploader(key="cal_file").set_value(("bad.csv", unmatched.encode(), "text/csv"))
+        at.text_input(key="cal_name").set_value("Bad shop")
+        worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
+        try:
+            url, uid = queue_url(sqlite_db, settings), at.session_state["user_id"]
+            wait_until_finished(url, good, uid)
+            at.run()
+            assert any("Calibration saved" in s.value for s in at.success), [e.value for e in at.error]
+            assert "_cal_job" not in at.session_state
+            assert at.session_state["calibration_id"] == jobs.get(url, good, uid).result["calibration_id"]
+            assert len(at.selectbox(key="cal_pick").options) == before + 1
+            next(b for b in at.button if b.label == "Calibrate").click().run()
+            bad = at.session_state["_cal_job"]
+            wait_until_finished(url, bad, uid)
+        finally:
+            stop(worker)
+        at.run()
+        assert jobs.get(url, bad, uid).status == "failed"
+        assert any("matched" in e.value for e in at.error), [e.value for e in at.error]
+    finally:
+        _ui.get_settings.clear()

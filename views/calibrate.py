@@ -15,13 +15,11 @@ from core.forecast import (
     SHIPPING_PAYERS,
     ProductInput,
     city_info,
-    evaluate,
-    prepare,
-    validate_product,
 )
 from core.forecast.categories import all_categories
-from core.places import trends
-from core.services import records
+from core.services import calibrations, records
+from core.services import jobs as job_service
+from core.services.calibrations import CalibrationParams
 from core.services.forecasts import product_from_params
 from core.text import sentence
 from views import _ui
@@ -179,57 +177,80 @@ with st.form("calibrate"):
     )
     run = st.form_submit_button("Calibrate", type="primary")
 
+
+def _saved(cid: str) -> None:
+    st.session_state["calibration_id"] = cid
+    st.session_state["cal_pick"] = cid  # the picker shows the new calibration, not the one it had
+
+
+@st.fragment(run_every=1.0)
+def _job_progress(job_id: str) -> None:
+    """A large file's calibration runs as a background job: wait for it here, then show it below."""
+    try:
+        job = job_service.job(_ui.db(), _ui.get_settings(), user.id, job_id)
+    except AppError as exc:
+        st.warning(sentence(exc))
+        return
+    if not job.finished:
+        st.info(
+            "Calibrating in the background (a large file): "
+            + ("waiting for the job worker." if job.status == "queued" else "matching cities and fitting.")
+        )
+        return
+    del st.session_state["_cal_job"]
+    if job.status == "done":
+        _saved(job.result["calibration_id"])
+        st.session_state["_cal_done"] = True
+    else:
+        st.session_state["_cal_failed"] = job.error or "the calibration failed"
+    st.rerun()
+
+
 if run:
     if source == "Sales file" and upload is None:
         st.error("Choose a sales file first.")
     elif source != "Sales file" and not picked:
         st.error("Choose at least one connection.")
     else:
+        params = CalibrationParams(
+            category=category,
+            price=price,
+            unit_cost=cost,
+            shipping_paid_by=payer,
+            countries=countries,
+            search_keyword=trend_kw.strip() or None,
+        )
         try:
             if source == "Sales file":
                 rows, measure = calibration.read_sales(upload.getvalue(), upload.name, mapping, all_in)
             else:
                 rows, measure = syncs.sales(_ui.db(), user.id, picked, conn_measure), conn_measure
-            product = validate_product(
-                name=name or "sales", category=category, price=price, unit_cost=cost, shipping_paid_by=payer
-            )
-            extra = trends.calibration_features(_ui.db(), trend_kw, ca) if trend_kw.strip() else None
-            with st.status("Calibrating ...", expanded=False) as status:
-                status.write("Matching cities and fitting the model")
-                result = calibration.calibrate(
-                    rows, measure, evaluate(prepare(ca, product)), countries or None, extra=extra
+            if user is not None and calibrations.runs_as_job(_ui.get_settings(), rows):
+                job = calibrations.start_calibration(
+                    _ui.db(), _ui.get_settings(), user.id, name, rows, measure, params
                 )
-                status.update(label="Calibration ready", state="complete")
+                st.session_state["_cal_job"] = job.id
+            else:
+                with st.status("Calibrating ...", expanded=False) as status:
+                    status.write("Matching cities and fitting the model")
+                    cid = calibrations.calibrate_and_save(
+                        _ui.db(), ca, user.id if user else None, name, rows, measure, params
+                    )
+                    status.update(label="Calibration ready", state="complete")
+                _saved(cid)
+                st.session_state["_cal_done"] = True
         except calibration.MatchError as exc:
             st.error(sentence(exc))
             st.dataframe(exc.report.unmatched, hide_index=True)
         except AppError as exc:
             st.error(sentence(exc))
-        else:
-            metrics, report = result.metrics(), result.report_dict()
-            params = {
-                "category": category,
-                "price": price,
-                "unit_cost": cost,
-                "shipping_paid_by": payer,
-                "countries": countries,
-                "search_keyword": trend_kw.strip() or None,
-            }
-            cid = records.save_calibration(
-                _ui.db(),
-                user.id if user else None,
-                name or "My sales",
-                measure,
-                params,
-                metrics,
-                report,
-                result.predictions,
-            )
-            st.session_state["calibration_id"] = cid
-            st.session_state["cal_pick"] = cid  # the picker shows the new calibration, not the one it had
-            st.success(
-                "Calibration saved. Use it on Results with the 'Rank by calibrated predictions' switch."
-            )
+
+if "_cal_job" in st.session_state:
+    _job_progress(st.session_state["_cal_job"])
+if st.session_state.pop("_cal_done", False):
+    st.success("Calibration saved. Use it on Results with the 'Rank by calibrated predictions' switch.")
+if failed := st.session_state.pop("_cal_failed", None):
+    st.error(sentence(failed))
 
 saved = records.list_calibrations(_ui.db(), user.id if user else None)
 if not saved:

@@ -19,30 +19,24 @@ from core.cli.common import (
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from core import calibration
     from core.errors import InputError
-    from core.forecast import evaluate, prepare, scope_mask, validate_product
     from core.places.citydata import city_arrays_from_db
+    from core.services.calibrations import CalibrationParams, calibrate
 
     checked_out(args.out), checked_out(args.report)
     path = Path(args.sales)
     if not path.is_file():
         raise InputError(f"no such file: {args.sales}")
     rows, measure = calibration.read_sales(path.read_bytes(), path.name, country=args.country)
-    product = validate_product(
-        name=path.stem or "sales",
+    params = CalibrationParams(
         category=args.category,
         price=args.price,
         unit_cost=args.unit_cost,
         shipping_paid_by=args.shipping_paid_by,
+        countries=[c for c in (args.countries or "").split(",") if c.strip()],
+        search_keyword=args.search_keyword,
     )
-    ca = city_arrays_from_db(database())
-    countries = [c for c in (args.countries or "").split(",") if c.strip()] or None
-    scope_mask(ca, countries)
-    extra = None
-    if args.search_keyword:
-        from core.places import trends
-
-        extra = trends.calibration_features(database(), args.search_keyword, ca)
-    result = calibration.calibrate(rows, measure, evaluate(prepare(ca, product)), countries, extra=extra)
+    db = database()
+    result = calibrate(db, city_arrays_from_db(db), rows, measure, params, path.stem)
     cols = [
         "city_id",
         "city",

@@ -1,4 +1,4 @@
-"""Background jobs: long work (deep reports, agent reruns, marketplace syncs) queued in a durable queue and run by the worker
+"""Background jobs: long work (deep reports, agent reruns, marketplace syncs, calibrations of large files) queued in a durable queue and run by the worker
 process (``python -m agents.worker``), never inside a page's script run or an API request.
 
 The queue is DBOS Transact's (a well-kept durable-execution library; its queue is a table, so it needs no
@@ -38,7 +38,8 @@ VERSION = "1"
 DEEP_REPORT = "deep_report"
 AGENTS_RERUN = "agents_rerun"
 CONNECTION_SYNC = "connection_sync"
-KINDS = (DEEP_REPORT, AGENTS_RERUN, CONNECTION_SYNC)
+CALIBRATION = "calibration"
+KINDS = (DEEP_REPORT, AGENTS_RERUN, CONNECTION_SYNC, CALIBRATION)
 _WAITING = ["ENQUEUED", "DELAYED", "PENDING"]
 
 # DBOS's workflow states, as the app says them.
