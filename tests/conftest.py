@@ -33,7 +33,7 @@ def pytest_sessionstart(session) -> None:
     its stats and its clean run with pytest.main one after the other), gets its own database folder: the
     previous one is shared by concurrent runners or already removed. Streamlit's process-wide caches (the
     app's settings, database handle and city arrays) are emptied too, or the pages' AppTests would read the
-    previous session's (deleted) database."""
+    previous session's (deleted) database, and so are the project's functools caches."""
     global _TMP, SQLITE_URL, _SESSIONS
     _SESSIONS += 1
     if os.getpid() != _CREATOR_PID or _SESSIONS > 1:
@@ -44,6 +44,23 @@ def pytest_sessionstart(session) -> None:
 
         st.cache_resource.clear()
         st.cache_data.clear()
+        _clear_function_caches()
+
+
+def _clear_function_caches() -> None:
+    """Empty the functools caches of the project's modules (tables read once, product readings): in a forked
+    mutant run they would hand back what the unmutated code computed in the parent, so a mutant of a cached
+    function could never be caught."""
+    import sys
+
+    rooms = ("core", "agents", "api", "connectors", "views")
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".")[0] not in rooms:
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
