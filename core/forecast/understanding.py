@@ -167,6 +167,20 @@ def lexicon() -> tuple[LexiconRow, ...]:
     )
 
 
+@cache
+def lexicon_words() -> frozenset[str]:
+    """Every word of the lexicon's phrases."""
+    return frozenset(w for row in lexicon() for w in row.phrase)
+
+
+def i_plurals(toks: list[str]) -> list[str]:
+    """For matching the lexicon: ``singular`` keeps words ending in "is" (tennis, chassis, analysis), and so a
+    plural of a word ending in "i" (skis, bikinis) kept its "s" and missed the lexicon's "ski" and "bikini".
+    A word ending in "is" is read as its "-i" singular when that singular is a lexicon word."""
+    words = lexicon_words()
+    return [t[:-1] if t.endswith("is") and t[:-1] in words else t for t in toks]
+
+
 @dataclass(frozen=True)
 class Understanding:
     """What the name and description say: each attribute with its confidence (0-1) and the words behind it."""
@@ -211,7 +225,9 @@ def _pct(x: float) -> str:
 
 
 def _matches(row: LexiconRow, toks: list[str]) -> int:
-    """How many times the row's phrase occurs in the tokens (0 when its companion rule fails)."""
+    """How many times the row's phrase occurs in the tokens (0 when its companion rule fails); a plural in
+    "-is" of a lexicon word in "-i" counts as that word (``i_plurals``)."""
+    toks = i_plurals(toks)
     present = set(toks)
     if row.requires and not (row.requires & present):
         return 0

@@ -1,0 +1,108 @@
+"""Rules of the accounts and billing rooms that a mutation sample (make mutate-sample) showed no test held:
+the admin list counts this month only, an API key keeps its name, e-mails with spaces are refused, plan and
+role changes are audited under their names, a Checkout Session may name its user in its metadata, a
+subscription keeps the Stripe customer and the period it knew."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from core import accounts
+from core.accounts import admin, apikeys, logins, users
+from core.billing import checkout, subscriptions
+from core.db import models
+from core.errors import InputError
+
+
+def new_user(db, tier: str = "pro") -> accounts.UserInfo:
+    return accounts.create_user(db, f"{uuid.uuid4().hex[:10]}@rules.example", "a-long-password", tier=tier)
+
+
+def test_the_admin_list_counts_this_months_forecasts_only(sqlite_db) -> None:
+    user = new_user(sqlite_db, "master")
+    last_month, this_month = datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 12, 3, tzinfo=UTC)
+    for when in (last_month, last_month, this_month):
+        accounts.reserve_forecast(sqlite_db, user, now=when)
+    row = next(r for r in admin.list_users(sqlite_db, now=this_month) if r.email == user.email)
+    assert row.forecasts_this_month == 1
+    row = next(r for r in admin.list_users(sqlite_db, now=last_month) if r.email == user.email)
+    assert row.forecasts_this_month == 2
+
+
+def test_an_api_key_keeps_its_name_with_spaces_collapsed(sqlite_db) -> None:
+    user = new_user(sqlite_db, "master")
+    info, token = apikeys.create_key(sqlite_db, user, "  nightly   export ")
+    assert info.name == "nightly export" and token.startswith(apikeys.KEY_PREFIX)
+    assert [k.name for k in apikeys.list_keys(sqlite_db, user.id)] == ["nightly export"]
+
+
+@pytest.mark.parametrize(
+    "email", ["a b@example.com", "ab@exa mple.com", "@example.com", "ab@", "ab.example.com"]
+)
+def test_an_email_with_a_space_or_without_both_sides_is_refused(email: str) -> None:
+    with pytest.raises(InputError, match="is not an e-mail address"):
+        users.normalise_email(email)
+    assert users.normalise_email("  Ana@Example.COM ") == "ana@example.com"
+
+
+def test_plan_and_role_changes_are_audited_by_name_and_a_plan_change_is_active(sqlite_db) -> None:
+    user = new_user(sqlite_db, "basic")
+    with sqlite_db.session() as s:
+        s.get(models.User, user.id).subscription_status = "canceled"
+    changed = users.update_user(sqlite_db, user.email, tier="pro", role="admin", source="test")
+    assert changed.tier == "pro" and changed.role == "admin"
+    assert changed.status == "active"  # a plan given by hand is an active one
+    mine = [e for e in users.recent_audit(sqlite_db, 200) if e["user"] == user.email]
+    assert {(e["change"], e["from"], e["to"], e["source"]) for e in mine} == {
+        ("plan", "basic", "pro", "test"),
+        ("role", "user", "admin", "test"),
+    }
+
+
+def test_the_login_credentials_name_each_user(sqlite_db) -> None:
+    user = new_user(sqlite_db)
+    entry = logins.credentials(sqlite_db)["usernames"][user.email]
+    assert entry["name"] == user.email and entry["email"] == user.email and entry["roles"] == ["user"]
+
+
+def test_a_checkout_session_may_name_its_user_in_the_metadata(sqlite_db) -> None:
+    """Stripe sends client_reference_id when the app set it; a session created elsewhere (a payment link)
+    carries the user only in its metadata: either names the account."""
+    user = new_user(sqlite_db, "basic")
+    session = {
+        "metadata": {"user_id": user.id, "tier": "pro"},
+        "subscription": f"sub_{uuid.uuid4().hex[:8]}",
+        "customer": "cus_meta",
+    }
+    with sqlite_db.session() as s:
+        assert checkout.apply_completed_session(s, session) == "pro"
+    assert accounts.get_user(sqlite_db, email=user.email).tier == "pro"
+
+
+def test_a_subscription_keeps_its_customer_and_the_period_it_knew(sqlite_db) -> None:
+    user = new_user(sqlite_db, "basic")
+    sub = f"sub_{uuid.uuid4().hex[:8]}"
+    start, end = 1_796_000_000, 1_798_600_000
+    with sqlite_db.session() as s:
+        subscriptions.upsert_subscription(s, user.id, "pro", "active", sub, "cus_1", (start, end))
+    with sqlite_db.session() as s:  # a later event without customer or period changes only the status
+        subscriptions.upsert_subscription(s, user.id, "pro", "past_due", sub, None)
+    with sqlite_db.session() as s:
+        rows = s.scalars(select(models.Subscription).where(models.Subscription.user_id == user.id)).all()
+        assert len(rows) == 1
+        row = rows[0]
+        assert (row.status, row.stripe_customer_id) == ("past_due", "cus_1")
+        assert row.current_period_start.replace(tzinfo=UTC) == datetime.fromtimestamp(start, UTC)
+        assert row.current_period_end.replace(tzinfo=UTC) == datetime.fromtimestamp(end, UTC)
+    assert accounts.get_user(sqlite_db, email=user.email).tier == "pro"  # past due keeps the plan
+    with sqlite_db.session() as s:  # no subscription id: a row of its own, never another's
+        subscriptions.upsert_subscription(s, user.id, "pro", "active", None, "cus_2")
+    with sqlite_db.session() as s:
+        ids = s.scalars(
+            select(models.Subscription.stripe_subscription_id).where(models.Subscription.user_id == user.id)
+        ).all()
+    assert sorted(ids, key=str) == sorted([sub, None], key=str)

@@ -1,0 +1,146 @@
+"""Rules of the forecast room that a mutation sample (make mutate-sample) showed no test held: each city's
+uncertainty from its flags, the medians the score points are relative to, the ranking's data columns, the
+price anchor's boundary, the matchers' error fields, the season text's edge cases, and the what-if
+comparisons on stored tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import InputError
+from core.forecast import cities as cities_mod
+from core.forecast import custom, evaluate, inputs, prepare, pricing, validate_product, whatif
+from core.forecast.understanding import i_plurals, singular, understand
+
+
+def test_each_citys_uncertainty_adds_its_flags_variances(ca) -> None:
+    f = ca.frame
+    imputed = f["online_buyers_pct_flag"].to_numpy() == "imputed"
+    weak = np.isin(f["income_flag"].to_numpy(), ["inherited", "imputed"])
+    assert imputed.any() and weak.any() and (~imputed & ~weak).any()
+    expected = np.sqrt(
+        cities_mod.SIGMA_BASE**2
+        + imputed * cities_mod.SIGMA_IMPUTED_ADOPTION**2
+        + weak * cities_mod.SIGMA_INHERITED_INCOME**2
+    )
+    np.testing.assert_allclose(ca.sigma, expected, rtol=1e-12)
+
+
+def test_the_city_size_median_is_the_median_citys(ca) -> None:
+    assert ca.medians["log_city_size"] == pytest.approx(float(np.median(np.log(ca.city_size))), abs=1e-12)
+    assert ca.medians["log_city_size"] != 0.0  # the table has the size factor: not the no-column default
+
+
+def test_the_ranking_carries_the_climate_fit_and_the_border_flag(ca) -> None:
+    product = validate_product(
+        name="Down winter jacket",
+        category="Apparel & Accessories",
+        price=80,
+        unit_cost=30,
+        ships_from="Berlin, DE",
+    )
+    prep = prepare(ca, product)
+    cols = evaluate(prep).columns
+    np.testing.assert_array_equal(cols["climate_fit"], prep.climate_fit)
+    np.testing.assert_array_equal(cols["cross_border"], prep.cross_border.astype(float))
+    assert (
+        cols["cross_border"][ca.iso2 == "DE"].max() == 0.0
+        and cols["cross_border"][ca.iso2 == "FR"].min() == 1.0
+    )
+
+
+def test_the_price_anchor_moves_to_the_product_at_exactly_the_ratio() -> None:
+    typical = 40.0
+    assert pricing.price_anchor_of(pricing.ANCHOR_RATIO * typical, typical) == (
+        pricing.ANCHOR_RATIO * typical,
+        "product",
+    )
+    assert pricing.price_anchor_of(typical / pricing.ANCHOR_RATIO, typical)[1] == "product"
+    assert pricing.price_anchor_of(typical * 1.01, typical) == (typical, "category")
+
+
+def test_an_unknown_city_id_names_the_field(ca) -> None:
+    with pytest.raises(InputError) as err:
+        cities_mod.positions(ca, [int(ca.city_id.max()) + 1])
+    assert err.value.field == "city_id"
+
+
+def test_a_country_scope_takes_iso3_codes_as_iso2(ca) -> None:
+    np.testing.assert_array_equal(
+        cities_mod.scope_mask(ca, ["BRA", "de"]), cities_mod.scope_mask(ca, ["BR", "DE"])
+    )
+    assert cities_mod.scope_mask(ca, ["BRA"]).sum() == (ca.iso2 == "BR").sum()
+
+
+def test_the_city_matchers_name_the_field_they_read(ca) -> None:
+    with pytest.raises(InputError) as err:
+        cities_mod.match_city("Nowhereville, BR", ca, field="origin_city")
+    assert err.value.field == "origin_city"
+    with pytest.raises(InputError) as err:
+        custom.find_city(ca, "Nowhereville, BR")
+    assert err.value.field == "city"
+
+
+@pytest.mark.parametrize("lat", [-90.5, 90.5, float("nan")])
+def test_a_new_city_off_the_globe_is_refused(ca, lat: float) -> None:
+    with pytest.raises(InputError, match=r"latitude must be within -90\.\.90"):
+        custom.check_new_city(ca, "Polar base", "BR", lat, -47.0)
+
+
+@pytest.mark.parametrize("text", ["", "none", "No", " - "])
+def test_no_season_is_written_in_several_ways(text: str) -> None:
+    assert inputs.parse_months(text) == ()
+
+
+def test_the_product_reading_uses_the_chosen_category() -> None:
+    a = inputs.ProductInput(name="Tripod", category="Cameras & Optics", price=40, unit_cost=10)
+    b = inputs.ProductInput(name="Tripod", category="Home & Garden", price=40, unit_cost=10)
+    assert a.understanding().product_type != b.understanding().product_type
+
+
+@pytest.mark.parametrize(
+    ("word", "one"),
+    [
+        ("tennis", "tennis"),
+        ("quizzes", "quizz"),
+        ("jackets", "jacket"),
+        ("boxes", "box"),
+    ],
+)
+def test_singulars_keep_words_that_end_in_is(word: str, one: str) -> None:
+    assert singular(word) == one
+
+
+def test_a_plural_in_is_of_a_lexicon_word_in_i_reads_as_that_word() -> None:
+    """Found by the mutation sample: "skis" and "bikinis" kept their "s" and missed the lexicon's rows."""
+    skis, bikinis = understand("Alpine skis", None, None), understand("Women's bikinis", None, None)
+    assert skis.climate == "cold" and "ski" in skis.climate_evidence
+    assert bikinis.climate == "warm" and bikinis.product_type.endswith("Swimwear")
+    assert i_plurals(["tennis", "skis", "chassis"]) == ["tennis", "ski", "chassis"]
+
+
+def test_comparing_rankings_matches_cities_whatever_their_values() -> None:
+    cols = ["city_id", "city", "country_iso2", "rank", "opportunity_score", "expected_units_month"]
+    a = pd.DataFrame([[1, "A", "DE", 1, 90.0, 10.0], [2, "B", "DE", 2, 80.0, 8.0]], columns=cols)
+    b = pd.DataFrame([[2, "B", "DE", 1, 85.0, 9.0], [3, "C", "DE", 2, 70.0, 7.0]], columns=cols)
+    out = whatif.compare_rankings(a, b)
+    assert list(out["city_id"]) == [1, 2, 3]
+    row = out.set_index("city_id").loc[2]
+    assert (row["rank_a"], row["rank_b"], row["rank_change"]) == (2, 1, 1)
+
+
+def test_a_stored_table_without_the_market_flag_counts_no_city_above_it() -> None:
+    table = pd.DataFrame(
+        {
+            "loss_making": [False, True],
+            "expected_units_month": [3.0, 1.0],
+            "expected_units_low": [2.0, 0.5],
+            "expected_units_high": [4.0, 1.5],
+            "expected_revenue_usd_month": [90.0, 30.0],
+            "profit_usd_month": [20.0, -5.0],
+        }
+    )
+    m = whatif.headline_metrics(table)
+    assert (m["above_market_cities"], m["profit"], m["loss"], m["loss_cities"]) == (0.0, 20.0, -5.0, 1.0)
