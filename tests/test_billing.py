@@ -221,6 +221,16 @@ def test_subscription_lifecycle_events(any_db) -> None:
     failed = event("invoice.payment_failed", {"id": "in_1", "subscription": sub_id})
     billing.handle_webhook(any_db, s, *signed(failed))
     assert accounts.get_user(any_db, user_id=user.id).status == "past_due"
+    paid = event("customer.subscription.updated", updated["data"]["object"])
+    billing.handle_webhook(any_db, s, *signed(paid))
+    assert accounts.get_user(any_db, user_id=user.id).status == "active"
+    # Stripe's newer invoices name the subscription under parent.subscription_details only
+    newer = event(
+        "invoice.payment_failed",
+        {"id": "in_2", "parent": {"subscription_details": {"subscription": sub_id}}},
+    )
+    assert billing.handle_webhook(any_db, s, *signed(newer)).status == 200
+    assert accounts.get_user(any_db, user_id=user.id).status == "past_due"
     deleted = event(
         "customer.subscription.deleted", {"id": sub_id, "status": "canceled", "customer": "cus_1"}
     )
