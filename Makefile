@@ -90,12 +90,14 @@ mutate: $(STAMP)
 SAMPLE ?= 200
 MUTATE_ROOMS ?= core/forecast core/accounts core/billing
 MUTATE_TESTS ?= tests/test_forecast.py tests/test_season.py tests/test_understanding.py tests/test_custom_cities.py \
-	tests/test_whatif.py tests/test_accounts.py tests/test_quota.py tests/test_oidc.py tests/test_billing.py tests/test_api.py
+	tests/test_whatif.py tests/test_accounts.py tests/test_quota.py tests/test_oidc.py tests/test_billing.py tests/test_api.py \
+	tests/test_account_rules.py tests/test_forecast_rules.py tests/test_connectors.py
+SEED ?= 0
 mutate-sample: $(STAMP)
 	$(BIN)/python -m pip install --quiet "mutmut==3.8.1"
-	$(BIN)/python bench/mutation_sample.py --rooms $(MUTATE_ROOMS) --tests $(MUTATE_TESTS) --sample $(SAMPLE) --list \
+	$(BIN)/python bench/mutation_sample.py --rooms $(MUTATE_ROOMS) --tests $(MUTATE_TESTS) --sample $(SAMPLE) --seed $(SEED) --list \
 		--deselect "not postgres and not cli and not python_m and not schema and not two_ and not pdf and not deep_report \
-		and not white_label and not agents_and and not worker and not job"
+		and not white_label and not agents_and and not worker and not job and not in_the_app"
 
 # The mutants issue 22 names, each applied by hand to a scratch copy: every one must be killed.
 named-mutants: $(STAMP)
