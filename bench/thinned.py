@@ -40,7 +40,7 @@ def main() -> None:
     print(
         f"{'kept':>6} {'no order':>9} {'chosen':>7} "
         + " ".join(f"{loss:>8}" for loss in calibration.LOSSES)
-        + f" {'prior':>7} {'pop-only':>9}"
+        + f" {'prior':>7} {'pop-only':>9} {'region GLM':>11}"
     )
     for keep in args.keep:
         orders = np.random.default_rng(0).binomial(truth_rows["orders"].to_numpy(int), keep)
@@ -61,6 +61,7 @@ def main() -> None:
             f"{keep:>6.3f} {np.mean(orders == 0):>9.2f} {scores['chosen']:>7.3f} "
             + " ".join(f"{scores[loss]:>8.3f}" for loss in calibration.LOSSES)
             + f" {result.prior_half_spearman:>7.3f} {result.population_half_spearman:>9.3f}"
+            + f" {result.population_region_half_spearman:>11.3f}"
         )
 
 
