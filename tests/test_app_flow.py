@@ -166,12 +166,19 @@ def test_export_buttons_present(results: AppTest) -> None:
 
 
 def test_deep_report_bought_in_demo_mode_is_built_by_the_worker_and_downloadable(
-    results: AppTest, sqlite_db, tmp_path
+    results: AppTest, sqlite_db, tmp_path, monkeypatch, request
 ) -> None:
     """Buying answers at once (the build is a background job); the worker builds it; the page then offers
-    the download."""
+    the download. The job goes to a queue of this test's own, so it does not wait behind the agents jobs the
+    module's other forecasts queued."""
     from core.billing import deep_reports
+    from tests.helpers import private_queue
+    from views import _ui
 
+    queue = private_queue(sqlite_db, tmp_path)
+    monkeypatch.setenv("JOBS_DATABASE_URL", queue)
+    _ui.get_settings.clear()
+    request.addfinalizer(_ui.get_settings.clear)  # the next test reads the shared queue again
     show(results, "Export")
     results.selectbox(key="rs_deep_type").set_value("standard")
     results.button(key="rs_deep_buy").click().run()
@@ -181,7 +188,7 @@ def test_deep_report_bought_in_demo_mode_is_built_by_the_worker_and_downloadable
     mine = [r for r in deep_reports.list_for(sqlite_db, user_id) if r.forecast_id == fid]
     assert [r.status for r in mine] == ["paid"]  # not built inside the page's run
     assert any("waiting for the report builder" in c.value for c in results.caption)
-    worker = start_worker(sqlite_db.url, tmp_path / "worker.log")
+    worker = start_worker(sqlite_db.url, tmp_path / "worker.log", JOBS_DATABASE_URL=queue)
     try:
         deadline = time.monotonic() + 120
         while (

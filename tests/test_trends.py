@@ -166,39 +166,51 @@ def test_search_interest_helps_calibration_when_sales_follow_it(ca) -> None:
     assert with_trends.cv.spearman > plain.cv.spearman + 0.1
 
 
-def test_cli_fetches_shows_stored_and_calibrates_with_it(sqlite_db, ca, tmp_path) -> None:
+def test_cli_fetches_shows_stored_and_calibrates_with_it(
+    sqlite_db, ca, tmp_path, monkeypatch, capsys
+) -> None:
+    """`python -m core trends` and `calibrate --search-keyword`: the first call as a process (the entry
+    point), the rest through the same ``main`` in this process (a process start and the city table's load
+    cost ~6 s each)."""
     import io
     import os
     import subprocess
     import sys
 
     from core import paths
+    from core.cli import main
 
-    def run(*args: str, base: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ, DATABASE_URL=sqlite_db.url)
+    env = dict(os.environ, DATABASE_URL=sqlite_db.url)
+    first = subprocess.run(
+        [sys.executable, "-m", "core", "trends", "--keyword", "cli towel", "--country", "BR", "--stored"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=paths.ROOT,
+    )
+    assert first.returncode == 1 and "nothing stored for 'cli towel' in BR" in first.stderr
+
+    def run(*args: str, base: str | None = None) -> tuple[int, str, str]:
         if base:
-            env["GOOGLE_TRENDS_BASE"] = base
-        return subprocess.run(
-            [sys.executable, "-m", "core", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            cwd=paths.ROOT,
-        )
+            monkeypatch.setenv("GOOGLE_TRENDS_BASE", base)
+        else:
+            monkeypatch.delenv("GOOGLE_TRENDS_BASE", raising=False)
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
 
-    assert run("trends", "--keyword", "cli towel", "--country", "BR", "--stored").returncode == 1
     with FakeGoogleTrends(BR_PLACES) as fake:
-        res = run("trends", "--keyword", "cli towel", "--country", "BR", base=fake.url)
-    assert res.returncode == 0, res.stderr
-    got = pd.read_csv(io.StringIO(res.stdout))
+        code, out, err = run("trends", "--keyword", "cli towel", "--country", "BR", base=fake.url)
+    assert code == 0, err
+    got = pd.read_csv(io.StringIO(out))
     assert list(got.columns) == ["city_id", "search_interest"] and len(got) == 4
-    assert "fetched" in res.stderr and "1 of Google's places unmatched" in res.stderr
-    shown = run("trends", "--keyword", "CLI towel", "--country", "br", "--stored")
-    assert shown.returncode == 0 and pd.read_csv(io.StringIO(shown.stdout)).equals(got)
+    assert "fetched" in err and "1 of Google's places unmatched" in err
+    code, out, _ = run("trends", "--keyword", "CLI towel", "--country", "br", "--stored")
+    assert code == 0 and pd.read_csv(io.StringIO(out)).equals(got)
     with FakeGoogleTrends(BR_PLACES, changed=True) as fake:
-        bad = run("trends", "--keyword", "cli towel", "--country", "BR", base=fake.url)
-    assert bad.returncode == 2 and "without the map widget" in bad.stderr and "Traceback" not in bad.stderr
+        code, _, err = run("trends", "--keyword", "cli towel", "--country", "BR", base=fake.url)
+    assert code == 2 and "without the map widget" in err and "Traceback" not in err
     sales = tmp_path / "sales.csv"
     sales.write_text(
         "city,country,units\nSao Paulo,BR,90\nRio de Janeiro,BR,60\nBrasilia,BR,40\nCuritiba,BR,30\n"
@@ -215,9 +227,9 @@ def test_cli_fetches_shows_stored_and_calibrates_with_it(sqlite_db, ca, tmp_path
         "--unit-cost",
         "10",
     ]
-    assert run(*common, "--search-keyword", "cli towel").returncode == 0
-    missing = run(*common, "--search-keyword", "never fetched")
-    assert missing.returncode == 2 and "no search interest is stored for 'never fetched'" in missing.stderr
+    assert run(*common, "--search-keyword", "cli towel")[0] == 0
+    code, _, err = run(*common, "--search-keyword", "never fetched")
+    assert code == 2 and "no search interest is stored for 'never fetched'" in err
 
 
 def test_results_panel_fetches_shows_the_date_and_adds_the_column(sqlite_db, monkeypatch) -> None:
