@@ -96,8 +96,8 @@ SEED ?= 0
 mutate-sample: $(STAMP)
 	$(BIN)/python -m pip install --quiet "mutmut==3.8.1"
 	$(BIN)/python bench/mutation_sample.py --rooms $(MUTATE_ROOMS) --tests $(MUTATE_TESTS) --sample $(SAMPLE) --seed $(SEED) --list \
-		--deselect "not postgres and not cli and not python_m and not schema and not two_ and not pdf and not deep_report \
-		and not white_label and not agents_and and not worker and not job and not calibrates_in_the_app"
+		--deselect "not postgres and not cli and not python_m and not schema and not two_ and not pdf \
+		and not agents_and and not worker and not job and not calibrates_in_the_app"
 
 # The mutants issue 22 names, each applied by hand to a scratch copy: every one must be killed.
 named-mutants: $(STAMP)

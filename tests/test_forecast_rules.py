@@ -144,3 +144,11 @@ def test_a_stored_table_without_the_market_flag_counts_no_city_above_it() -> Non
     )
     m = whatif.headline_metrics(table)
     assert (m["above_market_cities"], m["profit"], m["loss"], m["loss_cities"]) == (0.0, 20.0, -5.0, 1.0)
+
+
+def test_compared_inputs_show_numbers_as_people_write_them() -> None:
+    a = {"product": {"name": "Tee", "price": 30.0, "weights": {"demand": 0.1 + 0.2, "profitability": 0.7}}}
+    b = {"product": {"name": "Tee", "price": 29.5, "weights": {"demand": 0.5, "profitability": 0.5}}}
+    rows = {r["input"]: (r["A"], r["B"]) for r in whatif.input_differences(a, b)}
+    assert rows["Score weights"] == ("demand 0.3, profitability 0.7", "demand 0.5, profitability 0.5")
+    assert rows["Price (US$)"] == ("30", "29.5")
