@@ -127,6 +127,18 @@ def test_comparing_rankings_matches_cities_whatever_their_values() -> None:
     b = pd.DataFrame([[2, "B", "DE", 1, 85.0, 9.0], [3, "C", "DE", 2, 70.0, 7.0]], columns=cols)
     out = whatif.compare_rankings(a, b)
     assert list(out["city_id"]) == [1, 2, 3]
+    assert list(out.columns) == [
+        "city_id",
+        "city",
+        "country_iso2",
+        "rank_a",
+        "opportunity_a",
+        "units_a",
+        "rank_b",
+        "opportunity_b",
+        "units_b",
+        "rank_change",
+    ]
     row = out.set_index("city_id").loc[2]
     assert (row["rank_a"], row["rank_b"], row["rank_change"]) == (2, 1, 1)
 
@@ -152,3 +164,29 @@ def test_compared_inputs_show_numbers_as_people_write_them() -> None:
     rows = {r["input"]: (r["A"], r["B"]) for r in whatif.input_differences(a, b)}
     assert rows["Score weights"] == ("demand 0.3, profitability 0.7", "demand 0.5, profitability 0.5")
     assert rows["Price (US$)"] == ("30", "29.5")
+    a["product"]["target_ages"], b["product"]["target_ages"] = ["25-34"], ["25-34", "35-44"]
+    rows = {r["input"]: (r["A"], r["B"]) for r in whatif.input_differences(a, b)}
+    assert rows["Target ages"] == ("25-34", "25-34, 35-44")
+
+
+def test_a_city_profile_dates_the_age_mix_and_flags_country_figures(ca) -> None:
+    """City Explorer's profile: the age mix is the UN projection's year; a country-level figure without a
+    flag of its own is "imputed" where the country's figure was imputed, else "inherited" from the country."""
+    from core.forecast.features import AGE_YEAR, city_profile
+
+    city = ca.frame.iloc[0]
+    country = pd.Series(
+        {
+            "broadband_per100_year": 2023.0,
+            "broadband_per100_flag": "imputed",
+            "price_level_ratio_flag": "measured",
+        }
+    )
+    profile = city_profile(city, country).set_index("feature")
+    ages = profile[profile.index.str.startswith("Age ")]
+    assert len(ages) >= 5 and set(ages["year"]) == {AGE_YEAR}
+    flags = profile["flag"].to_dict()
+    broadband = next(k for k in flags if "roadband" in k)
+    price = next(k for k in flags if "rice level" in k)
+    assert (flags[broadband], flags[price]) == ("imputed", "inherited")
+    assert profile.loc[broadband, "year"] == 2023
