@@ -285,6 +285,9 @@ def test_checkout_then_webhook_activates_the_city(any_db, ca) -> None:
         s = settings_for(fake)
         info = service.save_city(any_db, s, a, ca, _campinas())
         method, path, form = fake.requests[-1]
+        session_id = list(fake.sessions)[-1]
+    with any_db.session() as sess:  # the row names its Checkout Session (Stripe's dashboard, support)
+        assert sess.get(models.CustomCity, info.id).checkout_session_id == session_id
     assert info.status == "pending_payment" and info.checkout_url.startswith("https://checkout.stripe.test/")
     assert (method, path, form["mode"]) == ("POST", "/v1/checkout/sessions", "payment")
     assert form["line_items[0][price_data][unit_amount]"] == str(CUSTOM_CITY_USD * 100)
