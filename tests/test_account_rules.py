@@ -1,7 +1,8 @@
 """Rules of the accounts and billing rooms that a mutation sample (make mutate-sample) showed no test held:
 the admin list counts this month only, an API key keeps its name, e-mails with spaces are refused, plan and
 role changes are audited under their names, a Checkout Session may name its user in its metadata, a
-subscription keeps the Stripe customer and the period it knew."""
+subscription keeps the Stripe customer and the period it knew, the white-label add-on follows its own
+subscription and its Checkout names the user."""
 
 from __future__ import annotations
 
@@ -106,3 +107,61 @@ def test_a_subscription_keeps_its_customer_and_the_period_it_knew(sqlite_db) -> 
             select(models.Subscription.stripe_subscription_id).where(models.Subscription.user_id == user.id)
         ).all()
     assert sorted(ids, key=str) == sorted([sub, None], key=str)
+
+
+@pytest.mark.parametrize(
+    ("status", "deleted", "active"),
+    [("active", False, True), ("past_due", False, True), ("unpaid", False, False), ("active", True, False)],
+)
+def test_white_label_subscription_events_switch_the_add_on(sqlite_db, status, deleted, active) -> None:
+    """The add-on's own subscription: live while Stripe keeps it active, trialing or past due; a deletion or
+    another status turns it off; the plan is not touched; an add-on nobody bought is reported, not created."""
+    from core.accounts import branding
+    from core.settings import load_settings
+
+    user = new_user(sqlite_db, "master")
+    branding.activate(sqlite_db, user.id, not active)
+    obj = {"id": "sub_wl", "status": status, "metadata": {"kind": "white_label", "user_id": user.id}}
+    with sqlite_db.session() as s:
+        said = subscriptions.apply_subscription(s, load_settings(), obj, deleted=deleted)
+    assert said == f"white-label add-on {'active' if active else 'inactive'}"
+    assert branding.get(sqlite_db, user.id).active is active
+    assert accounts.get_user(sqlite_db, email=user.email).tier == "master"
+    stranger = new_user(sqlite_db, "master")
+    obj["metadata"]["user_id"] = stranger.id
+    with sqlite_db.session() as s:
+        assert subscriptions.apply_subscription(s, load_settings(), obj, deleted=deleted) == (
+            "no matching white-label add-on"
+        )
+    assert branding.get(sqlite_db, stranger.id) is None
+
+
+def test_the_white_label_checkout_is_a_subscription_that_names_the_user() -> None:
+    from core.settings import load_settings
+    from tests.fake_stripe import FakeStripe
+
+    user = accounts.UserInfo("u-wl", "wl@example.com", "", "master", "user", "active", False)
+    with FakeStripe() as fake:
+        settings = load_settings(
+            stripe_secret_key="sk_test_1",
+            stripe_api_base=fake.url,
+            stripe_price_basic="price_b",
+            stripe_price_pro="price_p",
+            stripe_price_master="price_m",
+            stripe_price_white_label="price_wl",
+            app_base_url="http://app.example",
+        )
+        url = checkout.white_label_url(settings, user)
+        _method, path, form = fake.requests[-1]
+    assert url.startswith("https://checkout.stripe.test/") and path == "/v1/checkout/sessions"
+    assert (form["mode"], form["line_items[0][price]"], form["client_reference_id"]) == (
+        "subscription",
+        "price_wl",
+        "u-wl",
+    )
+    assert form["metadata[kind]"] == form["subscription_data[metadata][kind]"] == "white_label"
+    assert form["subscription_data[metadata][user_id]"] == "u-wl"
+    assert form["success_url"] == "http://app.example/account?white_label=ok"
+    assert checkout.white_label_url(load_settings(stripe_secret_key=None, demo_mode=True), user) is None
+    with pytest.raises(subscriptions.BillingError, match="STRIPE_PRICE_WHITE_LABEL"):
+        checkout.white_label_url(load_settings(stripe_secret_key=None, demo_mode=False), user)
