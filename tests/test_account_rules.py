@@ -165,3 +165,42 @@ def test_the_white_label_checkout_is_a_subscription_that_names_the_user() -> Non
     assert checkout.white_label_url(load_settings(stripe_secret_key=None, demo_mode=True), user) is None
     with pytest.raises(subscriptions.BillingError, match="STRIPE_PRICE_WHITE_LABEL"):
         checkout.white_label_url(load_settings(stripe_secret_key=None, demo_mode=False), user)
+
+
+def test_buying_a_deep_report_in_demo_through_checkout_and_when_stripe_refuses(sqlite_db, ca) -> None:
+    """Demo mode: paid at once ("demo" as its payment). Checkout: waiting for payment, naming its Checkout
+    Session. Stripe refusing the session: the report is marked failed and the buyer told."""
+    from core.billing import deep_reports
+    from core.forecast import ProductInput
+    from core.services.forecasts import run_forecast
+    from core.settings import load_settings
+    from tests.fake_stripe import FakeStripe
+
+    user = new_user(sqlite_db, "pro")
+    product = ProductInput(name="Bath towel set", category="Home & Garden", price=25.0, unit_cost=10.0)
+    fid = run_forecast(sqlite_db, ca, product, ["PT"], user=user)
+    demo = deep_reports.create(
+        sqlite_db, load_settings(stripe_secret_key=None, demo_mode=True), user, fid, "standard"
+    )
+    assert (demo.status, demo.checkout_url, demo.forecast_id) == ("paid", None, fid)
+    with sqlite_db.session() as s:
+        row = s.get(models.DeepReport, demo.id)
+        assert (row.payment_id, row.user_id) == ("demo", user.id)
+    with FakeStripe() as fake:
+        keys = {f"stripe_price_{t}": f"price_{t}" for t in ("basic", "pro", "master")}
+        paying = load_settings(stripe_secret_key="sk_test_1", stripe_api_base=fake.url, **keys)
+        bought = deep_reports.create(sqlite_db, paying, user, fid, "standard")
+        session_id = list(fake.sessions)[-1]
+        refused = load_settings(stripe_secret_key="sk_live_wrong", stripe_api_base=fake.url, **keys)
+        with pytest.raises(subscriptions.BillingError, match="Stripe could not"):
+            deep_reports.create(sqlite_db, refused, user, fid, "standard")
+    assert (
+        bought.status == "pending_payment"
+        and bought.checkout_url == f"https://checkout.stripe.test/{session_id}"
+    )
+    with sqlite_db.session() as s:
+        assert s.get(models.DeepReport, bought.id).checkout_session_id == session_id
+        statuses = [
+            r.status for r in s.scalars(select(models.DeepReport).where(models.DeepReport.user_id == user.id))
+        ]
+    assert sorted(statuses) == ["failed", "paid", "pending_payment"]
