@@ -225,9 +225,8 @@ def _pct(x: float) -> str:
 
 
 def _matches(row: LexiconRow, toks: list[str]) -> int:
-    """How many times the row's phrase occurs in the tokens (0 when its companion rule fails); a plural in
-    "-is" of a lexicon word in "-i" counts as that word (``i_plurals``)."""
-    toks = i_plurals(toks)
+    """How many times the row's phrase occurs in the tokens (0 when its companion rule fails). The tokens are
+    the lexicon's reading of the text (``i_plurals``), made once per text by the callers."""
     present = set(toks)
     if row.requires and not (row.requires & present):
         return 0
@@ -260,10 +259,11 @@ def _product_type(
                 scores[i] += w * idf[t]
     # Words the taxonomy names differently (a swimsuit is "Swimwear", boots are "Shoes"): the lexicon's type rows.
     synonyms: dict[int, list[str]] = defaultdict(list)
+    lex_name, lex_desc = i_plurals(name_toks), i_plurals(desc_toks)
     for row in lexicon():
         if row.attribute != "type" or int(row.value) not in by_id:
             continue
-        for toks, w in ((name_toks, 1.0), (desc_toks, DESCRIPTION_WEIGHT)):
+        for toks, w in ((lex_name, 1.0), (lex_desc, DESCRIPTION_WEIGHT)):
             if _matches(row, toks):
                 i = by_id[int(row.value)]
                 if top is None or nodes[i].top == top:
@@ -296,12 +296,13 @@ def understand(name: str, description: str | None = None, category: str | None =
     path_toks = tokens(node.path.split(" > ", 1)[-1]) if node else []
     points: dict[tuple[str, str], float] = defaultdict(float)
     evidence: dict[tuple[str, str], list[str]] = defaultdict(list)
+    places = (
+        (i_plurals(name_toks), 1.0),
+        (i_plurals(desc_toks), DESCRIPTION_WEIGHT),
+        (i_plurals(path_toks), TAXONOMY_EVIDENCE_WEIGHT),
+    )
     for row in lexicon():
-        for toks, w in (
-            (name_toks, 1.0),
-            (desc_toks, DESCRIPTION_WEIGHT),
-            (path_toks, TAXONOMY_EVIDENCE_WEIGHT),
-        ):
+        for toks, w in places:
             hits = _matches(row, toks)
             if hits:
                 points[(row.attribute, row.value)] += w * row.weight
