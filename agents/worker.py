@@ -1,7 +1,8 @@
 """The background-job worker: ``python -m agents.worker`` (``make run`` starts one beside the app).
 
-It runs the jobs that ``core.jobs`` queues -- deep reports, agent reruns, marketplace syncs and calibrations of large files -- outside any page or request,
-one at a time by default (JOBS_CONCURRENCY), with the same settings, database and city data as the app.
+It runs the jobs that ``core.jobs`` queues -- deep reports, agent reruns, marketplace syncs and calibrations
+of large files -- outside any page or request, one at a time by default (JOBS_CONCURRENCY), with the same
+settings, database and city data as the app.
 Jobs live in DBOS Transact's durable queue: a job this worker had started when it was killed is resumed
 when a worker with the same JOBS_WORKER_ID starts again, from its last finished step.
 """

@@ -1,5 +1,6 @@
-"""Background jobs: long work (deep reports, agent reruns, marketplace syncs, calibrations of large files) queued in a durable queue and run by the worker
-process (``python -m agents.worker``), never inside a page's script run or an API request.
+"""Background jobs: long work (deep reports, agent reruns, marketplace syncs, calibrations of large files)
+queued in a durable queue and run by the worker process (``python -m agents.worker``), never inside a page's
+script run or an API request.
 
 The queue is DBOS Transact's (a well-kept durable-execution library; its queue is a table, so it needs no
 extra server): in a SQLite file next to the app's SQLite database by default (``<name>-jobs.db``), in the
@@ -40,7 +41,6 @@ AGENTS_RERUN = "agents_rerun"
 CONNECTION_SYNC = "connection_sync"
 CALIBRATION = "calibration"
 KINDS = (DEEP_REPORT, AGENTS_RERUN, CONNECTION_SYNC, CALIBRATION)
-_WAITING = ["ENQUEUED", "DELAYED", "PENDING"]
 
 # DBOS's workflow states, as the app says them.
 _STATES = {
@@ -52,6 +52,8 @@ _STATES = {
     "CANCELLED": "failed",
     "MAX_RECOVERY_ATTEMPTS_EXCEEDED": "failed",
 }
+# DBOS's states of a job not finished yet, by the app's word for them.
+_UNFINISHED = {app: [d for d, a in _STATES.items() if a == app] for app in ("queued", "running")}
 
 
 class JobError(AppError):
@@ -174,7 +176,11 @@ def active(url: str, prefix: str, user_id: str) -> JobInfo | None:
     """The user's newest queued or running job whose id starts with ``prefix``; None when there is none."""
     try:
         rows = _client(url).list_workflows(
-            workflow_id_prefix=prefix, status=_WAITING, queue_name=QUEUE, load_input=False, load_output=False
+            workflow_id_prefix=prefix,
+            status=_UNFINISHED["queued"] + _UNFINISHED["running"],
+            queue_name=QUEUE,
+            load_input=False,
+            load_output=False,
         )
     except Exception as exc:
         log.exception("jobs %s* could not be listed", prefix)
@@ -187,7 +193,7 @@ def depth(url: str) -> dict[str, int]:
     """How many jobs wait (``queued``) and run (``running``) in the queue: what operations alert on."""
     client = _client(url)
     out = {}
-    for state, statuses in (("queued", ["ENQUEUED", "DELAYED"]), ("running", ["PENDING"])):
+    for state, statuses in _UNFINISHED.items():
         rows = client.list_workflows(status=statuses, queue_name=QUEUE, load_input=False, load_output=False)
         out[state] = len(rows)
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
@@ -35,14 +35,7 @@ class CalibrationParams:
     search_keyword: str | None = None
 
     def as_dict(self) -> dict:
-        return {
-            "category": self.category,
-            "price": self.price,
-            "unit_cost": self.unit_cost,
-            "shipping_paid_by": self.shipping_paid_by,
-            "countries": list(self.countries),
-            "search_keyword": self.search_keyword or None,
-        }
+        return asdict(self) | {"search_keyword": self.search_keyword or None}
 
 
 def calibrate(
