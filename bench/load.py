@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -81,12 +82,21 @@ def analyst(browser_path: str, args: list[str], url: str, i: int, out: dict, tim
         out[i] = times | {"error": f"during {step}: {type(exc).__name__}: {str(exc).splitlines()[0][:100]}"}
 
 
-def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
+def protocol_analyst(url: str, i: int, out: dict, timeout_s: float, proc=None) -> None:
     """The same five actions over the websocket protocol (bench/stclient.py); an action ends when the
-    server has finished the script run it caused (what the browser then draws is not counted)."""
+    server has finished the script run it caused (what the browser then draws is not counted). With the
+    server's process (``proc``, psutil; given when this analyst is alone on it) each action's server CPU
+    seconds are recorded too, as ``cpu_<action>``."""
     from bench.stclient import Session
 
     times: dict[str, float] = {}
+    cpu_at = [_cpu(proc)]
+
+    def cpu_of(action: str) -> None:  # the server CPU since the previous action ended
+        if proc is not None:
+            cpu_at.append(_cpu(proc))
+            times[f"cpu_{action}"] = cpu_at[-1] - cpu_at[-2]
+
     s = Session(url, timeout_s=timeout_s)
     try:
         t = time.perf_counter()
@@ -98,6 +108,7 @@ def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
         s.run()  # what the login-cookie component's answer does in a browser: a rerun into the app
         s.find("nf_name")
         times["login"] = time.perf_counter() - t
+        cpu_of("login")
         cat = s.find("nf_category")
         form = {
             s.find("nf_name"): f"Load tee {i}",
@@ -105,22 +116,30 @@ def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
             s.find("nf_price"): 30.0,
             s.find("nf_unit_cost"): 8.0,
         }
+        cpu_at[-1] = _cpu(proc)
         times["forecast"] = s.run(form, click=s.find(label="Run forecast", kind="button"))
+        cpu_of("forecast")
         before = s.metrics.get("Units / month")
         if before is None:
             raise RuntimeError(f"no results after the forecast: {s.exceptions[:1] or s.headings[:3]}")
+        cpu_at[-1] = _cpu(proc)
         times["slider"] = s.run({s.find("rs_price"): 31.0}, fragment=True)
+        cpu_of("slider")
         if s.metrics.get("Units / month") == before:
             raise RuntimeError("the slider move did not change the totals")
         view = s.find("rs_view")
+        cpu_at[-1] = _cpu(proc)
         times["map"] = s.run({view: "Ranking"}, fragment=True) + s.run({view: "Map"}, fragment=True)
+        cpu_of("map")
         s.run({view: "Export"}, fragment=True)
+        cpu_at[-1] = _cpu(proc)
         t = time.perf_counter()
         if not s.download(s.find(label="Download CSV", kind="download_button")).startswith(
             b"\xef\xbb\xbfrank,"
         ):
             raise RuntimeError("the CSV is not a ranking")
         times["csv"] = time.perf_counter() - t
+        cpu_of("csv")
         if s.exceptions:
             raise RuntimeError(s.exceptions[0])
         out[i] = times
@@ -132,6 +151,10 @@ def protocol_analyst(url: str, i: int, out: dict, timeout_s: float) -> None:
     finally:
         with contextlib.suppress(Exception):  # a session that never opened has nothing to close
             s.close()
+
+
+def _cpu(proc) -> float:
+    return sum(proc.cpu_times()[:2]) if proc is not None else 0.0
 
 
 def p(values: list[float], q: float) -> float:
@@ -199,6 +222,13 @@ def main() -> int:
         default=None,
         help="load a server started elsewhere (demo accounts seeded) instead of starting one here",
     )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="sample the app process with py-spy (pip install py-spy) for the whole run and write its "
+        "collapsed stacks (one line per stack with its sample count) to FILE",
+    )
     args = parser.parse_args()
     if args.client == "browser" and not CHROMIUM:
         print("load: needs Debian's chromium (apt-get install chromium)")
@@ -246,9 +276,32 @@ def main() -> int:
     )
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/_stcore/health")
+    profiler = None
+    if args.profile:  # py-spy samples the server's Python stacks from outside (no change to the app)
+        profiler = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("py-spy")),
+                "record",
+                "--pid",
+                str(app.pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--gil",  # only the thread holding the GIL: the samples are the process's Python CPU
+                "--nonblocking",  # never pause the server to read its stacks
+                "-o",
+                args.profile,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     try:
         return runner(args, url, psutil.Process(app.pid))
     finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         worker_cpu = sum(psutil.Process(worker.pid).cpu_times()[:2]) if worker.poll() is None else None
         print(f"job worker CPU over the whole run: {worker_cpu} s", file=sys.stderr)
         for proc in (app, worker):
@@ -352,7 +405,10 @@ def run_levels(args: argparse.Namespace, url: str, proc) -> int:
             ]
         else:
             threads = [
-                threading.Thread(target=protocol_analyst, args=(url, i, out, args.timeout)) for i in range(n)
+                threading.Thread(
+                    target=protocol_analyst, args=(url, i, out, args.timeout, proc if n == 1 else None)
+                )
+                for i in range(n)
             ]
         for t in threads:
             t.start()
@@ -377,6 +433,13 @@ def run_levels(args: argparse.Namespace, url: str, proc) -> int:
         )
         for e in sorted(set(errors))[:3]:
             print(f"      error: {e}", file=table)
+        if n == 1 and proc and "error" not in out[0]:
+            per_action = {a: round(out[0][f"cpu_{a}"], 3) for a in ACTIONS if f"cpu_{a}" in out[0]}
+            summaries[-1]["server_cpu_s_per_action"] = per_action
+            print(
+                "      server CPU s per action: " + ", ".join(f"{a} {v}" for a, v in per_action.items()),
+                file=table,
+            )
     print(
         f"slider p95 passes 2 s at N = {crossed}"
         if crossed

@@ -345,3 +345,13 @@ def test_load_summary_keeps_the_shape_scripts_read() -> None:
         p([0.2, 0.4], 50), 3
     )
     assert level_summary(1, {0: {"error": "during login: x"}}, None, None)["p50_s"]["login"] is None
+
+
+def test_no_full_garbage_collection_after_every_script_run() -> None:
+    """Streamlit's default runs gc.collect(2) after each script run: with the app's ~300,000 long-lived
+    objects that was half the server's Python CPU under load (docs/performance.md, session 13)."""
+    from streamlit import config as st_config
+
+    st_config._config_options = None  # read .streamlit/config.toml as `streamlit run` does
+    st_config.get_config_options(force_reparse=True)
+    assert st_config.get_option("runner.postScriptGC") is False

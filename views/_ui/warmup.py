@@ -90,6 +90,24 @@ def _warm_first_run(url: str) -> None:
         log.warning("first-run warm-up stopped", exc_info=True)
         return
     log.info("first-run warm-up done in %.2f s (city arrays %.2f s)", time.perf_counter() - t0, t1 - t0)
+    freeze_long_lived_objects()
+
+
+def freeze_long_lived_objects() -> int:
+    """Move every object alive now (the modules, the city arrays' frames, the classifier's index: what a
+    warmed process keeps for its whole life) out of the garbage collector's reach (`gc.freeze`). Streamlit
+    runs a full collection after every script run (`runner.postScriptGC`), and a full collection scanned
+    these ~300,000 objects on every slider move: 52 % of the server's Python CPU under load
+    (docs/performance.md, session 13). Objects made later (sessions, forecasts) are collected as before;
+    the frozen ones are freed by reference counting when they go, only a frozen reference cycle would
+    stay. Returns how many objects were frozen."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    logging.getLogger(__name__).info("froze %d long-lived objects out of the collector's scans", frozen)
+    return frozen
 
 
 WARM_UP_THREAD = "first-run-warm-up"
