@@ -169,7 +169,9 @@ def test_first_run_warm_up_finishes(sqlite_db, caplog, tmp_path) -> None:
             assert gc.get_freeze_count() > 100_000  # the modules and the city table's frame, not a handful
             caplog.clear()
             _ui._warm_first_run(f"sqlite:///{tmp_path / 'empty.db'}")  # not seeded
-            assert any("warm-up stopped" in r.message and r.levelno == logging.WARNING for r in caplog.records)
+            assert any(
+                "warm-up stopped" in r.message and r.levelno == logging.WARNING for r in caplog.records
+            )
     finally:
         gc.unfreeze()  # the test process's objects go back to the collector
     for t in warm:
