@@ -503,3 +503,20 @@ def test_maps_are_sent_compact_with_the_same_content() -> None:
     plain = pdk.Deck(layers=[layer], initial_view_state=view, tooltip={"html": "{city}"}, map_provider=None)
     assert json.loads(compact.to_json()) == json.loads(plain.to_json())
     assert len(compact.to_json()) < 0.7 * len(plain.to_json())
+
+
+def test_a_map_is_built_once_per_distinct_shown_cities(ca) -> None:
+    """Issue 26: the city map's deck is serialised once per set of shown cities and figures and reused (a view
+    switch, another session showing the same forecast); a new price is a new map."""
+    import json
+
+    from views.results_views import map_view
+
+    top = expected(ca).head(200)[map_view.MAP_COLUMNS]
+    first = map_view._city_deck(top, False)
+    assert map_view._city_deck(top.copy(), False) is first  # same content, another frame: the kept deck
+    moved = top.assign(expected_units_month=top["expected_units_month"] * 1.01)
+    again = map_view._city_deck(moved, False)
+    assert again is not first and again.to_json() != first.to_json()
+    dots = {d["city_id"]: d for d in json.loads(first.to_json())["layers"][-2]["data"]}
+    assert set(dots) == set(top["city_id"]) and first._tooltip["html"].startswith("<b>#{rank} {city}</b>")

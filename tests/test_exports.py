@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from core.forecast import evaluate, order, prepare, rank, validate_product, whatif
@@ -323,3 +326,10 @@ def test_deep_report_tables_keep_their_headers_apart(ca) -> None:
     text = " ".join("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
     for word in ("Profit at 90%", "Best of these", "1,234.50", "Köln"):
         assert word in text, word
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_plain_numbers_are_numpys_positional_shortest_digits(v) -> None:
+    """The CSV's fast number writer (repr in C) writes what numpy's positional writer writes."""
+    expected = "" if v != v else np.format_float_positional(v, trim="-")
+    assert exports.plain_number(v) == expected

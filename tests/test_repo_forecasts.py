@@ -75,3 +75,26 @@ def test_forecasts_saved_before_the_shipping_choice_reopen_with_the_seller_payin
     assert validate_product(**old).shipping_paid_by == "buyer"
     assert product_from_params({"product": old}).shipping_paid_by == "seller"
     assert product_from_params({"product": old | {"shipping_paid_by": "buyer"}}).shipping_paid_by == "buyer"
+
+
+def test_result_terms_round_trip_awkward_values(any_db, ca) -> None:
+    """The terms are written as JSON text, one line per city (repo._result_rows): values holding a newline, a
+    line separator, quotes or accents, NaN and infinity read back as they were (non-finite as missing)."""
+    import numpy as np
+
+    p = validate_product(name="Lamp", category="Home & Garden", price=40, unit_cost=12)
+    table = rank(evaluate(prepare(ca, p)), countries=["DE"], top=5).reset_index(drop=True)
+    odd = ["Köln\nNord", 'a "quoted" name', "line\u2028sep", "tab\there", "back\\slash"]
+    table = table.assign(city=odd, note=[np.nan, np.inf, 1.5, -np.inf, 1e-300])
+    fid = repo.save_forecast(
+        any_db,
+        user_id=None,
+        product={"name": "Lamp", "category": p.category, "price": 40, "unit_cost": 12},
+        params={},
+        table=table,
+    )
+    back = repo.load_forecast(any_db, fid, None).results
+    assert back["city"].tolist() == odd
+    assert back["note"].iloc[2] == 1.5 and back["note"].iloc[4] == 1e-300
+    assert back["note"].iloc[[0, 1, 3]].isna().all()
+    assert back["city_id"].tolist() == table["city_id"].tolist()

@@ -63,13 +63,26 @@ def export_table(table: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+def plain_number(v: float) -> str:
+    """A float in positional notation with the shortest digits that read back as the same number, no
+    trailing ".0"; missing (NaN) as empty: numpy's ``format_float_positional(v, trim="-")``. Python's own
+    repr gives the same shortest digits in C, ~10x faster over a 1,000-city table's 30,000 numbers; numpy
+    writes the few that repr puts in exponent form (below 1e-4, from 1e16) and the infinities."""
+    if v != v:
+        return ""
+    r = repr(v)
+    if "e" in r or "n" in r:
+        return np.format_float_positional(v, trim="-")
+    return r[:-2] if r.endswith(".0") else r
+
+
 def csv_bytes(table: pd.DataFrame) -> bytes:
     """The table as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), injection-safe, numbers
     rounded to the precision they carry (``rounded``)."""
     safe = export_table(table)
     for col in safe.columns:  # numbers as people and spreadsheets read them: 8961989, 0.0000107924
         if pd.api.types.is_float_dtype(safe[col]):
-            safe[col] = [np.format_float_positional(v, trim="-") if v == v else "" for v in safe[col]]
+            safe[col] = [plain_number(v) for v in safe[col].to_numpy(dtype=float, na_value=np.nan).tolist()]
     # CRLF rows (RFC 4180): the csv module then quotes every field holding a CR or LF, so a bare "\r"
     # inside a cell cannot start a new row in a spreadsheet.
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")

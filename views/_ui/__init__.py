@@ -13,6 +13,7 @@ from views._ui.agents import (  # noqa: F401
 )
 from views._ui.maps import (  # noqa: F401
     CompactDeck,
+    SerialisedDeck,
     basemap_layer,
     city_detail,
     deck,

@@ -25,7 +25,7 @@ def render(ctx: ResultsContext, shown, price: float, cost: float, weights: Score
     tier = ctx.user.plan if ctx.user else None
     st.download_button(
         "Download CSV",
-        export_service.csv_for(tier, shown),
+        lambda: export_service.csv_for(tier, shown),  # written on the click, not on every view of this tab
         f"{slug}_ranking.csv",
         "text/csv",
         key="rs_csv",

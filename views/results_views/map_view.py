@@ -85,7 +85,27 @@ def _label_layer(data, zoom: float) -> pdk.Layer:
     )
 
 
-def _city_map(top) -> None:
+# What the city map draws of each shown city: the cached map's key (a map is rebuilt only when one changes).
+MAP_COLUMNS = [
+    "city_id",
+    "city",
+    "country_iso2",
+    "lat",
+    "lon",
+    "rank",
+    "expected_units_month",
+    "opportunity_score",
+    "demand_score",
+    "competition_index",
+    "recommended_price_usd",
+    "loss_making",
+]
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _city_deck(top, online_basemap: bool) -> _ui.SerialisedDeck:
+    """The city map's deck written once per distinct set of shown cities and figures (Streamlit keys the
+    cache on the frame's content), shared by the sessions that show the same map."""
     view = _ui.view_for(top["lat"].to_numpy(), top["lon"].to_numpy())
     data = _city_points(top, view)
     layer = pdk.Layer(  # drawn worst first, so the best cities' dots sit on top
@@ -107,6 +127,11 @@ def _city_map(top) -> None:
         "competition {comp}<br/>Units/month {units_txt} · recommended price {price_txt}{loss_txt}"
     }
     deck = _ui.deck([layer, _label_layer(data, view.zoom)], view, tooltip)
+    return _ui.SerialisedDeck(deck.to_json(), tooltip)
+
+
+def _city_map(top) -> None:
+    deck = _city_deck(top[MAP_COLUMNS], _ui.get_settings().online_basemap)
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="rs_map")
     units, opp = top["expected_units_month"], top["opportunity_score"]
     _ui.legend(
