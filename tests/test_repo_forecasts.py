@@ -98,3 +98,29 @@ def test_result_terms_round_trip_awkward_values(any_db, ca) -> None:
     assert back["note"].iloc[2] == 1.5 and back["note"].iloc[4] == 1e-300
     assert back["note"].iloc[[0, 1, 3]].isna().all()
     assert back["city_id"].tolist() == table["city_id"].tolist()
+
+
+def test_a_saved_forecast_is_what_loading_it_reads(any_db, ca) -> None:
+    """run_forecast_record hands the page the forecast it saved instead of a re-read: the same record, value
+    for value, as reading it back (so Results shows the same either way)."""
+    import dataclasses
+
+    from core.services.forecasts import run_forecast_record
+
+    p = validate_product(
+        name="Down jacket", category="Apparel & Accessories", price=50, unit_cost=18, ships_from="CN"
+    )
+    saved = run_forecast_record(any_db, ca, p, ["DE", "BR"], store_top=300)
+    loaded = records.load_forecast(any_db, saved.id, None)
+    pd.testing.assert_frame_equal(saved.results, loaded.results, check_exact=True)
+    assert list(saved.results.columns) == list(loaded.results.columns)
+    assert saved.product == loaded.product and saved.params == loaded.params
+    assert saved.created_at.replace(tzinfo=None) == loaded.created_at.replace(tzinfo=None)
+    assert {f.name for f in dataclasses.fields(saved)} == {
+        "id",
+        "user_id",
+        "product",
+        "params",
+        "created_at",
+        "results",
+    }

@@ -17,7 +17,7 @@ from core.forecast import (
 )
 from core.forecast.categories import AGE_LABELS, all_categories
 from core.forecast.season import MONTH_NAMES, describe
-from core.services.forecasts import run_forecast
+from core.services.forecasts import run_forecast_record
 from core.text import sentence
 from views import _ui
 
@@ -252,8 +252,8 @@ elif pending:
         if user is not None:
             accounts.check_quota(_ui.db(), user)  # a refusal is a message, not an empty progress box
         with st.status("Running forecast ...", expanded=True) as status:
-            forecast_id = run_forecast(_ui.db(), ca, product, countries, user=user, on_step=status.write)
-            _ui.start_agents_for(forecast_id, product, countries, ad_budget, user, status.write)
+            record = run_forecast_record(_ui.db(), ca, product, countries, user=user, on_step=status.write)
+            _ui.start_agents_for(record.id, product, countries, ad_budget, user, status.write)
             status.update(label="Forecast ready", state="complete")
     except AppError as exc:
         st.session_state["nf_pending"] = None
@@ -262,5 +262,5 @@ elif pending:
         st.session_state["nf_pending"] = None
         if product.cost_warning:  # shown again on Results, where the user lands
             st.session_state["rs_warning"] = f"Warning: {product.cost_warning}."
-        _ui.open_forecast(forecast_id)
+        _ui.open_forecast(record.id, record)
         st.switch_page("views/results.py")

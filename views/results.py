@@ -8,7 +8,7 @@ from core import calibration
 from core.errors import AppError
 from core.forecast import ScoreWeights, evaluate, rank, season, whatif
 from core.services import records
-from core.services.forecasts import product_from_params, result_limit, result_table, run_forecast
+from core.services.forecasts import product_from_params, result_limit, result_table, run_forecast_record
 from core.text import md_escape, sentence
 from views import _ui
 from views.results_views import agents_view, charts_view, export_view, map_view, ranking_view, why_view
@@ -96,13 +96,13 @@ def _save_what_if(price: float, cost: float, weights: ScoreWeights) -> None:
     new = product.model_copy(update={"price": price, "unit_cost": cost, "weights": weights})
     try:
         with st.status("Saving the what-if as a new forecast ...", expanded=True) as status:
-            new_id = run_forecast(_ui.db(), ca, new, scope or None, user=user, on_step=status.write)
-            _ui.start_agents_for(new_id, new, scope or None, None, user, status.write)
+            saved = run_forecast_record(_ui.db(), ca, new, scope or None, user=user, on_step=status.write)
+            _ui.start_agents_for(saved.id, new, scope or None, None, user, status.write)
             status.update(label="Saved", state="complete")
     except AppError as exc:
         st.error(sentence(exc))
         return
-    _ui.open_forecast(new_id)  # the new forecast, with fresh what-if controls
+    _ui.open_forecast(saved.id, saved)  # the new forecast, with fresh what-if controls
     st.rerun()
 
 

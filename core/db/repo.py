@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -136,6 +137,23 @@ def save_forecast(
     ``before_commit(session)`` runs inside the same transaction (the quota charge): if it raises,
     nothing is saved, and if saving fails, nothing is charged.
     """
+    return save_forecast_record(
+        db, user_id=user_id, product=product, params=params, table=table, before_commit=before_commit
+    ).id
+
+
+def save_forecast_record(
+    db: Database,
+    *,
+    user_id: str | None,
+    product: dict,
+    params: dict,
+    table: pd.DataFrame,
+    before_commit: Callable[[Session], object] | None = None,
+) -> ForecastRecord:
+    """``save_forecast``, returning the forecast as ``load_forecast`` reads it back (the same values: the
+    rows' JSON is the text stored, the numbers are doubles both ways), so the page that opens a new forecast
+    does not read 1,000 rows it has just written."""
     headline = table.iloc[0] if len(table) else None
     with db.session() as s:
         if before_commit is not None:
@@ -170,7 +188,11 @@ def save_forecast(
         rows = _result_rows(forecast_id, table)
         if rows:
             s.execute(_results_insert(s.get_bind().dialect.name), rows)
-    return forecast_id
+        records = [
+            _result_record([r[c] for c in READ_NAMES], json.loads(r["terms_json"]))
+            for r in sorted(rows, key=lambda r: r["rank"])
+        ]
+        return _record(fc, prod, records, json.loads(json.dumps(params)))  # params as the column reads back
 
 
 def _results_insert(dialect: str):
@@ -259,38 +281,47 @@ def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> Foreca
         fc, prod = found
         # Plain rows, not ORM objects: 1,000 results read without building an entity per row.
         fr = models.ForecastResult
-        names = ["rank", "city_id", *(c for c in RESULT_COLUMNS if c != "rank")]
         rows = s.execute(
-            select(*(getattr(fr, c) for c in names), fr.terms)
+            select(*(getattr(fr, c) for c in READ_NAMES), fr.terms)
             .where(fr.forecast_id == forecast_id)
             .order_by(fr.rank)
         ).all()
-        records = []
-        for *values, terms in rows:
-            rec = dict(zip(names, values, strict=True))
-            rec.update(terms)
-            records.append(rec)
-        product = {
-            "name": prod.name,
-            "description": prod.description,
-            "category": prod.category,
-            "price": prod.base_price,
-            "unit_cost": prod.unit_cost,
-            "target_ages": list(prod.target_ages or []),
-            "ships_from": prod.ships_from,
-        }
-        # Inputs kept with the run's parameters (the products table predates them); a forecast stored before
-        # an input existed lacks it, and the use case fills it in as it was made (core.forecast.stored_product).
-        stored = fc.params.get("product") or {}
-        product.update({k: stored[k] for k in ("shipping_paid_by",) if stored.get(k) is not None})
-        return ForecastRecord(
-            id=fc.id,
-            user_id=fc.user_id,
-            product=product,
-            params=dict(fc.params),
-            created_at=fc.created_at,
-            results=pd.DataFrame.from_records(records),
-        )
+        return _record(fc, prod, [_result_record(values, terms) for *values, terms in rows], fc.params)
+
+
+# A stored result's columns in the order a loaded record has them, then its terms.
+READ_NAMES = ["rank", "city_id", *(c for c in RESULT_COLUMNS if c != "rank")]
+
+
+def _result_record(values: list, terms: dict) -> dict:
+    rec = dict(zip(READ_NAMES, values, strict=True))
+    rec.update(terms)
+    return rec
+
+
+def _record(fc: models.Forecast, prod: models.Product, records: list[dict], params: dict) -> ForecastRecord:
+    """A forecast, its product and its result rows as one record (the one reading of saved and loaded)."""
+    product = {
+        "name": prod.name,
+        "description": prod.description,
+        "category": prod.category,
+        "price": prod.base_price,
+        "unit_cost": prod.unit_cost,
+        "target_ages": list(prod.target_ages or []),
+        "ships_from": prod.ships_from,
+    }
+    # Inputs kept with the run's parameters (the products table predates them); a forecast stored before
+    # an input existed lacks it, and the use case fills it in as it was made (core.forecast.stored_product).
+    stored = params.get("product") or {}
+    product.update({k: stored[k] for k in ("shipping_paid_by",) if stored.get(k) is not None})
+    return ForecastRecord(
+        id=fc.id,
+        user_id=fc.user_id,
+        product=product,
+        params=dict(params),
+        created_at=fc.created_at,
+        results=pd.DataFrame.from_records(records),
+    )
 
 
 def delete_forecast(db: Database, forecast_id: str, user_id: str | None) -> None:

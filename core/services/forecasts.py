@@ -13,7 +13,9 @@ from core.accounts import UserInfo, check_quota, reserve_forecast
 from core.accounts.tiers import check_cities
 from core.db import repo
 from core.db.database import Database
+from core.db.repo import ForecastRecord
 from core.forecast import CityArrays, ProductInput, city_info, evaluate, prepare, rank, stored_product
+from core.services import records
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,24 @@ def run_forecast(
     With a user, the tier applies: the monthly quota is counted (atomically; refused when used up)
     and no more cities than the tier allows are stored.
     """
+    return run_forecast_record(
+        db, ca, product, countries, user=user, store_top=store_top, on_step=on_step, interface=interface
+    ).id
+
+
+def run_forecast_record(
+    db: Database,
+    ca: CityArrays,
+    product: ProductInput,
+    countries: list[str] | None = None,
+    *,
+    user: UserInfo | None = None,
+    store_top: int | None = None,
+    on_step: Callable[[str], None] | None = None,
+    interface: str = "app",
+) -> ForecastRecord:
+    """``run_forecast``, returning the stored forecast as ``records.load_forecast`` would read it (the page
+    that opens it next does not read back the rows it has just written)."""
     step = on_step or (lambda _msg: None)
     store_top = result_limit(user, store_top)
     if user is not None:
@@ -70,9 +90,9 @@ def run_forecast(
         with telemetry.timed(telemetry.ENGINE_SECONDS, stage="evaluate_rank"):
             table = rank(evaluate(prep), countries=countries, top=store_top)
         step(f"Saving the best {len(table):,} cities")
-        forecast_id = _save(db, product, countries, table, user, step)
+        record = _save(db, product, countries, table, user, step)
     telemetry.FORECASTS.labels(interface=interface).inc()
-    return forecast_id
+    return record
 
 
 def _save(
@@ -82,7 +102,7 @@ def _save(
     table,
     user: UserInfo | None,
     step: Callable[[str], None],
-) -> str:
+) -> ForecastRecord:
     """Store the ranking, charging the quota in the same transaction."""
 
     def charge(session) -> None:  # in the save's transaction: a run killed before commit costs nothing
@@ -91,7 +111,7 @@ def _save(
             limit = user.plan.forecasts_per_month
             step(f"Quota: forecast {used} of {limit if limit is not None else 'unlimited'} this month")
 
-    forecast_id = repo.save_forecast(
+    record = repo.save_forecast_record(
         db,
         user_id=user.id if user else None,
         product=product.model_dump(mode="json"),
@@ -99,8 +119,8 @@ def _save(
         table=table,
         before_commit=charge,
     )
-    log.info("forecast %s saved for user %s (%d cities)", forecast_id, user.id if user else "-", len(table))
-    return forecast_id
+    log.info("forecast %s saved for user %s (%d cities)", record.id, user.id if user else "-", len(table))
+    return records.as_read(record)
 
 
 def result_table(record: repo.ForecastRecord, ca: CityArrays) -> pd.DataFrame:

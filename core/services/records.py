@@ -55,7 +55,11 @@ def load_forecast(db: Database, forecast_id: str, user_id: str | None) -> Foreca
     forecast predates take the value it was computed with (core.forecast.stored_product)."""
     if not is_record_id(forecast_id):
         raise AccessError("that forecast does not exist or is not yours")
-    record = repo.load_forecast(db, forecast_id, user_id)
+    return as_read(repo.load_forecast(db, forecast_id, user_id))
+
+
+def as_read(record: ForecastRecord) -> ForecastRecord:
+    """A stored record with its product read as it was made (the inputs it predates filled in)."""
     return dataclasses.replace(record, product=stored_product(record.product))
 
 

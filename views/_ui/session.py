@@ -92,9 +92,12 @@ WHATIF_KEYS = (
 )
 
 
-def open_forecast(forecast_id: str) -> None:
+def open_forecast(forecast_id: str, record=None) -> None:
     """Make this forecast the current one on Results, with fresh what-if controls (and in the URL, so a
-    refresh or a shared link reopens it)."""
+    refresh or a shared link reopens it). ``record``: the forecast just saved, as the database reads it back
+    (``run_forecast_record``), kept so Results does not read it again."""
+    if record is not None and record.id == forecast_id:
+        st.session_state["_records"] = {forecast_id: record}
     st.session_state["forecast_id"] = forecast_id
     st.query_params["forecast"] = forecast_id
     for key in WHATIF_KEYS:

@@ -25,7 +25,9 @@ def render(ctx: ResultsContext, shown, price: float, cost: float, weights: Score
     tier = ctx.user.plan if ctx.user else None
     st.download_button(
         "Download CSV",
-        lambda: export_service.csv_for(tier, shown),  # written on the click, not on every view of this tab
+        # Written with the page, not on the click: a deferred download's file can be dropped by Streamlit's
+        # clean-up when other sessions close before the browser fetches it (seen with 20 analysts at once).
+        export_service.csv_for(tier, shown),
         f"{slug}_ranking.csv",
         "text/csv",
         key="rs_csv",
