@@ -66,6 +66,7 @@ class Session:
     timeout_s: float = 120.0
     page_hash: str = ""
     session_id: str = ""
+    _cookie: str = ""
     widgets: dict[str, Widget] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)
     headings: list[str] = field(default_factory=list)
@@ -84,7 +85,17 @@ class Session:
                 open_timeout=self.timeout_s,
             )
         )
+        # Behind the cluster's nginx the websocket's answer names the replica (the aci_replica cookie): this
+        # tab's file downloads and cached-message fetches must go to that replica too, as a browser's do.
+        self._cookie = "; ".join(
+            c.split(";", 1)[0] for c in self.ws.response.headers.get_all("Set-Cookie") if c.startswith("aci_")
+        )
         return self.run()
+
+    def _get(self, url: str) -> bytes:
+        request = urllib.request.Request(url, headers={"Cookie": self._cookie} if self._cookie else {})
+        with urllib.request.urlopen(request, timeout=self.timeout_s) as r:
+            return r.read()
 
     def close(self) -> None:
         self._stack.close()
@@ -148,10 +159,7 @@ class Session:
                 return
 
     def _cached(self, ref: str) -> ForwardMsg:
-        with urllib.request.urlopen(
-            f"{self.base_url}/_stcore/message?hash={ref}", timeout=self.timeout_s
-        ) as r:
-            return ForwardMsg.FromString(r.read())
+        return ForwardMsg.FromString(self._get(f"{self.base_url}/_stcore/message?hash={ref}"))
 
     def _element(self, msg: ForwardMsg) -> None:
         delta = msg.delta
@@ -193,10 +201,7 @@ class Session:
                         raise ProtocolError(f"the download failed: {answer.error_msg}")
                     url = answer.deferred_file.url
                     break
-        with urllib.request.urlopen(
-            url if url.startswith("http") else self.base_url + url, timeout=self.timeout_s
-        ) as r:
-            return r.read()
+        return self._get(url if url.startswith("http") else self.base_url + url)
 
 
 def _state(w: Widget, v: object) -> WidgetState:

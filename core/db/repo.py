@@ -123,23 +123,9 @@ class ForecastRecord:
     results: pd.DataFrame  # the stored ranking, best first, with every term column
 
 
-def save_forecast(
-    db: Database,
-    *,
-    user_id: str | None,
-    product: dict,
-    params: dict,
-    table: pd.DataFrame,
-    before_commit: Callable[[Session], object] | None = None,
-) -> str:
-    """Persist a product, its forecast run and the per-city results; returns the forecast id.
-
-    ``before_commit(session)`` runs inside the same transaction (the quota charge): if it raises,
-    nothing is saved, and if saving fails, nothing is charged.
-    """
-    return save_forecast_record(
-        db, user_id=user_id, product=product, params=params, table=table, before_commit=before_commit
-    ).id
+def save_forecast(db: Database, **kwargs) -> str:
+    """``save_forecast_record`` (same arguments), returning only the forecast id."""
+    return save_forecast_record(db, **kwargs).id
 
 
 def save_forecast_record(
@@ -151,9 +137,13 @@ def save_forecast_record(
     table: pd.DataFrame,
     before_commit: Callable[[Session], object] | None = None,
 ) -> ForecastRecord:
-    """``save_forecast``, returning the forecast as ``load_forecast`` reads it back (the same values: the
-    rows' JSON is the text stored, the numbers are doubles both ways), so the page that opens a new forecast
-    does not read 1,000 rows it has just written."""
+    """Persist a product, its forecast run and the per-city results; returns the forecast as
+    ``load_forecast`` reads it back (the same values: the rows' JSON is the text stored, the numbers are
+    doubles both ways), so the page that opens a new forecast does not read 1,000 rows it has just written.
+
+    ``before_commit(session)`` runs inside the same transaction (the quota charge): if it raises,
+    nothing is saved, and if saving fails, nothing is charged.
+    """
     headline = table.iloc[0] if len(table) else None
     with db.session() as s:
         if before_commit is not None:

@@ -44,25 +44,9 @@ def result_limit(user: UserInfo | None, requested: int | None = None) -> int:
     return min(allowed or STORED_RESULTS, STORED_RESULTS)
 
 
-def run_forecast(
-    db: Database,
-    ca: CityArrays,
-    product: ProductInput,
-    countries: list[str] | None = None,
-    *,
-    user: UserInfo | None = None,
-    store_top: int | None = None,
-    on_step: Callable[[str], None] | None = None,
-    interface: str = "app",
-) -> str:
-    """Rank every city in scope, store the best cities and return the forecast id.
-
-    With a user, the tier applies: the monthly quota is counted (atomically; refused when used up)
-    and no more cities than the tier allows are stored.
-    """
-    return run_forecast_record(
-        db, ca, product, countries, user=user, store_top=store_top, on_step=on_step, interface=interface
-    ).id
+def run_forecast(*args, **kwargs) -> str:
+    """``run_forecast_record`` (same arguments), returning only the forecast id."""
+    return run_forecast_record(*args, **kwargs).id
 
 
 def run_forecast_record(
@@ -76,8 +60,13 @@ def run_forecast_record(
     on_step: Callable[[str], None] | None = None,
     interface: str = "app",
 ) -> ForecastRecord:
-    """``run_forecast``, returning the stored forecast as ``records.load_forecast`` would read it (the page
-    that opens it next does not read back the rows it has just written)."""
+    """Rank every city in scope, store the best cities and return the stored forecast as
+    ``records.load_forecast`` reads it (the page that opens it next does not read back the rows it has just
+    written).
+
+    With a user, the tier applies: the monthly quota is counted (atomically; refused when used up)
+    and no more cities than the tier allows are stored.
+    """
     step = on_step or (lambda _msg: None)
     store_top = result_limit(user, store_top)
     if user is not None:
