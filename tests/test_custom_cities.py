@@ -248,6 +248,8 @@ def test_demo_purchase_is_used_in_the_buyers_forecasts_only(any_db, ca) -> None:
     a, b = _user(any_db), _user(any_db)
     info = service.save_city(any_db, DEMO, a, ca, _campinas())
     assert info.status == "active" and info.price_usd == CUSTOM_CITY_USD and not info.added
+    with any_db.session() as sess:
+        assert sess.get(models.CustomCity, info.id).payment_id == "demo"
     assert service.for_user(any_db, ca, b.id) is ca  # nobody else's arrays change
     mine = service.for_user(any_db, ca, a.id)
     assert mine is service.for_user(any_db, ca, a.id)  # cached while the figures stay the same
@@ -288,6 +290,7 @@ def test_checkout_then_webhook_activates_the_city(any_db, ca) -> None:
         session_id = list(fake.sessions)[-1]
     with any_db.session() as sess:  # the row names its Checkout Session (Stripe's dashboard, support)
         assert sess.get(models.CustomCity, info.id).checkout_session_id == session_id
+        assert sess.get(models.CustomCity, info.id).payment_id is None  # not paid until Stripe says so
     assert info.status == "pending_payment" and info.checkout_url.startswith("https://checkout.stripe.test/")
     assert (method, path, form["mode"]) == ("POST", "/v1/checkout/sessions", "payment")
     assert form["line_items[0][price_data][unit_amount]"] == str(CUSTOM_CITY_USD * 100)

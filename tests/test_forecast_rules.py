@@ -190,3 +190,62 @@ def test_a_city_profile_dates_the_age_mix_and_flags_country_figures(ca) -> None:
     price = next(k for k in flags if "rice level" in k)
     assert (flags[broadband], flags[price]) == ("imputed", "inherited")
     assert profile.loc[broadband, "year"] == 2023
+
+
+# --- rules a mutation sample (make mutate-sample SEED=3) showed no test held -----------------------------
+
+
+def test_age_bands_allow_spaces_and_a_wrong_band_names_its_field() -> None:
+    from core.forecast.categories import parse_age_bands
+
+    assert parse_age_bands(" 25 - 34 , 35-44") == parse_age_bands("25-34,35-44") == ("25_34", "35_44")
+    with pytest.raises(InputError) as err:
+        parse_age_bands("25-34, 30-40")
+    assert err.value.field == "target_ages" and "unknown age band '30-40'" in str(err.value)
+
+
+def test_months_outside_the_year_name_the_season_field() -> None:
+    with pytest.raises(InputError, match="months are 1 to 12") as err:
+        inputs.parse_months("11-13")
+    assert err.value.field == "season_months"
+
+
+def test_an_unknown_ships_from_country_is_named_as_the_ships_from_city(ca) -> None:
+    with pytest.raises(InputError, match="in the ships-from city; use ISO codes") as err:
+        cities_mod.resolve_origin("Lyon, XX", ca)
+    assert err.value.field == "ships_from"
+
+
+def test_an_added_city_must_be_written_city_comma_country(ca) -> None:
+    with pytest.raises(InputError) as err:
+        custom.find_city(ca, "Campinas")
+    assert str(err.value) == "write the city as 'City, CC' (e.g. 'Campinas, BR')" and err.value.field == "city"
+
+
+def test_a_ranking_needs_at_least_one_city(ca) -> None:
+    from core.forecast import rank
+
+    ev = evaluate(prepare(ca, validate_product(name="Mug", category="Home & Garden", price=12, unit_cost=4)))
+    with pytest.raises(InputError, match="top must be at least 1") as err:
+        rank(ev, top=0)
+    assert err.value.field == "top"
+
+
+def test_the_reading_summary_names_the_calendar_season_and_its_words() -> None:
+    u = understand("Christmas tree lights", category="Home & Garden")
+    assert u.season_months  # the lexicon's calendar season for Christmas
+    months = ", ".join(map(str, u.season_months))
+    assert f"calendar season {months} (from {', '.join(u.season_evidence)})" in u.summary()
+
+
+def test_the_price_curve_sums_each_price_over_the_cities(ca) -> None:
+    p = validate_product(name="Mug", category="Home & Garden", price=12, unit_cost=4)
+    ev = evaluate(prepare(ca, p))
+    idx = np.argsort(-ev.columns["expected_units_month"])[:25]
+    prices = np.array([8.0, 12.0, 20.0])
+    curve = whatif.price_curve(ev, idx, prices)
+    for price, row in zip(prices, curve.itertuples(), strict=True):
+        single = whatif.price_curve(ev, idx, np.array([price]))
+        assert row.revenue == pytest.approx(float(single["revenue"].iloc[0]))
+        assert row.revenue == pytest.approx(row.units * price, rel=1e-9)
+    assert curve["revenue"].nunique() == 3
