@@ -219,7 +219,9 @@ def test_an_unknown_ships_from_country_is_named_as_the_ships_from_city(ca) -> No
 def test_an_added_city_must_be_written_city_comma_country(ca) -> None:
     with pytest.raises(InputError) as err:
         custom.find_city(ca, "Campinas")
-    assert str(err.value) == "write the city as 'City, CC' (e.g. 'Campinas, BR')" and err.value.field == "city"
+    assert (
+        str(err.value) == "write the city as 'City, CC' (e.g. 'Campinas, BR')" and err.value.field == "city"
+    )
 
 
 def test_a_ranking_needs_at_least_one_city(ca) -> None:
