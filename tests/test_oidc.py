@@ -100,13 +100,19 @@ def test_a_forged_state_is_refused_and_the_code_is_not_spent(sqlite_db, fake) ->
     assert oidc.finish(sqlite_db, settings, state, code).verified  # the real state still works
 
 
-def test_a_replayed_code_is_refused_by_the_provider(sqlite_db, fake) -> None:
+def test_a_replayed_code_is_refused_by_the_provider(sqlite_db, fake, caplog) -> None:
+    import logging
+
     settings = configured(fake)
     _back, code, state = authorize(oidc.begin(sqlite_db, settings, "google"))
     oidc.finish(sqlite_db, settings, state, code)
     _b, _c, fresh_state = authorize(oidc.begin(sqlite_db, settings, "google"))
-    with pytest.raises(oidc.SignInError, match="refused the sign-in \\(invalid_grant\\)"):
+    with (
+        caplog.at_level(logging.WARNING, logger="core.accounts.oidc"),
+        pytest.raises(oidc.SignInError, match="refused the sign-in \\(invalid_grant\\)"),
+    ):
         oidc.finish(sqlite_db, settings, fresh_state, code)  # an old code under a valid new state
+    assert "oauth: google refused the code: invalid_grant" in caplog.messages  # the log names the provider
 
 
 @pytest.mark.parametrize(
@@ -120,14 +126,20 @@ def test_an_id_token_for_someone_else_is_refused(sqlite_db, fake, forged) -> Non
         oidc.finish(sqlite_db, settings, state, code)
 
 
-def test_an_unverified_email_neither_links_nor_creates(sqlite_db, fake) -> None:
+def test_an_unverified_email_neither_links_nor_creates(sqlite_db, fake, caplog) -> None:
+    import logging
+
     settings = configured(fake)
     existing = accounts.create_user(sqlite_db, email(), "a-long-password", tier="master")
     fake.user = {"sub": "7", "email": existing.email, "email_verified": False, "name": "Mallory"}
     _back, code, state = authorize(oidc.begin(sqlite_db, settings, "google"))
     identity = oidc.finish(sqlite_db, settings, state, code)
-    with pytest.raises(oidc.SignInError, match="has not verified"):
+    with (
+        caplog.at_level(logging.WARNING, logger="core.accounts.oidc"),
+        pytest.raises(oidc.SignInError, match="has not verified"),
+    ):
         oidc.sign_in(sqlite_db, identity)
+    assert "oauth: google sign-in refused: the e-mail is not verified there" in caplog.messages
     assert sign_ins(sqlite_db, existing.id) == []
     fake.user = {"sub": "8", "email": email(), "email_verified": False, "name": "Nobody"}
     _back, code, state = authorize(oidc.begin(sqlite_db, settings, "google"))
