@@ -16,10 +16,9 @@ from __future__ import annotations
 import contextlib
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 
-from streamlit.proto.BackMsg_pb2 import BackendOperationRequest, BackMsg, DeferredFileRequestPayload
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -65,7 +64,6 @@ class Session:
     base_url: str
     timeout_s: float = 120.0
     page_hash: str = ""
-    session_id: str = ""
     _cookie: str = ""
     widgets: dict[str, Widget] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)
@@ -147,8 +145,6 @@ class Session:
             if kind == "ref_hash":  # a message the server cached: fetch it like the browser does
                 msg = self._cached(msg.ref_hash)
                 kind = msg.WhichOneof("type")
-            if kind == "new_session":
-                self.session_id = msg.new_session.initialize.session_id or self.session_id
             if kind == "new_session" and msg.new_session.page_script_hash:
                 self.page_hash = msg.new_session.page_script_hash
             elif kind == "navigation" and msg.navigation.page_script_hash:
@@ -180,27 +176,7 @@ class Session:
             self.exceptions.append(f"{el.exception.type}: {el.exception.message}")
 
     def download(self, button: Widget) -> bytes:
-        """The button's file; a deferred one (``data`` a callable) is asked for as the browser asks on a
-        click: a backend-operation request naming the file, answered with the URL it was written to."""
         url = button.proto.url
-        if button.proto.HasField("deferred_file_id"):
-            rid = uuid.uuid4().hex
-            request = BackendOperationRequest(
-                request_id=rid,
-                session_id=self.session_id,
-                deferred_file=DeferredFileRequestPayload(file_id=button.proto.deferred_file_id),
-            )
-            self.ws.send(BackMsg(backend_operation_request=request).SerializeToString())
-            deadline = time.perf_counter() + self.timeout_s
-            while True:
-                data = self.ws.recv(timeout=max(deadline - time.perf_counter(), 0.001))
-                msg = ForwardMsg.FromString(data if isinstance(data, bytes) else data.encode())
-                answer = msg.backend_operation_response
-                if msg.WhichOneof("type") == "backend_operation_response" and answer.request_id == rid:
-                    if answer.error_msg:
-                        raise ProtocolError(f"the download failed: {answer.error_msg}")
-                    url = answer.deferred_file.url
-                    break
         return self._get(url if url.startswith("http") else self.base_url + url)
 
 
