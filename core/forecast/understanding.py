@@ -8,7 +8,8 @@ Two shipped tables do the work (docs/methodology.md section 2b):
   warm), a calendar season (Christmas, Halloween ...), gender, audience. A row may require a companion
   word (``fan`` counts only beside "desk", "ceiling" ...) or be void beside another (``heater`` not beside
   "water"). Evidence from the product's name counts fully, from its description half, from the words of
-  the matched taxonomy path half: a swimsuit is "Clothing > Swimwear" even when the name says "bathers".
+  the matched taxonomy path fully: a swimsuit is "Clothing > Swimwear" even when the name says "bathers".
+  Compounds ("snowsuit") and "-ing" forms ("skiing") are read as the lexicon's words (``lexicon_reading``).
 
 The analyst sees what was understood with its evidence and confidence, and corrects it on the form; the
 forecast uses the corrected values (``ProductInput``). With an LLM configured, the agents may propose
@@ -34,7 +35,7 @@ CLIMATES = ("cold", "warm", "none")
 CLIMATE_THRESHOLD = 1.5  # evidence points a climate affinity needs (one strong word, or two weaker ones)
 FULL_CONFIDENCE_POINTS = 4.0  # evidence points at which a reading is called certain
 DESCRIPTION_WEIGHT = 0.5  # a word in the description counts half a word in the name
-TAXONOMY_EVIDENCE_WEIGHT = 0.5  # a word of the matched taxonomy path counts half a word in the name
+TAXONOMY_EVIDENCE_WEIGHT = 1.0  # a word of the matched taxonomy path counts as a word of the name
 HEAD_NOUN_WEIGHT = (
     2.0  # the name's head noun (its last word before "for", "with" ...) counts twice for the type
 )
@@ -181,6 +182,62 @@ def i_plurals(toks: list[str]) -> list[str]:
     return [t[:-1] if t.endswith("is") and t[:-1] in words else t for t in toks]
 
 
+MIN_COMPOUND_PART = 3  # letters each part of a split compound needs (keeps "fan" + "cy", "ski" + "rt" whole)
+
+
+@cache
+def climate_words() -> tuple[str, ...]:
+    """The one-word phrases of the lexicon's climate rows, the longest first (a compound is split after its
+    longest climate word)."""
+    words = {r.phrase[0] for r in lexicon() if r.attribute == "climate" and len(r.phrase) == 1}
+    return tuple(sorted(words, key=lambda w: (-len(w), w)))
+
+
+def compounds(toks: list[str]) -> list[str]:
+    """English writes many climate products as one word (snowsuit, snowshoes, beachwear, knitwear): a word
+    that is not a lexicon word itself, begins with a one-word climate phrase longer than MIN_COMPOUND_PART
+    letters (``climate_words``) and ends in a
+    word of the product taxonomy is read as those two words ("snowsuit" -> "snow", "suit"). Both parts must
+    be words, so "surface" stays whole ("ace" is no taxonomy word)."""
+    words, known = lexicon_words(), taxonomy()[2]
+    out: list[str] = []
+    for t in toks:
+        split = None
+        if t not in words:
+            for w in climate_words():
+                rest = t[len(w) :]
+                if (
+                    len(w) > MIN_COMPOUND_PART
+                    and t.startswith(w)
+                    and len(rest) >= MIN_COMPOUND_PART
+                    and rest in known
+                ):
+                    split = [w, rest]
+                    break
+        out.extend(split or [t])
+    return out
+
+
+def ing_forms(toks: list[str]) -> list[str]:
+    """An activity named by its "-ing" form is the lexicon's word for it: "skiing" -> "ski", "surfing" ->
+    "surf", "sledding" -> "sled" (a doubled last consonant dropped), when that stem is a one-word climate
+    phrase and the "-ing" word is not a lexicon word itself ("swimming" has its own row)."""
+    words, climate = lexicon_words(), frozenset(climate_words())
+    out = []
+    for t in toks:
+        stem = t[:-3] if t.endswith("ing") and t not in words else ""
+        if stem not in climate and len(stem) > 2 and stem[-1] == stem[-2]:
+            stem = stem[:-1]
+        out.append(stem if stem in climate else t)
+    return out
+
+
+def lexicon_reading(toks: list[str]) -> list[str]:
+    """The tokens as the lexicon reads them: "-i" plurals (``i_plurals``), "-ing" forms (``ing_forms``) and split
+    compounds (``compounds``)."""
+    return compounds(ing_forms(i_plurals(toks)))
+
+
 @dataclass(frozen=True)
 class Understanding:
     """What the name and description say: each attribute with its confidence (0-1) and the words behind it."""
@@ -226,7 +283,7 @@ def _pct(x: float) -> str:
 
 def _matches(row: LexiconRow, toks: list[str]) -> int:
     """How many times the row's phrase occurs in the tokens (0 when its companion rule fails). The tokens are
-    the lexicon's reading of the text (``i_plurals``), made once per text by the callers."""
+    the lexicon's reading of the text (``lexicon_reading``), made once per text by the callers."""
     present = set(toks)
     if row.requires and not (row.requires & present):
         return 0
@@ -259,7 +316,8 @@ def _product_type(
                 scores[i] += w * idf[t]
     # Words the taxonomy names differently (a swimsuit is "Swimwear", boots are "Shoes"): the lexicon's type rows.
     synonyms: dict[int, list[str]] = defaultdict(list)
-    lex_name, lex_desc = i_plurals(name_toks), i_plurals(desc_toks)
+    # type synonyms read whole words: a split compound names its climate, not its type ("glovebox")
+    lex_name, lex_desc = ing_forms(i_plurals(name_toks)), ing_forms(i_plurals(desc_toks))
     for row in lexicon():
         if row.attribute != "type" or int(row.value) not in by_id:
             continue
@@ -297,9 +355,9 @@ def understand(name: str, description: str | None = None, category: str | None =
     points: dict[tuple[str, str], float] = defaultdict(float)
     evidence: dict[tuple[str, str], list[str]] = defaultdict(list)
     places = (
-        (i_plurals(name_toks), 1.0),
-        (i_plurals(desc_toks), DESCRIPTION_WEIGHT),
-        (i_plurals(path_toks), TAXONOMY_EVIDENCE_WEIGHT),
+        (lexicon_reading(name_toks), 1.0),
+        (lexicon_reading(desc_toks), DESCRIPTION_WEIGHT),
+        (lexicon_reading(path_toks), TAXONOMY_EVIDENCE_WEIGHT),
     )
     for row in lexicon():
         for toks, w in places:
