@@ -167,10 +167,12 @@ def wait_for_page_after_login(page, heading: str, shot: str) -> None:
         page.reload()
     try:
         target.wait_for(timeout=45_000)
-    except Exception:
+    except Exception as exc:
         page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
         text = page.locator("body").inner_text()[:2000]
-        raise AssertionError(f"no {heading!r} heading after login and one reload; the page said:\n{text}")
+        raise AssertionError(
+            f"no {heading!r} heading after login and one reload; the page said:\n{text}"
+        ) from exc
 
 
 def run_forecast_in_browser(page, app_url: str) -> float:
