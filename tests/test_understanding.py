@@ -169,7 +169,7 @@ def test_an_ing_form_reads_as_its_climate_word() -> None:
 
 
 def test_the_matched_taxonomy_path_counts_as_a_word_of_the_name() -> None:
-    """"Sun lounger": no climate word in the name; the matched path's "Pool & Spa" carries it, with
+    """ "Sun lounger": no climate word in the name; the matched path's "Pool & Spa" carries it, with
     TAXONOMY_EVIDENCE_WEIGHT times the lexicon's weight for "pool"."""
     u = und.understand("Sun lounger")
     assert "Pool & Spa" in u.product_type and u.climate == "warm"
