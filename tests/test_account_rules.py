@@ -167,7 +167,7 @@ def test_the_white_label_checkout_is_a_subscription_that_names_the_user() -> Non
         checkout.white_label_url(load_settings(stripe_secret_key=None, demo_mode=False), user)
 
 
-def test_buying_a_deep_report_in_demo_through_checkout_and_when_stripe_refuses(sqlite_db, ca) -> None:
+def test_buying_a_deep_report_in_demo_through_checkout_and_when_stripe_refuses(sqlite_db, ca, caplog) -> None:
     """Demo mode: paid at once ("demo" as its payment). Checkout: waiting for payment, naming its Checkout
     Session. Stripe refusing the session: the report is marked failed and the buyer told."""
     from core.billing import deep_reports
@@ -179,10 +179,14 @@ def test_buying_a_deep_report_in_demo_through_checkout_and_when_stripe_refuses(s
     user = new_user(sqlite_db, "pro")
     product = ProductInput(name="Bath towel set", category="Home & Garden", price=25.0, unit_cost=10.0)
     fid = run_forecast(sqlite_db, ca, product, ["PT"], user=user)
-    demo = deep_reports.create(
-        sqlite_db, load_settings(stripe_secret_key=None, demo_mode=True), user, fid, "standard"
-    )
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="core.billing.deep_reports"):
+        demo = deep_reports.create(
+            sqlite_db, load_settings(stripe_secret_key=None, demo_mode=True), user, fid, "standard"
+        )
     assert (demo.status, demo.checkout_url, demo.forecast_id) == ("paid", None, fid)
+    assert any(demo.id in r.getMessage() and r.getMessage().endswith("paid (demo)") for r in caplog.records)
     with sqlite_db.session() as s:
         row = s.get(models.DeepReport, demo.id)
         assert (row.payment_id, row.user_id) == ("demo", user.id)
@@ -335,3 +339,102 @@ def reports_price(kind: str) -> float:
     from core.render import reports
 
     return reports.report_types()[kind].price_usd
+
+
+# --- session 14: survivors of the mutation sample's seed 4 --------------------------------------------------
+def test_an_unknown_email_in_an_update_names_the_email_field(sqlite_db) -> None:
+    with pytest.raises(InputError, match="no user with e-mail") as err:
+        users.update_user(sqlite_db, "nobody-here@rules.example", tier="pro")
+    assert err.value.field == "email"
+
+
+def test_the_audit_list_keeps_the_newest_50(sqlite_db) -> None:
+    user = new_user(sqlite_db, "basic")
+    for i in range(51):
+        users.update_user(sqlite_db, user.email, tier=("pro", "basic")[i % 2], source="test")
+    newest = users.recent_audit(sqlite_db)
+    assert len(newest) == 50 and newest[0]["user"] == user.email
+
+
+def test_demo_accounts_are_named_by_tier_and_role(sqlite_db) -> None:
+    logins.ensure_demo_accounts(sqlite_db)
+    names = {
+        email: accounts.get_user(sqlite_db, email=email).full_name
+        for email, _tier, _role in logins.DEMO_ACCOUNTS
+    }
+    assert names == {
+        "basic@demo.local": "Demo basic",
+        "pro@demo.local": "Demo pro",
+        "master@demo.local": "Demo master",
+        "admin@demo.local": "Demo master admin",
+    }
+
+
+def test_activating_white_label_twice_keeps_one_row(sqlite_db) -> None:
+    from core.accounts import branding
+
+    user = new_user(sqlite_db, "master")
+    branding.activate(sqlite_db, user.id)
+    branding.activate(sqlite_db, user.id, active=False)
+    branding.activate(sqlite_db, user.id)
+    with sqlite_db.session() as s:
+        rows = s.scalars(select(models.Branding).where(models.Branding.user_id == user.id)).all()
+        assert [r.active for r in rows] == [True]
+
+
+def test_the_white_label_checkout_may_name_its_user_by_client_reference_only(sqlite_db) -> None:
+    user = new_user(sqlite_db, "master")
+    with sqlite_db.session() as s:
+        assert checkout._apply_white_label(s, {"client_reference_id": user.id, "metadata": {}}) == (
+            "white-label add-on activated"
+        )
+    with sqlite_db.session() as s:
+        assert s.get(models.Branding, user.id).active
+
+
+def test_without_a_stripe_key_the_message_names_the_setting() -> None:
+    from core.settings import load_settings
+
+    with pytest.raises(subscriptions.BillingError, match=r"^Stripe is not configured \(STRIPE_SECRET_KEY\)"):
+        subscriptions.client(load_settings(stripe_secret_key=None))
+
+
+def test_a_deleted_subscription_is_stored_as_basic_and_cancelled(sqlite_db) -> None:
+    from core.settings import load_settings
+
+    user = new_user(sqlite_db, "pro")
+    sub_id = f"sub_{uuid.uuid4().hex[:8]}"
+    with sqlite_db.session() as s:
+        subscriptions.apply_subscription(
+            s, load_settings(), {"id": sub_id, "customer": "cus_9", "metadata": {"user_id": user.id}}, True
+        )
+    with sqlite_db.session() as s:
+        row = s.scalar(
+            select(models.Subscription).where(models.Subscription.stripe_subscription_id == sub_id)
+        )
+        assert (row.plan_type, row.status, row.stripe_customer_id) == ("basic", "cancelled", "cus_9")
+
+
+def test_a_failed_event_records_when_it_last_failed(sqlite_db) -> None:
+    from core.billing import webhooks
+
+    event = f"evt_{uuid.uuid4().hex[:8]}"
+    before = datetime.now(UTC)
+    webhooks._failed(sqlite_db, event, "invoice.paid", 500, "boom")
+    with sqlite_db.session() as s:
+        row = s.get(models.FailedEvent, event)
+        first, last = row.first_at.replace(tzinfo=UTC), row.last_at.replace(tzinfo=UTC)
+    assert before <= first == last <= datetime.now(UTC)
+
+
+def test_a_one_off_checkout_sends_where_to_return_on_cancel() -> None:
+    from core.settings import load_settings
+    from tests.fake_stripe import FakeStripe
+
+    user = accounts.UserInfo("u-1", "one@example.com", "", "pro", "user", "active", False)
+    with FakeStripe() as fake:
+        settings = load_settings(stripe_secret_key="sk_test_1", stripe_api_base=fake.url)
+        checkout.one_off_session(settings, user, "Report", 49.0, {"kind": "x"}, "http://a/ok", "http://a/no")
+        _method, _path, form = fake.requests[-1]
+    assert (form["success_url"], form["cancel_url"]) == ("http://a/ok", "http://a/no")
+    assert form["metadata[user_id]"] == form["client_reference_id"] == "u-1"

@@ -480,3 +480,32 @@ def test_the_overlay_cache_and_its_traces(sqlite_db, ca, monkeypatch, caplog) ->
     assert changed.id == added.id and changed.figures == {"population": 950_000.0}
     labels = {r.city for r in service.list_cities(sqlite_db, a.id, ca)}
     assert labels == {"Cidade Nova, BR (added)", "Campinas, Sao Paulo, BR"}
+
+
+# --- session 14: survivors of the mutation sample's seed 4 --------------------------------------------------
+def test_a_city_added_without_a_position_or_a_population_names_the_missing_field(sqlite_db, ca) -> None:
+    a = _user(sqlite_db)
+    no_position = _cidade_nova()
+    no_position = service.CityRequest(**{**no_position.__dict__, "lat": None})
+    with pytest.raises(InputError, match="needs its latitude and longitude") as err:
+        service.save_city(sqlite_db, DEMO, a, ca, no_position)
+    assert err.value.field == "lat"
+    no_population = service.CityRequest(
+        **{
+            **_cidade_nova().__dict__,
+            "figures": {"online_buyers_pct": 40.0},
+            "sources": {"online_buyers_pct": "x"},
+        }
+    )
+    with pytest.raises(InputError, match="needs its population") as err:
+        service.save_city(sqlite_db, DEMO, a, ca, no_population)
+    assert err.value.field == "population"
+
+
+def test_a_users_cities_are_listed_newest_first_and_a_bad_id_is_refused(sqlite_db, ca) -> None:
+    a = _user(sqlite_db)
+    first = service.save_city(sqlite_db, DEMO, a, ca, _campinas())
+    second = service.save_city(sqlite_db, DEMO, a, ca, _cidade_nova())
+    assert [c.id for c in service.list_cities(sqlite_db, a.id)] == [second.id, first.id]
+    with pytest.raises(AccessError, match=r"^that custom city does not exist or is not yours$"):
+        service.remove_city(sqlite_db, a.id, "not-a-record-id")

@@ -251,3 +251,49 @@ def test_the_price_curve_sums_each_price_over_the_cities(ca) -> None:
         assert row.revenue == pytest.approx(float(single["revenue"].iloc[0]))
         assert row.revenue == pytest.approx(row.units * price, rel=1e-9)
     assert curve["revenue"].nunique() == 3
+
+
+# --- session 14: survivors of the mutation sample's seed 4 --------------------------------------------------
+def test_a_figure_out_of_range_is_named_in_lower_case_with_its_bounds() -> None:
+    fig = custom.FIGURES["online_buyers_pct"]
+    with pytest.raises(InputError) as err:
+        custom.check_figures({"online_buyers_pct": 150.0}, {"online_buyers_pct": "survey"})
+    assert str(err.value).startswith(f"{fig.label.lower()} must be between ")
+
+
+@pytest.mark.parametrize("lon", [180.5, -180.5])
+def test_a_new_citys_longitude_stays_within_180_degrees(ca, lon: float) -> None:
+    with pytest.raises(InputError, match=r"longitude within -180\.\.180"):
+        custom.check_new_city(ca, "Edge", "FJ", -17.0, lon)
+
+
+def test_area_totals_name_the_best_and_mean_opportunity() -> None:
+    table = pd.DataFrame(
+        {
+            "country_iso2": ["DE", "DE", "BR"],
+            "loss_making": [False, True, False],
+            "profit_usd_month": [10.0, -4.0, 7.0],
+            "expected_units_month": [3.0, 1.0, 2.0],
+            "expected_revenue_usd_month": [30.0, 10.0, 20.0],
+            "opportunity_score": [70.0, 40.0, 60.0],
+        }
+    )
+    totals = whatif.area_totals(table, ["country_iso2"]).set_index("country_iso2")
+    assert (
+        totals.loc["DE", "best_opportunity_score"] == 70.0
+        and totals.loc["DE", "mean_opportunity_score"] == 55.0
+    )
+    assert (totals.loc["DE", "profit_usd_month"], totals.loc["DE", "loss_usd_month"]) == (10.0, -4.0)
+
+
+def test_the_market_keeps_the_population_floor_when_countries_are_chosen(ca) -> None:
+    ev = evaluate(prepare(ca, validate_product(name="Mug", category="Home & Garden", price=15, unit_cost=4)))
+    got = whatif.market_cities(ev, 0, countries=["DE"], min_population=500_000)
+    pop = dict(zip(ca.city_id.tolist(), ca.population.tolist(), strict=True))
+    assert len(got) > 0 and set(got["country_iso2"]) == {"DE"}
+    assert min(pop[c] for c in got["city_id"]) >= 500_000
+
+
+def test_the_analysts_sentence_names_a_gender_only_when_one_was_read() -> None:
+    assert "for women" in understand("Women's wool coat").summary()
+    assert " for " not in understand("Ceramic mug").summary().split("; ", 1)[1]
