@@ -186,32 +186,33 @@ MIN_COMPOUND_PART = 3  # letters each part of a split compound needs (keeps "fan
 
 
 @cache
-def climate_words() -> tuple[str, ...]:
-    """The one-word phrases of the lexicon's climate rows, the longest first (a compound is split after its
-    longest climate word)."""
-    words = {r.phrase[0] for r in lexicon() if r.attribute == "climate" and len(r.phrase) == 1}
-    return tuple(sorted(words, key=lambda w: (-len(w), w)))
+def climate_words() -> frozenset[str]:
+    """The one-word phrases of the lexicon's climate rows."""
+    return frozenset(r.phrase[0] for r in lexicon() if r.attribute == "climate" and len(r.phrase) == 1)
+
+
+@cache
+def compound_heads() -> tuple[str, ...]:
+    """The climate words a compound may begin with (longer than MIN_COMPOUND_PART letters), the longest
+    first: a compound is split after its longest climate word."""
+    return tuple(
+        sorted((w for w in climate_words() if len(w) > MIN_COMPOUND_PART), key=lambda w: (-len(w), w))
+    )
 
 
 def compounds(toks: list[str]) -> list[str]:
     """English writes many climate products as one word (snowsuit, snowshoes, beachwear, knitwear): a word
-    that is not a lexicon word itself, begins with a one-word climate phrase longer than MIN_COMPOUND_PART
-    letters (``climate_words``) and ends in a
-    word of the product taxonomy is read as those two words ("snowsuit" -> "snow", "suit"). Both parts must
-    be words, so "surface" stays whole ("ace" is no taxonomy word)."""
+    that is not a lexicon word itself, begins with a climate word (``compound_heads``) and ends in a word of
+    the product taxonomy is read as those two words ("snowsuit" -> "snow", "suit"). Both parts must be
+    words, so "surface" stays whole ("ace" is no taxonomy word)."""
     words, known = lexicon_words(), taxonomy()[2]
     out: list[str] = []
     for t in toks:
         split = None
         if t not in words:
-            for w in climate_words():
+            for w in compound_heads():
                 rest = t[len(w) :]
-                if (
-                    len(w) > MIN_COMPOUND_PART
-                    and t.startswith(w)
-                    and len(rest) >= MIN_COMPOUND_PART
-                    and rest in known
-                ):
+                if t.startswith(w) and len(rest) >= MIN_COMPOUND_PART and rest in known:
                     split = [w, rest]
                     break
         out.extend(split or [t])
@@ -222,7 +223,7 @@ def ing_forms(toks: list[str]) -> list[str]:
     """An activity named by its "-ing" form is the lexicon's word for it: "skiing" -> "ski", "surfing" ->
     "surf", "sledding" -> "sled" (a doubled last consonant dropped), when that stem is a one-word climate
     phrase and the "-ing" word is not a lexicon word itself ("swimming" has its own row)."""
-    words, climate = lexicon_words(), frozenset(climate_words())
+    words, climate = lexicon_words(), climate_words()
     out = []
     for t in toks:
         stem = t[:-3] if t.endswith("ing") and t not in words else ""
@@ -232,10 +233,12 @@ def ing_forms(toks: list[str]) -> list[str]:
     return out
 
 
-def lexicon_reading(toks: list[str]) -> list[str]:
-    """The tokens as the lexicon reads them: "-i" plurals (``i_plurals``), "-ing" forms (``ing_forms``) and split
-    compounds (``compounds``)."""
-    return compounds(ing_forms(i_plurals(toks)))
+def lexicon_reading(toks: list[str], split_compounds: bool = True) -> list[str]:
+    """The tokens as the lexicon reads them: "-i" plurals (``i_plurals``), "-ing" forms (``ing_forms``) and,
+    for climate and the other attributes, split compounds (``compounds``). The type synonyms read whole
+    words (``split_compounds=False``): a split compound names a climate, not a type ("glovebox")."""
+    read = ing_forms(i_plurals(toks))
+    return compounds(read) if split_compounds else read
 
 
 @dataclass(frozen=True)
@@ -316,8 +319,7 @@ def _product_type(
                 scores[i] += w * idf[t]
     # Words the taxonomy names differently (a swimsuit is "Swimwear", boots are "Shoes"): the lexicon's type rows.
     synonyms: dict[int, list[str]] = defaultdict(list)
-    # type synonyms read whole words: a split compound names its climate, not its type ("glovebox")
-    lex_name, lex_desc = ing_forms(i_plurals(name_toks)), ing_forms(i_plurals(desc_toks))
+    lex_name, lex_desc = lexicon_reading(name_toks, False), lexicon_reading(desc_toks, False)
     for row in lexicon():
         if row.attribute != "type" or int(row.value) not in by_id:
             continue
